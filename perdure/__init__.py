@@ -1,0 +1,1 @@
+"""perdure: durable execution for Python."""

@@ -1,0 +1,219 @@
+"""The one codec between wire value types and the service's JSON dicts.
+
+Driven by a field table built once per dataclass: a field `durable_execution_arn` is the
+member `DurableExecutionArn`; nested dataclasses, enums, tuples, bytes and timestamps are
+converted recursively. `None` members are omitted. History events carry their details
+under `<EventType>Details`, with exactly the members that event type defines.
+
+Timestamps travel in three forms: epoch milliseconds in the invocation event, epoch
+seconds in the REST API's JSON, and `datetime` objects through boto3.
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import types
+import typing
+from datetime import UTC, datetime
+from enum import Enum
+from functools import cache
+from typing import Any, Literal, TypeVar, cast
+
+from .types import EVENT_DETAIL_FIELDS, Event, EventDetails, EventType
+
+TimestampFormat = Literal["epoch_millis", "epoch_seconds", "datetime"]
+T = TypeVar("T")
+
+_SPECIAL_KEYS = {"x_amzn_trace_id": "XAmznTraceId"}
+
+
+def member_name(field_name: str) -> str:
+    """`durable_execution_arn` -> `DurableExecutionArn`."""
+    special = _SPECIAL_KEYS.get(field_name)
+    if special is not None:
+        return special
+    return "".join(part[:1].upper() + part[1:] for part in field_name.split("_"))
+
+
+# A field kind drives conversion: ("dc", cls) | ("enum", cls) | ("seq", kind) | ("ts",)
+# | ("bytes",) | ("plain",)
+_Kind = tuple[Any, ...]
+
+
+def _kind_of(tp: Any) -> _Kind:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _kind_of(args[0]) if len(args) == 1 else ("plain",)
+    if origin in (tuple, list):
+        return ("seq", _kind_of(typing.get_args(tp)[0]))
+    if isinstance(tp, type):
+        if dataclasses.is_dataclass(tp):
+            return ("dc", tp)
+        if issubclass(tp, Enum):
+            return ("enum", tp)
+        if issubclass(tp, datetime):
+            return ("ts",)
+        if issubclass(tp, bytes):
+            return ("bytes",)
+    return ("plain",)
+
+
+@cache
+def _fields(cls: type) -> tuple[tuple[str, str, _Kind], ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        (f.name, member_name(f.name), _kind_of(hints[f.name]))
+        for f in dataclasses.fields(cls)
+        if f.name != "details" or cls is not Event
+    )
+
+
+# ---------------------------------------------------------------------------- encode
+
+
+def _encode_ts(value: datetime, fmt: TimestampFormat) -> Any:
+    if fmt == "datetime":
+        return value
+    seconds = value.timestamp()
+    if fmt == "epoch_millis":
+        return int(round(seconds * 1000))
+    return seconds
+
+
+def _encode(value: Any, kind: _Kind, fmt: TimestampFormat) -> Any:
+    tag = kind[0]
+    if tag == "dc":
+        return to_wire(value, timestamps=fmt)
+    if tag == "enum":
+        return value.value
+    if tag == "seq":
+        return [_encode(v, kind[1], fmt) for v in value]
+    if tag == "ts":
+        return _encode_ts(value, fmt)
+    if tag == "bytes":
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+def to_wire(obj: Any, *, timestamps: TimestampFormat = "epoch_seconds") -> dict[str, Any]:
+    """Encode a wire dataclass as the service's JSON dict (`None` members omitted)."""
+    out: dict[str, Any] = {}
+    for name, key, kind in _fields(type(obj)):
+        value = getattr(obj, name)
+        if value is not None:
+            out[key] = _encode(value, kind, timestamps)
+    if isinstance(obj, Event):
+        out[obj.event_type.details_key] = _encode_details(obj.event_type, obj.details, timestamps)
+    return out
+
+
+def _encode_details(event_type: EventType, details: EventDetails, fmt: TimestampFormat) -> dict[str, Any]:
+    kinds = {name: kind for name, _, kind in _fields(EventDetails)}
+    out: dict[str, Any] = {}
+    for name in EVENT_DETAIL_FIELDS[event_type]:
+        value = getattr(details, name)
+        if value is not None:
+            out[member_name(name)] = _encode(value, kinds[name], fmt)
+    return out
+
+
+# ---------------------------------------------------------------------------- decode
+
+
+def _decode_ts(value: Any, fmt: TimestampFormat) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    seconds = float(value) / 1000 if fmt == "epoch_millis" else float(value)
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _decode(value: Any, kind: _Kind, fmt: TimestampFormat, path: str) -> Any:
+    tag = kind[0]
+    if tag == "dc":
+        if not isinstance(value, dict):
+            raise ValueError(f"{path}: expected an object, got {type(value).__name__}")
+        return _from_wire(kind[1], value, fmt, path)
+    if tag == "enum":
+        try:
+            return kind[1](value)
+        except ValueError:
+            allowed = ", ".join(m.value for m in kind[1])
+            raise ValueError(f"{path}: {value!r} is not one of {allowed}") from None
+    if tag == "seq":
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"{path}: expected a list, got {type(value).__name__}")
+        return tuple(_decode(v, kind[1], fmt, f"{path}[{i}]") for i, v in enumerate(value))
+    if tag == "ts":
+        try:
+            return _decode_ts(value, fmt)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"{path}: {value!r} is not a timestamp") from None
+    if tag == "bytes":
+        if isinstance(value, bytes | bytearray):
+            return bytes(value)
+        return base64.b64decode(value)
+    return value
+
+
+def _from_wire(cls: type[T], data: dict[str, Any], fmt: TimestampFormat, path: str) -> T:
+    kwargs: dict[str, Any] = {}
+    for name, key, kind in _fields(cls):
+        value = data.get(key)
+        if value is not None:
+            kwargs[name] = _decode(value, kind, fmt, f"{path}.{key}")
+    if cls is Event and "EventType" in data:
+        event_type = kwargs["event_type"]
+        raw = data.get(event_type.details_key) or {}
+        kwargs["details"] = _from_wire(EventDetails, raw, fmt, f"{path}.{event_type.details_key}")
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        missing = [
+            member_name(f.name)
+            for f in dataclasses.fields(cast(Any, cls))
+            if f.name not in kwargs
+            and f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING
+        ]
+        raise ValueError(f"{path}: missing required member(s) {', '.join(missing)}") from exc
+
+
+def from_wire(
+    cls: type[T], data: Any, *, timestamps: TimestampFormat = "epoch_seconds", path: str | None = None
+) -> T:
+    """Decode the service's JSON dict into `cls`.
+
+    Raises:
+        ValueError: naming the member path when a member is missing or has the wrong shape.
+    """
+    label = path or cls.__name__
+    if not isinstance(data, dict):
+        raise ValueError(f"{label}: expected an object, got {type(data).__name__}")
+    return _from_wire(cls, data, timestamps, label)
+
+
+# ------------------------------------------------------------------------ JSON text
+
+
+def dumps(obj: Any, *, timestamps: TimestampFormat = "epoch_seconds") -> str:
+    """Compact JSON text of a wire dataclass."""
+    return json.dumps(to_wire(obj, timestamps=timestamps), separators=(",", ":"), ensure_ascii=False)
+
+
+def loads(cls: type[T], text: str | bytes, *, timestamps: TimestampFormat = "epoch_seconds") -> T:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{cls.__name__}: not valid JSON ({exc})") from None
+    return from_wire(cls, data, timestamps=timestamps)

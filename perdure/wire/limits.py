@@ -1,0 +1,28 @@
+"""Service limits, in one place (DECISIONS §3). Sizes are UTF-8 bytes."""
+
+from __future__ import annotations
+
+MAX_OPERATION_PAYLOAD_BYTES = 256 * 1024
+"""A checkpointed step, context, callback or invoke payload."""
+
+MAX_CHECKPOINT_REQUEST_BYTES = 750 * 1024
+MAX_CHECKPOINT_UPDATES = 250
+
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024
+"""Invocation response / execution result; larger results go through an EXECUTION update."""
+
+MAX_WIRE_PAYLOAD_BYTES = 6_291_456
+"""The botocore bound on any `Payload`/`InputPayload` string."""
+
+MIN_DELAY_SECONDS = 1
+MAX_DELAY_SECONDS = 31_622_400
+
+MAX_NAME_LENGTH = 256
+MAX_ID_LENGTH = 64
+MAX_SUB_TYPE_LENGTH = 32
+MAX_EXECUTION_NAME_LENGTH = 64
+
+DEFAULT_MAX_OPERATIONS = 3_000
+"""Operations per execution on AWS; the engine's default is configurable."""
+
+MAX_STATE_PAGE = 1000

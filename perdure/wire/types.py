@@ -1,0 +1,573 @@
+"""Value types of the durable-execution wire contract.
+
+Field names are the service's member names in snake_case (`DurableExecutionArn` ->
+`durable_execution_arn`); `perdure.wire.codec` is the only place that translates between
+the two. Values are frozen dataclasses and enums are `StrEnum`s whose values are the exact
+wire strings. Timestamps are timezone-aware UTC `datetime`s.
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class OperationType(StrEnum):
+    EXECUTION = "EXECUTION"
+    CONTEXT = "CONTEXT"
+    STEP = "STEP"
+    WAIT = "WAIT"
+    CALLBACK = "CALLBACK"
+    CHAINED_INVOKE = "CHAINED_INVOKE"
+
+
+class OperationStatus(StrEnum):
+    STARTED = "STARTED"
+    PENDING = "PENDING"
+    READY = "READY"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    TIMED_OUT = "TIMED_OUT"
+    STOPPED = "STOPPED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL_STATUSES
+
+
+_TERMINAL_STATUSES = frozenset(
+    {
+        OperationStatus.SUCCEEDED,
+        OperationStatus.FAILED,
+        OperationStatus.CANCELLED,
+        OperationStatus.TIMED_OUT,
+        OperationStatus.STOPPED,
+    }
+)
+
+
+class OperationAction(StrEnum):
+    START = "START"
+    SUCCEED = "SUCCEED"
+    FAIL = "FAIL"
+    RETRY = "RETRY"
+    CANCEL = "CANCEL"
+
+
+class OperationSubType(StrEnum):
+    """The sub-types the SDK writes; the wire field itself is a free string (1-32 chars)."""
+
+    STEP = "Step"
+    WAIT = "Wait"
+    CALLBACK = "Callback"
+    RUN_IN_CHILD_CONTEXT = "RunInChildContext"
+    MAP = "Map"
+    MAP_ITERATION = "MapIteration"
+    PARALLEL = "Parallel"
+    PARALLEL_BRANCH = "ParallelBranch"
+    WAIT_FOR_CALLBACK = "WaitForCallback"
+    WAIT_FOR_CONDITION = "WaitForCondition"
+    CHAINED_INVOKE = "ChainedInvoke"
+
+
+class ExecutionStatus(StrEnum):
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    STOPPED = "STOPPED"
+
+
+class InvocationStatus(StrEnum):
+    """`Status` of the handler's response to one invocation."""
+
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    PENDING = "PENDING"
+
+
+class EventType(StrEnum):
+    EXECUTION_STARTED = "ExecutionStarted"
+    EXECUTION_SUCCEEDED = "ExecutionSucceeded"
+    EXECUTION_FAILED = "ExecutionFailed"
+    EXECUTION_TIMED_OUT = "ExecutionTimedOut"
+    EXECUTION_STOPPED = "ExecutionStopped"
+    CONTEXT_STARTED = "ContextStarted"
+    CONTEXT_SUCCEEDED = "ContextSucceeded"
+    CONTEXT_FAILED = "ContextFailed"
+    WAIT_STARTED = "WaitStarted"
+    WAIT_SUCCEEDED = "WaitSucceeded"
+    WAIT_CANCELLED = "WaitCancelled"
+    STEP_STARTED = "StepStarted"
+    STEP_SUCCEEDED = "StepSucceeded"
+    STEP_FAILED = "StepFailed"
+    CHAINED_INVOKE_STARTED = "ChainedInvokeStarted"
+    CHAINED_INVOKE_SUCCEEDED = "ChainedInvokeSucceeded"
+    CHAINED_INVOKE_FAILED = "ChainedInvokeFailed"
+    CHAINED_INVOKE_TIMED_OUT = "ChainedInvokeTimedOut"
+    CHAINED_INVOKE_STOPPED = "ChainedInvokeStopped"
+    CALLBACK_STARTED = "CallbackStarted"
+    CALLBACK_SUCCEEDED = "CallbackSucceeded"
+    CALLBACK_FAILED = "CallbackFailed"
+    CALLBACK_TIMED_OUT = "CallbackTimedOut"
+    INVOCATION_COMPLETED = "InvocationCompleted"
+
+    @property
+    def details_key(self) -> str:
+        """The `<EventType>Details` member that carries this event's details."""
+        return f"{self.value}Details"
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorObject:
+    error_message: str | None = None
+    error_type: str | None = None
+    error_data: str | None = None
+    stack_trace: tuple[str, ...] | None = None
+
+
+# ----------------------------------------------------------------------- operations
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionDetails:
+    input_payload: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContextDetails:
+    replay_children: bool | None = None
+    result: str | None = None
+    error: ErrorObject | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepDetails:
+    attempt: int | None = None
+    next_attempt_timestamp: datetime | None = None
+    result: str | None = None
+    error: ErrorObject | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WaitDetails:
+    scheduled_end_timestamp: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackDetails:
+    callback_id: str | None = None
+    result: str | None = None
+    error: ErrorObject | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChainedInvokeDetails:
+    result: str | None = None
+    error: ErrorObject | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One checkpointed operation as the service returns it."""
+
+    id: str
+    type: OperationType
+    status: OperationStatus
+    start_timestamp: datetime
+    parent_id: str | None = None
+    name: str | None = None
+    sub_type: str | None = None
+    end_timestamp: datetime | None = None
+    execution_details: ExecutionDetails | None = None
+    context_details: ContextDetails | None = None
+    step_details: StepDetails | None = None
+    wait_details: WaitDetails | None = None
+    callback_details: CallbackDetails | None = None
+    chained_invoke_details: ChainedInvokeDetails | None = None
+
+
+# ------------------------------------------------------------------ operation updates
+
+
+@dataclass(frozen=True, slots=True)
+class ContextOptions:
+    replay_children: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepOptions:
+    next_attempt_delay_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WaitOptions:
+    wait_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackOptions:
+    timeout_seconds: int | None = None
+    heartbeat_timeout_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChainedInvokeOptions:
+    function_name: str
+    tenant_id: str | None = None
+    x_amzn_trace_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OperationUpdate:
+    """One change the SDK asks the service to record."""
+
+    id: str
+    type: OperationType
+    action: OperationAction
+    parent_id: str | None = None
+    name: str | None = None
+    sub_type: str | None = None
+    payload: str | None = None
+    error: ErrorObject | None = None
+    context_options: ContextOptions | None = None
+    step_options: StepOptions | None = None
+    wait_options: WaitOptions | None = None
+    callback_options: CallbackOptions | None = None
+    chained_invoke_options: ChainedInvokeOptions | None = None
+
+
+# --------------------------------------------------------------------------- history
+
+
+@dataclass(frozen=True, slots=True)
+class EventInput:
+    payload: str | None = None
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EventResult:
+    payload: str | None = None
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EventError:
+    payload: ErrorObject | None = None
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RetryDetails:
+    current_attempt: int | None = None
+    next_attempt_delay_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventDetails:
+    """The union of every `<EventType>Details` member.
+
+    Each event type uses a subset (see `EVENT_DETAIL_FIELDS`); the codec writes exactly
+    that subset, so `StepStartedDetails` is `{}` and `StepSucceededDetails` always has
+    `Result` and `RetryDetails`.
+    """
+
+    input: EventInput | None = None
+    result: EventResult | None = None
+    error: EventError | None = None
+    retry_details: RetryDetails | None = None
+    execution_timeout: int | None = None
+    duration: int | None = None
+    scheduled_end_timestamp: datetime | None = None
+    function_name: str | None = None
+    tenant_id: str | None = None
+    executed_version: str | None = None
+    durable_execution_arn: str | None = None
+    callback_id: str | None = None
+    heartbeat_timeout: int | None = None
+    timeout: int | None = None
+    start_timestamp: datetime | None = None
+    end_timestamp: datetime | None = None
+    request_id: str | None = None
+
+
+_ERR = ("error",)
+_RES = ("result",)
+EVENT_DETAIL_FIELDS: dict[EventType, tuple[str, ...]] = {
+    EventType.EXECUTION_STARTED: ("input", "execution_timeout"),
+    EventType.EXECUTION_SUCCEEDED: _RES,
+    EventType.EXECUTION_FAILED: _ERR,
+    EventType.EXECUTION_TIMED_OUT: _ERR,
+    EventType.EXECUTION_STOPPED: _ERR,
+    EventType.CONTEXT_STARTED: (),
+    EventType.CONTEXT_SUCCEEDED: _RES,
+    EventType.CONTEXT_FAILED: _ERR,
+    EventType.WAIT_STARTED: ("duration", "scheduled_end_timestamp"),
+    EventType.WAIT_SUCCEEDED: ("duration",),
+    EventType.WAIT_CANCELLED: _ERR,
+    EventType.STEP_STARTED: (),
+    EventType.STEP_SUCCEEDED: ("result", "retry_details"),
+    EventType.STEP_FAILED: ("error", "retry_details"),
+    EventType.CHAINED_INVOKE_STARTED: (
+        "function_name",
+        "tenant_id",
+        "input",
+        "executed_version",
+        "durable_execution_arn",
+    ),
+    EventType.CHAINED_INVOKE_SUCCEEDED: _RES,
+    EventType.CHAINED_INVOKE_FAILED: _ERR,
+    EventType.CHAINED_INVOKE_TIMED_OUT: _ERR,
+    EventType.CHAINED_INVOKE_STOPPED: _ERR,
+    EventType.CALLBACK_STARTED: ("callback_id", "heartbeat_timeout", "timeout"),
+    EventType.CALLBACK_SUCCEEDED: _RES,
+    EventType.CALLBACK_FAILED: _ERR,
+    EventType.CALLBACK_TIMED_OUT: _ERR,
+    EventType.INVOCATION_COMPLETED: ("start_timestamp", "end_timestamp", "request_id", "error"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One history event (`GetDurableExecutionHistory`)."""
+
+    event_type: EventType
+    event_id: int
+    event_timestamp: datetime
+    id: str | None = None
+    name: str | None = None
+    sub_type: str | None = None
+    parent_id: str | None = None
+    details: EventDetails = field(default_factory=EventDetails)
+
+
+# ------------------------------------------------------------------------ invocation
+
+
+@dataclass(frozen=True, slots=True)
+class InitialExecutionState:
+    operations: tuple[Operation, ...] = ()
+    next_marker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationInput:
+    """What the service passes to the handler on each invocation (the Lambda event)."""
+
+    durable_execution_arn: str
+    checkpoint_token: str
+    initial_execution_state: InitialExecutionState = field(default_factory=InitialExecutionState)
+    updated_operation_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationOutput:
+    """What the handler returns from one invocation."""
+
+    status: InvocationStatus
+    result: str | None = None
+    error: ErrorObject | None = None
+
+
+# ------------------------------------------------------------- API requests/responses
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointDurableExecutionRequest:
+    durable_execution_arn: str
+    checkpoint_token: str
+    updates: tuple[OperationUpdate, ...] = ()
+    client_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointUpdatedExecutionState:
+    operations: tuple[Operation, ...] = ()
+    next_marker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointDurableExecutionResponse:
+    new_execution_state: CheckpointUpdatedExecutionState
+    checkpoint_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetDurableExecutionStateRequest:
+    durable_execution_arn: str
+    checkpoint_token: str
+    marker: str | None = None
+    max_items: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetDurableExecutionStateResponse:
+    operations: tuple[Operation, ...] = ()
+    next_marker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetDurableExecutionRequest:
+    durable_execution_arn: str
+
+
+@dataclass(frozen=True, slots=True)
+class TraceHeader:
+    x_amzn_trace_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetDurableExecutionResponse:
+    durable_execution_arn: str
+    durable_execution_name: str
+    function_arn: str
+    status: ExecutionStatus
+    start_timestamp: datetime
+    input_payload: str | None = None
+    result: str | None = None
+    error: ErrorObject | None = None
+    end_timestamp: datetime | None = None
+    version: str | None = None
+    trace_header: TraceHeader | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetDurableExecutionHistoryRequest:
+    durable_execution_arn: str
+    include_execution_data: bool | None = None
+    max_items: int | None = None
+    marker: str | None = None
+    reverse_order: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetDurableExecutionHistoryResponse:
+    events: tuple[Event, ...] = ()
+    next_marker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListDurableExecutionsByFunctionRequest:
+    function_name: str
+    qualifier: str | None = None
+    durable_execution_name: str | None = None
+    statuses: tuple[ExecutionStatus, ...] | None = None
+    started_after: datetime | None = None
+    started_before: datetime | None = None
+    reverse_order: bool | None = None
+    marker: str | None = None
+    max_items: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """One entry of `ListDurableExecutionsByFunction`."""
+
+    durable_execution_arn: str
+    durable_execution_name: str
+    function_arn: str
+    status: ExecutionStatus
+    start_timestamp: datetime
+    end_timestamp: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListDurableExecutionsByFunctionResponse:
+    durable_executions: tuple[Execution, ...] = ()
+    next_marker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StopDurableExecutionRequest:
+    durable_execution_arn: str
+    error: ErrorObject | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StopDurableExecutionResponse:
+    stop_timestamp: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SendDurableExecutionCallbackSuccessRequest:
+    callback_id: str
+    result: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendDurableExecutionCallbackFailureRequest:
+    callback_id: str
+    error: ErrorObject | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendDurableExecutionCallbackHeartbeatRequest:
+    callback_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeRequest:
+    """`Invoke` of a durable function: starts (or joins) a durable execution."""
+
+    function_name: str
+    payload: bytes | None = None
+    invocation_type: str | None = None  # "RequestResponse" | "Event"
+    durable_execution_name: str | None = None
+    qualifier: str | None = None
+    tenant_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeResponse:
+    status_code: int
+    durable_execution_arn: str | None = None
+    executed_version: str | None = None
+    payload: bytes | None = None
+    function_error: str | None = None
+
+
+# ------------------------------------------------------------------------------ ARNs
+
+ARN_PATTERN = re.compile(
+    r"arn:([a-zA-Z0-9-]+):lambda:([a-zA-Z0-9-]+):(\d{12}):function:([a-zA-Z0-9_-]+):"
+    r"(\$LATEST(?:\.PUBLISHED)?|[0-9]+)/durable-execution/([a-zA-Z0-9_-]+)/([a-zA-Z0-9_-]+)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DurableExecutionArn:
+    """`arn:<partition>:lambda:<region>:<account>:function:<fn>:<version>/durable-execution/<name>/<id>`."""
+
+    partition: str
+    region: str
+    account_id: str
+    function_name: str
+    version: str
+    execution_name: str
+    invocation_id: str
+
+    @classmethod
+    def parse(cls, arn: str) -> DurableExecutionArn:
+        match = ARN_PATTERN.fullmatch(arn)
+        if match is None:
+            raise ValueError(f"not a durable execution ARN: {arn!r}")
+        return cls(*match.groups())
+
+    @property
+    def function_arn(self) -> str:
+        return (
+            f"arn:{self.partition}:lambda:{self.region}:{self.account_id}:function:"
+            f"{self.function_name}:{self.version}"
+        )
+
+    def __str__(self) -> str:
+        return f"{self.function_arn}/durable-execution/{self.execution_name}/{self.invocation_id}"
