@@ -20,7 +20,6 @@ import types
 import typing
 from datetime import UTC, datetime
 from enum import Enum
-from functools import cache
 from typing import Any, Literal, TypeVar, cast
 
 from .types import EVENT_DETAIL_FIELDS, Event, EventDetails, EventType
@@ -63,14 +62,21 @@ def _kind_of(tp: Any) -> _Kind:
     return ("plain",)
 
 
-@cache
+_FIELDS: dict[type, tuple[tuple[str, str, _Kind], ...]] = {}
+
+
 def _fields(cls: type) -> tuple[tuple[str, str, _Kind], ...]:
-    hints = typing.get_type_hints(cls)
-    return tuple(
-        (f.name, member_name(f.name), _kind_of(hints[f.name]))
-        for f in dataclasses.fields(cls)
-        if f.name != "details" or cls is not Event
-    )
+    """(attribute, member, kind) per field of a wire dataclass, computed once per class."""
+    table = _FIELDS.get(cls)
+    if table is None:
+        hints = typing.get_type_hints(cls)
+        table = tuple(
+            (f.name, member_name(f.name), _kind_of(hints[f.name]))
+            for f in dataclasses.fields(cls)
+            if f.name != "details" or cls is not Event
+        )
+        _FIELDS[cls] = table
+    return table
 
 
 # ---------------------------------------------------------------------------- encode
@@ -81,7 +87,7 @@ def _encode_ts(value: datetime, fmt: TimestampFormat) -> Any:
         return value
     seconds = value.timestamp()
     if fmt == "epoch_millis":
-        return int(round(seconds * 1000))
+        return round(seconds * 1000)
     return seconds
 
 

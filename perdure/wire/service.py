@@ -62,7 +62,9 @@ class DurableExecutionService(DurableServiceClient, Protocol):
         self, request: ListDurableExecutionsByFunctionRequest
     ) -> ListDurableExecutionsByFunctionResponse: ...
 
-    def stop_durable_execution(self, request: StopDurableExecutionRequest) -> StopDurableExecutionResponse: ...
+    def stop_durable_execution(
+        self, request: StopDurableExecutionRequest
+    ) -> StopDurableExecutionResponse: ...
 
     def send_durable_execution_callback_success(
         self, request: SendDurableExecutionCallbackSuccessRequest
