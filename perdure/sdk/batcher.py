@@ -1,0 +1,354 @@
+"""The checkpoint writer: one background thread that batches operation updates.
+
+Owns `CheckpointBatcher`. Callers hand it `OperationUpdate`s; async ones (step START under
+at-least-once, context START) return at once, sync ones block until the request carrying
+them is persisted and its response merged into the `ExecutionState`. Imports only
+`perdure.wire`, `perdure.sdk.errors`, `perdure.sdk.state` and the standard library.
+
+Batching rules:
+- at most 250 updates and 750 KiB per request (each update's size is estimated cheaply,
+  a reserve is kept for the request envelope; an update too large on its own goes alone);
+- order is preserved; every sync waiter is released exactly once;
+- a batch holding a sync caller is sent as soon as the queue is drained (no timer);
+  async-only work may accumulate while updates keep arriving (at most 100 ms apart, 1 s
+  in total), so a step's async START usually rides in the request of its SUCCEED.
+
+Responses: the checkpoint token is chained from each response. A response without a token
+means the execution completed (when the request carried an EXECUTION update) or the token
+was revoked: then waiters and later callers get `SuspendExecution` and the invocation
+returns PENDING. A failed request fails every waiter and every later call with a
+`BackgroundThreadError` carrying a classified `CheckpointError`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from perdure.wire.limits import MAX_CHECKPOINT_REQUEST_BYTES, MAX_CHECKPOINT_UPDATES
+from perdure.wire.service import DurableServiceClient
+from perdure.wire.types import (
+    CheckpointDurableExecutionRequest,
+    OperationAction,
+    OperationType,
+    OperationUpdate,
+)
+
+from .errors import (
+    BackgroundThreadError,
+    CheckpointError,
+    OrphanedChildException,
+    SuspendExecution,
+)
+from .state import ExecutionState, fetch_state_pages
+
+ENVELOPE_RESERVE_BYTES = 8 * 1024
+"""Kept free in each request for the ARN, the token and the JSON around the updates."""
+_UPDATE_OVERHEAD_BYTES = 200
+"""Member names and punctuation of one update, besides its variable strings."""
+
+
+def _text_bytes(text: str | None) -> int:
+    if not text:
+        return 0
+    size = len(text) if text.isascii() else len(text.encode())
+    # JSON escapes quotes and backslashes inside a string member.
+    return size + text.count('"') + text.count("\\")
+
+
+def estimate_update_bytes(update: OperationUpdate) -> int:
+    """An upper estimate of the update's size in the request JSON (UTF-8 bytes)."""
+    size = (
+        _UPDATE_OVERHEAD_BYTES
+        + len(update.id)
+        + len(update.parent_id or "")
+        + _text_bytes(update.name)
+        + len(update.sub_type or "")
+        + _text_bytes(update.payload)
+    )
+    error = update.error
+    if error is not None:
+        size += (
+            80
+            + _text_bytes(error.error_message)
+            + _text_bytes(error.error_type)
+            + _text_bytes(error.error_data)
+        )
+        for line in error.stack_trace or ():
+            size += _text_bytes(line) + 4
+    return size
+
+
+class _Waiter:
+    """One sync caller: released exactly once, with an error or without."""
+
+    __slots__ = ("error", "event")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.error: BaseException | None = None
+
+    def release(self, error: BaseException | None = None) -> None:
+        if not self.event.is_set():
+            self.error = error
+            self.event.set()
+
+
+@dataclass(slots=True)
+class _Item:
+    update: OperationUpdate | None  # None: an empty "refresh" request
+    size: int
+    waiter: _Waiter | None
+
+
+@dataclass
+class BatcherLimits:
+    """Request caps and timing of the checkpoint writer."""
+
+    max_updates: int = MAX_CHECKPOINT_UPDATES
+    max_bytes: int = MAX_CHECKPOINT_REQUEST_BYTES - ENVELOPE_RESERVE_BYTES
+    max_batch_seconds: float = 1.0
+    async_linger_seconds: float = 0.1
+
+
+@dataclass
+class _Orphans:
+    """Which operations may no longer checkpoint because an enclosing context completed."""
+
+    children: dict[str, list[str]] = field(default_factory=dict)
+    closed: set[str] = field(default_factory=set)
+
+    def note(self, update: OperationUpdate) -> None:
+        if update.parent_id is not None and update.action is OperationAction.START:
+            self.children.setdefault(update.parent_id, []).append(update.id)
+        if update.type is OperationType.CONTEXT and update.action in (
+            OperationAction.SUCCEED,
+            OperationAction.FAIL,
+        ):
+            pending = [update.id]
+            while pending:
+                current = pending.pop()
+                self.closed.add(current)
+                pending.extend(self.children.pop(current, ()))
+
+    def is_orphaned(self, update: OperationUpdate) -> bool:
+        closed = self.closed
+        if not closed:
+            return False
+        if update.parent_id in closed:
+            closed.add(update.id)
+            return True
+        return update.id in closed
+
+
+class CheckpointBatcher:
+    """Sends the updates of one invocation, in order, from one background thread.
+
+    Args:
+        client: the durable-execution service.
+        state: the replay state that every response is merged into.
+        checkpoint_token: the invocation's first checkpoint token.
+        limits: request caps and timing.
+    """
+
+    def __init__(
+        self,
+        client: DurableServiceClient,
+        state: ExecutionState,
+        checkpoint_token: str,
+        limits: BatcherLimits | None = None,
+    ) -> None:
+        self._client = client
+        self._state = state
+        self._arn = state.durable_execution_arn
+        self._token = checkpoint_token
+        self._limits = limits or BatcherLimits()
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: deque[_Item] = deque()
+        self._stopping = False
+        self._failure: BackgroundThreadError | None = None
+        self._orphans = _Orphans()
+        self.revoked = False
+        """The service answered without a token to a request without an EXECUTION update."""
+        self.execution_completed = False
+        """The service answered without a token to a request with an EXECUTION update."""
+        self.requests_sent = 0
+        self._thread = threading.Thread(target=self._run, name="perdure-checkpoint", daemon=True)
+
+    # ----------------------------------------------------------------- producer side
+
+    @property
+    def checkpoint_token(self) -> str:
+        """The latest checkpoint token."""
+        return self._token
+
+    @property
+    def failure(self) -> BackgroundThreadError | None:
+        """The error that stopped the writer, if one did."""
+        return self._failure
+
+    def start(self) -> CheckpointBatcher:
+        """Start the sender thread."""
+        self._thread.start()
+        return self
+
+    def checkpoint(self, update: OperationUpdate | None, *, sync: bool) -> None:
+        """Queue `update`; with `sync`, block until it is persisted and merged.
+
+        `None` asks for a request without updates (a "refresh" that fetches the latest
+        state, e.g. to learn that a timer fired while the invocation kept running).
+
+        Raises:
+            BackgroundThreadError: checkpointing failed (its `source_exception` is a
+                `CheckpointError`).
+            SuspendExecution: the checkpoint token was revoked.
+            OrphanedChildException: the enclosing context (or the execution) completed.
+        """
+        item = _Item(update, estimate_update_bytes(update) if update else 0, _Waiter() if sync else None)
+        with self._cond:
+            if update is not None:
+                self._refuse_if_closed(update)
+                self._orphans.note(update)
+            else:
+                self._refuse_if_closed(
+                    OperationUpdate("refresh", OperationType.EXECUTION, OperationAction.START)
+                )
+            self._queue.append(item)
+            self._cond.notify()
+        waiter = item.waiter
+        if waiter is not None:
+            waiter.event.wait()
+            if waiter.error is not None:
+                raise waiter.error
+
+    def _refuse_if_closed(self, update: OperationUpdate) -> None:
+        if self._failure is not None:
+            raise self._failure
+        if self.revoked:
+            raise SuspendExecution("the checkpoint token was revoked; the invocation stops")
+        if self.execution_completed:
+            raise OrphanedChildException("the execution has already completed", update.id)
+        if self._orphans.is_orphaned(update):
+            raise OrphanedChildException(
+                f"operation {update.id} belongs to a context that has already completed", update.id
+            )
+        if self._stopping:
+            raise RuntimeError("the checkpoint writer is closed")
+
+    def close(self) -> None:
+        """Send what is queued, then stop and join the sender thread."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    # ----------------------------------------------------------------- sender side
+
+    def _run(self) -> None:
+        while True:
+            batch = self._collect()
+            if batch is None:
+                return
+            if not self._send(batch):
+                return
+
+    def _collect(self) -> list[_Item] | None:
+        limits = self._limits
+        queue = self._queue
+        with self._cond:
+            while not queue:
+                if self._stopping:
+                    return None
+                self._cond.wait()
+            batch: list[_Item] = []
+            size = 0
+            has_sync = False
+            deadline = time.monotonic() + limits.max_batch_seconds
+            while True:
+                while queue:
+                    item = queue[0]
+                    if batch and size + item.size > limits.max_bytes:
+                        return batch
+                    queue.popleft()
+                    batch.append(item)
+                    size += item.size
+                    if item.waiter is not None:
+                        has_sync = True
+                    if len(batch) >= limits.max_updates:
+                        return batch
+                if has_sync or self._stopping:
+                    return batch
+                remaining = min(deadline - time.monotonic(), limits.async_linger_seconds)
+                if remaining <= 0:
+                    return batch
+                self._cond.wait(remaining)
+                if not queue:
+                    return batch
+
+    def _send(self, batch: list[_Item]) -> bool:
+        updates = tuple(item.update for item in batch if item.update is not None)
+        try:
+            response = self._client.checkpoint_durable_execution(
+                CheckpointDurableExecutionRequest(
+                    durable_execution_arn=self._arn, checkpoint_token=self._token, updates=updates
+                )
+            )
+            self.requests_sent += 1
+            new_state = response.new_execution_state
+            self._state.merge(new_state.operations)
+            token = response.checkpoint_token
+            if token is None:
+                if any(update.type is OperationType.EXECUTION for update in updates):
+                    with self._cond:
+                        self.execution_completed = True
+                    self._release(batch, None)
+                    return True
+                self._stop_revoked(batch)
+                return False
+            self._token = token
+            if new_state.next_marker:
+                self._state.merge(fetch_state_pages(self._client, self._arn, token, new_state.next_marker))
+        except Exception as exc:
+            self._stop_failed(batch, exc)
+            return False
+        self._release(batch, None)
+        return True
+
+    @staticmethod
+    def _release(batch: list[_Item], error: BaseException | None) -> None:
+        for item in batch:
+            if item.waiter is not None:
+                item.waiter.release(error)
+
+    def _drain(self) -> list[_Item]:
+        with self._cond:
+            rest = list(self._queue)
+            self._queue.clear()
+            self._stopping = True
+        return rest
+
+    def _stop_revoked(self, batch: list[_Item]) -> None:
+        with self._cond:
+            self.revoked = True
+        signal = SuspendExecution("the checkpoint token was revoked; the invocation stops")
+        self._release(batch + self._drain(), signal)
+
+    def _stop_failed(self, batch: list[_Item], exc: Exception) -> None:
+        if isinstance(exc, CheckpointError):
+            cause: CheckpointError = exc
+        else:
+            classified = CheckpointError.from_exception(exc)
+            cause = CheckpointError(
+                f"CheckpointDurableExecution failed: {exc}",
+                classified.error_category,
+                classified.error,
+                classified.response_metadata,
+            )
+            cause.__cause__ = exc
+        failure = BackgroundThreadError(f"checkpointing failed: {cause}", cause)
+        with self._cond:
+            self._failure = failure
+        self._release(batch + self._drain(), failure)

@@ -1,0 +1,496 @@
+"""The concurrency engine of map and parallel: admission, worker threads, in-process resume.
+
+Owns `Branch` (one declared branch), `BranchRunner` (runs one branch in its own child
+context, NESTED or FLAT, and checks its record for non-determinism) and
+`ConcurrentExecutor` (the coordinator loop of one batch).
+
+Threads: one pool per batch. The coordinator loop runs on the calling thread and owns
+every piece of mutable batch state (the `CompletionTracker`, the in-flight counters, the
+results and the resume waves); a worker only runs one branch and posts one `_Event` on a
+queue. What branches share is already thread-safe: operation ids come from the branch
+index (each branch context has its own locked counter), the replay state is a dict
+mutated by single assignments, and the checkpoint writer locks its queue.
+
+The model (docs/parallel-and-map.md, official SDK 3.0 §6):
+- branches are admitted in index order while the completion policy lets more run;
+  `max_concurrency` bounds branches in flight, suspended ones included (a suspended branch
+  keeps its slot until it is terminal); at most `MAX_BRANCH_THREADS` run at once;
+- a branch that suspends until a time joins the resume wave of that time; when a wave is
+  due while other branches still run, the coordinator refreshes the state (a checkpoint
+  without updates) and re-runs the wave's branches, which replay up to where they
+  stopped: an in-process resume, cheaper than suspending the whole execution;
+- when no branch is running (all in flight are suspended, nothing can be admitted), the
+  batch suspends: until the earliest wave, or indefinitely;
+- when the policy says done, admission stops; branches still in flight are reported
+  STARTED and are never abandoned: they keep running until their next checkpoint is
+  refused (their batch has completed), and the invocation joins them before it ends.
+
+Imports only `perdure.wire`, `perdure.sdk` modules below the context, and the stdlib.
+"""
+
+from __future__ import annotations
+
+import heapq
+import queue
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from perdure.wire.types import ErrorObject, Operation, OperationType
+
+from .batch import BatchItem, BatchResult
+from .completion import BatchItemStatus, CompletionConfig, CompletionPolicy, CompletionTracker, NestingType
+from .config import ChildConfig
+from .errors import (
+    DurableOperationError,
+    ExecutionError,
+    InvocationError,
+    NonDeterministicExecutionError,
+    OrphanedChildException,
+    SuspendExecution,
+    TimedSuspendExecution,
+    error_object_from_exception,
+)
+from .ids import operation_id
+from .operations._base import OperationIdentity
+from .operations.child_context import ChildContextOperation
+from .serdes import SerDes
+from .state import ExecutionState
+
+if TYPE_CHECKING:
+    from .context import DurableContext
+
+MAX_BRANCH_THREADS = 256
+"""Branches running at once in one batch, whatever `max_concurrency` allows (threads)."""
+MAX_STALL_BACKOFF_SECONDS = 60.0
+"""Longest in-process back-off for a branch the service has not yet resumed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """One declared branch of a batch.
+
+    Attributes:
+        index: its position among the declared branches (its identity).
+        func: the body, called with the branch's `DurableContext`.
+        name: the branch operation's name (custom or default).
+        custom_name: the user's name (`ParallelBranch.name`, `item_namer`), else None.
+    """
+
+    index: int
+    func: Callable[[DurableContext], Any]
+    name: str
+    custom_name: str | None = None
+
+
+def branch_error_object(error: BaseException) -> ErrorObject:
+    """The `ErrorObject` of a failed branch: the error that escaped the branch body.
+
+    A `DurableOperationError` (the branch's `ChildContextError`) already carries the
+    inner error's type, message, data and trace. Anything else is converted the usual
+    way; an error that cannot even be printed still gives a proper object.
+    """
+    if isinstance(error, DurableOperationError):
+        return ErrorObject(
+            error_message=error.message,
+            error_type=error.error_type,
+            error_data=error.data,
+            stack_trace=tuple(error.stack_trace) if error.stack_trace else None,
+        )
+    try:
+        return error_object_from_exception(error)
+    except Exception:  # str(error) itself raised: record what is knowable
+        kind = type(error)
+        return ErrorObject(
+            error_message=f"<unprintable {kind.__qualname__}>",
+            error_type=kind.__qualname__
+            if kind.__module__ == "builtins"
+            else f"{kind.__module__}.{kind.__qualname__}",
+        )
+
+
+class BranchRunner:
+    """Runs the branches of one batch operation in their child contexts.
+
+    Args:
+        batch_context: the child context of the batch operation (prefix and parent of
+            the branches).
+        batch: the batch operation's identity.
+        branches: the declared branches, `branches[i].index == i`.
+        branch_sub_type: `ParallelBranch` or `MapIteration`.
+        nesting_type: NESTED (a CONTEXT operation per branch) or FLAT (virtual).
+        item_serdes: serializes each branch's result (None: the default serdes).
+    """
+
+    def __init__(
+        self,
+        batch_context: DurableContext,
+        batch: OperationIdentity,
+        branches: Sequence[Branch],
+        branch_sub_type: str,
+        nesting_type: NestingType,
+        item_serdes: SerDes[Any] | None,
+    ) -> None:
+        self.batch_context = batch_context
+        self.state: ExecutionState = batch_context.state
+        self.batch = batch
+        self.branches = branches
+        self.branch_sub_type = branch_sub_type
+        self.flat = nesting_type is NestingType.FLAT
+        self.item_serdes = item_serdes
+        self._child_config: ChildConfig[Any] = ChildConfig(serdes=item_serdes, is_virtual=self.flat)
+
+    # ------------------------------------------------------------------ identity
+
+    @property
+    def label(self) -> str:
+        """`map 'name' (id ...)` for error messages."""
+        kind = "map" if self.branch_sub_type == "MapIteration" else "parallel"
+        named = f" {self.batch.name!r}" if self.batch.name else ""
+        return f"{kind}{named} (id {self.batch.operation_id})"
+
+    def branch_id(self, index: int) -> str:
+        """The operation id of branch `index` (from the index, never from run order)."""
+        return operation_id(self.batch.operation_id, index)
+
+    def identity(self, index: int) -> OperationIdentity:
+        """The CONTEXT identity of branch `index` (NESTED), parented to the batch."""
+        return OperationIdentity(
+            self.branch_id(index),
+            OperationType.CONTEXT,
+            self.branch_sub_type,
+            self.batch.operation_id,
+            self.branches[index].name,
+        )
+
+    def non_deterministic(
+        self, index: int | None, detail: str, step_id: str
+    ) -> NonDeterministicExecutionError:
+        where = f"branch {index} of {self.label}" if index is not None else self.label
+        return NonDeterministicExecutionError(f"Non-deterministic {where}: {detail}", step_id=step_id)
+
+    def check_record(self, index: int) -> Operation | None:
+        """Reject a branch record that the current code would not have written.
+
+        Returns:
+            The branch's CONTEXT record (None for FLAT or a branch never started).
+
+        Raises:
+            NonDeterministicExecutionError: naming the index and the operation, when the
+                nesting type, the branch's name or sub-type changed.
+        """
+        identity = self.identity(index)
+        record = self.state.get(identity.operation_id)
+        if record is not None:
+            if self.flat:
+                raise self.non_deterministic(
+                    index,
+                    f"it was recorded NESTED (a {record.sub_type} context {record.id}) but the nesting "
+                    "type is now FLAT",
+                    record.id,
+                )
+            if record.type is not OperationType.CONTEXT or (record.sub_type or None) != identity.sub_type:
+                raise self.non_deterministic(
+                    index,
+                    f"it was recorded as {record.type.value}/{record.sub_type}, now {identity.sub_type}",
+                    record.id,
+                )
+            if (record.name or None) != (identity.name or None):
+                raise self.non_deterministic(
+                    index,
+                    f"its name was {record.name!r} and is now {identity.name!r}",
+                    record.id,
+                )
+            if (record.parent_id or None) != self.batch.operation_id:
+                raise self.non_deterministic(
+                    index, f"it was recorded under parent {record.parent_id!r}", record.id
+                )
+            return record
+        if not self.flat:
+            inner = self.state.get(operation_id(identity.operation_id, 1))
+            if inner is not None and inner.parent_id == self.batch.operation_id:
+                raise self.non_deterministic(
+                    index, "it was recorded FLAT but the nesting type is now NESTED", inner.id
+                )
+        return None
+
+    def check_count(self) -> None:
+        """Reject a history with a branch beyond the declared ones.
+
+        Raises:
+            NonDeterministicExecutionError: the branch at index `len(branches)` has a record.
+        """
+        extra = len(self.branches)
+        extra_id = self.branch_id(extra)
+        inner = self.state.get(operation_id(extra_id, 1))
+        if self.state.get(extra_id) is not None or (
+            inner is not None and inner.parent_id in (extra_id, self.batch.operation_id)
+        ):
+            raise self.non_deterministic(
+                extra,
+                f"it was recorded, but only {extra} branches are declared now (the branch count changed)",
+                extra_id,
+            )
+
+    def was_started(self, index: int) -> bool:
+        """Whether branch `index` left any record (its context, or a FLAT inner operation)."""
+        branch_id = self.branch_id(index)
+        return branch_id in self.state.operations or operation_id(branch_id, 1) in self.state.operations
+
+    # ----------------------------------------------------------------------- run
+
+    def run(self, index: int) -> Any:
+        """Run branch `index` to its end (replaying what is recorded) and return its result.
+
+        Raises:
+            ChildContextError: the branch failed (recorded as FAIL for NESTED).
+            SuspendExecution: the branch suspended.
+            NonDeterministicExecutionError: see `check_record`.
+        """
+        branch = self.branches[index]
+        identity = self.identity(index)
+        self.check_record(index)
+        child = self.batch_context.create_child_context(identity.operation_id, is_virtual=self.flat)
+        if child.is_replaying() and not self.was_started(index):
+            # New work inside a replaying batch: its logs are not replays.
+            child._replaying = False
+
+        def body() -> Any:
+            return branch.func(child)
+
+        return ChildContextOperation(body, self._child_config, self.state, identity).process()
+
+
+class _Kind(Enum):
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    SUSPENDED = "SUSPENDED"
+    ORPHANED = "ORPHANED"
+    FATAL = "FATAL"
+
+
+@dataclass(frozen=True, slots=True)
+class _Event:
+    """What a worker reports about one run of one branch."""
+
+    index: int
+    kind: _Kind
+    result: Any = None
+    error: ErrorObject | None = None
+    resume_at: float | None = None
+    fatal: BaseException | None = None
+
+
+class ConcurrentExecutor:
+    """Runs the branches of one batch live and returns its `BatchResult`.
+
+    Args:
+        runner: runs one branch.
+        completion_config: when the batch completes.
+        max_concurrency: branches in flight at once (None: all).
+    """
+
+    def __init__(
+        self, runner: BranchRunner, completion_config: CompletionConfig, max_concurrency: int | None
+    ) -> None:
+        self.runner = runner
+        self.branches = runner.branches
+        self.policy = CompletionPolicy.from_config(len(self.branches), completion_config)
+        self.max_concurrency = max_concurrency
+
+    def _work(self, index: int, events: queue.SimpleQueue[_Event]) -> None:
+        """Worker thread: run one branch and post exactly one event."""
+        try:
+            result = self.runner.run(index)
+        except TimedSuspendExecution as exc:
+            events.put(_Event(index, _Kind.SUSPENDED, resume_at=exc.scheduled_timestamp))
+        except SuspendExecution:
+            events.put(_Event(index, _Kind.SUSPENDED))
+        except OrphanedChildException:
+            events.put(_Event(index, _Kind.ORPHANED))
+        except ExecutionError as exc:
+            # Non-determinism and other execution-terminal errors bypass the policy.
+            events.put(_Event(index, _Kind.FATAL, fatal=exc))
+        except Exception as exc:
+            if isinstance(exc, InvocationError) and exc.is_retryable():
+                events.put(_Event(index, _Kind.FATAL, fatal=exc))
+            else:
+                events.put(_Event(index, _Kind.FAILED, error=branch_error_object(exc)))
+        except BaseException as exc:  # a failed checkpoint writer, interpreter exit
+            events.put(_Event(index, _Kind.FATAL, fatal=exc))
+        else:
+            events.put(_Event(index, _Kind.SUCCEEDED, result=result))
+
+    def execute(self) -> BatchResult[Any]:
+        """Run the coordinator loop until the batch completes (or raise to suspend).
+
+        Raises:
+            SuspendExecution: every branch in flight is suspended (timed when one waits
+                for a time).
+            NonDeterministicExecutionError, InvocationError, BackgroundThreadError: a
+                branch hit an execution-terminal error.
+        """
+        branches = self.branches
+        total = len(branches)
+        tracker = CompletionTracker(self.policy, names=[b.custom_name for b in branches])
+        results: dict[int, Any] = {}
+        errors: dict[int, ErrorObject | None] = {}
+        if total == 0 or tracker.check().is_done:
+            return self._result(tracker, results, errors, tracker.check().reason)
+
+        max_in_flight = self.max_concurrency or total
+        max_running = min(max_in_flight, MAX_BRANCH_THREADS)
+        events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
+        pool = ThreadPoolExecutor(max_workers=max_running, thread_name_prefix="perdure-branch")
+        # Branches still running after an early completion are joined before the
+        # checkpoint writer stops (they end at their next, refused, checkpoint).
+        self.runner.state.on_close(lambda: pool.shutdown(wait=True))
+        pending = deque(range(total))
+        resume_times: list[float] = []
+        waves: dict[float, list[int]] = {}
+        stalls: dict[int, int] = {}
+        in_flight = 0
+        running = 0
+
+        def submit(index: int) -> None:
+            pool.submit(self._work, index, events)
+
+        try:
+            while True:
+                if tracker.check().is_done:
+                    break
+                while (
+                    pending
+                    and in_flight < max_in_flight
+                    and running < max_running
+                    and self.policy.should_continue(tracker.failed)
+                ):
+                    index = pending.popleft()
+                    tracker.mark(index, BatchItemStatus.STARTED)
+                    submit(index)
+                    in_flight += 1
+                    running += 1
+                now = time.time()
+                if resume_times and resume_times[0] <= now:
+                    due: list[int] = []
+                    while resume_times and resume_times[0] <= now:
+                        due.extend(waves.pop(heapq.heappop(resume_times)))
+                    # One empty checkpoint brings the service's view (timers fired,
+                    # retries ready) into the state; the wave then replays in index order.
+                    self.runner.state.create_checkpoint(None, is_sync=True)
+                    for index in sorted(due):
+                        submit(index)
+                        running += 1
+                    continue
+                if running == 0:
+                    if resume_times:
+                        raise TimedSuspendExecution(
+                            f"every running branch of {self.runner.label} is suspended", resume_times[0]
+                        )
+                    raise SuspendExecution(f"every running branch of {self.runner.label} is suspended")
+                timeout = max(resume_times[0] - now, 0.0) if resume_times else None
+                try:
+                    event = events.get(timeout=timeout)
+                except queue.Empty:
+                    continue
+                kind = event.kind
+                index = event.index
+                if kind is _Kind.SUCCEEDED or kind is _Kind.FAILED:
+                    self._settle(tracker, results, errors, event)
+                    stalls.pop(index, None)
+                    running -= 1
+                    in_flight -= 1
+                elif kind is _Kind.SUSPENDED:
+                    running -= 1
+                    if event.resume_at is not None:
+                        resume_at = self._resume_time(index, event.resume_at, stalls)
+                        if resume_at not in waves:
+                            waves[resume_at] = []
+                            heapq.heappush(resume_times, resume_at)
+                        waves[resume_at].append(index)
+                elif kind is _Kind.ORPHANED:
+                    # An enclosing context completed: nothing more can be recorded here.
+                    break
+                else:
+                    assert event.fatal is not None
+                    raise event.fatal
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+        reason = tracker.check().reason
+        # Terminal events that raced the completion decision still give their branch
+        # its true status; the reason stays the one that ended the loop.
+        while True:
+            try:
+                event = events.get_nowait()
+            except queue.Empty:
+                break
+            if event.kind is _Kind.FATAL and event.fatal is not None:
+                raise event.fatal
+            if event.kind is _Kind.SUCCEEDED or event.kind is _Kind.FAILED:
+                self._settle(tracker, results, errors, event)
+        return self._result(tracker, results, errors, reason)
+
+    @staticmethod
+    def _resume_time(index: int, resume_at: float, stalls: dict[int, int]) -> float:
+        """When to resume a branch; backs off while it suspends for a time already past.
+
+        A branch re-run by a wave that suspends again for a past time means the
+        service has not yet recorded its timer as fired: retry later, not at once.
+        """
+        now = time.time()
+        if resume_at > now:
+            stalls.pop(index, None)
+            return resume_at
+        stall = stalls[index] = stalls.get(index, 0) + 1
+        if stall == 1:
+            return now
+        return now + min(2.0 ** (stall - 2), MAX_STALL_BACKOFF_SECONDS)
+
+    @staticmethod
+    def _settle(
+        tracker: CompletionTracker,
+        results: dict[int, Any],
+        errors: dict[int, ErrorObject | None],
+        event: _Event,
+    ) -> None:
+        if event.kind is _Kind.SUCCEEDED:
+            results[event.index] = event.result
+            tracker.mark(event.index, BatchItemStatus.SUCCEEDED)
+        else:
+            errors[event.index] = event.error
+            tracker.mark(event.index, BatchItemStatus.FAILED)
+
+    def _result(
+        self,
+        tracker: CompletionTracker,
+        results: dict[int, Any],
+        errors: dict[int, ErrorObject | None],
+        reason: Any,
+    ) -> BatchResult[Any]:
+        """Admitted branches in index order; never-admitted ones are left out."""
+        items: list[BatchItem[Any]] = []
+        for index, status in enumerate(tracker.statuses):
+            if status is None:
+                continue
+            name = self.branches[index].name
+            if status is BatchItemStatus.SUCCEEDED:
+                items.append(BatchItem(index, status, results.get(index), None, name))
+            elif status is BatchItemStatus.FAILED:
+                items.append(BatchItem(index, status, None, errors.get(index), name))
+            else:
+                items.append(BatchItem(index, status, None, None, name))
+        return BatchResult(items, reason)
+
+
+__all__ = [
+    "MAX_BRANCH_THREADS",
+    "Branch",
+    "BranchRunner",
+    "ConcurrentExecutor",
+    "branch_error_object",
+]

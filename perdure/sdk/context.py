@@ -1,0 +1,313 @@
+"""`DurableContext`: the object a durable handler receives, and the step decorators.
+
+Thin by design: each public method validates its arguments, takes the next deterministic
+operation id, builds one operation object (`perdure.sdk.operations.*`) and runs it inside
+the replay-status boundary. Also owns the decorators `durable_step`,
+`durable_with_child_context` and `durable_wait_for_callback`.
+Imports only `perdure.wire`, the other `perdure.sdk` modules and the standard library.
+
+Replay status is tracked per context (official SDK §4.3): a context starts replaying when
+recorded operations exist, and flips to new when it reaches an operation without a record,
+a non-terminal step (a retry), or after a non-terminal resume point (a wait).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from perdure.wire.limits import MAX_DELAY_SECONDS, MAX_NAME_LENGTH
+from perdure.wire.types import OperationStatus, OperationSubType, OperationType
+
+from .config import ChildConfig, Duration, StepConfig
+from .errors import ValidationError
+from .ids import operation_id
+from .logger import Logger, LoggerInterface, LogInfo, default_logger
+from .operations._base import OperationExecutor, OperationIdentity
+from .operations.child_context import ChildContextOperation
+from .operations.step import StepOperation
+from .operations.wait import WaitOperation
+from .state import ExecutionState, ReplayStatus
+from .types import ExecutionContext, StepContext, WaitForCallbackContext
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+_DEFAULT_STEP_CONFIG = StepConfig()
+_DEFAULT_CHILD_CONFIG: ChildConfig[Any] = ChildConfig()
+_STEP = OperationType.STEP
+
+
+def _validate_name(name: str | None) -> None:
+    if name is not None and len(name) > MAX_NAME_LENGTH:
+        raise ValidationError(
+            f"operation name must be at most {MAX_NAME_LENGTH} characters, got {len(name)}: {name[:40]!r}..."
+        )
+
+
+class DurableContext:
+    """The durable operations available to a handler (and to child contexts).
+
+    Created by `durable_execution`; user code does not construct it.
+
+    Attributes:
+        state: the execution's replay state.
+        execution_context: facts about the execution (`durable_execution_arn`).
+        lambda_context: the Lambda context object the handler was invoked with.
+        logger: a replay-aware logger (silent while this context replays).
+    """
+
+    def __init__(
+        self,
+        state: ExecutionState,
+        execution_context: ExecutionContext,
+        lambda_context: Any = None,
+        parent_id: str | None = None,
+        logger: Logger | None = None,
+        step_id_prefix: str | None = None,
+        replay_status: ReplayStatus = ReplayStatus.NEW,
+        *,
+        is_virtual: bool = False,
+    ) -> None:
+        self.state = state
+        self.execution_context = execution_context
+        self.lambda_context = lambda_context
+        self._parent_id = parent_id
+        self._step_id_prefix = step_id_prefix
+        self._counter = 0
+        self._counter_lock = threading.Lock()
+        self._replaying = replay_status is ReplayStatus.REPLAY
+        self._is_virtual = is_virtual
+        self._log_info = LogInfo(state.durable_execution_arn, parent_id)
+        base = logger if logger is not None else Logger.from_log_info(default_logger(), self._log_info)
+        self.logger: Logger = base.with_is_replaying(self.is_replaying)
+
+    # ----------------------------------------------------------------- factories
+
+    @staticmethod
+    def from_lambda_context(
+        state: ExecutionState, lambda_context: Any, replay_status: ReplayStatus = ReplayStatus.NEW
+    ) -> DurableContext:
+        """The root context of an invocation."""
+        return DurableContext(
+            state,
+            ExecutionContext(state.durable_execution_arn),
+            lambda_context,
+            replay_status=replay_status,
+        )
+
+    def create_child_context(self, operation_id: str, *, is_virtual: bool = False) -> DurableContext:
+        """The context of the child operation `operation_id`.
+
+        Args:
+            operation_id: the owning operation; it prefixes every id inside the child.
+            is_virtual: the child writes no CONTEXT operation; its operations report to
+                this context's parent instead.
+        """
+        parent_id = self._parent_id if is_virtual else operation_id
+        return DurableContext(
+            self.state,
+            self.execution_context,
+            self.lambda_context,
+            parent_id=parent_id,
+            logger=self.logger.with_log_info(LogInfo(self.state.durable_execution_arn, parent_id)),
+            step_id_prefix=operation_id,
+            replay_status=ReplayStatus.REPLAY if self._replaying else ReplayStatus.NEW,
+            is_virtual=is_virtual,
+        )
+
+    # ------------------------------------------------------------------ status
+
+    def is_replaying(self) -> bool:
+        """Whether this context is replaying recorded operations."""
+        return self._replaying
+
+    @property
+    def is_virtual(self) -> bool:
+        """Whether this context writes no CONTEXT operation of its own."""
+        return self._is_virtual
+
+    def set_logger(self, new_logger: LoggerInterface | Logger) -> None:
+        """Send this context's log records to `new_logger` (still silent while replaying)."""
+        self.logger = Logger.from_log_info(new_logger, self._log_info, self.is_replaying)
+
+    # ----------------------------------------------------------- id allocation
+
+    def _create_step_id(self) -> str:
+        """Take the next operation id of this context."""
+        with self._counter_lock:
+            self._counter += 1
+            position = self._counter
+        return operation_id(self._step_id_prefix, position)
+
+    def _peek_next_operation_id(self) -> str:
+        return operation_id(self._step_id_prefix, self._counter + 1)
+
+    def _new_identity(
+        self, operation_type: OperationType, sub_type: str, name: str | None
+    ) -> OperationIdentity:
+        """Allocate the next operation's identity in this context."""
+        return OperationIdentity(self._create_step_id(), operation_type, sub_type, self._parent_id, name)
+
+    def _run_operation(self, executor: OperationExecutor[T]) -> T:
+        """Run `executor` inside the replay-status boundary of this context."""
+        if not self._replaying:
+            return executor.process()
+        op = self.state.operations.get(executor.identity.operation_id)
+        flip_after = False
+        if op is None:
+            self._replaying = False
+        elif not op.status.is_terminal:
+            if op.type is _STEP:
+                self._replaying = False
+            else:
+                flip_after = True
+        try:
+            return executor.process()
+        finally:
+            if flip_after or (
+                self._replaying and self._peek_next_operation_id() not in self.state.operations
+            ):
+                self._replaying = False
+
+    # -------------------------------------------------------------- operations
+
+    def step(
+        self,
+        func: Callable[[StepContext], T],
+        name: str | None = None,
+        config: StepConfig | None = None,
+    ) -> T:
+        """Run `func` as a durable step: once per attempt, its result checkpointed.
+
+        Args:
+            func: the step body; receives a `StepContext`.
+            name: the operation name (default: the `@durable_step` function's name).
+            config: retry strategy, semantics, serdes and sub-type.
+
+        Returns:
+            The result, as the serdes round trip (the value replay returns too).
+
+        Raises:
+            StepError: the step failed (retries exhausted or not retryable).
+            SerDesError: the result could not be serialized or is too large.
+        """
+        name = name or getattr(func, "_original_name", None)
+        _validate_name(name)
+        config = config or _DEFAULT_STEP_CONFIG
+        identity = self._new_identity(_STEP, config.sub_type or OperationSubType.STEP.value, name)
+        return self._run_operation(StepOperation(func, config, self.state, identity, self.logger))
+
+    def wait(self, duration: Duration, name: str | None = None) -> None:
+        """Suspend the execution for `duration` (the function is re-invoked afterwards).
+
+        Args:
+            duration: between 1 second and 31,622,400 seconds (366 days).
+            name: the operation name.
+
+        Raises:
+            ValidationError: the duration is out of range.
+        """
+        seconds = duration.to_seconds()
+        if seconds < 1:
+            raise ValidationError("duration must be at least 1 second")
+        if seconds > MAX_DELAY_SECONDS:
+            raise ValidationError(
+                f"duration must be at most {MAX_DELAY_SECONDS:,} seconds (366 days), got {seconds:,}"
+            )
+        _validate_name(name)
+        identity = self._new_identity(OperationType.WAIT, OperationSubType.WAIT.value, name)
+        self._run_operation(WaitOperation(seconds, self.state, identity))
+
+    def run_in_child_context(
+        self,
+        func: Callable[[DurableContext], T],
+        name: str | None = None,
+        config: ChildConfig[T] | None = None,
+    ) -> T:
+        """Run `func` with a child context whose operations are grouped under one CONTEXT.
+
+        Args:
+            func: the body; receives the child `DurableContext`.
+            name: the operation name (default: the `@durable_with_child_context` name).
+            config: serdes, sub-type, summary generator, virtual.
+
+        Returns:
+            The body's result, as the serdes round trip.
+
+        Raises:
+            ChildContextError: the body raised.
+        """
+        name = name or getattr(func, "_original_name", None)
+        _validate_name(name)
+        config = config or _DEFAULT_CHILD_CONFIG
+        identity = self._new_identity(
+            OperationType.CONTEXT, config.sub_type or OperationSubType.RUN_IN_CHILD_CONTEXT.value, name
+        )
+        child_id = identity.operation_id
+        is_virtual = config.is_virtual
+
+        def body() -> T:
+            return func(self.create_child_context(child_id, is_virtual=is_virtual))
+
+        return self._run_operation(ChildContextOperation(body, config, self.state, identity))
+
+
+def durable_step(
+    func: Callable[Concatenate[StepContext, P], T],
+) -> Callable[P, Callable[[StepContext], T]]:
+    """Turn ``func(step_context, *args, **kwargs)`` into a factory of named step bodies.
+
+    ``ctx.step(charge(order_id))`` then runs ``charge`` as a step named ``"charge"``.
+    """
+
+    def bind(*args: P.args, **kwargs: P.kwargs) -> Callable[[StepContext], T]:
+        def function_with_arguments(step_context: StepContext) -> T:
+            return func(step_context, *args, **kwargs)
+
+        function_with_arguments._original_name = func.__name__  # type: ignore[attr-defined]
+        return function_with_arguments
+
+    return bind
+
+
+def durable_with_child_context(
+    func: Callable[Concatenate[DurableContext, P], T],
+) -> Callable[P, Callable[[DurableContext], T]]:
+    """Turn ``func(child_context, *args, **kwargs)`` into a factory of named child bodies."""
+
+    def bind(*args: P.args, **kwargs: P.kwargs) -> Callable[[DurableContext], T]:
+        def function_with_arguments(child_context: DurableContext) -> T:
+            return func(child_context, *args, **kwargs)
+
+        function_with_arguments._original_name = func.__name__  # type: ignore[attr-defined]
+        return function_with_arguments
+
+    return bind
+
+
+def durable_wait_for_callback(
+    func: Callable[Concatenate[str, WaitForCallbackContext, P], T],
+) -> Callable[P, Callable[[str, WaitForCallbackContext], T]]:
+    """Turn ``func(callback_id, context, *args, **kwargs)`` into a factory of named submitters."""
+
+    def bind(*args: P.args, **kwargs: P.kwargs) -> Callable[[str, WaitForCallbackContext], T]:
+        def submitter(callback_id: str, context: WaitForCallbackContext) -> T:
+            return func(callback_id, context, *args, **kwargs)
+
+        submitter._original_name = func.__name__  # type: ignore[attr-defined]
+        return submitter
+
+    return bind
+
+
+__all__ = [
+    "DurableContext",
+    "ExecutionContext",
+    "OperationStatus",
+    "StepContext",
+    "durable_step",
+    "durable_wait_for_callback",
+    "durable_with_child_context",
+]

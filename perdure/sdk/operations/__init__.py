@@ -1,0 +1,1 @@
+"""One module per durable operation, over the template in `_base`."""

@@ -1,0 +1,139 @@
+"""The one template every durable operation follows, and its identity value.
+
+Owns `OperationIdentity` (id, type, sub-type, parent, name: what the replay check compares
+and every update carries), `CheckResult` and `OperationExecutor`, whose `process()` is
+"check the checkpoint -> maybe a sync START -> check again -> execute" (the double check:
+a START's response may already carry a terminal status). Each operation module (step,
+wait, child_context, and later callback, invoke, wait_for_condition, map, parallel)
+implements `check_result_status()` and `execute()` only.
+
+The template blocks in exactly two places: a sync checkpoint (through the state's
+`Checkpointer`) and the user function. Operation semantics live in these objects, so an
+asyncio face can drive the same `check_result_status`/`execute` split with awaitable
+checkpoints. Imports only `perdure.wire`, `perdure.sdk.{errors,state,serdes}` and the
+standard library.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from perdure.wire.types import Operation, OperationAction, OperationType, OperationUpdate
+
+from ..state import ExecutionState, check_identity
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class OperationIdentity:
+    """Who an operation is: replay compares all of it with the checkpoint."""
+
+    operation_id: str
+    operation_type: OperationType
+    sub_type: str | None
+    parent_id: str | None = None
+    name: str | None = None
+
+    def update(self, action: OperationAction, **fields: Any) -> OperationUpdate:
+        """An update of this operation (`fields` are the other `OperationUpdate` members)."""
+        return OperationUpdate(
+            id=self.operation_id,
+            type=self.operation_type,
+            action=action,
+            parent_id=self.parent_id,
+            name=self.name,
+            sub_type=self.sub_type,
+            **fields,
+        )
+
+
+class CheckResult(Generic[T]):
+    """What a checkpoint check decided: done (with a value), run now, or re-check."""
+
+    __slots__ = ("checkpoint", "is_completed", "is_started_sync", "value")
+
+    def __init__(
+        self,
+        *,
+        is_completed: bool = False,
+        is_started_sync: bool = False,
+        value: T | None = None,
+        checkpoint: Operation | None = None,
+    ) -> None:
+        self.is_completed = is_completed
+        self.is_started_sync = is_started_sync
+        self.value = value
+        self.checkpoint = checkpoint
+
+    @classmethod
+    def completed(cls, value: T | None) -> CheckResult[T]:
+        """The operation is finished; `process()` returns `value`."""
+        return cls(is_completed=True, value=value)
+
+    @classmethod
+    def ready(cls, checkpoint: Operation | None) -> CheckResult[T]:
+        """Run `execute(checkpoint)`."""
+        return cls(checkpoint=checkpoint)
+
+    @classmethod
+    def started(cls) -> CheckResult[T]:
+        """A sync START was just recorded: check again before executing."""
+        return cls(is_started_sync=True)
+
+
+class OperationExecutor(ABC, Generic[T]):
+    """The check -> start -> re-check -> execute template.
+
+    Args:
+        state: the replay state (and the route to the checkpoint writer).
+        identity: the operation's identity.
+    """
+
+    def __init__(self, state: ExecutionState, identity: OperationIdentity) -> None:
+        self.state = state
+        self.identity = identity
+        self._validated = False
+
+    def checkpoint(self) -> Operation | None:
+        """The operation's record, identity-checked the first time it is read.
+
+        Raises:
+            NonDeterministicExecutionError: the record belongs to another operation.
+        """
+        op = self.state.operations.get(self.identity.operation_id)
+        if op is not None and not self._validated:
+            identity = self.identity
+            check_identity(
+                op,
+                identity.operation_id,
+                identity.operation_type,
+                identity.sub_type,
+                identity.name,
+                identity.parent_id,
+            )
+            self._validated = True
+        return op
+
+    def send(self, action: OperationAction, *, sync: bool = True, **fields: Any) -> None:
+        """Checkpoint an update of this operation."""
+        self.state.create_checkpoint(self.identity.update(action, **fields), is_sync=sync)
+
+    @abstractmethod
+    def check_result_status(self) -> CheckResult[T]:
+        """Decide from the checkpoint: finished, run, or (after a sync START) re-check."""
+
+    @abstractmethod
+    def execute(self, checkpoint: Operation | None) -> T:
+        """Run the operation's body and record its outcome."""
+
+    def process(self) -> T:
+        """Run the template and return the operation's value."""
+        result = self.check_result_status()
+        if result.is_started_sync:
+            result = self.check_result_status()
+        if result.is_completed:
+            return result.value  # type: ignore[return-value]
+        return self.execute(result.checkpoint)

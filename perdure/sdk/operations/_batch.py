@@ -1,0 +1,284 @@
+"""The batch operation shared by map and parallel: its CONTEXT record and its replay.
+
+Owns `run_batch`: validate, then run the batch as a child-context operation (sub-type
+`Parallel`/`Map`) whose body is the concurrency executor, and `replay_batch`, which
+rebuilds the `BatchResult` of a batch recorded with `ReplayChildren` from its envelope.
+
+What the batch records (docs/parallel-and-map.md):
+- CONTEXT START before any branch, then the branches' own records (NESTED), then one
+  SUCCEED, even when the failure tolerance was exceeded;
+- the SUCCEED payload is the `BatchResult` serialized with `config.serdes`; when that is
+  over 256 KiB, the envelope (`perdure.sdk.batch`) with `ReplayChildren=true`, while the
+  current invocation keeps the full value.
+
+Replay:
+- SUCCEEDED: the recorded result, no branch runs (`ChildContextOperation`);
+- SUCCEEDED with ReplayChildren: the envelope gives statuses, names, the reason and what
+  it could hold of results and errors; only branches recorded terminal whose value is
+  missing re-run (NESTED: the branch context returns its record or re-runs its body when it
+  overflowed too; FLAT: the body re-runs over its inner records); nothing is written;
+- STARTED (interrupted): the executor runs again; finished branches return their records.
+A changed branch count, name or nesting type raises `NonDeterministicExecutionError`
+naming the index and the batch operation.
+
+Imports only `perdure.wire`, `perdure.sdk` modules below the context, and the stdlib.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from perdure.wire.limits import MAX_NAME_LENGTH
+from perdure.wire.types import ErrorObject, Operation, OperationStatus, OperationType
+
+from ..batch import BatchEnvelope, BatchItem, BatchResult, BatchType, EnvelopeItem, envelope_summary_generator
+from ..completion import (
+    BatchItemStatus,
+    CompletionConfig,
+    CompletionItemStatus,
+    CompletionPolicy,
+    NestingType,
+)
+from ..concurrency import Branch, BranchRunner, ConcurrentExecutor, branch_error_object
+from ..config import ChildConfig
+from ..errors import ExecutionError, InvocationError, ValidationError
+from ..serdes import SerDes, deserialize, serialize
+from .child_context import ChildContextOperation
+
+if TYPE_CHECKING:
+    from ..completion import MapConfig, ParallelConfig
+    from ..context import DurableContext
+
+_SUB_TYPES = {
+    BatchType.PARALLEL: ("Parallel", "ParallelBranch"),
+    BatchType.MAP: ("Map", "MapIteration"),
+}
+
+
+def validate_name(what: str, name: str | None) -> None:
+    """Reject an operation name over the service's limit.
+
+    Raises:
+        ValidationError: naming `what` and the limit.
+    """
+    if name is not None and len(name) > MAX_NAME_LENGTH:
+        raise ValidationError(
+            f"{what} must be at most {MAX_NAME_LENGTH} characters, got {len(name)}: {name[:40]!r}..."
+        )
+
+
+def run_batch(
+    context: DurableContext,
+    batch_type: BatchType,
+    name: str | None,
+    branches: Sequence[Branch],
+    config: ParallelConfig | MapConfig[Any],
+) -> BatchResult[Any]:
+    """Run `branches` as the batch operation `name` of `context` and return its result.
+
+    Everything that can be checked is checked before the batch takes an operation id.
+
+    Raises:
+        ValidationError: `min_successful` is greater than the number of branches, or a
+            name is too long.
+        NonDeterministicExecutionError: the recorded batch disagrees with the code.
+    """
+    validate_name(f"{batch_type.name.lower()} name", name)
+    config.completion_config.validate_for_total(len(branches))
+    sub_type, branch_sub_type = _SUB_TYPES[batch_type]
+    identity = context._new_identity(OperationType.CONTEXT, sub_type, name)
+    batch_id = identity.operation_id
+    state = context.state
+    runner = BranchRunner(
+        context.create_child_context(batch_id),
+        identity,
+        branches,
+        branch_sub_type,
+        config.nesting_type,
+        config.item_serdes,
+    )
+    arn = state.durable_execution_arn
+
+    def serialize_item(item: BatchItem[Any]) -> str | None:
+        return serialize(config.item_serdes, item.result, runner.branch_id(item.index), arn)
+
+    summary = envelope_summary_generator(
+        batch_type,
+        config.summary_generator,
+        declared_count=len(branches),
+        nesting_type=config.nesting_type,
+        serialize_result=serialize_item,
+    )
+
+    def body() -> BatchResult[Any]:
+        record = state.get(batch_id)
+        if record is not None and record.status is OperationStatus.SUCCEEDED:
+            return replay_batch(runner, record, config.completion_config)
+        if record is not None and record.status is not OperationStatus.STARTED:
+            raise runner.non_deterministic(
+                None, f"the batch was recorded {record.status.value}, which a batch never is", batch_id
+            )
+        runner.check_count()
+        return ConcurrentExecutor(runner, config.completion_config, config.max_concurrency).execute()
+
+    recorded = state.get(batch_id)
+    operation = ChildContextOperation(
+        body, ChildConfig(serdes=config.serdes, summary_generator=summary), state, identity
+    )
+    result: BatchResult[Any] = context._run_operation(operation)
+    if (
+        recorded is not None
+        and recorded.status is OperationStatus.SUCCEEDED
+        and not (recorded.context_details and recorded.context_details.replay_children)
+        and isinstance(result, BatchResult)
+    ):
+        _check_recorded_items(runner, result.all)
+    return result
+
+
+def _check_recorded_items(
+    runner: BranchRunner, items: Sequence[BatchItem[Any]] | Sequence[EnvelopeItem]
+) -> None:
+    """Reject recorded items beyond the declared branches or with another name."""
+    branches = runner.branches
+    for item in items:
+        if item.index >= len(branches):
+            raise runner.non_deterministic(
+                item.index,
+                f"it was recorded, but only {len(branches)} branches are declared now (the branch count changed)",
+                runner.branch_id(item.index),
+            )
+        current = branches[item.index].name
+        if item.name is not None and item.name != current:
+            raise runner.non_deterministic(
+                item.index,
+                f"its name was {item.name!r} and is now {current!r}",
+                runner.branch_id(item.index),
+            )
+
+
+class _Replayer:
+    """Re-derives branches of a completed batch, each at most once."""
+
+    def __init__(self, runner: BranchRunner) -> None:
+        self.runner = runner
+        self._outcomes: dict[int, tuple[BatchItemStatus, Any, ErrorObject | None]] = {}
+
+    def outcome(self, index: int) -> tuple[BatchItemStatus, Any, ErrorObject | None]:
+        """(status, result, error) of a branch recorded terminal."""
+        found = self._outcomes.get(index)
+        if found is None:
+            found = self._outcomes[index] = self._derive(index)
+        return found
+
+    def _derive(self, index: int) -> tuple[BatchItemStatus, Any, ErrorObject | None]:
+        runner = self.runner
+        record = runner.check_record(index)
+        if not runner.flat:
+            if record is None or not record.status.is_terminal:
+                found = record.status.value if record is not None else "no record"
+                raise runner.non_deterministic(
+                    index,
+                    f"the batch recorded it finished, but its context has {found}",
+                    runner.branch_id(index),
+                )
+            if record.status is OperationStatus.FAILED:
+                details = record.context_details
+                return BatchItemStatus.FAILED, None, details.error if details else None
+        try:
+            return BatchItemStatus.SUCCEEDED, runner.run(index), None
+        except ExecutionError:
+            raise
+        except Exception as exc:
+            if isinstance(exc, InvocationError) and exc.is_retryable():
+                raise
+            return BatchItemStatus.FAILED, None, branch_error_object(exc)
+
+
+def replay_batch(
+    runner: BranchRunner, record: Operation, completion_config: CompletionConfig
+) -> BatchResult[Any]:
+    """The `BatchResult` of a batch recorded SUCCEEDED with ReplayChildren.
+
+    Raises:
+        NonDeterministicExecutionError: the declared count, the nesting type or a name
+            differs from the record.
+    """
+    details = record.context_details
+    envelope = BatchEnvelope.decode(details.result if details else None)
+    replayer = _Replayer(runner)
+    if envelope is None:
+        return _replay_from_records(runner, replayer, completion_config)
+    total = len(runner.branches)
+    nesting = NestingType.FLAT if runner.flat else NestingType.NESTED
+    if envelope.declared_count is not None and envelope.declared_count != total:
+        raise runner.non_deterministic(
+            None,
+            f"{envelope.declared_count} branches were recorded and {total} are declared now",
+            runner.batch.operation_id,
+        )
+    if envelope.nesting_type is not None and envelope.nesting_type is not nesting:
+        raise runner.non_deterministic(
+            None,
+            f"it was recorded {envelope.nesting_type.value} and the nesting type is now {nesting.value}",
+            runner.batch.operation_id,
+        )
+    _check_recorded_items(runner, envelope.items)
+    item_serdes: SerDes[Any] | None = runner.item_serdes
+    arn = runner.state.durable_execution_arn
+
+    def result_of(item: EnvelopeItem) -> Any:
+        if item.result_recorded:
+            if item.result_payload is None:
+                return None
+            return deserialize(item_serdes, item.result_payload, runner.branch_id(item.index), arn)
+        status, result, _ = replayer.outcome(item.index)
+        return result if status is BatchItemStatus.SUCCEEDED else None
+
+    def error_of(item: EnvelopeItem) -> ErrorObject | None:
+        return replayer.outcome(item.index)[2]
+
+    def status_of(item: EnvelopeItem) -> BatchItemStatus:
+        return replayer.outcome(item.index)[0]
+
+    rebuilt = envelope.rebuild(result_of=result_of, error_of=error_of, status_of=status_of)
+    branches = runner.branches
+    return BatchResult(
+        [
+            item if item.name is not None else replace(item, name=branches[item.index].name)
+            for item in rebuilt.all
+        ],
+        rebuilt.completion_reason,
+    )
+
+
+def _replay_from_records(
+    runner: BranchRunner, replayer: _Replayer, completion_config: CompletionConfig
+) -> BatchResult[Any]:
+    """Fallback for a payload that is no envelope: each branch from its own records."""
+    items: list[BatchItem[Any]] = []
+    for branch in runner.branches:
+        index = branch.index
+        if not runner.was_started(index):
+            continue
+        record = runner.check_record(index)
+        if record is not None and not record.status.is_terminal:
+            items.append(BatchItem(index, BatchItemStatus.STARTED, None, None, branch.name))
+            continue
+        status, result, error = replayer.outcome(index)
+        items.append(BatchItem(index, status, result, error, branch.name))
+    succeeded = sum(1 for item in items if item.status is BatchItemStatus.SUCCEEDED)
+    failed = sum(1 for item in items if item.status is BatchItemStatus.FAILED)
+    policy = CompletionPolicy.from_config(len(runner.branches), completion_config)
+    snapshot: tuple[CompletionItemStatus, ...] = ()
+    if policy.should_complete is not None:
+        by_index = {item.index: item.status for item in items}
+        snapshot = tuple(
+            CompletionItemStatus(b.index, b.custom_name, by_index.get(b.index)) for b in runner.branches
+        )
+    return BatchResult(items, policy.reason(succeeded, failed, snapshot))
+
+
+__all__ = ["replay_batch", "run_batch", "validate_name"]

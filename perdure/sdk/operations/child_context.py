@@ -1,0 +1,130 @@
+"""The child-context operation: run a block of operations under their own CONTEXT.
+
+Owns `ChildContextOperation` and `run_child` (also what map/parallel branches run).
+- no record: CONTEXT START (async; none for a virtual context), run the body;
+- SUCCEEDED: return the recorded result without running the body, unless the record
+  says ReplayChildren (the result was too large): then the body runs again, its inner
+  operations replay from their own records, and nothing new is written;
+- FAILED: raise the recorded `ChildContextError`;
+- body returns: SUCCEED with the serialized result; a result over 256 KiB (UTF-8) is
+  recorded as `ReplayChildren=true` with the summary (`summary_generator(result)` or "");
+- body raises: suspension, `ExecutionError` and retryable `InvocationError`s propagate;
+  anything else is recorded as FAIL and raised as `ChildContextError`.
+The first run returns the serdes round trip of the result, as replay does.
+
+Imports only `perdure.wire`, `perdure.sdk` modules below the context, and the stdlib.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from perdure.wire.limits import MAX_OPERATION_PAYLOAD_BYTES
+from perdure.wire.types import ContextOptions, Operation, OperationAction, OperationStatus
+
+from ..config import ChildConfig
+from ..errors import (
+    ChildContextError,
+    ExecutionError,
+    InvocationError,
+    NonDeterministicExecutionError,
+    error_object_from_exception,
+    raise_operation_error,
+)
+from ..serdes import deserialize, serialize
+from ..state import ExecutionState
+from ._base import CheckResult, OperationExecutor, OperationIdentity
+from .step import payload_bytes
+
+T = TypeVar("T")
+
+
+class ChildContextOperation(OperationExecutor[T]):
+    """Runs a child context (see the module docstring).
+
+    Args:
+        func: the body, already bound to the child `DurableContext`.
+        config: the child options (serdes, summary generator, virtual).
+        state: the replay state.
+        identity: the CONTEXT operation's identity.
+    """
+
+    def __init__(
+        self,
+        func: Callable[[], T],
+        config: ChildConfig[Any],
+        state: ExecutionState,
+        identity: OperationIdentity,
+    ) -> None:
+        super().__init__(state, identity)
+        self.func = func
+        self.config = config
+
+    def check_result_status(self) -> CheckResult[T]:
+        op = self.checkpoint()
+        if self.config.is_virtual and op is not None:
+            raise NonDeterministicExecutionError(
+                f"Non-deterministic child context at id={self.identity.operation_id!r}: the checkpoint "
+                "holds a non-virtual child context but the current child context is virtual",
+                self.identity.operation_id,
+            )
+        if op is None:
+            if not self.config.is_virtual:
+                self.send(OperationAction.START, sync=False)
+            return CheckResult.ready(None)
+        details = op.context_details
+        if op.status is OperationStatus.SUCCEEDED:
+            if details is not None and details.replay_children:
+                return CheckResult.ready(op)
+            result = details.result if details is not None else None
+            if result is None:
+                return CheckResult.completed(None)
+            return CheckResult.completed(
+                deserialize(self.config.serdes, result, op.id, self.state.durable_execution_arn)
+            )
+        if op.status is OperationStatus.FAILED:
+            raise_operation_error(details.error if details else None, ChildContextError)
+        return CheckResult.ready(op)
+
+    def execute(self, checkpoint: Operation | None) -> T:
+        identity = self.identity
+        arn = self.state.durable_execution_arn
+        details = checkpoint.context_details if checkpoint is not None else None
+        replaying_children = bool(details is not None and details.replay_children)
+        try:
+            raw = self.func()
+            payload = serialize(self.config.serdes, raw, identity.operation_id, arn)
+            value: Any = (
+                None
+                if payload is None
+                else deserialize(self.config.serdes, payload, identity.operation_id, arn)
+            )
+            if self.config.is_virtual or replaying_children:
+                return value  # type: ignore[no-any-return]
+            replay_children = payload is not None and payload_bytes(payload) > MAX_OPERATION_PAYLOAD_BYTES
+            if replay_children:
+                generator = self.config.summary_generator
+                payload = generator(raw) if generator is not None else ""
+            self.send(
+                OperationAction.SUCCEED,
+                payload=payload,
+                context_options=ContextOptions(replay_children=replay_children),
+            )
+            return value  # type: ignore[no-any-return]
+        except ExecutionError:
+            raise
+        except Exception as exc:
+            if isinstance(exc, InvocationError) and exc.is_retryable():
+                raise
+            error = error_object_from_exception(exc)
+            if not self.config.is_virtual:
+                self.send(OperationAction.FAIL, error=error)
+            raise_operation_error(error, ChildContextError)
+
+
+def run_child(
+    func: Callable[[], T], config: ChildConfig[Any] | None, state: ExecutionState, identity: OperationIdentity
+) -> T:
+    """Run `func` as the child context `identity` (the entry point map/parallel use too)."""
+    return ChildContextOperation(func, config or ChildConfig(), state, identity).process()

@@ -1,0 +1,107 @@
+"""The map operation: run a function over every item concurrently and return a `BatchResult`.
+
+Owns `map_items(context, inputs, func, name, config)`, which `DurableContext.map`
+delegates to. `func(context, item, index, items)` runs once per item, each in its own
+child context named `map-item-{index}` or `config.item_namer(item, index)` (called for
+every item before anything is checkpointed, on every run). The default completion fails
+fast (`CompletionConfig()`); the map never raises because items failed: call
+`throw_if_error()` on its result. The batch machinery is shared with parallel
+(`perdure.sdk.operations._batch`).
+
+Imports only `perdure.wire`, `perdure.sdk` modules below the context, and the stdlib.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..batch import BatchResult, BatchType
+from ..completion import MapConfig
+from ..concurrency import Branch
+from ..errors import ValidationError
+from ._batch import run_batch, validate_name
+
+if TYPE_CHECKING:
+    from ..context import DurableContext
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+MapFunction = Callable[["DurableContext", T, int, Sequence[T]], R]
+"""`func(context, item, index, items)`: one map iteration."""
+
+_DEFAULT_CONFIG: MapConfig[Any] = MapConfig()
+
+
+def _bind(func: MapFunction[T, R], item: T, index: int, items: Sequence[T]) -> Callable[[DurableContext], R]:
+    def iteration(context: DurableContext) -> R:
+        return func(context, item, index, items)
+
+    return iteration
+
+
+def map_branches(inputs: Sequence[T], func: MapFunction[T, R], config: MapConfig[T]) -> list[Branch]:
+    """The declared iterations of a map, validated and named.
+
+    Raises:
+        ValidationError: `func` is not callable, `inputs` is not a sequence, or the item
+            namer raised or returned something other than a string (naming the index).
+    """
+    if not callable(func):
+        raise ValidationError(f"map function must be callable, got {type(func).__name__}")
+    if isinstance(inputs, str | bytes) or not isinstance(inputs, Sequence):
+        raise ValidationError(f"map expects a sequence of inputs, got {type(inputs).__name__}")
+    namer = config.item_namer
+    branches: list[Branch] = []
+    for index, item in enumerate(inputs):
+        custom: str | None = None
+        if namer is not None:
+            try:
+                custom = namer(item, index)
+            except Exception as exc:
+                raise ValidationError(
+                    f"item_namer raised for map item {index}: {type(exc).__name__}: {exc}"
+                ) from exc
+            if not isinstance(custom, str):
+                raise ValidationError(
+                    f"item_namer must return a string, got {type(custom).__name__} for map item {index}"
+                )
+            validate_name(f"map item {index} name", custom)
+        name = custom if custom is not None else f"map-item-{index}"
+        branches.append(Branch(index, _bind(func, item, index, inputs), name, custom))
+    return branches
+
+
+def map_items(
+    context: DurableContext,
+    inputs: Sequence[T],
+    func: MapFunction[T, R],
+    name: str | None = None,
+    config: MapConfig[T] | None = None,
+) -> BatchResult[R]:
+    """Run `func(context, item, index, inputs)` for every item, each in its own child context.
+
+    Args:
+        context: the context the map belongs to.
+        inputs: the items, in index order.
+        func: the iteration body.
+        name: the operation name (default: the `@durable_with_child_context` name of `func`).
+        config: concurrency, completion policy, serdes, nesting type, item namer.
+
+    Returns:
+        One item per admitted iteration, in index order, and the completion reason.
+
+    Raises:
+        ValidationError: invalid inputs, function, namer or config, before anything is
+            checkpointed.
+        NonDeterministicExecutionError: the recorded map disagrees with the code.
+    """
+    name = name or getattr(func, "_original_name", None)
+    active: MapConfig[T] = config if config is not None else _DEFAULT_CONFIG
+    branches = map_branches(inputs, func, active)
+    result: BatchResult[R] = run_batch(context, BatchType.MAP, name, branches, active)
+    return result
+
+
+__all__ = ["MapFunction", "map_branches", "map_items"]

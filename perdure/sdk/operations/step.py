@@ -1,0 +1,198 @@
+"""The step operation: run a function once (per retry attempt) and record its result.
+
+Owns `StepOperation`. Semantics (official SDK 3.0, §4.5):
+- no record or READY: START (async under at-least-once, sync under at-most-once), run;
+- STARTED on entry: at-least-once re-runs the attempt; at-most-once hands a
+  `StepInterruptedError` to the retry strategy without running the body;
+- PENDING: suspend until the retry is due; SUCCEEDED/FAILED: return / raise the record;
+- body error: the retry strategy decides between RETRY (delay >= 1 s, then suspend) and
+  FAIL (`StepError`); `SerDesError` fails without retry; `ExecutionError` and a
+  `RetryableSerDesError` propagate unchanged.
+The value returned on the first run is the serdes round trip of the result, the same
+value replay returns. A result over the 256 KiB payload limit fails the step (no retry)
+before anything is sent.
+
+Imports only `perdure.wire`, `perdure.sdk` modules below the context, and the stdlib.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
+
+from perdure.wire.limits import MAX_DELAY_SECONDS, MAX_OPERATION_PAYLOAD_BYTES
+from perdure.wire.types import Operation, OperationAction, OperationStatus, StepOptions
+
+from ..config import StepConfig, StepSemantics
+from ..errors import (
+    ExecutionError,
+    InvalidStateError,
+    RetryableSerDesError,
+    SerDesError,
+    StepError,
+    StepInterruptedError,
+    error_object_from_exception,
+    raise_operation_error,
+)
+from ..logger import Logger, LogInfo
+from ..retries import RetryPresets
+from ..serdes import deserialize, serialize
+from ..state import ExecutionState
+from ..types import StepContext
+from ._base import CheckResult, OperationExecutor, OperationIdentity
+from ._suspend import suspend_for, suspend_until
+
+T = TypeVar("T")
+
+_DEFAULT_RETRY = RetryPresets.default()
+
+
+def payload_bytes(text: str) -> int:
+    """The UTF-8 size of a payload."""
+    return len(text) if text.isascii() else len(text.encode())
+
+
+def check_payload_size(kind: str, identity: OperationIdentity, payload: str | None) -> None:
+    """Reject a result too large to checkpoint.
+
+    Raises:
+        SerDesError: naming the operation, the size and the limit.
+    """
+    if payload is None or len(payload) * 4 <= MAX_OPERATION_PAYLOAD_BYTES:
+        return
+    size = payload_bytes(payload)
+    if size > MAX_OPERATION_PAYLOAD_BYTES:
+        label = f"{identity.name!r} (id {identity.operation_id})" if identity.name else identity.operation_id
+        raise SerDesError(
+            f"{kind} {label} result is {size:,} bytes, over the {MAX_OPERATION_PAYLOAD_BYTES:,}-byte "
+            "checkpoint payload limit; return a smaller value or use an offloading serdes that "
+            "stores the value elsewhere and checkpoints a reference"
+        )
+
+
+class StepOperation(OperationExecutor[T]):
+    """Runs one step (see the module docstring).
+
+    Args:
+        func: the step body; receives a `StepContext`.
+        config: the step options.
+        state: the replay state.
+        identity: the step's identity.
+        logger: the owning context's logger (the step's logger is derived from it).
+    """
+
+    def __init__(
+        self,
+        func: Callable[[StepContext], T],
+        config: StepConfig,
+        state: ExecutionState,
+        identity: OperationIdentity,
+        logger: Logger,
+    ) -> None:
+        super().__init__(state, identity)
+        self.func = func
+        self.config = config
+        self.logger = logger
+
+    def check_result_status(self) -> CheckResult[T]:
+        op = self.checkpoint()
+        at_most_once = self.config.step_semantics is StepSemantics.AT_MOST_ONCE_PER_RETRY
+        if op is not None:
+            status = op.status
+            if status is OperationStatus.SUCCEEDED:
+                return CheckResult.completed(self._result_of(op))
+            if status is OperationStatus.FAILED:
+                details = op.step_details
+                raise_operation_error(details.error if details else None, StepError)
+            if status is OperationStatus.PENDING:
+                details = op.step_details
+                suspend_until(
+                    f"retry of step {self.identity.name or self.identity.operation_id} is scheduled",
+                    details.next_attempt_timestamp if details else None,
+                )
+            if status is OperationStatus.STARTED:
+                if at_most_once:
+                    self._retry_or_fail(
+                        StepInterruptedError(
+                            f"Step operation_id={self.identity.operation_id} name={self.identity.name} "
+                            "was previously interrupted",
+                            self.identity.operation_id,
+                        ),
+                        op,
+                    )
+                return CheckResult.ready(op)
+            if status is not OperationStatus.READY:
+                raise InvalidStateError(f"step {self.identity.operation_id} has status {status.value}")
+        self.send(OperationAction.START, sync=at_most_once)
+        if at_most_once:
+            refreshed = self.state.operations.get(self.identity.operation_id)
+            if refreshed is None or refreshed.status is not OperationStatus.STARTED:
+                found = refreshed.status.value if refreshed is not None else "no record"
+                raise InvalidStateError(f"unexpected status after step START: {found}")
+            return CheckResult.ready(refreshed)
+        return CheckResult.ready(op)
+
+    def _result_of(self, op: Operation) -> T | None:
+        details = op.step_details
+        if details is None or details.result is None:
+            return None
+        value: T = deserialize(
+            self.config.serdes, details.result, self.identity.operation_id, self.state.durable_execution_arn
+        )
+        return value
+
+    def execute(self, checkpoint: Operation | None) -> T:
+        identity = self.identity
+        details = checkpoint.step_details if checkpoint is not None else None
+        attempt = (details.attempt or 0) + 1 if details is not None else 1
+        step_logger = self.logger.with_log_info(
+            LogInfo(
+                self.state.durable_execution_arn,
+                identity.parent_id,
+                identity.operation_id,
+                identity.name,
+                attempt,
+            )
+        )
+        arn = self.state.durable_execution_arn
+        try:
+            raw = self.func(StepContext(logger=step_logger, attempt=attempt))
+            payload = serialize(self.config.serdes, raw, identity.operation_id, arn)
+            check_payload_size("step", identity, payload)
+            value: Any = (
+                None
+                if payload is None
+                else deserialize(self.config.serdes, payload, identity.operation_id, arn)
+            )
+            self.send(OperationAction.SUCCEED, payload=payload)
+            return value  # type: ignore[no-any-return]
+        except RetryableSerDesError:
+            raise
+        except SerDesError as exc:
+            error = error_object_from_exception(exc)
+            self.send(OperationAction.FAIL, error=error)
+            raise_operation_error(error, StepError)
+        except ExecutionError:
+            raise
+        except Exception as exc:
+            self._retry_or_fail(exc, checkpoint)
+
+    def _retry_or_fail(self, error: Exception, checkpoint: Operation | None) -> NoReturn:
+        """Ask the retry strategy: RETRY and suspend, or FAIL and raise `StepError`."""
+        record = error_object_from_exception(error)
+        details = checkpoint.step_details if checkpoint is not None else None
+        attempts_made = (details.attempt or 0) + 1 if details is not None else 1
+        strategy = self.config.retry_strategy or _DEFAULT_RETRY
+        decision = strategy(error, attempts_made)
+        if decision.should_retry:
+            delay = min(max(1, decision.delay_seconds), MAX_DELAY_SECONDS)
+            self.send(
+                OperationAction.RETRY,
+                error=record,
+                step_options=StepOptions(next_attempt_delay_seconds=delay),
+            )
+            suspend_for(
+                f"retry of step {self.identity.name or self.identity.operation_id} in {delay}s", delay
+            )
+        self.send(OperationAction.FAIL, error=record)
+        raise_operation_error(record, StepError)

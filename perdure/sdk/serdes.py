@@ -1,0 +1,262 @@
+"""Serialization of operation results: the `SerDes` interface and the built-in serdes.
+
+Owns `SerDes[T]`, `SerDesContext`, `JsonSerDes`, `PassThroughSerDes`, the default
+`ExtendedTypeSerDes` and the `serialize`/`deserialize` helpers every operation calls
+(which turn any failure into a `SerDesError` naming the operation). Imports only
+`perdure.sdk.errors` and the standard library (`perdure.sdk.batch` lazily, for the
+`BatchResult` tag).
+
+The extended wire format is the official SDK's: `None`, `str`, `int`, `float`, `bool` and
+lists of only those are plain compact JSON (`2`, `"two"`, `[1,2]`); everything else is a
+`{"t": tag, "v": value}` envelope, applied recursively, with the tags
+
+    n None   s str   i int   f float   b bool   B bytes (base64)   u UUID   d Decimal
+    dt datetime (isoformat)   D date   t tuple   l list   m dict   br BatchResult
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar, cast
+
+from .errors import RetryableSerDesError, SerDesError
+
+T = TypeVar("T")
+
+_PRIMITIVES = (str, int, float, bool, type(None))
+_COMPACT = (",", ":")
+
+
+@dataclass(frozen=True, slots=True)
+class SerDesContext:
+    """Where a value is being (de)serialized.
+
+    Attributes:
+        operation_id: the id of the operation whose payload this is.
+        durable_execution_arn: the execution's ARN.
+    """
+
+    operation_id: str = ""
+    durable_execution_arn: str = ""
+
+
+class SerDes(ABC, Generic[T]):
+    """Turns a value into the string stored in a checkpoint, and back."""
+
+    @abstractmethod
+    def serialize(self, value: T, serdes_context: SerDesContext) -> str:
+        """Return the checkpoint payload for `value`."""
+
+    @abstractmethod
+    def deserialize(self, data: str, serdes_context: SerDesContext) -> T:
+        """Return the value stored as `data`."""
+
+    @staticmethod
+    def is_primitive(obj: Any) -> bool:
+        """Whether `obj` is a JSON primitive or a list of them (nested lists allowed)."""
+        if type(obj) in _PRIMITIVES or isinstance(obj, _PRIMITIVES):
+            return True
+        if type(obj) is list:
+            return all(SerDes.is_primitive(item) for item in obj)
+        return False
+
+
+class PassThroughSerDes(SerDes[T]):
+    """Stores the value as is; the value must already be a string."""
+
+    def serialize(self, value: T, serdes_context: SerDesContext) -> str:
+        return cast(str, value)
+
+    def deserialize(self, data: str, serdes_context: SerDesContext) -> T:
+        return cast(T, data)
+
+
+class JsonSerDes(SerDes[T]):
+    """Plain `json.dumps` / `json.loads`."""
+
+    def serialize(self, value: T, serdes_context: SerDesContext) -> str:
+        return json.dumps(value)
+
+    def deserialize(self, data: str, serdes_context: SerDesContext) -> T:
+        return cast(T, json.loads(data))
+
+
+def _batch_result_type() -> type | None:
+    try:
+        module = importlib.import_module("perdure.sdk.batch")
+    except ImportError:
+        return None
+    found = getattr(module, "BatchResult", None)
+    return found if isinstance(found, type) else None
+
+
+def _encode(obj: Any) -> dict[str, Any]:
+    """The envelope for `obj` (recursively)."""
+    kind = type(obj)
+    if obj is None:
+        return {"t": "n", "v": None}
+    if kind is str:
+        return {"t": "s", "v": obj}
+    if kind is bool:
+        return {"t": "b", "v": obj}
+    if kind is int:
+        return {"t": "i", "v": obj}
+    if kind is float:
+        return {"t": "f", "v": obj}
+    if kind is list:
+        return {"t": "l", "v": [_encode(item) for item in obj]}
+    if kind is dict:
+        return {"t": "m", "v": _encode_dict(obj)}
+    if kind is tuple:
+        return {"t": "t", "v": [_encode(item) for item in obj]}
+    # Subclasses and the remaining types, in an order where bool precedes int and
+    # datetime precedes date.
+    if isinstance(obj, str):
+        return {"t": "s", "v": str(obj)}
+    if isinstance(obj, bool):
+        return {"t": "b", "v": bool(obj)}
+    if isinstance(obj, int):
+        return {"t": "i", "v": int(obj)}
+    if isinstance(obj, float):
+        return {"t": "f", "v": float(obj)}
+    if isinstance(obj, bytes | bytearray | memoryview):
+        return {"t": "B", "v": base64.b64encode(bytes(obj)).decode("ascii")}
+    if isinstance(obj, uuid.UUID):
+        return {"t": "u", "v": str(obj)}
+    if isinstance(obj, Decimal):
+        return {"t": "d", "v": str(obj)}
+    if isinstance(obj, datetime):
+        return {"t": "dt", "v": obj.isoformat()}
+    if isinstance(obj, date):
+        return {"t": "D", "v": obj.isoformat()}
+    if isinstance(obj, tuple):
+        return {"t": "t", "v": [_encode(item) for item in obj]}
+    if isinstance(obj, list):
+        return {"t": "l", "v": [_encode(item) for item in obj]}
+    if isinstance(obj, dict):
+        return {"t": "m", "v": _encode_dict(obj)}
+    batch_result = _batch_result_type()
+    if batch_result is not None and isinstance(obj, batch_result):
+        return {"t": "br", "v": _encode_dict(cast(Any, obj).to_dict())}
+    raise SerDesError(f"type {kind.__module__}.{kind.__qualname__} is not serializable")
+
+
+def _encode_dict(obj: dict[Any, Any]) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    for key, value in obj.items():
+        if isinstance(key, tuple):
+            raise SerDesError("dict keys of type tuple are not serializable")
+        out[key] = _encode(value)
+    return out
+
+
+def _decode(obj: Any) -> Any:
+    """The value of envelope `obj` (a dict with `t` and `v`), or `obj` itself if it is not one."""
+    if type(obj) is not dict or "t" not in obj or "v" not in obj:
+        return obj
+    tag = obj["t"]
+    value = obj["v"]
+    if tag == "s" or tag == "i" or tag == "f" or tag == "b":
+        return value if tag != "f" else float(value)
+    if tag == "n":
+        return None
+    if tag == "l":
+        return [_decode(item) for item in _expect(value, list, tag)]
+    if tag == "m":
+        return {key: _decode(item) for key, item in _expect(value, dict, tag).items()}
+    if tag == "t":
+        return tuple(_decode(item) for item in _expect(value, list, tag))
+    if tag == "B":
+        return base64.b64decode(value)
+    if tag == "u":
+        return uuid.UUID(value)
+    if tag == "d":
+        return Decimal(value)
+    if tag == "dt":
+        text = value[:-1] + "+00:00" if isinstance(value, str) and value.endswith("Z") else value
+        return datetime.fromisoformat(text)
+    if tag == "D":
+        return date.fromisoformat(value)
+    if tag == "br":
+        batch_result = _batch_result_type()
+        if batch_result is None:
+            raise SerDesError("a BatchResult envelope needs perdure.sdk.batch")
+        decoded = {key: _decode(item) for key, item in _expect(value, dict, tag).items()}
+        return cast(Any, batch_result).from_dict(decoded)
+    raise SerDesError(f'unknown type tag: "{tag}"')
+
+
+def _expect(value: Any, kind: type, tag: str) -> Any:
+    if not isinstance(value, kind):
+        raise SerDesError(f'envelope "{tag}" expects a {kind.__name__}, got {type(value).__name__}')
+    return value
+
+
+class ExtendedTypeSerDes(SerDes[Any]):
+    """The default serdes: round-trips common Python types (see the module docstring)."""
+
+    def serialize(self, value: Any, serdes_context: SerDesContext | None = None) -> str:
+        if SerDes.is_primitive(value):
+            return json.dumps(value, separators=_COMPACT)
+        return json.dumps(_encode(value), separators=_COMPACT)
+
+    def deserialize(self, data: str, serdes_context: SerDesContext | None = None) -> Any:
+        obj = json.loads(data)
+        if SerDes.is_primitive(obj):
+            return obj
+        if not (type(obj) is dict and "t" in obj and "v" in obj):
+            raise SerDesError('malformed envelope: missing "t" or "v" at the root')
+        return _decode(obj)
+
+
+DEFAULT_JSON_SERDES: SerDes[Any] = JsonSerDes()
+EXTENDED_TYPES_SERDES: SerDes[Any] = ExtendedTypeSerDes()
+
+
+def serialize(serdes: SerDes[T] | None, value: T, operation_id: str, durable_execution_arn: str) -> str:
+    """Serialize `value` with `serdes` (default: the extended serdes).
+
+    Raises:
+        SerDesError: naming the operation and the value's type when serialization fails.
+        RetryableSerDesError: propagated unchanged from a serdes that raised it.
+    """
+    active: SerDes[Any] = serdes if serdes is not None else EXTENDED_TYPES_SERDES
+    try:
+        return active.serialize(value, SerDesContext(operation_id, durable_execution_arn))
+    except (SerDesError, RetryableSerDesError) as exc:
+        if isinstance(exc, SerDesError) and exc.message and operation_id not in exc.message:
+            exc.message = f"Serialization failed for id: {operation_id}, error: {exc.message}."
+            exc.args = (exc.message,)
+        raise
+    except Exception as exc:
+        kind = type(value)
+        raise SerDesError(
+            f"Serialization failed for id: {operation_id} (value of type "
+            f"{kind.__module__}.{kind.__qualname__}), error: {exc}."
+        ) from exc
+
+
+def deserialize(serdes: SerDes[T] | None, data: str, operation_id: str, durable_execution_arn: str) -> T:
+    """Deserialize `data` with `serdes` (default: the extended serdes).
+
+    Raises:
+        SerDesError: naming the operation when deserialization fails.
+        RetryableSerDesError: propagated unchanged from a serdes that raised it.
+    """
+    active: SerDes[Any] = serdes if serdes is not None else EXTENDED_TYPES_SERDES
+    try:
+        return cast(T, active.deserialize(data, SerDesContext(operation_id, durable_execution_arn)))
+    except (SerDesError, RetryableSerDesError) as exc:
+        if isinstance(exc, SerDesError) and exc.message and operation_id not in exc.message:
+            exc.message = f"Deserialization failed for id: {operation_id}, error: {exc.message}."
+            exc.args = (exc.message,)
+        raise
+    except Exception as exc:
+        raise SerDesError(f"Deserialization failed for id: {operation_id}, error: {exc}.") from exc

@@ -1,0 +1,76 @@
+"""Property: the default serdes round-trips every value it accepts, and primitives stay plain JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from perdure.sdk.serdes import EXTENDED_TYPES_SERDES, JsonSerDes, SerDesContext
+
+CTX = SerDesContext("op", "arn")
+
+finite = st.floats(allow_nan=False)
+leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    finite,
+    st.text(),
+    st.binary(max_size=16),
+    st.uuids(),
+    st.decimals(allow_nan=False, allow_infinity=False),
+    st.datetimes(timezones=st.none() | st.timezones()),
+    st.dates(),
+)
+values = st.recursive(
+    leaves,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.tuples(children, children),
+        st.dictionaries(st.text(max_size=8), children, max_size=4),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values)
+def test_extended_round_trip(value: Any) -> None:
+    text = EXTENDED_TYPES_SERDES.serialize(value, CTX)
+    assert EXTENDED_TYPES_SERDES.deserialize(text, CTX) == value
+    assert EXTENDED_TYPES_SERDES.serialize(EXTENDED_TYPES_SERDES.deserialize(text, CTX), CTX) == text
+
+
+primitives = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), finite, st.text()),
+    lambda children: st.lists(children, max_size=4),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(primitives)
+def test_primitives_are_plain_json(value: Any) -> None:
+    text = EXTENDED_TYPES_SERDES.serialize(value, CTX)
+    assert json.loads(text) == value or (isinstance(value, float) and math.isnan(value))
+    assert text == json.dumps(value, separators=(",", ":"))
+
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), finite, st.text()),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(json_values)
+def test_json_round_trip(value: Any) -> None:
+    serdes: JsonSerDes[Any] = JsonSerDes()
+    assert serdes.deserialize(serdes.serialize(value, CTX), CTX) == value

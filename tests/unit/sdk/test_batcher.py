@@ -1,0 +1,185 @@
+"""perdure.sdk.batcher: batching caps, ordering, sync flushing, token chaining and failures."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from perdure.sdk.batcher import BatcherLimits, CheckpointBatcher, estimate_update_bytes
+from perdure.sdk.errors import (
+    BackgroundThreadError,
+    CheckpointError,
+    OrphanedChildException,
+    SuspendExecution,
+)
+from perdure.sdk.state import ExecutionState
+from perdure.wire.errors import InvalidParameterValueError, ServiceError
+from perdure.wire.types import OperationAction, OperationStatus, OperationType, OperationUpdate
+
+from .fakes import ARN, FakeService
+
+
+def _start(i: int, payload: str | None = None, parent: str | None = None) -> OperationUpdate:
+    return OperationUpdate(
+        f"s{i}", OperationType.STEP, OperationAction.START, parent_id=parent, payload=payload
+    )
+
+
+def _succeed(i: int, payload: str = "1") -> OperationUpdate:
+    return OperationUpdate(f"s{i}", OperationType.STEP, OperationAction.SUCCEED, payload=payload)
+
+
+def _batcher(service: FakeService, **limits: object) -> tuple[CheckpointBatcher, ExecutionState]:
+    state = ExecutionState(ARN, service.operations())
+    batcher = CheckpointBatcher(service, state, service.token, BatcherLimits(**limits))  # type: ignore[arg-type]
+    state.checkpointer = batcher
+    return batcher.start(), state
+
+
+def test_async_start_rides_with_the_sync_succeed() -> None:
+    service = FakeService()
+    batcher, state = _batcher(service)
+    batcher.checkpoint(_start(1), sync=False)
+    batcher.checkpoint(_succeed(1), sync=True)
+    assert state.get("s1").status is OperationStatus.SUCCEEDED  # type: ignore[union-attr]
+    batcher.close()
+    assert [len(r.updates) for r in service.requests] == [2]
+    assert batcher.checkpoint_token == service.token
+
+
+def test_update_count_cap_and_order() -> None:
+    service = FakeService()
+    batcher, _ = _batcher(service, max_updates=3)
+    for i in range(7):
+        batcher.checkpoint(_start(i), sync=False)
+    batcher.checkpoint(_succeed(0), sync=True)
+    batcher.close()
+    sent = [u.id for r in service.requests for u in r.updates]
+    assert sent == [f"s{i}" for i in range(7)] + ["s0"]
+    assert all(len(r.updates) <= 3 for r in service.requests)
+
+
+def test_byte_cap_and_oversized_update_goes_alone() -> None:
+    service = FakeService()
+    batcher, _ = _batcher(service, max_bytes=2000)
+    batcher.checkpoint(_start(1, payload="x" * 900), sync=False)
+    batcher.checkpoint(_start(2, payload="y" * 900), sync=False)
+    batcher.checkpoint(_start(3, payload="z" * 5000), sync=False)
+    batcher.checkpoint(_succeed(1), sync=True)
+    batcher.close()
+    sizes = [[u.id for u in r.updates] for r in service.requests]
+    assert ["s3"] in sizes
+    for request in service.requests:
+        if len(request.updates) > 1:
+            assert sum(estimate_update_bytes(u) for u in request.updates) <= 2000
+
+
+def test_size_estimate_counts_utf8_and_escapes() -> None:
+    ascii_update = _start(1, payload='"' * 10)
+    wide_update = _start(1, payload="é" * 10)
+    assert estimate_update_bytes(ascii_update) >= 20
+    assert estimate_update_bytes(wide_update) - estimate_update_bytes(_start(1)) == 20
+
+
+def test_sync_caller_is_flushed_without_the_async_linger() -> None:
+    service = FakeService()
+    batcher, _ = _batcher(service, async_linger_seconds=30.0, max_batch_seconds=60.0)
+    done = threading.Event()
+
+    def call() -> None:
+        batcher.checkpoint(_succeed(1), sync=True)
+        done.set()
+
+    threading.Thread(target=call).start()
+    assert done.wait(5), "a sync checkpoint waited for the async timer"
+    batcher.close()
+
+
+def test_failed_send_fails_waiters_and_later_calls() -> None:
+    service = FakeService()
+    service.fail_next = ServiceError("down")
+    batcher, _ = _batcher(service)
+    with pytest.raises(BackgroundThreadError) as info:
+        batcher.checkpoint(_succeed(1), sync=True)
+    source = info.value.source_exception
+    assert isinstance(source, CheckpointError) and source.is_retryable()
+    with pytest.raises(BackgroundThreadError):
+        batcher.checkpoint(_start(2), sync=False)
+    batcher.close()
+
+
+def test_stale_token_is_retryable_but_bad_parameter_is_not() -> None:
+    service = FakeService()
+    batcher, _ = _batcher(service)
+    service.token = "other"
+    with pytest.raises(BackgroundThreadError) as info:
+        batcher.checkpoint(_succeed(1), sync=True)
+    assert info.value.source_exception.is_retryable()  # type: ignore[attr-defined]
+    batcher.close()
+    service = FakeService()
+    service.fail_next = InvalidParameterValueError("update s1: bad")
+    batcher, _ = _batcher(service)
+    with pytest.raises(BackgroundThreadError) as info:
+        batcher.checkpoint(_succeed(1), sync=True)
+    assert not info.value.source_exception.is_retryable()  # type: ignore[attr-defined]
+    batcher.close()
+
+
+def test_revoked_token_suspends() -> None:
+    service = FakeService()
+    service.revoke_next = True
+    batcher, _ = _batcher(service)
+    with pytest.raises(SuspendExecution):
+        batcher.checkpoint(_succeed(1), sync=True)
+    assert batcher.revoked
+    with pytest.raises(SuspendExecution):
+        batcher.checkpoint(_succeed(2), sync=True)
+    batcher.close()
+
+
+def test_execution_update_completes() -> None:
+    service = FakeService()
+    batcher, _ = _batcher(service)
+    batcher.checkpoint(
+        OperationUpdate("execution-result-1", OperationType.EXECUTION, OperationAction.SUCCEED), sync=True
+    )
+    assert batcher.execution_completed and not batcher.revoked
+    with pytest.raises(OrphanedChildException):
+        batcher.checkpoint(_start(1), sync=False)
+    batcher.close()
+
+
+def test_children_of_a_completed_context_are_orphaned() -> None:
+    service = FakeService()
+    batcher, _ = _batcher(service)
+    batcher.checkpoint(OperationUpdate("c", OperationType.CONTEXT, OperationAction.START), sync=False)
+    batcher.checkpoint(
+        OperationUpdate("k", OperationType.CONTEXT, OperationAction.START, parent_id="c"), sync=False
+    )
+    batcher.checkpoint(OperationUpdate("c", OperationType.CONTEXT, OperationAction.SUCCEED), sync=True)
+    with pytest.raises(OrphanedChildException):
+        batcher.checkpoint(_start(9, parent="k"), sync=False)
+    with pytest.raises(OrphanedChildException):
+        batcher.checkpoint(_start(8, parent="c"), sync=False)
+    batcher.close()
+
+
+def test_close_flushes_pending_async_updates() -> None:
+    service = FakeService()
+    batcher, _ = _batcher(service, async_linger_seconds=30.0, max_batch_seconds=60.0)
+    batcher.checkpoint(_start(1), sync=False)
+    batcher.close()
+    assert [u.id for u in service.updates()] == ["s1"]
+
+
+def test_refresh_sends_an_empty_request_and_merges() -> None:
+    service = FakeService()
+    batcher, state = _batcher(service)
+    batcher.checkpoint(_start(1), sync=False)
+    batcher.checkpoint(None, sync=True)
+    assert [len(r.updates) for r in service.requests] == [1]
+    batcher.checkpoint(None, sync=True)
+    assert [len(r.updates) for r in service.requests] == [1, 0]
+    assert state.get("s1") is not None
+    batcher.close()

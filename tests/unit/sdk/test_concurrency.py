@@ -1,0 +1,358 @@
+"""perdure.sdk.concurrency: admission, in-flight bounds, short-circuit, resume waves, threads.
+
+Checklist numbers refer to research/05 §5; docs/parallel-and-map.md lists where perdure
+differs from the seed (no cancellation token in Python: #14).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from perdure.sdk import concurrency
+from perdure.sdk.completion import (
+    CompletionConfig,
+    CompletionOutcome,
+    CompletionStatus,
+    MapConfig,
+    NestingType,
+    ParallelConfig,
+    complete_batch,
+    continue_batch,
+)
+from perdure.sdk.config import Duration, StepConfig
+from perdure.sdk.context import DurableContext
+from perdure.sdk.errors import NonDeterministicExecutionError, RetryableSerDesError
+from perdure.sdk.execution import durable_execution
+from perdure.sdk.ids import operation_id
+from perdure.sdk.retries import RetryDecision
+from perdure.wire.types import OperationAction, OperationStatus
+
+from .batch_support import RefreshingService
+from .fakes import FakeService, run_to_end
+
+P = operation_id(None, 1)
+_REAL_TIME = time.time
+
+
+def _run(body: Any, service: FakeService | None = None) -> tuple[dict[str, Any], FakeService, int]:
+    service = service or FakeService()
+
+    @durable_execution
+    def handler(event: Any, ctx: DurableContext) -> Any:
+        return body(ctx)
+
+    output, invocations = run_to_end(handler, service)
+    return output, service, invocations
+
+
+def _branch_starts(service: FakeService) -> list[str]:
+    return [u.id for u in service.updates() if u.sub_type == "ParallelBranch" and u.action is OperationAction.START]
+
+
+def test_max_concurrency_bounds_running_branches() -> None:
+    lock = threading.Lock()
+    active = [0]
+    peak = [0]
+
+    def branch(ctx: DurableContext) -> int:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.01)
+        with lock:
+            active[0] -= 1
+        return 1
+
+    output, _, _ = _run(lambda ctx: sum(ctx.parallel([branch] * 12, config=ParallelConfig(3)).get_results()))
+    assert output["Result"] == "12" and 1 < peak[0] <= 3
+
+
+def test_suspended_branches_keep_their_slot() -> None:
+    """max_concurrency counts branches suspended on a wait (official §6.1)."""
+    first_invocation: list[int] = []
+
+    def waits(ctx: DurableContext) -> str:
+        ctx.wait(Duration(60))
+        return "w"
+
+    def instant(ctx: DurableContext) -> str:
+        return "i"
+
+    service = FakeService()
+    handler = durable_execution(
+        lambda event, ctx: ctx.parallel([waits, waits, instant, instant], config=ParallelConfig(2)).get_results()
+    )
+    assert handler(service.invocation(), None)["Status"] == "PENDING"
+    first_invocation.extend(range(len(_branch_starts(service))))
+    assert _branch_starts(service) == [operation_id(P, 0), operation_id(P, 1)]
+    service.advance()
+    output = handler(service.invocation(), None)
+    assert output["Result"] == '["w", "w", "i", "i"]'
+    assert len(_branch_starts(service)) == 4
+
+
+def test_short_circuit_reports_running_branches_started_and_never_abandons_them() -> None:
+    """#13, #14, #15: the batch completes at min_successful; the slow branch is STARTED,
+    keeps running, is refused its checkpoint (orphaned) and is joined before the
+    invocation returns."""
+    release = threading.Event()
+    finished = threading.Event()
+
+    def slow(ctx: DurableContext) -> str:
+        try:
+            release.wait(5)
+            return ctx.step(lambda _: "late")
+        finally:
+            finished.set()
+
+    def fast(ctx: DurableContext) -> str:
+        return "fast"
+
+    def body(ctx: DurableContext) -> Any:
+        result = ctx.parallel(
+            [slow, fast, fast], config=ParallelConfig(2, CompletionConfig(min_successful=1))
+        )
+        release.set()
+        return [result.completion_reason.value, [i.status.value for i in result.all]]
+
+    output, service, _ = _run(body)
+    assert finished.is_set()
+    assert json.loads(output["Result"]) == ["MIN_SUCCESSFUL_REACHED", ["STARTED", "SUCCEEDED"]]
+    slow_id = operation_id(P, 0)
+    assert service.ops[slow_id].status is OperationStatus.STARTED
+    assert not [u for u in service.updates() if u.parent_id == slow_id]  # its step was refused
+    assert operation_id(P, 2) not in service.ops  # never admitted
+
+
+def test_custom_predicate_can_complete_before_any_branch() -> None:
+    calls: list[CompletionStatus] = []
+
+    def stop(status: CompletionStatus) -> Any:
+        calls.append(status)
+        return complete_batch(CompletionOutcome.FAILED)
+
+    def body(ctx: DurableContext) -> Any:
+        result = ctx.parallel([lambda c: 1, lambda c: 2], config=ParallelConfig(completion_config=CompletionConfig(should_complete=stop)))
+        return [result.completion_reason.value, result.total_count]
+
+    output, service, _ = _run(body)
+    assert json.loads(output["Result"]) == ["CUSTOM_COMPLETION_FAILED", 0]
+    assert len(calls) == 1 and calls[0].completed_count == 0
+    assert service.actions() == [("CONTEXT", "START"), ("CONTEXT", "SUCCEED")]
+
+
+def test_custom_predicate_sees_every_change() -> None:
+    seen: list[tuple[int, int]] = []
+
+    def after_two(status: CompletionStatus) -> Any:
+        seen.append((status.success_count, status.completed_count))
+        return complete_batch() if status.success_count >= 2 else continue_batch()
+
+    def body(ctx: DurableContext) -> Any:
+        result = ctx.parallel([lambda c: i for i in range(4)], config=ParallelConfig(1, CompletionConfig(should_complete=after_two)))
+        return [result.completion_reason.value, result.total_count]
+
+    output, _, _ = _run(body)
+    assert json.loads(output["Result"]) == ["CUSTOM_COMPLETION_SUCCEEDED", 2]
+    assert seen[0] == (0, 0) and seen[-1] == (2, 2)
+
+
+def test_non_determinism_in_a_branch_fails_the_execution() -> None:
+    """#17: an ExecutionError escapes the policy; ordinary errors are items."""
+
+    def bad(ctx: DurableContext) -> str:
+        raise NonDeterministicExecutionError("changed", step_id="x")
+
+    def fine(ctx: DurableContext) -> str:
+        raise ValueError("an ordinary failure")
+
+    output, _, _ = _run(
+        lambda ctx: ctx.parallel([fine, bad], config=ParallelConfig(1, CompletionConfig.all_completed()))
+    )
+    assert output["Status"] == "FAILED"
+    assert output["Error"]["ErrorType"] == "perdure.sdk.errors.NonDeterministicExecutionError"
+
+
+def test_retryable_branch_error_retries_the_invocation() -> None:
+    def bad(ctx: DurableContext) -> str:
+        raise RetryableSerDesError("try again")
+
+    handler = durable_execution(lambda event, ctx: ctx.parallel([bad]))
+    with pytest.raises(RetryableSerDesError):
+        handler(FakeService().invocation(), None)
+
+
+class _Opaque:
+    def __repr__(self) -> str:
+        return "<opaque>"
+
+
+class _NoJson(Exception):
+    """Carries values JSON cannot represent."""
+
+    def __init__(self) -> None:
+        super().__init__({1, 2}, _Opaque(), b"\xff")
+
+
+class _Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("cannot print")
+
+
+@pytest.mark.parametrize("nesting", [NestingType.NESTED, NestingType.FLAT])
+def test_branch_failing_with_a_non_json_exception(nesting: NestingType) -> None:
+    def raises(error: Exception) -> Any:
+        def branch(ctx: DurableContext) -> Any:
+            raise error
+
+        return branch
+
+    def body(ctx: DurableContext) -> Any:
+        result = ctx.parallel(
+            [raises(_NoJson()), raises(_Unprintable())],
+            config=ParallelConfig(1, CompletionConfig.all_completed(), nesting_type=nesting),
+        )
+        ctx.wait(Duration(1))
+        return [[i.status.value, i.error.error_type, i.error.error_message] for i in result.all]  # type: ignore[union-attr]
+
+    output, _, invocations = _run(body)
+    assert output["Status"] == "SUCCEEDED" and invocations == 2
+    (no_json, unprintable) = json.loads(output["Result"])
+    assert no_json[0] == "FAILED" and no_json[1].endswith("_NoJson") and "<opaque>" in no_json[2]
+    assert unprintable[0] == "FAILED" and unprintable[1] and unprintable[2]
+
+
+def test_in_process_resume_wave(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A branch suspended on a short timer resumes in the same invocation while another
+    branch still runs: one refresh, no second invocation."""
+    from perdure.sdk.operations import _suspend
+
+    # Timers come due at once (the wait's time has passed when the branch suspends).
+    monkeypatch.setattr(_suspend, "time", SimpleNamespace(time=lambda: _REAL_TIME() - 5))
+    resumed = threading.Event()
+
+    def waits(ctx: DurableContext) -> str:
+        ctx.wait(Duration(1))
+        resumed.set()
+        return "waited"
+
+    def busy(ctx: DurableContext) -> str:
+        return ctx.step(lambda _: "busy" if resumed.wait(5) else "timeout")
+
+    service = RefreshingService()
+    output, service, invocations = _run(
+        lambda ctx: ctx.parallel([waits, busy], config=ParallelConfig(2)).get_results(), service
+    )
+    assert output["Result"] == '["waited", "busy"]' and invocations == 1
+    assert service.refreshes >= 1
+
+
+def test_resume_wave_backs_off_when_the_service_has_not_fired(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refresh that does not show the timer fired does not spin: bounded refreshes."""
+    from perdure.sdk.operations import _suspend
+
+    monkeypatch.setattr(_suspend, "time", SimpleNamespace(time=lambda: _REAL_TIME() - 5))
+    service = RefreshingService()
+    service.fire_on_refresh = False
+
+    def waits(ctx: DurableContext) -> str:
+        ctx.wait(Duration(1))
+        return "waited"
+
+    def busy(ctx: DurableContext) -> str:
+        time.sleep(0.3)
+        return "busy"
+
+    output, service, invocations = _run(
+        lambda ctx: ctx.parallel([waits, busy], config=ParallelConfig(2)).get_results(), service
+    )
+    assert output["Result"] == '["waited", "busy"]' and invocations == 2
+    assert 1 <= service.refreshes <= 3
+
+
+def test_branch_retry_resumes_in_a_later_invocation() -> None:
+    """A step retry inside a branch suspends the batch; the retry runs on the next invocation."""
+    attempts: list[int] = []
+
+    def flaky(ctx: DurableContext) -> str:
+        def step(step_ctx: Any) -> str:
+            attempts.append(step_ctx.attempt)
+            if step_ctx.attempt == 1:
+                raise ValueError("transient")
+            return "ok"
+
+        return ctx.step(step, config=StepConfig(retry_strategy=lambda e, n: RetryDecision.retry(Duration(1))))
+
+    output, _, invocations = _run(lambda ctx: ctx.map([1], lambda c, *a: flaky(c)).get_results())
+    assert output["Result"] == '["ok"]' and attempts == [1, 2] and invocations >= 2
+
+
+def test_stress_200_branches_of_20_steps() -> None:
+    """Identical operation ids across runs; every checkpoint exactly once, none lost."""
+
+    def branch(i: int) -> Any:
+        def run(ctx: DurableContext) -> int:
+            return sum(ctx.step(lambda _, j=j: i * 100 + j) for j in range(20))
+
+        return run
+
+    def body(ctx: DurableContext) -> Any:
+        result = ctx.parallel([branch(i) for i in range(200)], config=ParallelConfig(16))
+        return sum(result.get_results())
+
+    runs = []
+    for _ in range(2):
+        output, service, _ = _run(body)
+        expected = sum(i * 100 * 20 + sum(range(20)) for i in range(200))
+        assert output["Result"] == str(expected)
+        updates = service.updates()
+        assert len(updates) == 2 + 200 * 2 + 200 * 20 * 2
+        per_op = Counter((u.id, u.action.value) for u in updates)
+        assert set(per_op.values()) == {1}
+        assert all(op.status is OperationStatus.SUCCEEDED for op in service.operations()[1:])
+        runs.append(sorted({u.id for u in updates}))
+    assert runs[0] == runs[1]
+    assert len(runs[0]) == 1 + 200 + 200 * 20
+
+
+def test_map_flat_stress_ids_stable() -> None:
+    def body(ctx: DurableContext) -> Any:
+        result = ctx.map(
+            list(range(50)),
+            lambda c, item, i, items: [c.step(lambda _: item) for _ in range(3)],
+            config=MapConfig(max_concurrency=8, nesting_type=NestingType.FLAT),
+        )
+        return len(result.get_results())
+
+    ids = []
+    for _ in range(2):
+        _, service, _ = _run(body)
+        ids.append(sorted(u.id for u in service.updates()))
+    assert ids[0] == ids[1]
+
+
+def test_thread_cap_bounds_admission(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With unbounded concurrency at most MAX_BRANCH_THREADS branches run at once."""
+    monkeypatch.setattr(concurrency, "MAX_BRANCH_THREADS", 4)
+    lock = threading.Lock()
+    active = [0]
+    peak = [0]
+
+    def branch(ctx: DurableContext) -> int:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.005)
+        with lock:
+            active[0] -= 1
+        return 1
+
+    output, _, _ = _run(lambda ctx: sum(ctx.parallel([branch] * 20).get_results()))
+    assert output["Result"] == "20" and peak[0] <= 4
