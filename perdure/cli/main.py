@@ -1,0 +1,87 @@
+"""`perdure` command line entry point (argparse).
+
+    perdure run TARGET [--input JSON] [--name NAME] [--db PATH | --memory] [--skip-time]
+                [--isolation inprocess|process] [--json]
+    perdure list [--db PATH] [--function NAME] [--json]
+    perdure history ARN [--db PATH] [--json]
+    perdure conformance --requirements DIR --handlers DIR --mapping FILE [--only IDS] [--report FILE]
+
+Every expected failure (bad target, bad JSON, an unusable database, a refused start)
+prints one line `perdure: error: ...` on stderr and exits with status 2; `run` exits 1
+when the execution did not succeed, `conformance` when a selected id FAILED.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from perdure.wire.errors import PerdureError
+
+from . import commands
+
+EXIT_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="perdure", description="Durable execution for Python.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a durable handler to its end", description="Run a durable handler.")
+    run.add_argument("target", help="path/file.py:func or package.module:func")
+    run.add_argument("--input", default=None, help="the execution input, as JSON (default: null)")
+    run.add_argument("--name", default=None, help="execution name; the same name and input resumes it")
+    store = run.add_mutually_exclusive_group()
+    store.add_argument(
+        "--db", default=None, help="SQLite database file (default: $PERDURE_DB or .perdure/perdure.db)"
+    )
+    store.add_argument("--memory", action="store_true", help="keep everything in memory")
+    run.add_argument("--skip-time", action="store_true", help="skip waits and retry delays (virtual clock)")
+    run.add_argument("--isolation", choices=("inprocess", "process"), default="inprocess")
+    run.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    run.set_defaults(func=commands.run)
+
+    listing = sub.add_parser("list", help="list executions", description="List executions.")
+    listing.add_argument("--db", default=None)
+    listing.add_argument("--function", default=None, help="only this function")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=commands.list_executions)
+
+    history = sub.add_parser("history", help="show an execution's history", description="Show a history.")
+    history.add_argument("arn")
+    history.add_argument("--db", default=None)
+    history.add_argument("--json", action="store_true")
+    history.set_defaults(func=commands.history)
+
+    conformance = sub.add_parser(
+        "conformance", help="run conformance requirements", description="Run conformance requirements."
+    )
+    conformance.add_argument("--requirements", required=True, help="folder of <suite>/<id>.yaml")
+    conformance.add_argument("--handlers", required=True, help="folder of handler modules")
+    conformance.add_argument("--mapping", required=True, help="JSON: id -> {handler, function, ...}")
+    conformance.add_argument("--only", default=None, help="comma-separated ids or globs, e.g. 8-1,9-*")
+    conformance.add_argument("--report", default=None, help="write the JSON report here")
+    conformance.set_defaults(func=commands.conformance)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except commands.CommandError as exc:
+        print(f"perdure: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except PerdureError as exc:
+        print(f"perdure: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("perdure: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

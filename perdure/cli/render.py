@@ -1,0 +1,95 @@
+"""Human-readable output of the CLI: run summaries and tables."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from perdure.wire.codec import to_wire
+from perdure.wire.types import Event
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+    return "\n".join(lines)
+
+
+def _time(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    return datetime.fromtimestamp(float(value), UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def run_summary(summary: dict[str, Any]) -> str:
+    lines = [f"execution  {summary['execution_arn']}", f"status     {summary['status']}"]
+    if summary.get("result") is not None:
+        lines.append(f"result     {json.dumps(summary['result'])}")
+    if summary.get("error"):
+        error = summary["error"]
+        lines.append(f"error      {error.get('ErrorType', '')}: {error.get('ErrorMessage', '')}")
+    lines.append(f"invocations {summary['invocations']}")
+    return "\n".join(lines)
+
+
+def execution_table(rows: Sequence[dict[str, Any]]) -> str:
+    if not rows:
+        return "no executions"
+    body = [
+        [
+            str(r.get("DurableExecutionName", "")),
+            str(r.get("Status", "")),
+            _time(r.get("StartTimestamp")),
+            _time(r.get("EndTimestamp")),
+            str(r.get("DurableExecutionArn", "")),
+        ]
+        for r in rows
+    ]
+    return table(["NAME", "STATUS", "STARTED", "ENDED", "ARN"], body)
+
+
+def _detail(event: Event) -> str:
+    data = to_wire(event, timestamps="epoch_seconds").get(event.event_type.details_key) or {}
+    parts: list[str] = []
+    for key, value in data.items():
+        if key in ("StartTimestamp", "EndTimestamp", "ScheduledEndTimestamp"):
+            continue
+        if isinstance(value, dict) and "Payload" in value:
+            payload = value["Payload"]
+            if isinstance(payload, dict):
+                payload = f"{payload.get('ErrorType', '')}: {payload.get('ErrorMessage', '')}"
+            parts.append(f"{key}={payload}")
+        elif isinstance(value, dict):
+            parts.append(f"{key}=" + ",".join(f"{k}:{v}" for k, v in value.items()))
+        else:
+            parts.append(f"{key}={value}")
+    return _clip(" ".join(parts), 80)
+
+
+def history_table(events: Sequence[Event]) -> str:
+    rows = [
+        [
+            str(e.event_id),
+            _time(e.event_timestamp),
+            e.event_type.value,
+            e.sub_type or "",
+            _clip(e.name or "", 24),
+            _clip(e.id or "", 13),
+            _clip(e.parent_id or "", 13),
+            _detail(e),
+        ]
+        for e in events
+    ]
+    return table(["#", "TIME", "EVENT", "SUBTYPE", "NAME", "ID", "PARENT", "DETAILS"], rows)

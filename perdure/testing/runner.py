@@ -1,0 +1,278 @@
+"""`DurableTestRunner`: run durable handlers in tests, on the embedded engine.
+
+    with DurableTestRunner.start_time_skipping() as runner:
+        result = runner.run(handler, input={"order_id": "o-1"})
+        assert result.status == "SUCCEEDED"
+        assert result.result == {"shipped": True}
+
+The runner owns an `Engine` (a memory store and a virtual clock when time is skipped),
+registers each handler through the in-process link (or, with `isolation="process"`,
+through worker subprocesses), and drives executions to their end. A result carries the
+status, the decoded result, the error, the history and a per-operation summary.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal
+
+from perdure.engine import Engine
+from perdure.engine.invoker import Invocable
+from perdure.link.inprocess import InProcessInvocable
+from perdure.link.logs import LogStore
+from perdure.link.target import Target, as_lambda_handler
+from perdure.wire.codec import to_wire
+from perdure.wire.types import ErrorObject, Event, EventType, ExecutionStatus
+
+Isolation = Literal["inprocess", "process"]
+_NAME_SAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+@dataclass(frozen=True)
+class OperationSummary:
+    """One operation as its history events tell it."""
+
+    id: str
+    type: str
+    sub_type: str | None
+    name: str | None
+    parent_id: str | None
+    status: str
+    result: str | None = None
+    error: ErrorObject | None = None
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    """The outcome of one execution."""
+
+    execution_arn: str
+    status: str
+    result: Any
+    raw_result: str | None
+    error: ErrorObject | None
+    history: list[Event] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == ExecutionStatus.SUCCEEDED.value
+
+    @property
+    def invocations(self) -> int:
+        return sum(1 for e in self.history if e.event_type is EventType.INVOCATION_COMPLETED)
+
+    @property
+    def operations(self) -> list[OperationSummary]:
+        return summarize_operations(self.history)
+
+    def operation(self, name: str) -> OperationSummary:
+        """The operation named `name` (KeyError if none)."""
+        for op in self.operations:
+            if op.name == name:
+                return op
+        raise KeyError(f"no operation named {name!r} (names: {[o.name for o in self.operations]})")
+
+    def history_json(self) -> list[dict[str, Any]]:
+        """The history as `GetDurableExecutionHistory` JSON dicts."""
+        return [to_wire(e, timestamps="epoch_seconds") for e in self.history]
+
+
+def decode_result(raw: str | None) -> Any:
+    if raw is None or raw == "":
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+_STATUS_BY_EVENT = {
+    "Started": "STARTED",
+    "Succeeded": "SUCCEEDED",
+    "Failed": "FAILED",
+    "TimedOut": "TIMED_OUT",
+    "Stopped": "STOPPED",
+    "Cancelled": "CANCELLED",
+}
+_OPERATION_TYPES = {
+    "Step": "STEP",
+    "Wait": "WAIT",
+    "Context": "CONTEXT",
+    "Callback": "CALLBACK",
+    "ChainedInvoke": "CHAINED_INVOKE",
+}
+
+
+def summarize_operations(history: list[Event]) -> list[OperationSummary]:
+    """One summary per operation id, in order of first appearance."""
+    found: dict[str, OperationSummary] = {}
+    for event in history:
+        if event.id is None:
+            continue
+        kind = next((k for k in _OPERATION_TYPES if event.event_type.value.startswith(k)), None)
+        if kind is None:
+            continue
+        suffix = event.event_type.value[len(kind) :]
+        status = _STATUS_BY_EVENT.get(suffix, suffix.upper())
+        previous = found.get(event.id)
+        details = event.details
+        attempts = previous.attempts if previous else 0
+        if event.event_type in (EventType.STEP_SUCCEEDED, EventType.STEP_FAILED):
+            retry = details.retry_details
+            attempts = retry.current_attempt if retry and retry.current_attempt else attempts + 1
+        found[event.id] = OperationSummary(
+            id=event.id,
+            type=_OPERATION_TYPES[kind],
+            sub_type=event.sub_type or (previous.sub_type if previous else None),
+            name=event.name or (previous.name if previous else None),
+            parent_id=event.parent_id or (previous.parent_id if previous else None),
+            status=status,
+            result=details.result.payload if details.result else (previous.result if previous else None),
+            error=details.error.payload if details.error else None,
+            attempts=attempts,
+        )
+    return list(found.values())
+
+
+class DurableTestRunner:
+    """Runs durable handlers on an embedded engine; use as a context manager.
+
+    Args:
+        engine: the engine to use (see the `start_*` constructors).
+        capture_logs: keep each execution's log records (`logs(arn)`).
+    """
+
+    def __init__(self, engine: Engine, *, capture_logs: bool = True) -> None:
+        self.engine = engine
+        self.log_store = LogStore()
+        self._capture = capture_logs
+        self._registered: dict[int, str] = {}
+        self._closers: list[Callable[[], None]] = []
+        self._counter = itertools.count(1)
+        self._log_context: Any = None
+
+    # ---------------------------------------------------------- constructors
+
+    @classmethod
+    def start_time_skipping(cls, **engine_options: Any) -> DurableTestRunner:
+        """A runner on a memory store whose clock skips waits and retry delays."""
+        return cls(Engine.in_memory(skip_time=True, **engine_options))
+
+    @classmethod
+    def start_local(
+        cls, db_path: str | None = None, *, skip_time: bool = False, **engine_options: Any
+    ) -> DurableTestRunner:
+        """A runner on a SQLite file (real time unless `skip_time`)."""
+        return cls(Engine.open(db_path, skip_time=skip_time, **engine_options))
+
+    # -------------------------------------------------------------- lifecycle
+
+    def __enter__(self) -> DurableTestRunner:
+        if self._capture:
+            from perdure.link.logs import capture_logging
+
+            self._log_context = capture_logging(self.log_store)
+            self._log_context.__enter__()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._log_context is not None:
+            self._log_context.__exit__(None, None, None)
+            self._log_context = None
+        for closer in reversed(self._closers):
+            closer()
+        self._closers.clear()
+        self.engine.close()
+
+    # -------------------------------------------------------------- functions
+
+    def register(
+        self,
+        handler: Callable[..., Any] | str,
+        name: str | None = None,
+        *,
+        isolation: Isolation = "inprocess",
+        aliases: tuple[str, ...] = (),
+    ) -> str:
+        """Register a handler (a decorated function, or a target string) and return its name.
+
+        Process isolation needs a target string (`path/file.py:func` or `module:func`),
+        since the worker imports the handler itself.
+        """
+        if not isinstance(handler, str) and id(handler) in self._registered and name is None:
+            return self._registered[id(handler)]
+        invocable: Invocable
+        if isinstance(handler, str):
+            target = Target.parse(handler)
+            function_name = name or target.function_name
+            if isolation == "process":
+                from perdure.link.process import ProcessInvocable
+
+                process = ProcessInvocable(handler, self.engine.service, log_sink=self.log_store)
+                self._closers.append(process.close)
+                invocable = process
+            else:
+                invocable = InProcessInvocable(as_lambda_handler(target.load()), self.engine.service)
+        else:
+            if isolation == "process":
+                raise ValueError("process isolation needs a target string such as 'flows/order.py:handler'")
+            if name is None:
+                raw = str(getattr(handler, "__name__", "handler"))
+                function_name = f"{_NAME_SAFE.sub('-', raw)[:56]}-{next(self._counter)}"
+            else:
+                function_name = name
+            invocable = InProcessInvocable(as_lambda_handler(handler), self.engine.service)
+            self._registered[id(handler)] = function_name
+        self.engine.register_function(function_name, invocable, aliases)
+        return function_name
+
+    # ------------------------------------------------------------- executions
+
+    def start(
+        self, handler: Callable[..., Any] | str, input: Any = None, *, execution_name: str | None = None
+    ) -> str:
+        """Start an execution (without running it) and return its ARN."""
+        if isinstance(handler, str) and self.engine.registry.get(handler) is not None:
+            function_name = handler
+        else:
+            function_name = self.register(handler)
+        return self.engine.start_execution(function_name, json.dumps(input), execution_name)
+
+    def run(
+        self,
+        handler: Callable[..., Any] | str,
+        input: Any = None,
+        *,
+        execution_name: str | None = None,
+    ) -> ExecutionResult:
+        """Start an execution and drive it to its end."""
+        arn = self.start(handler, input, execution_name=execution_name)
+        self.engine.drive(arn)
+        return self.result(arn)
+
+    def result(self, arn: str) -> ExecutionResult:
+        """The current state of execution `arn`."""
+        execution = self.engine.get_execution(arn)
+        return ExecutionResult(
+            execution_arn=arn,
+            status=execution.status.value,
+            result=decode_result(execution.result),
+            raw_result=execution.result,
+            error=execution.error,
+            history=self.engine.history(arn),
+        )
+
+    def logs(self, arn: str) -> list[dict[str, Any]]:
+        """The log records captured for execution `arn`."""
+        return self.log_store.records(arn)

@@ -1,0 +1,101 @@
+"""The AWS conformance requirements of suites step (1-x), wait (2-x) and child (3-x).
+
+Each id runs perdure's own handler (tests/conformance/handlers, mapping.json) on a fresh
+time-skipping engine and must PASS, unless tests/conformance/exclusions.yaml lists it
+with a reason. `PERDURE_CONFORMANCE_REQUIREMENTS` may point at another requirements folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from perdure.cli.main import main
+from perdure.testing.conformance.report import Status
+from perdure.testing.conformance.runner import ConformanceRunner, load_mapping
+
+HERE = Path(__file__).parent
+REQUIREMENTS = Path(os.environ.get("PERDURE_CONFORMANCE_REQUIREMENTS", HERE / "requirements"))
+HANDLERS = HERE / "handlers"
+MAPPING = HERE / "mapping.json"
+SUITES = ("1-*", "2-*", "3-*")
+
+
+def _exclusions() -> dict[str, str]:
+    data = yaml.safe_load((HERE / "exclusions.yaml").read_text()) or {}
+    for key, reason in data.items():
+        assert isinstance(reason, str) and reason.strip(), f"exclusion {key} needs a reason"
+    return {str(k): str(v) for k, v in data.items()}
+
+
+@pytest.fixture(scope="module")
+def runner() -> ConformanceRunner:
+    from perdure.compat import install
+
+    install()
+    return ConformanceRunner(REQUIREMENTS, HANDLERS, load_mapping(MAPPING))
+
+
+def _ids() -> list[str]:
+    return ConformanceRunner(REQUIREMENTS, HANDLERS, load_mapping(MAPPING)).select(SUITES)
+
+
+def test_every_id_of_the_suites_is_mapped():
+    mapping = load_mapping(MAPPING)
+    assert len(_ids()) == 43
+    assert set(_ids()) <= set(mapping)
+
+
+@pytest.mark.parametrize("requirement_id", _ids())
+def test_requirement(runner: ConformanceRunner, requirement_id: str) -> None:
+    outcome = runner.run_one(requirement_id)
+    excluded = _exclusions().get(requirement_id)
+    if excluded is not None:
+        pytest.xfail(f"{requirement_id}: {excluded}")
+    assert outcome.status is Status.PASSED, f"{requirement_id} {outcome.status}: {outcome.detail}"
+
+
+def test_cli_report_and_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = tmp_path / "report.json"
+    argv = ["conformance", "--requirements", str(REQUIREMENTS), "--handlers", str(HANDLERS)]
+    argv += ["--mapping", str(MAPPING), "--only", "1-1,2-*", "--report", str(report)]
+    assert main(argv) == 0
+    results = json.loads(report.read_text())["results"]
+    assert [r["id"] for r in results] == ["1-1", "2-1", "2-2", "2-3", "2-4", "2-5"]
+    assert {r["status"] for r in results} == {"PASSED"}
+    assert "6 requirements: 6 PASSED" in capsys.readouterr().out
+
+
+def test_cli_fails_when_an_id_fails(tmp_path: Path) -> None:
+    mapping = load_mapping(MAPPING)
+    mapping["1-2"] = mapping["1-1"]  # the wrong handler: no step name
+    mapping["4-1"] = {"handler": "step/greet_once.py", "not_implemented": "callbacks come later"}
+    bad = tmp_path / "mapping.json"
+    bad.write_text(json.dumps(mapping))
+    report = tmp_path / "report.json"
+    argv = ["conformance", "--requirements", str(REQUIREMENTS), "--handlers", str(HANDLERS)]
+    assert main([*argv, "--mapping", str(bad), "--only", "1-2,4-1", "--report", str(report)]) == 1
+    results = {r["id"]: r for r in json.loads(report.read_text())["results"]}
+    assert results["1-2"]["status"] == "FAILED"
+    assert "Event[2].Name: expected 'custom_step_name'" in results["1-2"]["detail"]
+    assert results["4-1"] == {**results["4-1"], "status": "NOT_IMPLEMENTED", "detail": "callbacks come later"}
+
+
+def test_cli_rejects_a_bad_mapping(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "mapping.json"
+    bad.write_text("{not json")
+    argv = [
+        "conformance",
+        "--requirements",
+        str(REQUIREMENTS),
+        "--handlers",
+        str(HANDLERS),
+        "--mapping",
+        str(bad),
+    ]
+    assert main(argv) == 2
+    assert "not valid JSON" in capsys.readouterr().err
