@@ -1,10 +1,10 @@
-# perdure: make setup | demo | test | bench | lint
+# perdure: make setup | demo | test | bench | lint  (bench-quick: a smoke run of the benchmarks)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo test bench bench-quick lint clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,9 @@ lint: setup
 
 bench: setup
 	$(PY) benchmarks/run.py
+
+bench-quick: setup
+	$(PY) benchmarks/run.py --quick
 
 clean:
 	rm -rf $(VENV) .perdure

@@ -1,0 +1,301 @@
+"""`make bench`: perdure against the official SDK 3.0 + testing 1.4 in-memory runner.
+
+    python benchmarks/run.py [--quick] [--runs K] [--only W1-1000,W2-1000] [--side perdure|peer|both]
+
+Each (workload, side) runs in a fresh subprocess (`worker.py`), so peak RSS is per
+workload; with `--runs K` the median time of K runs is reported. perdure runs on its
+default SQLite store (a temp-dir file) through the engine and the in-process link; the
+peer runs in its own venv, `benchmarks/.peer-venv`, which this script creates on first
+use. A workload perdure cannot run yet prints "n/a". Results also go to
+`benchmarks/results/bench-<UTC time>.json`.
+
+Benchmarks measure; they never assert. The targets (issues 2-4) are printed beside the
+figures with PASS / MISS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import workloads  # noqa: E402
+
+PEER_VENV = HERE / ".peer-venv"
+PEER_PYTHON = PEER_VENV / "bin" / "python"
+PEER_PACKAGES = ("aws-durable-execution-sdk-python==3.0.0", "aws-durable-execution-sdk-python-testing==1.4.*")
+RESULTS = HERE / "results"
+
+
+def ensure_peer_venv() -> None:
+    """Create the peer venv with the official SDK and its testing package (idempotent)."""
+    stamp = PEER_VENV / ".installed"
+    if stamp.exists():
+        return
+    print(f"installing the peer (official SDK 3.0 + testing 1.4) into {PEER_VENV} ...", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+    subprocess.run([str(PEER_PYTHON), "-m", "pip", "install", "--quiet", *PEER_PACKAGES], check=True)
+    stamp.touch()
+
+
+def run_one(side: str, key: str, timeout: float) -> dict[str, Any]:
+    python = str(PEER_PYTHON) if side == "peer" else sys.executable
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    try:
+        proc = subprocess.run(
+            [python, str(HERE / "worker.py"), side, key],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            cwd=HERE.parent,
+        )
+    except subprocess.TimeoutExpired:
+        return {
+            "side": side,
+            "workload": key,
+            "ok": False,
+            "unsupported": False,
+            "error": f"timeout {timeout}s",
+        }
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        return {"side": side, "workload": key, "ok": False, "unsupported": False, "error": " | ".join(tail)}
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def measure(side: str, key: str, runs: int, timeout: float) -> dict[str, Any]:
+    samples = [run_one(side, key, timeout) for _ in range(runs)]
+    good = [s for s in samples if s.get("ok")]
+    if len(good) < len(samples):
+        return next(s for s in samples if not s.get("ok"))
+    # Report the median run itself (its invocations too), not a mix of runs.
+    merged = dict(sorted(good, key=lambda s: s["seconds"])[len(good) // 2])
+    merged["seconds"] = statistics.median(s["seconds"] for s in good)
+    merged["runs"] = [round(s["seconds"], 4) for s in good]
+    merged["peak_mb"] = max(s["peak_mb"] for s in good)
+    replays = [s["invocations"][-1] for s in good if len(s.get("invocations", [])) >= 2]
+    if replays:
+        # The last invocation of W4 replays the N recorded steps (and then returns).
+        merged["replay_seconds"] = statistics.median(replays)
+    return merged
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def _cell(row: dict[str, Any] | None, fmt: str = "{:.3f}") -> str:
+    if row is None:
+        return "-"
+    if row.get("ok"):
+        return fmt.format(row["seconds"])
+    return "n/a" if row.get("unsupported") else "FAIL"
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = (
+        "workload",
+        "perdure s",
+        "peer s",
+        "ratio",
+        "perdure steps/s",
+        "peer steps/s",
+        "perdure MB",
+        "peer MB",
+    )
+    lines = [head]
+    for row in rows:
+        ours, peer, wl = row["perdure"], row["peer"], row["w"]
+        ratio = "-"
+        if ours and peer and ours.get("ok") and peer.get("ok"):
+            ratio = f"{peer['seconds'] / ours['seconds']:.1f}x"
+
+        def rate(r: dict[str, Any] | None, steps: int = wl.steps) -> str:
+            return f"{steps / r['seconds']:,.0f}" if r and r.get("ok") else _cell(r)
+
+        def mb(r: dict[str, Any] | None) -> str:
+            return f"{r['peak_mb']:.0f}" if r and r.get("ok") else _cell(r)
+
+        lines.append((wl.key, _cell(ours), _cell(peer), ratio, rate(ours), rate(peer), mb(ours), mb(peer)))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    out = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))
+        )
+        for line in lines
+    ]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def targets(by_key: dict[str, dict[str, Any]], quick: bool) -> list[tuple[str, str, str]]:
+    """(target, measured, verdict) rows; 'n/a' where a figure is missing."""
+
+    def ok(side: str, key: str) -> dict[str, Any] | None:
+        r = by_key.get(key, {}).get(side)
+        return r if r and r.get("ok") else None
+
+    small, large = (100, 500) if quick else (1000, 5000)
+    out: list[tuple[str, str, str]] = []
+
+    def add(name: str, value: float | None, text: str, passed: bool | None) -> None:
+        if value is None:
+            out.append((name, "n/a", "n/a"))
+        else:
+            out.append((name, text, "PASS" if passed else "MISS"))
+
+    for n in (small, large):
+        r = ok("perdure", f"W1-{n}")
+        rate = n / r["seconds"] if r else None
+        add(
+            f"W1-{n} >= 2,500 steps/s",
+            rate,
+            f"{rate:,.0f} steps/s" if rate else "",
+            bool(rate and rate >= 2500),
+        )
+    a, b = ok("perdure", f"W1-{small}"), ok("perdure", f"W1-{large}")
+    growth = b["seconds"] / a["seconds"] if a and b else None
+    limit = 5.5 * large / small / 5
+    add(
+        f"W1 linear: t({large}) <= {limit:.1f} x t({small})",
+        growth,
+        f"{growth:.2f}x" if growth else "",
+        bool(growth and growth <= limit),
+    )
+    for n in (small, large):
+        w4, peer_w4 = ok("perdure", f"W4-{n}"), ok("peer", f"W4-{n}")
+        per_op = w4["replay_seconds"] / n * 1e6 if w4 and "replay_seconds" in w4 else None
+        peer_text = ""
+        if peer_w4 and "replay_seconds" in peer_w4:
+            peer_text = f" (peer {peer_w4['replay_seconds'] / n * 1e6:.0f})"
+        add(
+            f"W4-{n} replay <= 30 us/op",
+            per_op,
+            f"{per_op:.1f} us/op{peer_text}" if per_op is not None else "",
+            per_op is not None and per_op <= 30,
+        )
+    for key, goal in (
+        (next((k for k in by_key if k.startswith("W2-")), "W2"), 5.0),
+        (next((k for k in by_key if k.startswith("MAP-")), "MAP"), 5.0),
+        ("W3-100", 3.0),
+        (next((k for k in by_key if k.startswith("W5-")), "W5"), 3.0),
+        (next((k for k in by_key if k.startswith("W5wait-")), "W5wait"), 3.0),
+    ):
+        ours, peer = ok("perdure", key), ok("peer", key)
+        ratio = peer["seconds"] / ours["seconds"] if ours and peer else None
+        add(
+            f"{key} >= {goal:.0f}x peer",
+            ratio,
+            f"{ratio:.1f}x" if ratio else "",
+            bool(ratio and ratio >= goal),
+        )
+    big = next((k for k in by_key if k.startswith("MAP-")), None)
+    r = ok("perdure", big) if big else None
+    add(
+        f"{big or 'MAP'} peak < 200 MB",
+        r["peak_mb"] if r else None,
+        f"{r['peak_mb']:.0f} MB" if r else "",
+        bool(r and r["peak_mb"] < 200),
+    )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small N: a smoke run in under a minute")
+    parser.add_argument(
+        "--runs", type=int, default=1, help="runs per (workload, side); the median is reported"
+    )
+    parser.add_argument(
+        "--only", default="", help="comma-separated workload keys or families (W1,W4-5000,...)"
+    )
+    parser.add_argument("--side", choices=("both", "perdure", "peer"), default="both")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run")
+    args = parser.parse_args(argv)
+
+    chosen = list(workloads.catalogue(args.quick).values())
+    if args.only:
+        wanted = {x.strip() for x in args.only.split(",") if x.strip()}
+        chosen = [w for w in chosen if w.key in wanted or w.family in wanted]
+    sides = ("perdure", "peer") if args.side == "both" else (args.side,)
+    if "peer" in sides:
+        ensure_peer_venv()
+
+    rows: list[dict[str, Any]] = []
+    by_key: dict[str, dict[str, Any]] = {}
+    for wl in chosen:
+        row: dict[str, Any] = {"w": wl, "perdure": None, "peer": None}
+        for side in sides:
+            row[side] = measure(side, wl.key, args.runs, args.timeout)
+            r = row[side]
+            shown = f"{r['seconds']:.3f}s" if r.get("ok") else ("n/a" if r.get("unsupported") else "FAIL")
+            print(f"  {wl.key:<14} {side:<8} {shown}", flush=True)
+        rows.append(row)
+        by_key[wl.key] = {"perdure": row["perdure"], "peer": row["peer"]}
+
+    print()
+    print(table(rows))
+    print()
+    checks = targets(by_key, args.quick)
+    width = max(len(t[0]) for t in checks)
+    print("targets (perdure):")
+    for name, value, verdict in checks:
+        print(f"  {name.ljust(width)}  {value:>26}  {verdict}")
+    failures = [
+        f"{r['w'].key} {s}: {r[s]['error']}"
+        for r in rows
+        for s in sides
+        if r[s] and not r[s].get("ok") and not r[s].get("unsupported")
+    ]
+    unsupported = sorted({r[s]["error"] for r in rows for s in sides if r[s] and r[s].get("unsupported")})
+    for line in failures:
+        print(f"FAILED {line}")
+    for line in unsupported:
+        print(f"n/a: {line}")
+
+    RESULTS.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    report = {
+        "when": stamp,
+        "quick": args.quick,
+        "runs": args.runs,
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+        "workloads": [
+            {
+                "key": r["w"].key,
+                "family": r["w"].family,
+                "n": r["w"].n,
+                "steps": r["w"].steps,
+                "perdure": r["perdure"],
+                "peer": r["peer"],
+            }
+            for r in rows
+        ],
+        "targets": [{"target": t, "measured": v, "verdict": s} for t, v, s in checks],
+    }
+    path = RESULTS / f"bench-{stamp}.json"
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nresults: {path.relative_to(HERE.parent)}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Run one workload on one side in this (fresh) process and print one JSON line.
+
+    python benchmarks/worker.py perdure|peer WORKLOAD_KEY
+
+`run.py` starts one of these per (workload, side), so peak RSS (`ru_maxrss`) belongs to
+that workload alone. The peer side runs under `benchmarks/.peer-venv/bin/python`.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import workloads
+
+
+def _peak_mb() -> float:
+    # Linux reports ru_maxrss in KiB (macOS in bytes).
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+
+
+def main(argv: list[str]) -> int:
+    side, key = argv[0], argv[1]
+    workload = workloads.find(key)
+    out: dict[str, Any] = {"side": side, "workload": key}
+    if side == "peer":
+        import peer_side as runner
+    else:
+        import perdure_side as runner  # type: ignore[no-redef]
+    try:
+        api = runner.API if side == "peer" else runner.api()  # type: ignore[attr-defined]
+        handler = workload.build(api, workload.n)
+        with tempfile.TemporaryDirectory(prefix="perdure-bench-") as tmp:
+            started = time.perf_counter()
+            status, value, invocations = runner.run(handler, {"n": workload.n}, str(Path(tmp) / "perdure.db"))
+            seconds = time.perf_counter() - started
+    except Exception as exc:
+        unsupported = type(exc).__name__ == "Unsupported"
+        out.update(ok=False, unsupported=unsupported, error=f"{type(exc).__name__}: {exc}"[:400])
+        print(json.dumps(out))
+        return 0
+    ok = status == "SUCCEEDED" and value == workload.expect(workload.n)
+    out.update(
+        ok=ok,
+        unsupported=False,
+        status=status,
+        seconds=seconds,
+        peak_mb=_peak_mb(),
+        invocations=[round(x, 6) for x in invocations],
+    )
+    if not ok:
+        out["error"] = (
+            f"status {status}, result {'as expected' if value == workload.expect(workload.n) else 'WRONG'}"
+        )
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
