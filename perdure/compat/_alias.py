@@ -24,6 +24,7 @@ SUBMODULE_TARGETS: dict[str, tuple[str, ...]] = {
     "exceptions": ("perdure.sdk.errors",),
     "types": ("perdure.sdk.types",),
     "plugin": ("perdure.sdk.plugin",),
+    "plugin_discovery": ("perdure.sdk.plugin_discovery",),
     "concurrency": ("perdure.sdk.concurrency",),
     "concurrency.models": ("perdure.sdk.concurrency.models", "perdure.sdk.concurrency"),
     "lambda_service": ("perdure.wire.types", "perdure.wire.service"),

@@ -13,6 +13,11 @@ thread, and return the invocation output dict:
 - a retryable `InvocationError` (e.g. a failed checkpoint that may succeed later) is
   raised, so the service retries the invocation.
 
+Instrumentation plugins: the factories are resolved once, when the handler is decorated
+(`perdure.sdk.plugin_discovery`); each invocation gets its own `PluginDispatcher`, hung on
+the state, which runs `on_invocation_start` before the handler and `on_invocation_end`
+after the checkpoint writer has stopped.
+
 Imports only `perdure.wire`, the other `perdure.sdk` modules and the standard library
 (`perdure.sdk.aws`, which imports boto3 lazily, only when an AWS event arrives).
 """
@@ -22,7 +27,7 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
@@ -47,10 +52,11 @@ from .errors import (
     GetExecutionStateError,
     InvocationError,
     OrphanedChildException,
-    PluginLoadError,
     SuspendExecution,
     error_object_from_exception,
 )
+from .plugin import NO_PLUGINS, DurableInstrumentationPluginFactory, PluginDispatcher
+from .plugin_discovery import load_configured_plugins
 from .state import ExecutionState, ReplayStatus
 
 T = TypeVar("T")
@@ -75,15 +81,18 @@ class InvocationInputWithClient:
     client: DurableServiceClient
 
 
+PluginFactories = list[DurableInstrumentationPluginFactory] | None
+
+
 @overload
 def durable_execution(
-    func: Handler, *, boto3_client: Any = None, plugins: list[Any] | None = None
+    func: Handler, *, boto3_client: Any = None, plugins: PluginFactories = None
 ) -> LambdaHandler: ...
 
 
 @overload
 def durable_execution(
-    func: None = None, *, boto3_client: Any = None, plugins: list[Any] | None = None
+    func: None = None, *, boto3_client: Any = None, plugins: PluginFactories = None
 ) -> Callable[[Handler], LambdaHandler]: ...
 
 
@@ -91,7 +100,7 @@ def durable_execution(
     func: Handler | None = None,
     *,
     boto3_client: Any = None,
-    plugins: list[Any] | None = None,
+    plugins: PluginFactories = None,
 ) -> LambdaHandler | Callable[[Handler], LambdaHandler]:
     """Make ``func(event, context: DurableContext)`` a durable Lambda handler.
 
@@ -100,21 +109,23 @@ def durable_execution(
     Args:
         func: the durable handler.
         boto3_client: the boto3 Lambda client for AWS events (default: created lazily).
-        plugins: instrumentation plugin factories (not supported by this version).
+        plugins: instrumentation plugin factories (objects with ``create_plugin(info)``);
+            those named in `DURABLE_EXECUTION_PLUGINS` follow them.
 
     Returns:
         ``lambda_handler(event, lambda_context) -> dict``, the invocation output.
 
     Raises:
-        PluginLoadError: plugins were given.
+        PluginLoadError: a plugin factory is missing, ambiguous or wrongly shaped.
     """
-    if plugins:
-        raise PluginLoadError("instrumentation plugins are not supported by this version of perdure")
+    factories = load_configured_plugins(plugins)
 
     def decorate(handler: Handler) -> LambdaHandler:
         @functools.wraps(handler)
         def lambda_handler(event: Any, lambda_context: Any = None) -> dict[str, Any]:
-            return run_invocation(handler, event, lambda_context, boto3_client=boto3_client)
+            return run_invocation(
+                handler, event, lambda_context, boto3_client=boto3_client, plugins=factories
+            )
 
         return lambda_handler
 
@@ -230,6 +241,7 @@ def run_invocation(
     *,
     boto3_client: Any = None,
     limits: BatcherLimits | None = None,
+    plugins: Sequence[DurableInstrumentationPluginFactory] = (),
 ) -> dict[str, Any]:
     """Run one invocation of `handler` and return the invocation output dict.
 
@@ -252,6 +264,34 @@ def run_invocation(
     except ExecutionError as exc:
         return _output(InvocationStatus.FAILED, error=error_object_from_exception(exc))
 
+    dispatcher = PluginDispatcher(plugins) if plugins else NO_PLUGINS
+    state.plugins = dispatcher
+    try:
+        dispatcher.invocation_started(
+            execution_arn=arn,
+            operations=state.operations,
+            updated_operation_ids=invocation.updated_operation_ids,
+            execution_input=user_input,
+            lambda_context=lambda_context,
+        )
+        output = _run_handler(handler, user_input, state, client, invocation, lambda_context, limits)
+    except BaseException as exc:
+        dispatcher.invocation_raised(exc)
+        raise
+    dispatcher.invocation_ended(output)
+    return output
+
+
+def _run_handler(
+    handler: Handler,
+    user_input: Any,
+    state: ExecutionState,
+    client: DurableServiceClient,
+    invocation: InvocationInput,
+    lambda_context: Any,
+    limits: BatcherLimits | None,
+) -> dict[str, Any]:
+    """Run the handler with a checkpoint writer; the output dict, or raise to retry."""
     batcher = CheckpointBatcher(client, state, invocation.checkpoint_token, limits).start()
     state.checkpointer = batcher
     replay = ReplayStatus.REPLAY if state.has_replay_operations() else ReplayStatus.NEW

@@ -30,6 +30,7 @@ from perdure.wire.types import (
 )
 
 from .errors import GetExecutionStateError, NonDeterministicExecutionError
+from .plugin import NO_PLUGINS, PluginDispatcher
 
 
 class ReplayStatus(Enum):
@@ -90,6 +91,8 @@ class ExecutionState:
         self.durable_execution_arn = durable_execution_arn
         self.operations: dict[str, Operation] = {}
         self.checkpointer: Checkpointer | None = None
+        self.plugins: PluginDispatcher = NO_PLUGINS
+        """The invocation's plugin hooks (`perdure.sdk.plugin`); set by `durable_execution`."""
         self._close_hooks: list[Callable[[], None]] = []
         self.merge(operations)
 
@@ -129,10 +132,19 @@ class ExecutionState:
     # ----------------------------------------------------------------------- writes
 
     def merge(self, operations: Iterable[Operation]) -> None:
-        """Replace whole entries by id (the service's copy always wins)."""
+        """Replace whole entries by id (the service's copy always wins).
+
+        Operations whose status changed are reported to the plugins (a queue put).
+        """
         ops = self.operations
+        changed: list[Operation] = []
         for op in operations:
+            previous = ops.get(op.id)
             ops[op.id] = op
+            if previous is None or previous.status is not op.status:
+                changed.append(op)
+        if changed:
+            self.plugins.operations_changed(changed)
 
     def create_checkpoint(self, update: OperationUpdate | None = None, *, is_sync: bool = True) -> None:
         """Hand `update` to the checkpoint writer (blocking until merged when `is_sync`).

@@ -115,11 +115,21 @@ class OperationExecutor(ABC, Generic[T]):
                 identity.parent_id,
             )
             self._validated = True
+        if op is not None:
+            self.state.plugins.operation_observed(op)
         return op
 
     def send(self, action: OperationAction, *, sync: bool = True, **fields: Any) -> None:
-        """Checkpoint an update of this operation."""
-        self.state.create_checkpoint(self.identity.update(action, **fields), is_sync=sync)
+        """Checkpoint an update of this operation (plugins see a START before it is queued)."""
+        state = self.state
+        plugins = state.plugins
+        if plugins.has_plugins and action is OperationAction.START:
+            plugins.operation_starting(self.identity, state.operations.get(self.identity.operation_id))
+        state.create_checkpoint(self.identity.update(action, **fields), is_sync=sync)
+        if sync and plugins.has_plugins:
+            op = state.operations.get(self.identity.operation_id)
+            if op is not None:
+                plugins.operation_observed(op)
 
     @abstractmethod
     def check_result_status(self) -> CheckResult[T]:

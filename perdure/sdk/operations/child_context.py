@@ -92,8 +92,9 @@ class ChildContextOperation(OperationExecutor[T]):
         arn = self.state.durable_execution_arn
         details = checkpoint.context_details if checkpoint is not None else None
         replaying_children = bool(details is not None and details.replay_children)
+        plugins = self.state.plugins
         try:
-            raw = self.func()
+            raw = plugins.run_user_function(identity, self.func, is_replay_children=replaying_children)
             payload = serialize(self.config.serdes, raw, identity.operation_id, arn)
             value: Any = (
                 None
@@ -101,6 +102,8 @@ class ChildContextOperation(OperationExecutor[T]):
                 else deserialize(self.config.serdes, payload, identity.operation_id, arn)
             )
             if self.config.is_virtual or replaying_children:
+                # No terminal checkpoint follows: the plugins hear of the end here.
+                plugins.context_ended(identity, OperationStatus.SUCCEEDED, is_replayed=replaying_children)
                 return value  # type: ignore[no-any-return]
             replay_children = payload is not None and payload_bytes(payload) > MAX_OPERATION_PAYLOAD_BYTES
             if replay_children:
@@ -120,6 +123,8 @@ class ChildContextOperation(OperationExecutor[T]):
             error = error_object_from_exception(exc)
             if not self.config.is_virtual:
                 self.send(OperationAction.FAIL, error=error)
+            else:
+                plugins.context_ended(identity, OperationStatus.FAILED, error=error)
             raise_operation_error(error, ChildContextError)
 
 

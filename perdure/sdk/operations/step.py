@@ -156,7 +156,10 @@ class StepOperation(OperationExecutor[T]):
         )
         arn = self.state.durable_execution_arn
         try:
-            raw = self.func(StepContext(logger=step_logger, attempt=attempt))
+            step_context = StepContext(logger=step_logger, attempt=attempt)
+            raw = self.state.plugins.run_user_function(
+                identity, lambda: self.func(step_context), attempt=attempt
+            )
             payload = serialize(self.config.serdes, raw, identity.operation_id, arn)
             check_payload_size("step", identity, payload)
             value: Any = (

@@ -1,0 +1,34 @@
+"""9-5: map fail-fast (tolerated_failure_count=0): item 1 fails, item 2 never starts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from perdure import BatchResult, CompletionConfig, DurableContext, MapConfig, durable_execution
+
+
+def _projection(result: BatchResult[Any]) -> dict[str, Any]:
+    return {
+        "completionReason": result.completion_reason.value,
+        "status": result.status.value,
+        "successCount": result.success_count,
+        "failureCount": result.failure_count,
+        "totalCount": result.total_count,
+    }
+
+
+def _iteration(ctx: DurableContext, item: str, index: int, items: list[str]) -> str:
+    if item == "fail":
+        raise ValueError(f"item {index} failed")
+    return item
+
+
+@durable_execution
+def handler(event: Any, context: DurableContext) -> dict[str, Any]:
+    result = context.map(
+        ["ok", "fail", "never"],
+        _iteration,
+        name="failfast",
+        config=MapConfig(max_concurrency=1, completion_config=CompletionConfig(tolerated_failure_count=0)),
+    )
+    return _projection(result)
