@@ -1,0 +1,265 @@
+"""perdure's embedded durable-execution engine: the `Engine` facade the tools use.
+
+The engine stores executions, applies checkpoints, writes history, fires timers and
+(re-)invokes registered functions. It speaks only the wire contract: it imports
+`perdure.wire` and the standard library, never `perdure.sdk` or the tools.
+
+    engine = Engine.open(memory=True, skip_time=True)
+    engine.register_function("orders", invocable)
+    arn = engine.start_execution("orders", '{"id": 1}', execution_name="order-1")
+    engine.drive(arn)
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from perdure.engine.clock import Clock, SystemClock, VirtualClock
+from perdure.engine.errors import (
+    EngineError,
+    EngineStalledError,
+    StoreCorruptedError,
+    StoreError,
+    UnknownFunctionError,
+)
+from perdure.engine.invoker import Invocable, InvocationCrashed, InvocationRetryPolicy, LambdaContext
+from perdure.engine.lifecycle import DEFAULT_EXECUTION_TIMEOUT_SECONDS
+from perdure.engine.recovery import recover
+from perdure.engine.registry import FunctionRegistry, RegisteredFunction
+from perdure.engine.scheduler import Scheduler
+from perdure.engine.service import EngineService
+from perdure.engine.store import Durability, MemoryStore, SqliteStore, Store, default_db_path
+from perdure.wire import limits
+from perdure.wire.types import (
+    Event,
+    GetDurableExecutionHistoryRequest,
+    GetDurableExecutionRequest,
+    GetDurableExecutionResponse,
+)
+
+
+class Engine:
+    """The local durable-execution service, its scheduler and its function registry.
+
+    Args:
+        store: where executions live (default: a `MemoryStore`).
+        clock: every time read (default: `SystemClock`).
+        max_operations: operations allowed per execution (AWS: 3,000; raise it for benchmarks).
+        invocation_retry: how an invocation that raised or crashed is retried.
+        workers: invocations that may run at once.
+        execution_timeout: ExecutionTimeout recorded on new executions, in seconds.
+        recover_on_open: close invocations a dead process left open (see `perdure.engine.recovery`).
+    """
+
+    def __init__(
+        self,
+        store: Store | None = None,
+        clock: Clock | None = None,
+        *,
+        max_operations: int = limits.DEFAULT_MAX_OPERATIONS,
+        invocation_retry: InvocationRetryPolicy | None = None,
+        workers: int = 4,
+        execution_timeout: int = DEFAULT_EXECUTION_TIMEOUT_SECONDS,
+        recover_on_open: bool = True,
+    ) -> None:
+        self.store: Store = store if store is not None else MemoryStore()
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.registry = FunctionRegistry()
+        self.scheduler = Scheduler(
+            self.store, self.clock, self.registry, retry_policy=invocation_retry, workers=workers
+        )
+        self.service = EngineService(
+            self.store,
+            self.clock,
+            self.registry,
+            max_operations=max_operations,
+            execution_timeout=execution_timeout,
+            on_change=self.scheduler.notify,
+            run_to_completion=self.drive,
+        )
+        self._background: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.recovered: list[str] = recover(self.store, self.clock) if recover_on_open else []
+        """ARNs whose interrupted invocation was closed when this engine opened the store."""
+
+    # ---------------------------------------------------------- constructors
+
+    @classmethod
+    def open(
+        cls,
+        db_path: str | Path | None = None,
+        *,
+        memory: bool = False,
+        skip_time: bool = False,
+        durability: Durability | str = Durability.FULL,
+        **options: Any,
+    ) -> Engine:
+        """An engine on a SQLite file (default: `default_db_path()`) or, with `memory`, in memory.
+
+        Args:
+            db_path: the database file; None: `$PERDURE_DB` or `.perdure/perdure.db` under the cwd.
+            memory: keep everything in memory instead (nothing survives the process).
+            skip_time: use a `VirtualClock` that jumps over waits and retry delays.
+            durability: `"full"` (default) or `"normal"` (see `Durability`).
+            **options: passed to `Engine(...)` (max_operations, invocation_retry, workers, ...).
+
+        Raises:
+            StoreCorruptedError, StoreError: the database cannot be used.
+        """
+        store: Store = (
+            MemoryStore() if memory else SqliteStore(db_path or default_db_path(), durability=durability)
+        )
+        clock: Clock = VirtualClock() if skip_time else SystemClock()
+        try:
+            return cls(store, clock, **options)
+        except BaseException:
+            store.close()
+            raise
+
+    @classmethod
+    def in_memory(cls, *, skip_time: bool = True, **options: Any) -> Engine:
+        """A throwaway engine for tests: memory store, virtual clock by default."""
+        return cls.open(memory=True, skip_time=skip_time, **options)
+
+    # ------------------------------------------------------------- functions
+
+    def register_function(
+        self, name: str, invocable: Invocable, aliases: tuple[str, ...] | list[str] = ()
+    ) -> RegisteredFunction:
+        """Register a durable function under `name` (its ARNs and `aliases` resolve too)."""
+        return self.registry.register(name, invocable, aliases)
+
+    def start_execution(
+        self, function_name: str, input_payload: str | None, execution_name: str | None = None
+    ) -> str:
+        """Start an execution; the same name and input again returns the same ARN.
+
+        Raises:
+            UnknownFunctionError: the function is not registered.
+            DurableExecutionAlreadyStartedError: the name was used with another input.
+        """
+        arn, _ = self.service.start_execution(function_name, input_payload, execution_name)
+        return arn
+
+    # ------------------------------------------------------------------ time
+
+    @property
+    def skips_time(self) -> bool:
+        return isinstance(self.clock, VirtualClock)
+
+    def run_until_idle(self) -> None:
+        """Fire due timers and run invocations until nothing is runnable now (time does not move)."""
+        self.scheduler.run_until_idle()
+
+    def next_due_time(self) -> datetime | None:
+        return self.scheduler.next_due_time()
+
+    def advance_to(self, when: datetime) -> None:
+        """Move the virtual clock to `when` (then call `run_until_idle`).
+
+        Raises:
+            TypeError: the engine runs on real time.
+        """
+        if not isinstance(self.clock, VirtualClock):
+            raise TypeError("advance_to needs a virtual clock: use Engine.open(skip_time=True)")
+        self.clock.advance_to(when)
+
+    def drive(self, arn: str, skip_time: bool | None = None) -> GetDurableExecutionResponse:
+        """Run execution `arn` to its end and return it (`GetDurableExecution`).
+
+        Args:
+            skip_time: jump over waits (needs the virtual clock); None: whatever the clock does.
+
+        Raises:
+            ValueError: skip_time=True on real time.
+            EngineStalledError: with skipped time, the execution waits on nothing the engine can fire.
+        """
+        if skip_time is None:
+            skip_time = self.skips_time
+        if skip_time and not self.skips_time:
+            raise ValueError("skip_time needs a virtual clock: use Engine.open(skip_time=True)")
+        self.scheduler.drive(arn)
+        return self.get_execution(arn)
+
+    # --------------------------------------------------------------- reading
+
+    def get_execution(self, arn: str) -> GetDurableExecutionResponse:
+        return self.service.get_durable_execution(GetDurableExecutionRequest(arn))
+
+    def history(self, arn: str, *, include_execution_data: bool = True) -> list[Event]:
+        """Every history event of `arn`, in order."""
+        events: list[Event] = []
+        marker: str | None = None
+        while True:
+            page = self.service.get_durable_execution_history(
+                GetDurableExecutionHistoryRequest(
+                    arn, include_execution_data=include_execution_data, marker=marker
+                )
+            )
+            events.extend(page.events)
+            marker = page.next_marker
+            if marker is None:
+                return events
+
+    def start(self) -> None:
+        """Serve all executions on a background thread (for `perdure serve`): timers fire and
+        executions are invoked without anyone calling `drive`. `stop()` or `close()` ends it."""
+        if self._background is not None:
+            return
+        self._stop.clear()
+        self._background = threading.Thread(
+            target=self.scheduler.run_forever, args=(self._stop,), name="perdure-scheduler", daemon=True
+        )
+        self._background.start()
+
+    def stop(self) -> None:
+        """End the background thread started by `start()` (running invocations finish first)."""
+        thread = self._background
+        if thread is None:
+            return
+        self._stop.set()
+        self.scheduler.notify()
+        thread.join()
+        self._background = None
+
+    def close(self) -> None:
+        """Stop the background thread and the worker threads, then close the store."""
+        self.stop()
+        self.scheduler.close()
+        self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+__all__ = [
+    "Clock",
+    "Durability",
+    "Engine",
+    "EngineError",
+    "EngineService",
+    "EngineStalledError",
+    "FunctionRegistry",
+    "Invocable",
+    "InvocationCrashed",
+    "InvocationRetryPolicy",
+    "LambdaContext",
+    "MemoryStore",
+    "SqliteStore",
+    "Store",
+    "StoreCorruptedError",
+    "StoreError",
+    "SystemClock",
+    "UnknownFunctionError",
+    "VirtualClock",
+    "default_db_path",
+]

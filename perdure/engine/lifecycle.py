@@ -1,0 +1,334 @@
+"""The execution's atomic transitions outside a checkpoint: start, begin and end an
+invocation, fire a timer, stop, and recover an interrupted invocation.
+
+Each function runs inside the caller's `StoreTx` and changes the execution, its
+operations and its history together, through the same `Batch` the checkpoint path uses.
+Imports only `perdure.wire`, `perdure.engine` internals and the standard library.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from perdure.engine.invoker import InvocationRetryPolicy, crash_error
+from perdure.engine.processors import Batch, execution, wait
+from perdure.engine.processors._base import event_error
+from perdure.engine.registry import RegisteredFunction
+from perdure.engine.store import ExecutionRecord, StoreTx, Timer, TimerKind
+from perdure.wire import limits
+from perdure.wire.errors import DurableExecutionAlreadyStartedError, InvalidParameterValueError
+from perdure.wire.types import (
+    DurableExecutionArn,
+    ErrorObject,
+    EventDetails,
+    EventType,
+    ExecutionStatus,
+    InitialExecutionState,
+    InvocationInput,
+    InvocationOutput,
+    InvocationStatus,
+    OperationStatus,
+)
+
+DEFAULT_EXECUTION_TIMEOUT_SECONDS = 86_400
+_EXECUTION_NAME_RE = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+INTERRUPTED_MESSAGE = "invocation was interrupted: the engine process stopped before it returned"
+
+
+# ------------------------------------------------------------------------ tokens
+
+
+# A token is `<32 hex digits: 128 random bits, one per invocation><decimal sequence>`: it
+# fits botocore's CheckpointToken pattern `[A-Za-z0-9+/]+={0,2}`, and the prefix binds it
+# to one invocation (get-state accepts any token of the running invocation).
+_SECRET_LENGTH = 32
+
+
+def new_token() -> str:
+    """A fresh, unguessable checkpoint token for a new invocation."""
+    return f"{secrets.token_hex(_SECRET_LENGTH // 2)}1"
+
+
+def next_token(token: str) -> str:
+    """The token after `token` within the same invocation (same secret, next number)."""
+    return f"{token[:_SECRET_LENGTH]}{int(token[_SECRET_LENGTH:]) + 1}"
+
+
+def same_invocation(token: str, current: str | None) -> bool:
+    return (
+        current is not None
+        and len(token) > _SECRET_LENGTH
+        and token[:_SECRET_LENGTH] == current[:_SECRET_LENGTH]
+    )
+
+
+# ------------------------------------------------------------------------ start
+
+
+def start_execution(
+    tx: StoreTx,
+    now: datetime,
+    function: RegisteredFunction,
+    input_payload: str | None,
+    execution_name: str | None,
+    execution_timeout: int = DEFAULT_EXECUTION_TIMEOUT_SECONDS,
+) -> tuple[ExecutionRecord, bool]:
+    """Start an execution, or return the one already started under that name.
+
+    Returns:
+        (the execution, whether it was created now).
+
+    Raises:
+        DurableExecutionAlreadyStartedError: the name is taken by an execution with another input.
+        InvalidParameterValueError: a malformed name or an oversized input.
+    """
+    if execution_name is not None and _EXECUTION_NAME_RE.fullmatch(execution_name) is None:
+        raise InvalidParameterValueError(
+            f"DurableExecutionName {execution_name!r} must be 1-64 characters of [a-zA-Z0-9_-]"
+        )
+    if input_payload is not None and len(input_payload.encode("utf-8")) > limits.MAX_WIRE_PAYLOAD_BYTES:
+        raise InvalidParameterValueError(
+            f"the execution input is over the {limits.MAX_WIRE_PAYLOAD_BYTES}-byte payload limit"
+        )
+    name = execution_name or str(uuid.uuid4())
+    existing = tx.find_execution(function.name, name)
+    if existing is not None:
+        if existing.input_payload == input_payload:
+            return existing, False
+        raise DurableExecutionAlreadyStartedError(
+            f"a durable execution named {name!r} of function {function.name!r} was already started with a"
+            f" different input ({existing.arn})"
+        )
+    execution_id = str(uuid.uuid4())
+    arn = DurableExecutionArn(
+        "aws", "us-east-1", "000000000000", function.name, function.version, name, execution_id
+    )
+    record = ExecutionRecord(
+        arn=str(arn),
+        execution_id=execution_id,
+        function_name=function.name,
+        function_arn=function.qualified_arn,
+        name=name,
+        status=ExecutionStatus.RUNNING,
+        input_payload=input_payload,
+        start_timestamp=now,
+        execution_timeout=execution_timeout,
+        needs_invocation=True,
+    )
+    tx.insert_execution(record)
+    batch = Batch(tx, record, now)
+    execution.start(batch)
+    batch.flush()
+    return record, True
+
+
+# ------------------------------------------------------------------ invocations
+
+
+@dataclass(frozen=True, slots=True)
+class BegunInvocation:
+    input: InvocationInput
+    request_id: str
+    function_name: str
+    execution: ExecutionRecord
+
+
+def begin_invocation(tx: StoreTx, now: datetime, arn: str, invoker: str) -> BegunInvocation | None:
+    """Open an invocation if the execution needs one and none is running (else None).
+
+    `invoker` names the engine running it (see `perdure.engine.recovery`)."""
+    rec = tx.get_execution(arn)
+    if rec is None or not rec.is_running or rec.request_id is not None or not rec.needs_invocation:
+        return None
+    request_id = str(uuid.uuid4())
+    token = new_token()
+    updated = rec.updated_operation_ids
+    rec.request_id = request_id
+    rec.invoker = invoker
+    rec.invocation_started = now
+    rec.checkpoint_token = token
+    rec.needs_invocation = False
+    rec.invoke_after = None
+    rec.updated_operation_ids = ()
+    rec.invocation_count += 1
+    tx.insert_invocation(rec.key, request_id, now)
+    page = tx.list_operations(rec.key, -1, limits.MAX_STATE_PAGE + 1)
+    marker = str(page[limits.MAX_STATE_PAGE - 1][0]) if len(page) > limits.MAX_STATE_PAGE else None
+    tx.update_execution(rec)
+    state = InitialExecutionState(
+        operations=tuple(op for _, op in page[: limits.MAX_STATE_PAGE]), next_marker=marker
+    )
+    return BegunInvocation(
+        input=InvocationInput(
+            durable_execution_arn=arn,
+            checkpoint_token=token,
+            initial_execution_state=state,
+            updated_operation_ids=updated,
+        ),
+        request_id=request_id,
+        function_name=rec.function_name,
+        execution=rec,
+    )
+
+
+def _check_output(output: InvocationOutput) -> ErrorObject | None:
+    """A problem with a well-formed output that makes it a failure, if any."""
+    if output.status is InvocationStatus.SUCCEEDED and output.result is not None:
+        size = len(output.result.encode("utf-8"))
+        if size > limits.MAX_RESPONSE_BYTES:
+            return ErrorObject(
+                error_type="Runtime.ResponseSizeTooLarge",
+                error_message=f"the result is {size} bytes, over the {limits.MAX_RESPONSE_BYTES}-byte"
+                " response limit (checkpoint it with an EXECUTION update)",
+            )
+    return None
+
+
+def end_invocation(
+    tx: StoreTx,
+    now: datetime,
+    arn: str,
+    request_id: str,
+    output: InvocationOutput | None,
+    error: ErrorObject | None,
+    policy: InvocationRetryPolicy,
+) -> ExecutionRecord | None:
+    """Record the invocation's end (`InvocationCompleted`) and apply its outcome."""
+    rec = tx.get_execution(arn)
+    if rec is None or rec.request_id != request_id:
+        return None  # recovered meanwhile: someone else already closed this invocation
+    tx.complete_invocation(request_id, now, error)
+    batch = Batch(tx, rec, now)
+    details = EventDetails(
+        start_timestamp=rec.invocation_started,
+        end_timestamp=now,
+        request_id=request_id,
+        error=None if error is None else event_error(error),
+    )
+    batch.event(EventType.INVOCATION_COMPLETED, None, details)
+    rec.request_id = None
+    rec.invoker = None
+    rec.invocation_started = None
+    rec.checkpoint_token = None
+    if rec.is_running:
+        _apply_outcome(batch, output, error, policy)
+    batch.flush()
+    return rec
+
+
+def _apply_outcome(
+    batch: Batch, output: InvocationOutput | None, error: ErrorObject | None, policy: InvocationRetryPolicy
+) -> None:
+    rec = batch.execution
+    if rec.closing_status is not None:
+        execution.finish(batch, rec.closing_status, rec.result, rec.error)
+        return
+    if error is None and output is not None:
+        problem = _check_output(output)
+        if problem is not None:
+            execution.finish(batch, ExecutionStatus.FAILED, None, problem)
+        elif output.status is InvocationStatus.SUCCEEDED:
+            execution.finish(batch, ExecutionStatus.SUCCEEDED, output.result, None)
+        elif output.status is InvocationStatus.FAILED:
+            failure = output.error or ErrorObject(
+                error_message="the handler returned FAILED without an Error"
+            )
+            execution.finish(batch, ExecutionStatus.FAILED, None, failure)
+        else:
+            rec.failed_invocations = 0  # PENDING: wait for a timer or an external event
+        return
+    failure = error or ErrorObject(error_message="invocation failed")
+    rec.failed_invocations += 1
+    if policy.gives_up(rec.failed_invocations):
+        execution.finish(batch, ExecutionStatus.FAILED, None, failure)
+    else:
+        rec.needs_invocation = True
+        rec.invoke_after = batch.now + policy.delay(rec.failed_invocations)
+
+
+# ----------------------------------------------------------------------- timers
+
+
+def fire_timer(tx: StoreTx, now: datetime, timer: Timer) -> bool:
+    """Apply a due timer: the operation changes, the execution gets a (re-)invocation.
+
+    During a running invocation the change is also delivered in the next checkpoint
+    response (an SDK polls with empty checkpoints to learn it), and the execution is
+    invoked again afterwards, as AWS re-invokes after every service-side transition.
+    """
+    if not tx.take_timer(timer):
+        return False  # another scheduler fired it first, or it was re-armed meanwhile
+    rec = tx.get_execution(timer.arn)
+    if rec is None:
+        return False
+    if not rec.is_running:
+        return True
+    op = tx.get_operation(rec.key, timer.operation_id)
+    if op is None:
+        return True
+    batch = Batch(tx, rec, now)
+    if timer.kind is TimerKind.WAIT:
+        wait.complete(batch, op)
+    elif timer.kind is TimerKind.RETRY and op.status is OperationStatus.PENDING:
+        batch.put(replace(op, status=OperationStatus.READY), new=False)
+    if op.id in batch.changed:
+        rec.needs_invocation = True
+        if op.id not in rec.updated_operation_ids:
+            rec.updated_operation_ids = (*rec.updated_operation_ids, op.id)
+    batch.flush()
+    return True
+
+
+# ---------------------------------------------------------------- stop, recover
+
+
+def stop_execution(tx: StoreTx, now: datetime, rec: ExecutionRecord, error: ErrorObject | None) -> None:
+    batch = Batch(tx, rec, now)
+    execution.finish(
+        batch, ExecutionStatus.STOPPED, None, error or ErrorObject(error_message="execution stopped")
+    )
+    batch.flush()
+
+
+def recover_interrupted(tx: StoreTx, now: datetime, is_alive: Callable[[str | None], bool]) -> list[str]:
+    """Close every invocation whose invoker is no longer alive; schedule re-invocation.
+
+    Returns the ARNs recovered. The interruption is not counted as a failed invocation:
+    the function did not fail, the engine stopped.
+    """
+    recovered = []
+    for rec in tx.executions_with_open_invocation():
+        assert rec.request_id is not None
+        if is_alive(rec.invoker):
+            continue
+        error = crash_error(INTERRUPTED_MESSAGE)
+        tx.complete_invocation(rec.request_id, now, error)
+        batch = Batch(tx, rec, now)
+        batch.event(
+            EventType.INVOCATION_COMPLETED,
+            None,
+            EventDetails(
+                start_timestamp=rec.invocation_started,
+                end_timestamp=now,
+                request_id=rec.request_id,
+                error=event_error(error),
+            ),
+        )
+        rec.request_id = None
+        rec.invoker = None
+        rec.invocation_started = None
+        rec.checkpoint_token = None
+        if rec.is_running:
+            if rec.closing_status is not None:
+                execution.finish(batch, rec.closing_status, rec.result, rec.error)
+            else:
+                rec.needs_invocation = True
+                rec.invoke_after = None
+        batch.flush()
+        recovered.append(rec.arn)
+    return recovered

@@ -1,0 +1,87 @@
+"""Checkpoint processing: one processor module per operation type over one shared template.
+
+`apply_updates` validates a whole checkpoint request and stages it in a `Batch`; the
+caller flushes the batch inside the same transaction. `PROCESSORS` maps each operation
+type to its processor; CALLBACK and CHAINED_INVOKE are extension points filled by
+`register_processor` (callback.py and chained_invoke.py come next).
+Imports only `perdure.wire`, `perdure.engine` internals and the standard library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from perdure.wire import limits
+from perdure.wire.errors import InvalidParameterValueError
+from perdure.wire.types import OperationType, OperationUpdate
+
+from . import context, execution, step, wait
+from ._base import Batch, Processor, UpdateRejected, check_format, check_parent, invalid
+
+PROCESSORS: dict[OperationType, Processor] = {
+    OperationType.EXECUTION: execution.process,
+    OperationType.STEP: step.process,
+    OperationType.WAIT: wait.process,
+    OperationType.CONTEXT: context.process,
+}
+
+
+def register_processor(operation_type: OperationType, processor: Processor) -> None:
+    """Install the processor for an operation type (the extension point for new types)."""
+    PROCESSORS[operation_type] = processor
+
+
+def _request_size(updates: Sequence[OperationUpdate]) -> int:
+    """An estimate of the request's size: the variable-length members (payloads in UTF-8)
+    plus a fixed allowance per update for the JSON framing."""
+    total = 0
+    for u in updates:
+        total += 200 + len(u.id) + len(u.parent_id or "") + len(u.name or "") + len(u.sub_type or "")
+        if u.payload is not None:
+            total += len(u.payload) if u.payload.isascii() else len(u.payload.encode("utf-8"))
+        if u.error is not None:
+            e = u.error
+            total += len(e.error_message or "") + len(e.error_type or "") + len(e.error_data or "")
+            total += sum(len(line) for line in e.stack_trace or ())
+    return total
+
+
+def apply_updates(batch: Batch, updates: Sequence[OperationUpdate]) -> None:
+    """Validate and stage every update of one checkpoint request, in order.
+
+    Raises:
+        InvalidParameterValueError: naming the first update that breaks a rule, and the rule.
+    """
+    if len(updates) > limits.MAX_CHECKPOINT_UPDATES:
+        raise InvalidParameterValueError(
+            f"Invalid checkpoint: {len(updates)} updates, over the limit of {limits.MAX_CHECKPOINT_UPDATES}"
+            " per request"
+        )
+    # EXECUTION updates carry results too large for the invocation response (up to the
+    # 6 MiB payload bound), so they cannot count against the 750 KiB request limit.
+    sized = [u for u in updates if u.type is not OperationType.EXECUTION]
+    if len(sized) * 200 > limits.MAX_CHECKPOINT_REQUEST_BYTES or any(u.payload for u in sized):
+        size = _request_size(sized)
+        if size > limits.MAX_CHECKPOINT_REQUEST_BYTES:
+            raise InvalidParameterValueError(
+                f"Invalid checkpoint: the request is about {size} bytes, over the limit of"
+                f" {limits.MAX_CHECKPOINT_REQUEST_BYTES} bytes"
+            )
+    for index, update in enumerate(updates):
+        processor = PROCESSORS.get(update.type)
+        try:
+            if processor is None:
+                raise UpdateRejected(f"{update.type.value} operations are not supported by this engine yet")
+            if update.type is OperationType.EXECUTION:
+                processor(batch, update, None)
+                continue
+            check_format(update)
+            current = batch.get(update.id)
+            if current is None or update.parent_id is not None:
+                check_parent(batch, update)
+            processor(batch, update, current)
+        except UpdateRejected as exc:
+            raise invalid(index, update, exc.rule) from None
+
+
+__all__ = ["PROCESSORS", "Batch", "apply_updates", "register_processor"]

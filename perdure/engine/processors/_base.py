@@ -1,0 +1,229 @@
+"""The shared template of checkpoint processing: the staging batch and the common rules.
+
+A `Batch` stages one checkpoint request over the store: it reads operations through an
+overlay (so a later update sees an earlier one of the same request), numbers new history
+events, and collects every write. Nothing reaches the store until `Batch.flush`, which
+runs only after every update passed validation, so a rejected request changes nothing.
+Imports only `perdure.wire`, `perdure.engine.store` and the standard library.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from perdure.engine.store import ExecutionRecord, StoreTx, TimerKind
+from perdure.wire import limits
+from perdure.wire.errors import InvalidParameterValueError
+from perdure.wire.types import (
+    ErrorObject,
+    Event,
+    EventDetails,
+    EventError,
+    EventResult,
+    EventType,
+    Operation,
+    OperationAction,
+    OperationStatus,
+    OperationType,
+    OperationUpdate,
+)
+
+_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_PRINTABLE_ASCII_RE = re.compile(r"[\x20-\x7e]*")
+
+
+class UpdateRejected(Exception):
+    """Internal: one update broke a rule. Turned into `InvalidParameterValueError` with context."""
+
+    def __init__(self, rule: str) -> None:
+        super().__init__(rule)
+        self.rule = rule
+
+
+def reject(rule: str) -> UpdateRejected:
+    return UpdateRejected(rule)
+
+
+def describe(index: int, update: OperationUpdate) -> str:
+    return f"update #{index} (Id={update.id!r}, Type={update.type.value}, Action={update.action.value})"
+
+
+def invalid(index: int, update: OperationUpdate, rule: str) -> InvalidParameterValueError:
+    return InvalidParameterValueError(f"Invalid checkpoint: {describe(index, update)}: {rule}")
+
+
+@dataclass(slots=True)
+class Batch:
+    """The staged effect of one checkpoint request (or one service-side transition)."""
+
+    tx: StoreTx
+    execution: ExecutionRecord
+    now: datetime
+    max_operations: int = limits.DEFAULT_MAX_OPERATIONS
+    changed: dict[str, Operation] = field(default_factory=dict)
+    new_seq: dict[str, int] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    timers: list[tuple[str, TimerKind, datetime | None]] = field(default_factory=list)
+    """(operation id, kind, due) to set, or due None to delete, in order."""
+
+    def get(self, operation_id: str) -> Operation | None:
+        op = self.changed.get(operation_id)
+        if op is not None:
+            return op
+        return self.tx.get_operation(self.execution.key, operation_id)
+
+    def put(self, operation: Operation, *, new: bool) -> None:
+        """Stage `operation`; a `new` one counts against the execution's operation limit."""
+        if new and operation.id not in self.changed:
+            count = self.execution.operation_count + 1
+            if count > self.max_operations:
+                raise reject(
+                    f"the execution already has {self.max_operations} operations, the maximum"
+                    " (the engine's max_operations)"
+                )
+            self.execution.operation_count = count
+            self.new_seq[operation.id] = count
+        self.changed[operation.id] = operation
+
+    def event(self, event_type: EventType, op: Operation | None, details: EventDetails | None = None) -> None:
+        event_id = self.execution.next_event_id
+        self.execution.next_event_id = event_id + 1
+        self.events.append(
+            Event(
+                event_type=event_type,
+                event_id=event_id,
+                event_timestamp=self.now,
+                id=None if op is None else op.id,
+                name=None if op is None else op.name,
+                sub_type=None if op is None else op.sub_type,
+                parent_id=None if op is None else op.parent_id,
+                details=details or EventDetails(),
+            )
+        )
+
+    def set_timer(self, operation_id: str, kind: TimerKind, due: datetime) -> None:
+        self.timers.append((operation_id, kind, due))
+
+    def delete_timer(self, operation_id: str, kind: TimerKind) -> None:
+        self.timers.append((operation_id, kind, None))
+
+    def flush(self) -> None:
+        """Write everything staged, then the execution record (inside the caller's transaction)."""
+        key = self.execution.key
+        for op_id, op in self.changed.items():
+            self.tx.put_operation(key, self.new_seq.get(op_id, 0), op)
+        if self.events:
+            self.tx.append_events(key, self.events)
+        for op_id, kind, due in self.timers:
+            if due is None:
+                self.tx.delete_timer(key, op_id, kind)
+            else:
+                self.tx.set_timer(key, op_id, kind, due)
+        self.tx.update_execution(self.execution)
+
+
+# ------------------------------------------------------------------------ helpers
+
+
+def event_result(payload: str | None) -> EventResult:
+    return EventResult(payload=payload, truncated=False)
+
+
+def event_error(error: ErrorObject | None) -> EventError:
+    return EventError(payload=error, truncated=False)
+
+
+def utf8_size(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def check_payload(update: OperationUpdate, limit: int = limits.MAX_OPERATION_PAYLOAD_BYTES) -> None:
+    payload = update.payload
+    # Fast path: a string of n characters is at most 4n UTF-8 bytes.
+    if payload is not None and len(payload) * 4 > limit and utf8_size(payload) > limit:
+        raise reject(
+            f"Payload is {utf8_size(payload)} bytes (UTF-8), over the {limit}-byte limit per operation"
+        )
+
+
+def check_delay(value: int | None, member: str) -> int:
+    if value is None:
+        raise reject(f"{member} is required")
+    if not limits.MIN_DELAY_SECONDS <= value <= limits.MAX_DELAY_SECONDS:
+        raise reject(
+            f"{member}={value} is outside {limits.MIN_DELAY_SECONDS}..{limits.MAX_DELAY_SECONDS} seconds"
+        )
+    return value
+
+
+def check_format(update: OperationUpdate) -> None:
+    """Id, Name and SubType formats."""
+    if _ID_RE.fullmatch(update.id) is None:
+        raise reject(f"Id must be 1-{limits.MAX_ID_LENGTH} characters of [A-Za-z0-9_-]")
+    if update.parent_id is not None and _ID_RE.fullmatch(update.parent_id) is None:
+        raise reject(f"ParentId must be 1-{limits.MAX_ID_LENGTH} characters of [A-Za-z0-9_-]")
+    name = update.name
+    if name is not None and (
+        not 1 <= len(name) <= limits.MAX_NAME_LENGTH or _PRINTABLE_ASCII_RE.fullmatch(name) is None
+    ):
+        raise reject(f"Name must be 1-{limits.MAX_NAME_LENGTH} printable ASCII characters")
+    sub_type = update.sub_type
+    if sub_type is not None and not 1 <= len(sub_type) <= limits.MAX_SUB_TYPE_LENGTH:
+        raise reject(f"SubType must be 1-{limits.MAX_SUB_TYPE_LENGTH} characters")
+
+
+def check_parent(batch: Batch, update: OperationUpdate) -> None:
+    """The parent is the root (none, or the EXECUTION operation) or an open CONTEXT."""
+    parent_id = update.parent_id
+    if parent_id is None or parent_id == batch.execution.execution_id:
+        return
+    parent = batch.get(parent_id)
+    if parent is None:
+        raise reject(f"ParentId {parent_id!r} names no operation of this execution")
+    if parent.type is not OperationType.CONTEXT:
+        raise reject(f"ParentId {parent_id!r} is a {parent.type.value} operation, not a CONTEXT")
+    if parent.status is not OperationStatus.STARTED:
+        raise reject(f"parent CONTEXT {parent_id!r} is {parent.status.value}, not open (STARTED)")
+
+
+def check_identity(update: OperationUpdate, current: Operation) -> None:
+    """An existing id keeps its type; a re-START also keeps its name and parent."""
+    if current.type is not update.type:
+        raise reject(f"Id {update.id!r} already belongs to a {current.type.value} operation")
+    if update.action is OperationAction.START:
+        if update.name != current.name:
+            raise reject(f"re-START changes Name from {current.name!r} to {update.name!r}")
+        if update.parent_id != current.parent_id:
+            raise reject(f"re-START changes ParentId from {current.parent_id!r} to {update.parent_id!r}")
+
+
+def require_status(
+    current: Operation | None, allowed: frozenset[OperationStatus], update: OperationUpdate
+) -> Operation:
+    if current is None:
+        raise reject(f"no {update.type.value} operation with this Id was started")
+    if current.status not in allowed:
+        wanted = "/".join(sorted(s.value for s in allowed))
+        raise reject(f"the operation is {current.status.value}; {update.action.value} needs {wanted}")
+    return current
+
+
+def new_operation(batch: Batch, update: OperationUpdate, **details: object) -> Operation:
+    return Operation(
+        id=update.id,
+        type=update.type,
+        status=OperationStatus.STARTED,
+        start_timestamp=batch.now,
+        parent_id=update.parent_id,
+        name=update.name,
+        sub_type=update.sub_type,
+        **details,  # type: ignore[arg-type]
+    )
+
+
+Processor = Callable[[Batch, OperationUpdate, "Operation | None"], None]
+"""Applies one validated-format update: checks its transition, stages the change and events.
+Raises `UpdateRejected` (via `reject`) to refuse it."""

@@ -1,0 +1,253 @@
+"""The scheduler: fires due timers and (re-)invokes executions that have something new.
+
+Exactly one invocation of an execution runs at a time (the store's open-invocation mark
+guards it across processes; the in-flight set guards it here); many executions run at
+once on a small thread pool. With a virtual clock, `drive` jumps to the next due timer
+when nothing is runnable; with the system clock it sleeps until then (or until woken).
+Imports only `perdure.wire`, `perdure.engine` internals and the standard library.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import datetime, timedelta
+
+from perdure.engine import lifecycle, recovery
+from perdure.engine.clock import Clock
+from perdure.engine.errors import EngineStalledError, UnknownFunctionError
+from perdure.engine.invoker import (
+    DEFAULT_INVOCATION_TIMEOUT_SECONDS,
+    InvocationRetryPolicy,
+    LambdaContext,
+    error_of,
+)
+from perdure.engine.registry import FunctionRegistry
+from perdure.engine.store import Store
+from perdure.wire.types import ErrorObject, ExecutionStatus, InvocationOutput
+
+_BATCH = 100
+_POLL_SECONDS = 0.05
+"""How often `drive` looks again at an execution another process is invoking."""
+
+
+class Scheduler:
+    """Runs the work a store holds: timers and invocations.
+
+    Args:
+        store, clock, registry: shared with the service.
+        retry_policy: how failed invocations are retried.
+        workers: invocations that may run at once (threads).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        registry: FunctionRegistry,
+        *,
+        retry_policy: InvocationRetryPolicy | None = None,
+        workers: int = 4,
+    ) -> None:
+        if workers < 1:
+            raise ValueError("workers must be >= 1")
+        self._store = store
+        self._clock = clock
+        self._registry = registry
+        self._policy = retry_policy or InvocationRetryPolicy()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="perdure-invoke")
+        self._inflight: dict[str, Future[None]] = {}
+        self._lock = threading.Lock()
+        self.invoker_id = recovery.new_invoker_id()
+        """Names this engine on the invocations it opens (see `perdure.engine.recovery`)."""
+        self._waiters: set[threading.Event] = set()
+        """One event per sleeping loop (`drive`, `run_forever`); `notify` sets them all."""
+
+    # ----------------------------------------------------------------- timers
+
+    def fire_due_timers(self) -> int:
+        """Apply every timer due now (each in its own transaction). Returns how many fired."""
+        fired = 0
+        now = self._clock.now()
+        with self._store.transaction() as tx:
+            due = tx.due_timers(now, _BATCH * 10)
+        for timer in due:
+            with self._store.transaction() as tx:
+                if lifecycle.fire_timer(tx, now, timer):
+                    fired += 1
+        return fired
+
+    def next_due_time(self) -> datetime | None:
+        """When the next timer or delayed invocation is due (None: nothing scheduled)."""
+        with self._store.transaction() as tx:
+            times = [t for t in (tx.next_timer_due(), tx.next_invoke_after()) if t is not None]
+        return min(times, default=None)
+
+    def _seconds_until_next_due(self) -> float | None:
+        with self._store.transaction() as tx:
+            due = tx.next_timer_due()
+        if due is None:
+            return None
+        return max(0.0, (due - self._clock.now()).total_seconds())
+
+    # ------------------------------------------------------------ invocations
+
+    def _runnable(self) -> list[str]:
+        with self._store.transaction() as tx:
+            arns = tx.executions_to_invoke(self._clock.now(), _BATCH)
+        with self._lock:
+            return [a for a in arns if a not in self._inflight]
+
+    def dispatch(self) -> int:
+        """Start an invocation for each runnable execution not already running. Returns how many."""
+        started = 0
+        for arn in self._runnable():
+            with self._lock:
+                if arn in self._inflight:
+                    continue
+                future = self._pool.submit(self.invoke_once, arn)
+                self._inflight[arn] = future
+            future.add_done_callback(functools.partial(self._done, arn))
+            started += 1
+        return started
+
+    def _done(self, arn: str, _future: Future[None]) -> None:
+        with self._lock:
+            self._inflight.pop(arn, None)
+        self.notify()
+
+    def notify(self) -> None:
+        """Something may have become runnable (a start, a stop, an invocation ended): wake sleepers."""
+        with self._lock:
+            waiters = list(self._waiters)
+        for event in waiters:
+            event.set()
+
+    def _waiter(self) -> threading.Event:
+        event = threading.Event()
+        with self._lock:
+            self._waiters.add(event)
+        return event
+
+    def _forget(self, event: threading.Event) -> None:
+        with self._lock:
+            self._waiters.discard(event)
+
+    def invoke_once(self, arn: str) -> None:
+        """Run one invocation of `arn` if it needs one (on the calling thread)."""
+        with self._store.transaction() as tx:
+            rec = tx.get_execution(arn)
+            if rec is None:
+                return
+            function = self._registry.get(rec.function_name)
+            if function is None:
+                return  # not registered in this process: leave it for one that has it
+            begun = lifecycle.begin_invocation(tx, self._clock.now(), arn, self.invoker_id)
+        if begun is None:
+            return
+        start = self._clock.now()
+        context = LambdaContext(
+            aws_request_id=begun.request_id,
+            function_name=function.name,
+            function_version=function.version,
+            invoked_function_arn=function.qualified_arn,
+            log_group_name=f"/aws/lambda/{function.name}",
+            log_stream_name=f"perdure/{begun.request_id}",
+            deadline=start + timedelta(seconds=DEFAULT_INVOCATION_TIMEOUT_SECONDS),
+            now=self._clock.now,
+        )
+        output: InvocationOutput | None = None
+        error: ErrorObject | None = None
+        try:
+            output = function.invocable(begun.input, context)
+            if not isinstance(output, InvocationOutput):
+                error = ErrorObject(
+                    error_type="Runtime.InvalidResponse",
+                    error_message=f"the function returned {type(output).__name__}, not an InvocationOutput",
+                )
+                output = None
+        except (Exception, SystemExit) as exc:  # a function error: recorded, then retried
+            error = error_of(exc)
+        with self._store.transaction() as tx:
+            lifecycle.end_invocation(
+                tx, self._clock.now(), arn, begun.request_id, output, error, self._policy
+            )
+
+    # ------------------------------------------------------------------ loops
+
+    def run_until_idle(self) -> None:
+        """Fire due timers and run invocations until nothing is runnable at the current time."""
+        while True:
+            fired = self.fire_due_timers()
+            started = self.dispatch()
+            with self._lock:
+                pending = list(self._inflight.values())
+            if pending:
+                # Wake for the next timer too: it may fire while invocations run.
+                wait(pending, timeout=self._seconds_until_next_due(), return_when=FIRST_COMPLETED)
+                continue
+            if not fired and not started:
+                return
+
+    def drive(self, arn: str) -> ExecutionStatus:
+        """Run until execution `arn` ends (and everything else runnable on the way).
+
+        Raises:
+            UnknownFunctionError: its function is not registered in this engine.
+            EngineStalledError: it is RUNNING and nothing is scheduled to wake it.
+        """
+        wakeup = self._waiter()
+        try:
+            return self._drive(arn, wakeup)
+        finally:
+            self._forget(wakeup)
+
+    def _drive(self, arn: str, wakeup: threading.Event) -> ExecutionStatus:
+        while True:
+            wakeup.clear()
+            self.run_until_idle()
+            with self._store.transaction() as tx:
+                rec = tx.get_execution(arn)
+            if rec is None:
+                raise UnknownFunctionError(f"no durable execution {arn!r}")
+            if not rec.is_running:
+                return rec.status
+            if self._registry.get(rec.function_name) is None:
+                raise UnknownFunctionError(
+                    f"execution {arn} belongs to function {rec.function_name!r}, which is not registered"
+                )
+            due = self.next_due_time()
+            if rec.request_id is not None:
+                # Another engine on the same store is running its invocation: poll for the end.
+                wakeup.wait(_POLL_SECONDS)
+                continue
+            if due is None and not rec.needs_invocation:
+                # Extension point: callbacks (next issue) will wait here for an external event.
+                raise EngineStalledError(
+                    f"execution {arn} is RUNNING but nothing is scheduled to resume it"
+                    " (its last invocation returned PENDING with no wait or retry outstanding)"
+                )
+            self._clock.sleep_until(due, wakeup)
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Serve every execution until `stop` is set: run what is runnable, then sleep until the
+        next due timer (a virtual clock jumps there) or until woken by new work."""
+        wakeup = self._waiter()
+        try:
+            while not stop.is_set():
+                wakeup.clear()
+                self.run_until_idle()
+                if stop.is_set():
+                    return
+                due = self.next_due_time()
+                if due is None:
+                    wakeup.wait()  # new work, or `notify()` after `stop` was set
+                else:
+                    self._clock.sleep_until(due, wakeup)
+        finally:
+            self._forget(wakeup)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        recovery.retire_invoker_id(self.invoker_id)

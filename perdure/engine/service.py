@@ -1,0 +1,332 @@
+"""`EngineService`: the engine's one implementation of `perdure.wire.service.DurableExecutionService`.
+
+Every call is one store transaction. The in-process SDK link passes this object as its
+client, so `checkpoint_durable_execution` runs on the SDK's checkpoint thread while the
+scheduler waits for the invocation; the store serialises them. Imports only
+`perdure.wire`, `perdure.engine` internals and the standard library.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+
+from perdure.engine import lifecycle
+from perdure.engine.clock import Clock
+from perdure.engine.errors import UnknownFunctionError
+from perdure.engine.processors import Batch, apply_updates
+from perdure.engine.registry import FunctionRegistry, function_name_of
+from perdure.engine.store import ExecutionQuery, ExecutionRecord, Store, StoreTx
+from perdure.wire import limits
+from perdure.wire.codec import to_wire
+from perdure.wire.errors import (
+    INVALID_CHECKPOINT_TOKEN,
+    InvalidParameterValueError,
+    ResourceConflictError,
+    ResourceNotFoundError,
+    ServiceError,
+)
+from perdure.wire.types import (
+    CheckpointDurableExecutionRequest,
+    CheckpointDurableExecutionResponse,
+    CheckpointUpdatedExecutionState,
+    Event,
+    EventDetails,
+    EventError,
+    EventInput,
+    EventResult,
+    Execution,
+    ExecutionStatus,
+    GetDurableExecutionHistoryRequest,
+    GetDurableExecutionHistoryResponse,
+    GetDurableExecutionRequest,
+    GetDurableExecutionResponse,
+    GetDurableExecutionStateRequest,
+    GetDurableExecutionStateResponse,
+    InvokeRequest,
+    InvokeResponse,
+    ListDurableExecutionsByFunctionRequest,
+    ListDurableExecutionsByFunctionResponse,
+    OperationType,
+    SendDurableExecutionCallbackFailureRequest,
+    SendDurableExecutionCallbackHeartbeatRequest,
+    SendDurableExecutionCallbackSuccessRequest,
+    StopDurableExecutionRequest,
+    StopDurableExecutionResponse,
+)
+
+DEFAULT_PAGE = 1000
+
+
+def _page_size(max_items: int | None, limit: int = limits.MAX_STATE_PAGE) -> int:
+    if max_items is None or max_items == 0:
+        return min(DEFAULT_PAGE, limit)
+    if not 1 <= max_items <= limit:
+        raise InvalidParameterValueError(f"MaxItems={max_items} is outside 0..{limit}")
+    return max_items
+
+
+def _marker(marker: str | None) -> int | None:
+    if marker is None:
+        return None
+    try:
+        value = int(marker)
+    except ValueError:
+        raise InvalidParameterValueError(f"Marker {marker!r} is not a marker this service returned") from None
+    if value < 0:
+        raise InvalidParameterValueError(f"Marker {marker!r} is not a marker this service returned")
+    return value
+
+
+def _without_data(event: Event) -> Event:
+    """The event with its payloads left out (IncludeExecutionData false)."""
+    d = event.details
+    if d.input is None and d.result is None and d.error is None:
+        return event
+    details: EventDetails = replace(
+        d,
+        input=None if d.input is None else EventInput(truncated=d.input.truncated),
+        result=None if d.result is None else EventResult(truncated=d.result.truncated),
+        error=None if d.error is None else EventError(truncated=d.error.truncated),
+    )
+    return replace(event, details=details)
+
+
+class EngineService:
+    """The local durable-execution service over a `Store`.
+
+    Args:
+        store: where executions live.
+        clock: every time read.
+        registry: the functions `invoke` may start.
+        max_operations: operations allowed per execution (AWS: 3,000).
+        execution_timeout: the ExecutionTimeout recorded on new executions, in seconds.
+        on_change: called (with no lock held) after anything that may make work runnable.
+        run_to_completion: blocks until an execution ends; used by `invoke(RequestResponse)`.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        registry: FunctionRegistry,
+        *,
+        max_operations: int = limits.DEFAULT_MAX_OPERATIONS,
+        execution_timeout: int = lifecycle.DEFAULT_EXECUTION_TIMEOUT_SECONDS,
+        on_change: Callable[[], None] | None = None,
+        run_to_completion: Callable[[str], object] | None = None,
+    ) -> None:
+        if max_operations < 1:
+            raise ValueError("max_operations must be >= 1")
+        self.store = store
+        self.clock = clock
+        self.registry = registry
+        self.max_operations = max_operations
+        self.execution_timeout = execution_timeout
+        self.on_change = on_change
+        self.run_to_completion = run_to_completion
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
+
+    @staticmethod
+    def _execution(tx: StoreTx, arn: str) -> ExecutionRecord:
+        rec = tx.get_execution(arn)
+        if rec is None:
+            raise ResourceNotFoundError(f"durable execution {arn!r} not found")
+        return rec
+
+    # ------------------------------------------------------------- starting
+
+    def start_execution(
+        self, function_name: str, input_payload: str | None, execution_name: str | None = None
+    ) -> tuple[str, bool]:
+        """Start (or find by name) an execution of a registered function.
+
+        Returns:
+            (the execution ARN, whether it was created by this call).
+
+        Raises:
+            UnknownFunctionError, DurableExecutionAlreadyStartedError, InvalidParameterValueError.
+        """
+        function = self.registry.resolve(function_name)
+        with self.store.transaction() as tx:
+            rec, created = lifecycle.start_execution(
+                tx, self.clock.now(), function, input_payload, execution_name, self.execution_timeout
+            )
+        if created:
+            self._changed()
+        return rec.arn, created
+
+    def invoke(self, request: InvokeRequest) -> InvokeResponse:
+        try:
+            payload = None if request.payload is None else request.payload.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidParameterValueError("Payload is not valid UTF-8") from None
+        try:
+            arn, _ = self.start_execution(request.function_name, payload, request.durable_execution_name)
+        except UnknownFunctionError as exc:
+            raise ResourceNotFoundError(str(exc)) from None
+        if request.invocation_type == "Event":
+            return InvokeResponse(status_code=202, durable_execution_arn=arn, executed_version="$LATEST")
+        if self.run_to_completion is not None:
+            self.run_to_completion(arn)
+        with self.store.transaction() as tx:
+            rec = self._execution(tx, arn)
+        if rec.status is ExecutionStatus.SUCCEEDED:
+            body = None if rec.result is None else rec.result.encode("utf-8")
+            return InvokeResponse(200, arn, "$LATEST", body)
+        if rec.status is ExecutionStatus.RUNNING:
+            return InvokeResponse(202, arn, "$LATEST")
+        error = json.dumps(to_wire(rec.error)) if rec.error is not None else "{}"
+        return InvokeResponse(200, arn, "$LATEST", error.encode("utf-8"), function_error="Unhandled")
+
+    # ----------------------------------------------------------- checkpoints
+
+    def checkpoint_durable_execution(
+        self, request: CheckpointDurableExecutionRequest
+    ) -> CheckpointDurableExecutionResponse:
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            rec = self._execution(tx, request.durable_execution_arn)
+            current = rec.checkpoint_token
+            if current is None or request.checkpoint_token != current:
+                raise InvalidParameterValueError(
+                    f"{INVALID_CHECKPOINT_TOKEN}: the token is stale or unknown for this execution"
+                    + (" (no invocation is running)" if current is None else "")
+                )
+            batch = Batch(tx, rec, now, self.max_operations)
+            apply_updates(batch, request.updates)
+            token = None if rec.closing_status is not None else lifecycle.next_token(current)
+            rec.checkpoint_token = token
+            batch.flush()
+            # Operations the service changed during this invocation (a timer fired): the SDK
+            # learns them from any checkpoint response, including an empty "refresh".
+            for op_id in rec.updated_operation_ids:
+                if op_id not in batch.changed:
+                    op = tx.get_operation(rec.key, op_id)
+                    if op is not None:
+                        batch.changed[op_id] = op
+        operations = tuple(op for op in batch.changed.values() if op.type is not OperationType.EXECUTION)
+        return CheckpointDurableExecutionResponse(
+            new_execution_state=CheckpointUpdatedExecutionState(operations=operations),
+            checkpoint_token=token,
+        )
+
+    def get_durable_execution_state(
+        self, request: GetDurableExecutionStateRequest
+    ) -> GetDurableExecutionStateResponse:
+        size = _page_size(request.max_items)
+        after = _marker(request.marker)
+        with self.store.transaction() as tx:
+            rec = self._execution(tx, request.durable_execution_arn)
+            if not lifecycle.same_invocation(request.checkpoint_token, rec.checkpoint_token):
+                raise InvalidParameterValueError(
+                    f"{INVALID_CHECKPOINT_TOKEN}: the token does not belong to the running invocation"
+                )
+            page = tx.list_operations(rec.key, -1 if after is None else after, size + 1)
+        marker = str(page[size - 1][0]) if len(page) > size else None
+        return GetDurableExecutionStateResponse(
+            operations=tuple(op for _, op in page[:size]), next_marker=marker
+        )
+
+    # --------------------------------------------------------------- reading
+
+    def get_durable_execution(self, request: GetDurableExecutionRequest) -> GetDurableExecutionResponse:
+        with self.store.transaction() as tx:
+            rec = self._execution(tx, request.durable_execution_arn)
+        return GetDurableExecutionResponse(
+            durable_execution_arn=rec.arn,
+            durable_execution_name=rec.name,
+            function_arn=rec.function_arn,
+            status=rec.status,
+            start_timestamp=rec.start_timestamp,
+            input_payload=rec.input_payload,
+            result=rec.result,
+            error=rec.error,
+            end_timestamp=rec.end_timestamp,
+            version="$LATEST",
+        )
+
+    def get_durable_execution_history(
+        self, request: GetDurableExecutionHistoryRequest
+    ) -> GetDurableExecutionHistoryResponse:
+        size = _page_size(request.max_items)
+        after = _marker(request.marker)
+        reverse = bool(request.reverse_order)
+        with self.store.transaction() as tx:
+            rec = self._execution(tx, request.durable_execution_arn)
+            events = tx.list_events(rec.key, after, size + 1, reverse)
+        marker = str(events[size - 1].event_id) if len(events) > size else None
+        page = events[:size]
+        if not request.include_execution_data:
+            page = [_without_data(e) for e in page]
+        return GetDurableExecutionHistoryResponse(events=tuple(page), next_marker=marker)
+
+    def list_durable_executions_by_function(
+        self, request: ListDurableExecutionsByFunctionRequest
+    ) -> ListDurableExecutionsByFunctionResponse:
+        size = _page_size(request.max_items)
+        query = ExecutionQuery(
+            function_name=function_name_of(request.function_name),
+            name=request.durable_execution_name,
+            statuses=request.statuses,
+            started_after=request.started_after,
+            started_before=request.started_before,
+            reverse=bool(request.reverse_order),
+            after_key=_marker(request.marker),
+            limit=size + 1,
+        )
+        with self.store.transaction() as tx:
+            records = tx.list_executions(query)
+        marker = str(records[size - 1].key) if len(records) > size else None
+        return ListDurableExecutionsByFunctionResponse(
+            durable_executions=tuple(
+                Execution(
+                    durable_execution_arn=r.arn,
+                    durable_execution_name=r.name,
+                    function_arn=r.function_arn,
+                    status=r.status,
+                    start_timestamp=r.start_timestamp,
+                    end_timestamp=r.end_timestamp,
+                )
+                for r in records[:size]
+            ),
+            next_marker=marker,
+        )
+
+    # -------------------------------------------------------------- stopping
+
+    def stop_durable_execution(self, request: StopDurableExecutionRequest) -> StopDurableExecutionResponse:
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            rec = self._execution(tx, request.durable_execution_arn)
+            if not rec.is_running:
+                raise ResourceConflictError(
+                    f"durable execution {rec.arn!r} is already {rec.status.value}; only a RUNNING one can stop"
+                )
+            lifecycle.stop_execution(tx, now, rec, request.error)
+        self._changed()
+        return StopDurableExecutionResponse(stop_timestamp=now)
+
+    # ------------------------------------------------------------- callbacks
+
+    def _callbacks_not_implemented(self) -> ServiceError:
+        return ServiceError("callbacks are not implemented by this engine yet")
+
+    def send_durable_execution_callback_success(
+        self, request: SendDurableExecutionCallbackSuccessRequest
+    ) -> None:
+        raise self._callbacks_not_implemented()
+
+    def send_durable_execution_callback_failure(
+        self, request: SendDurableExecutionCallbackFailureRequest
+    ) -> None:
+        raise self._callbacks_not_implemented()
+
+    def send_durable_execution_callback_heartbeat(
+        self, request: SendDurableExecutionCallbackHeartbeatRequest
+    ) -> None:
+        raise self._callbacks_not_implemented()

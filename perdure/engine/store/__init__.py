@@ -1,0 +1,117 @@
+"""The engine's persistence: the `Store` Protocol, its two implementations, and the default path.
+
+`SqliteStore` (a file, WAL, synchronous=FULL by default) is what users get;
+`MemoryStore` has the same interface for unit tests. Every change goes through
+`Store.transaction()`, which yields a `StoreTx`: all its writes commit together or not at
+all. No sqlite3 exception leaves this package: failures become `StoreError`.
+Imports only `perdure.wire`, `perdure.engine.errors` and the standard library.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from perdure.wire.types import ErrorObject, Event, Operation
+
+from .records import ExecutionQuery, ExecutionRecord, Timer, TimerKind
+
+DB_ENV_VAR = "PERDURE_DB"
+DEFAULT_DB_RELATIVE_PATH = Path(".perdure") / "perdure.db"
+
+
+def default_db_path(cwd: Path | None = None) -> Path:
+    """`$PERDURE_DB` if set, else `.perdure/perdure.db` under `cwd` (default: the working directory)."""
+    env = os.environ.get(DB_ENV_VAR)
+    if env:
+        return Path(env)
+    return (cwd or Path.cwd()) / DEFAULT_DB_RELATIVE_PATH
+
+
+class StoreTx(Protocol):
+    """Reads and writes inside one transaction."""
+
+    # executions
+    def get_execution(self, arn: str) -> ExecutionRecord | None: ...
+    def find_execution(self, function_name: str, name: str) -> ExecutionRecord | None: ...
+    def insert_execution(self, record: ExecutionRecord) -> None:
+        """Insert and set `record.key`."""
+        ...
+
+    def update_execution(self, record: ExecutionRecord) -> None: ...
+    def list_executions(self, query: ExecutionQuery) -> list[ExecutionRecord]: ...
+    def executions_to_invoke(self, now: datetime, limit: int) -> list[str]:
+        """ARNs of RUNNING executions that need an invocation now and have none running."""
+        ...
+
+    def next_invoke_after(self) -> datetime | None:
+        """The earliest delayed invocation (an invocation retry's backoff)."""
+        ...
+
+    def executions_with_open_invocation(self) -> list[ExecutionRecord]: ...
+
+    # operations (`seq` orders them for paging; it is used on insert only)
+    def get_operation(self, execution_key: int, operation_id: str) -> Operation | None: ...
+    def put_operation(self, execution_key: int, seq: int, operation: Operation) -> None: ...
+    def list_operations(
+        self, execution_key: int, after_seq: int, limit: int
+    ) -> list[tuple[int, Operation]]: ...
+
+    # history
+    def append_events(self, execution_key: int, events: Sequence[Event]) -> None: ...
+    def list_events(
+        self, execution_key: int, after_event_id: int | None, limit: int, reverse: bool
+    ) -> list[Event]: ...
+
+    # timers
+    def set_timer(self, execution_key: int, operation_id: str, kind: TimerKind, due: datetime) -> None: ...
+    def delete_timer(self, execution_key: int, operation_id: str, kind: TimerKind) -> None: ...
+    def delete_timers(self, execution_key: int) -> None: ...
+    def take_timer(self, timer: Timer) -> bool:
+        """Delete `timer` if it is still set for the same due time; False if it is gone or re-armed."""
+        ...
+
+    def due_timers(self, now: datetime, limit: int) -> list[Timer]: ...
+    def next_timer_due(self) -> datetime | None: ...
+
+    # invocations
+    def insert_invocation(self, execution_key: int, request_id: str, start: datetime) -> None: ...
+    def complete_invocation(self, request_id: str, end: datetime, error: ErrorObject | None) -> None: ...
+
+
+class Store(Protocol):
+    """A durable (or, for tests, in-memory) home for executions."""
+
+    @property
+    def location(self) -> str:
+        """A human-readable name for error messages (the file path, or ':memory:')."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[StoreTx]:
+        """One atomic unit of work: commits on normal exit, rolls back on an exception."""
+        ...
+
+    def close(self) -> None: ...
+
+
+from .memory import MemoryStore  # noqa: E402
+from .sqlite import Durability, SqliteStore  # noqa: E402
+
+__all__ = [
+    "DB_ENV_VAR",
+    "DEFAULT_DB_RELATIVE_PATH",
+    "Durability",
+    "ExecutionQuery",
+    "ExecutionRecord",
+    "MemoryStore",
+    "SqliteStore",
+    "Store",
+    "StoreTx",
+    "Timer",
+    "TimerKind",
+    "default_db_path",
+]

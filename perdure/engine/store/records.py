@@ -1,0 +1,176 @@
+"""The engine's stored records (not wire types) and time/JSON conversions shared by stores.
+
+An `ExecutionRecord` is the mutable row a transaction reads, changes and writes back;
+operations and events are stored as the wire's own `Operation` and `Event` values.
+Imports only `perdure.wire` and the standard library.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from perdure.wire.codec import from_wire, to_wire
+from perdure.wire.types import ErrorObject, EventDetails, EventInput, EventResult, ExecutionStatus
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
+def to_us(value: datetime) -> int:
+    """A UTC datetime as integer microseconds since the epoch (exact, sortable)."""
+    return (value - _EPOCH) // _US
+
+
+def from_us(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def opt_to_us(value: datetime | None) -> int | None:
+    return None if value is None else to_us(value)
+
+
+def opt_from_us(value: int | None) -> datetime | None:
+    return None if value is None else from_us(value)
+
+
+def error_to_json(error: ErrorObject | None) -> str | None:
+    return None if error is None else json.dumps(to_wire(error), separators=(",", ":"))
+
+
+def error_from_json(text: str | None) -> ErrorObject | None:
+    return None if text is None else from_wire(ErrorObject, json.loads(text))
+
+
+def _payload_member(value: EventInput | EventResult) -> dict[str, object]:
+    out: dict[str, object] = {} if value.payload is None else {"Payload": value.payload}
+    out["Truncated"] = value.truncated
+    return out
+
+
+def details_to_json(details: EventDetails) -> str:
+    """`to_wire(details)` as compact JSON, hand-written for the members checkpoints write
+    (it runs for every event); anything else falls back to the codec."""
+    d = details
+    out: dict[str, object] = {}
+    if d.input is not None:
+        out["Input"] = _payload_member(d.input)
+    if d.result is not None:
+        out["Result"] = _payload_member(d.result)
+    if d.error is not None:
+        error: dict[str, object] = {} if d.error.payload is None else {"Payload": to_wire(d.error.payload)}
+        error["Truncated"] = d.error.truncated
+        out["Error"] = error
+    if d.retry_details is not None:
+        out["RetryDetails"] = to_wire(d.retry_details)
+    rest = (
+        d.execution_timeout,
+        d.duration,
+        d.scheduled_end_timestamp,
+        d.function_name,
+        d.tenant_id,
+        d.executed_version,
+        d.durable_execution_arn,
+        d.callback_id,
+        d.heartbeat_timeout,
+        d.timeout,
+        d.start_timestamp,
+        d.end_timestamp,
+        d.request_id,
+    )
+    if any(v is not None for v in rest):
+        # Timestamps as ISO strings: exact to the microsecond (epoch-seconds floats are not);
+        # the codec reads both forms back.
+        full = to_wire(d, timestamps="datetime")
+        full.update(out)
+        out = full
+    if not out:
+        return "{}"
+    return json.dumps(out, separators=(",", ":"), ensure_ascii=False, default=_isoformat)
+
+
+def _isoformat(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} in event details")
+
+
+def details_from_json(text: str) -> EventDetails:
+    return from_wire(EventDetails, json.loads(text))
+
+
+class TimerKind(StrEnum):
+    """What a timer does when it fires (see `perdure.engine.scheduler`)."""
+
+    WAIT = "wait"  # WAIT STARTED -> SUCCEEDED
+    RETRY = "retry"  # STEP PENDING -> READY
+    # extension point: CALLBACK_TIMEOUT, CALLBACK_HEARTBEAT (next issue)
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    execution_key: int
+    arn: str
+    operation_id: str
+    kind: TimerKind
+    due: datetime
+
+
+@dataclass(slots=True)
+class ExecutionRecord:
+    """One durable execution, as stored. Mutated inside a transaction, then written back."""
+
+    arn: str
+    execution_id: str
+    """The ARN's last segment; also the Id of the EXECUTION operation."""
+    function_name: str
+    function_arn: str
+    name: str
+    status: ExecutionStatus
+    input_payload: str | None
+    start_timestamp: datetime
+    execution_timeout: int
+    key: int = 0
+    """Store-assigned surrogate key (0 until inserted)."""
+    end_timestamp: datetime | None = None
+    result: str | None = None
+    error: ErrorObject | None = None
+    closing_status: ExecutionStatus | None = None
+    """Set by an EXECUTION SUCCEED/FAIL update; applied when the invocation ends."""
+    checkpoint_token: str | None = None
+    """The one token a checkpoint may present now (None: no invocation is running)."""
+    request_id: str | None = None
+    """The running invocation's request id (None: none is running)."""
+    invocation_started: datetime | None = None
+    next_event_id: int = 1
+    operation_count: int = 0
+    """Operations other than the EXECUTION one; also the last operation sequence number."""
+    needs_invocation: bool = False
+    invoke_after: datetime | None = None
+    failed_invocations: int = 0
+    """Consecutive invocations that ended in an error (reset by a clean one)."""
+    invocation_count: int = 0
+    updated_operation_ids: tuple[str, ...] = field(default_factory=tuple)
+    """Operations the service changed since the last invocation began (UpdatedOperationIds)."""
+    invoker: str | None = None
+    """Who runs the open invocation (`host:pid:engine`), so recovery spares live ones."""
+
+    @property
+    def is_running(self) -> bool:
+        return self.status is ExecutionStatus.RUNNING
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionQuery:
+    """Filters and paging for `StoreTx.list_executions`."""
+
+    function_name: str
+    name: str | None = None
+    statuses: tuple[ExecutionStatus, ...] | None = None
+    started_after: datetime | None = None
+    started_before: datetime | None = None
+    reverse: bool = False
+    after_key: int | None = None
+    limit: int = 1000

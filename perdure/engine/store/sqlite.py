@@ -1,0 +1,554 @@
+"""`SqliteStore`: the durable store, one SQLite file in WAL mode.
+
+Durability: `synchronous=FULL` by default, so an acknowledged checkpoint survives a power
+loss. `Durability.NORMAL` (synchronous=NORMAL) still survives a killed process, but a power
+loss or OS crash may lose the last acknowledged checkpoints; it is ~50x faster per commit.
+
+One connection per store, shared by threads under a lock (the SDK's checkpoint thread and
+the scheduler both write). Writers take `BEGIN IMMEDIATE`, so two stores (or processes)
+on one file serialise on SQLite's write lock; the busy timeout makes the loser wait
+instead of failing. Every sqlite3 error is translated here into a `StoreError` naming the
+file. Imports only `perdure.wire`, `perdure.engine.errors` and the standard library.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from perdure.engine.errors import StoreCorruptedError, StoreError
+from perdure.wire.types import (
+    CallbackDetails,
+    ChainedInvokeDetails,
+    ContextDetails,
+    ErrorObject,
+    Event,
+    EventType,
+    ExecutionDetails,
+    ExecutionStatus,
+    Operation,
+    OperationStatus,
+    OperationType,
+    StepDetails,
+    WaitDetails,
+)
+
+from .records import (
+    ExecutionQuery,
+    ExecutionRecord,
+    Timer,
+    TimerKind,
+    details_from_json,
+    details_to_json,
+    error_from_json,
+    error_to_json,
+    from_us,
+    opt_from_us,
+    opt_to_us,
+    to_us,
+)
+from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+
+BUSY_TIMEOUT_MS = 30_000
+"""How long a writer waits for another connection's write lock before giving up. Long
+enough to ride out a concurrent writer's fsync-bound transaction, short enough to surface
+a genuinely stuck peer."""
+
+
+class Durability(StrEnum):
+    """How hard a commit tries to reach the disk."""
+
+    FULL = "full"
+    """synchronous=FULL: an acknowledged checkpoint survives a power loss (the default)."""
+    NORMAL = "normal"
+    """synchronous=NORMAL: survives a killed process; a power loss may lose the last commits."""
+
+
+_EXEC_COLUMNS = (
+    "key, arn, execution_id, function_name, function_arn, name, status, input_payload, start_us,"
+    " end_us, execution_timeout, result, error, closing_status, checkpoint_token, request_id,"
+    " invocation_start_us, next_event_id, operation_count, needs_invocation, invoke_after_us,"
+    " failed_invocations, invocation_count, updated_operation_ids, invoker"
+)
+_OP_COLUMNS = (
+    "seq, operation_id, type, status, parent_id, name, sub_type, start_us, end_us, attempt,"
+    " next_attempt_us, scheduled_end_us, result, error, replay_children, input_payload, callback_id"
+)
+_EVENT_COLUMNS = "event_id, event_type, timestamp_us, operation_id, name, sub_type, parent_id, details"
+
+# Hot-path statements, built once (sqlite3 caches prepared statements by SQL text).
+_EXEC_SET_COLUMNS = _EXEC_COLUMNS.removeprefix("key, ").split(", ")
+_SELECT_EXECUTION = f"SELECT {_EXEC_COLUMNS} FROM executions WHERE arn = ?"
+_INSERT_EXECUTION = f"INSERT INTO executions ({', '.join(_EXEC_SET_COLUMNS)}) VALUES ({', '.join('?' * len(_EXEC_SET_COLUMNS))})"
+_UPDATE_EXECUTION = f"UPDATE executions SET {', '.join(f'{c} = ?' for c in _EXEC_SET_COLUMNS)} WHERE key = ?"
+_SELECT_OPERATION = f"SELECT {_OP_COLUMNS} FROM operations WHERE execution_key = ? AND operation_id = ?"
+_UPSERT_OPERATION = (
+    f"INSERT INTO operations (execution_key, {_OP_COLUMNS}) VALUES (?, ?, {', '.join('?' * 16)})"
+    " ON CONFLICT (execution_key, operation_id) DO UPDATE SET status = excluded.status,"
+    " end_us = excluded.end_us, attempt = excluded.attempt,"
+    " next_attempt_us = excluded.next_attempt_us, scheduled_end_us = excluded.scheduled_end_us,"
+    " result = excluded.result, error = excluded.error,"
+    " replay_children = excluded.replay_children, callback_id = excluded.callback_id"
+)
+_INSERT_EVENT = f"INSERT INTO events (execution_key, {_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def _exec_from_row(row: Sequence[Any]) -> ExecutionRecord:
+    ids = row[23]
+    return ExecutionRecord(
+        key=row[0],
+        arn=row[1],
+        execution_id=row[2],
+        function_name=row[3],
+        function_arn=row[4],
+        name=row[5],
+        status=ExecutionStatus(row[6]),
+        input_payload=row[7],
+        start_timestamp=from_us(row[8]),
+        end_timestamp=opt_from_us(row[9]),
+        execution_timeout=row[10],
+        result=row[11],
+        error=error_from_json(row[12]),
+        closing_status=None if row[13] is None else ExecutionStatus(row[13]),
+        checkpoint_token=row[14],
+        request_id=row[15],
+        invocation_started=opt_from_us(row[16]),
+        next_event_id=row[17],
+        operation_count=row[18],
+        needs_invocation=bool(row[19]),
+        invoke_after=opt_from_us(row[20]),
+        failed_invocations=row[21],
+        invocation_count=row[22],
+        updated_operation_ids=tuple(ids.split(",")) if ids else (),
+        invoker=row[24],
+    )
+
+
+def _exec_values(r: ExecutionRecord) -> tuple[Any, ...]:
+    return (
+        r.arn,
+        r.execution_id,
+        r.function_name,
+        r.function_arn,
+        r.name,
+        r.status.value,
+        r.input_payload,
+        to_us(r.start_timestamp),
+        opt_to_us(r.end_timestamp),
+        r.execution_timeout,
+        r.result,
+        error_to_json(r.error),
+        None if r.closing_status is None else r.closing_status.value,
+        r.checkpoint_token,
+        r.request_id,
+        opt_to_us(r.invocation_started),
+        r.next_event_id,
+        r.operation_count,
+        int(r.needs_invocation),
+        opt_to_us(r.invoke_after),
+        r.failed_invocations,
+        r.invocation_count,
+        ",".join(r.updated_operation_ids),
+        r.invoker,
+    )
+
+
+def _op_values(op: Operation) -> tuple[Any, ...]:
+    attempt = next_attempt = scheduled_end = result = error = replay = input_payload = callback_id = None
+    if op.step_details is not None:
+        d = op.step_details
+        attempt, next_attempt, result, error = (
+            d.attempt,
+            opt_to_us(d.next_attempt_timestamp),
+            d.result,
+            d.error,
+        )
+    elif op.wait_details is not None:
+        scheduled_end = opt_to_us(op.wait_details.scheduled_end_timestamp)
+    elif op.context_details is not None:
+        c = op.context_details
+        result, error = c.result, c.error
+        replay = None if c.replay_children is None else int(c.replay_children)
+    elif op.execution_details is not None:
+        input_payload = op.execution_details.input_payload
+    elif op.callback_details is not None:
+        callback_id, result, error = (
+            op.callback_details.callback_id,
+            op.callback_details.result,
+            op.callback_details.error,
+        )
+    elif op.chained_invoke_details is not None:
+        result, error = op.chained_invoke_details.result, op.chained_invoke_details.error
+    return (
+        op.id,
+        op.type.value,
+        op.status.value,
+        op.parent_id,
+        op.name,
+        op.sub_type,
+        to_us(op.start_timestamp),
+        opt_to_us(op.end_timestamp),
+        attempt,
+        next_attempt,
+        scheduled_end,
+        result,
+        error_to_json(error),
+        replay,
+        input_payload,
+        callback_id,
+    )
+
+
+def _op_from_row(row: Sequence[Any]) -> Operation:
+    op_type = OperationType(row[2])
+    result: str | None = row[12]
+    error: ErrorObject | None = error_from_json(row[13])
+    kwargs: dict[str, Any] = {}
+    if op_type is OperationType.STEP:
+        kwargs["step_details"] = StepDetails(
+            attempt=row[9], next_attempt_timestamp=opt_from_us(row[10]), result=result, error=error
+        )
+    elif op_type is OperationType.WAIT:
+        kwargs["wait_details"] = WaitDetails(scheduled_end_timestamp=opt_from_us(row[11]))
+    elif op_type is OperationType.CONTEXT:
+        kwargs["context_details"] = ContextDetails(
+            replay_children=None if row[14] is None else bool(row[14]), result=result, error=error
+        )
+    elif op_type is OperationType.EXECUTION:
+        kwargs["execution_details"] = ExecutionDetails(input_payload=row[15])
+    elif op_type is OperationType.CALLBACK:
+        kwargs["callback_details"] = CallbackDetails(callback_id=row[16], result=result, error=error)
+    elif op_type is OperationType.CHAINED_INVOKE:
+        kwargs["chained_invoke_details"] = ChainedInvokeDetails(result=result, error=error)
+    return Operation(
+        id=row[1],
+        type=op_type,
+        status=OperationStatus(row[3]),
+        parent_id=row[4],
+        name=row[5],
+        sub_type=row[6],
+        start_timestamp=from_us(row[7]),
+        end_timestamp=opt_from_us(row[8]),
+        **kwargs,
+    )
+
+
+def _event_from_row(row: Sequence[Any]) -> Event:
+    return Event(
+        event_id=row[0],
+        event_type=EventType(row[1]),
+        event_timestamp=from_us(row[2]),
+        id=row[3],
+        name=row[4],
+        sub_type=row[5],
+        parent_id=row[6],
+        details=details_from_json(row[7]),
+    )
+
+
+class _SqliteTx:
+    """`StoreTx` over one connection inside an open transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._c = conn
+
+    # ---------------------------------------------------------------- executions
+    def get_execution(self, arn: str) -> ExecutionRecord | None:
+        row = self._c.execute(_SELECT_EXECUTION, (arn,)).fetchone()
+        return None if row is None else _exec_from_row(row)
+
+    def find_execution(self, function_name: str, name: str) -> ExecutionRecord | None:
+        row = self._c.execute(
+            f"SELECT {_EXEC_COLUMNS} FROM executions WHERE function_name = ? AND name = ?",
+            (function_name, name),
+        ).fetchone()
+        return None if row is None else _exec_from_row(row)
+
+    def insert_execution(self, record: ExecutionRecord) -> None:
+        cur = self._c.execute(_INSERT_EXECUTION, _exec_values(record))
+        assert cur.lastrowid is not None
+        record.key = cur.lastrowid
+
+    def update_execution(self, record: ExecutionRecord) -> None:
+        self._c.execute(_UPDATE_EXECUTION, (*_exec_values(record), record.key))
+
+    def list_executions(self, query: ExecutionQuery) -> list[ExecutionRecord]:
+        where = ["function_name = ?"]
+        args: list[Any] = [query.function_name]
+        if query.name is not None:
+            where.append("name = ?")
+            args.append(query.name)
+        if query.statuses:
+            where.append(f"status IN ({', '.join('?' * len(query.statuses))})")
+            args.extend(s.value for s in query.statuses)
+        if query.started_after is not None:
+            where.append("start_us >= ?")
+            args.append(to_us(query.started_after))
+        if query.started_before is not None:
+            where.append("start_us <= ?")
+            args.append(to_us(query.started_before))
+        if query.after_key is not None:
+            where.append("key < ?" if query.reverse else "key > ?")
+            args.append(query.after_key)
+        order = "DESC" if query.reverse else "ASC"
+        sql = (
+            f"SELECT {_EXEC_COLUMNS} FROM executions WHERE {' AND '.join(where)} ORDER BY key {order} LIMIT ?"
+        )
+        return [_exec_from_row(r) for r in self._c.execute(sql, (*args, query.limit))]
+
+    def executions_to_invoke(self, now: datetime, limit: int) -> list[str]:
+        rows = self._c.execute(
+            "SELECT arn FROM executions WHERE needs_invocation = 1 AND status = 'RUNNING'"
+            " AND request_id IS NULL AND (invoke_after_us IS NULL OR invoke_after_us <= ?)"
+            " ORDER BY key LIMIT ?",
+            (to_us(now), limit),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def next_invoke_after(self) -> datetime | None:
+        row = self._c.execute(
+            "SELECT MIN(invoke_after_us) FROM executions WHERE needs_invocation = 1"
+            " AND status = 'RUNNING' AND request_id IS NULL"
+        ).fetchone()
+        return opt_from_us(row[0])
+
+    def executions_with_open_invocation(self) -> list[ExecutionRecord]:
+        rows = self._c.execute(f"SELECT {_EXEC_COLUMNS} FROM executions WHERE request_id IS NOT NULL")
+        return [_exec_from_row(r) for r in rows]
+
+    # ---------------------------------------------------------------- operations
+    def get_operation(self, execution_key: int, operation_id: str) -> Operation | None:
+        row = self._c.execute(_SELECT_OPERATION, (execution_key, operation_id)).fetchone()
+        return None if row is None else _op_from_row(row)
+
+    def put_operation(self, execution_key: int, seq: int, operation: Operation) -> None:
+        self._c.execute(_UPSERT_OPERATION, (execution_key, seq, *_op_values(operation)))
+
+    def list_operations(self, execution_key: int, after_seq: int, limit: int) -> list[tuple[int, Operation]]:
+        rows = self._c.execute(
+            f"SELECT {_OP_COLUMNS} FROM operations WHERE execution_key = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (execution_key, after_seq, limit),
+        )
+        return [(r[0], _op_from_row(r)) for r in rows]
+
+    # ------------------------------------------------------------------- history
+    def append_events(self, execution_key: int, events: Sequence[Event]) -> None:
+        self._c.executemany(
+            _INSERT_EVENT,
+            [
+                (
+                    execution_key,
+                    e.event_id,
+                    e.event_type.value,
+                    to_us(e.event_timestamp),
+                    e.id,
+                    e.name,
+                    e.sub_type,
+                    e.parent_id,
+                    details_to_json(e.details),
+                )
+                for e in events
+            ],
+        )
+
+    def list_events(
+        self, execution_key: int, after_event_id: int | None, limit: int, reverse: bool
+    ) -> list[Event]:
+        if reverse:
+            bound = after_event_id if after_event_id is not None else 2**62
+            sql = "event_id < ? ORDER BY event_id DESC"
+        else:
+            bound = after_event_id if after_event_id is not None else 0
+            sql = "event_id > ? ORDER BY event_id ASC"
+        rows = self._c.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE execution_key = ? AND {sql} LIMIT ?",
+            (execution_key, bound, limit),
+        )
+        return [_event_from_row(r) for r in rows]
+
+    # -------------------------------------------------------------------- timers
+    def set_timer(self, execution_key: int, operation_id: str, kind: TimerKind, due: datetime) -> None:
+        self._c.execute(
+            "INSERT OR REPLACE INTO timers (execution_key, operation_id, kind, due_us) VALUES (?, ?, ?, ?)",
+            (execution_key, operation_id, kind.value, to_us(due)),
+        )
+
+    def delete_timer(self, execution_key: int, operation_id: str, kind: TimerKind) -> None:
+        self._c.execute(
+            "DELETE FROM timers WHERE execution_key = ? AND operation_id = ? AND kind = ?",
+            (execution_key, operation_id, kind.value),
+        )
+
+    def take_timer(self, timer: Timer) -> bool:
+        cur = self._c.execute(
+            "DELETE FROM timers WHERE execution_key = ? AND operation_id = ? AND kind = ? AND due_us = ?",
+            (timer.execution_key, timer.operation_id, timer.kind.value, to_us(timer.due)),
+        )
+        return cur.rowcount == 1
+
+    def delete_timers(self, execution_key: int) -> None:
+        self._c.execute("DELETE FROM timers WHERE execution_key = ?", (execution_key,))
+
+    def due_timers(self, now: datetime, limit: int) -> list[Timer]:
+        rows = self._c.execute(
+            "SELECT t.execution_key, e.arn, t.operation_id, t.kind, t.due_us FROM timers t"
+            " JOIN executions e ON e.key = t.execution_key WHERE t.due_us <= ? ORDER BY t.due_us LIMIT ?",
+            (to_us(now), limit),
+        )
+        return [Timer(r[0], r[1], r[2], TimerKind(r[3]), from_us(r[4])) for r in rows]
+
+    def next_timer_due(self) -> datetime | None:
+        return opt_from_us(self._c.execute("SELECT MIN(due_us) FROM timers").fetchone()[0])
+
+    # --------------------------------------------------------------- invocations
+    def insert_invocation(self, execution_key: int, request_id: str, start: datetime) -> None:
+        self._c.execute(
+            "INSERT INTO invocations (request_id, execution_key, start_us) VALUES (?, ?, ?)",
+            (request_id, execution_key, to_us(start)),
+        )
+
+    def complete_invocation(self, request_id: str, end: datetime, error: ErrorObject | None) -> None:
+        self._c.execute(
+            "UPDATE invocations SET end_us = ?, error = ? WHERE request_id = ?",
+            (to_us(end), error_to_json(error), request_id),
+        )
+
+
+class SqliteStore:
+    """The durable store: one SQLite file (created with its parent directory if missing).
+
+    Args:
+        path: the database file.
+        durability: `Durability.FULL` (default) or `Durability.NORMAL` (see the enum).
+
+    Raises:
+        StoreCorruptedError: the file is not a perdure database or is damaged.
+        StoreError: the file cannot be opened or migrated.
+    """
+
+    def __init__(self, path: str | Path, *, durability: Durability | str = Durability.FULL) -> None:
+        self._path = Path(path)
+        self._durability = Durability(durability)
+        self._lock = threading.RLock()
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                str(self._path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the perdure database {self._path}: {exc}") from None
+        try:
+            self._configure()
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise self._translate(exc, "open") from None
+
+    @property
+    def location(self) -> str:
+        return str(self._path)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def durability(self) -> Durability:
+        return self._durability
+
+    def _configure(self) -> None:
+        c = self._conn
+        c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        mode = c.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StoreError(f"cannot switch {self._path} to WAL journal mode (got {mode!r})")
+        c.execute(f"PRAGMA synchronous = {self._durability.value.upper()}")
+        c.execute("PRAGMA foreign_keys = ON")
+
+    def _migrate(self) -> None:
+        c = self._conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            version = c.execute("PRAGMA user_version").fetchone()[0]
+            app_id = c.execute("PRAGMA application_id").fetchone()[0]
+            if version == 0:
+                tables = c.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+                if tables:
+                    raise StoreCorruptedError(
+                        f"{self._path} is an SQLite database but not a perdure one (it has tables and no"
+                        " perdure schema version)"
+                    )
+            elif app_id != APPLICATION_ID:
+                raise StoreCorruptedError(f"{self._path} is an SQLite database but not a perdure one")
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self._path} has schema version {version}, newer than this perdure"
+                    f" ({SCHEMA_VERSION}); upgrade perdure"
+                )
+            for index in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[index].split(";"):
+                    if statement.strip():
+                        c.execute(statement)
+                c.execute(f"PRAGMA user_version = {index + 1}")
+            if version < SCHEMA_VERSION:
+                c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
+    def schema_version(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _translate(self, exc: sqlite3.Error, doing: str) -> StoreError:
+        text = str(exc)
+        if isinstance(exc, sqlite3.DatabaseError) and (
+            "not a database" in text or "malformed" in text or "corrupt" in text
+        ):
+            return StoreCorruptedError(
+                f"the perdure database {self._path} is corrupted or not a database ({text});"
+                " move it aside or point --db/PERDURE_DB elsewhere"
+            )
+        return StoreError(f"perdure database {self._path}: {doing} failed: {text}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[_SqliteTx]:
+        with self._lock:
+            c = self._conn
+            try:
+                c.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._translate(exc, "begin") from None
+            try:
+                yield _SqliteTx(c)
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise self._translate(exc, "transaction") from None
+            except BaseException:
+                self._rollback()
+                raise
+            try:
+                c.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise self._translate(exc, "commit") from None
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back (e.g. after SQLITE_FULL): nothing left to undo.
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self._conn.close()
+            except sqlite3.Error as exc:
+                raise self._translate(exc, "close") from None

@@ -1,0 +1,92 @@
+"""Differential check: random checkpoint requests (valid and invalid) applied to an engine
+on SQLite and one on MemoryStore give the same answers, the same state and the same history."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from perdure.engine import Engine, MemoryStore, SqliteStore, VirtualClock, lifecycle
+from perdure.wire.errors import InvalidParameterValueError
+from perdure.wire.types import (
+    CheckpointDurableExecutionRequest,
+    ContextOptions,
+    ErrorObject,
+    OperationAction,
+    OperationType,
+    OperationUpdate,
+    StepOptions,
+    WaitOptions,
+)
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+IDS = ["a", "b", "ctx", "w"]
+
+
+@st.composite
+def updates(draw: st.DrawFn) -> OperationUpdate:
+    op_type = draw(st.sampled_from([OperationType.STEP, OperationType.WAIT, OperationType.CONTEXT]))
+    action = draw(st.sampled_from(list(OperationAction)))
+    return OperationUpdate(
+        id=draw(st.sampled_from(IDS)),
+        type=op_type,
+        action=action,
+        parent_id=draw(st.sampled_from([None, None, "ctx", "a"])),
+        name=draw(st.sampled_from([None, "n"])),
+        payload=draw(st.sampled_from([None, '"p"'])),
+        error=draw(st.sampled_from([None, ErrorObject("m", "E")])),
+        step_options=StepOptions(draw(st.sampled_from([0, 1, 5]))) if op_type is OperationType.STEP else None,
+        wait_options=WaitOptions(draw(st.sampled_from([0, 2]))) if op_type is OperationType.WAIT else None,
+        context_options=ContextOptions(replay_children=False) if op_type is OperationType.CONTEXT else None,
+    )
+
+
+def _open(engine: Engine) -> tuple[str, str]:
+    engine.register_function("fn", lambda i, c: None)  # type: ignore[arg-type, return-value]
+    arn = engine.start_execution("fn", '"in"', "same")
+    with engine.store.transaction() as tx:
+        begun = lifecycle.begin_invocation(tx, engine.clock.now(), arn, engine.scheduler.invoker_id)
+    assert begun is not None
+    return arn, begun.input.checkpoint_token
+
+
+def _apply(engine: Engine, arn: str, token: str, request: list[OperationUpdate]) -> tuple[object, str]:
+    try:
+        response = engine.service.checkpoint_durable_execution(
+            CheckpointDurableExecutionRequest(arn, token, tuple(request))
+        )
+    except InvalidParameterValueError as exc:
+        return ("rejected", exc.message), token
+    assert response.checkpoint_token is not None
+    return ("ok", response.new_execution_state.operations), response.checkpoint_token
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(updates(), min_size=1, max_size=3), min_size=1, max_size=8))
+def test_sqlite_and_memory_agree(requests: list[list[OperationUpdate]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        disk = Engine(SqliteStore(Path(tmp) / "p.db", durability="normal"), VirtualClock(T0))
+        memory = Engine(MemoryStore(), VirtualClock(T0))
+        try:
+            arn_d, token_d = _open(disk)
+            arn_m, token_m = _open(memory)
+            for request in requests:
+                out_d, token_d = _apply(disk, arn_d, token_d, request)
+                out_m, token_m = _apply(memory, arn_m, token_m, request)
+                assert out_d == out_m
+            exec_d, exec_m = arn_d.rsplit("/", 1)[1], arn_m.rsplit("/", 1)[1]
+            history_d = [
+                (e.event_type, e.id if e.id != exec_d else "X", e.details) for e in disk.history(arn_d)
+            ]
+            history_m = [
+                (e.event_type, e.id if e.id != exec_m else "X", e.details) for e in memory.history(arn_m)
+            ]
+            assert history_d == history_m
+            assert disk.next_due_time() == memory.next_due_time()
+        finally:
+            disk.close()
+            memory.close()

@@ -1,0 +1,165 @@
+"""The SQLite store on a real file: migrations, pragmas, reopening, corruption, two writers."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from engine.fakes import Child, Step, Wait, workflow
+
+from perdure.engine import Engine, MemoryStore, StoreCorruptedError, StoreError, VirtualClock
+from perdure.engine.store import DB_ENV_VAR, SqliteStore, default_db_path
+from perdure.engine.store.schema import SCHEMA_VERSION
+from perdure.wire.types import ExecutionStatus, ListDurableExecutionsByFunctionRequest
+
+
+def test_migrates_an_empty_file(db_path: Path) -> None:
+    store = SqliteStore(db_path)
+    assert store.schema_version() == SCHEMA_VERSION
+    store.close()
+    conn = sqlite3.connect(db_path)
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"executions", "operations", "events", "invocations", "timers"} <= tables
+    indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"operations_by_seq", "timers_by_due", "executions_by_name"} <= indexes
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+    SqliteStore(db_path).close()  # reopening is a no-op migration
+
+
+def test_pragmas(db_path: Path) -> None:
+    full = SqliteStore(db_path)
+    with full.transaction() as tx:
+        assert tx._c.execute("PRAGMA synchronous").fetchone()[0] == 2
+    full.close()
+    normal = SqliteStore(db_path, durability="normal")
+    with normal.transaction() as tx:
+        assert tx._c.execute("PRAGMA synchronous").fetchone()[0] == 1
+        assert tx._c.execute("PRAGMA busy_timeout").fetchone()[0] > 0
+    normal.close()
+
+
+def test_default_path_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(DB_ENV_VAR, raising=False)
+    assert default_db_path(tmp_path) == tmp_path / ".perdure" / "perdure.db"
+    monkeypatch.setenv(DB_ENV_VAR, str(tmp_path / "x.db"))
+    assert default_db_path(tmp_path) == tmp_path / "x.db"
+    monkeypatch.chdir(tmp_path)
+    engine = Engine.open()
+    engine.close()
+    assert (tmp_path / "x.db").exists()
+
+
+def test_a_corrupted_file_gives_a_clear_error(db_path: Path) -> None:
+    db_path.write_bytes(b"this is not a database" * 500)
+    with pytest.raises(StoreCorruptedError) as info:
+        Engine.open(db_path)
+    assert str(db_path) in str(info.value) and "corrupt" in str(info.value)
+
+
+def test_a_damaged_perdure_file_gives_a_clear_error(db_path: Path) -> None:
+    engine = Engine.open(db_path, skip_time=True)
+    engine.register_function("fn", workflow(engine, [Step(f"s{i}") for i in range(200)]))
+    engine.drive(engine.start_execution("fn", None))
+    engine.close()
+    data = bytearray(db_path.read_bytes())
+    for offset in range(4096, len(data), 4096):  # trash every page after the header page
+        data[offset : offset + 64] = b"\xff" * 64
+    db_path.write_bytes(bytes(data))
+    with pytest.raises(StoreError) as info:
+        reopened = Engine.open(db_path)
+        try:  # damage may surface at open or only when the damaged pages are read
+            for execution in reopened.service.list_durable_executions_by_function(
+                ListDurableExecutionsByFunctionRequest("fn")
+            ).durable_executions:
+                reopened.history(execution.durable_execution_arn)
+        finally:
+            reopened.close()
+    assert str(db_path) in str(info.value)
+
+
+def test_another_sqlite_database_is_refused(db_path: Path) -> None:
+    conn = sqlite3.connect(db_path)
+    conn.execute("CREATE TABLE mine (x)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreCorruptedError, match="not a perdure one"):
+        SqliteStore(db_path)
+
+
+def test_a_newer_schema_is_refused(db_path: Path) -> None:
+    SqliteStore(db_path).close()
+    conn = sqlite3.connect(db_path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer than this perdure"):
+        SqliteStore(db_path)
+
+
+def test_everything_survives_reopening(db_path: Path) -> None:
+    engine = Engine.open(db_path, skip_time=True)
+    ops: list[Step | Wait | Child] = [Step("a"), Wait("w", 30), Child("c", [Step("b", fail_times=2)])]
+    engine.register_function("fn", workflow(engine, ops))
+    arn = engine.start_execution("fn", '{"x": 1}', "keep")
+    engine.run_until_idle()  # parked on the wait
+    before = engine.history(arn)
+    due = engine.next_due_time()
+    engine.close()
+
+    engine = Engine.open(db_path, skip_time=True)
+    engine.register_function("fn", workflow(engine, ops))
+    assert engine.history(arn) == before
+    assert engine.next_due_time() == due
+    assert engine.start_execution("fn", '{"x": 1}', "keep") == arn
+    assert engine.drive(arn).status is ExecutionStatus.SUCCEEDED
+    engine.close()
+
+
+def test_sqlite_and_memory_record_the_same_history(db_path: Path) -> None:
+    def run(engine: Engine) -> list[object]:
+        ops: list[Step | Wait | Child] = [
+            Step("a"),
+            Wait("w", 5),
+            Child("c", [Step("b", fail_times=1), Wait("cw", 2)]),
+        ]
+        engine.register_function("fn", workflow(engine, ops))
+        arn = engine.drive(engine.start_execution("fn", '"in"', "same")).durable_execution_arn
+        exec_id = arn.rsplit("/", 1)[1]
+        history = [
+            (e.event_id, e.event_type, "EXEC" if e.id == exec_id else e.id, e.name, e.sub_type, e.parent_id)
+            for e in engine.history(arn)
+        ]
+        details = [e.details for e in engine.history(arn) if e.event_type.value != "InvocationCompleted"]
+        engine.close()
+        return [*history, *details]
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    assert run(Engine(SqliteStore(db_path), VirtualClock(t0))) == run(Engine(MemoryStore(), VirtualClock(t0)))
+
+
+def test_two_stores_on_one_file(db_path: Path) -> None:
+    a = Engine.open(db_path, skip_time=True)
+    b = Engine.open(db_path, skip_time=True)
+    for engine in (a, b):
+        engine.register_function("fn", workflow(engine, [Step(f"s{i}") for i in range(20)]))
+    arns: dict[str, list[str]] = {"a": [], "b": []}
+
+    def work(name: str, engine: Engine) -> None:
+        for i in range(5):
+            arn = engine.start_execution("fn", None, f"{name}{i}")
+            engine.drive(arn)
+            arns[name].append(arn)
+
+    threads = [threading.Thread(target=work, args=(n, e)) for n, e in (("a", a), ("b", b))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for arn in arns["a"] + arns["b"]:
+        assert a.get_execution(arn).status is ExecutionStatus.SUCCEEDED
+        assert len(b.history(arn)) == 1 + 40 + 2
+    a.close()
+    b.close()

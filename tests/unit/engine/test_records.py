@@ -1,0 +1,42 @@
+"""The store's hand-written event-details encoder agrees with the wire codec."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from perdure.engine.store.records import details_from_json, details_to_json, from_us, to_us
+from perdure.wire.codec import to_wire
+from perdure.wire.types import ErrorObject, EventDetails, EventError, EventInput, EventResult, RetryDetails
+
+NOW = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        EventDetails(),
+        EventDetails(result=EventResult('"x"')),
+        EventDetails(result=EventResult(None)),
+        EventDetails(
+            error=EventError(ErrorObject("m", "T", "d", ("a", "b"))), retry_details=RetryDetails(1, 2)
+        ),
+        EventDetails(error=EventError(None, truncated=True)),
+        EventDetails(input=EventInput("\u00e9"), execution_timeout=5),
+        EventDetails(duration=3, scheduled_end_timestamp=NOW),
+        EventDetails(
+            start_timestamp=NOW, end_timestamp=NOW, request_id="r", error=EventError(ErrorObject("x", "E"))
+        ),
+    ],
+)
+def test_details_encoding_matches_the_codec(details: EventDetails) -> None:
+    text = details_to_json(details)
+    assert details_from_json(text) == details  # exact, timestamps included
+    if details.start_timestamp is None and details.scheduled_end_timestamp is None:
+        assert json.loads(text) == json.loads(json.dumps(to_wire(details)))
+
+
+def test_microsecond_timestamps_are_exact() -> None:
+    assert from_us(to_us(NOW)) == NOW
