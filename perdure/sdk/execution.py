@@ -35,6 +35,7 @@ from perdure.wire.codec import from_wire, to_wire
 from perdure.wire.limits import MAX_RESPONSE_BYTES, MAX_WIRE_PAYLOAD_BYTES
 from perdure.wire.service import DurableServiceClient
 from perdure.wire.types import (
+    ARN_PATTERN,
     ErrorObject,
     InvocationInput,
     InvocationOutput,
@@ -156,6 +157,11 @@ def parse_event(event: Any, boto3_client: Any = None) -> tuple[InvocationInput, 
         raise ExecutionError(
             f"malformed durable invocation input: expected the durable-execution event object, "
             f"got {type(event).__name__}"
+        )
+    if ARN_PATTERN.fullmatch(invocation.durable_execution_arn) is None:
+        raise ExecutionError(
+            "malformed durable invocation input: DurableExecutionArn "
+            f"{invocation.durable_execution_arn!r} is not a durable execution ARN"
         )
     from .aws import LambdaDurableServiceClient
 
