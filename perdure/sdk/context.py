@@ -20,16 +20,20 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from perdure.wire.limits import MAX_DELAY_SECONDS, MAX_NAME_LENGTH
 from perdure.wire.types import OperationStatus, OperationSubType, OperationType
 
-from .config import ChildConfig, Duration, StepConfig
+from .config import CallbackConfig, ChildConfig, Duration, StepConfig, WaitForCallbackConfig
 from .errors import ValidationError
 from .ids import operation_id
 from .logger import Logger, LoggerInterface, LogInfo, default_logger
 from .operations._base import OperationExecutor, OperationIdentity
+from .operations.callback import Callback, CallbackOperation
 from .operations.child_context import ChildContextOperation
 from .operations.step import StepOperation
 from .operations.wait import WaitOperation
+from .operations.wait_for_callback import Submitter, translate_errors, wait_for_callback_body
+from .operations.wait_for_condition import WaitForConditionOperation
 from .state import ExecutionState, ReplayStatus
-from .types import ExecutionContext, StepContext, WaitForCallbackContext
+from .types import ExecutionContext, StepContext, WaitForCallbackContext, WaitForConditionCheckContext
+from .waits import WaitForConditionConfig
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -252,6 +256,84 @@ class DurableContext:
             return func(self.create_child_context(child_id, is_virtual=is_virtual))
 
         return self._run_operation(ChildContextOperation(body, config, self.state, identity))
+
+    def create_callback(self, name: str | None = None, config: CallbackConfig | None = None) -> Callback[Any]:
+        """Create a callback an external system completes (success, failure, heartbeats).
+
+        Args:
+            name: the operation name.
+            config: timeout, heartbeat timeout (0 = none), the result's serdes, sub-type.
+
+        Returns:
+            A `Callback`: hand out `callback_id`, then `result()` waits for the outcome.
+            Never raises for the callback's outcome; `result()` does.
+        """
+        _validate_name(name)
+        config = config or CallbackConfig()
+        identity = self._new_identity(
+            OperationType.CALLBACK, config.sub_type or OperationSubType.CALLBACK.value, name
+        )
+        return self._run_operation(CallbackOperation(config, self.state, identity))
+
+    def wait_for_callback(
+        self, submitter: Submitter, name: str | None = None, config: WaitForCallbackConfig | None = None
+    ) -> Any:
+        """Create a callback, run `submitter(callback_id, context)` as a step, wait for the result.
+
+        Args:
+            submitter: hands the callback id to the external system (retried as a step).
+            name: the operation name (default: the `@durable_wait_for_callback` name).
+            config: the callback's timeouts and serdes, the submitter's retry strategy.
+
+        Returns:
+            The callback's result (deserialized with `config.serdes`; default: the raw string).
+
+        Raises:
+            CallbackExternalError, CallbackTimeoutError: the callback failed or timed out.
+            CallbackSubmitterError: the submitter step failed (retries exhausted).
+        """
+        name = name or getattr(submitter, "_original_name", None)
+        _validate_name(name)
+        identity = self._new_identity(OperationType.CONTEXT, OperationSubType.WAIT_FOR_CALLBACK.value, name)
+        child_id = identity.operation_id
+
+        def body() -> Any:
+            return wait_for_callback_body(self.create_child_context(child_id), submitter, name, config)
+
+        operation = ChildContextOperation(body, _DEFAULT_CHILD_CONFIG, self.state, identity)
+        return translate_errors(lambda: self._run_operation(operation))
+
+    def wait_for_condition(
+        self,
+        check: Callable[[T, WaitForConditionCheckContext], T],
+        config: WaitForConditionConfig[T],
+        name: str | None = None,
+    ) -> T:
+        """Poll `check` until the wait strategy stops; each poll after the first is resumed later.
+
+        Args:
+            check: receives the current state and a `WaitForConditionCheckContext`, returns
+                the new state.
+            config: the wait strategy, the initial state and the state's serdes (required).
+            name: the operation name.
+
+        Returns:
+            The final state, as the serdes round trip.
+
+        Raises:
+            ValidationError: `check` or `config` is missing.
+            WaitForConditionError: the check or the wait strategy raised (for example,
+                attempts exhausted).
+        """
+        if check is None:
+            raise ValidationError("`check` is required for wait_for_condition")
+        if not config:
+            raise ValidationError("`config` is required for wait_for_condition")
+        _validate_name(name)
+        identity = self._new_identity(_STEP, OperationSubType.WAIT_FOR_CONDITION.value, name)
+        return self._run_operation(
+            WaitForConditionOperation(check, config, self.state, identity, self.logger)
+        )
 
 
 def durable_step(
