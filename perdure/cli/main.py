@@ -2,9 +2,13 @@
 
     perdure run TARGET [--input JSON] [--name NAME] [--db PATH | --memory] [--skip-time]
                 [--isolation inprocess|process] [--json]
-    perdure list [--db PATH] [--function NAME] [--json]
-    perdure history ARN [--db PATH] [--json]
+    perdure list [--db PATH | --endpoint URL] [--function NAME] [--json]
+    perdure history ARN [--db PATH | --endpoint URL] [--json]
     perdure conformance --requirements DIR --handlers DIR --mapping FILE [--only IDS] [--report FILE]
+    perdure serve [--host 127.0.0.1] [--port 9000] [--db PATH | --memory] [--skip-time]
+                  [--isolation inprocess|process] [--function [NAME=]TARGET ...] [--sync-timeout S]
+    perdure callback succeed|fail|heartbeat CALLBACK_ID [--result JSON | --error-type T --error-message M]
+                     [--db PATH]
 
 Every expected failure (bad target, bad JSON, an unusable database, a refused start)
 prints one line `perdure: error: ...` on stderr and exits with status 2; `run` exits 1
@@ -19,7 +23,8 @@ from collections.abc import Sequence
 
 from perdure.wire.errors import PerdureError
 
-from . import commands
+from . import callback, commands, remote
+from . import serve as serve_cli
 
 EXIT_ERROR = 2
 
@@ -46,13 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--db", default=None)
     listing.add_argument("--function", default=None, help="only this function")
     listing.add_argument("--json", action="store_true")
-    listing.set_defaults(func=commands.list_executions)
+    listing.add_argument("--endpoint", default=None, help=remote.ENDPOINT_HELP)
+    listing.set_defaults(func=remote.list_executions)
 
     history = sub.add_parser("history", help="show an execution's history", description="Show a history.")
     history.add_argument("arn")
     history.add_argument("--db", default=None)
     history.add_argument("--json", action="store_true")
-    history.set_defaults(func=commands.history)
+    history.add_argument("--endpoint", default=None, help=remote.ENDPOINT_HELP)
+    history.set_defaults(func=remote.history)
 
     conformance = sub.add_parser(
         "conformance", help="run conformance requirements", description="Run conformance requirements."
@@ -63,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     conformance.add_argument("--only", default=None, help="comma-separated ids or globs, e.g. 8-1,9-*")
     conformance.add_argument("--report", default=None, help="write the JSON report here")
     conformance.set_defaults(func=commands.conformance)
+    serve_cli.add_parser(sub)
+    callback.add_parser(sub)
     return parser
 
 

@@ -171,12 +171,17 @@ class Engine:
     def drive(self, arn: str, skip_time: bool | None = None) -> GetDurableExecutionResponse:
         """Run execution `arn` to its end and return it (`GetDurableExecution`).
 
+        On the real clock, an execution waiting for a callback keeps `drive` blocked until the
+        callback is completed (by another thread, `perdure callback`, the HTTP API) or times out.
+
         Args:
             skip_time: jump over waits (needs the virtual clock); None: whatever the clock does.
 
         Raises:
             ValueError: skip_time=True on real time.
-            EngineStalledError: with skipped time, the execution waits on nothing the engine can fire.
+            EngineStalledError: the execution waits on nothing the engine can fire (with skipped
+                time, an open callback with nothing else scheduled counts as a stall: deliver it
+                between `run_until_idle` calls).
         """
         if skip_time is None:
             skip_time = self.skips_time

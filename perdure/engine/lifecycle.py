@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from perdure.engine.invoker import InvocationRetryPolicy, crash_error
-from perdure.engine.processors import Batch, execution, wait
+from perdure.engine.processors import Batch, callback, execution, wait
 from perdure.engine.processors._base import event_error
 from perdure.engine.registry import RegisteredFunction
 from perdure.engine.store import ExecutionRecord, StoreTx, Timer, TimerKind
@@ -276,6 +276,8 @@ def fire_timer(tx: StoreTx, now: datetime, timer: Timer) -> bool:
         wait.complete(batch, op)
     elif timer.kind is TimerKind.RETRY and op.status is OperationStatus.PENDING:
         batch.put(replace(op, status=OperationStatus.READY), new=False)
+    elif timer.kind in (TimerKind.CALLBACK_TIMEOUT, TimerKind.CALLBACK_HEARTBEAT):
+        callback.time_out(batch, op, timer.kind)
     if op.id in batch.changed:
         rec.needs_invocation = True
         if op.id not in rec.updated_operation_ids:
@@ -302,7 +304,9 @@ def recover_interrupted(tx: StoreTx, now: datetime, is_alive: Callable[[str | No
     the function did not fail, the engine stopped.
     """
     recovered = []
-    for rec in tx.executions_with_open_invocation():
+    for listed in tx.executions_with_open_invocation():
+        # Read it again: ending an invoked execution below updates its caller (chained invoke).
+        rec = tx.get_execution(listed.arn) or listed
         assert rec.request_id is not None
         if is_alive(rec.invoker):
             continue

@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 
 from perdure.engine import lifecycle, recovery
-from perdure.engine.clock import Clock
+from perdure.engine.clock import Clock, VirtualClock
 from perdure.engine.errors import EngineStalledError, UnknownFunctionError
 from perdure.engine.invoker import (
     DEFAULT_INVOCATION_TIMEOUT_SECONDS,
@@ -25,11 +25,17 @@ from perdure.engine.invoker import (
 )
 from perdure.engine.registry import FunctionRegistry
 from perdure.engine.store import Store
-from perdure.wire.types import ErrorObject, ExecutionStatus, InvocationOutput
+from perdure.wire.types import ErrorObject, ExecutionStatus, InvocationOutput, OperationStatus, OperationType
 
 _BATCH = 100
 _POLL_SECONDS = 0.05
 """How often `drive` looks again at an execution another process is invoking."""
+_CALLBACK_POLL_SECONDS = 0.5
+"""How often `drive` re-reads an execution that waits for a callback (another process, such as
+`perdure callback`, may complete it; one in this process wakes `drive` at once)."""
+_EXTERNAL = frozenset({OperationType.CALLBACK, OperationType.CHAINED_INVOKE})
+"""Operations completed from outside the execution: by a callback call, or by the invoked
+execution (which may itself wait for a callback)."""
 
 
 class Scheduler:
@@ -222,13 +228,37 @@ class Scheduler:
                 # Another engine on the same store is running its invocation: poll for the end.
                 wakeup.wait(_POLL_SECONDS)
                 continue
-            if due is None and not rec.needs_invocation:
-                # Extension point: callbacks (next issue) will wait here for an external event.
+            virtual = isinstance(self._clock, VirtualClock)
+            if not rec.needs_invocation and (due is None or not virtual) and self._awaits_external(rec.key):
+                # Waiting for an external completion: time passes only on the real clock.
+                if due is None and virtual:
+                    raise EngineStalledError(
+                        f"execution {arn} waits for a callback (its own or an invoked execution's) and"
+                        " nothing else is scheduled: on the virtual clock, deliver it"
+                        " (send_durable_execution_callback_success/failure) between run_until_idle()"
+                        " calls, or drive on the real clock"
+                    )
+                if not virtual:
+                    poll = self._clock.now() + timedelta(seconds=_CALLBACK_POLL_SECONDS)
+                    due = poll if due is None else min(due, poll)
+            elif due is None and not rec.needs_invocation:
                 raise EngineStalledError(
                     f"execution {arn} is RUNNING but nothing is scheduled to resume it"
-                    " (its last invocation returned PENDING with no wait or retry outstanding)"
+                    " (its last invocation returned PENDING with no wait, retry or callback outstanding)"
                 )
             self._clock.sleep_until(due, wakeup)
+
+    def _awaits_external(self, execution_key: int) -> bool:
+        """Whether the execution has an open (STARTED) CALLBACK or CHAINED_INVOKE operation."""
+        after, size = -1, _BATCH * 10
+        with self._store.transaction() as tx:
+            while True:
+                page = tx.list_operations(execution_key, after, size)
+                if any(op.type in _EXTERNAL and op.status is OperationStatus.STARTED for _, op in page):
+                    return True
+                if len(page) < size:
+                    return False
+                after = page[-1][0]
 
     def run_forever(self, stop: threading.Event) -> None:
         """Serve every execution until `stop` is set: run what is runnable, then sleep until the

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 
 from perdure.engine import lifecycle
 from perdure.engine.clock import Clock
 from perdure.engine.errors import UnknownFunctionError
-from perdure.engine.processors import Batch, apply_updates
+from perdure.engine.processors import Batch, apply_updates, callback
+from perdure.engine.processors._base import StartExecution
 from perdure.engine.registry import FunctionRegistry, function_name_of
 from perdure.engine.store import ExecutionQuery, ExecutionRecord, Store, StoreTx
 from perdure.wire import limits
@@ -25,7 +27,6 @@ from perdure.wire.errors import (
     InvalidParameterValueError,
     ResourceConflictError,
     ResourceNotFoundError,
-    ServiceError,
 )
 from perdure.wire.types import (
     CheckpointDurableExecutionRequest,
@@ -197,7 +198,8 @@ class EngineService:
                     f"{INVALID_CHECKPOINT_TOKEN}: the token is stale or unknown for this execution"
                     + (" (no invocation is running)" if current is None else "")
                 )
-            batch = Batch(tx, rec, now, self.max_operations)
+            started: list[str] = []
+            batch = Batch(tx, rec, now, self.max_operations, start_execution=self._starter(tx, now, started))
             apply_updates(batch, request.updates)
             token = None if rec.closing_status is not None else lifecycle.next_token(current)
             rec.checkpoint_token = token
@@ -209,11 +211,30 @@ class EngineService:
                     op = tx.get_operation(rec.key, op_id)
                     if op is not None:
                         batch.changed[op_id] = op
+        if started:
+            self._changed()  # a chained invoke started an execution: the scheduler may run it now
         operations = tuple(op for op in batch.changed.values() if op.type is not OperationType.EXECUTION)
         return CheckpointDurableExecutionResponse(
             new_execution_state=CheckpointUpdatedExecutionState(operations=operations),
             checkpoint_token=token,
         )
+
+    def _starter(self, tx: StoreTx, now: datetime, started: list[str]) -> StartExecution:
+        """Starts chained invoke targets inside the checkpoint's transaction (a rejected
+        request rolls them back too); the ARNs it creates are appended to `started`."""
+
+        def start(
+            function_name: str, input_payload: str | None, execution_name: str
+        ) -> tuple[ExecutionRecord, bool]:
+            function = self.registry.resolve(function_name)
+            child, created = lifecycle.start_execution(
+                tx, now, function, input_payload, execution_name, self.execution_timeout
+            )
+            if created:
+                started.append(child.arn)
+            return child, created
+
+        return start
 
     def get_durable_execution_state(
         self, request: GetDurableExecutionStateRequest
@@ -313,20 +334,77 @@ class EngineService:
 
     # ------------------------------------------------------------- callbacks
 
-    def _callbacks_not_implemented(self) -> ServiceError:
-        return ServiceError("callbacks are not implemented by this engine yet")
+    # Each call resolves the id to its execution and CALLBACK operation (see
+    # `perdure.engine.processors.callback`) and applies the transition in one transaction;
+    # a refused call changes nothing.
 
     def send_durable_execution_callback_success(
         self, request: SendDurableExecutionCallbackSuccessRequest
     ) -> None:
-        raise self._callbacks_not_implemented()
+        """Complete a callback with `Result` (at most 256 KiB, stored verbatim as UTF-8 text).
+
+        Raises:
+            InvalidParameterValueError: a malformed id; an oversized or non-UTF-8 result.
+            ResourceNotFoundError: the id names no callback.
+            CallbackTimeoutServiceError: the callback is closed (timed out, completed, execution ended).
+        """
+        raw = request.result
+        if raw is not None and len(raw) > limits.MAX_OPERATION_PAYLOAD_BYTES:
+            raise InvalidParameterValueError(
+                f"Result is {len(raw)} bytes, over the {limits.MAX_OPERATION_PAYLOAD_BYTES}-byte callback"
+                " result limit"
+            )
+        try:
+            result = None if raw is None else raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidParameterValueError("Result is not valid UTF-8") from None
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            rec, op, _ = callback.resolve(tx, request.callback_id)
+            batch = Batch(tx, rec, now)
+            callback.succeed(batch, op, result)
+            batch.flush()
+        self._changed()
 
     def send_durable_execution_callback_failure(
         self, request: SendDurableExecutionCallbackFailureRequest
     ) -> None:
-        raise self._callbacks_not_implemented()
+        """Fail a callback with `Error` (recorded verbatim).
+
+        Raises:
+            InvalidParameterValueError: a malformed id; an oversized error.
+            ResourceNotFoundError: the id names no callback.
+            CallbackTimeoutServiceError: the callback is closed (timed out, completed, execution ended).
+        """
+        error = request.error
+        if error is not None:
+            size = len(json.dumps(to_wire(error)).encode("utf-8"))
+            if size > limits.MAX_OPERATION_PAYLOAD_BYTES:
+                raise InvalidParameterValueError(
+                    f"Error is {size} bytes, over the {limits.MAX_OPERATION_PAYLOAD_BYTES}-byte limit"
+                )
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            rec, op, _ = callback.resolve(tx, request.callback_id)
+            batch = Batch(tx, rec, now)
+            callback.fail(batch, op, error)
+            batch.flush()
+        self._changed()
 
     def send_durable_execution_callback_heartbeat(
         self, request: SendDurableExecutionCallbackHeartbeatRequest
     ) -> None:
-        raise self._callbacks_not_implemented()
+        """Keep a callback alive: its heartbeat timeout starts again from now.
+
+        Raises:
+            InvalidParameterValueError: a malformed id.
+            ResourceNotFoundError: the id names no callback.
+            CallbackTimeoutServiceError: the callback is closed (timed out, completed, execution ended).
+        """
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            rec, op, ref = callback.resolve(tx, request.callback_id)
+            batch = Batch(tx, rec, now)
+            callback.heartbeat(batch, op, ref.heartbeat_seconds)
+            batch.flush()
+        self._changed()

@@ -20,13 +20,14 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from perdure.wire.limits import MAX_DELAY_SECONDS, MAX_NAME_LENGTH
 from perdure.wire.types import OperationStatus, OperationSubType, OperationType
 
-from .config import CallbackConfig, ChildConfig, Duration, StepConfig, WaitForCallbackConfig
+from .config import CallbackConfig, ChildConfig, Duration, InvokeConfig, StepConfig, WaitForCallbackConfig
 from .errors import ValidationError
 from .ids import operation_id
 from .logger import Logger, LoggerInterface, LogInfo, default_logger
 from .operations._base import OperationExecutor, OperationIdentity
 from .operations.callback import Callback, CallbackOperation
 from .operations.child_context import ChildContextOperation
+from .operations.invoke import InvokeOperation
 from .operations.step import StepOperation
 from .operations.wait import WaitOperation
 from .operations.wait_for_callback import Submitter, translate_errors, wait_for_callback_body
@@ -36,6 +37,8 @@ from .types import ExecutionContext, StepContext, WaitForCallbackContext, WaitFo
 from .waits import WaitForConditionConfig
 
 T = TypeVar("T")
+PayloadT = TypeVar("PayloadT")
+ResultT = TypeVar("ResultT")
 P = ParamSpec("P")
 
 _DEFAULT_STEP_CONFIG = StepConfig()
@@ -335,6 +338,36 @@ class DurableContext:
             WaitForConditionOperation(check, config, self.state, identity, self.logger)
         )
 
+    def invoke(
+        self,
+        function_name: str,
+        payload: PayloadT,
+        name: str | None = None,
+        config: InvokeConfig[PayloadT, ResultT] | None = None,
+    ) -> ResultT:
+        """Invoke another durable function and return its result (the function suspends
+        until the invoked execution ends).
+
+        Args:
+            function_name: the function: its name, function ARN or qualified ARN.
+            payload: its input, serialized with `config.serdes_payload` (default: JSON).
+            name: the operation name.
+            config: payload and result serdes, tenant id.
+
+        Returns:
+            The invoked function's result, deserialized with `config.serdes_result`
+            (default: JSON).
+
+        Raises:
+            InvokeError: the invoked function failed, timed out or was stopped (or does not exist).
+        """
+        _validate_name(name)
+        identity = self._new_identity(
+            OperationType.CHAINED_INVOKE, OperationSubType.CHAINED_INVOKE.value, name
+        )
+        operation = InvokeOperation(function_name, payload, config or InvokeConfig(), self.state, identity)
+        return self._run_operation(operation)
+
 
 def durable_step(
     func: Callable[Concatenate[StepContext, P], T],
@@ -385,6 +418,7 @@ def durable_wait_for_callback(
 
 
 __all__ = [
+    "Callback",
     "DurableContext",
     "ExecutionContext",
     "OperationStatus",

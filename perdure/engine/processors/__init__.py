@@ -2,8 +2,8 @@
 
 `apply_updates` validates a whole checkpoint request and stages it in a `Batch`; the
 caller flushes the batch inside the same transaction. `PROCESSORS` maps each operation
-type to its processor; CALLBACK and CHAINED_INVOKE are extension points filled by
-`register_processor` (callback.py and chained_invoke.py come next).
+type to its processor (one module each, including callback.py and chained_invoke.py);
+`register_processor` replaces or adds one.
 Imports only `perdure.wire`, `perdure.engine` internals and the standard library.
 """
 
@@ -15,7 +15,7 @@ from perdure.wire import limits
 from perdure.wire.errors import InvalidParameterValueError
 from perdure.wire.types import OperationType, OperationUpdate
 
-from . import context, execution, step, wait
+from . import callback, chained_invoke, context, execution, step, wait
 from ._base import Batch, Processor, UpdateRejected, check_format, check_parent, invalid
 
 PROCESSORS: dict[OperationType, Processor] = {
@@ -23,6 +23,8 @@ PROCESSORS: dict[OperationType, Processor] = {
     OperationType.STEP: step.process,
     OperationType.WAIT: wait.process,
     OperationType.CONTEXT: context.process,
+    OperationType.CALLBACK: callback.process,
+    OperationType.CHAINED_INVOKE: chained_invoke.process,
 }
 
 

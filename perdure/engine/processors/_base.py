@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from perdure.engine.store import ExecutionRecord, StoreTx, TimerKind
 from perdure.wire import limits
@@ -55,6 +56,22 @@ def invalid(index: int, update: OperationUpdate, rule: str) -> InvalidParameterV
     return InvalidParameterValueError(f"Invalid checkpoint: {describe(index, update)}: {rule}")
 
 
+class StartExecution(Protocol):
+    """Starts an execution inside the current transaction (a chained invoke's target).
+
+    Returns (its record, whether this call created it): an execution already started under
+    `execution_name` with the same input is returned, not started again.
+
+    Raises:
+        UnknownFunctionError: no function answers to `function_name`.
+        DurableExecutionAlreadyStartedError: `execution_name` is taken with another input.
+    """
+
+    def __call__(
+        self, function_name: str, input_payload: str | None, execution_name: str
+    ) -> tuple[ExecutionRecord, bool]: ...
+
+
 @dataclass(slots=True)
 class Batch:
     """The staged effect of one checkpoint request (or one service-side transition)."""
@@ -68,6 +85,8 @@ class Batch:
     events: list[Event] = field(default_factory=list)
     timers: list[tuple[str, TimerKind, datetime | None]] = field(default_factory=list)
     """(operation id, kind, due) to set, or due None to delete, in order."""
+    start_execution: StartExecution | None = None
+    """How a CHAINED_INVOKE START starts its target (set by the service for checkpoints)."""
 
     def get(self, operation_id: str) -> Operation | None:
         op = self.changed.get(operation_id)

@@ -26,6 +26,7 @@ from perdure.wire.types import (
     OperationUpdate,
 )
 
+from . import chained_invoke
 from ._base import Batch, event_error, event_result, reject
 
 _EVENT_FOR = {
@@ -102,3 +103,5 @@ def finish(batch: Batch, status: ExecutionStatus, result: str | None, error: Err
         details = EventDetails(error=event_error(execution.error))
     batch.event(_EVENT_FOR[status], op, details)
     batch.tx.delete_timers(execution.key)
+    # An invoked execution completes its caller's CHAINED_INVOKE operation (same transaction).
+    chained_invoke.child_ended(batch.tx, batch.now, execution)

@@ -106,7 +106,8 @@ class TimerKind(StrEnum):
 
     WAIT = "wait"  # WAIT STARTED -> SUCCEEDED
     RETRY = "retry"  # STEP PENDING -> READY
-    # extension point: CALLBACK_TIMEOUT, CALLBACK_HEARTBEAT (next issue)
+    CALLBACK_TIMEOUT = "callback_timeout"  # CALLBACK STARTED -> TIMED_OUT (Callback.Timeout)
+    CALLBACK_HEARTBEAT = "callback_heartbeat"  # CALLBACK STARTED -> TIMED_OUT (Callback.Heartbeat)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +157,10 @@ class ExecutionRecord:
     """Operations the service changed since the last invocation began (UpdatedOperationIds)."""
     invoker: str | None = None
     """Who runs the open invocation (`host:pid:engine`), so recovery spares live ones."""
+    parent_arn: str | None = None
+    """The execution whose chained invoke started this one (None: started directly)."""
+    parent_operation_id: str | None = None
+    """That execution's CHAINED_INVOKE operation, completed when this execution ends."""
 
     @property
     def is_running(self) -> bool:

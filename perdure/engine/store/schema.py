@@ -98,7 +98,13 @@ CREATE TABLE timers (
 CREATE INDEX timers_by_due ON timers (due_us);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+_V2 = """
+ALTER TABLE executions ADD COLUMN parent_arn TEXT;
+ALTER TABLE executions ADD COLUMN parent_operation_id TEXT;
+"""
+"""Chained invoke: an invoked execution names the execution and operation that started it."""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 """Ordered migrations; `len(MIGRATIONS)` is the current schema version."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

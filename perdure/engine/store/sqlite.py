@@ -75,7 +75,8 @@ _EXEC_COLUMNS = (
     "key, arn, execution_id, function_name, function_arn, name, status, input_payload, start_us,"
     " end_us, execution_timeout, result, error, closing_status, checkpoint_token, request_id,"
     " invocation_start_us, next_event_id, operation_count, needs_invocation, invoke_after_us,"
-    " failed_invocations, invocation_count, updated_operation_ids, invoker"
+    " failed_invocations, invocation_count, updated_operation_ids, invoker, parent_arn,"
+    " parent_operation_id"
 )
 _OP_COLUMNS = (
     "seq, operation_id, type, status, parent_id, name, sub_type, start_us, end_us, attempt,"
@@ -128,6 +129,8 @@ def _exec_from_row(row: Sequence[Any]) -> ExecutionRecord:
         invocation_count=row[22],
         updated_operation_ids=tuple(ids.split(",")) if ids else (),
         invoker=row[24],
+        parent_arn=row[25],
+        parent_operation_id=row[26],
     )
 
 
@@ -157,6 +160,8 @@ def _exec_values(r: ExecutionRecord) -> tuple[Any, ...]:
         r.invocation_count,
         ",".join(r.updated_operation_ids),
         r.invoker,
+        r.parent_arn,
+        r.parent_operation_id,
     )
 
 

@@ -126,8 +126,8 @@ def test_valid_then_invalid_update_in_one_request_changes_nothing(held: Held) ->
             "accepts START or CANCEL",
         ),
         (
-            [OperationUpdate(id="c", type=OperationType.CALLBACK, action=OperationAction.START)],
-            "not supported",
+            [OperationUpdate(id="c", type=OperationType.CALLBACK, action=OperationAction.SUCCEED)],
+            "accepts only START",
         ),
         (
             [OperationUpdate(id="e", type=OperationType.EXECUTION, action=OperationAction.START)],

@@ -205,8 +205,8 @@ def test_invoke_api(engine: Engine) -> None:
     assert got.result == '"r"' and got.input_payload == '"x"' and got.durable_execution_name == "n1"
 
 
-def test_callbacks_are_not_implemented_yet(engine: Engine) -> None:
-    with pytest.raises(ServiceError, match="not implemented"):
+def test_an_unknown_callback_id_is_refused(engine: Engine) -> None:
+    with pytest.raises(ServiceError, match="not a callback id"):
         engine.service.send_durable_execution_callback_success(
             SendDurableExecutionCallbackSuccessRequest("cb")
         )

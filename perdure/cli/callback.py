@@ -1,0 +1,93 @@
+"""`perdure callback succeed|fail|heartbeat CALLBACK_ID`: complete a callback from the shell.
+
+    perdure callback succeed CALLBACK_ID [--result JSON] [--db PATH]
+    perdure callback fail CALLBACK_ID [--error-type T] [--error-message M] [--error-data D] [--db PATH]
+    perdure callback heartbeat CALLBACK_ID [--db PATH]
+
+The id is the one in the execution's `CallbackStarted` event (`perdure history ARN`).
+The call goes through the engine service (`SendDurableExecutionCallback*`) on the same
+database a `perdure run` may be driving: that process notices the completion and
+re-invokes the execution. A refused call (unknown id, already completed, timed out)
+prints the service error and exits 2; nothing changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from perdure.engine import Engine
+from perdure.engine.store import default_db_path
+from perdure.wire.types import (
+    ErrorObject,
+    SendDurableExecutionCallbackFailureRequest,
+    SendDurableExecutionCallbackHeartbeatRequest,
+    SendDurableExecutionCallbackSuccessRequest,
+)
+
+from .commands import CommandError
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `perdure callback ...` on the main parser's subcommands."""
+    parser = sub.add_parser(
+        "callback",
+        help="complete or heartbeat a callback",
+        description="Send a callback success, failure or heartbeat to a waiting execution.",
+    )
+    parser.add_argument("action", choices=("succeed", "fail", "heartbeat"))
+    parser.add_argument("callback_id", metavar="CALLBACK_ID", help="from the CallbackStarted event")
+    parser.add_argument("--result", default=None, help="succeed: the result, as JSON (default: none)")
+    parser.add_argument("--error-type", default=None, help="fail: the error type")
+    parser.add_argument("--error-message", default=None, help="fail: the error message")
+    parser.add_argument("--error-data", default=None, help="fail: extra error data")
+    parser.add_argument(
+        "--db", default=None, help="SQLite database file (default: $PERDURE_DB or .perdure/perdure.db)"
+    )
+    parser.set_defaults(func=callback)
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    failure_options = (args.error_type, args.error_message, args.error_data)
+    if args.action != "succeed" and args.result is not None:
+        raise CommandError(f"--result is for 'succeed', not {args.action!r}")
+    if args.action != "fail" and any(v is not None for v in failure_options):
+        raise CommandError(f"--error-type/--error-message/--error-data are for 'fail', not {args.action!r}")
+    if args.result is not None:
+        try:
+            json.loads(args.result)
+        except ValueError as exc:
+            raise CommandError(f"--result is not valid JSON: {exc}") from None
+
+
+def callback(args: argparse.Namespace) -> int:
+    _check_options(args)
+    path = Path(args.db) if args.db else default_db_path()
+    if not path.exists():
+        raise CommandError(f"no database at {path} (pass --db)")
+    # No recovery: this short-lived process must not touch invocations another one runs.
+    engine = Engine.open(path, recover_on_open=False)
+    try:
+        service = engine.service
+        if args.action == "succeed":
+            result = None if args.result is None else args.result.encode("utf-8")
+            service.send_durable_execution_callback_success(
+                SendDurableExecutionCallbackSuccessRequest(callback_id=args.callback_id, result=result)
+            )
+        elif args.action == "fail":
+            error = ErrorObject(
+                error_message=args.error_message, error_type=args.error_type, error_data=args.error_data
+            )
+            service.send_durable_execution_callback_failure(
+                SendDurableExecutionCallbackFailureRequest(callback_id=args.callback_id, error=error)
+            )
+        else:
+            service.send_durable_execution_callback_heartbeat(
+                SendDurableExecutionCallbackHeartbeatRequest(callback_id=args.callback_id)
+            )
+    finally:
+        engine.close()
+    done = {"succeed": "succeeded", "fail": "failed", "heartbeat": "heartbeat sent"}[args.action]
+    print(f"callback {done}")
+    return 0

@@ -1,0 +1,50 @@
+"""Errors only the HTTP layer can raise, and the one place foreign errors become wire errors.
+
+    PerdureError (perdure.wire.errors)
+    ├── ServiceError
+    │   ├── InvalidRequestContentError   400 InvalidRequestContentException (the body is not JSON)
+    │   └── UnknownOperationError        404 UnknownOperationException (no route for method + path)
+    └── EndpointUnreachableError         the client cannot reach the server (also a ConnectionError)
+
+`error_for` translates whatever a service call raised into a `ServiceError`, so the API
+maps every failure to a status and an `X-Amzn-ErrorType` with one lookup. Imports only
+`perdure.wire`, `perdure.engine.errors` and the standard library.
+"""
+
+from __future__ import annotations
+
+from perdure.engine.errors import UnknownFunctionError
+from perdure.wire.errors import InvalidParameterValueError, PerdureError, ResourceNotFoundError, ServiceError
+
+
+class InvalidRequestContentError(ServiceError):
+    """The request body is not the JSON the operation expects."""
+
+    code = "InvalidRequestContentException"
+    http_status = 400
+
+
+class UnknownOperationError(ServiceError):
+    """No API operation answers this method and path."""
+
+    code = "UnknownOperationException"
+    http_status = 404
+
+
+class EndpointUnreachableError(PerdureError, ConnectionError):
+    """`HttpServiceClient` got no HTTP answer (refused, reset, timed out)."""
+
+
+def error_for(exc: Exception) -> ServiceError | None:
+    """The wire error a service failure becomes (None: an unexpected error, a 500).
+
+    A `ValueError` is a request the codec or the service refused as malformed, so it is
+    the caller's fault (400), as AWS reports a malformed member.
+    """
+    if isinstance(exc, ServiceError):
+        return exc
+    if isinstance(exc, UnknownFunctionError):
+        return ResourceNotFoundError(str(exc))
+    if isinstance(exc, ValueError):
+        return InvalidParameterValueError(str(exc))
+    return None

@@ -1,0 +1,11 @@
+"""4-3: a callback with a 5 s timeout that nobody completes: Callback.Timeout fails the execution."""
+
+from __future__ import annotations
+
+from perdure import CallbackConfig, DurableContext, Duration, durable_execution
+
+
+@durable_execution
+def handler(event: str, context: DurableContext) -> object:
+    callback = context.create_callback(name=event, config=CallbackConfig(timeout=Duration.from_seconds(5)))
+    return callback.result()

@@ -1,0 +1,12 @@
+"""4-11: a 3 s callback timeout fires during a 6 s wait; the result then raises the timeout."""
+
+from __future__ import annotations
+
+from perdure import CallbackConfig, DurableContext, Duration, durable_execution
+
+
+@durable_execution
+def handler(event: str, context: DurableContext) -> object:
+    callback = context.create_callback(name=event, config=CallbackConfig(timeout=Duration.from_seconds(3)))
+    context.wait(Duration.from_seconds(6))
+    return callback.result()

@@ -1,0 +1,12 @@
+"""4-18: create callbacks A and B, then wait for A, then for B."""
+
+from __future__ import annotations
+
+from perdure import DurableContext, durable_execution
+
+
+@durable_execution
+def handler(event: list[str], context: DurableContext) -> list[object]:
+    first = context.create_callback(name=event[0])
+    second = context.create_callback(name=event[1])
+    return [first.result(), second.result()]
