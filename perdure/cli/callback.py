@@ -1,14 +1,15 @@
 """`perdure callback succeed|fail|heartbeat CALLBACK_ID`: complete a callback from the shell.
 
-    perdure callback succeed CALLBACK_ID [--result JSON] [--db PATH]
-    perdure callback fail CALLBACK_ID [--error-type T] [--error-message M] [--error-data D] [--db PATH]
-    perdure callback heartbeat CALLBACK_ID [--db PATH]
+    perdure callback succeed CALLBACK_ID [--result JSON] [--db PATH | --endpoint URL]
+    perdure callback fail CALLBACK_ID [--error-type T] [--error-message M] [--error-data D] [...]
+    perdure callback heartbeat CALLBACK_ID [--db PATH | --endpoint URL]
 
 The id is the one in the execution's `CallbackStarted` event (`perdure history ARN`).
-The call goes through the engine service (`SendDurableExecutionCallback*`) on the same
-database a `perdure run` may be driving: that process notices the completion and
-re-invokes the execution. A refused call (unknown id, already completed, timed out)
-prints the service error and exits 2; nothing changes.
+The call goes through the service (`SendDurableExecutionCallback*`): the engine's, on the
+same database a `perdure run` may be driving (that process notices the commit and
+re-invokes the execution), or, with `--endpoint`, a running `perdure serve` over HTTP
+(`perdure.server.HttpServiceClient`). A refused call (unknown id, already completed, timed
+out) prints the service error and exits 2; nothing changes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from perdure.engine import Engine
 from perdure.engine.store import default_db_path
+from perdure.wire.service import DurableExecutionService
 from perdure.wire.types import (
     ErrorObject,
     SendDurableExecutionCallbackFailureRequest,
@@ -42,8 +44,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--error-type", default=None, help="fail: the error type")
     parser.add_argument("--error-message", default=None, help="fail: the error message")
     parser.add_argument("--error-data", default=None, help="fail: extra error data")
-    parser.add_argument(
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
         "--db", default=None, help="SQLite database file (default: $PERDURE_DB or .perdure/perdure.db)"
+    )
+    where.add_argument(
+        "--endpoint", default=None, help="send it to a running `perdure serve` at this URL instead"
     )
     parser.set_defaults(func=callback)
 
@@ -63,31 +69,40 @@ def _check_options(args: argparse.Namespace) -> None:
 
 def callback(args: argparse.Namespace) -> int:
     _check_options(args)
-    path = Path(args.db) if args.db else default_db_path()
-    if not path.exists():
-        raise CommandError(f"no database at {path} (pass --db)")
-    # No recovery: this short-lived process must not touch invocations another one runs.
-    engine = Engine.open(path, recover_on_open=False)
-    try:
-        service = engine.service
-        if args.action == "succeed":
-            result = None if args.result is None else args.result.encode("utf-8")
-            service.send_durable_execution_callback_success(
-                SendDurableExecutionCallbackSuccessRequest(callback_id=args.callback_id, result=result)
-            )
-        elif args.action == "fail":
-            error = ErrorObject(
-                error_message=args.error_message, error_type=args.error_type, error_data=args.error_data
-            )
-            service.send_durable_execution_callback_failure(
-                SendDurableExecutionCallbackFailureRequest(callback_id=args.callback_id, error=error)
-            )
-        else:
-            service.send_durable_execution_callback_heartbeat(
-                SendDurableExecutionCallbackHeartbeatRequest(callback_id=args.callback_id)
-            )
-    finally:
-        engine.close()
+    endpoint = getattr(args, "endpoint", None)
+    if endpoint is not None:
+        from perdure.server import HttpServiceClient
+
+        _send(HttpServiceClient(endpoint), args)
+    else:
+        path = Path(args.db) if args.db else default_db_path()
+        if not path.exists():
+            raise CommandError(f"no database at {path} (pass --db or --endpoint)")
+        # No recovery: this short-lived process must not touch invocations another one runs.
+        engine = Engine.open(path, recover_on_open=False)
+        try:
+            _send(engine.service, args)
+        finally:
+            engine.close()
     done = {"succeed": "succeeded", "fail": "failed", "heartbeat": "heartbeat sent"}[args.action]
     print(f"callback {done}")
     return 0
+
+
+def _send(service: DurableExecutionService, args: argparse.Namespace) -> None:
+    if args.action == "succeed":
+        result = None if args.result is None else args.result.encode("utf-8")
+        service.send_durable_execution_callback_success(
+            SendDurableExecutionCallbackSuccessRequest(callback_id=args.callback_id, result=result)
+        )
+    elif args.action == "fail":
+        error = ErrorObject(
+            error_message=args.error_message, error_type=args.error_type, error_data=args.error_data
+        )
+        service.send_durable_execution_callback_failure(
+            SendDurableExecutionCallbackFailureRequest(callback_id=args.callback_id, error=error)
+        )
+    else:
+        service.send_durable_execution_callback_heartbeat(
+            SendDurableExecutionCallbackHeartbeatRequest(callback_id=args.callback_id)
+        )

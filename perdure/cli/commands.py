@@ -93,6 +93,22 @@ def _decode(raw: str | None) -> Any:
 # ----------------------------------------------------------------------------- run
 
 
+def _invoke_targets(specs: list[str], main_name: str) -> list[tuple[str, Target]]:
+    """`--function NAME=TARGET` values: the functions the run's chained invokes may call.
+
+    Raises:
+        CommandError: a malformed spec, a missing file, or a name given twice.
+    """
+    from .serve import parse_function
+
+    functions = [parse_function(spec) for spec in specs]
+    names = [main_name, *(name for name, _ in functions)]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise CommandError(f"--function: {', '.join(duplicates)} registered more than once")
+    return functions
+
+
 def run(args: argparse.Namespace) -> int:
     from perdure.compat import install
 
@@ -104,18 +120,22 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     if target.is_file and not Path(target.module).is_file():
         raise CommandError(f"no such file: {target.module}")
+    functions = _invoke_targets(getattr(args, "function", None) or [], target.function_name)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
     engine = _open_engine(args.db, args.memory, args.skip_time)
-    close_invocable = None
+    closers: list[Any] = []
     try:
-        invocable, close_invocable = _load_invocable(target, engine, args.isolation)
-        engine.register_function(target.function_name, invocable)
+        for name, extra in [(target.function_name, target), *functions]:
+            invocable, close_invocable = _load_invocable(extra, engine, args.isolation)
+            if close_invocable is not None:
+                closers.append(close_invocable)
+            engine.register_function(name, invocable)
         arn = engine.start_execution(target.function_name, payload, args.name)
         execution = engine.drive(arn)
         events = engine.history(arn, include_execution_data=False)
     finally:
-        if close_invocable is not None:
-            close_invocable()
+        for close in reversed(closers):
+            close()
         engine.close()
     invocations = sum(1 for e in events if e.event_type is EventType.INVOCATION_COMPLETED)
     summary = {

@@ -1,14 +1,14 @@
 """`perdure` command line entry point (argparse).
 
     perdure run TARGET [--input JSON] [--name NAME] [--db PATH | --memory] [--skip-time]
-                [--isolation inprocess|process] [--json]
+                [--isolation inprocess|process] [--function NAME=TARGET ...] [--json]
     perdure list [--db PATH | --endpoint URL] [--function NAME] [--json]
     perdure history ARN [--db PATH | --endpoint URL] [--json]
     perdure conformance --requirements DIR --handlers DIR --mapping FILE [--only IDS] [--report FILE]
     perdure serve [--host 127.0.0.1] [--port 9000] [--db PATH | --memory] [--skip-time]
                   [--isolation inprocess|process] [--function [NAME=]TARGET ...] [--sync-timeout S]
     perdure callback succeed|fail|heartbeat CALLBACK_ID [--result JSON | --error-type T --error-message M]
-                     [--db PATH]
+                     [--db PATH | --endpoint URL]
 
 Every expected failure (bad target, bad JSON, an unusable database, a refused start)
 prints one line `perdure: error: ...` on stderr and exits with status 2; `run` exits 1
@@ -44,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     store.add_argument("--memory", action="store_true", help="keep everything in memory")
     run.add_argument("--skip-time", action="store_true", help="skip waits and retry delays (virtual clock)")
     run.add_argument("--isolation", choices=("inprocess", "process"), default="inprocess")
+    run.add_argument(
+        "--function",
+        action="append",
+        default=[],
+        metavar="NAME=TARGET",
+        help="also register a function its chained invokes call (repeatable)",
+    )
     run.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     run.set_defaults(func=commands.run)
 

@@ -134,15 +134,27 @@ class Engine:
         return self.registry.register(name, invocable, aliases)
 
     def start_execution(
-        self, function_name: str, input_payload: str | None, execution_name: str | None = None
+        self,
+        function_name: str,
+        input_payload: str | None,
+        execution_name: str | None = None,
+        *,
+        execution_timeout: int | None = None,
     ) -> str:
         """Start an execution; the same name and input again returns the same ARN.
+
+        Args:
+            execution_timeout: its ExecutionTimeout in seconds, 1..31,622,400 (None: the
+                engine's `execution_timeout`). Past it the execution ends TIMED_OUT.
 
         Raises:
             UnknownFunctionError: the function is not registered.
             DurableExecutionAlreadyStartedError: the name was used with another input.
+            InvalidParameterValueError: a malformed name or timeout, an oversized input.
         """
-        arn, _ = self.service.start_execution(function_name, input_payload, execution_name)
+        arn, _ = self.service.start_execution(
+            function_name, input_payload, execution_name, execution_timeout=execution_timeout
+        )
         return arn
 
     # ------------------------------------------------------------------ time
@@ -156,6 +168,8 @@ class Engine:
         self.scheduler.run_until_idle()
 
     def next_due_time(self) -> datetime | None:
+        """When time next moves something (a timer, a delayed invocation); None: nothing is
+        scheduled. An ExecutionTimeout counts only while something else is scheduled."""
         return self.scheduler.next_due_time()
 
     def advance_to(self, when: datetime) -> None:
@@ -172,7 +186,8 @@ class Engine:
         """Run execution `arn` to its end and return it (`GetDurableExecution`).
 
         On the real clock, an execution waiting for a callback keeps `drive` blocked until the
-        callback is completed (by another thread, `perdure callback`, the HTTP API) or times out.
+        callback is completed (by another thread, `perdure callback` from another process, the
+        HTTP API) or times out, or the execution reaches its ExecutionTimeout.
 
         Args:
             skip_time: jump over waits (needs the virtual clock); None: whatever the clock does.

@@ -13,7 +13,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from perdure.engine.invoker import InvocationRetryPolicy, crash_error
 from perdure.engine.processors import Batch, callback, execution, wait
@@ -36,6 +36,11 @@ from perdure.wire.types import (
 )
 
 DEFAULT_EXECUTION_TIMEOUT_SECONDS = 86_400
+MAX_EXECUTION_TIMEOUT_SECONDS = 31_622_400
+"""`DurableConfig.ExecutionTimeout` is 1..31,622,400 seconds (botocore)."""
+EXECUTION_TIMEOUT_ERROR_TYPE = "Execution.Timeout"
+EXECUTION_STOPPED_ERROR_TYPE = "Execution.Stopped"
+INVOCATION_ABANDONED_ERROR_TYPE = "Invocation.Abandoned"
 _EXECUTION_NAME_RE = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 INTERRUPTED_MESSAGE = "invocation was interrupted: the engine process stopped before it returned"
 
@@ -87,6 +92,7 @@ def start_execution(
         DurableExecutionAlreadyStartedError: the name is taken by an execution with another input.
         InvalidParameterValueError: a malformed name or an oversized input.
     """
+    check_execution_timeout(execution_timeout)
     if execution_name is not None and _EXECUTION_NAME_RE.fullmatch(execution_name) is None:
         raise InvalidParameterValueError(
             f"DurableExecutionName {execution_name!r} must be 1-64 characters of [a-zA-Z0-9_-]"
@@ -123,8 +129,18 @@ def start_execution(
     tx.insert_execution(record)
     batch = Batch(tx, record, now)
     execution.start(batch)
+    batch.set_timer(execution_id, TimerKind.EXECUTION_TIMEOUT, now + timedelta(seconds=execution_timeout))
     batch.flush()
     return record, True
+
+
+def check_execution_timeout(seconds: int) -> int:
+    """Raises: InvalidParameterValueError: outside 1..31,622,400 seconds."""
+    if isinstance(seconds, bool) or not 1 <= seconds <= MAX_EXECUTION_TIMEOUT_SECONDS:
+        raise InvalidParameterValueError(
+            f"ExecutionTimeout={seconds} is outside 1..{MAX_EXECUTION_TIMEOUT_SECONDS} seconds"
+        )
+    return seconds
 
 
 # ------------------------------------------------------------------ invocations
@@ -268,6 +284,13 @@ def fire_timer(tx: StoreTx, now: datetime, timer: Timer) -> bool:
         return False
     if not rec.is_running:
         return True
+    if timer.kind is TimerKind.EXECUTION_TIMEOUT:
+        error = ErrorObject(
+            error_type=EXECUTION_TIMEOUT_ERROR_TYPE,
+            error_message=f"the execution exceeded its ExecutionTimeout of {rec.execution_timeout} seconds",
+        )
+        terminate(tx, now, rec, ExecutionStatus.TIMED_OUT, error)
+        return True
     op = tx.get_operation(rec.key, timer.operation_id)
     if op is None:
         return True
@@ -290,11 +313,62 @@ def fire_timer(tx: StoreTx, now: datetime, timer: Timer) -> bool:
 
 
 def stop_execution(tx: StoreTx, now: datetime, rec: ExecutionRecord, error: ErrorObject | None) -> None:
+    """`StopDurableExecution`: end a RUNNING execution STOPPED (see `terminate`)."""
+    terminate(tx, now, rec, ExecutionStatus.STOPPED, error or ErrorObject(error_message="execution stopped"))
+
+
+def terminate(
+    tx: StoreTx, now: datetime, rec: ExecutionRecord, status: ExecutionStatus, error: ErrorObject
+) -> None:
+    """End a RUNNING execution from the service side (stopped, or past its ExecutionTimeout).
+
+    In one transaction, in this order:
+    1. an invocation still running is closed: its `InvocationCompleted` (with an
+       `Invocation.Abandoned` error) comes before the terminal event, and its token is
+       revoked: its next checkpoint is answered without a token and changes nothing, so the
+       SDK returns PENDING (its output is then ignored);
+    2. the execution ends: `ExecutionStopped`/`ExecutionTimedOut` with `error`, its timers are
+       deleted; its open operations stay as they are, with no event (as on AWS);
+    3. the executions its chained invokes started that still run are stopped too (recursively):
+       nobody is left to receive their results. The ended caller records nothing for them.
+    """
     batch = Batch(tx, rec, now)
-    execution.finish(
-        batch, ExecutionStatus.STOPPED, None, error or ErrorObject(error_message="execution stopped")
-    )
+    if rec.request_id is not None:
+        why = "stopped" if status is ExecutionStatus.STOPPED else "timed out"
+        abandoned = ErrorObject(
+            error_type=INVOCATION_ABANDONED_ERROR_TYPE,
+            error_message=f"the execution {why} while this invocation ran; its checkpoint token was revoked",
+        )
+        tx.complete_invocation(rec.request_id, now, abandoned)
+        batch.event(
+            EventType.INVOCATION_COMPLETED,
+            None,
+            EventDetails(
+                start_timestamp=rec.invocation_started,
+                end_timestamp=now,
+                request_id=rec.request_id,
+                error=event_error(abandoned),
+            ),
+        )
+        rec.revoked_token = rec.checkpoint_token
+        rec.request_id = None
+        rec.invoker = None
+        rec.invocation_started = None
+    execution.finish(batch, status, None, error)
     batch.flush()
+    for child in tx.child_executions(rec.arn):
+        if child.is_running:
+            verb = "stopped" if status is ExecutionStatus.STOPPED else "timed out"
+            terminate(
+                tx,
+                now,
+                child,
+                ExecutionStatus.STOPPED,
+                ErrorObject(
+                    error_type=EXECUTION_STOPPED_ERROR_TYPE,
+                    error_message=f"stopped because the execution that invoked it ({rec.arn}) {verb}",
+                ),
+            )
 
 
 def recover_interrupted(tx: StoreTx, now: datetime, is_alive: Callable[[str | None], bool]) -> list[str]:

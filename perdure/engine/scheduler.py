@@ -4,6 +4,19 @@ Exactly one invocation of an execution runs at a time (the store's open-invocati
 guards it across processes; the in-flight set guards it here); many executions run at
 once on a small thread pool. With a virtual clock, `drive` jumps to the next due timer
 when nothing is runnable; with the system clock it sleeps until then (or until woken).
+
+Waking up. A change made in this process (a start, a checkpoint starting a chained invoke,
+a callback, a stop, an invocation's end) calls `notify`, which wakes every sleeping loop at
+once. A change another process commits to the same SQLite file (`perdure callback`, a
+second `perdure run`) is seen through `Store.external_version` (SQLite's `PRAGMA
+data_version`), read every `EXTERNAL_CHECK_SECONDS` only while a loop is idle: one pragma,
+no table read, and never while invocations run. The stores' tables are read again only
+when that number moved.
+
+Deadlines (an execution's ExecutionTimeout) are timers like the others, except that the
+virtual clock jumps to one only while other work (a timer, a delayed invocation) is
+scheduled: alone, a deadline is how long an execution waits for the outside world, and
+skipping to it would time out every execution that waits for a callback.
 Imports only `perdure.wire`, `perdure.engine` internals and the standard library.
 """
 
@@ -28,11 +41,12 @@ from perdure.engine.store import Store
 from perdure.wire.types import ErrorObject, ExecutionStatus, InvocationOutput, OperationStatus, OperationType
 
 _BATCH = 100
-_POLL_SECONDS = 0.05
-"""How often `drive` looks again at an execution another process is invoking."""
-_CALLBACK_POLL_SECONDS = 0.5
-"""How often `drive` re-reads an execution that waits for a callback (another process, such as
-`perdure callback`, may complete it; one in this process wakes `drive` at once)."""
+EXTERNAL_CHECK_SECONDS = 0.05
+"""While idle, how often a loop reads `Store.external_version` to notice another process's
+commits (a cheap pragma; the store is re-read only when it changed)."""
+_FOREIGN_POLL_SECONDS = 0.05
+"""A store without `external_version` is re-read this often while another engine runs the driven
+execution's invocation (it cannot happen with the memory store, which no other engine shares)."""
 _EXTERNAL = frozenset({OperationType.CALLBACK, OperationType.CHAINED_INVOKE})
 """Operations completed from outside the execution: by a callback call, or by the invoked
 execution (which may itself wait for a callback)."""
@@ -85,7 +99,20 @@ class Scheduler:
         return fired
 
     def next_due_time(self) -> datetime | None:
-        """When the next timer or delayed invocation is due (None: nothing scheduled)."""
+        """When time next moves something: the next timer or delayed invocation (None: nothing).
+
+        A deadline (ExecutionTimeout) counts only while other work is scheduled; this is the
+        time the virtual clock jumps to when nothing is runnable.
+        """
+        with self._store.transaction() as tx:
+            work = [t for t in (tx.next_timer_due(deadlines=False), tx.next_invoke_after()) if t is not None]
+            if not work:
+                return None
+            deadline = tx.next_timer_due()
+        return min(work if deadline is None else [*work, deadline])
+
+    def next_wake_time(self) -> datetime | None:
+        """The next timer (deadlines included) or delayed invocation: when real time wakes a loop."""
         with self._store.transaction() as tx:
             times = [t for t in (tx.next_timer_due(), tx.next_invoke_after()) if t is not None]
         return min(times, default=None)
@@ -210,8 +237,10 @@ class Scheduler:
             self._forget(wakeup)
 
     def _drive(self, arn: str, wakeup: threading.Event) -> ExecutionStatus:
+        virtual = isinstance(self._clock, VirtualClock)
         while True:
             wakeup.clear()
+            version = self._store.external_version()  # before reading: no commit slips between
             self.run_until_idle()
             with self._store.transaction() as tx:
                 rec = tx.get_execution(arn)
@@ -223,30 +252,65 @@ class Scheduler:
                 raise UnknownFunctionError(
                     f"execution {arn} belongs to function {rec.function_name!r}, which is not registered"
                 )
-            due = self.next_due_time()
             if rec.request_id is not None:
-                # Another engine on the same store is running its invocation: poll for the end.
-                wakeup.wait(_POLL_SECONDS)
+                # Another engine on the same store runs its invocation: wait for its commits.
+                self._idle(None, wakeup, version, fallback=_FOREIGN_POLL_SECONDS)
                 continue
-            virtual = isinstance(self._clock, VirtualClock)
-            if not rec.needs_invocation and (due is None or not virtual) and self._awaits_external(rec.key):
-                # Waiting for an external completion: time passes only on the real clock.
-                if due is None and virtual:
-                    raise EngineStalledError(
-                        f"execution {arn} waits for a callback (its own or an invoked execution's) and"
-                        " nothing else is scheduled: on the virtual clock, deliver it"
-                        " (send_durable_execution_callback_success/failure) between run_until_idle()"
-                        " calls, or drive on the real clock"
-                    )
-                if not virtual:
-                    poll = self._clock.now() + timedelta(seconds=_CALLBACK_POLL_SECONDS)
-                    due = poll if due is None else min(due, poll)
-            elif due is None and not rec.needs_invocation:
-                raise EngineStalledError(
-                    f"execution {arn} is RUNNING but nothing is scheduled to resume it"
-                    " (its last invocation returned PENDING with no wait, retry or callback outstanding)"
-                )
-            self._clock.sleep_until(due, wakeup)
+            due = self.next_due_time()
+            if due is None and not rec.needs_invocation:
+                self._check_not_stalled(arn, rec.key, virtual)
+            if virtual and due is not None:
+                self._clock.sleep_until(due, wakeup)
+            else:
+                # Real time: sleep until the next timer (deadlines included) or a change.
+                self._idle(self.next_wake_time(), wakeup, version)
+
+    def _check_not_stalled(self, arn: str, execution_key: int, virtual: bool) -> None:
+        """Raise when nothing can resume the execution (an open callback counts on real time)."""
+        if self._awaits_external(execution_key):
+            if not virtual:
+                return  # a callback (or an invoked execution) may complete it: wait for that
+            raise EngineStalledError(
+                f"execution {arn} waits for a callback (its own or an invoked execution's) and"
+                " nothing else is scheduled: on the virtual clock, deliver it"
+                " (send_durable_execution_callback_success/failure) between run_until_idle()"
+                " calls, advance the clock past its ExecutionTimeout, or drive on the real clock"
+            )
+        raise EngineStalledError(
+            f"execution {arn} is RUNNING but nothing is scheduled to resume it"
+            " (its last invocation returned PENDING with no wait, retry or callback outstanding)"
+        )
+
+    def _idle(
+        self,
+        due: datetime | None,
+        wakeup: threading.Event,
+        version: int | None,
+        *,
+        fallback: float | None = None,
+    ) -> None:
+        """Sleep until `due` (real time; None: no time limit), `notify`, or a commit by another
+        process (`version` moved); without a version, until `due`, `notify` or `fallback` seconds."""
+        virtual = isinstance(self._clock, VirtualClock)
+        if version is None:
+            if fallback is not None:
+                wakeup.wait(fallback)
+            elif virtual or due is None:
+                wakeup.wait()
+            else:
+                self._clock.sleep_until(due, wakeup)
+            return
+        while True:
+            if virtual or due is None:
+                if wakeup.wait(EXTERNAL_CHECK_SECONDS):
+                    return
+            else:
+                step = self._clock.now() + timedelta(seconds=EXTERNAL_CHECK_SECONDS)
+                self._clock.sleep_until(min(due, step), wakeup)
+                if wakeup.is_set() or self._clock.now() >= due:
+                    return
+            if self._store.external_version() != version:
+                return
 
     def _awaits_external(self, execution_key: int) -> bool:
         """Whether the execution has an open (STARTED) CALLBACK or CHAINED_INVOKE operation."""
@@ -262,19 +326,21 @@ class Scheduler:
 
     def run_forever(self, stop: threading.Event) -> None:
         """Serve every execution until `stop` is set: run what is runnable, then sleep until the
-        next due timer (a virtual clock jumps there) or until woken by new work."""
+        next due timer (a virtual clock jumps there), a `notify`, or another process's commit."""
         wakeup = self._waiter()
+        virtual = isinstance(self._clock, VirtualClock)
         try:
             while not stop.is_set():
                 wakeup.clear()
+                version = self._store.external_version()
                 self.run_until_idle()
                 if stop.is_set():
                     return
                 due = self.next_due_time()
-                if due is None:
-                    wakeup.wait()  # new work, or `notify()` after `stop` was set
-                else:
+                if virtual and due is not None:
                     self._clock.sleep_until(due, wakeup)
+                else:
+                    self._idle(None if virtual else self.next_wake_time(), wakeup, version)
         finally:
             self._forget(wakeup)
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from perdure.engine import lifecycle
+from perdure.engine import idempotency, lifecycle
 from perdure.engine.clock import Clock
 from perdure.engine.errors import UnknownFunctionError
 from perdure.engine.processors import Batch, apply_updates, callback
@@ -80,6 +80,22 @@ def _marker(marker: str | None) -> int | None:
     return value
 
 
+def _stale_token_message(rec: ExecutionRecord, token: str | None = None) -> str:
+    """Why a checkpoint token is refused, starting with the phrase the SDKs look for."""
+    if token is not None and token == rec.revoked_token:
+        return (
+            f"{INVALID_CHECKPOINT_TOKEN}: the token was revoked when execution {rec.arn} ended"
+            f" ({rec.status.value}) while its invocation ran"
+        )
+    if not rec.is_running:
+        return (
+            f"{INVALID_CHECKPOINT_TOKEN}: execution {rec.arn} is {rec.status.value}; no invocation is running"
+        )
+    if rec.checkpoint_token is None:
+        return f"{INVALID_CHECKPOINT_TOKEN}: the token is stale or unknown for this execution (no invocation is running)"
+    return f"{INVALID_CHECKPOINT_TOKEN}: the token is stale or unknown for this execution"
+
+
 def _without_data(event: Event) -> Event:
     """The event with its payloads left out (IncludeExecutionData false)."""
     d = event.details
@@ -120,6 +136,10 @@ class EngineService:
     ) -> None:
         if max_operations < 1:
             raise ValueError("max_operations must be >= 1")
+        try:
+            lifecycle.check_execution_timeout(execution_timeout)
+        except InvalidParameterValueError as exc:
+            raise ValueError(f"execution_timeout: {exc}") from None
         self.store = store
         self.clock = clock
         self.registry = registry
@@ -142,9 +162,16 @@ class EngineService:
     # ------------------------------------------------------------- starting
 
     def start_execution(
-        self, function_name: str, input_payload: str | None, execution_name: str | None = None
+        self,
+        function_name: str,
+        input_payload: str | None,
+        execution_name: str | None = None,
+        execution_timeout: int | None = None,
     ) -> tuple[str, bool]:
         """Start (or find by name) an execution of a registered function.
+
+        Args:
+            execution_timeout: its ExecutionTimeout in seconds (None: the service's default).
 
         Returns:
             (the execution ARN, whether it was created by this call).
@@ -153,9 +180,10 @@ class EngineService:
             UnknownFunctionError, DurableExecutionAlreadyStartedError, InvalidParameterValueError.
         """
         function = self.registry.resolve(function_name)
+        timeout = self.execution_timeout if execution_timeout is None else execution_timeout
         with self.store.transaction() as tx:
             rec, created = lifecycle.start_execution(
-                tx, self.clock.now(), function, input_payload, execution_name, self.execution_timeout
+                tx, self.clock.now(), function, input_payload, execution_name, timeout
             )
         if created:
             self._changed()
@@ -189,15 +217,36 @@ class EngineService:
     def checkpoint_durable_execution(
         self, request: CheckpointDurableExecutionRequest
     ) -> CheckpointDurableExecutionResponse:
+        """Apply one checkpoint request atomically (see docs/engine.md).
+
+        A request with a `ClientToken` is idempotent: the same request again (with the token
+        it was first sent with, now stale) gets the first response and changes nothing; the
+        same ClientToken on another request is refused.
+
+        Raises:
+            InvalidParameterValueError: a stale or unknown token (`Invalid checkpoint token: ...`),
+                an update that breaks a rule, a reused ClientToken.
+            ResourceNotFoundError: no such execution.
+        """
         now = self.clock.now()
+        client_token = request.client_token
+        digest = None if client_token is None else idempotency.request_digest(request)
         with self.store.transaction() as tx:
             rec = self._execution(tx, request.durable_execution_arn)
+            if client_token is not None and digest is not None:
+                replayed = idempotency.replay(tx, rec, client_token, digest)
+                if replayed is not None:
+                    return replayed
+            if rec.revoked_token is not None and request.checkpoint_token == rec.revoked_token:
+                # The service ended the execution while this invocation ran: answer without a
+                # token (the SDK then suspends and returns PENDING); nothing is applied.
+                response = CheckpointDurableExecutionResponse(CheckpointUpdatedExecutionState(), None)
+                if client_token is not None and digest is not None:
+                    idempotency.record(tx, rec, client_token, digest, response)
+                return response
             current = rec.checkpoint_token
             if current is None or request.checkpoint_token != current:
-                raise InvalidParameterValueError(
-                    f"{INVALID_CHECKPOINT_TOKEN}: the token is stale or unknown for this execution"
-                    + (" (no invocation is running)" if current is None else "")
-                )
+                raise InvalidParameterValueError(_stale_token_message(rec))
             started: list[str] = []
             batch = Batch(tx, rec, now, self.max_operations, start_execution=self._starter(tx, now, started))
             apply_updates(batch, request.updates)
@@ -211,13 +260,16 @@ class EngineService:
                     op = tx.get_operation(rec.key, op_id)
                     if op is not None:
                         batch.changed[op_id] = op
+            operations = tuple(op for op in batch.changed.values() if op.type is not OperationType.EXECUTION)
+            response = CheckpointDurableExecutionResponse(
+                new_execution_state=CheckpointUpdatedExecutionState(operations=operations),
+                checkpoint_token=token,
+            )
+            if client_token is not None and digest is not None:
+                idempotency.record(tx, rec, client_token, digest, response)
         if started:
             self._changed()  # a chained invoke started an execution: the scheduler may run it now
-        operations = tuple(op for op in batch.changed.values() if op.type is not OperationType.EXECUTION)
-        return CheckpointDurableExecutionResponse(
-            new_execution_state=CheckpointUpdatedExecutionState(operations=operations),
-            checkpoint_token=token,
-        )
+        return response
 
     def _starter(self, tx: StoreTx, now: datetime, started: list[str]) -> StartExecution:
         """Starts chained invoke targets inside the checkpoint's transaction (a rejected
@@ -244,9 +296,7 @@ class EngineService:
         with self.store.transaction() as tx:
             rec = self._execution(tx, request.durable_execution_arn)
             if not lifecycle.same_invocation(request.checkpoint_token, rec.checkpoint_token):
-                raise InvalidParameterValueError(
-                    f"{INVALID_CHECKPOINT_TOKEN}: the token does not belong to the running invocation"
-                )
+                raise InvalidParameterValueError(_stale_token_message(rec, request.checkpoint_token))
             page = tx.list_operations(rec.key, -1 if after is None else after, size + 1)
         marker = str(page[size - 1][0]) if len(page) > size else None
         return GetDurableExecutionStateResponse(

@@ -5,8 +5,8 @@ without anyone driving them), serves the engine's service through `LambdaApi`, a
 a synchronous `Invoke`: it waits for the execution to end for at most `sync_timeout`
 seconds, then answers 202 with the running execution's ARN in
 `X-Amz-Durable-Execution-Arn` (the execution carries on; poll `GetDurableExecution`).
-Every `STORE_POLL_SECONDS` it also wakes the loop, so work another process wrote to the
-same database file (`perdure callback --db`) is picked up. `stop()` releases waiting
+Work another process writes to the same database file (`perdure callback --db`) is
+picked up by the engine loop itself (see `perdure.engine.scheduler`). `stop()` releases waiting
 invokes, lets running invocations finish (they may still checkpoint over HTTP), then
 closes the socket.
 """
@@ -32,10 +32,6 @@ retrying (a retried unnamed Invoke would start a second execution)."""
 
 _POLL_FIRST = 0.002
 _POLL_MAX = 0.1
-STORE_POLL_SECONDS = 0.5
-"""How often the host wakes the engine loop to look at the store: another process on the same
-database file (`perdure callback --db`, `perdure run`) may have made work runnable, and
-only changes made in this process wake the loop by themselves."""
 
 
 class EngineHost:
@@ -60,7 +56,6 @@ class EngineHost:
         self.engine = engine
         self.sync_timeout = sync_timeout
         self._stopping = threading.Event()
-        self._poller: threading.Thread | None = None
         # The engine's `invoke` calls this hook for RequestResponse; by default it drives
         # the execution on the caller's thread with no bound. Here the background loop
         # runs it, and the hook only waits, boundedly.
@@ -76,23 +71,14 @@ class EngineHost:
         """Start the engine's background loop, then accept requests."""
         self._stopping.clear()
         self.engine.start()
-        self._poller = threading.Thread(target=self._poll_store, name="perdure-store-poll", daemon=True)
-        self._poller.start()
         self.server.start()
 
     def stop(self) -> None:
         """Release waiting invokes, stop the engine loop (running invocations finish), close
         the socket. The engine itself stays open: the caller closes it."""
         self._stopping.set()
-        if self._poller is not None:
-            self._poller.join()
-            self._poller = None
         self.engine.stop()
         self.server.stop()
-
-    def _poll_store(self) -> None:
-        while not self._stopping.wait(STORE_POLL_SECONDS):
-            self.engine.scheduler.notify()
 
     def await_end(self, arn: str) -> None:
         """Return when execution `arn` has ended, `sync_timeout` has passed, or the host stops."""

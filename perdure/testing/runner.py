@@ -9,6 +9,13 @@ The runner owns an `Engine` (a memory store and a virtual clock when time is ski
 registers each handler through the in-process link (or, with `isolation="process"`,
 through worker subprocesses), and drives executions to their end. A result carries the
 status, the decoded result, the error, the history and a per-operation summary.
+
+A test can also step an execution on the virtual clock and look between invocations:
+`run_until_suspended` starts it and returns once nothing can run without time passing or a
+callback arriving; `callback_id` finds a callback in the history and `send_callback_*`
+completes it; `resume` runs what that made runnable (or jumps to the next timer);
+`advance` moves the clock by a duration; `wait_for_result` runs to the end. See
+docs/testing.md.
 """
 
 from __future__ import annotations
@@ -18,16 +25,26 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal
 
-from perdure.engine import Engine
+from perdure.engine import Engine, EngineStalledError, VirtualClock
 from perdure.engine.invoker import Invocable
 from perdure.link.inprocess import InProcessInvocable
 from perdure.link.logs import LogStore
 from perdure.link.target import Target, as_lambda_handler
 from perdure.wire.codec import to_wire
-from perdure.wire.types import ErrorObject, Event, EventType, ExecutionStatus
+from perdure.wire.types import (
+    ErrorObject,
+    Event,
+    EventType,
+    ExecutionStatus,
+    SendDurableExecutionCallbackFailureRequest,
+    SendDurableExecutionCallbackHeartbeatRequest,
+    SendDurableExecutionCallbackSuccessRequest,
+    StopDurableExecutionRequest,
+)
 
 Isolation = Literal["inprocess", "process"]
 _NAME_SAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -62,6 +79,11 @@ class ExecutionResult:
     @property
     def succeeded(self) -> bool:
         return self.status == ExecutionStatus.SUCCEEDED.value
+
+    @property
+    def is_running(self) -> bool:
+        """Still RUNNING: suspended on a wait, a retry, a callback or an invoke."""
+        return self.status == ExecutionStatus.RUNNING.value
 
     @property
     def invocations(self) -> int:
@@ -207,8 +229,13 @@ class DurableTestRunner:
     ) -> str:
         """Register a handler (a decorated function, or a target string) and return its name.
 
-        Process isolation needs a target string (`path/file.py:func` or `module:func`),
-        since the worker imports the handler itself.
+        Args:
+            handler: a `@durable_execution` handler, or a target string.
+            name: the function name, which `context.invoke(name, ...)` of another handler calls
+                (default: derived from the handler, e.g. `orders-1`).
+            isolation: `"inprocess"`, or `"process"` (worker subprocesses; needs a target
+                string, `path/file.py:func` or `module:func`, since the worker imports it).
+            aliases: more names the function answers to.
         """
         if not isinstance(handler, str) and id(handler) in self._registered and name is None:
             return self._registered[id(handler)]
@@ -240,14 +267,28 @@ class DurableTestRunner:
     # ------------------------------------------------------------- executions
 
     def start(
-        self, handler: Callable[..., Any] | str, input: Any = None, *, execution_name: str | None = None
+        self,
+        handler: Callable[..., Any] | str,
+        input: Any = None,
+        *,
+        execution_name: str | None = None,
+        execution_timeout: int | None = None,
     ) -> str:
-        """Start an execution (without running it) and return its ARN."""
+        """Start an execution (without running it) and return its ARN.
+
+        Args:
+            handler: a decorated handler, a target string, or the name of a registered function.
+            input: the execution input (JSON-serialisable).
+            execution_name: the idempotency name (default: a fresh uuid).
+            execution_timeout: its ExecutionTimeout in seconds (default: the engine's, one day).
+        """
         if isinstance(handler, str) and self.engine.registry.get(handler) is not None:
             function_name = handler
         else:
             function_name = self.register(handler)
-        return self.engine.start_execution(function_name, json.dumps(input), execution_name)
+        return self.engine.start_execution(
+            function_name, json.dumps(input), execution_name, execution_timeout=execution_timeout
+        )
 
     def run(
         self,
@@ -255,11 +296,159 @@ class DurableTestRunner:
         input: Any = None,
         *,
         execution_name: str | None = None,
+        execution_timeout: int | None = None,
     ) -> ExecutionResult:
         """Start an execution and drive it to its end."""
-        arn = self.start(handler, input, execution_name=execution_name)
+        arn = self.start(handler, input, execution_name=execution_name, execution_timeout=execution_timeout)
+        return self.wait_for_result(arn)
+
+    def wait_for_result(self, arn: str) -> ExecutionResult:
+        """Drive execution `arn` to its end (skipping waits on the virtual clock) and return it.
+
+        Raises:
+            EngineStalledError: on the virtual clock, it waits for a callback nobody sends.
+        """
         self.engine.drive(arn)
         return self.result(arn)
+
+    # -------------------------------------------------------------- stepping
+
+    def run_until_suspended(
+        self,
+        handler: Callable[..., Any] | str,
+        input: Any = None,
+        *,
+        execution_name: str | None = None,
+        execution_timeout: int | None = None,
+    ) -> ExecutionResult:
+        """Start an execution and run it until it ends or nothing can run without time passing
+        or a callback arriving; time does not move. Returns the state at that point."""
+        arn = self.start(handler, input, execution_name=execution_name, execution_timeout=execution_timeout)
+        self.engine.run_until_idle()
+        return self.result(arn)
+
+    def resume(self, arn: str) -> ExecutionResult:
+        """Run what is runnable now (say, after `send_callback_success`); if nothing is, jump the
+        virtual clock to the next timer (a wait, a retry) and run what that makes runnable.
+        Returns the state once it is suspended again or ended.
+
+        Raises:
+            EngineStalledError: the execution is RUNNING and nothing can move it (a callback
+                nobody has sent; the clock does not jump to a lone ExecutionTimeout).
+            TypeError: the runner is on real time.
+        """
+        clock = self._virtual_clock("resume")
+        before = self._progress(arn)
+        self.engine.run_until_idle()
+        if self._progress(arn) == before and self.engine.get_execution(arn).status is ExecutionStatus.RUNNING:
+            due = self.engine.next_due_time()
+            if due is None:
+                raise EngineStalledError(
+                    f"execution {arn} waits for something only the test can do (send_callback_success/"
+                    "failure, or advance() past its ExecutionTimeout); nothing is scheduled"
+                )
+            clock.advance_to(due)
+            self.engine.run_until_idle()
+        return self.result(arn)
+
+    def advance(self, duration: timedelta | float) -> None:
+        """Move the virtual clock by `duration` (a timedelta or seconds), firing every timer due
+        on the way in order, and run what becomes runnable (as Temporal's `env.sleep`)."""
+        clock = self._virtual_clock("advance")
+        step = duration if isinstance(duration, timedelta) else timedelta(seconds=duration)
+        target = clock.now() + step
+        while True:
+            self.engine.run_until_idle()
+            due = self._next_timer()
+            if due is None or due > target:
+                break
+            clock.advance_to(due)
+        clock.advance_to(target)
+        self.engine.run_until_idle()
+
+    def stop(self, arn: str, error: ErrorObject | None = None) -> ExecutionResult:
+        """`StopDurableExecution`: end it STOPPED (and the executions its invokes started)."""
+        self.engine.service.stop_durable_execution(StopDurableExecutionRequest(arn, error))
+        return self.result(arn)
+
+    def _virtual_clock(self, what: str) -> VirtualClock:
+        clock = self.engine.clock
+        if not isinstance(clock, VirtualClock):
+            raise TypeError(f"{what} needs the virtual clock: use DurableTestRunner.start_time_skipping()")
+        return clock
+
+    def _next_timer(self) -> datetime | None:
+        return self.engine.scheduler.next_wake_time()
+
+    def _progress(self, arn: str) -> int:
+        return len(self.engine.history(arn, include_execution_data=False))
+
+    # ------------------------------------------------------------- callbacks
+
+    def callback_id(self, arn: str, name: str | None = None) -> str:
+        """The id of a callback of execution `arn`, read from its history.
+
+        Args:
+            name: the callback's name, or the name given to `wait_for_callback`; None: the
+                only callback still open.
+
+        Raises:
+            LookupError: no such callback (the message lists the callbacks there are), or
+                `name` is None and not exactly one callback is open.
+        """
+        history = self.engine.history(arn, include_execution_data=False)
+        context_names = {e.id: e.name for e in history if e.event_type is EventType.CONTEXT_STARTED}
+        ended = {
+            e.id
+            for e in history
+            if e.event_type
+            in (EventType.CALLBACK_SUCCEEDED, EventType.CALLBACK_FAILED, EventType.CALLBACK_TIMED_OUT)
+        }
+        started = [e for e in history if e.event_type is EventType.CALLBACK_STARTED and e.details.callback_id]
+        if name is None:
+            candidates = [e for e in started if e.id not in ended]
+            if len(candidates) != 1:
+                raise LookupError(
+                    f"execution {arn} has {len(candidates)} open callbacks; name one"
+                    f" (callbacks: {self._callback_names(started, context_names)})"
+                )
+        else:
+            candidates = [e for e in started if name in (e.name, context_names.get(e.parent_id))]
+            if not candidates:
+                raise LookupError(
+                    f"execution {arn} has no callback named {name!r}"
+                    f" (callbacks: {self._callback_names(started, context_names)})"
+                )
+            open_ones = [e for e in candidates if e.id not in ended]
+            candidates = open_ones or candidates
+        callback_id = candidates[-1].details.callback_id
+        assert callback_id is not None
+        return callback_id
+
+    @staticmethod
+    def _callback_names(started: list[Event], context_names: dict[str | None, str | None]) -> list[str]:
+        return [context_names.get(e.parent_id) or e.name or "<unnamed>" for e in started]
+
+    def send_callback_success(self, callback_id: str, result: bytes | str | None = None) -> None:
+        """Complete a callback; `result` is delivered verbatim (a str is sent as UTF-8)."""
+        raw = result.encode("utf-8") if isinstance(result, str) else result
+        self.engine.service.send_durable_execution_callback_success(
+            SendDurableExecutionCallbackSuccessRequest(callback_id, raw)
+        )
+
+    def send_callback_failure(self, callback_id: str, error: ErrorObject | None = None) -> None:
+        """Fail a callback with `error` (recorded verbatim)."""
+        self.engine.service.send_durable_execution_callback_failure(
+            SendDurableExecutionCallbackFailureRequest(callback_id, error)
+        )
+
+    def send_callback_heartbeat(self, callback_id: str) -> None:
+        """Restart the callback's heartbeat timeout."""
+        self.engine.service.send_durable_execution_callback_heartbeat(
+            SendDurableExecutionCallbackHeartbeatRequest(callback_id)
+        )
+
+    # --------------------------------------------------------------- reading
 
     def result(self, arn: str) -> ExecutionResult:
         """The current state of execution `arn`."""

@@ -46,6 +46,10 @@ class _State:
         self.by_name: dict[tuple[str, str], int] = {}
         self.timers: dict[tuple[int, str, TimerKind], datetime] = {}
         self.invocations: dict[str, _Invocation] = {}
+        self.checkpoints: dict[tuple[int, str], tuple[str, str | None]] = {}
+        """(execution key, ClientToken) -> (request digest, response JSON or None)."""
+        self.latest_checkpoint: dict[int, str] = {}
+        """Execution key -> the ClientToken whose response is kept (the latest)."""
 
 
 class _MemoryTx:
@@ -128,6 +132,13 @@ class _MemoryTx:
             dataclasses.replace(d.record) for d in self._s.by_key.values() if d.record.request_id is not None
         ]
 
+    def child_executions(self, parent_arn: str) -> list[ExecutionRecord]:
+        return [
+            dataclasses.replace(d.record)
+            for d in self._s.by_key.values()
+            if d.record.parent_arn == parent_arn
+        ]
+
     # ---------------------------------------------------------------- operations
     def get_operation(self, execution_key: int, operation_id: str) -> Operation | None:
         entry = self._s.by_key[execution_key].operations.get(operation_id)
@@ -207,8 +218,36 @@ class _MemoryTx:
         due = sorted((d, k) for k, d in self._s.timers.items() if d <= now)[:limit]
         return [Timer(k[0], self._s.by_key[k[0]].record.arn, k[1], k[2], d) for d, k in due]
 
-    def next_timer_due(self) -> datetime | None:
-        return min(self._s.timers.values(), default=None)
+    def next_timer_due(self, *, deadlines: bool = True) -> datetime | None:
+        return min(
+            (due for key, due in self._s.timers.items() if deadlines or not key[2].is_deadline), default=None
+        )
+
+    # ------------------------------------------------------------ idempotency
+    def get_checkpoint_request(self, execution_key: int, client_token: str) -> tuple[str, str | None] | None:
+        return self._s.checkpoints.get((execution_key, client_token))
+
+    def put_checkpoint_request(
+        self, execution_key: int, client_token: str, digest: str, response: str
+    ) -> None:
+        table, latest = self._s.checkpoints, self._s.latest_checkpoint
+        previous = latest.get(execution_key)
+        old = None if previous is None else table[(execution_key, previous)]
+        if previous is not None and old is not None:
+            table[(execution_key, previous)] = (old[0], None)
+        table[(execution_key, client_token)] = (digest, response)
+        latest[execution_key] = client_token
+
+        def undo() -> None:
+            del table[(execution_key, client_token)]
+            if previous is None:
+                del latest[execution_key]
+            else:
+                latest[execution_key] = previous
+                if old is not None:
+                    table[(execution_key, previous)] = old
+
+        self.undo.append(undo)
 
     # --------------------------------------------------------------- invocations
     def insert_invocation(self, execution_key: int, request_id: str, start: datetime) -> None:
@@ -250,6 +289,9 @@ class MemoryStore:
                 for undo in reversed(tx.undo):
                     undo()
                 raise
+
+    def external_version(self) -> None:
+        return None  # only this object writes to it: every change notifies the scheduler itself
 
     def close(self) -> None:
         pass

@@ -108,6 +108,16 @@ class TimerKind(StrEnum):
     RETRY = "retry"  # STEP PENDING -> READY
     CALLBACK_TIMEOUT = "callback_timeout"  # CALLBACK STARTED -> TIMED_OUT (Callback.Timeout)
     CALLBACK_HEARTBEAT = "callback_heartbeat"  # CALLBACK STARTED -> TIMED_OUT (Callback.Heartbeat)
+    EXECUTION_TIMEOUT = "execution_timeout"  # RUNNING execution -> TIMED_OUT (its ExecutionTimeout)
+
+    @property
+    def is_deadline(self) -> bool:
+        """A deadline ends something that waits too long; it is not work the engine does.
+
+        The virtual clock jumps to a deadline only while other work is scheduled (see
+        `perdure.engine.scheduler`): alone, it marks how long an execution waits for the outside.
+        """
+        return self is TimerKind.EXECUTION_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +171,9 @@ class ExecutionRecord:
     """The execution whose chained invoke started this one (None: started directly)."""
     parent_operation_id: str | None = None
     """That execution's CHAINED_INVOKE operation, completed when this execution ends."""
+    revoked_token: str | None = None
+    """The token of an invocation the service ended (stop, timeout): a checkpoint presenting it
+    is answered without a CheckpointToken, the wire's "revoked" signal, and changes nothing."""
 
     @property
     def is_running(self) -> bool:

@@ -104,7 +104,25 @@ ALTER TABLE executions ADD COLUMN parent_operation_id TEXT;
 """
 """Chained invoke: an invoked execution names the execution and operation that started it."""
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+_V3 = """
+ALTER TABLE executions ADD COLUMN revoked_token TEXT;
+CREATE INDEX executions_by_parent ON executions (parent_arn) WHERE parent_arn IS NOT NULL;
+CREATE TABLE checkpoint_requests (
+    execution_key        INTEGER NOT NULL REFERENCES executions (key),
+    client_token         TEXT NOT NULL,
+    digest               TEXT NOT NULL,
+    response             TEXT,
+    PRIMARY KEY (execution_key, client_token)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO timers (execution_key, operation_id, kind, due_us)
+    SELECT key, execution_id, 'execution_timeout', start_us + execution_timeout * 1000000
+    FROM executions WHERE status = 'RUNNING';
+"""
+"""ExecutionTimeout enforced (a timer row per running execution, armed here for executions
+started before it), the revoked token of an invocation the service ended, children by caller
+(stopping a caller stops them), and ClientToken idempotency of checkpoints."""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 """Ordered migrations; `len(MIGRATIONS)` is the current schema version."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -76,7 +76,7 @@ _EXEC_COLUMNS = (
     " end_us, execution_timeout, result, error, closing_status, checkpoint_token, request_id,"
     " invocation_start_us, next_event_id, operation_count, needs_invocation, invoke_after_us,"
     " failed_invocations, invocation_count, updated_operation_ids, invoker, parent_arn,"
-    " parent_operation_id"
+    " parent_operation_id, revoked_token"
 )
 _OP_COLUMNS = (
     "seq, operation_id, type, status, parent_id, name, sub_type, start_us, end_us, attempt,"
@@ -131,6 +131,7 @@ def _exec_from_row(row: Sequence[Any]) -> ExecutionRecord:
         invoker=row[24],
         parent_arn=row[25],
         parent_operation_id=row[26],
+        revoked_token=row[27],
     )
 
 
@@ -162,6 +163,7 @@ def _exec_values(r: ExecutionRecord) -> tuple[Any, ...]:
         r.invoker,
         r.parent_arn,
         r.parent_operation_id,
+        r.revoked_token,
     )
 
 
@@ -328,6 +330,12 @@ class _SqliteTx:
         rows = self._c.execute(f"SELECT {_EXEC_COLUMNS} FROM executions WHERE request_id IS NOT NULL")
         return [_exec_from_row(r) for r in rows]
 
+    def child_executions(self, parent_arn: str) -> list[ExecutionRecord]:
+        rows = self._c.execute(
+            f"SELECT {_EXEC_COLUMNS} FROM executions WHERE parent_arn = ? ORDER BY key", (parent_arn,)
+        )
+        return [_exec_from_row(r) for r in rows]
+
     # ---------------------------------------------------------------- operations
     def get_operation(self, execution_key: int, operation_id: str) -> Operation | None:
         row = self._c.execute(_SELECT_OPERATION, (execution_key, operation_id)).fetchone()
@@ -404,13 +412,39 @@ class _SqliteTx:
     def due_timers(self, now: datetime, limit: int) -> list[Timer]:
         rows = self._c.execute(
             "SELECT t.execution_key, e.arn, t.operation_id, t.kind, t.due_us FROM timers t"
-            " JOIN executions e ON e.key = t.execution_key WHERE t.due_us <= ? ORDER BY t.due_us LIMIT ?",
+            " JOIN executions e ON e.key = t.execution_key WHERE t.due_us <= ?"
+            " ORDER BY t.due_us, t.execution_key, t.operation_id, t.kind LIMIT ?",
             (to_us(now), limit),
         )
         return [Timer(r[0], r[1], r[2], TimerKind(r[3]), from_us(r[4])) for r in rows]
 
-    def next_timer_due(self) -> datetime | None:
-        return opt_from_us(self._c.execute("SELECT MIN(due_us) FROM timers").fetchone()[0])
+    def next_timer_due(self, *, deadlines: bool = True) -> datetime | None:
+        if deadlines:
+            return opt_from_us(self._c.execute("SELECT MIN(due_us) FROM timers").fetchone()[0])
+        row = self._c.execute(
+            "SELECT MIN(due_us) FROM timers WHERE kind != ?", (TimerKind.EXECUTION_TIMEOUT.value,)
+        ).fetchone()
+        return opt_from_us(row[0])
+
+    # ------------------------------------------------------------ idempotency
+    def get_checkpoint_request(self, execution_key: int, client_token: str) -> tuple[str, str | None] | None:
+        row = self._c.execute(
+            "SELECT digest, response FROM checkpoint_requests WHERE execution_key = ? AND client_token = ?",
+            (execution_key, client_token),
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def put_checkpoint_request(
+        self, execution_key: int, client_token: str, digest: str, response: str
+    ) -> None:
+        self._c.execute(
+            "UPDATE checkpoint_requests SET response = NULL WHERE execution_key = ? AND response IS NOT NULL",
+            (execution_key,),
+        )
+        self._c.execute(
+            "INSERT INTO checkpoint_requests (execution_key, client_token, digest, response) VALUES (?, ?, ?, ?)",
+            (execution_key, client_token, digest, response),
+        )
 
     # --------------------------------------------------------------- invocations
     def insert_invocation(self, execution_key: int, request_id: str, start: datetime) -> None:
@@ -508,6 +542,15 @@ class SqliteStore:
         except BaseException:
             c.execute("ROLLBACK")
             raise
+
+    def external_version(self) -> int:
+        # `PRAGMA data_version` changes only when another connection commits: one cheap read
+        # of the WAL index, no table touched (https://sqlite.org/pragma.html#pragma_data_version).
+        with self._lock:
+            try:
+                return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+            except sqlite3.Error as exc:
+                raise self._translate(exc, "read data_version") from None
 
     def schema_version(self) -> int:
         with self._lock:

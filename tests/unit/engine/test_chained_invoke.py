@@ -313,16 +313,23 @@ def test_malformed_starts_are_refused(engine: Engine, update: OperationUpdate, r
     assert child_arns(engine) == []
 
 
-def test_a_caller_that_ended_first_is_left_alone(engine: Engine) -> None:
+def test_stopping_the_caller_stops_the_target_and_records_nothing_more(engine: Engine) -> None:
     engine.register_function("target", target(engine, wait=60))
     engine.register_function("caller", caller(engine, "target"))
     arn = engine.start_execution("caller", None)
     engine.run_until_idle()
     engine.service.stop_durable_execution(StopDurableExecutionRequest(arn, None))
     (child,) = child_arns(engine)
-    assert engine.drive(child).status is ExecutionStatus.SUCCEEDED
+    stopped = engine.drive(child)
+    assert stopped.status is ExecutionStatus.STOPPED and stopped.error is not None
+    assert stopped.error.error_type == "Execution.Stopped" and arn in (stopped.error.error_message or "")
     assert event_types(engine, arn)[-1] == "ExecutionStopped"
-    assert not any(e.event_type is EventType.CHAINED_INVOKE_SUCCEEDED for e in engine.history(arn))
+    assert not any(
+        e.event_type.value.startswith("ChainedInvoke")
+        and e.event_type is not EventType.CHAINED_INVOKE_STARTED
+        for e in engine.history(arn)
+    )
+    assert engine.next_due_time() is None
 
 
 def test_a_result_over_the_limit_fails_the_operation(engine: Engine) -> None:
