@@ -1,12 +1,20 @@
-"""The `perdure` subcommands. Each returns the process exit status."""
+"""The `perdure` subcommands. Each returns the process exit status.
+
+`list` and `history` read through the service API, so the same code serves the local
+database (the engine's service) and a running `perdure serve` (`--endpoint`, over
+`perdure.server.HttpServiceClient`, so the server's process stays the only one that opens
+its database).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
-import sqlite3
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,15 +24,39 @@ from perdure.engine.invoker import Invocable
 from perdure.engine.store import default_db_path
 from perdure.link.inprocess import InProcessInvocable
 from perdure.link.target import Target, TargetError, as_lambda_handler
+from perdure.testing.runner import decode_result
 from perdure.wire.codec import to_wire
 from perdure.wire.errors import ResourceNotFoundError
-from perdure.wire.types import Event, EventType, ExecutionStatus, ListDurableExecutionsByFunctionRequest
+from perdure.wire.service import DurableExecutionService
+from perdure.wire.types import (
+    Event,
+    EventType,
+    ExecutionStatus,
+    GetDurableExecutionHistoryRequest,
+    ListDurableExecutionsByFunctionRequest,
+)
 
 from . import render
 
 
 class CommandError(Exception):
     """An expected failure: printed as one line, exit status 2."""
+
+
+ENDPOINT_HELP = "read from a running `perdure serve` at this URL (e.g. http://127.0.0.1:9000)"
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a command that runs functions on an engine of its own (`run`, `serve`)."""
+    store = parser.add_mutually_exclusive_group()
+    store.add_argument(
+        "--db", default=None, help="SQLite database file (default: $PERDURE_DB or .perdure/perdure.db)"
+    )
+    store.add_argument("--memory", action="store_true", help="keep everything in memory")
+    parser.add_argument(
+        "--skip-time", action="store_true", help="skip waits and retry delays (virtual clock)"
+    )
+    parser.add_argument("--isolation", choices=("inprocess", "process"), default="inprocess")
 
 
 # ------------------------------------------------------------------------- helpers
@@ -41,7 +73,14 @@ def _parse_input(text: str | None) -> str:
     return json.dumps(value)
 
 
-def _open_engine(db: str | None, memory: bool = False, skip_time: bool = False) -> Engine:
+def reject_duplicate_names(names: list[str]) -> None:
+    """Raises: CommandError naming the functions registered more than once."""
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise CommandError(f"--function: {', '.join(duplicates)} registered more than once")
+
+
+def open_engine(db: str | None, memory: bool = False, skip_time: bool = False) -> Engine:
     if not memory:
         path = Path(db) if db else default_db_path()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,7 +104,36 @@ class _StderrSink:
         print(f"{level} {text}" if level else text, file=sys.stderr, flush=True)
 
 
-def _load_invocable(target: Target, engine: Engine, isolation: str) -> tuple[Invocable, Any]:
+def register_functions(
+    engine: Engine, functions: list[tuple[str, Target]], isolation: str
+) -> list[Callable[[], None]]:
+    """Load and register each (name, target); returns what closes them, in load order.
+
+    Raises:
+        CommandError: a target cannot be loaded (what was loaded before is closed).
+    """
+    closers: list[Callable[[], None]] = []
+    try:
+        for name, target in functions:
+            invocable, close = _load_invocable(target, engine, isolation)
+            if close is not None:
+                closers.append(close)
+            engine.register_function(name, invocable)
+    except BaseException:
+        close_all(closers)
+        raise
+    return closers
+
+
+def close_all(closers: list[Callable[[], None]]) -> None:
+    """Close what `register_functions` returned, the last loaded first."""
+    for close in reversed(closers):
+        close()
+
+
+def _load_invocable(
+    target: Target, engine: Engine, isolation: str
+) -> tuple[Invocable, Callable[[], None] | None]:
     if isolation == "process":
         from perdure.link.process import ProcessInvocable
 
@@ -81,15 +149,6 @@ def _load_invocable(target: Target, engine: Engine, isolation: str) -> tuple[Inv
     return InProcessInvocable(as_lambda_handler(handler), engine.service), None
 
 
-def _decode(raw: str | None) -> Any:
-    if raw is None or raw == "":
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
-
-
 # ----------------------------------------------------------------------------- run
 
 
@@ -102,10 +161,7 @@ def _invoke_targets(specs: list[str], main_name: str) -> list[tuple[str, Target]
     from .serve import parse_function
 
     functions = [parse_function(spec) for spec in specs]
-    names = [main_name, *(name for name, _ in functions)]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise CommandError(f"--function: {', '.join(duplicates)} registered more than once")
+    reject_duplicate_names([main_name, *(name for name, _ in functions)])
     return functions
 
 
@@ -122,27 +178,23 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"no such file: {target.module}")
     functions = _invoke_targets(getattr(args, "function", None) or [], target.function_name)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
-    engine = _open_engine(args.db, args.memory, args.skip_time)
-    closers: list[Any] = []
+    engine = open_engine(args.db, args.memory, args.skip_time)
     try:
-        for name, extra in [(target.function_name, target), *functions]:
-            invocable, close_invocable = _load_invocable(extra, engine, args.isolation)
-            if close_invocable is not None:
-                closers.append(close_invocable)
-            engine.register_function(name, invocable)
-        arn = engine.start_execution(target.function_name, payload, args.name)
-        execution = engine.drive(arn)
-        events = engine.history(arn, include_execution_data=False)
+        closers = register_functions(engine, [(target.function_name, target), *functions], args.isolation)
+        try:
+            arn = engine.start_execution(target.function_name, payload, args.name)
+            execution = engine.drive(arn)
+            events = engine.history(arn, include_execution_data=False)
+        finally:
+            close_all(closers)
     finally:
-        for close in reversed(closers):
-            close()
         engine.close()
     invocations = sum(1 for e in events if e.event_type is EventType.INVOCATION_COMPLETED)
     summary = {
         "execution_arn": arn,
         "name": execution.durable_execution_name,
         "status": execution.status.value,
-        "result": _decode(execution.result),
+        "result": decode_result(execution.result),
         "error": to_wire(execution.error) if execution.error is not None else None,
         "invocations": invocations,
     }
@@ -153,40 +205,55 @@ def run(args: argparse.Namespace) -> int:
     return 0 if execution.status is ExecutionStatus.SUCCEEDED else 1
 
 
-# ---------------------------------------------------------------------------- list
+# ---------------------------------------------------------------- list and history
 
 
-def _function_names(db: Path) -> list[str]:
-    """Every function with executions in the database (read directly: the engine lists per function)."""
+@dataclass(frozen=True)
+class _Source:
+    """Where `list`/`history` read: a service, and the local database's function names
+    (None over HTTP: the API only lists executions per function)."""
+
+    service: DurableExecutionService
+    function_names: Callable[[], list[str]] | None
+
+
+@contextmanager
+def _source(args: argparse.Namespace) -> Iterator[_Source]:
+    """`--endpoint`'s server, else the local database."""
+    endpoint = getattr(args, "endpoint", None)
+    if endpoint is not None:
+        if args.db is not None:
+            raise CommandError("--db and --endpoint are exclusive: the server reads its own database")
+        from perdure.server import HttpServiceClient
+
+        yield _Source(HttpServiceClient(endpoint), None)
+        return
+    engine = _open_existing(args.db)
     try:
-        connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        try:
-            rows = connection.execute("SELECT DISTINCT function_name FROM executions ORDER BY function_name")
-            return [str(r[0]) for r in rows]
-        finally:
-            connection.close()
-    except sqlite3.Error as exc:
-        raise CommandError(f"cannot read {db}: {exc}") from None
+        yield _Source(engine.service, engine.function_names)
+    finally:
+        engine.close()
 
 
 def list_executions(args: argparse.Namespace) -> int:
-    path = Path(args.db) if args.db else default_db_path()
-    engine = _open_existing(args.db)
-    try:
-        names = [args.function] if args.function else _function_names(path)
-        rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    with _source(args) as source:
+        if args.function:
+            names = [args.function]
+        elif source.function_names is None:
+            raise CommandError("--endpoint needs --function: the API lists executions per function")
+        else:
+            names = source.function_names()
         for name in names:
             marker: str | None = None
             while True:
-                page = engine.service.list_durable_executions_by_function(
+                page = source.service.list_durable_executions_by_function(
                     ListDurableExecutionsByFunctionRequest(function_name=name, marker=marker)
                 )
                 rows.extend(to_wire(e, timestamps="epoch_seconds") for e in page.durable_executions)
                 marker = page.next_marker
                 if marker is None:
                     break
-    finally:
-        engine.close()
     rows.sort(key=lambda r: r.get("StartTimestamp") or 0)
     if args.json:
         print(json.dumps({"DurableExecutions": rows}))
@@ -195,20 +262,23 @@ def list_executions(args: argparse.Namespace) -> int:
     return 0
 
 
-# ------------------------------------------------------------------------- history
-
-
 def history(args: argparse.Namespace) -> int:
-    engine = _open_existing(args.db)
-    try:
-        try:
-            events: list[Event] = engine.history(args.arn)
-        except ResourceNotFoundError:
-            raise CommandError(f"no execution {args.arn}") from None
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
-    finally:
-        engine.close()
+    events: list[Event] = []
+    with _source(args) as source:
+        marker: str | None = None
+        while True:
+            try:
+                page = source.service.get_durable_execution_history(
+                    GetDurableExecutionHistoryRequest(args.arn, include_execution_data=True, marker=marker)
+                )
+            except ResourceNotFoundError:
+                raise CommandError(f"no execution {args.arn}") from None
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
+            events.extend(page.events)
+            marker = page.next_marker
+            if marker is None:
+                break
     if args.json:
         print(json.dumps({"Events": [to_wire(e, timestamps="epoch_seconds") for e in events]}))
     else:

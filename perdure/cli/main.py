@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from perdure.wire.errors import PerdureError
 
-from . import callback, commands, remote
+from . import callback, commands
 from . import serve as serve_cli
 
 EXIT_ERROR = 2
@@ -37,13 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("target", help="path/file.py:func or package.module:func")
     run.add_argument("--input", default=None, help="the execution input, as JSON (default: null)")
     run.add_argument("--name", default=None, help="execution name; the same name and input resumes it")
-    store = run.add_mutually_exclusive_group()
-    store.add_argument(
-        "--db", default=None, help="SQLite database file (default: $PERDURE_DB or .perdure/perdure.db)"
-    )
-    store.add_argument("--memory", action="store_true", help="keep everything in memory")
-    run.add_argument("--skip-time", action="store_true", help="skip waits and retry delays (virtual clock)")
-    run.add_argument("--isolation", choices=("inprocess", "process"), default="inprocess")
+    commands.add_engine_arguments(run)
     run.add_argument(
         "--function",
         action="append",
@@ -58,15 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--db", default=None)
     listing.add_argument("--function", default=None, help="only this function")
     listing.add_argument("--json", action="store_true")
-    listing.add_argument("--endpoint", default=None, help=remote.ENDPOINT_HELP)
-    listing.set_defaults(func=remote.list_executions)
+    listing.add_argument("--endpoint", default=None, help=commands.ENDPOINT_HELP)
+    listing.set_defaults(func=commands.list_executions)
 
     history = sub.add_parser("history", help="show an execution's history", description="Show a history.")
     history.add_argument("arn")
     history.add_argument("--db", default=None)
     history.add_argument("--json", action="store_true")
-    history.add_argument("--endpoint", default=None, help=remote.ENDPOINT_HELP)
-    history.set_defaults(func=remote.history)
+    history.add_argument("--endpoint", default=None, help=commands.ENDPOINT_HELP)
+    history.set_defaults(func=commands.history)
 
     conformance = sub.add_parser(
         "conformance", help="run conformance requirements", description="Run conformance requirements."

@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from perdure.engine.registry import check_function_name
 from perdure.link.target import Target, TargetError
 from perdure.server import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SYNC_TIMEOUT_SECONDS, EngineHost
 
 from . import commands
 from .commands import CommandError
 
-_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -39,13 +38,7 @@ def add_parser(sub: Any) -> None:
     serve.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0: any free)"
     )
-    store = serve.add_mutually_exclusive_group()
-    store.add_argument(
-        "--db", default=None, help="SQLite database file (default: $PERDURE_DB or .perdure/perdure.db)"
-    )
-    store.add_argument("--memory", action="store_true", help="keep everything in memory")
-    serve.add_argument("--skip-time", action="store_true", help="skip waits and retry delays (virtual clock)")
-    serve.add_argument("--isolation", choices=("inprocess", "process"), default="inprocess")
+    commands.add_engine_arguments(serve)
     serve.add_argument(
         "--function",
         action="append",
@@ -70,7 +63,7 @@ def parse_function(spec: str) -> tuple[str, Target]:
 
     Raises:
         CommandError: the target cannot be parsed, its file does not exist, or NAME is not
-            1-64 characters of [A-Za-z0-9_-].
+            1-64 characters of [a-zA-Z0-9_-].
     """
     name, sep, rest = spec.partition("=")
     named = bool(sep) and ":" not in name and "/" not in name and "\\" not in name
@@ -79,8 +72,11 @@ def parse_function(spec: str) -> tuple[str, Target]:
         target = Target.parse(text)
     except TargetError as exc:
         raise CommandError(f"--function {spec}: {exc}") from None
-    if named and _NAME.fullmatch(name) is None:
-        raise CommandError(f"--function {spec}: the name {name!r} must be 1-64 characters of [A-Za-z0-9_-]")
+    if named:
+        try:
+            check_function_name(name)
+        except ValueError as exc:
+            raise CommandError(f"--function {spec}: {exc}") from None
     if target.is_file and not Path(target.module).is_file():
         raise CommandError(f"--function {spec}: no such file: {target.module}")
     return (name if named else target.function_name), target
@@ -91,24 +87,17 @@ def serve_command(args: argparse.Namespace) -> int:
 
     install()
     functions = [parse_function(spec) for spec in args.function]
-    names = [name for name, _ in functions]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise CommandError(f"--function: {', '.join(duplicates)} registered more than once")
+    commands.reject_duplicate_names([name for name, _ in functions])
     if args.sync_timeout < 0:
         raise CommandError("--sync-timeout must be >= 0")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
     if args.verbose:
         logging.getLogger("perdure.server.access").setLevel(logging.DEBUG)
         logging.getLogger("perdure.server").setLevel(logging.DEBUG)
-    engine = commands._open_engine(args.db, args.memory, args.skip_time)
+    engine = commands.open_engine(args.db, args.memory, args.skip_time)
     closers: list[Callable[[], None]] = []
     try:
-        for name, target in functions:
-            invocable, close = commands._load_invocable(target, engine, args.isolation)
-            if close is not None:
-                closers.append(close)
-            engine.register_function(name, invocable)
+        closers = commands.register_functions(engine, functions, args.isolation)
         try:
             host = EngineHost(engine, host=args.host, port=args.port, sync_timeout=args.sync_timeout)
         except OSError as exc:
@@ -131,7 +120,6 @@ def serve_command(args: argparse.Namespace) -> int:
         signum = host.serve_until_signalled(on_started=announce)
         print(f"perdure serve: stopped (signal {signum})", file=sys.stderr, flush=True)
     finally:
-        for close in reversed(closers):
-            close()
+        commands.close_all(closers)
         engine.close()
     return 0

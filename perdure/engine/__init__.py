@@ -210,6 +210,11 @@ class Engine:
     def get_execution(self, arn: str) -> GetDurableExecutionResponse:
         return self.service.get_durable_execution(GetDurableExecutionRequest(arn))
 
+    def function_names(self) -> list[str]:
+        """Every function with executions in the store (registered here or not), sorted."""
+        with self.store.transaction() as tx:
+            return tx.function_names()
+
     def history(self, arn: str, *, include_execution_data: bool = True) -> list[Event]:
         """Every history event of `arn`, in order."""
         events: list[Event] = []

@@ -32,16 +32,15 @@ from perdure.wire.types import (
     InvocationInput,
     InvocationOutput,
     InvocationStatus,
+    Operation,
     OperationStatus,
 )
 
 DEFAULT_EXECUTION_TIMEOUT_SECONDS = 86_400
-MAX_EXECUTION_TIMEOUT_SECONDS = 31_622_400
-"""`DurableConfig.ExecutionTimeout` is 1..31,622,400 seconds (botocore)."""
 EXECUTION_TIMEOUT_ERROR_TYPE = "Execution.Timeout"
 EXECUTION_STOPPED_ERROR_TYPE = "Execution.Stopped"
 INVOCATION_ABANDONED_ERROR_TYPE = "Invocation.Abandoned"
-_EXECUTION_NAME_RE = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+_EXECUTION_NAME_RE = re.compile(rf"[a-zA-Z0-9_-]{{1,{limits.MAX_EXECUTION_NAME_LENGTH}}}")
 INTERRUPTED_MESSAGE = "invocation was interrupted: the engine process stopped before it returned"
 
 
@@ -62,6 +61,15 @@ def new_token() -> str:
 def next_token(token: str) -> str:
     """The token after `token` within the same invocation (same secret, next number)."""
     return f"{token[:_SECRET_LENGTH]}{int(token[_SECRET_LENGTH:]) + 1}"
+
+
+def operations_page(
+    tx: StoreTx, execution_key: int, after: int | None, size: int
+) -> tuple[tuple[Operation, ...], str | None]:
+    """Up to `size` operations in sequence order after `after`, and the next page's marker."""
+    page = tx.list_operations(execution_key, -1 if after is None else after, size + 1)
+    marker = str(page[size - 1][0]) if len(page) > size else None
+    return tuple(op for _, op in page[:size]), marker
 
 
 def same_invocation(token: str, current: str | None) -> bool:
@@ -95,9 +103,10 @@ def start_execution(
     check_execution_timeout(execution_timeout)
     if execution_name is not None and _EXECUTION_NAME_RE.fullmatch(execution_name) is None:
         raise InvalidParameterValueError(
-            f"DurableExecutionName {execution_name!r} must be 1-64 characters of [a-zA-Z0-9_-]"
+            f"DurableExecutionName {execution_name!r} must be 1-{limits.MAX_EXECUTION_NAME_LENGTH}"
+            " characters of [a-zA-Z0-9_-]"
         )
-    if input_payload is not None and len(input_payload.encode("utf-8")) > limits.MAX_WIRE_PAYLOAD_BYTES:
+    if input_payload is not None and limits.utf8_size(input_payload) > limits.MAX_WIRE_PAYLOAD_BYTES:
         raise InvalidParameterValueError(
             f"the execution input is over the {limits.MAX_WIRE_PAYLOAD_BYTES}-byte payload limit"
         )
@@ -136,9 +145,9 @@ def start_execution(
 
 def check_execution_timeout(seconds: int) -> int:
     """Raises: InvalidParameterValueError: outside 1..31,622,400 seconds."""
-    if isinstance(seconds, bool) or not 1 <= seconds <= MAX_EXECUTION_TIMEOUT_SECONDS:
+    if isinstance(seconds, bool) or not 1 <= seconds <= limits.MAX_EXECUTION_TIMEOUT_SECONDS:
         raise InvalidParameterValueError(
-            f"ExecutionTimeout={seconds} is outside 1..{MAX_EXECUTION_TIMEOUT_SECONDS} seconds"
+            f"ExecutionTimeout={seconds} is outside 1..{limits.MAX_EXECUTION_TIMEOUT_SECONDS} seconds"
         )
     return seconds
 
@@ -173,12 +182,9 @@ def begin_invocation(tx: StoreTx, now: datetime, arn: str, invoker: str) -> Begu
     rec.updated_operation_ids = ()
     rec.invocation_count += 1
     tx.insert_invocation(rec.key, request_id, now)
-    page = tx.list_operations(rec.key, -1, limits.MAX_STATE_PAGE + 1)
-    marker = str(page[limits.MAX_STATE_PAGE - 1][0]) if len(page) > limits.MAX_STATE_PAGE else None
+    operations, marker = operations_page(tx, rec.key, None, limits.MAX_STATE_PAGE)
     tx.update_execution(rec)
-    state = InitialExecutionState(
-        operations=tuple(op for _, op in page[: limits.MAX_STATE_PAGE]), next_marker=marker
-    )
+    state = InitialExecutionState(operations=operations, next_marker=marker)
     return BegunInvocation(
         input=InvocationInput(
             durable_execution_arn=arn,
@@ -195,7 +201,7 @@ def begin_invocation(tx: StoreTx, now: datetime, arn: str, invoker: str) -> Begu
 def _check_output(output: InvocationOutput) -> ErrorObject | None:
     """A problem with a well-formed output that makes it a failure, if any."""
     if output.status is InvocationStatus.SUCCEEDED and output.result is not None:
-        size = len(output.result.encode("utf-8"))
+        size = limits.utf8_size(output.result)
         if size > limits.MAX_RESPONSE_BYTES:
             return ErrorObject(
                 error_type="Runtime.ResponseSizeTooLarge",
@@ -218,23 +224,34 @@ def end_invocation(
     rec = tx.get_execution(arn)
     if rec is None or rec.request_id != request_id:
         return None  # recovered meanwhile: someone else already closed this invocation
-    tx.complete_invocation(request_id, now, error)
     batch = Batch(tx, rec, now)
-    details = EventDetails(
-        start_timestamp=rec.invocation_started,
-        end_timestamp=now,
-        request_id=request_id,
-        error=None if error is None else event_error(error),
-    )
-    batch.event(EventType.INVOCATION_COMPLETED, None, details)
-    rec.request_id = None
-    rec.invoker = None
-    rec.invocation_started = None
+    _close_invocation(batch, error)
     rec.checkpoint_token = None
     if rec.is_running:
         _apply_outcome(batch, output, error, policy)
     batch.flush()
     return rec
+
+
+def _close_invocation(batch: Batch, error: ErrorObject | None) -> None:
+    """End the execution's open invocation: its row, its `InvocationCompleted` event, and
+    no invocation left on the record (the caller decides what becomes of the token)."""
+    rec = batch.execution
+    assert rec.request_id is not None
+    batch.tx.complete_invocation(rec.request_id, batch.now, error)
+    batch.event(
+        EventType.INVOCATION_COMPLETED,
+        None,
+        EventDetails(
+            start_timestamp=rec.invocation_started,
+            end_timestamp=batch.now,
+            request_id=rec.request_id,
+            error=None if error is None else event_error(error),
+        ),
+    )
+    rec.request_id = None
+    rec.invoker = None
+    rec.invocation_started = None
 
 
 def _apply_outcome(
@@ -333,32 +350,18 @@ def terminate(
        nobody is left to receive their results. The ended caller records nothing for them.
     """
     batch = Batch(tx, rec, now)
+    why = "stopped" if status is ExecutionStatus.STOPPED else "timed out"
     if rec.request_id is not None:
-        why = "stopped" if status is ExecutionStatus.STOPPED else "timed out"
         abandoned = ErrorObject(
             error_type=INVOCATION_ABANDONED_ERROR_TYPE,
             error_message=f"the execution {why} while this invocation ran; its checkpoint token was revoked",
         )
-        tx.complete_invocation(rec.request_id, now, abandoned)
-        batch.event(
-            EventType.INVOCATION_COMPLETED,
-            None,
-            EventDetails(
-                start_timestamp=rec.invocation_started,
-                end_timestamp=now,
-                request_id=rec.request_id,
-                error=event_error(abandoned),
-            ),
-        )
+        _close_invocation(batch, abandoned)
         rec.revoked_token = rec.checkpoint_token
-        rec.request_id = None
-        rec.invoker = None
-        rec.invocation_started = None
     execution.finish(batch, status, None, error)
     batch.flush()
     for child in tx.child_executions(rec.arn):
         if child.is_running:
-            verb = "stopped" if status is ExecutionStatus.STOPPED else "timed out"
             terminate(
                 tx,
                 now,
@@ -366,7 +369,7 @@ def terminate(
                 ExecutionStatus.STOPPED,
                 ErrorObject(
                     error_type=EXECUTION_STOPPED_ERROR_TYPE,
-                    error_message=f"stopped because the execution that invoked it ({rec.arn}) {verb}",
+                    error_message=f"stopped because the execution that invoked it ({rec.arn}) {why}",
                 ),
             )
 
@@ -384,22 +387,8 @@ def recover_interrupted(tx: StoreTx, now: datetime, is_alive: Callable[[str | No
         assert rec.request_id is not None
         if is_alive(rec.invoker):
             continue
-        error = crash_error(INTERRUPTED_MESSAGE)
-        tx.complete_invocation(rec.request_id, now, error)
         batch = Batch(tx, rec, now)
-        batch.event(
-            EventType.INVOCATION_COMPLETED,
-            None,
-            EventDetails(
-                start_timestamp=rec.invocation_started,
-                end_timestamp=now,
-                request_id=rec.request_id,
-                error=event_error(error),
-            ),
-        )
-        rec.request_id = None
-        rec.invoker = None
-        rec.invocation_started = None
+        _close_invocation(batch, crash_error(INTERRUPTED_MESSAGE))
         rec.checkpoint_token = None
         if rec.is_running:
             if rec.closing_status is not None:

@@ -26,6 +26,12 @@ _FUNCTION_ARN_RE = re.compile(
 _NAME_RE = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 
 
+def check_function_name(name: str) -> None:
+    """Raises: ValueError unless `name` is 1-64 characters of [a-zA-Z0-9_-]."""
+    if _NAME_RE.fullmatch(name) is None:
+        raise ValueError(f"function name {name!r} must be 1-64 characters of [a-zA-Z0-9_-]")
+
+
 def function_arn(name: str, version: str | None = None) -> str:
     """The local function ARN (`version` given: the qualified one)."""
     base = f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
@@ -72,8 +78,7 @@ class FunctionRegistry:
         Raises:
             ValueError: `name` is not 1-64 characters of [a-zA-Z0-9_-].
         """
-        if _NAME_RE.fullmatch(name) is None:
-            raise ValueError(f"function name {name!r} must be 1-64 characters of [a-zA-Z0-9_-]")
+        check_function_name(name)
         fn = RegisteredFunction(name, invocable)
         with self._lock:
             for key in (name, fn.arn, fn.qualified_arn, f"{name}:{fn.version}", *aliases):

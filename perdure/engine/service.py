@@ -49,6 +49,7 @@ from perdure.wire.types import (
     InvokeResponse,
     ListDurableExecutionsByFunctionRequest,
     ListDurableExecutionsByFunctionResponse,
+    Operation,
     OperationType,
     SendDurableExecutionCallbackFailureRequest,
     SendDurableExecutionCallbackHeartbeatRequest,
@@ -297,11 +298,8 @@ class EngineService:
             rec = self._execution(tx, request.durable_execution_arn)
             if not lifecycle.same_invocation(request.checkpoint_token, rec.checkpoint_token):
                 raise InvalidParameterValueError(_stale_token_message(rec, request.checkpoint_token))
-            page = tx.list_operations(rec.key, -1 if after is None else after, size + 1)
-        marker = str(page[size - 1][0]) if len(page) > size else None
-        return GetDurableExecutionStateResponse(
-            operations=tuple(op for _, op in page[:size]), next_marker=marker
-        )
+            operations, marker = lifecycle.operations_page(tx, rec.key, after, size)
+        return GetDurableExecutionStateResponse(operations=operations, next_marker=marker)
 
     # --------------------------------------------------------------- reading
 
@@ -408,13 +406,9 @@ class EngineService:
             result = None if raw is None else raw.decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidParameterValueError("Result is not valid UTF-8") from None
-        now = self.clock.now()
-        with self.store.transaction() as tx:
-            rec, op, _ = callback.resolve(tx, request.callback_id)
-            batch = Batch(tx, rec, now)
-            callback.succeed(batch, op, result)
-            batch.flush()
-        self._changed()
+        self._callback_transition(
+            request.callback_id, lambda batch, op, _: callback.succeed(batch, op, result)
+        )
 
     def send_durable_execution_callback_failure(
         self, request: SendDurableExecutionCallbackFailureRequest
@@ -428,18 +422,12 @@ class EngineService:
         """
         error = request.error
         if error is not None:
-            size = len(json.dumps(to_wire(error)).encode("utf-8"))
+            size = limits.utf8_size(json.dumps(to_wire(error)))
             if size > limits.MAX_OPERATION_PAYLOAD_BYTES:
                 raise InvalidParameterValueError(
                     f"Error is {size} bytes, over the {limits.MAX_OPERATION_PAYLOAD_BYTES}-byte limit"
                 )
-        now = self.clock.now()
-        with self.store.transaction() as tx:
-            rec, op, _ = callback.resolve(tx, request.callback_id)
-            batch = Batch(tx, rec, now)
-            callback.fail(batch, op, error)
-            batch.flush()
-        self._changed()
+        self._callback_transition(request.callback_id, lambda batch, op, _: callback.fail(batch, op, error))
 
     def send_durable_execution_callback_heartbeat(
         self, request: SendDurableExecutionCallbackHeartbeatRequest
@@ -451,10 +439,18 @@ class EngineService:
             ResourceNotFoundError: the id names no callback.
             CallbackTimeoutServiceError: the callback is closed (timed out, completed, execution ended).
         """
+        self._callback_transition(
+            request.callback_id, lambda batch, op, ref: callback.heartbeat(batch, op, ref.heartbeat_seconds)
+        )
+
+    def _callback_transition(
+        self, callback_id: str, transition: Callable[[Batch, Operation, callback.CallbackRef], None]
+    ) -> None:
+        """Resolve `callback_id` and apply `transition` to its CALLBACK in one transaction."""
         now = self.clock.now()
         with self.store.transaction() as tx:
-            rec, op, ref = callback.resolve(tx, request.callback_id)
+            rec, op, ref = callback.resolve(tx, callback_id)
             batch = Batch(tx, rec, now)
-            callback.heartbeat(batch, op, ref.heartbeat_seconds)
+            transition(batch, op, ref)
             batch.flush()
         self._changed()

@@ -17,13 +17,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from perdure.engine.invoker import InvocationCrashed
+from perdure.engine.invoker import InvocationCrashed, crash_error
 from perdure.wire.codec import from_wire, to_wire
 from perdure.wire.errors import PerdureError, ServiceError
 from perdure.wire.service import DurableServiceClient
 from perdure.wire.types import (
     CheckpointDurableExecutionRequest,
-    ErrorObject,
     GetDurableExecutionStateRequest,
     InvocationInput,
     InvocationOutput,
@@ -192,7 +191,7 @@ class ProcessInvocable:
         code = worker.process.returncode
         status = f"signal {-code}" if code is not None and code < 0 else f"exit status {code}"
         message = f"Runtime exited with error: {status}" + (f" ({detail})" if detail else "")
-        return InvocationCrashed(ErrorObject(error_type="Runtime.ExitError", error_message=message))
+        return InvocationCrashed(crash_error(message))
 
     def _serve(self, message: dict[str, Any]) -> dict[str, Any]:
         method = str(message.get("method"))

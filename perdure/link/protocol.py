@@ -17,7 +17,6 @@ import threading
 from typing import IO, Any, Final
 
 TIMESTAMPS: Final = "epoch_millis"
-SERVICE_METHODS = ("checkpoint_durable_execution", "get_durable_execution_state")
 CONTEXT_FIELDS = (
     "aws_request_id",
     "function_name",

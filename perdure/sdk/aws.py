@@ -22,32 +22,22 @@ from perdure.wire.types import (
     GetDurableExecutionStateResponse,
 )
 
-from .errors import BotoClientError, CheckpointError, GetExecutionStateError, classify_error_category
+from .errors import BotoClientError, CheckpointError, GetExecutionStateError, client_error_parts
 
 USER_AGENT = "perdure"
 
 
 def service_error_from_boto(exc: BaseException) -> ServiceError | None:
     """The perdure service error for a botocore `ClientError` (None for other errors)."""
-    response = getattr(exc, "response", None)
-    if not isinstance(response, dict):
-        return None
-    error = response.get("Error") or {}
-    code = error.get("Code")
+    error, _ = client_error_parts(exc)
+    code = (error or {}).get("Code")
     if not code:
         return None
-    return service_error_for(str(code), str(error.get("Message") or ""))
+    return service_error_for(str(code), str((error or {}).get("Message") or ""))
 
 
 def _translate(exc: Exception, error_cls: type[BotoClientError], operation: str) -> BotoClientError:
-    response = getattr(exc, "response", None)
-    response = response if isinstance(response, dict) else {}
-    error = response.get("Error")
-    metadata = response.get("ResponseMetadata")
-    category = classify_error_category(
-        (error or {}).get("Code"), (error or {}).get("Message"), (metadata or {}).get("HTTPStatusCode")
-    )
-    return error_cls(f"{operation} failed: {exc}", category, error, metadata)
+    return error_cls.from_exception(exc, f"{operation} failed: {exc}")
 
 
 class LambdaDurableServiceClient:

@@ -4,7 +4,7 @@ Owns `Duration`, `JitterStrategy`, `StepSemantics`, `StepConfig`, `ChildConfig`,
 `CallbackConfig`, `WaitForCallbackConfig` and `InvokeConfig`. The batch configuration
 (`CompletionConfig`, `ParallelConfig`, `MapConfig`, `NestingType`, ...) lives in
 `perdure.sdk.completion` / `perdure.sdk.batch`. Imports only `perdure.sdk.errors`,
-`perdure.sdk.serdes` (types) and the standard library.
+`perdure.sdk.serdes` (types), `perdure.wire.limits` and the standard library.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from perdure.wire.limits import MAX_SUB_TYPE_LENGTH
 
 from .errors import ValidationError
 
@@ -93,6 +95,15 @@ class JitterStrategy(StrEnum):
         return max(1, math.ceil(self.apply_jitter(base_delay)))
 
 
+def exponential_delay(
+    initial: Duration, max_delay: Duration, backoff_rate: float, jitter: JitterStrategy, attempts_made: int
+) -> Duration:
+    """The backoff after attempt `attempts_made` (1-based) of a retry or a poll:
+    ``min(initial * rate^(n-1), max)``, then jitter (at least one second)."""
+    base = min(initial.to_seconds() * (backoff_rate ** (attempts_made - 1)), max_delay.to_seconds())
+    return Duration(seconds=jitter.finalize_delay(base))
+
+
 class StepSemantics(Enum):
     """How often a step body may run per retry attempt."""
 
@@ -103,7 +114,6 @@ class StepSemantics(Enum):
 
 
 _SUB_TYPE_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-_")
-_SUB_TYPE_MAX_LENGTH = 32
 
 
 def validate_sub_type(sub_type: str | None) -> None:
@@ -114,9 +124,9 @@ def validate_sub_type(sub_type: str | None) -> None:
     """
     if not sub_type:
         return
-    if len(sub_type) > _SUB_TYPE_MAX_LENGTH or not set(sub_type) <= _SUB_TYPE_CHARACTERS:
+    if len(sub_type) > MAX_SUB_TYPE_LENGTH or not set(sub_type) <= _SUB_TYPE_CHARACTERS:
         raise ValidationError(
-            f"sub_type must be 1 to {_SUB_TYPE_MAX_LENGTH} characters from A-Z, a-z, 0-9, "
+            f"sub_type must be 1 to {MAX_SUB_TYPE_LENGTH} characters from A-Z, a-z, 0-9, "
             f"hyphen, and underscore, got: {sub_type!r}"
         )
 

@@ -150,6 +150,14 @@ def classify_error_category(
     return DurableApiErrorCategory.INVOCATION
 
 
+def client_error_parts(exception: BaseException) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The `Error` and `ResponseMetadata` of a botocore `ClientError` (None, None for others)."""
+    response = getattr(exception, "response", None)
+    if not isinstance(response, dict):
+        return None, None
+    return response.get("Error"), response.get("ResponseMetadata")
+
+
 class BotoClientError(InvocationError):
     """A durable-execution API call failed."""
 
@@ -167,21 +175,24 @@ class BotoClientError(InvocationError):
         self.error_category = error_category
 
     @classmethod
-    def from_exception(cls, exception: BaseException) -> BotoClientError:
-        """Build from a botocore `ClientError`, a perdure `ServiceError` or any other error."""
+    def from_exception(cls, exception: BaseException, message: str | None = None) -> BotoClientError:
+        """Build from a botocore `ClientError`, a perdure `ServiceError` or any other error.
+
+        Args:
+            exception: the failure.
+            message: this error's message (default: the failure's).
+        """
         error: dict[str, Any] | None
         metadata: dict[str, Any] | None
         if isinstance(exception, ServiceError):
             error = {"Code": exception.code, "Message": exception.message}
             metadata = {"HTTPStatusCode": exception.http_status}
         else:
-            response = getattr(exception, "response", None) or {}
-            error = response.get("Error")
-            metadata = response.get("ResponseMetadata")
+            error, metadata = client_error_parts(exception)
         category = classify_error_category(
             (error or {}).get("Code"), (error or {}).get("Message"), (metadata or {}).get("HTTPStatusCode")
         )
-        return cls(str(exception), category, error, metadata)
+        return cls(str(exception) if message is None else message, category, error, metadata)
 
     def is_retryable(self) -> bool:
         return self.error_category is DurableApiErrorCategory.INVOCATION

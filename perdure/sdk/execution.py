@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
 from perdure.wire.codec import from_wire, to_wire
-from perdure.wire.limits import MAX_RESPONSE_BYTES, MAX_WIRE_PAYLOAD_BYTES
+from perdure.wire.limits import MAX_RESPONSE_BYTES, MAX_WIRE_PAYLOAD_BYTES, utf8_size
 from perdure.wire.service import DurableServiceClient
 from perdure.wire.types import (
     ARN_PATTERN,
@@ -212,7 +212,7 @@ def _succeeded(result: Any, state: ExecutionState) -> dict[str, Any]:
     except (TypeError, ValueError) as exc:
         return _output(InvocationStatus.FAILED, error=error_object_from_exception(exc))
     if len(serialized) > RESPONSE_LIMIT_CHARS:
-        size = len(serialized) if serialized.isascii() else len(serialized.encode())
+        size = utf8_size(serialized)
         if size > MAX_WIRE_PAYLOAD_BYTES:
             return _output(
                 InvocationStatus.FAILED,

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from .config import Duration, JitterStrategy
+from .config import Duration, JitterStrategy, exponential_delay
 
 if TYPE_CHECKING:
     from .config import ChildConfig
@@ -149,10 +149,11 @@ def create_retry_strategy(config: RetryStrategyConfig | None = None) -> RetryStr
     def strategy(error: Exception, attempts_made: int) -> RetryDecision:
         if attempts_made >= cfg.max_attempts or not is_retryable(error):
             return RetryDecision.no_retry()
-        base = min(
-            cfg.initial_delay_seconds * (cfg.backoff_rate ** (attempts_made - 1)), cfg.max_delay_seconds
+        return RetryDecision.retry(
+            exponential_delay(
+                cfg.initial_delay, cfg.max_delay, cfg.backoff_rate, cfg.jitter_strategy, attempts_made
+            )
         )
-        return RetryDecision.retry(Duration(seconds=cfg.jitter_strategy.finalize_delay(base)))
 
     return strategy
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .config import Duration, JitterStrategy
+from .config import Duration, JitterStrategy, exponential_delay
 from .errors import WaitForConditionError
 
 if TYPE_CHECKING:
@@ -83,12 +83,14 @@ def create_wait_strategy(config: WaitStrategyConfig[T]) -> Callable[[T, int], Wa
             raise WaitForConditionError(
                 f"wait_for_condition exhausted {config.max_attempts} attempts before the condition was met"
             )
-        base = min(
-            config.initial_delay_seconds * (config.backoff_rate ** (attempts_made - 1)),
-            config.max_delay_seconds,
-        )
         return WaitForConditionDecision.continue_waiting(
-            Duration(seconds=config.jitter_strategy.finalize_delay(base))
+            exponential_delay(
+                config.initial_delay,
+                config.max_delay,
+                config.backoff_rate,
+                config.jitter_strategy,
+                attempts_made,
+            )
         )
 
     return strategy

@@ -16,9 +16,11 @@ import the engine, the SDK and the wire; nothing imports it.
 
 from __future__ import annotations
 
+from perdure.wire.errors import InvalidRequestContentError, UnknownOperationError
+
 from .api import HttpRequest, HttpResponse, LambdaApi
 from .client import HttpServiceClient
-from .errors import EndpointUnreachableError, InvalidRequestContentError, UnknownOperationError
+from .errors import EndpointUnreachableError
 from .host import DEFAULT_SYNC_TIMEOUT_SECONDS, EngineHost
 from .http import DEFAULT_HOST, DEFAULT_PORT, ApiServer
 from .routes import ROUTES, Route

@@ -19,11 +19,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from perdure.wire.codec import from_wire, to_wire
-from perdure.wire.errors import InvalidParameterValueError, ServiceError
+from perdure.wire.errors import (
+    InvalidParameterValueError,
+    InvalidRequestContentError,
+    ServiceError,
+    UnknownOperationError,
+)
 from perdure.wire.service import DurableExecutionService
 from perdure.wire.types import InvokeRequest, InvokeResponse
 
-from .errors import InvalidRequestContentError, UnknownOperationError, error_for
+from .errors import error_for
 from .routes import QueryParam, Route, allowed_methods, find_route, unsupported_operation
 
 logger = logging.getLogger("perdure.server")

@@ -1,10 +1,11 @@
-"""Errors only the HTTP layer can raise, and the one place foreign errors become wire errors.
+"""The HTTP layer's one error of its own, and the one place foreign errors become wire errors.
 
     PerdureError (perdure.wire.errors)
-    ├── ServiceError
-    │   ├── InvalidRequestContentError   400 InvalidRequestContentException (the body is not JSON)
-    │   └── UnknownOperationError        404 UnknownOperationException (no route for method + path)
     └── EndpointUnreachableError         the client cannot reach the server (also a ConnectionError)
+
+The service errors only the HTTP layer raises (`InvalidRequestContentError`,
+`UnknownOperationError`) live in `perdure.wire.errors` beside the others, so a client
+maps their codes back with the same `service_error_for`.
 
 `error_for` translates whatever a service call raised into a `ServiceError`, so the API
 maps every failure to a status and an `X-Amzn-ErrorType` with one lookup. Imports only
@@ -15,20 +16,6 @@ from __future__ import annotations
 
 from perdure.engine.errors import UnknownFunctionError
 from perdure.wire.errors import InvalidParameterValueError, PerdureError, ResourceNotFoundError, ServiceError
-
-
-class InvalidRequestContentError(ServiceError):
-    """The request body is not the JSON the operation expects."""
-
-    code = "InvalidRequestContentException"
-    http_status = 400
-
-
-class UnknownOperationError(ServiceError):
-    """No API operation answers this method and path."""
-
-    code = "UnknownOperationException"
-    http_status = 404
 
 
 class EndpointUnreachableError(PerdureError, ConnectionError):

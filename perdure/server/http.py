@@ -14,10 +14,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from perdure.wire.errors import RequestTooLargeError
+from perdure.wire.errors import InvalidRequestContentError, RequestTooLargeError
 
 from .api import HttpRequest, HttpResponse, LambdaApi, error_response
-from .errors import InvalidRequestContentError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9000

@@ -8,7 +8,9 @@
         ├── DurableExecutionAlreadyStartedError  409 DurableExecutionAlreadyStartedException
         ├── TooManyRequestsError          429 TooManyRequestsException
         ├── CallbackTimeoutServiceError   400 CallbackTimeoutException
-        └── RequestTooLargeError          413 RequestTooLargeException
+        ├── RequestTooLargeError          413 RequestTooLargeException
+        ├── InvalidRequestContentError    400 InvalidRequestContentException (the body is not JSON)
+        └── UnknownOperationError         404 UnknownOperationException (no route for method + path)
 
 Each service error carries its wire name and HTTP status as class attributes, so an HTTP
 layer maps either way with one lookup (`service_error_for`). The SDK's own error tree
@@ -78,6 +80,20 @@ class RequestTooLargeError(ServiceError):
     http_status = 413
 
 
+class InvalidRequestContentError(ServiceError):
+    """The request body is not the JSON the operation expects."""
+
+    code = "InvalidRequestContentException"
+    http_status = 400
+
+
+class UnknownOperationError(ServiceError):
+    """No API operation answers this method and path."""
+
+    code = "UnknownOperationException"
+    http_status = 404
+
+
 _BY_CODE: dict[str, type[ServiceError]] = {
     cls.code: cls
     for cls in (
@@ -89,6 +105,8 @@ _BY_CODE: dict[str, type[ServiceError]] = {
         TooManyRequestsError,
         CallbackTimeoutServiceError,
         RequestTooLargeError,
+        InvalidRequestContentError,
+        UnknownOperationError,
     )
 }
 

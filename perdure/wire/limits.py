@@ -26,7 +26,15 @@ MAX_ID_LENGTH = 64
 MAX_SUB_TYPE_LENGTH = 32
 MAX_EXECUTION_NAME_LENGTH = 64
 
+MAX_EXECUTION_TIMEOUT_SECONDS = 31_622_400
+"""`DurableConfig.ExecutionTimeout` is 1..31,622,400 seconds (botocore)."""
+
 DEFAULT_MAX_OPERATIONS = 3_000
 """Operations per execution on AWS; the engine's default is configurable."""
 
 MAX_STATE_PAGE = 1000
+
+
+def utf8_size(text: str) -> int:
+    """The size of `text` in UTF-8 bytes, the unit of every size limit above."""
+    return len(text) if text.isascii() else len(text.encode("utf-8"))

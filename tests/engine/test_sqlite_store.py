@@ -140,6 +140,18 @@ def test_sqlite_and_memory_record_the_same_history(db_path: Path) -> None:
     assert run(Engine(SqliteStore(db_path), VirtualClock(t0))) == run(Engine(MemoryStore(), VirtualClock(t0)))
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "memory"])
+def test_function_names_are_those_with_executions(db_path: Path, kind: str) -> None:
+    engine = Engine(SqliteStore(db_path) if kind == "sqlite" else MemoryStore(), VirtualClock())
+    assert engine.function_names() == []
+    for name in ("orders", "billing", "idle"):
+        engine.register_function(name, workflow(engine, [Step("a")]))
+    for name in ("orders", "billing", "orders"):
+        engine.start_execution(name, '"in"')
+    assert engine.function_names() == ["billing", "orders"]
+    engine.close()
+
+
 def test_two_stores_on_one_file(db_path: Path) -> None:
     a = Engine.open(db_path, skip_time=True)
     b = Engine.open(db_path, skip_time=True)

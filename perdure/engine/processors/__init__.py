@@ -40,7 +40,7 @@ def _request_size(updates: Sequence[OperationUpdate]) -> int:
     for u in updates:
         total += 200 + len(u.id) + len(u.parent_id or "") + len(u.name or "") + len(u.sub_type or "")
         if u.payload is not None:
-            total += len(u.payload) if u.payload.isascii() else len(u.payload.encode("utf-8"))
+            total += limits.utf8_size(u.payload)
         if u.error is not None:
             e = u.error
             total += len(e.error_message or "") + len(e.error_type or "") + len(e.error_data or "")

@@ -32,7 +32,7 @@ from perdure.wire.types import (
     OperationUpdate,
 )
 
-_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_ID_RE = re.compile(rf"[A-Za-z0-9_-]{{1,{limits.MAX_ID_LENGTH}}}")
 _PRINTABLE_ASCII_RE = re.compile(r"[\x20-\x7e]*")
 
 
@@ -155,16 +155,12 @@ def event_error(error: ErrorObject | None) -> EventError:
     return EventError(payload=error, truncated=False)
 
 
-def utf8_size(text: str) -> int:
-    return len(text.encode("utf-8"))
-
-
 def check_payload(update: OperationUpdate, limit: int = limits.MAX_OPERATION_PAYLOAD_BYTES) -> None:
     payload = update.payload
     # Fast path: a string of n characters is at most 4n UTF-8 bytes.
-    if payload is not None and len(payload) * 4 > limit and utf8_size(payload) > limit:
+    if payload is not None and len(payload) * 4 > limit and limits.utf8_size(payload) > limit:
         raise reject(
-            f"Payload is {utf8_size(payload)} bytes (UTF-8), over the {limit}-byte limit per operation"
+            f"Payload is {limits.utf8_size(payload)} bytes (UTF-8), over the {limit}-byte limit per operation"
         )
 
 

@@ -43,7 +43,7 @@ from perdure.wire.types import (
     OperationUpdate,
 )
 
-from ._base import Batch, check_identity, event_error, event_result, new_operation, reject, utf8_size
+from ._base import Batch, check_identity, event_error, event_result, new_operation, reject
 
 NOT_FOUND_ERROR_TYPE = "ResourceNotFoundException"
 RESULT_TOO_LARGE_ERROR_TYPE = "ChainedInvoke.ResultTooLarge"
@@ -76,9 +76,9 @@ def _check_start(update: OperationUpdate) -> ChainedInvokeOptions:
     payload = update.payload
     limit = limits.MAX_CHAINED_INVOKE_PAYLOAD_BYTES
     # Fast path: a string of n characters is at most 4n UTF-8 bytes.
-    if payload is not None and len(payload) * 4 > limit and utf8_size(payload) > limit:
+    if payload is not None and len(payload) * 4 > limit and limits.utf8_size(payload) > limit:
         raise reject(
-            f"the chained invoke Payload is {utf8_size(payload):,} bytes (UTF-8), over the {limit:,}-byte"
+            f"the chained invoke Payload is {limits.utf8_size(payload):,} bytes (UTF-8), over the {limit:,}-byte"
             " limit of an invoke payload"
         )
     return options
@@ -157,10 +157,10 @@ def _outcome(child: ExecutionRecord) -> tuple[OperationStatus, EventType, str | 
         )
     result = child.result
     limit = limits.MAX_CHAINED_INVOKE_PAYLOAD_BYTES
-    if result is not None and len(result) * 4 > limit and utf8_size(result) > limit:
+    if result is not None and len(result) * 4 > limit and limits.utf8_size(result) > limit:
         error = ErrorObject(
             error_type=RESULT_TOO_LARGE_ERROR_TYPE,
-            error_message=f"the invoked execution's result is {utf8_size(result):,} bytes, over the"
+            error_message=f"the invoked execution's result is {limits.utf8_size(result):,} bytes, over the"
             f" {limit:,}-byte limit of a chained invoke result ({child.arn})",
         )
         return OperationStatus.FAILED, EventType.CHAINED_INVOKE_FAILED, None, error

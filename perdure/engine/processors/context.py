@@ -1,4 +1,4 @@
-"""CONTEXT checkpoint processing (child contexts, and later parallel/map batches): START, SUCCEED, FAIL.
+"""CONTEXT checkpoint processing (child contexts, parallel/map batches and their branches): START, SUCCEED, FAIL.
 
 Imports only `perdure.wire`, `perdure.engine` internals and the standard library.
 """

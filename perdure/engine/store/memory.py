@@ -132,6 +132,9 @@ class _MemoryTx:
             dataclasses.replace(d.record) for d in self._s.by_key.values() if d.record.request_id is not None
         ]
 
+    def function_names(self) -> list[str]:
+        return sorted({d.record.function_name for d in self._s.by_key.values()})
+
     def child_executions(self, parent_arn: str) -> list[ExecutionRecord]:
         return [
             dataclasses.replace(d.record)

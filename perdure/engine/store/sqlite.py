@@ -330,6 +330,10 @@ class _SqliteTx:
         rows = self._c.execute(f"SELECT {_EXEC_COLUMNS} FROM executions WHERE request_id IS NOT NULL")
         return [_exec_from_row(r) for r in rows]
 
+    def function_names(self) -> list[str]:
+        rows = self._c.execute("SELECT DISTINCT function_name FROM executions ORDER BY function_name")
+        return [str(r[0]) for r in rows]
+
     def child_executions(self, parent_arn: str) -> list[ExecutionRecord]:
         rows = self._c.execute(
             f"SELECT {_EXEC_COLUMNS} FROM executions WHERE parent_arn = ? ORDER BY key", (parent_arn,)

@@ -4,8 +4,9 @@ Owns `OperationIdentity` (id, type, sub-type, parent, name: what the replay chec
 and every update carries), `CheckResult` and `OperationExecutor`, whose `process()` is
 "check the checkpoint -> maybe a sync START -> check again -> execute" (the double check:
 a START's response may already carry a terminal status). Each operation module (step,
-wait, child_context, and later callback, invoke, wait_for_condition, map, parallel)
-implements `check_result_status()` and `execute()` only.
+wait, child_context, callback, invoke, wait_for_condition) implements
+`check_result_status()` and `execute()` only; wait_for_callback, map and parallel compose
+those (map and parallel run as a child context, through `_batch`).
 
 The template blocks in exactly two places: a sync checkpoint (through the state's
 `Checkpointer`) and the user function. Operation semantics live in these objects, so an

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from perdure.wire.limits import MAX_OPERATION_PAYLOAD_BYTES
+from perdure.wire.limits import MAX_OPERATION_PAYLOAD_BYTES, utf8_size
 from perdure.wire.types import ContextOptions, Operation, OperationAction, OperationStatus
 
 from ..config import ChildConfig
@@ -35,7 +35,6 @@ from ..errors import (
 from ..serdes import deserialize, serialize
 from ..state import ExecutionState
 from ._base import CheckResult, OperationExecutor, OperationIdentity
-from .step import payload_bytes
 
 T = TypeVar("T")
 
@@ -105,7 +104,7 @@ class ChildContextOperation(OperationExecutor[T]):
                 # No terminal checkpoint follows: the plugins hear of the end here.
                 plugins.context_ended(identity, OperationStatus.SUCCEEDED, is_replayed=replaying_children)
                 return value  # type: ignore[no-any-return]
-            replay_children = payload is not None and payload_bytes(payload) > MAX_OPERATION_PAYLOAD_BYTES
+            replay_children = payload is not None and utf8_size(payload) > MAX_OPERATION_PAYLOAD_BYTES
             if replay_children:
                 generator = self.config.summary_generator
                 payload = generator(raw) if generator is not None else ""

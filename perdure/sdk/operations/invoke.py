@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-from perdure.wire.limits import MAX_CHAINED_INVOKE_PAYLOAD_BYTES
+from perdure.wire.limits import MAX_CHAINED_INVOKE_PAYLOAD_BYTES, utf8_size
 from perdure.wire.types import ChainedInvokeOptions, Operation, OperationAction, OperationStatus
 
 from ..config import InvokeConfig
@@ -44,7 +44,7 @@ def _check_payload_size(identity: OperationIdentity, payload: str) -> None:
     limit = MAX_CHAINED_INVOKE_PAYLOAD_BYTES
     if len(payload) * 4 <= limit:
         return
-    size = len(payload.encode())
+    size = utf8_size(payload)
     if size > limit:
         label = f"{identity.name!r} (id {identity.operation_id})" if identity.name else identity.operation_id
         raise SerDesError(

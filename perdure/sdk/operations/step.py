@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
-from perdure.wire.limits import MAX_DELAY_SECONDS, MAX_OPERATION_PAYLOAD_BYTES
+from perdure.wire.limits import MAX_DELAY_SECONDS, MAX_OPERATION_PAYLOAD_BYTES, utf8_size
 from perdure.wire.types import Operation, OperationAction, OperationStatus, StepOptions
 
 from ..config import StepConfig, StepSemantics
@@ -47,11 +47,6 @@ T = TypeVar("T")
 _DEFAULT_RETRY = RetryPresets.default()
 
 
-def payload_bytes(text: str) -> int:
-    """The UTF-8 size of a payload."""
-    return len(text) if text.isascii() else len(text.encode())
-
-
 def check_payload_size(kind: str, identity: OperationIdentity, payload: str | None) -> None:
     """Reject a result too large to checkpoint.
 
@@ -60,7 +55,7 @@ def check_payload_size(kind: str, identity: OperationIdentity, payload: str | No
     """
     if payload is None or len(payload) * 4 <= MAX_OPERATION_PAYLOAD_BYTES:
         return
-    size = payload_bytes(payload)
+    size = utf8_size(payload)
     if size > MAX_OPERATION_PAYLOAD_BYTES:
         label = f"{identity.name!r} (id {identity.operation_id})" if identity.name else identity.operation_id
         raise SerDesError(

@@ -47,8 +47,6 @@ from ._types import (
     UserFunctionEndInfo,
     UserFunctionOutcome,
     UserFunctionStartInfo,
-    operation_error,
-    operation_result,
 )
 
 T = TypeVar("T")
@@ -284,21 +282,7 @@ class PluginDispatcher:
             if op.id in self._ended:
                 return
             self._ended.add(op.id)
-        info = OperationEndInfo(
-            operation_id=op.id,
-            operation_type=op.type,
-            sub_type=op.sub_type,
-            name=op.name,
-            parent_id=op.parent_id,
-            start_time=op.start_timestamp,
-            is_replayed=False,
-            status=op.status,
-            end_time=op.end_timestamp,
-            result=operation_result(op),
-            error=operation_error(op),
-            attempt=op.step_details.attempt if op.step_details is not None else None,
-        )
-        self._fan_out("on_operation_end", info)
+        self._fan_out("on_operation_end", OperationEndInfo.from_operation(op))
 
     def context_ended(
         self,

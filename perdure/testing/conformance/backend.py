@@ -9,7 +9,7 @@ from typing import Any
 
 from perdure.engine import Engine
 from perdure.link.logs import LogStore
-from perdure.wire.codec import to_wire
+from perdure.wire.codec import from_wire, to_wire
 from perdure.wire.types import (
     ErrorObject,
     SendDurableExecutionCallbackFailureRequest,
@@ -57,16 +57,9 @@ class EngineBackend:
         )
 
     def callback_failure(self, callback_id: str, error: Mapping[str, Any]) -> None:
-        stack = error.get("StackTrace")
         self.engine.service.send_durable_execution_callback_failure(
             SendDurableExecutionCallbackFailureRequest(
-                callback_id=callback_id,
-                error=ErrorObject(
-                    error_message=error.get("ErrorMessage"),
-                    error_type=error.get("ErrorType"),
-                    error_data=error.get("ErrorData"),
-                    stack_trace=tuple(stack) if isinstance(stack, list) else None,
-                ),
+                callback_id=callback_id, error=from_wire(ErrorObject, dict(error))
             )
         )
 

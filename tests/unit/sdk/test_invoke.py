@@ -282,4 +282,6 @@ def test_an_oversize_payload_raises_serdes_error_before_anything_is_sent() -> No
     assert len(start.payload or "") == MAX_CHAINED_INVOKE_PAYLOAD_BYTES
     (message,) = messages
     limit = MAX_CHAINED_INVOKE_PAYLOAD_BYTES
-    assert "invoke 'big'" in message and f"{limit + 2:,} bytes" in message and f"{limit:,}-byte limit" in message
+    assert (
+        "invoke 'big'" in message and f"{limit + 2:,} bytes" in message and f"{limit:,}-byte limit" in message
+    )

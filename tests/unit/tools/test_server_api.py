@@ -10,8 +10,10 @@ from urllib.parse import quote
 import pytest
 
 from perdure.engine.errors import UnknownFunctionError
+from perdure.sdk.errors import CheckpointError
 from perdure.server.api import HttpRequest, LambdaApi
-from perdure.wire.errors import ResourceNotFoundError
+from perdure.server.client import _error_of as client_error_of
+from perdure.wire.errors import InvalidRequestContentError, ResourceNotFoundError, UnknownOperationError
 from perdure.wire.types import (
     ErrorObject,
     ExecutionStatus,
@@ -262,6 +264,22 @@ def test_malformed_requests(method, path, body, query, status, code, text):
     error = json.loads(raw)
     assert error["Type"] == "User" and text in error["message"] and error["Message"] == error["message"]
     assert service.calls == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "cls", "status"),
+    [
+        ("POST", "/2015-03-31/functions/f/invocations", b"{bad", InvalidRequestContentError, 400),
+        ("GET", "/nowhere", b"", UnknownOperationError, 404),
+    ],
+)
+def test_the_client_reads_the_http_layer_errors_back_as_themselves(method, path, body, cls, status):
+    # Read back as a bare 500 ServiceError, a malformed request would look retryable, and
+    # the SDK would retry an invocation the server can never accept.
+    got_status, headers, raw = call(RecordingService(), method, path, body)
+    error = client_error_of(got_status, headers, raw)
+    assert type(error) is cls and (error.http_status, error.is_retryable) == (status, False)
+    assert not CheckpointError.from_exception(error).is_retryable()
 
 
 def test_invocation_type_is_checked():

@@ -74,3 +74,8 @@ def test_limits_match_the_decisions_table() -> None:
     assert limits.MAX_NAME_LENGTH == 256
     assert limits.MAX_ID_LENGTH == 64
     assert limits.DEFAULT_MAX_OPERATIONS == 3_000
+
+
+def test_sizes_are_counted_in_utf8_bytes() -> None:
+    assert limits.utf8_size("abc") == 3
+    assert limits.utf8_size("é€😀") == 2 + 3 + 4
