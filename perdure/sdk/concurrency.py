@@ -30,6 +30,7 @@ Imports only `perdure.wire`, `perdure.sdk` modules below the context, and the st
 
 from __future__ import annotations
 
+import contextvars
 import heapq
 import queue
 import time
@@ -357,7 +358,9 @@ class ConcurrentExecutor:
         running = 0
 
         def submit(index: int) -> None:
-            pool.submit(self._work, index, events)
+            # Each run gets its own copy of the caller's context variables (tracing,
+            # logging context): they reach the branch, and nothing leaks between branches.
+            pool.submit(contextvars.copy_context().run, self._work, index, events)
 
         try:
             while True:

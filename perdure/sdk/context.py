@@ -14,12 +14,14 @@ a non-terminal step (a retry), or after a non-terminal resume point (a wait).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from perdure.wire.limits import MAX_DELAY_SECONDS, MAX_NAME_LENGTH
 from perdure.wire.types import OperationStatus, OperationSubType, OperationType
 
+from .batch import BatchResult
+from .completion import MapConfig, ParallelBranch, ParallelConfig
 from .config import CallbackConfig, ChildConfig, Duration, InvokeConfig, StepConfig, WaitForCallbackConfig
 from .errors import ValidationError
 from .ids import operation_id
@@ -28,6 +30,8 @@ from .operations._base import OperationExecutor, OperationIdentity
 from .operations.callback import Callback, CallbackOperation
 from .operations.child_context import ChildContextOperation
 from .operations.invoke import InvokeOperation
+from .operations.map import map_items as run_map
+from .operations.parallel import parallel as run_parallel
 from .operations.step import StepOperation
 from .operations.wait import WaitOperation
 from .operations.wait_for_callback import Submitter, translate_errors, wait_for_callback_body
@@ -37,6 +41,7 @@ from .types import ExecutionContext, StepContext, WaitForCallbackContext, WaitFo
 from .waits import WaitForConditionConfig
 
 T = TypeVar("T")
+U = TypeVar("U")
 PayloadT = TypeVar("PayloadT")
 ResultT = TypeVar("ResultT")
 P = ParamSpec("P")
@@ -259,6 +264,55 @@ class DurableContext:
             return func(self.create_child_context(child_id, is_virtual=is_virtual))
 
         return self._run_operation(ChildContextOperation(body, config, self.state, identity))
+
+    # map/parallel: thin delegation; the batch machinery lives in operations/parallel.py,
+    # operations/map.py, operations/_batch.py and concurrency.py.
+    def parallel(
+        self,
+        functions: Sequence[Callable[[DurableContext], T] | ParallelBranch[T]],
+        name: str | None = None,
+        config: ParallelConfig | None = None,
+    ) -> BatchResult[T]:
+        """Run `functions` concurrently, each in its own child context.
+
+        Args:
+            functions: the branches (callables of the branch context, or `ParallelBranch`).
+            name: the operation name.
+            config: max concurrency, completion policy, serdes, summary, nesting type.
+
+        Returns:
+            One item per admitted branch, in index order. Never raises because branches
+            failed: call `throw_if_error()`.
+
+        Raises:
+            ValidationError: invalid branches or config (before anything is checkpointed).
+        """
+        return run_parallel(self, functions, name, config)
+
+    def map(
+        self,
+        inputs: Sequence[U],
+        func: Callable[[DurableContext, U, int, Sequence[U]], T],
+        name: str | None = None,
+        config: MapConfig[U] | None = None,
+    ) -> BatchResult[T]:
+        """Run `func(context, item, index, inputs)` for every item, each in its own child context.
+
+        Args:
+            inputs: the items.
+            func: the iteration body.
+            name: the operation name (default: the decorated function's name).
+            config: max concurrency, completion policy, serdes, summary, nesting, item namer.
+
+        Returns:
+            One item per admitted iteration, in index order. Never raises because items
+            failed: call `throw_if_error()`.
+
+        Raises:
+            ValidationError: invalid inputs, function, item namer or config (before anything
+                is checkpointed).
+        """
+        return run_map(self, inputs, func, name, config)
 
     def create_callback(self, name: str | None = None, config: CallbackConfig | None = None) -> Callback[Any]:
         """Create a callback an external system completes (success, failure, heartbeats).

@@ -480,7 +480,11 @@ def error_object_from_exception(exception: BaseException) -> ErrorObject:
             error_data=exception.data,
             stack_trace=tuple(exception.stack_trace) if exception.stack_trace else None,
         )
-    return ErrorObject(error_message=str(exception), error_type=_qualified_name(type(exception)))
+    try:
+        message = str(exception)
+    except Exception:  # an error whose __str__ raises is still recorded (map/parallel helper)
+        message = f"<unprintable {type(exception).__qualname__}>"
+    return ErrorObject(error_message=message, error_type=_qualified_name(type(exception)))
 
 
 def operation_error_from_object(

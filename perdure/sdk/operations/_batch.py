@@ -7,9 +7,11 @@ rebuilds the `BatchResult` of a batch recorded with `ReplayChildren` from its en
 What the batch records (docs/parallel-and-map.md):
 - CONTEXT START before any branch, then the branches' own records (NESTED), then one
   SUCCEED, even when the failure tolerance was exceeded;
-- the SUCCEED payload is the `BatchResult` serialized with `config.serdes`; when that is
-  over 256 KiB, the envelope (`perdure.sdk.batch`) with `ReplayChildren=true`, while the
-  current invocation keeps the full value.
+- the SUCCEED payload is the `BatchResult` serialized with `config.serdes` (default: the
+  extended serdes; with only an `item_serdes`, the envelope holding every result as the
+  item serdes wrote it, so results of types only the item serdes knows round-trip); when
+  that is over 256 KiB, the envelope (`perdure.sdk.batch`) with `ReplayChildren=true`,
+  while the current invocation keeps the full value.
 
 Replay:
 - SUCCEEDED: the recorded result, no branch runs (`ChildContextOperation`);
@@ -26,7 +28,8 @@ Imports only `perdure.wire`, `perdure.sdk` modules below the context, and the st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -43,8 +46,8 @@ from ..completion import (
 )
 from ..concurrency import Branch, BranchRunner, ConcurrentExecutor, branch_error_object
 from ..config import ChildConfig
-from ..errors import ExecutionError, InvocationError, ValidationError
-from ..serdes import SerDes, deserialize, serialize
+from ..errors import ExecutionError, InvocationError, SerDesError, ValidationError
+from ..serdes import SerDes, SerDesContext, deserialize, serialize
 from .child_context import ChildContextOperation
 
 if TYPE_CHECKING:
@@ -86,7 +89,8 @@ def run_batch(
         NonDeterministicExecutionError: the recorded batch disagrees with the code.
     """
     validate_name(f"{batch_type.name.lower()} name", name)
-    config.completion_config.validate_for_total(len(branches))
+    completion = config.completion_config or CompletionConfig()  # None: fail fast
+    completion.validate_for_total(len(branches))
     sub_type, branch_sub_type = _SUB_TYPES[batch_type]
     identity = context._new_identity(OperationType.CONTEXT, sub_type, name)
     batch_id = identity.operation_id
@@ -115,17 +119,20 @@ def run_batch(
     def body() -> BatchResult[Any]:
         record = state.get(batch_id)
         if record is not None and record.status is OperationStatus.SUCCEEDED:
-            return replay_batch(runner, record, config.completion_config)
+            return replay_batch(runner, record, completion)
         if record is not None and record.status is not OperationStatus.STARTED:
             raise runner.non_deterministic(
                 None, f"the batch was recorded {record.status.value}, which a batch never is", batch_id
             )
         runner.check_count()
-        return ConcurrentExecutor(runner, config.completion_config, config.max_concurrency).execute()
+        return ConcurrentExecutor(runner, completion, config.max_concurrency).execute()
 
     recorded = state.get(batch_id)
+    batch_serdes = config.serdes
+    if batch_serdes is None and config.item_serdes is not None:
+        batch_serdes = _ItemSerDesEnvelope(runner, batch_type, serialize_item)
     operation = ChildContextOperation(
-        body, ChildConfig(serdes=config.serdes, summary_generator=summary), state, identity
+        body, ChildConfig(serdes=batch_serdes, summary_generator=summary), state, identity
     )
     result: BatchResult[Any] = context._run_operation(operation)
     if (
@@ -136,6 +143,40 @@ def run_batch(
     ):
         _check_recorded_items(runner, result.all)
     return result
+
+
+class _ItemSerDesEnvelope(SerDes[BatchResult[Any]]):
+    """The whole-result serdes of a batch with only an `item_serdes`: the envelope, with
+    every name, error and result (each written by the item serdes) recorded."""
+
+    def __init__(
+        self,
+        runner: BranchRunner,
+        batch_type: BatchType,
+        serialize_item: Callable[[BatchItem[Any]], str | None],
+    ) -> None:
+        self.runner = runner
+        self.batch_type = batch_type
+        self.serialize_item = serialize_item
+
+    def serialize(self, value: BatchResult[Any], serdes_context: SerDesContext) -> str:
+        runner = self.runner
+        return BatchEnvelope.encode(
+            value,
+            self.batch_type,
+            declared_count=len(runner.branches),
+            nesting_type=NestingType.FLAT if runner.flat else NestingType.NESTED,
+            serialize_result=self.serialize_item,
+            max_bytes=sys.maxsize,
+        )
+
+    def deserialize(self, data: str, serdes_context: SerDesContext) -> BatchResult[Any]:
+        envelope = BatchEnvelope.decode(data)
+        if envelope is None or any(
+            item.status is BatchItemStatus.SUCCEEDED and not item.result_recorded for item in envelope.items
+        ):
+            raise SerDesError(f"the recorded result of {self.runner.label} is not a complete batch envelope")
+        return _rebuild(self.runner, envelope, _Replayer(self.runner))
 
 
 def _check_recorded_items(
@@ -211,6 +252,11 @@ def replay_batch(
     replayer = _Replayer(runner)
     if envelope is None:
         return _replay_from_records(runner, replayer, completion_config)
+    return _rebuild(runner, envelope, replayer)
+
+
+def _rebuild(runner: BranchRunner, envelope: BatchEnvelope, replayer: _Replayer) -> BatchResult[Any]:
+    """Check `envelope` against the declared branches, then rebuild its result."""
     total = len(runner.branches)
     nesting = NestingType.FLAT if runner.flat else NestingType.NESTED
     if envelope.declared_count is not None and envelope.declared_count != total:

@@ -58,10 +58,11 @@ def check_payload_size(kind: str, identity: OperationIdentity, payload: str | No
     size = utf8_size(payload)
     if size > MAX_OPERATION_PAYLOAD_BYTES:
         label = f"{identity.name!r} (id {identity.operation_id})" if identity.name else identity.operation_id
+        # Issue 4 (large-payloads helper): the message names the offload serdes it points at.
         raise SerDesError(
             f"{kind} {label} result is {size:,} bytes, over the {MAX_OPERATION_PAYLOAD_BYTES:,}-byte "
-            "checkpoint payload limit; return a smaller value or use an offloading serdes that "
-            "stores the value elsewhere and checkpoints a reference"
+            "checkpoint payload limit; return a smaller value or use an offloading serdes "
+            "(perdure.OffloadSerDes) that stores the value elsewhere and checkpoints a reference"
         )
 
 

@@ -3,8 +3,8 @@
 - `DroppingService`: a new invocation does not receive the children of a completed
   CONTEXT unless it was recorded with ReplayChildren (research/05 §4, the .NET #2476
   finding), so replay must not depend on them.
-- `RefreshingService`: an empty checkpoint (a state refresh) reports due waits as
-  SUCCEEDED, as the service does once their timer fired.
+- `RefreshingService`: every checkpoint response (a refresh, too) reports started waits
+  as SUCCEEDED, as the service does once their timer fired.
 """
 
 from __future__ import annotations
@@ -46,33 +46,23 @@ class DroppingService(FakeService):
 
 
 class RefreshingService(FakeService):
-    """Completes started waits when asked for a refresh (a checkpoint without updates)."""
+    """Reports started waits SUCCEEDED in every checkpoint response after the first."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.refreshes = 0
         self.fire_on_refresh = True
 
     def checkpoint_durable_execution(
         self, request: CheckpointDurableExecutionRequest
     ) -> CheckpointDurableExecutionResponse:
-        if request.updates:
-            return super().checkpoint_durable_execution(request)
-        self.refreshes += 1
+        started = {op.id for op in self.ops.values() if op.type is OperationType.WAIT}
         response = super().checkpoint_durable_execution(request)
+        if not self.fire_on_refresh:
+            return response
         fired: list[Operation] = []
-        if self.fire_on_refresh:
-            for op in list(self.ops.values()):
-                if op.type is OperationType.WAIT and op.status is OperationStatus.STARTED:
-                    fired.append(self._put(replace(op, status=OperationStatus.SUCCEEDED, end_timestamp=self.now)))
-        return replace(response, new_execution_state=CheckpointUpdatedExecutionState(operations=tuple(fired)))
-
-
-# TEMPORARY: until DurableContext.parallel/map land in context.py (after 01:40 UTC).
-from perdure.sdk.context import DurableContext  # noqa: E402
-from perdure.sdk.operations.map import map_items  # noqa: E402
-from perdure.sdk.operations.parallel import parallel  # noqa: E402
-
-if not hasattr(DurableContext, "parallel"):
-    DurableContext.parallel = parallel  # type: ignore[attr-defined]
-    DurableContext.map = map_items  # type: ignore[attr-defined]
+        for op_id in started:
+            op = self.ops[op_id]
+            if op.status is OperationStatus.STARTED:
+                fired.append(self._put(replace(op, status=OperationStatus.SUCCEEDED, end_timestamp=self.now)))
+        operations = response.new_execution_state.operations + tuple(fired)
+        return replace(response, new_execution_state=CheckpointUpdatedExecutionState(operations=operations))

@@ -87,7 +87,9 @@ def test_default_completion_fails_fast() -> None:
 
     output, service, _ = _run(body)
     assert json.loads(output["Result"]) == ["FAILURE_TOLERANCE_EXCEEDED", ["SUCCEEDED", "FAILED"]]
-    assert len([u for u in service.updates() if u.sub_type == "MapIteration" and u.action.value == "START"]) == 2
+    assert (
+        len([u for u in service.updates() if u.sub_type == "MapIteration" and u.action.value == "START"]) == 2
+    )
 
 
 def test_empty_map() -> None:
@@ -119,7 +121,9 @@ def test_item_namer_names_iterations() -> None:
     ],
 )
 def test_bad_item_namer_fails_before_any_checkpoint(namer: Any, message: str) -> None:
-    output, service, _ = _run(lambda ctx: ctx.map([1, 2, 3], lambda *a: 1, config=MapConfig(item_namer=namer)))
+    output, service, _ = _run(
+        lambda ctx: ctx.map([1, 2, 3], lambda *a: 1, config=MapConfig(item_namer=namer))
+    )
     assert output["Status"] == "FAILED" and message in output["Error"]["ErrorMessage"]
     assert service.updates() == []
 
@@ -170,7 +174,9 @@ def test_item_serdes_writes_each_iteration() -> None:
         lambda ctx: ctx.map(["x", "y"], upper, config=MapConfig(1, item_serdes=_Wrapping())).get_results()
     )
     assert output["Result"] == '["X", "Y"]'
-    payloads = [u.payload for u in service.updates() if u.sub_type == "MapIteration" and u.action.value == "SUCCEED"]
+    payloads = [
+        u.payload for u in service.updates() if u.sub_type == "MapIteration" and u.action.value == "SUCCEED"
+    ]
     assert payloads == ["wrapped:X", "wrapped:Y"]
 
 
@@ -186,7 +192,9 @@ def test_operation_serdes_owns_the_batch_payload_and_items_keep_the_default() ->
     output, service, invocations = _run(body)
     assert output["Result"] == '["X", "Y"]' and invocations == 2
     updates = service.updates()
-    assert [u.payload for u in updates if u.sub_type == "Map" and u.action.value == "SUCCEED"] == ["OPSERDE:X,Y"]
+    assert [u.payload for u in updates if u.sub_type == "Map" and u.action.value == "SUCCEED"] == [
+        "OPSERDE:X,Y"
+    ]
     assert [u.payload for u in updates if u.sub_type == "MapIteration" and u.action.value == "SUCCEED"] == [
         '"X"',
         '"Y"',
@@ -224,7 +232,9 @@ def test_ten_thousand_items() -> None:
 
         def body(ctx: DurableContext, nesting: NestingType = nesting) -> Any:
             result = ctx.map(
-                list(range(10_000)), lambda c, item, i, items: item * 2, config=MapConfig(nesting_type=nesting)
+                list(range(10_000)),
+                lambda c, item, i, items: item * 2,
+                config=MapConfig(nesting_type=nesting),
             )
             return [result.success_count, result.get_results()[-1], result.completion_reason.value]
 
@@ -251,3 +261,60 @@ def test_map_over_a_large_aggregate_overflows() -> None:
     assert envelope["type"] == "MapResult" and envelope["totalCount"] == 4
     assert len(done.payload or "") <= 256 * 1024
     assert invocations == 2
+
+
+class _Order:
+    """A type only the item serdes knows."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Order) and other.number == self.number
+
+    def __hash__(self) -> int:
+        return self.number
+
+
+class _OrderSerDes(SerDes[Any]):
+    def serialize(self, value: Any, serdes_context: SerDesContext) -> str:
+        return json.dumps({"order": value.number})
+
+    def deserialize(self, data: str, serdes_context: SerDesContext) -> Any:
+        return _Order(json.loads(data)["order"])
+
+
+@pytest.mark.parametrize("nesting", [NestingType.NESTED, NestingType.FLAT])
+def test_item_serdes_types_round_trip_through_the_batch_record(nesting: NestingType) -> None:
+    """With only an item_serdes, the batch payload holds the items as it wrote them, so a
+    result type the default serdes cannot encode still completes and replays exactly."""
+    seen: list[BatchResult[Any]] = []
+
+    def func(ctx: DurableContext, item: int, index: int, items: Any) -> _Order:
+        if item == 3:
+            raise KeyError("three")
+        return _Order(item)
+
+    def body(ctx: DurableContext) -> Any:
+        config: MapConfig[int] = MapConfig(
+            completion_config=CompletionConfig.all_completed(),
+            item_serdes=_OrderSerDes(),
+            nesting_type=nesting,
+        )
+        result = ctx.map([1, 2, 3], func, name="orders", config=config)
+        seen.append(result)
+        ctx.wait(Duration(1))
+        return [o.number for o in result.get_results()]
+
+    output, _, invocations = _run(body)
+    assert output["Result"] == "[1, 2]" and invocations == 2
+    assert seen[0] == seen[1] and seen[1].all[2].error.error_type == "KeyError"  # type: ignore[union-attr]
+
+
+def test_serdes_failure_of_an_item_is_a_failed_item() -> None:
+    def body(ctx: DurableContext) -> Any:
+        result = ctx.map([1], lambda c, *a: object(), config=MapConfig())
+        return [result.all[0].status.value, result.all[0].error.error_type]  # type: ignore[union-attr]
+
+    output, _, _ = _run(body)
+    assert output["Result"] == '["FAILED", "perdure.sdk.errors.SerDesError"]'

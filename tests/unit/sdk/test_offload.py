@@ -427,3 +427,44 @@ def test_concurrent_writers_share_one_store(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert results == dict.fromkeys(range(8), True)
+
+
+# ------------------------------------------------------- values crossing executions
+
+
+@pytest.mark.parametrize("value", [5, "small", {"a": (1, 2)}, _big()])
+def test_dump_and_load_carry_a_value_through_parsed_json(value: Any) -> None:
+    store = MemoryStore()
+    serdes: OffloadSerDes[Any] = OffloadSerDes(store=store)
+    dumped = serdes.dump(value)
+    # What an invoke payload/result or an execution result goes through.
+    received = json.loads(json.dumps(dumped))
+    assert len(json.dumps(received)) < 100_000
+    assert _fresh(serdes).load(received) == value
+    # A reference written with json.dumps' default separators is still a reference.
+    assert _fresh(serdes).deserialize(json.dumps(dumped), CTX) == value
+
+
+def test_dump_needs_an_inner_serdes_that_writes_json() -> None:
+    serdes: OffloadSerDes[Any] = OffloadSerDes(PassThroughSerDes(), MemoryStore())
+    with pytest.raises(SerDesError, match="JSON"):
+        serdes.dump("not json")
+
+
+def test_a_reference_is_recognised_with_or_without_spaces_after_its_first_key() -> None:
+    store = MemoryStore()
+    serdes: OffloadSerDes[Any] = OffloadSerDes(store=store, always=True)
+    payload = serdes.serialize({"k": "v"}, CTX)
+    spaced = json.dumps(json.loads(payload))
+    assert spaced.startswith('{"perdure.blob": ')
+    assert BlobReference.from_payload(spaced) == BlobReference.from_payload(payload)
+    assert _fresh(serdes).deserialize(spaced, CTX) == {"k": "v"}
+
+
+def test_a_json_value_with_a_similar_first_key_is_not_escaped() -> None:
+    store = MemoryStore()
+    serdes: OffloadSerDes[Any] = OffloadSerDes(JsonSerDes(), store, threshold_bytes=1000)
+    for value in ({"perdure.blobby": 1}, {"perdure": {"blob": 1}}):
+        payload = serdes.serialize(value, CTX)
+        assert payload == json.dumps(value)
+        assert serdes.deserialize(payload, CTX) == value

@@ -119,7 +119,9 @@ def test_out_of_order_completion_keeps_index_order() -> None:
 
     output, service, _ = _run(body)
     assert output["Result"] == '[["first", "second"], [0, 1]]'
-    succeeds = [u.id for u in service.updates() if u.sub_type == "ParallelBranch" and u.action.value == "SUCCEED"]
+    succeeds = [
+        u.id for u in service.updates() if u.sub_type == "ParallelBranch" and u.action.value == "SUCCEED"
+    ]
     assert succeeds == [operation_id(P, 1), operation_id(P, 0)]
 
 
@@ -127,7 +129,9 @@ def test_branch_ids_are_stable_across_fresh_runs() -> None:
     """#21: ids derive from the batch id and the index (0-based), identical across runs."""
 
     def body(ctx: DurableContext) -> Any:
-        return ctx.parallel([_const(i) for i in range(5)], config=ParallelConfig(max_concurrency=3)).get_results()
+        return ctx.parallel(
+            [_const(i) for i in range(5)], config=ParallelConfig(max_concurrency=3)
+        ).get_results()
 
     ids = []
     for _ in range(2):
@@ -152,7 +156,9 @@ def test_named_branches() -> None:
 
     output, service, _ = _run(body)
     assert output["Result"] == '[["first", "second", "parallel-branch-2"], ["one", "two", "three"]]'
-    names = [u.name for u in service.updates() if u.sub_type == "ParallelBranch" and u.action.value == "START"]
+    names = [
+        u.name for u in service.updates() if u.sub_type == "ParallelBranch" and u.action.value == "START"
+    ]
     assert sorted(names) == ["first", "parallel-branch-2", "second"]
 
 
@@ -219,20 +225,60 @@ def _projection(result: BatchResult[Any]) -> dict[str, Any]:
         # 8-6, #25: fail fast (the default), the parent still SUCCEEDs; branch 2 never runs
         (None, ["ok", "boom", "ok"], "FAILURE_TOLERANCE_EXCEEDED", ["SUCCEEDED", "FAILED"]),
         # 8-9: one failure tolerated
-        (CompletionConfig(tolerated_failure_count=1), ["ok", "boom", "ok"], "ALL_COMPLETED", ["SUCCEEDED", "FAILED", "SUCCEEDED"]),
+        (
+            CompletionConfig(tolerated_failure_count=1),
+            ["ok", "boom", "ok"],
+            "ALL_COMPLETED",
+            ["SUCCEEDED", "FAILED", "SUCCEEDED"],
+        ),
         # 8-10, #8: count + 1 exceeds
-        (CompletionConfig(tolerated_failure_count=1), ["boom", "boom", "ok"], "FAILURE_TOLERANCE_EXCEEDED", ["FAILED", "FAILED"]),
+        (
+            CompletionConfig(tolerated_failure_count=1),
+            ["boom", "boom", "ok"],
+            "FAILURE_TOLERANCE_EXCEEDED",
+            ["FAILED", "FAILED"],
+        ),
         # 8-13, 8-22, #9: percentage, strict
-        (CompletionConfig(tolerated_failure_percentage=25), ["boom", "boom", "ok", "ok"], "FAILURE_TOLERANCE_EXCEEDED", ["FAILED", "FAILED"]),
-        (CompletionConfig(tolerated_failure_percentage=25), ["boom", "ok", "ok", "ok"], "ALL_COMPLETED", ["FAILED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]),
+        (
+            CompletionConfig(tolerated_failure_percentage=25),
+            ["boom", "boom", "ok", "ok"],
+            "FAILURE_TOLERANCE_EXCEEDED",
+            ["FAILED", "FAILED"],
+        ),
+        (
+            CompletionConfig(tolerated_failure_percentage=25),
+            ["boom", "ok", "ok", "ok"],
+            "ALL_COMPLETED",
+            ["FAILED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"],
+        ),
         # 8-8, #13, #27: min successful; undispatched branches are left out
-        (CompletionConfig(min_successful=2), ["ok", "ok", "ok", "ok"], "MIN_SUCCESSFUL_REACHED", ["SUCCEEDED", "SUCCEEDED"]),
+        (
+            CompletionConfig(min_successful=2),
+            ["ok", "ok", "ok", "ok"],
+            "MIN_SUCCESSFUL_REACHED",
+            ["SUCCEEDED", "SUCCEEDED"],
+        ),
         # 8-17, #11: min successful not reached
-        (CompletionConfig(min_successful=3), ["ok", "boom", "ok"], "ALL_COMPLETED", ["SUCCEEDED", "FAILED", "SUCCEEDED"]),
+        (
+            CompletionConfig(min_successful=3),
+            ["ok", "boom", "ok"],
+            "ALL_COMPLETED",
+            ["SUCCEEDED", "FAILED", "SUCCEEDED"],
+        ),
         # 8-18, #10: tolerance is checked before min successful
-        (CompletionConfig(min_successful=3, tolerated_failure_count=1), ["boom", "boom", "ok", "ok"], "FAILURE_TOLERANCE_EXCEEDED", ["FAILED", "FAILED"]),
+        (
+            CompletionConfig(min_successful=3, tolerated_failure_count=1),
+            ["boom", "boom", "ok", "ok"],
+            "FAILURE_TOLERANCE_EXCEEDED",
+            ["FAILED", "FAILED"],
+        ),
         # #12: first_successful with every branch failing
-        (CompletionConfig.first_successful(), ["boom", "boom", "boom"], "ALL_COMPLETED", ["FAILED", "FAILED", "FAILED"]),
+        (
+            CompletionConfig.first_successful(),
+            ["boom", "boom", "boom"],
+            "ALL_COMPLETED",
+            ["FAILED", "FAILED", "FAILED"],
+        ),
         # all_completed never exceeds the tolerance (#4)
         (CompletionConfig.all_completed(), ["boom", "boom"], "ALL_COMPLETED", ["FAILED", "FAILED"]),
     ],
@@ -252,7 +298,9 @@ def test_completion_matrix(completion: Any, branches: list[str], reason: str, st
     assert result["reason"] == reason and result["statuses"] == statuses
     parent = service.ops[P]
     assert parent.status is OperationStatus.SUCCEEDED
-    branch_contexts = [u for u in service.updates() if u.sub_type == "ParallelBranch" and u.action.value == "START"]
+    branch_contexts = [
+        u for u in service.updates() if u.sub_type == "ParallelBranch" and u.action.value == "START"
+    ]
     assert len(branch_contexts) == len(statuses)
 
 
@@ -380,7 +428,9 @@ def test_interrupted_parallel_resumes() -> None:
         ctx.wait(Duration(2))
         return "b1"
 
-    output, service, invocations = _run(lambda ctx: ctx.parallel([b0, b1], name="replay", config=ONE).get_results())
+    output, service, invocations = _run(
+        lambda ctx: ctx.parallel([b0, b1], name="replay", config=ONE).get_results()
+    )
     assert output["Result"] == '["b0", "b1"]' and invocations == 2
     # b0 ran once; b1 re-ran to resume (the fake's timer is already past, so the first
     # suspension is retried in-process once before the execution suspends).
@@ -404,7 +454,7 @@ def test_every_branch_suspended_suspends_the_execution() -> None:
         finished.set()
         return value
 
-    output, service, invocations = _run(
+    output, _service, invocations = _run(
         lambda ctx: ctx.parallel([waits, works], config=ParallelConfig(2)).get_results()
     )
     assert finished.is_set() and invocations == 2
@@ -465,7 +515,9 @@ def test_fewer_branches_is_non_deterministic() -> None:
     assert "branch count changed" in output["Error"]["ErrorMessage"]
 
 
-@pytest.mark.parametrize(("before", "after"), [(NestingType.NESTED, NestingType.FLAT), (NestingType.FLAT, NestingType.NESTED)])
+@pytest.mark.parametrize(
+    ("before", "after"), [(NestingType.NESTED, NestingType.FLAT), (NestingType.FLAT, NestingType.NESTED)]
+)
 def test_changed_nesting_is_non_deterministic(before: NestingType, after: NestingType) -> None:
     output = _interrupted(
         lambda ctx: ctx.parallel([_wait_branch], name="p", config=ParallelConfig(nesting_type=before)),
@@ -512,3 +564,49 @@ def test_branch_failure_error_survives_replay() -> None:
     assert [(e.message, e.error_type) for e in errors] == [("x", "ValueError"), ("x", "ValueError")]
     assert all(item is not None for item in errors)
     assert S and F and ST  # statuses used by other modules' imports
+
+
+def test_recorded_payload_rebuilds_the_exact_result() -> None:
+    """#26 (perdure differs from the seed): the payload is the serialized BatchResult,
+    and replay gives back exactly the live result: statuses, names, results, errors, reason."""
+    from perdure.sdk.serdes import deserialize
+
+    seen: list[BatchResult[Any]] = []
+
+    def body(ctx: DurableContext) -> Any:
+        result = ctx.parallel(
+            [ParallelBranch(_const({"n": [1, 2]}), name="custom"), _boom("bad"), _const(None)],
+            name="exact",
+            config=ParallelConfig(1, CompletionConfig(tolerated_failure_count=1)),
+        )
+        seen.append(result)
+        ctx.wait(Duration(1))
+        return "ok"
+
+    _, service, _ = _run(body)
+    assert len(seen) == 2 and seen[0] == seen[1]
+    (done,) = [u for u in service.updates() if u.id == P and u.action.value == "SUCCEED"]
+    assert done.context_options.replay_children is False  # type: ignore[union-attr]
+    assert deserialize(None, done.payload or "", P, "arn") == seen[0]
+    assert [i.name for i in seen[0].all] == ["custom", "parallel-branch-1", "parallel-branch-2"]
+
+
+def test_interrupted_flat_parallel_replays_finished_branches_from_inner_records() -> None:
+    """#36 for FLAT: a finished virtual branch re-runs, its step replays (no second body call)."""
+    calls: list[str] = []
+
+    def b0(ctx: DurableContext) -> str:
+        return ctx.step(lambda _: calls.append("b0") or "b0")  # type: ignore[func-returns-value]
+
+    def b1(ctx: DurableContext) -> str:
+        ctx.wait(Duration(2))
+        return ctx.step(lambda _: calls.append("b1") or "b1")  # type: ignore[func-returns-value]
+
+    output, service, invocations = _run(
+        lambda ctx: ctx.parallel(
+            [b0, b1], config=ParallelConfig(1, nesting_type=NestingType.FLAT)
+        ).get_results()
+    )
+    assert output["Result"] == '["b0", "b1"]' and invocations == 2
+    assert calls == ["b0", "b1"]
+    assert [u.action.value for u in service.updates() if u.id == P] == ["START", "SUCCEED"]
