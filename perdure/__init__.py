@@ -58,6 +58,13 @@ from perdure.sdk.errors import (
     WaitForConditionError,
 )
 from perdure.sdk.execution import durable_execution
+from perdure.sdk.offload import (
+    BlobNotFoundError,
+    BlobReference,
+    BlobStore,
+    LocalDirectoryBlobStore,
+    OffloadSerDes,
+)
 from perdure.sdk.plugin import (
     DurableInstrumentationPlugin,
     DurableInstrumentationPluginFactory,
@@ -98,6 +105,9 @@ __all__ = [
     "BatchItem",
     "BatchItemStatus",
     "BatchResult",
+    "BlobNotFoundError",
+    "BlobReference",
+    "BlobStore",
     "CallbackConfig",
     "CallbackError",
     "CallbackExternalError",
@@ -127,8 +137,10 @@ __all__ = [
     "InvokeError",
     "JitterStrategy",
     "JsonSerDes",
+    "LocalDirectoryBlobStore",
     "MapConfig",
     "NestingType",
+    "OffloadSerDes",
     "OperationChangeInfo",
     "OperationEndInfo",
     "OperationInfo",

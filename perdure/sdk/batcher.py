@@ -22,6 +22,7 @@ returns PENDING. A failed request fails every waiter and every later call with a
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import deque
@@ -53,9 +54,15 @@ _UPDATE_OVERHEAD_BYTES = 200
 def _text_bytes(text: str | None) -> int:
     if not text:
         return 0
-    size = len(text) if text.isascii() else len(text.encode())
-    # JSON escapes quotes and backslashes inside a string member.
-    return size + text.count('"') + text.count("\\")
+    if text.isprintable():
+        size = len(text) if text.isascii() else len(text.encode())
+        # JSON escapes quotes and backslashes inside a string member.
+        return size + text.count('"') + text.count("\\")
+    # Issue 4 (large-payloads helper): a control character is escaped as 2 bytes (\n, \t)
+    # or 6 (\u001f), so text with newlines could push a request past 750 KiB
+    # (tests/property/test_batcher.py); measure such text exactly as the request carries it.
+    escaped = json.dumps(text, ensure_ascii=False)
+    return (len(escaped) if escaped.isascii() else len(escaped.encode())) - 2
 
 
 def estimate_update_bytes(update: OperationUpdate) -> int:
@@ -78,6 +85,14 @@ def estimate_update_bytes(update: OperationUpdate) -> int:
         )
         for line in error.stack_trace or ():
             size += _text_bytes(line) + 4
+    options = update.chained_invoke_options
+    if options is not None:
+        # Issue 4 (large-payloads helper): the invoke options' strings were not counted.
+        size += (
+            _text_bytes(options.function_name)
+            + _text_bytes(options.tenant_id)
+            + _text_bytes(options.x_amzn_trace_id)
+        )
     return size
 
 

@@ -6,8 +6,8 @@ Owns the handler contract (docs/contracts.md, official SDK §2): parse the invoc
 run ``handler(input, ctx)`` on the calling thread with the checkpoint writer on its own
 thread, and return the invocation output dict:
 
-- the handler returns `v` -> SUCCEEDED with ``json.dumps(v)`` (near 6 MiB: an EXECUTION
-  SUCCEED update carries it and ``Result`` is ""; over 6 MiB: FAILED with a clear error);
+- the handler returns `v` -> SUCCEEDED with ``json.dumps(v)`` (over 6 MiB: an EXECUTION
+  SUCCEED update carries it and ``Result`` is ""; the service bounds its size);
 - `SuspendExecution`, or a revoked checkpoint token -> PENDING;
 - `ExecutionError` (non-determinism included) or any other exception -> FAILED + Error;
 - a retryable `InvocationError` (e.g. a failed checkpoint that may succeed later) is
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
 from perdure.wire.codec import from_wire, to_wire
-from perdure.wire.limits import MAX_RESPONSE_BYTES, MAX_WIRE_PAYLOAD_BYTES, utf8_size
+from perdure.wire.limits import MAX_RESPONSE_BYTES
 from perdure.wire.service import DurableServiceClient
 from perdure.wire.types import (
     ARN_PATTERN,
@@ -212,17 +212,10 @@ def _succeeded(result: Any, state: ExecutionState) -> dict[str, Any]:
     except (TypeError, ValueError) as exc:
         return _output(InvocationStatus.FAILED, error=error_object_from_exception(exc))
     if len(serialized) > RESPONSE_LIMIT_CHARS:
-        size = utf8_size(serialized)
-        if size > MAX_WIRE_PAYLOAD_BYTES:
-            return _output(
-                InvocationStatus.FAILED,
-                error=error_object_from_exception(
-                    ExecutionError(
-                        f"the execution result is {size:,} bytes, over the {MAX_WIRE_PAYLOAD_BYTES:,}-byte "
-                        "limit on an execution result; return a smaller value or store it elsewhere"
-                    )
-                ),
-            )
+        # Issue 4 (large-payloads helper): no SDK-side bound here, the service decides. The
+        # engine stores the whole result (DECISIONS §3; a 10 MiB result round-trips); AWS
+        # refuses a Payload over 6,291,456 with InvalidParameterValueException, which fails
+        # the execution without a retry.
         state.create_checkpoint(_execution_update(OperationAction.SUCCEED, payload=serialized))
         return _output(InvocationStatus.SUCCEEDED, result="")
     return _output(InvocationStatus.SUCCEEDED, result=serialized)

@@ -5,8 +5,8 @@ store), `BlobReference` and `BlobNotFoundError`. Imports only `perdure.wire`, th
 `perdure.sdk` modules and the standard library; a store for object storage is a small
 class that satisfies `BlobStore` by shape (docs/large-payloads.md sketches one for S3).
 
-A checkpoint payload written by `OffloadSerDes` is one of three forms, told apart by an
-exact prefix, so no value can be mistaken for a reference:
+A checkpoint payload written by `OffloadSerDes` is one of three forms, told apart by
+their first characters, so no value can be mistaken for a reference:
 
 - the inner serdes' text, unchanged (a small value: the common case);
 - ``{"perdure.blob":"<ref>","sha256":"<hex>","size":<n>,"preview":...}``: a reference to
@@ -14,6 +14,10 @@ exact prefix, so no value can be mistaken for a reference:
   optional small JSON preview for people reading the history;
 - ``{"perdure.inline":"<text>"}``: an inline value whose own text happens to start like
   one of these two forms (only then), escaped.
+
+The prefixes are ``{"perdure.blob"`` and ``{"perdure.inline"`` without what follows, so
+a reference survives a `json.loads`/`json.dumps` round trip (an invoke payload or result,
+an execution input or result): `OffloadSerDes.dump` and `load` carry values across those.
 
 Reading a reference fetches the blob and checks its size and SHA-256 before the inner
 serdes sees it: a missing or altered blob raises `SerDesError` naming the reference and
@@ -53,8 +57,9 @@ BLOB_DIR_ENV = "PERDURE_BLOB_DIR"
 
 _REF_KEY = "perdure.blob"
 _INLINE_KEY = "perdure.inline"
-_REF_PREFIX = '{"perdure.blob":'
-_INLINE_PREFIX = '{"perdure.inline":'
+# Without the colon: `json.dumps` with its default separators writes `{"perdure.blob": ...`.
+_REF_PREFIX = '{"perdure.blob"'
+_INLINE_PREFIX = '{"perdure.inline"'
 _COMPACT = (",", ":")
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_.-]{1,255}")
@@ -404,6 +409,38 @@ class OffloadSerDes(SerDes[T]):
             return data.decode()
         except UnicodeDecodeError as exc:  # pragma: no cover - the hash matched what we wrote
             raise SerDesError(f"{where} is not UTF-8 text: {exc}") from None
+
+    # ------------------------------------------------ values crossing an execution
+
+    def dump(self, value: T, serdes_context: SerDesContext | None = None) -> Any:
+        """`value` as a JSON-compatible object: a small reference when it is offloaded.
+
+        For values that leave an execution as JSON rather than through a serdes: return
+        ``offload.dump(value)`` from a handler invoked with ``context.invoke(...,
+        config=InvokeConfig(serdes_result=offload))``, or as an execution result too
+        large for the service. The inner serdes must write JSON (the default does).
+
+        Raises:
+            SerDesError: the value cannot be serialized or stored, or the inner serdes
+                does not write JSON.
+        """
+        payload = self.serialize(value, serdes_context)
+        try:
+            return json.loads(payload)
+        except ValueError as exc:
+            raise SerDesError(f"dump() needs an inner serdes that writes JSON: {exc}") from None
+
+    def load(self, obj: Any, serdes_context: SerDesContext | None = None) -> T:
+        """The value that `dump` (or `serialize`, once parsed as JSON) turned into `obj`.
+
+        For values that arrive as parsed JSON: ``offload.load(event)`` in a handler invoked
+        with ``context.invoke(..., config=InvokeConfig(serdes_payload=offload))``.
+
+        Raises:
+            SerDesError: the blob is missing or altered, or `obj` cannot be read.
+        """
+        text = json.dumps(obj, separators=_COMPACT, ensure_ascii=False)
+        return self.deserialize(text, serdes_context)
 
     def _inner_deserialize(self, text: str, context: SerDesContext) -> T:
         value: T = self.inner.deserialize(text, context)
