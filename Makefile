@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(VENV)/bin/perdure run examples/order.py:handler --input '{"order_id": "o-1001", "items": ["book", "lamp"]}' --memory --skip-time
 
-test: setup
+test: setup lint
 	$(PY) -m pytest -q -n 2
 
 lint: setup
