@@ -180,6 +180,9 @@ def begin_invocation(tx: StoreTx, now: datetime, arn: str, invoker: str) -> Begu
     rec.needs_invocation = False
     rec.invoke_after = None
     rec.updated_operation_ids = ()
+    if rec.change_seq > 0:
+        tx.prune_changes(rec.key, rec.change_seq)
+    rec.reported_seq = rec.change_seq  # the initial state below holds every change so far
     rec.invocation_count += 1
     tx.insert_invocation(rec.key, request_id, now)
     operations, marker = operations_page(tx, rec.key, None, limits.MAX_STATE_PAGE)
@@ -291,8 +294,9 @@ def fire_timer(tx: StoreTx, now: datetime, timer: Timer) -> bool:
     """Apply a due timer: the operation changes, the execution gets a (re-)invocation.
 
     During a running invocation the change is also delivered in the next checkpoint
-    response (an SDK polls with empty checkpoints to learn it), and the execution is
-    invoked again afterwards, as AWS re-invokes after every service-side transition.
+    response (an SDK refreshes with empty checkpoints to learn it), and if the invocation
+    returns PENDING it is invoked again afterwards, as AWS re-invokes after every
+    service-side transition (see docs/engine.md, "What a checkpoint response carries").
     """
     if not tx.take_timer(timer):
         return False  # another scheduler fired it first, or it was re-armed meanwhile
@@ -324,6 +328,15 @@ def fire_timer(tx: StoreTx, now: datetime, timer: Timer) -> bool:
             rec.updated_operation_ids = (*rec.updated_operation_ids, op.id)
     batch.flush()
     return True
+
+
+def fire_due_timers_of(tx: StoreTx, now: datetime, rec: ExecutionRecord) -> bool:
+    """Fire `rec`'s timers due at `now` (a checkpoint does, before it answers): whether any
+    fired. The caller reads the execution again when one did."""
+    fired = False
+    for timer in tx.due_timers_of(rec.key, rec.arn, now):
+        fired = fire_timer(tx, now, timer) or fired
+    return fired
 
 
 # ---------------------------------------------------------------- stop, recover

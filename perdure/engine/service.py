@@ -69,6 +69,25 @@ def _page_size(max_items: int | None, limit: int = limits.MAX_STATE_PAGE) -> int
     return max_items
 
 
+_CHANGES_PREFIX = "c"
+"""A checkpoint response's NextMarker: `c<after>-<upto>`, the changes numbered in
+`(after, upto]` not yet reported (get-state pages them in change order)."""
+
+
+def _changes_marker(after: int, upto: int) -> str:
+    return f"{_CHANGES_PREFIX}{after}-{upto}"
+
+
+def _parse_changes_marker(marker: str) -> tuple[int, int]:
+    try:
+        after, upto = (int(part) for part in marker[len(_CHANGES_PREFIX) :].split("-"))
+    except ValueError:
+        raise InvalidParameterValueError(f"Marker {marker!r} is not a marker this service returned") from None
+    if not 0 <= after < upto:
+        raise InvalidParameterValueError(f"Marker {marker!r} is not a marker this service returned")
+    return after, upto
+
+
 def _marker(marker: str | None) -> int | None:
     if marker is None:
         return None
@@ -238,6 +257,11 @@ class EngineService:
                 replayed = idempotency.replay(tx, rec, client_token, digest)
                 if replayed is not None:
                     return replayed
+            # Its timers already due fire now (the scheduler may not have got to them yet):
+            # this response reports them, as AWS reports a timer that fired.
+            valid = request.checkpoint_token == rec.checkpoint_token
+            if valid and lifecycle.fire_due_timers_of(tx, now, rec):
+                rec = self._execution(tx, request.durable_execution_arn)
             if rec.revoked_token is not None and request.checkpoint_token == rec.revoked_token:
                 # The service ended the execution while this invocation ran: answer without a
                 # token (the SDK then suspends and returns PENDING); nothing is applied.
@@ -248,22 +272,41 @@ class EngineService:
             current = rec.checkpoint_token
             if current is None or request.checkpoint_token != current:
                 raise InvalidParameterValueError(_stale_token_message(rec))
+            # What the service changed since the previous token (timers fired, retries made
+            # READY, callbacks and chained invokes completed, another process's writes): one
+            # indexed range read, and none at all when nothing changed (the usual step).
+            since, upto = rec.reported_seq, rec.change_seq
+            service: list[tuple[int, Operation]] = []
+            if upto > since:
+                tx.prune_changes(rec.key, since)  # reported by earlier responses (and their pages)
+                service = tx.operations_changed(rec.key, since, upto, DEFAULT_PAGE + 1)
             started: list[str] = []
-            batch = Batch(tx, rec, now, self.max_operations, start_execution=self._starter(tx, now, started))
+            batch = Batch(
+                tx,
+                rec,
+                now,
+                self.max_operations,
+                start_execution=self._starter(tx, now, started),
+                is_request=True,
+            )
             apply_updates(batch, request.updates)
             token = None if rec.closing_status is not None else lifecycle.next_token(current)
             rec.checkpoint_token = token
+            # Every change is now reported (the rest of an over-long set through NextMarker,
+            # which the SDK pages with the new token).
+            rec.reported_seq = upto
             batch.flush()
-            # Operations the service changed during this invocation (a timer fired): the SDK
-            # learns them from any checkpoint response, including an empty "refresh".
-            for op_id in rec.updated_operation_ids:
-                if op_id not in batch.changed:
-                    op = tx.get_operation(rec.key, op_id)
-                    if op is not None:
-                        batch.changed[op_id] = op
-            operations = tuple(op for op in batch.changed.values() if op.type is not OperationType.EXECUTION)
+            marker = None
+            if len(service) > DEFAULT_PAGE:
+                service = service[:DEFAULT_PAGE]
+                marker = _changes_marker(service[-1][0], upto)
+            merged = {op.id: op for _, op in service}
+            merged.update(batch.changed)  # the request's own changes: the latest state
+            operations = tuple(op for op in merged.values() if op.type is not OperationType.EXECUTION)
             response = CheckpointDurableExecutionResponse(
-                new_execution_state=CheckpointUpdatedExecutionState(operations=operations),
+                new_execution_state=CheckpointUpdatedExecutionState(
+                    operations=operations, next_marker=marker
+                ),
                 checkpoint_token=token,
             )
             if client_token is not None and digest is not None:
@@ -293,12 +336,23 @@ class EngineService:
         self, request: GetDurableExecutionStateRequest
     ) -> GetDurableExecutionStateResponse:
         size = _page_size(request.max_items)
-        after = _marker(request.marker)
+        changes = request.marker is not None and request.marker.startswith(_CHANGES_PREFIX)
+        if changes:
+            assert request.marker is not None
+            change_after, change_upto = _parse_changes_marker(request.marker)
+        else:
+            after = _marker(request.marker)
         with self.store.transaction() as tx:
             rec = self._execution(tx, request.durable_execution_arn)
             if not lifecycle.same_invocation(request.checkpoint_token, rec.checkpoint_token):
                 raise InvalidParameterValueError(_stale_token_message(rec, request.checkpoint_token))
-            operations, marker = lifecycle.operations_page(tx, rec.key, after, size)
+            if changes:
+                # The rest of a checkpoint response's changes (its NextMarker).
+                page = tx.operations_changed(rec.key, change_after, change_upto, size + 1)
+                marker = _changes_marker(page[size - 1][0], change_upto) if len(page) > size else None
+                operations = tuple(op for _, op in page[:size] if op.type is not OperationType.EXECUTION)
+            else:
+                operations, marker = lifecycle.operations_page(tx, rec.key, after, size)
         return GetDurableExecutionStateResponse(operations=operations, next_marker=marker)
 
     # --------------------------------------------------------------- reading

@@ -1,5 +1,7 @@
-"""Differential check: random checkpoint requests (valid and invalid) applied to an engine
-on SQLite and one on MemoryStore give the same answers, the same state and the same history."""
+"""Differential check: random checkpoint requests (valid and invalid), with time passing
+between some of them, applied to an engine on SQLite and one on MemoryStore give the same
+answers (including the operations the service changed since the previous token, which each
+response reports once), the same state and the same history."""
 
 from __future__ import annotations
 
@@ -54,7 +56,9 @@ def _open(engine: Engine) -> tuple[str, str]:
     return arn, begun.input.checkpoint_token
 
 
-def _apply(engine: Engine, arn: str, token: str, request: list[OperationUpdate]) -> tuple[object, str]:
+def _apply(
+    engine: Engine, arn: str, token: str, request: list[OperationUpdate]
+) -> tuple[tuple[str, object], str]:
     try:
         response = engine.service.checkpoint_durable_execution(
             CheckpointDurableExecutionRequest(arn, token, tuple(request))
@@ -66,18 +70,43 @@ def _apply(engine: Engine, arn: str, token: str, request: list[OperationUpdate])
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.lists(updates(), min_size=1, max_size=3), min_size=1, max_size=8))
-def test_sqlite_and_memory_agree(requests: list[list[OperationUpdate]]) -> None:
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0, 0, 1, 3]), st.lists(updates(), min_size=0, max_size=3)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_sqlite_and_memory_agree(requests: list[tuple[int, list[OperationUpdate]]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         disk = Engine(SqliteStore(Path(tmp) / "p.db", durability="normal"), VirtualClock(T0))
         memory = Engine(MemoryStore(), VirtualClock(T0))
         try:
             arn_d, token_d = _open(disk)
             arn_m, token_m = _open(memory)
-            for request in requests:
+            for seconds, request in requests:
+                for engine in (disk, memory):
+                    assert isinstance(engine.clock, VirtualClock)
+                    engine.clock.advance(seconds)  # due timers fire at the next checkpoint
                 out_d, token_d = _apply(disk, arn_d, token_d, request)
                 out_m, token_m = _apply(memory, arn_m, token_m, request)
                 assert out_d == out_m
+                kind, ops = out_d
+                if kind == "ok":
+                    assert isinstance(ops, tuple)
+                    assert len({op.id for op in ops}) == len(ops)  # each operation once
+            # A refresh reports what is left (a timer a refused request fired and rolled back
+            # fires now); a second one has nothing more to report.
+            refreshes = []
+            for engine, arn, token in ((disk, arn_d, token_d), (memory, arn_m, token_m)):
+                for _ in range(2):
+                    refresh = engine.service.checkpoint_durable_execution(
+                        CheckpointDurableExecutionRequest(arn, token, ())
+                    )
+                    assert refresh.checkpoint_token is not None
+                    token = refresh.checkpoint_token
+                    refreshes.append(refresh.new_execution_state.operations)
+            assert refreshes[0] == refreshes[2] and refreshes[1] == refreshes[3] == ()
             exec_d, exec_m = arn_d.rsplit("/", 1)[1], arn_m.rsplit("/", 1)[1]
             history_d = [
                 (e.event_type, e.id if e.id != exec_d else "X", e.details) for e in disk.history(arn_d)

@@ -177,6 +177,12 @@ class EngineModel(RuleBasedStateMachine):
         self.history: list[Event] = self.engine.history(self.arn)
         self.sent = 0
         self.last: tuple[CheckpointDurableExecutionRequest, CheckpointDurableExecutionResponse] | None = None
+        self.view: dict[str, Operation] = {
+            op.id: op for op in begun.input.initial_execution_state.operations if op.type is not T.EXECUTION
+        }
+        """What the invocation knows: its initial state with every response merged in."""
+        self.service_changed: set[str] = set()
+        """Operations the service changed (timers) since the last accepted checkpoint."""
 
     def teardown(self) -> None:
         if hasattr(self, "engine"):
@@ -266,6 +272,15 @@ class EngineModel(RuleBasedStateMachine):
         self.old_tokens.append(self.token)
         self.token = response.checkpoint_token
         self.ops, self.timers, self.events = ops, timers, self.events + events
+        # The response carries the request's operations and every one the service changed
+        # since the previous token, each once; merged in, the invocation knows the stored state.
+        reported = [op.id for op in response.new_execution_state.operations]
+        assert len(reported) == len(set(reported)), f"reported twice: {reported}"
+        assert set(reported) == {s.id for s in batch} | self.service_changed
+        assert response.new_execution_state.next_marker is None
+        self.view.update({op.id: op for op in response.new_execution_state.operations})
+        assert self.view == self.stored_operations()
+        self.service_changed.clear()
 
     @rule()
     def retry_with_client_token(self) -> None:
@@ -297,8 +312,10 @@ class EngineModel(RuleBasedStateMachine):
             elif kind == "wait" and self.ops[op_id].status is S.STARTED:
                 self.ops[op_id] = replace(self.ops[op_id], status=S.SUCCEEDED)
                 self.events += 1
+                self.service_changed.add(op_id)
             elif kind == "retry" and self.ops[op_id].status is S.PENDING:
                 self.ops[op_id] = replace(self.ops[op_id], status=S.READY)
+                self.service_changed.add(op_id)
 
     # ------------------------------------------------------------- invariants
 

@@ -87,6 +87,9 @@ class Batch:
     """(operation id, kind, due) to set, or due None to delete, in order."""
     start_execution: StartExecution | None = None
     """How a CHAINED_INVOKE START starts its target (set by the service for checkpoints)."""
+    is_request: bool = False
+    """A checkpoint request's own changes (its response carries them), not logged as
+    service-side changes (see `StoreTx.log_change`)."""
 
     def get(self, operation_id: str) -> Operation | None:
         op = self.changed.get(operation_id)
@@ -132,8 +135,14 @@ class Batch:
     def flush(self) -> None:
         """Write everything staged, then the execution record (inside the caller's transaction)."""
         key = self.execution.key
+        rec = self.execution
         for op_id, op in self.changed.items():
             self.tx.put_operation(key, self.new_seq.get(op_id, 0), op)
+            if not self.is_request and rec.request_id is not None:
+                # A running invocation learns it from its next checkpoint response (an
+                # invocation that begins later gets it in its initial state).
+                rec.change_seq += 1
+                self.tx.log_change(key, op_id, rec.change_seq)
         if self.events:
             self.tx.append_events(key, self.events)
         for op_id, kind, due in self.timers:

@@ -27,6 +27,8 @@ class _ExecutionData:
     order: list[int] = dataclasses.field(default_factory=list)
     """Sorted operation sequence numbers (for paging)."""
     by_seq: dict[int, str] = dataclasses.field(default_factory=dict)
+    changes: dict[str, int] = dataclasses.field(default_factory=dict)
+    """The change log: operation id -> the number of its latest service-side change."""
     events: list[Event] = dataclasses.field(default_factory=list)
 
 
@@ -165,6 +167,32 @@ class _MemoryTx:
 
         self.undo.append(undo)
 
+    def log_change(self, execution_key: int, operation_id: str, change: int) -> None:
+        changes = self._s.by_key[execution_key].changes
+        old = dict(changes)
+        changes[operation_id] = change
+        self.undo.append(lambda: self._restore(changes, old))
+
+    def operations_changed(
+        self, execution_key: int, after_change: int, upto_change: int, limit: int
+    ) -> list[tuple[int, Operation]]:
+        data = self._s.by_key[execution_key]
+        changed = sorted((c, i) for i, c in data.changes.items() if after_change < c <= upto_change)
+        return [(c, data.operations[i][1]) for c, i in changed[:limit]]
+
+    def prune_changes(self, execution_key: int, upto_change: int) -> None:
+        changes = self._s.by_key[execution_key].changes
+        if any(c <= upto_change for c in changes.values()):
+            old = dict(changes)
+            for op_id in [i for i, c in changes.items() if c <= upto_change]:
+                del changes[op_id]
+            self.undo.append(lambda: self._restore(changes, old))
+
+    @staticmethod
+    def _restore(changes: dict[str, int], old: dict[str, int]) -> None:
+        changes.clear()
+        changes.update(old)
+
     def list_operations(self, execution_key: int, after_seq: int, limit: int) -> list[tuple[int, Operation]]:
         data = self._s.by_key[execution_key]
         start = bisect.bisect_right(data.order, after_seq)
@@ -220,6 +248,10 @@ class _MemoryTx:
     def due_timers(self, now: datetime, limit: int) -> list[Timer]:
         due = sorted((d, k) for k, d in self._s.timers.items() if d <= now)[:limit]
         return [Timer(k[0], self._s.by_key[k[0]].record.arn, k[1], k[2], d) for d, k in due]
+
+    def due_timers_of(self, execution_key: int, arn: str, now: datetime) -> list[Timer]:
+        due = sorted((d, k) for k, d in self._s.timers.items() if k[0] == execution_key and d <= now)
+        return [Timer(execution_key, arn, k[1], k[2], d) for d, k in due]
 
     def next_timer_due(self, *, deadlines: bool = True) -> datetime | None:
         return min(

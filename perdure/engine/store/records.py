@@ -171,6 +171,11 @@ class ExecutionRecord:
     """The execution whose chained invoke started this one (None: started directly)."""
     parent_operation_id: str | None = None
     """That execution's CHAINED_INVOKE operation, completed when this execution ends."""
+    change_seq: int = 0
+    """The last change number given to an operation write of this execution (see `Batch.flush`)."""
+    reported_seq: int = 0
+    """The last change number the running invocation was told about: its initial state covers
+    everything before it; each checkpoint response reports every change after it, then moves it."""
     revoked_token: str | None = None
     """The token of an invocation the service ended (stop, timeout): a checkpoint presenting it
     is answered without a CheckpointToken, the wire's "revoked" signal, and changes nothing."""

@@ -122,7 +122,24 @@ INSERT OR IGNORE INTO timers (execution_key, operation_id, kind, due_us)
 started before it), the revoked token of an invocation the service ended, children by caller
 (stopping a caller stops them), and ClientToken idempotency of checkpoints."""
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+_V4 = """
+ALTER TABLE executions ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE executions ADD COLUMN reported_seq INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE operation_changes (
+    execution_key        INTEGER NOT NULL REFERENCES executions (key),
+    operation_id         TEXT NOT NULL,
+    change_seq           INTEGER NOT NULL,
+    PRIMARY KEY (execution_key, operation_id)
+) WITHOUT ROWID;
+CREATE INDEX operation_changes_by_seq ON operation_changes (execution_key, change_seq);
+"""
+"""What the service changed since the last checkpoint token. A service-side transition (a
+timer fired, a callback or chained invoke completed) while an invocation runs gives each
+operation it writes the execution's next change number (`executions.change_seq`), one row per operation (its latest);
+`reported_seq` is the last number the running invocation was told about. Checkpoints write
+no row: their own changes are in their response."""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 """Ordered migrations; `len(MIGRATIONS)` is the current schema version."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -76,7 +76,7 @@ _EXEC_COLUMNS = (
     " end_us, execution_timeout, result, error, closing_status, checkpoint_token, request_id,"
     " invocation_start_us, next_event_id, operation_count, needs_invocation, invoke_after_us,"
     " failed_invocations, invocation_count, updated_operation_ids, invoker, parent_arn,"
-    " parent_operation_id, revoked_token"
+    " parent_operation_id, revoked_token, change_seq, reported_seq"
 )
 _OP_COLUMNS = (
     "seq, operation_id, type, status, parent_id, name, sub_type, start_us, end_us, attempt,"
@@ -97,6 +97,12 @@ _UPSERT_OPERATION = (
     " next_attempt_us = excluded.next_attempt_us, scheduled_end_us = excluded.scheduled_end_us,"
     " result = excluded.result, error = excluded.error,"
     " replay_children = excluded.replay_children, callback_id = excluded.callback_id"
+)
+_SELECT_CHANGED = (
+    f"SELECT c.change_seq, {', '.join('o.' + c for c in _OP_COLUMNS.split(', '))}"
+    " FROM operation_changes c JOIN operations o"
+    " ON o.execution_key = c.execution_key AND o.operation_id = c.operation_id"
+    " WHERE c.execution_key = ? AND c.change_seq > ? AND c.change_seq <= ? ORDER BY c.change_seq LIMIT ?"
 )
 _INSERT_EVENT = f"INSERT INTO events (execution_key, {_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
@@ -132,6 +138,8 @@ def _exec_from_row(row: Sequence[Any]) -> ExecutionRecord:
         parent_arn=row[25],
         parent_operation_id=row[26],
         revoked_token=row[27],
+        change_seq=row[28],
+        reported_seq=row[29],
     )
 
 
@@ -164,6 +172,8 @@ def _exec_values(r: ExecutionRecord) -> tuple[Any, ...]:
         r.parent_arn,
         r.parent_operation_id,
         r.revoked_token,
+        r.change_seq,
+        r.reported_seq,
     )
 
 
@@ -348,6 +358,24 @@ class _SqliteTx:
     def put_operation(self, execution_key: int, seq: int, operation: Operation) -> None:
         self._c.execute(_UPSERT_OPERATION, (execution_key, seq, *_op_values(operation)))
 
+    def log_change(self, execution_key: int, operation_id: str, change: int) -> None:
+        self._c.execute(
+            "INSERT OR REPLACE INTO operation_changes (execution_key, operation_id, change_seq) VALUES (?, ?, ?)",
+            (execution_key, operation_id, change),
+        )
+
+    def operations_changed(
+        self, execution_key: int, after_change: int, upto_change: int, limit: int
+    ) -> list[tuple[int, Operation]]:
+        rows = self._c.execute(_SELECT_CHANGED, (execution_key, after_change, upto_change, limit))
+        return [(r[0], _op_from_row(r[1:])) for r in rows]
+
+    def prune_changes(self, execution_key: int, upto_change: int) -> None:
+        self._c.execute(
+            "DELETE FROM operation_changes WHERE execution_key = ? AND change_seq <= ?",
+            (execution_key, upto_change),
+        )
+
     def list_operations(self, execution_key: int, after_seq: int, limit: int) -> list[tuple[int, Operation]]:
         rows = self._c.execute(
             f"SELECT {_OP_COLUMNS} FROM operations WHERE execution_key = ? AND seq > ? ORDER BY seq LIMIT ?",
@@ -421,6 +449,14 @@ class _SqliteTx:
             (to_us(now), limit),
         )
         return [Timer(r[0], r[1], r[2], TimerKind(r[3]), from_us(r[4])) for r in rows]
+
+    def due_timers_of(self, execution_key: int, arn: str, now: datetime) -> list[Timer]:
+        rows = self._c.execute(
+            "SELECT operation_id, kind, due_us FROM timers WHERE execution_key = ? AND due_us <= ?"
+            " ORDER BY due_us, operation_id, kind",
+            (execution_key, to_us(now)),
+        )
+        return [Timer(execution_key, arn, r[0], TimerKind(r[1]), from_us(r[2])) for r in rows]
 
     def next_timer_due(self, *, deadlines: bool = True) -> datetime | None:
         if deadlines:
