@@ -9,9 +9,18 @@ Batching rules:
 - at most 250 updates and 750 KiB per request (each update's size is estimated cheaply,
   a reserve is kept for the request envelope; an update too large on its own goes alone);
 - order is preserved; every sync waiter is released exactly once;
-- a batch holding a sync caller is sent as soon as the queue is drained (no timer);
-  async-only work may accumulate while updates keep arriving (at most 100 ms apart, 1 s
-  in total), so a step's async START usually rides in the request of its SUCCEED.
+- a batch holding a sync caller is sent as soon as the queue is drained, unless more sync
+  callers are expected: when a response releases k waiters while j more are queued, k + j
+  threads were blocked at once, so the next batch waits for that many sync callers while
+  updates keep arriving (at most `sync_gap_seconds` apart, `sync_linger_seconds` in
+  total). Concurrent branches that each block on a sync update then share one request
+  (one fsync on a local store) instead of alternating between two half-full requests; a
+  single caller (k + j = 1) never waits;
+- async-only work may accumulate while updates keep arriving (the sender checks every
+  100 ms and sends after a check that found nothing new, or after 1 s in total), so a
+  step's async START usually rides in the request of its SUCCEED. The sender is woken
+  only when that changes what it does: when it is idle, by a first sync caller, or when
+  every sync caller it expects has arrived (fewer thread switches under the GIL).
 
 Responses: the checkpoint token is chained from each response. A response without a token
 means the execution completed (when the request carried an EXECUTION update) or the token
@@ -97,18 +106,28 @@ def estimate_update_bytes(update: OperationUpdate) -> int:
 
 
 class _Waiter:
-    """One sync caller: released exactly once, with an error or without."""
+    """One sync caller: released exactly once, with an error or without.
 
-    __slots__ = ("error", "event")
+    A bare lock held from creation until the release (cheaper than an `Event`, which
+    allocates a condition and a lock per wait); only the sender thread releases.
+    """
+
+    __slots__ = ("_lock", "error", "released")
 
     def __init__(self) -> None:
-        self.event = threading.Event()
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self.released = False
         self.error: BaseException | None = None
 
     def release(self, error: BaseException | None = None) -> None:
-        if not self.event.is_set():
+        if not self.released:
+            self.released = True
             self.error = error
-            self.event.set()
+            self._lock.release()
+
+    def wait(self) -> None:
+        self._lock.acquire()
 
 
 @dataclass(slots=True)
@@ -126,6 +145,10 @@ class BatcherLimits:
     max_bytes: int = MAX_CHECKPOINT_REQUEST_BYTES - ENVELOPE_RESERVE_BYTES
     max_batch_seconds: float = 1.0
     async_linger_seconds: float = 0.1
+    sync_linger_seconds: float = 0.002
+    """Longest wait, holding a sync caller, for the other sync callers expected."""
+    sync_gap_seconds: float = 0.0005
+    """Holding a sync caller, the batch is sent once no update arrived for this long."""
 
 
 @dataclass
@@ -182,6 +205,14 @@ class CheckpointBatcher:
         self._limits = limits or BatcherLimits()
         self._cond = threading.Condition(threading.Lock())
         self._queue: deque[_Item] = deque()
+        self._queued_sync = 0
+        """Sync items in `_queue`."""
+        self._idle = False
+        """The sender waits for a first item."""
+        self._gathered = 0
+        """Sync items in the batch the sender is collecting."""
+        self._expected_sync = 1
+        """Sync callers blocked at once when the last response arrived (see the module doc)."""
         self._stopping = False
         self._failure: BackgroundThreadError | None = None
         self._orphans = _Orphans()
@@ -231,10 +262,20 @@ class CheckpointBatcher:
                     OperationUpdate("refresh", OperationType.EXECUTION, OperationAction.START)
                 )
             self._queue.append(item)
-            self._cond.notify()
+            if sync:
+                self._queued_sync += 1
+            # A lingering sender wakes on its timer and keeps what arrived (module doc).
+            if (
+                self._idle
+                or self._stopping
+                or (
+                    sync and (not self._gathered or self._gathered + self._queued_sync >= self._expected_sync)
+                )
+            ):
+                self._cond.notify()
         waiter = item.waiter
         if waiter is not None:
-            waiter.event.wait()
+            waiter.wait()
             if waiter.error is not None:
                 raise waiter.error
 
@@ -277,11 +318,15 @@ class CheckpointBatcher:
             while not queue:
                 if self._stopping:
                     return None
+                self._idle = True
                 self._cond.wait()
+                self._idle = False
             batch: list[_Item] = []
             size = 0
-            has_sync = False
-            deadline = time.monotonic() + limits.max_batch_seconds
+            syncs = self._gathered = 0
+            started = time.monotonic()
+            deadline = started + limits.max_batch_seconds
+            sync_deadline = 0.0
             while True:
                 while queue:
                     item = queue[0]
@@ -291,12 +336,23 @@ class CheckpointBatcher:
                     batch.append(item)
                     size += item.size
                     if item.waiter is not None:
-                        has_sync = True
+                        self._queued_sync -= 1
+                        if not syncs:
+                            sync_deadline = time.monotonic() + limits.sync_linger_seconds
+                        syncs += 1
+                        self._gathered = syncs
                     if len(batch) >= limits.max_updates:
                         return batch
-                if has_sync or self._stopping:
+                if self._stopping:
                     return batch
-                remaining = min(deadline - time.monotonic(), limits.async_linger_seconds)
+                now = time.monotonic()
+                if syncs:
+                    # Hold the sync callers only while more of them are expected.
+                    if syncs >= self._expected_sync:
+                        return batch
+                    remaining = min(sync_deadline - now, limits.sync_gap_seconds)
+                else:
+                    remaining = min(deadline - now, limits.async_linger_seconds)
                 if remaining <= 0:
                     return batch
                 self._cond.wait(remaining)
@@ -304,6 +360,8 @@ class CheckpointBatcher:
                     return batch
 
     def _send(self, batch: list[_Item]) -> bool:
+        with self._cond:
+            self._gathered = 0
         updates = tuple(item.update for item in batch if item.update is not None)
         try:
             response = self._client.checkpoint_durable_execution(
@@ -332,16 +390,19 @@ class CheckpointBatcher:
         self._release(batch, None)
         return True
 
-    @staticmethod
-    def _release(batch: list[_Item], error: BaseException | None) -> None:
-        for item in batch:
-            if item.waiter is not None:
-                item.waiter.release(error)
+    def _release(self, batch: list[_Item], error: BaseException | None) -> None:
+        waiters = [item.waiter for item in batch if item.waiter is not None]
+        with self._cond:
+            # Counted before the release: a released caller may queue again at once.
+            self._expected_sync = max(len(waiters) + self._queued_sync, 1)
+        for waiter in waiters:
+            waiter.release(error)
 
     def _drain(self) -> list[_Item]:
         with self._cond:
             rest = list(self._queue)
             self._queue.clear()
+            self._queued_sync = 0
             self._stopping = True
         return rest
 

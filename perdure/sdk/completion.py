@@ -524,9 +524,11 @@ class ParallelConfig:
         max_concurrency: Branches in flight at once, suspended ones included; None =
             all of them. Below 1 is a `ValidationError`.
         completion_config: When the batch completes; default `all_successful()`.
-        serdes: Serializes the whole `BatchResult` in the parallel's checkpoint (and
-            the branches' results when `item_serdes` is None).
-        item_serdes: Serializes each branch's result in its own checkpoint.
+        serdes: Serializes the whole `BatchResult` in the parallel's checkpoint, never
+            the branches' results (conformance 9-19; the official SDK 3.0 falls back to
+            it for them).
+        item_serdes: Serializes each branch's result in its own checkpoint; None = the
+            default (extended-type) serdes, not `serdes`.
         summary_generator: `(BatchResult) -> str`, stored under `summary` when the
             result is too large to checkpoint (over 256 KiB).
         nesting_type: NESTED (a CONTEXT operation per branch, default) or FLAT.
@@ -552,9 +554,11 @@ class MapConfig(Generic[T]):
             of them. Below 1 is a `ValidationError`.
         completion_config: When the batch completes; default `CompletionConfig()`,
             which fails fast (the first failed item ends the batch).
-        serdes: Serializes the whole `BatchResult` in the map's checkpoint (and the
-            items' results when `item_serdes` is None).
-        item_serdes: Serializes each item's result in its own checkpoint.
+        serdes: Serializes the whole `BatchResult` in the map's checkpoint, never the
+            items' results (conformance 9-19; the official SDK 3.0 falls back to it for
+            them).
+        item_serdes: Serializes each item's result in its own checkpoint; None = the
+            default (extended-type) serdes, not `serdes`.
         summary_generator: `(BatchResult) -> str`, stored under `summary` when the
             result is too large to checkpoint (over 256 KiB).
         nesting_type: NESTED (a CONTEXT operation per item, default) or FLAT.

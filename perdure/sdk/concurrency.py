@@ -144,6 +144,9 @@ class BranchRunner:
         self.flat = nesting_type is NestingType.FLAT
         self.item_serdes = item_serdes
         self._child_config: ChildConfig[Any] = ChildConfig(serdes=item_serdes, is_virtual=self.flat)
+        # A branch's SUCCEED/FAIL need not wait (docs/concurrency.md); with plugins it
+        # does, so `on_operation_end` still fires on the branch's thread right after it.
+        self._terminal_sync = self.state.plugins.has_plugins
 
     # ------------------------------------------------------------------ identity
 
@@ -263,7 +266,9 @@ class BranchRunner:
         def body() -> Any:
             return branch.func(child)
 
-        return ChildContextOperation(body, self._child_config, self.state, identity).process()
+        return ChildContextOperation(
+            body, self._child_config, self.state, identity, terminal_sync=self._terminal_sync
+        ).process()
 
 
 class _Kind(Enum):

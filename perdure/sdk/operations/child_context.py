@@ -10,7 +10,9 @@ Owns `ChildContextOperation` and `run_child` (also what map/parallel branches ru
   recorded as `ReplayChildren=true` with the summary (`summary_generator(result)` or "");
 - body raises: suspension, `ExecutionError` and retryable `InvocationError`s propagate;
   anything else is recorded as FAIL and raised as `ChildContextError`.
-The first run returns the serdes round trip of the result, as replay does.
+The first run returns the serdes round trip of the result, as replay does. SUCCEED and
+FAIL wait for the service's acknowledgement, except a map/parallel branch's
+(`terminal_sync=False`: docs/concurrency.md explains why replay stays exact).
 
 Imports only `perdure.wire`, `perdure.sdk` modules below the context, and the stdlib.
 """
@@ -47,6 +49,10 @@ class ChildContextOperation(OperationExecutor[T]):
         config: the child options (serdes, summary generator, virtual).
         state: the replay state.
         identity: the CONTEXT operation's identity.
+        terminal_sync: whether SUCCEED/FAIL wait for the service's acknowledgement. Only
+            map/parallel branches pass False: their outcome reaches user code only through
+            the batch's own (sync) terminal checkpoint, which the writer sends after them
+            (docs/concurrency.md, "Why a branch's SUCCEED/FAIL is async").
     """
 
     def __init__(
@@ -55,10 +61,13 @@ class ChildContextOperation(OperationExecutor[T]):
         config: ChildConfig[Any],
         state: ExecutionState,
         identity: OperationIdentity,
+        *,
+        terminal_sync: bool = True,
     ) -> None:
         super().__init__(state, identity)
         self.func = func
         self.config = config
+        self.terminal_sync = terminal_sync
 
     def check_result_status(self) -> CheckResult[T]:
         op = self.checkpoint()
@@ -110,6 +119,7 @@ class ChildContextOperation(OperationExecutor[T]):
                 payload = generator(raw) if generator is not None else ""
             self.send(
                 OperationAction.SUCCEED,
+                sync=self.terminal_sync,
                 payload=payload,
                 context_options=ContextOptions(replay_children=replay_children),
             )
@@ -121,7 +131,7 @@ class ChildContextOperation(OperationExecutor[T]):
                 raise
             error = error_object_from_exception(exc)
             if not self.config.is_virtual:
-                self.send(OperationAction.FAIL, error=error)
+                self.send(OperationAction.FAIL, sync=self.terminal_sync, error=error)
             else:
                 plugins.context_ended(identity, OperationStatus.FAILED, error=error)
             raise_operation_error(error, ChildContextError)

@@ -427,3 +427,103 @@ def test_a_nested_batch_suspension_joins_the_outer_resume_wave(monkeypatch: pyte
         RefreshingService(),
     )
     assert output["Result"] == '[["inner"], "busy"]' and invocations == 1
+
+
+def test_branch_terminal_updates_are_async_and_sent_before_the_batch_succeed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """docs/concurrency.md, "Why a branch's SUCCEED/FAIL is async": a branch's SUCCEED and
+    FAIL do not wait, the step's SUCCEED and the batch's SUCCEED do, and every branch
+    outcome rides in the batch's request or an earlier one."""
+    from perdure.sdk.batcher import CheckpointBatcher
+
+    calls: list[tuple[str | None, OperationAction, bool]] = []
+    original = CheckpointBatcher.checkpoint
+
+    def record(self: CheckpointBatcher, update: Any, *, sync: bool) -> None:
+        if update is not None and update.action is not OperationAction.START:
+            calls.append((update.sub_type, update.action, sync))
+        original(self, update, sync=sync)
+
+    monkeypatch.setattr(CheckpointBatcher, "checkpoint", record)
+
+    def item(ctx: DurableContext, value: int, index: int, items: Any) -> int:
+        doubled = int(ctx.step(lambda _: value * 2))
+        if value % 5 == 4:
+            raise ValueError(f"item {value}")
+        return doubled
+
+    def body(ctx: DurableContext) -> Any:
+        result = ctx.map(list(range(20)), item, config=MapConfig(4, CompletionConfig.all_completed()))
+        return [result.get_results(), len(result.get_errors())]
+
+    output, service, _ = _run(body)
+    assert json.loads(output["Result"]) == [[v * 2 for v in range(20) if v % 5 != 4], 4]
+    kinds = Counter(calls)
+    assert kinds[("MapIteration", OperationAction.SUCCEED, False)] == 16
+    assert kinds[("MapIteration", OperationAction.FAIL, False)] == 4
+    assert kinds[("Step", OperationAction.SUCCEED, True)] == 20
+    assert kinds[("Map", OperationAction.SUCCEED, True)] == 1
+    assert not any(sub == "MapIteration" and sync for sub, _, sync in calls)
+    where = {
+        (u.sub_type, u.id, u.action): n for n, request in enumerate(service.requests) for u in request.updates
+    }
+    batch_request = where[("Map", P, OperationAction.SUCCEED)]
+    branch_requests = [
+        n
+        for (sub, _, action), n in where.items()
+        if sub == "MapIteration" and action is not OperationAction.START
+    ]
+    assert len(branch_requests) == 20
+    assert max(branch_requests) <= batch_request
+
+
+def test_lost_branch_updates_replay_to_the_same_outcome() -> None:
+    """The request carrying the last branches' SUCCEED/FAIL and the batch's SUCCEED fails
+    (a retryable error: the invocation is retried). The retried invocation re-runs the
+    unfinished branches over their step records (no step body runs twice) and records the
+    same result."""
+    from perdure.sdk.errors import CheckpointError
+    from perdure.wire.errors import INVALID_CHECKPOINT_TOKEN, InvalidParameterValueError
+
+    class LosesTheBatchSucceed(FakeService):
+        lost = False
+        lost_branches = 0
+
+        def checkpoint_durable_execution(self, request: Any) -> Any:
+            if not self.lost and any(
+                u.sub_type == "Map" and u.action is OperationAction.SUCCEED for u in request.updates
+            ):
+                self.lost = True
+                self.lost_branches = sum(u.sub_type == "MapIteration" for u in request.updates)
+                raise InvalidParameterValueError(f"{INVALID_CHECKPOINT_TOKEN}: lost")
+            return super().checkpoint_durable_execution(request)
+
+    runs: Counter[int] = Counter()
+    lock = threading.Lock()
+
+    def item(ctx: DurableContext, value: int, index: int, items: Any) -> int:
+        def work(_: Any) -> int:
+            with lock:
+                runs[value] += 1
+            return value * 3
+
+        doubled = int(ctx.step(work))
+        if value == 7:
+            raise ValueError("seven")
+        return doubled
+
+    @durable_execution
+    def handler(event: Any, ctx: DurableContext) -> Any:
+        result = ctx.map(list(range(12)), item, config=MapConfig(3, CompletionConfig.all_completed()))
+        return [result.get_results(), [e.error_message if e else None for e in result.get_errors()]]
+
+    service = LosesTheBatchSucceed()
+    with pytest.raises(CheckpointError):
+        handler(service.invocation(), None)
+    assert service.lost and service.lost_branches > 0
+    output, _ = run_to_end(handler, service)
+    assert json.loads(output["Result"]) == [[v * 3 for v in range(12) if v != 7], ["seven"]]
+    assert set(runs.values()) == {1}, runs
+    batch_succeeds = [u for u in service.updates() if u.id == P and u.action is OperationAction.SUCCEED]
+    assert len(batch_succeeds) == 1

@@ -151,6 +151,7 @@ def test_overflow_replay_never_runs_a_started_branch() -> None:
     """#47, #48, #49, #50: statuses and reason from the envelope; STARTED never re-runs;
     only branches whose value is missing re-run; nothing is checkpointed for the parent."""
     runs: list[int] = []
+    slow_runs: list[int] = []  # runs of the slow branch when each invocation began
     release = threading.Event()
 
     def big(i: int) -> Any:
@@ -166,6 +167,7 @@ def test_overflow_replay_never_runs_a_started_branch() -> None:
         return "late"
 
     def body(ctx: DurableContext) -> Any:
+        slow_runs.append(runs.count(2))
         result = ctx.parallel(
             [big(0), big(1), slow],
             config=ParallelConfig(3, CompletionConfig(min_successful=2), nesting_type=FLAT),
@@ -185,7 +187,11 @@ def test_overflow_replay_never_runs_a_started_branch() -> None:
         [KB150, KB150],
     ]
     assert invocations == 2
-    assert runs.count(2) == 1  # the STARTED branch never re-ran
+    # The STARTED branch never re-ran. It ran at most once in the first invocation: an
+    # admitted branch whose worker had not picked it up when the batch completed is
+    # cancelled (the pool shuts down with cancel_futures, as the official SDK's does).
+    # (The first invocation joins its branches before it ends, so slow_runs[1] is final.)
+    assert slow_runs[0] == 0 and slow_runs[1] <= 1 and runs.count(2) == slow_runs[1]
     assert runs.count(0) + runs.count(1) == 3  # one of the two did not fit: re-run once
     assert len(_parent_succeeds(service)) == 1
 

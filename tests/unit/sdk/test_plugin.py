@@ -555,3 +555,25 @@ def test_propagation_metadata_takes_the_first_non_blank_value() -> None:
     assert metadata == PropagationMetadata(x_amzn_trace_id="Root=1-op-1")
     assert seen == [PropagationInput(service.arn, "op-1", "target-fn", "parent")]
     assert PluginDispatcher().propagation_metadata(identity, "target-fn") == PropagationMetadata()
+
+
+def test_map_branch_ends_are_reported_right_after_their_checkpoint() -> None:
+    """With a plugin, a branch's SUCCEED stays sync (docs/concurrency.md), so its
+    `on_operation_end` fires on its own thread, before the batch's, not at the end."""
+    factory = Factory()
+
+    @durable_execution(plugins=[factory])
+    def handler(event: Any, ctx: DurableContext) -> Any:
+        result = ctx.map([1, 2, 3, 4], lambda c, item, i, items: c.step(lambda _: item * 10))
+        return result.get_results()
+
+    output = handler(FakeService().invocation(), None)
+    assert output["Result"] == "[10, 20, 30, 40]"
+    ends = [info.sub_type for info in factory.of("operation_end")]
+    assert ends.count("MapIteration") == 4
+    assert ends.index("Map") > max(i for i, sub in enumerate(ends) if sub == "MapIteration")
+    hooks = factory.hooks()
+    assert hooks.index("invocation_end") > max(i for i, name in enumerate(hooks) if name == "operation_end")
+    names = [(name, getattr(info, "sub_type", None)) for name, info in factory.events]
+    # every branch's end comes before the Map's end, which comes before the invocation's
+    assert names.index(("operation_end", "Map")) < names.index(("invocation_end", None))
