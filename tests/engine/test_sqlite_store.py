@@ -175,3 +175,22 @@ def test_two_stores_on_one_file(db_path: Path) -> None:
         assert len(b.history(arn)) == 1 + 40 + 2
     a.close()
     b.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "memory"])
+def test_get_operations_reads_many_ids_at_once(db_path: Path, kind: str) -> None:
+    engine = Engine(SqliteStore(db_path) if kind == "sqlite" else MemoryStore(), VirtualClock())
+    engine.register_function("fn", workflow(engine, [Step(f"s{i}") for i in range(3)]))
+    arn = engine.drive(engine.start_execution("fn", '"in"')).durable_execution_arn
+    with engine.store.transaction() as tx:
+        rec = tx.get_execution(arn)
+        assert rec is not None
+        ops = [op for _, op in tx.list_operations(rec.key, 0, 100)]
+        assert len(ops) >= 3
+        # Unknown ids are left out; more ids than one IN (...) read takes are read in chunks.
+        wanted = [f"missing{i}" for i in range(1200)] + [op.id for op in ops]
+        found = tx.get_operations(rec.key, wanted)
+        assert found == {op.id: tx.get_operation(rec.key, op.id) for op in ops}
+        assert tx.get_operations(rec.key, []) == {}
+        assert tx.get_operations(rec.key, [ops[0].id]) == {ops[0].id: ops[0]}
+    engine.close()

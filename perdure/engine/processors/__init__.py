@@ -69,6 +69,13 @@ def apply_updates(batch: Batch, updates: Sequence[OperationUpdate]) -> None:
                 f"Invalid checkpoint: the request is about {size} bytes, over the limit of"
                 f" {limits.MAX_CHECKPOINT_REQUEST_BYTES} bytes"
             )
+    # One store read for every operation the request names (its ids and parents); the
+    # batch serves the per-update lookups below from it.
+    root = batch.execution.execution_id
+    batch.prefetch(
+        [u.id for u in updates if u.type is not OperationType.EXECUTION]
+        + [u.parent_id for u in updates if u.parent_id is not None and u.parent_id != root]
+    )
     for index, update in enumerate(updates):
         processor = PROCESSORS.get(update.type)
         try:

@@ -10,7 +10,7 @@ Imports only `perdure.wire`, `perdure.engine.store` and the standard library.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -91,11 +91,30 @@ class Batch:
     """A checkpoint request's own changes (its response carries them), not logged as
     service-side changes (see `StoreTx.log_change`)."""
 
+    loaded: dict[str, Operation | None] = field(default_factory=dict)
+    """Stored operations already read by this batch (None: no such operation). Nothing of
+    this execution's operations is written before `flush`, so they stay current."""
+
     def get(self, operation_id: str) -> Operation | None:
         op = self.changed.get(operation_id)
         if op is not None:
             return op
-        return self.tx.get_operation(self.execution.key, operation_id)
+        loaded = self.loaded
+        if operation_id in loaded:
+            return loaded[operation_id]
+        op = self.tx.get_operation(self.execution.key, operation_id)
+        loaded[operation_id] = op
+        return op
+
+    def prefetch(self, operation_ids: Iterable[str]) -> None:
+        """Read the stored operations among `operation_ids` not read yet, in one store call."""
+        loaded = self.loaded
+        wanted = {i for i in operation_ids if i not in loaded and i not in self.changed}
+        if not wanted:
+            return
+        found = self.tx.get_operations(self.execution.key, wanted)
+        for operation_id in wanted:
+            loaded[operation_id] = found.get(operation_id)
 
     def put(self, operation: Operation, *, new: bool) -> None:
         """Stage `operation`; a `new` one counts against the execution's operation limit."""

@@ -10,7 +10,7 @@ Imports only `perdure.wire`, `perdure.engine.errors` and the standard library.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
@@ -63,6 +63,10 @@ class StoreTx(Protocol):
 
     # operations (`seq` orders them for paging; it is used on insert only)
     def get_operation(self, execution_key: int, operation_id: str) -> Operation | None: ...
+    def get_operations(self, execution_key: int, operation_ids: Collection[str]) -> dict[str, Operation]:
+        """The operations among `operation_ids` that exist, by id (one read for a whole request)."""
+        ...
+
     def put_operation(self, execution_key: int, seq: int, operation: Operation) -> None: ...
     def log_change(self, execution_key: int, operation_id: str, change: int) -> None:
         """Record a service-side change of an operation (one entry per operation: its latest)."""

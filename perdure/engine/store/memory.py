@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -148,6 +148,15 @@ class _MemoryTx:
     def get_operation(self, execution_key: int, operation_id: str) -> Operation | None:
         entry = self._s.by_key[execution_key].operations.get(operation_id)
         return None if entry is None else entry[1]
+
+    def get_operations(self, execution_key: int, operation_ids: Collection[str]) -> dict[str, Operation]:
+        operations = self._s.by_key[execution_key].operations
+        found: dict[str, Operation] = {}
+        for operation_id in operation_ids:
+            entry = operations.get(operation_id)
+            if entry is not None:
+                found[operation_id] = entry[1]
+        return found
 
     def put_operation(self, execution_key: int, seq: int, operation: Operation) -> None:
         data = self._s.by_key[execution_key]

@@ -16,6 +16,8 @@ from perdure.wire.codec import from_wire, to_wire
 from perdure.wire.types import ErrorObject, EventDetails, EventInput, EventResult, ExecutionStatus
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_COMPACT_ENCODER = json.JSONEncoder(separators=(",", ":"))
+"""`json.dumps(..., separators=(",", ":"))`, built once."""
 _US = timedelta(microseconds=1)
 
 
@@ -37,7 +39,7 @@ def opt_from_us(value: int | None) -> datetime | None:
 
 
 def error_to_json(error: ErrorObject | None) -> str | None:
-    return None if error is None else json.dumps(to_wire(error), separators=(",", ":"))
+    return None if error is None else _COMPACT_ENCODER.encode(to_wire(error))
 
 
 def error_from_json(text: str | None) -> ErrorObject | None:
@@ -64,23 +66,28 @@ def details_to_json(details: EventDetails) -> str:
         error["Truncated"] = d.error.truncated
         out["Error"] = error
     if d.retry_details is not None:
-        out["RetryDetails"] = to_wire(d.retry_details)
-    rest = (
-        d.execution_timeout,
-        d.duration,
-        d.scheduled_end_timestamp,
-        d.function_name,
-        d.tenant_id,
-        d.executed_version,
-        d.durable_execution_arn,
-        d.callback_id,
-        d.heartbeat_timeout,
-        d.timeout,
-        d.start_timestamp,
-        d.end_timestamp,
-        d.request_id,
-    )
-    if any(v is not None for v in rest):
+        r = d.retry_details
+        retry: dict[str, object] = {}
+        if r.current_attempt is not None:
+            retry["CurrentAttempt"] = r.current_attempt
+        if r.next_attempt_delay_seconds is not None:
+            retry["NextAttemptDelaySeconds"] = r.next_attempt_delay_seconds
+        out["RetryDetails"] = retry
+    if (
+        d.execution_timeout is not None
+        or d.duration is not None
+        or d.scheduled_end_timestamp is not None
+        or d.function_name is not None
+        or d.tenant_id is not None
+        or d.executed_version is not None
+        or d.durable_execution_arn is not None
+        or d.callback_id is not None
+        or d.heartbeat_timeout is not None
+        or d.timeout is not None
+        or d.start_timestamp is not None
+        or d.end_timestamp is not None
+        or d.request_id is not None
+    ):
         # Timestamps as ISO strings: exact to the microsecond (epoch-seconds floats are not);
         # the codec reads both forms back.
         full = to_wire(d, timestamps="datetime")
@@ -88,13 +95,18 @@ def details_to_json(details: EventDetails) -> str:
         out = full
     if not out:
         return "{}"
-    return json.dumps(out, separators=(",", ":"), ensure_ascii=False, default=_isoformat)
+    return _DETAILS_ENCODER.encode(out)
 
 
 def _isoformat(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"cannot store {type(value).__name__} in event details")
+
+
+_DETAILS_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_isoformat)
+"""What `json.dumps(..., separators=(",", ":"), ensure_ascii=False, default=_isoformat)` builds
+on every call, built once."""
 
 
 def details_from_json(text: str) -> EventDetails:

@@ -14,9 +14,10 @@ file. Imports only `perdure.wire`, `perdure.engine.errors` and the standard libr
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
@@ -90,6 +91,18 @@ _SELECT_EXECUTION = f"SELECT {_EXEC_COLUMNS} FROM executions WHERE arn = ?"
 _INSERT_EXECUTION = f"INSERT INTO executions ({', '.join(_EXEC_SET_COLUMNS)}) VALUES ({', '.join('?' * len(_EXEC_SET_COLUMNS))})"
 _UPDATE_EXECUTION = f"UPDATE executions SET {', '.join(f'{c} = ?' for c in _EXEC_SET_COLUMNS)} WHERE key = ?"
 _SELECT_OPERATION = f"SELECT {_OP_COLUMNS} FROM operations WHERE execution_key = ? AND operation_id = ?"
+_IN_CHUNK = 512
+"""Ids per `WHERE operation_id IN (...)` read (well under SQLite's bound-parameter limit)."""
+
+
+@functools.lru_cache(maxsize=16)
+def _select_operations(count: int) -> str:
+    """The read of `count` operations by id; `count` is a power of two, so a handful of SQL
+    texts serve every request size and stay in sqlite3's prepared-statement cache."""
+    marks = ", ".join("?" * count)
+    return f"SELECT {_OP_COLUMNS} FROM operations WHERE execution_key = ? AND operation_id IN ({marks})"
+
+
 _UPSERT_OPERATION = (
     f"INSERT INTO operations (execution_key, {_OP_COLUMNS}) VALUES (?, ?, {', '.join('?' * 16)})"
     " ON CONFLICT (execution_key, operation_id) DO UPDATE SET status = excluded.status,"
@@ -354,6 +367,21 @@ class _SqliteTx:
     def get_operation(self, execution_key: int, operation_id: str) -> Operation | None:
         row = self._c.execute(_SELECT_OPERATION, (execution_key, operation_id)).fetchone()
         return None if row is None else _op_from_row(row)
+
+    def get_operations(self, execution_key: int, operation_ids: Collection[str]) -> dict[str, Operation]:
+        ids = list(operation_ids)
+        found: dict[str, Operation] = {}
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start : start + _IN_CHUNK]
+            if len(chunk) == 1:
+                rows = self._c.execute(_SELECT_OPERATION, (execution_key, chunk[0]))
+            else:
+                size = 1 << (len(chunk) - 1).bit_length()  # padded with a repeated id
+                chunk += [chunk[-1]] * (size - len(chunk))
+                rows = self._c.execute(_select_operations(size), (execution_key, *chunk))
+            for row in rows:
+                found[row[1]] = _op_from_row(row)
+        return found
 
     def put_operation(self, execution_key: int, seq: int, operation: Operation) -> None:
         self._c.execute(_UPSERT_OPERATION, (execution_key, seq, *_op_values(operation)))

@@ -24,6 +24,9 @@ NOW = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
             error=EventError(ErrorObject("m", "T", "d", ("a", "b"))), retry_details=RetryDetails(1, 2)
         ),
         EventDetails(error=EventError(None, truncated=True)),
+        EventDetails(result=EventResult("1"), retry_details=RetryDetails(current_attempt=3)),
+        EventDetails(retry_details=RetryDetails(next_attempt_delay_seconds=4)),
+        EventDetails(retry_details=RetryDetails()),
         EventDetails(input=EventInput("\u00e9"), execution_timeout=5),
         EventDetails(duration=3, scheduled_end_timestamp=NOW),
         EventDetails(
