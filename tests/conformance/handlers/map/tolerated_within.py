@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from perdure import BatchResult, CompletionConfig, DurableContext, MapConfig, durable_execution
+from batch_summary import summary
 
-
-def _projection(result: BatchResult[Any]) -> dict[str, Any]:
-    return {
-        "completionReason": result.completion_reason.value,
-        "status": result.status.value,
-        "successCount": result.success_count,
-        "failureCount": result.failure_count,
-        "totalCount": result.total_count,
-    }
+from perdure import CompletionConfig, DurableContext, MapConfig, durable_execution
 
 
 def _iteration(ctx: DurableContext, item: str, index: int, items: list[str]) -> str:
@@ -31,4 +23,4 @@ def handler(event: Any, context: DurableContext) -> dict[str, Any]:
         name="tolerated",
         config=MapConfig(max_concurrency=1, completion_config=CompletionConfig(tolerated_failure_count=1)),
     )
-    return _projection(result)
+    return summary(result, "completionReason", "status", "successCount", "failureCount", "totalCount")

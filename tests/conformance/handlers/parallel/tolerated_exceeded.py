@@ -4,34 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from perdure import BatchResult, CompletionConfig, DurableContext, ParallelConfig, durable_execution
+from batch_cases import branch, summary
 
-
-def _projection(result: BatchResult[Any]) -> dict[str, Any]:
-    return {
-        "completionReason": result.completion_reason.value,
-        "successCount": result.success_count,
-        "failureCount": result.failure_count,
-        "totalCount": result.total_count,
-    }
-
-
-def _branch(index: int, fails: bool) -> Any:
-    def branch(ctx: DurableContext) -> str:
-        if fails:
-            raise ValueError(f"branch {index} failed")
-        return "ok"
-
-    return branch
+from perdure import CompletionConfig, DurableContext, ParallelConfig, durable_execution
 
 
 @durable_execution
 def handler(event: Any, context: DurableContext) -> dict[str, Any]:
     result = context.parallel(
-        [_branch(0, True), _branch(1, True), _branch(2, False)],
+        [branch(0, True), branch(1, True), branch(2, False)],
         name="tolerated-exceeded",
         config=ParallelConfig(
             max_concurrency=1, completion_config=CompletionConfig(tolerated_failure_count=1)
         ),
     )
-    return _projection(result)
+    return summary(result, "completionReason", "successCount", "failureCount", "totalCount")

@@ -1,0 +1,19 @@
+"""Shared by the map completion handlers (imported as a sibling module, like plugin/confplugin.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from perdure import BatchResult
+
+
+def summary(result: BatchResult[Any], *fields: str) -> dict[str, Any]:
+    """The batch result's fields the requirement's ExpectedResult compares (wire names)."""
+    values = {
+        "completionReason": lambda: result.completion_reason.value,
+        "status": lambda: result.status.value,
+        "successCount": lambda: result.success_count,
+        "failureCount": lambda: result.failure_count,
+        "totalCount": lambda: result.total_count,
+    }
+    return {field: values[field]() for field in fields}
