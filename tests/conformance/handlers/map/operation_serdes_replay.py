@@ -4,30 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from perdure import (
-    BatchItem,
-    BatchItemStatus,
-    BatchResult,
-    CompletionReason,
-    DurableContext,
-    Duration,
-    MapConfig,
-    SerDes,
-    SerDesContext,
-    durable_execution,
-)
+from operation_serdes import WholeResultSerDes  # the 9-19 serdes (sibling module)
 
-
-class WholeResultSerDes(SerDes[BatchResult[str]]):
-    """Serializes the whole map result as "OPSERDE:" + the comma-joined results."""
-
-    def serialize(self, value: BatchResult[str], serdes_context: SerDesContext) -> str:
-        return "OPSERDE:" + ",".join(value.get_results())
-
-    def deserialize(self, data: str, serdes_context: SerDesContext) -> BatchResult[str]:
-        values = data.removeprefix("OPSERDE:").split(",")
-        items = [BatchItem(index, BatchItemStatus.SUCCEEDED, value) for index, value in enumerate(values)]
-        return BatchResult(items, CompletionReason.ALL_COMPLETED)
+from perdure import DurableContext, Duration, MapConfig, durable_execution
 
 
 @durable_execution
