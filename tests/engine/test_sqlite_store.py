@@ -118,6 +118,32 @@ def test_everything_survives_reopening(db_path: Path) -> None:
     engine.close()
 
 
+def test_a_version_4_file_keeps_its_executions(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Version 5 rebuilt `operations` and `events` as rowid tables (a copying migration).
+    from perdure.engine.store import sqlite as sqlite_module
+    from perdure.engine.store.schema import MIGRATIONS
+
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:4])
+    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", 4)
+    ops: list[Step | Wait | Child] = [Step("a"), Wait("w", 30), Child("c", [Step("b", fail_times=2)])]
+    engine = Engine.open(db_path, skip_time=True)
+    assert engine.store.schema_version() == 4  # type: ignore[attr-defined]
+    engine.register_function("fn", workflow(engine, ops))
+    arn = engine.start_execution("fn", '{"x": 1}', "keep")
+    engine.run_until_idle()  # parked on the wait
+    before = engine.history(arn)
+    engine.close()
+    monkeypatch.undo()
+
+    engine = Engine.open(db_path, skip_time=True)
+    assert engine.store.schema_version() == SCHEMA_VERSION  # type: ignore[attr-defined]
+    engine.register_function("fn", workflow(engine, ops))
+    assert engine.history(arn) == before
+    assert engine.drive(arn).status is ExecutionStatus.SUCCEEDED
+    assert engine.history(arn)[: len(before)] == before
+    engine.close()
+
+
 def test_sqlite_and_memory_record_the_same_history(db_path: Path) -> None:
     def run(engine: Engine) -> list[object]:
         ops: list[Step | Wait | Child] = [
