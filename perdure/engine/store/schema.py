@@ -144,7 +144,9 @@ _OPERATION_COLUMNS = (
     " attempt, next_attempt_us, scheduled_end_us, result, error, replay_children, input_payload,"
     " callback_id"
 )
-_EVENT_COLUMNS = "execution_key, event_id, event_type, timestamp_us, operation_id, name, sub_type, parent_id, details"
+_EVENT_COLUMNS = (
+    "execution_key, event_id, event_type, timestamp_us, operation_id, name, sub_type, parent_id, details"
+)
 
 _V5 = f"""
 CREATE TABLE operations_v5 (
