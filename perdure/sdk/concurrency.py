@@ -4,12 +4,15 @@ Owns `Branch` (one declared branch), `BranchRunner` (runs one branch in its own 
 context, NESTED or FLAT, and checks its record for non-determinism) and
 `ConcurrentExecutor` (the coordinator loop of one batch).
 
-Threads: one pool per batch. The coordinator loop runs on the calling thread and owns
-every piece of mutable batch state (the `CompletionTracker`, the in-flight counters, the
-results and the resume waves); a worker only runs one branch and posts one `_Event` on a
-queue. What branches share is already thread-safe: operation ids come from the branch
-index (each branch context has its own locked counter), the replay state is a dict
-mutated by single assignments, and the checkpoint writer locks its queue.
+Threads: one pool per batch. A worker runs a branch, records how it ended and admits
+the next branch itself, under the batch's lock (`_Run`), so a batch of short branches
+costs one thread switch per branch (its checkpoint's acknowledgement) rather than three.
+The coordinator (the calling thread) starts the workers, resumes the waves of suspended
+branches and decides when the batch completes or suspends; workers wake it only when
+that decision may change. What branches share besides `_Run` is already thread-safe:
+operation ids come from the branch index (each branch context has its own locked
+counter), the replay state is a dict mutated by single assignments, and the checkpoint
+writer locks its queue.
 
 The model (docs/parallel-and-map.md, official SDK 3.0 §6):
 - branches are admitted in index order while the completion policy lets more run;
@@ -32,7 +35,7 @@ from __future__ import annotations
 
 import contextvars
 import heapq
-import queue
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -291,6 +294,102 @@ class _Event:
     fatal: BaseException | None = None
 
 
+class _Run:
+    """The mutable state of one batch run, shared by the coordinator and the workers under
+    `cond` (each change is made by whoever observed it, holding the lock)."""
+
+    def __init__(self, executor: ConcurrentExecutor, tracker: CompletionTracker) -> None:
+        total = len(executor.branches)
+        self.executor = executor
+        self.policy = executor.policy
+        self.tracker = tracker
+        self.cond = threading.Condition(threading.Lock())
+        self.results: dict[int, Any] = {}
+        self.errors: dict[int, ErrorObject | None] = {}
+        self.pending = deque(range(total))
+        self.max_in_flight = executor.max_concurrency or total
+        self.max_running = min(self.max_in_flight, MAX_BRANCH_THREADS)
+        self.in_flight = 0
+        """Admitted branches not yet terminal (suspended ones keep their slot)."""
+        self.running = 0
+        """Branches running on a thread now."""
+        self.resume_times: list[float] = []
+        self.waves: dict[float, list[int]] = {}
+        self.stalls: dict[int, int] = {}
+        self.fatal: BaseException | None = None
+        self.orphaned = False
+        self.stopped = False
+        """The batch has its result: admit nothing, record nothing."""
+
+    def admit(self) -> int | None:
+        """Admit the next pending branch if the policy and the limits allow (lock held)."""
+        if (
+            self.stopped
+            or self.fatal is not None
+            or self.orphaned
+            or not self.pending
+            or self.in_flight >= self.max_in_flight
+            or self.running >= self.max_running
+            or not self.policy.should_continue(self.tracker.failed)
+            or self.tracker.check().is_done
+        ):
+            return None
+        index = self.pending.popleft()
+        self.tracker.mark(index, BatchItemStatus.STARTED)
+        self.in_flight += 1
+        self.running += 1
+        return index
+
+    def take_due(self, now: float) -> list[int]:
+        """The branches of every resume wave due at `now` (lock held)."""
+        due: list[int] = []
+        while self.resume_times and self.resume_times[0] <= now:
+            due.extend(self.waves.pop(heapq.heappop(self.resume_times)))
+        return due
+
+    def settle_and_admit(self, event: _Event) -> int | None:
+        """Record how one run of a branch ended; return the next branch this worker runs.
+
+        The coordinator is woken only when its decision may change: the worker stops (the
+        batch may be done, or every branch suspended), a branch suspended until a time, or
+        an execution-terminal error.
+        """
+        with self.cond:
+            if self.stopped:
+                return None
+            kind = event.kind
+            try:
+                if kind is _Kind.SUCCEEDED or kind is _Kind.FAILED:
+                    ConcurrentExecutor._settle(self.tracker, self.results, self.errors, event)
+                    self.stalls.pop(event.index, None)
+                    self.running -= 1
+                    self.in_flight -= 1
+                    following = self.admit()
+                    if following is not None:
+                        return following
+                elif kind is _Kind.SUSPENDED:
+                    self.running -= 1
+                    if event.resume_at is not None:
+                        resume_at = ConcurrentExecutor._resume_time(event.index, event.resume_at, self.stalls)
+                        if resume_at not in self.waves:
+                            self.waves[resume_at] = []
+                            heapq.heappush(self.resume_times, resume_at)
+                        self.waves[resume_at].append(event.index)
+                elif kind is _Kind.ORPHANED:
+                    # An enclosing context completed: nothing more can be recorded here.
+                    self.running -= 1
+                    self.orphaned = True
+                else:
+                    self.running -= 1
+                    if self.fatal is None:
+                        self.fatal = event.fatal
+            except BaseException as exc:  # e.g. the user's should_complete raised
+                if self.fatal is None:
+                    self.fatal = exc
+            self.cond.notify()
+            return None
+
+
 class ConcurrentExecutor:
     """Runs the branches of one batch live and returns its `BatchResult`.
 
@@ -308,31 +407,29 @@ class ConcurrentExecutor:
         self.policy = CompletionPolicy.from_config(len(self.branches), completion_config)
         self.max_concurrency = max_concurrency
 
-    def _work(self, index: int, events: queue.SimpleQueue[_Event]) -> None:
-        """Worker thread: run one branch and post exactly one event."""
+    def _outcome(self, index: int) -> _Event:
+        """Run branch `index` once and say how that run ended."""
         try:
             result = self.runner.run(index)
         except TimedSuspendExecution as exc:
-            events.put(_Event(index, _Kind.SUSPENDED, resume_at=exc.scheduled_timestamp))
+            return _Event(index, _Kind.SUSPENDED, resume_at=exc.scheduled_timestamp)
         except SuspendExecution:
-            events.put(_Event(index, _Kind.SUSPENDED))
+            return _Event(index, _Kind.SUSPENDED)
         except OrphanedChildException:
-            events.put(_Event(index, _Kind.ORPHANED))
+            return _Event(index, _Kind.ORPHANED)
         except ExecutionError as exc:
             # Non-determinism and other execution-terminal errors bypass the policy.
-            events.put(_Event(index, _Kind.FATAL, fatal=exc))
+            return _Event(index, _Kind.FATAL, fatal=exc)
         except Exception as exc:
             if isinstance(exc, InvocationError) and exc.is_retryable():
-                events.put(_Event(index, _Kind.FATAL, fatal=exc))
-            else:
-                events.put(_Event(index, _Kind.FAILED, error=branch_error_object(exc)))
+                return _Event(index, _Kind.FATAL, fatal=exc)
+            return _Event(index, _Kind.FAILED, error=branch_error_object(exc))
         except BaseException as exc:  # a failed checkpoint writer, interpreter exit
-            events.put(_Event(index, _Kind.FATAL, fatal=exc))
-        else:
-            events.put(_Event(index, _Kind.SUCCEEDED, result=result))
+            return _Event(index, _Kind.FATAL, fatal=exc)
+        return _Event(index, _Kind.SUCCEEDED, result=result)
 
     def execute(self) -> BatchResult[Any]:
-        """Run the coordinator loop until the batch completes (or raise to suspend).
+        """Run the batch until it completes (or raise to suspend).
 
         Raises:
             SuspendExecution: every branch in flight is suspended (timed when one waits
@@ -340,108 +437,65 @@ class ConcurrentExecutor:
             NonDeterministicExecutionError, InvocationError, BackgroundThreadError: a
                 branch hit an execution-terminal error.
         """
-        branches = self.branches
-        total = len(branches)
-        tracker = CompletionTracker(self.policy, names=[b.custom_name for b in branches])
-        results: dict[int, Any] = {}
-        errors: dict[int, ErrorObject | None] = {}
-        if total == 0 or tracker.check().is_done:
-            return self._result(tracker, results, errors, tracker.check().reason)
-
-        max_in_flight = self.max_concurrency or total
-        max_running = min(max_in_flight, MAX_BRANCH_THREADS)
-        events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
-        pool = ThreadPoolExecutor(max_workers=max_running, thread_name_prefix="perdure-branch")
+        total = len(self.branches)
+        run = _Run(self, CompletionTracker(self.policy, names=[b.custom_name for b in self.branches]))
+        if total == 0 or run.tracker.check().is_done:
+            return self._result(run.tracker, run.results, run.errors, run.tracker.check().reason)
+        pool = ThreadPoolExecutor(max_workers=run.max_running, thread_name_prefix="perdure-branch")
         # Branches still running after an early completion are joined before the
         # checkpoint writer stops (they end at their next, refused, checkpoint).
         self.runner.state.on_close(lambda: pool.shutdown(wait=True))
-        pending = deque(range(total))
-        resume_times: list[float] = []
-        waves: dict[float, list[int]] = {}
-        stalls: dict[int, int] = {}
-        in_flight = 0
-        running = 0
+        base = contextvars.copy_context()
 
-        def submit(index: int) -> None:
-            # Each run gets its own copy of the caller's context variables (tracing,
-            # logging context): they reach the branch, and nothing leaks between branches.
-            pool.submit(contextvars.copy_context().run, self._work, index, events)
+        def work(index: int | None) -> None:
+            # A worker runs branches until nothing more may be admitted: one thread switch
+            # per branch fewer than handing every admission through the coordinator.
+            while index is not None:
+                # Each run gets its own copy of the caller's context variables (tracing,
+                # logging context): they reach the branch, and nothing leaks between branches.
+                index = run.settle_and_admit(base.copy().run(self._outcome, index))
 
         try:
-            while True:
-                if tracker.check().is_done:
-                    break
-                while (
-                    pending
-                    and in_flight < max_in_flight
-                    and running < max_running
-                    and self.policy.should_continue(tracker.failed)
-                ):
-                    index = pending.popleft()
-                    tracker.mark(index, BatchItemStatus.STARTED)
-                    submit(index)
-                    in_flight += 1
-                    running += 1
-                now = time.time()
-                if resume_times and resume_times[0] <= now:
-                    due: list[int] = []
-                    while resume_times and resume_times[0] <= now:
-                        due.extend(waves.pop(heapq.heappop(resume_times)))
-                    # One empty checkpoint brings the service's view (timers fired,
-                    # retries ready) into the state; the wave then replays in index order.
-                    self.runner.state.create_checkpoint(None, is_sync=True)
-                    for index in sorted(due):
-                        submit(index)
-                        running += 1
-                    continue
-                if running == 0:
-                    if resume_times:
-                        raise TimedSuspendExecution(
-                            f"every running branch of {self.runner.label} is suspended", resume_times[0]
-                        )
-                    raise SuspendExecution(f"every running branch of {self.runner.label} is suspended")
-                timeout = max(resume_times[0] - now, 0.0) if resume_times else None
-                try:
-                    event = events.get(timeout=timeout)
-                except queue.Empty:
-                    continue
-                kind = event.kind
-                index = event.index
-                if kind is _Kind.SUCCEEDED or kind is _Kind.FAILED:
-                    self._settle(tracker, results, errors, event)
-                    stalls.pop(index, None)
-                    running -= 1
-                    in_flight -= 1
-                elif kind is _Kind.SUSPENDED:
-                    running -= 1
-                    if event.resume_at is not None:
-                        resume_at = self._resume_time(index, event.resume_at, stalls)
-                        if resume_at not in waves:
-                            waves[resume_at] = []
-                            heapq.heappush(resume_times, resume_at)
-                        waves[resume_at].append(index)
-                elif kind is _Kind.ORPHANED:
-                    # An enclosing context completed: nothing more can be recorded here.
-                    break
-                else:
-                    assert event.fatal is not None
-                    raise event.fatal
+            with run.cond:
+                while True:
+                    if run.fatal is not None:
+                        raise run.fatal
+                    if run.orphaned or run.tracker.check().is_done:
+                        break
+                    index = run.admit()
+                    while index is not None:
+                        pool.submit(work, index)
+                        index = run.admit()
+                    now = time.time()
+                    if run.resume_times and run.resume_times[0] <= now:
+                        due = run.take_due(now)
+                        # One empty checkpoint brings the service's view (timers fired,
+                        # retries ready) into the state; the wave then replays in index order.
+                        run.cond.release()
+                        try:
+                            self.runner.state.create_checkpoint(None, is_sync=True)
+                        finally:
+                            run.cond.acquire()
+                        for index in sorted(due):
+                            run.running += 1
+                            pool.submit(work, index)
+                        continue
+                    if run.running == 0:
+                        if run.resume_times:
+                            raise TimedSuspendExecution(
+                                f"every running branch of {self.runner.label} is suspended",
+                                run.resume_times[0],
+                            )
+                        raise SuspendExecution(f"every running branch of {self.runner.label} is suspended")
+                    run.cond.wait(max(run.resume_times[0] - now, 0.0) if run.resume_times else None)
+                # Branches that end after this point keep running but change nothing here:
+                # the reason is the one that ended the loop.
+                run.stopped = True
+                return self._result(run.tracker, run.results, run.errors, run.tracker.check().reason)
         finally:
+            with run.cond:
+                run.stopped = True
             pool.shutdown(wait=False, cancel_futures=True)
-
-        reason = tracker.check().reason
-        # Terminal events that raced the completion decision still give their branch
-        # its true status; the reason stays the one that ended the loop.
-        while True:
-            try:
-                event = events.get_nowait()
-            except queue.Empty:
-                break
-            if event.kind is _Kind.FATAL and event.fatal is not None:
-                raise event.fatal
-            if event.kind is _Kind.SUCCEEDED or event.kind is _Kind.FAILED:
-                self._settle(tracker, results, errors, event)
-        return self._result(tracker, results, errors, reason)
 
     @staticmethod
     def _resume_time(index: int, resume_at: float, stalls: dict[int, int]) -> float:
