@@ -34,6 +34,8 @@ from perdure.wire.types import (
 
 _ID_RE = re.compile(rf"[A-Za-z0-9_-]{{1,{limits.MAX_ID_LENGTH}}}")
 _PRINTABLE_ASCII_RE = re.compile(r"[\x20-\x7e]*")
+_NO_DETAILS = EventDetails()
+"""The details of events that have none (shared: the value is frozen)."""
 
 
 class UpdateRejected(Exception):
@@ -141,7 +143,7 @@ class Batch:
                 name=None if op is None else op.name,
                 sub_type=None if op is None else op.sub_type,
                 parent_id=None if op is None else op.parent_id,
-                details=details or EventDetails(),
+                details=details or _NO_DETAILS,
             )
         )
 
@@ -155,9 +157,10 @@ class Batch:
         """Write everything staged, then the execution record (inside the caller's transaction)."""
         key = self.execution.key
         rec = self.execution
-        for op_id, op in self.changed.items():
-            self.tx.put_operation(key, self.new_seq.get(op_id, 0), op)
-            if not self.is_request and rec.request_id is not None:
+        new_seq = self.new_seq
+        self.tx.put_operations(key, [(new_seq.get(op_id, 0), op) for op_id, op in self.changed.items()])
+        if not self.is_request and rec.request_id is not None:
+            for op_id in self.changed:
                 # A running invocation learns it from its next checkpoint response (an
                 # invocation that begins later gets it in its initial state).
                 rec.change_seq += 1

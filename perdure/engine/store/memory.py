@@ -158,7 +158,11 @@ class _MemoryTx:
                 found[operation_id] = entry[1]
         return found
 
-    def put_operation(self, execution_key: int, seq: int, operation: Operation) -> None:
+    def put_operations(self, execution_key: int, operations: Sequence[tuple[int, Operation]]) -> None:
+        for seq, operation in operations:
+            self._put_operation(execution_key, seq, operation)
+
+    def _put_operation(self, execution_key: int, seq: int, operation: Operation) -> None:
         data = self._s.by_key[execution_key]
         old = data.operations.get(operation.id)
         if old is not None:

@@ -383,8 +383,8 @@ class _SqliteTx:
                 found[row[1]] = _op_from_row(row)
         return found
 
-    def put_operation(self, execution_key: int, seq: int, operation: Operation) -> None:
-        self._c.execute(_UPSERT_OPERATION, (execution_key, seq, *_op_values(operation)))
+    def put_operations(self, execution_key: int, operations: Sequence[tuple[int, Operation]]) -> None:
+        self._c.executemany(_UPSERT_OPERATION, [(execution_key, seq, *_op_values(op)) for seq, op in operations])
 
     def log_change(self, execution_key: int, operation_id: str, change: int) -> None:
         self._c.execute(
