@@ -5,8 +5,6 @@ Imports only `perdure.wire`, `perdure.engine` internals and the standard library
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from perdure.wire.types import (
     ContextDetails,
     EventDetails,
@@ -21,6 +19,7 @@ from ._base import (
     Batch,
     check_identity,
     check_payload,
+    ended,
     event_error,
     event_result,
     new_operation,
@@ -48,16 +47,14 @@ def process(batch: Batch, update: OperationUpdate, current: Operation | None) ->
         details = ContextDetails(
             replay_children=None if options is None else options.replay_children, result=update.payload
         )
-        op = replace(
-            opened, status=OperationStatus.SUCCEEDED, end_timestamp=batch.now, context_details=details
-        )
+        op = ended(opened, OperationStatus.SUCCEEDED, batch.now, context_details=details)
         batch.put(op, new=False)
         batch.event(EventType.CONTEXT_SUCCEEDED, op, EventDetails(result=event_result(update.payload)))
     elif action is OperationAction.FAIL:
         check_payload(update)
         opened = require_status(current, _OPEN, update)
         details = ContextDetails(error=update.error)
-        op = replace(opened, status=OperationStatus.FAILED, end_timestamp=batch.now, context_details=details)
+        op = ended(opened, OperationStatus.FAILED, batch.now, context_details=details)
         batch.put(op, new=False)
         batch.event(EventType.CONTEXT_FAILED, op, EventDetails(error=event_error(update.error)))
     else:

@@ -30,6 +30,7 @@ from ._base import (
     check_delay,
     check_identity,
     check_payload,
+    ended,
     event_error,
     event_result,
     new_operation,
@@ -114,13 +115,13 @@ def _finish(batch: Batch, update: OperationUpdate, current: Operation, *, succee
     retry = RetryDetails(current_attempt=attempt + 1)
     old = current.step_details or StepDetails(attempt=attempt)
     if succeeded:
-        details = replace(old, result=update.payload, error=None, next_attempt_timestamp=None)
+        details = StepDetails(old.attempt, None, update.payload, None)
         status, event_type = OperationStatus.SUCCEEDED, EventType.STEP_SUCCEEDED
         event = EventDetails(result=event_result(update.payload), retry_details=retry)
     else:
-        details = replace(old, error=update.error, next_attempt_timestamp=None)
+        details = StepDetails(old.attempt, None, old.result, update.error)
         status, event_type = OperationStatus.FAILED, EventType.STEP_FAILED
         event = EventDetails(error=event_error(update.error), retry_details=retry)
-    op = replace(current, status=status, end_timestamp=batch.now, step_details=details)
+    op = ended(current, status, batch.now, step_details=details)
     batch.put(op, new=False)
     batch.event(event_type, op, event)

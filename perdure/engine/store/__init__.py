@@ -71,6 +71,7 @@ class StoreTx(Protocol):
         """Insert or replace operations, given as (seq, operation); an existing one keeps its
         seq (the seq of a replaced one is ignored)."""
         ...
+
     def log_change(self, execution_key: int, operation_id: str, change: int) -> None:
         """Record a service-side change of an operation (one entry per operation: its latest)."""
         ...

@@ -384,7 +384,9 @@ class _SqliteTx:
         return found
 
     def put_operations(self, execution_key: int, operations: Sequence[tuple[int, Operation]]) -> None:
-        self._c.executemany(_UPSERT_OPERATION, [(execution_key, seq, *_op_values(op)) for seq, op in operations])
+        self._c.executemany(
+            _UPSERT_OPERATION, [(execution_key, seq, *_op_values(op)) for seq, op in operations]
+        )
 
     def log_change(self, execution_key: int, operation_id: str, change: int) -> None:
         self._c.execute(
