@@ -60,9 +60,17 @@ _UPDATE_OVERHEAD_BYTES = 200
 """Member names and punctuation of one update, besides its variable strings."""
 
 
+_SHORT_TEXT = 64
+"""Text up to this many characters is counted at its worst case, 12 bytes a character (a
+character outside the BMP escaped as two \\uXXXX): cheaper than measuring it, for at most
+~1.5 KiB of slack per update (a name and a payload)."""
+
+
 def _text_bytes(text: str | None) -> int:
     if not text:
         return 0
+    if len(text) <= _SHORT_TEXT:
+        return 12 * len(text)
     if text.isprintable():
         size = len(text) if text.isascii() else len(text.encode())
         # JSON escapes quotes and backslashes inside a string member.

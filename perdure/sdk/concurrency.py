@@ -180,7 +180,7 @@ class BranchRunner:
         where = f"branch {index} of {self.label}" if index is not None else self.label
         return NonDeterministicExecutionError(f"Non-deterministic {where}: {detail}", step_id=step_id)
 
-    def check_record(self, index: int) -> Operation | None:
+    def check_record(self, index: int, identity: OperationIdentity | None = None) -> Operation | None:
         """Reject a branch record that the current code would not have written.
 
         Returns:
@@ -190,7 +190,7 @@ class BranchRunner:
             NonDeterministicExecutionError: naming the index and the operation, when the
                 nesting type, the branch's name or sub-type changed.
         """
-        identity = self.identity(index)
+        identity = identity or self.identity(index)
         record = self.state.get(identity.operation_id)
         if record is not None:
             if self.flat:
@@ -260,7 +260,7 @@ class BranchRunner:
         """
         branch = self.branches[index]
         identity = self.identity(index)
-        self.check_record(index)
+        self.check_record(index, identity)
         child = self.batch_context.create_child_context(identity.operation_id, is_virtual=self.flat)
         if child.is_replaying() and not self.was_started(index):
             # New work inside a replaying batch: its logs are not replays.

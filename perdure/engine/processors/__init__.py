@@ -33,6 +33,10 @@ def register_processor(operation_type: OperationType, processor: Processor) -> N
     PROCESSORS[operation_type] = processor
 
 
+_UPDATE_BOUND = 200 + 2 * limits.MAX_ID_LENGTH + limits.MAX_NAME_LENGTH + 4 * limits.MAX_SUB_TYPE_LENGTH
+"""`_request_size` of an update without payload or error, at most (ids and names are ASCII)."""
+
+
 def _request_size(updates: Sequence[OperationUpdate]) -> int:
     """An estimate of the request's size: the variable-length members (payloads in UTF-8)
     plus a fixed allowance per update for the JSON framing."""
@@ -62,7 +66,10 @@ def apply_updates(batch: Batch, updates: Sequence[OperationUpdate]) -> None:
     # EXECUTION updates carry results too large for the invocation response (up to the
     # 6 MiB payload bound), so they cannot count against the 750 KiB request limit.
     sized = [u for u in updates if u.type is not OperationType.EXECUTION]
-    if len(sized) * 200 > limits.MAX_CHECKPOINT_REQUEST_BYTES or any(u.payload for u in sized):
+    # Measured only when a quick upper bound (4 UTF-8 bytes a payload character, every
+    # other member at its longest) does not already keep the request under the limit.
+    bound = len(sized) * _UPDATE_BOUND + 4 * sum(len(u.payload) for u in sized if u.payload is not None)
+    if bound > limits.MAX_CHECKPOINT_REQUEST_BYTES or any(u.error is not None for u in sized):
         size = _request_size(sized)
         if size > limits.MAX_CHECKPOINT_REQUEST_BYTES:
             raise InvalidParameterValueError(

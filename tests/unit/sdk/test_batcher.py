@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
@@ -78,10 +79,14 @@ def test_byte_cap_and_oversized_update_goes_alone() -> None:
 
 
 def test_size_estimate_counts_utf8_and_escapes() -> None:
-    ascii_update = _start(1, payload='"' * 10)
-    wide_update = _start(1, payload="é" * 10)
-    assert estimate_update_bytes(ascii_update) >= 20
-    assert estimate_update_bytes(wide_update) - estimate_update_bytes(_start(1)) == 20
+    ascii_update = _start(1, payload='"' * 100)
+    wide_update = _start(1, payload="é" * 100)
+    assert estimate_update_bytes(ascii_update) - estimate_update_bytes(_start(1)) == 200
+    assert estimate_update_bytes(wide_update) - estimate_update_bytes(_start(1)) == 200
+    # Short text is counted at its worst case (12 bytes a character), never under its size.
+    for short in ("é" * 10, "\x01" * 64, "\U0001f600" * 64):
+        escaped = len(json.dumps(short).encode()) - 2  # the quotes are in the per-update allowance
+        assert estimate_update_bytes(_start(1, payload=short)) - estimate_update_bytes(_start(1)) >= escaped
 
 
 def test_sync_caller_is_flushed_without_the_async_linger() -> None:
