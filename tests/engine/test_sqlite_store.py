@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from datetime import UTC, datetime
@@ -12,8 +13,8 @@ from engine.fakes import Child, Step, Wait, workflow
 
 from perdure.engine import Engine, MemoryStore, StoreCorruptedError, StoreError, VirtualClock
 from perdure.engine.store import DB_ENV_VAR, SqliteStore, default_db_path
-from perdure.engine.store.schema import SCHEMA_VERSION
-from perdure.wire.types import ExecutionStatus, ListDurableExecutionsByFunctionRequest
+from perdure.engine.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from perdure.wire.types import EventDetails, ExecutionStatus, ListDurableExecutionsByFunctionRequest
 
 
 def test_migrates_an_empty_file(db_path: Path) -> None:
@@ -118,30 +119,77 @@ def test_everything_survives_reopening(db_path: Path) -> None:
     engine.close()
 
 
-def test_a_version_4_file_keeps_its_executions(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Version 5 rebuilt `operations` and `events` as rowid tables (a copying migration).
-    from perdure.engine.store import sqlite as sqlite_module
-    from perdure.engine.store.schema import MIGRATIONS
+def test_a_version_4_file_keeps_its_operations_and_events(db_path: Path) -> None:
+    # Version 5 rebuilt `operations` and `events` as rowid tables (a copying migration);
+    # version 6 let events keep their result by reference.
+    conn = sqlite3.connect(db_path)
+    for migration in MIGRATIONS[:4]:
+        for statement in migration.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+    conn.execute("PRAGMA user_version = 4")
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute(
+        "INSERT INTO executions (arn, execution_id, function_name, function_arn, name, status, start_us,"
+        " execution_timeout, next_event_id, operation_count, needs_invocation, failed_invocations,"
+        " invocation_count, updated_operation_ids) VALUES"
+        " ('arn:x', 'exec', 'fn', 'arn:fn', 'x', 'RUNNING', 0, 60, 3, 2, 0, 0, 1, '')"
+    )
+    for seq, op_id in ((2, "b" * 64), (1, "a" * 64)):
+        conn.execute(
+            "INSERT INTO operations (execution_key, operation_id, seq, type, status, start_us, result)"
+            " VALUES (1, ?, ?, 'STEP', 'SUCCEEDED', 0, ?)",
+            (op_id, seq, f'"{op_id[0] * 300}"'),
+        )
+    for event_id, op_id in ((2, "b" * 64), (1, "a" * 64)):
+        details = json.dumps({"Result": {"Payload": f'"{op_id[0] * 300}"', "Truncated": False}})
+        conn.execute(
+            "INSERT INTO events (execution_key, event_id, event_type, timestamp_us, operation_id, details)"
+            " VALUES (1, ?, 'StepSucceeded', 0, ?, ?)",
+            (event_id, op_id, details),
+        )
+    conn.commit()
+    conn.close()
 
-    monkeypatch.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:4])
-    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", 4)
-    ops: list[Step | Wait | Child] = [Step("a"), Wait("w", 30), Child("c", [Step("b", fail_times=2)])]
-    engine = Engine.open(db_path, skip_time=True)
-    assert engine.store.schema_version() == 4  # type: ignore[attr-defined]
-    engine.register_function("fn", workflow(engine, ops))
-    arn = engine.start_execution("fn", '{"x": 1}', "keep")
-    engine.run_until_idle()  # parked on the wait
-    before = engine.history(arn)
-    engine.close()
-    monkeypatch.undo()
+    store = SqliteStore(db_path)
+    try:
+        assert store.schema_version() == SCHEMA_VERSION
+        with store.transaction() as tx:
+            assert [op.id for _, op in tx.list_operations(1, 0, 10)] == ["a" * 64, "b" * 64]
+            assert tx.get_operations(1, ["b" * 64])["b" * 64].step_details.result == f'"{"b" * 300}"'  # type: ignore[union-attr]
+            events = tx.list_events(1, None, 10, reverse=False)
+        assert [(e.event_id, e.id) for e in events] == [(1, "a" * 64), (2, "b" * 64)]
+        assert events[1].details.result is not None
+        assert events[1].details.result.payload == f'"{"b" * 300}"'
+    finally:
+        store.close()
 
-    engine = Engine.open(db_path, skip_time=True)
-    assert engine.store.schema_version() == SCHEMA_VERSION  # type: ignore[attr-defined]
-    engine.register_function("fn", workflow(engine, ops))
-    assert engine.history(arn) == before
-    assert engine.drive(arn).status is ExecutionStatus.SUCCEEDED
-    assert engine.history(arn)[: len(before)] == before
-    engine.close()
+
+def test_a_large_result_is_stored_once_and_read_back_in_its_event(db_path: Path) -> None:
+    big = json.dumps("x" * 5000)
+    ops: list[Step | Wait | Child] = [Step("a", result=big), Child("c", [Step("b", result=big)], result=big)]
+
+    def run(engine: Engine) -> list[tuple[str, EventDetails]]:
+        engine.register_function("fn", workflow(engine, ops, result=big))
+        arn = engine.drive(engine.start_execution("fn", None, "big")).durable_execution_arn
+        history = [(e.event_type.value, e.details) for e in engine.history(arn)]
+        engine.close()
+        return [(kind, details) for kind, details in history if kind != "InvocationCompleted"]
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    history = run(Engine(SqliteStore(db_path), VirtualClock(t0)))
+    assert history == run(Engine(MemoryStore(), VirtualClock(t0)))
+    kinds = ("StepSucceeded", "ContextSucceeded", "ExecutionSucceeded")
+    with_big = [kind for kind, details in history if details.result and details.result.payload == big]
+    assert with_big == ["StepSucceeded", "StepSucceeded", "ContextSucceeded", "ExecutionSucceeded"]
+    conn = sqlite3.connect(db_path)
+    stored = conn.execute(
+        "SELECT event_type, details, result_ref FROM events WHERE event_type IN (?, ?, ?)", kinds
+    )
+    rows = stored.fetchall()
+    conn.close()
+    assert [ref for _, _, ref in rows] == [1, 1, 1, 2]  # kept by the operation (1) or the execution (2)
+    assert all("xxxxx" not in details for _, details, _ in rows)
 
 
 def test_sqlite_and_memory_record_the_same_history(db_path: Path) -> None:

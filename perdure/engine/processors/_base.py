@@ -156,7 +156,7 @@ class Batch:
         self.timers.append((operation_id, kind, None))
 
     def flush(self) -> None:
-        """Write everything staged, then the execution record (inside the caller's transaction)."""
+        """Write everything staged (inside the caller's transaction)."""
         key = self.execution.key
         rec = self.execution
         new_seq = self.new_seq
@@ -167,6 +167,9 @@ class Batch:
                 # invocation that begins later gets it in its initial state).
                 rec.change_seq += 1
                 self.tx.log_change(key, op_id, rec.change_seq)
+        # The execution before its events: a store may keep an event's result as a reference
+        # to the copy its operation or execution wrote earlier in the transaction.
+        self.tx.update_execution(self.execution)
         if self.events:
             self.tx.append_events(key, self.events)
         for op_id, kind, due in self.timers:
@@ -174,7 +177,6 @@ class Batch:
                 self.tx.delete_timer(key, op_id, kind)
             else:
                 self.tx.set_timer(key, op_id, kind, due)
-        self.tx.update_execution(self.execution)
 
 
 # ------------------------------------------------------------------------ helpers

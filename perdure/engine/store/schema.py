@@ -198,7 +198,14 @@ unique indexes): a checkpoint appends to the table's last pages instead of inser
 random place its hashed operation id sorts to, and a payload of a few KiB stays in the row
 (a WITHOUT ROWID row over ~1 KiB spills to an overflow page of its own). Copying migration."""
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+_V6 = """
+ALTER TABLE events ADD COLUMN result_ref INTEGER;
+"""
+"""A terminal success event whose result is the one its operation (1) or its execution (2)
+recorded in the same transaction keeps no copy of it: `details` has the Result without its
+Payload, and reading the history joins it back. A large result is written once, not twice."""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 """Ordered migrations; `len(MIGRATIONS)` is the current schema version."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

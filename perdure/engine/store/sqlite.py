@@ -19,6 +19,7 @@ import sqlite3
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -31,6 +32,7 @@ from perdure.wire.types import (
     ContextDetails,
     ErrorObject,
     Event,
+    EventResult,
     EventType,
     ExecutionDetails,
     ExecutionStatus,
@@ -89,7 +91,15 @@ _EVENT_COLUMNS = "event_id, event_type, timestamp_us, operation_id, name, sub_ty
 _EXEC_SET_COLUMNS = _EXEC_COLUMNS.removeprefix("key, ").split(", ")
 _SELECT_EXECUTION = f"SELECT {_EXEC_COLUMNS} FROM executions WHERE arn = ?"
 _INSERT_EXECUTION = f"INSERT INTO executions ({', '.join(_EXEC_SET_COLUMNS)}) VALUES ({', '.join('?' * len(_EXEC_SET_COLUMNS))})"
-_UPDATE_EXECUTION = f"UPDATE executions SET {', '.join(f'{c} = ?' for c in _EXEC_SET_COLUMNS)} WHERE key = ?"
+
+
+@functools.lru_cache(maxsize=64)
+def _update_execution(columns: tuple[int, ...]) -> str:
+    """The UPDATE of the execution columns at these positions of `_EXEC_SET_COLUMNS`."""
+    return f"UPDATE executions SET {', '.join(f'{_EXEC_SET_COLUMNS[i]} = ?' for i in columns)} WHERE key = ?"
+
+
+_ALL_EXECUTION_COLUMNS = tuple(range(len(_EXEC_SET_COLUMNS)))
 _SELECT_OPERATION = f"SELECT {_OP_COLUMNS} FROM operations WHERE execution_key = ? AND operation_id = ?"
 _IN_CHUNK = 512
 """Ids per `WHERE operation_id IN (...)` read (well under SQLite's bound-parameter limit)."""
@@ -117,7 +127,31 @@ _SELECT_CHANGED = (
     " ON o.execution_key = c.execution_key AND o.operation_id = c.operation_id"
     " WHERE c.execution_key = ? AND c.change_seq > ? AND c.change_seq <= ? ORDER BY c.change_seq LIMIT ?"
 )
-_INSERT_EVENT = f"INSERT INTO events (execution_key, {_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_EVENT = (
+    f"INSERT INTO events (execution_key, {_EVENT_COLUMNS}, result_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SELECT_EVENTS = (
+    f"SELECT {', '.join('e.' + c for c in _EVENT_COLUMNS.split(', '))},"
+    " CASE e.result_ref WHEN 1 THEN o.result WHEN 2 THEN x.result END"
+    " FROM events e"
+    " LEFT JOIN operations o ON e.result_ref = 1 AND o.execution_key = e.execution_key"
+    " AND o.operation_id = e.operation_id"
+    " LEFT JOIN executions x ON e.result_ref = 2 AND x.key = e.execution_key"
+    " WHERE e.execution_key = ? AND "
+)
+_REF_OPERATION, _REF_EXECUTION = 1, 2
+_REF_MIN_LENGTH = 256
+"""Results shorter than this are copied into their event (a reference would save little)."""
+_REF_EVENTS = frozenset(
+    {
+        EventType.STEP_SUCCEEDED,
+        EventType.CONTEXT_SUCCEEDED,
+        EventType.CALLBACK_SUCCEEDED,
+        EventType.CHAINED_INVOKE_SUCCEEDED,
+    }
+)
+"""Terminal success events of operations (an operation's result never changes afterwards)."""
+_RESULT_COLUMN = _EXEC_SET_COLUMNS.index("result")
 
 
 def _exec_from_row(row: Sequence[Any]) -> ExecutionRecord:
@@ -271,6 +305,19 @@ def _op_from_row(row: Sequence[Any]) -> Operation:
 
 
 def _event_from_row(row: Sequence[Any]) -> Event:
+    if row[8] is not None:  # the result is kept by its operation or execution (schema 6)
+        details = details_from_json(row[7])
+        truncated = details.result.truncated if details.result is not None else False
+        return Event(
+            event_id=row[0],
+            event_type=EventType(row[1]),
+            event_timestamp=from_us(row[2]),
+            id=row[3],
+            name=row[4],
+            sub_type=row[5],
+            parent_id=row[6],
+            details=replace(details, result=EventResult(payload=row[8], truncated=truncated)),
+        )
     return Event(
         event_id=row[0],
         event_type=EventType(row[1]),
@@ -288,11 +335,20 @@ class _SqliteTx:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._c = conn
+        self._stored: dict[int, Sequence[Any]] = {}
+        self._results: dict[tuple[int, str], str] = {}
+        """Large results of the operations this transaction wrote SUCCEEDED (`append_events`)."""
+        """Execution columns as this transaction last read or wrote them, by key: an update
+        writes only the columns that changed, so the indexes over the others (ARN, name,
+        start time, open invocation) are not rewritten by every checkpoint."""
 
     # ---------------------------------------------------------------- executions
     def get_execution(self, arn: str) -> ExecutionRecord | None:
         row = self._c.execute(_SELECT_EXECUTION, (arn,)).fetchone()
-        return None if row is None else _exec_from_row(row)
+        if row is None:
+            return None
+        self._stored[row[0]] = row[1:]
+        return _exec_from_row(row)
 
     def find_execution(self, function_name: str, name: str) -> ExecutionRecord | None:
         row = self._c.execute(
@@ -307,7 +363,16 @@ class _SqliteTx:
         record.key = cur.lastrowid
 
     def update_execution(self, record: ExecutionRecord) -> None:
-        self._c.execute(_UPDATE_EXECUTION, (*_exec_values(record), record.key))
+        values = _exec_values(record)
+        stored = self._stored.get(record.key)
+        if stored is None:
+            columns = _ALL_EXECUTION_COLUMNS
+        else:
+            columns = tuple(i for i, (new, old) in enumerate(zip(values, stored, strict=True)) if new != old)
+            if not columns:
+                return
+        self._c.execute(_update_execution(columns), (*(values[i] for i in columns), record.key))
+        self._stored[record.key] = values
 
     def list_executions(self, query: ExecutionQuery) -> list[ExecutionRecord]:
         where = ["function_name = ?"]
@@ -384,9 +449,16 @@ class _SqliteTx:
         return found
 
     def put_operations(self, execution_key: int, operations: Sequence[tuple[int, Operation]]) -> None:
-        self._c.executemany(
-            _UPSERT_OPERATION, [(execution_key, seq, *_op_values(op)) for seq, op in operations]
-        )
+        rows = [(execution_key, seq, *_op_values(op)) for seq, op in operations]
+        for (_, op), row in zip(operations, rows, strict=True):
+            result = row[13]
+            if (
+                op.status is OperationStatus.SUCCEEDED
+                and result is not None
+                and len(result) >= _REF_MIN_LENGTH
+            ):
+                self._results[(execution_key, op.id)] = result
+        self._c.executemany(_UPSERT_OPERATION, rows)
 
     def log_change(self, execution_key: int, operation_id: str, change: int) -> None:
         self._c.execute(
@@ -415,9 +487,23 @@ class _SqliteTx:
 
     # ------------------------------------------------------------------- history
     def append_events(self, execution_key: int, events: Sequence[Event]) -> None:
-        self._c.executemany(
-            _INSERT_EVENT,
-            [
+        """An event whose large result is the one its operation or execution recorded earlier
+        in this transaction keeps a reference to it instead of a copy (schema 6)."""
+        rows = []
+        for e in events:
+            details, ref = e.details, None
+            result = details.result
+            if result is not None and result.payload is not None and len(result.payload) >= _REF_MIN_LENGTH:
+                if e.event_type in _REF_EVENTS:
+                    if self._results.get((execution_key, e.id or "")) == result.payload:
+                        ref = _REF_OPERATION
+                elif e.event_type is EventType.EXECUTION_SUCCEEDED:
+                    stored = self._stored.get(execution_key)
+                    if stored is not None and stored[_RESULT_COLUMN] == result.payload:
+                        ref = _REF_EXECUTION
+                if ref is not None:
+                    details = replace(details, result=EventResult(payload=None, truncated=result.truncated))
+            rows.append(
                 (
                     execution_key,
                     e.event_id,
@@ -427,11 +513,11 @@ class _SqliteTx:
                     e.name,
                     e.sub_type,
                     e.parent_id,
-                    details_to_json(e.details),
+                    details_to_json(details),
+                    ref,
                 )
-                for e in events
-            ],
-        )
+            )
+        self._c.executemany(_INSERT_EVENT, rows)
 
     def list_events(
         self, execution_key: int, after_event_id: int | None, limit: int, reverse: bool
@@ -443,7 +529,7 @@ class _SqliteTx:
             bound = after_event_id if after_event_id is not None else 0
             sql = "event_id > ? ORDER BY event_id ASC"
         rows = self._c.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE execution_key = ? AND {sql} LIMIT ?",
+            f"{_SELECT_EVENTS}e.{sql.replace('ORDER BY ', 'ORDER BY e.')} LIMIT ?",
             (execution_key, bound, limit),
         )
         return [_event_from_row(r) for r in rows]
