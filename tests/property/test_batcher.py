@@ -17,6 +17,7 @@ objects, invoke options) and a random mix of sync and async callers on several t
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,8 +54,10 @@ JOIN_TIMEOUT = 60.0
 
 
 def request_bytes(request: CheckpointDurableExecutionRequest) -> int:
-    """The size of the request body a client sends (compact JSON, UTF-8)."""
-    return len(codec.dumps(request).encode("utf-8"))
+    """The size of the request body a client sends: perdure's codec writes compact UTF-8
+    JSON; boto3 (botocore) escapes every non-ASCII character and puts a space after each
+    separator. The larger of the two."""
+    return max(len(codec.dumps(request).encode("utf-8")), len(json.dumps(codec.to_wire(request))))
 
 
 def updates_bytes(request: CheckpointDurableExecutionRequest) -> int:
@@ -64,7 +67,7 @@ def updates_bytes(request: CheckpointDurableExecutionRequest) -> int:
 
 
 def update_bytes(update: OperationUpdate) -> int:
-    return len(codec.dumps(update).encode("utf-8"))
+    return max(len(codec.dumps(update).encode("utf-8")), len(json.dumps(codec.to_wire(update))))
 
 
 class RecordingClient:
@@ -424,6 +427,21 @@ def test_the_request_size_helper_measures_the_wire_json() -> None:
     update = OperationUpdate("a", OperationType.STEP, OperationAction.SUCCEED, payload='é"\n')
     request = CheckpointDurableExecutionRequest(ARN, "tok", (update,))
     text = codec.dumps(request)
-    assert request_bytes(request) == len(text.encode())
+    assert len(text.encode()) <= request_bytes(request) == len(json.dumps(codec.to_wire(request)))
     assert '"Payload":"é\\"\\n"' in text
+    assert '"Payload": "\\u00e9\\"\\n"' in json.dumps(codec.to_wire(request))  # as boto3 sends it
     assert update_bytes(update) < updates_bytes(request) + 2
+
+
+def test_non_ascii_payloads_stay_under_the_cap_as_boto3_sends_them() -> None:
+    # 3 bytes a character in UTF-8, 6 on the wire (\uXXXX): twelve 64 KiB-character payloads
+    # weigh ~4.7 MB as boto3 sends them; every request stays under 750 KiB.
+    text = "漢" * 65_536
+    calls = [
+        Call(OperationUpdate(f"u{i}", OperationType.STEP, OperationAction.SUCCEED, payload=text), False)
+        for i in range(12)
+    ]
+    client = RecordingClient()
+    outcome, _ = drive(client, [calls], FAST)
+    assert not outcome.hung and outcome.raised == []
+    check_caps(client, MAX_CHECKPOINT_REQUEST_BYTES, MAX_CHECKPOINT_UPDATES, whole_request=True)
