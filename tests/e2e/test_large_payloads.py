@@ -30,11 +30,13 @@ from perdure import (
     DurableContext,
     Duration,
     InvokeConfig,
+    MapConfig,
     StepConfig,
     durable_execution,
 )
 from perdure.link.inprocess import InProcessInvocable
 from perdure.sdk.offload import BlobReference, LocalDirectoryBlobStore, OffloadSerDes
+from perdure.sdk.operations import child_context
 from perdure.sdk.serdes import PassThroughSerDes, SerDesContext
 from perdure.testing import DurableTestRunner, ExecutionResult
 from perdure.wire.errors import InvalidParameterValueError
@@ -270,6 +272,36 @@ def test_a_child_context_over_256_kib_replays_its_children(runner: DurableTestRu
     assert len(_events(result, EventType.CONTEXT_SUCCEEDED)) == 1
 
 
+@pytest.mark.parametrize("kind", ["child context", "map"])
+def test_a_summary_over_256_kib_fails_clearly_before_anything_oversize_is_sent(
+    runner: DurableTestRunner, kind: str
+) -> None:
+    def summary(_: Any) -> str:
+        return "s" * 300_000
+
+    @durable_execution
+    def handler(event: Any, context: DurableContext) -> int:
+        if kind == "map":
+            batch = context.map(
+                [0, 1],
+                lambda ctx, item, index, items: "x" * 150_000,
+                name="big",
+                config=MapConfig(summary_generator=summary),
+            )
+            return len(batch.get_results())
+        config: ChildConfig[Any] = ChildConfig(summary_generator=summary)
+        return len(context.run_in_child_context(lambda child: "x" * 300_000, name="big", config=config))
+
+    recorded = Recorded(runner, handler)
+    result = recorded.run()
+    assert result.status == "FAILED"
+    message = (result.error.error_message if result.error else "") or ""
+    assert f"{kind} 'big'" in message and "summary" in message, message
+    assert "262,144" in message and "summary_generator" in message, message
+    assert recorded.client.errors == [], "nothing oversize may reach the service"
+    assert result.operation("big").status == "FAILED"
+
+
 def test_nested_child_contexts_over_256_kib_survive_several_resumes(runner: DurableTestRunner) -> None:
     body_runs = {"outer": 0, "inner": 0}
 
@@ -452,8 +484,12 @@ def test_a_callback_result_over_256_kib_is_refused_and_the_callback_stays_open(
 
 
 def test_the_engine_refuses_an_oversize_payload_and_the_sdk_does_not_retry_it(
-    runner: DurableTestRunner,
+    runner: DurableTestRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The SDK refuses an oversize summary itself (above); with that check out of the way,
+    # the payload reaches the engine, which refuses it, and the SDK does not retry.
+    monkeypatch.setattr(child_context, "check_payload_size", lambda *args, **kwargs: None)
+
     @durable_execution
     def handler(event: Any, context: DurableContext) -> int:
         # A summary is the user's to size: here it breaks the 256 KiB limit itself.

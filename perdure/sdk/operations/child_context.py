@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from perdure.wire.limits import MAX_OPERATION_PAYLOAD_BYTES, utf8_size
-from perdure.wire.types import ContextOptions, Operation, OperationAction, OperationStatus
+from perdure.wire.types import ContextOptions, Operation, OperationAction, OperationStatus, OperationSubType
 
 from ..config import ChildConfig
 from ..errors import (
@@ -37,6 +37,14 @@ from ..errors import (
 from ..serdes import deserialize, serialize
 from ..state import ExecutionState
 from ._base import CheckResult, OperationExecutor, OperationIdentity
+from .step import check_payload_size
+
+_KIND = {
+    OperationSubType.MAP.value: "map",
+    OperationSubType.PARALLEL.value: "parallel",
+    OperationSubType.WAIT_FOR_CALLBACK.value: "wait_for_callback",
+}
+"""How error messages name a CONTEXT operation, by sub-type (else "child context")."""
 
 T = TypeVar("T")
 
@@ -117,6 +125,15 @@ class ChildContextOperation(OperationExecutor[T]):
             if replay_children:
                 generator = self.config.summary_generator
                 payload = generator(raw) if generator is not None else ""
+                # The summary replaces the result in the checkpoint, so it must fit there.
+                check_payload_size(
+                    _KIND.get(identity.sub_type or "", "child context"),
+                    identity,
+                    payload,
+                    what="summary",
+                    advice="the result is over it too, so the checkpoint carries the summary"
+                    " instead: make summary_generator return less",
+                )
             self.send(
                 OperationAction.SUCCEED,
                 sync=self.terminal_sync,

@@ -47,11 +47,24 @@ T = TypeVar("T")
 _DEFAULT_RETRY = RetryPresets.default()
 
 
-def check_payload_size(kind: str, identity: OperationIdentity, payload: str | None) -> None:
-    """Reject a result too large to checkpoint.
+_OFFLOAD_ADVICE = (
+    "return a smaller value or use an offloading serdes (perdure.OffloadSerDes) that stores the"
+    " value elsewhere and checkpoints a reference"
+)
+
+
+def check_payload_size(
+    kind: str,
+    identity: OperationIdentity,
+    payload: str | None,
+    *,
+    what: str = "result",
+    advice: str = _OFFLOAD_ADVICE,
+) -> None:
+    """Reject a payload too large to checkpoint.
 
     Raises:
-        SerDesError: naming the operation, the size and the limit.
+        SerDesError: naming the operation, what was too large, the size and the limit.
     """
     if payload is None or len(payload) * 4 <= MAX_OPERATION_PAYLOAD_BYTES:
         return
@@ -60,9 +73,8 @@ def check_payload_size(kind: str, identity: OperationIdentity, payload: str | No
         label = f"{identity.name!r} (id {identity.operation_id})" if identity.name else identity.operation_id
         # Issue 4 (large-payloads helper): the message names the offload serdes it points at.
         raise SerDesError(
-            f"{kind} {label} result is {size:,} bytes, over the {MAX_OPERATION_PAYLOAD_BYTES:,}-byte "
-            "checkpoint payload limit; return a smaller value or use an offloading serdes "
-            "(perdure.OffloadSerDes) that stores the value elsewhere and checkpoints a reference"
+            f"{kind} {label} {what} is {size:,} bytes, over the {MAX_OPERATION_PAYLOAD_BYTES:,}-byte "
+            f"checkpoint payload limit; {advice}"
         )
 
 
