@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from perdure.wire.limits import MAX_DELAY_SECONDS, MAX_NAME_LENGTH
+from perdure.wire.limits import MAX_DELAY_SECONDS
 from perdure.wire.types import OperationStatus, OperationSubType, OperationType
 
 from .batch import BatchResult
@@ -26,7 +26,7 @@ from .config import CallbackConfig, ChildConfig, Duration, InvokeConfig, StepCon
 from .errors import ValidationError
 from .ids import operation_id
 from .logger import Logger, LoggerInterface, LogInfo, default_logger
-from .operations._base import OperationExecutor, OperationIdentity
+from .operations._base import OperationExecutor, OperationIdentity, validate_name
 from .operations.callback import Callback, CallbackOperation
 from .operations.child_context import ChildContextOperation
 from .operations.invoke import InvokeOperation
@@ -49,13 +49,6 @@ P = ParamSpec("P")
 _DEFAULT_STEP_CONFIG = StepConfig()
 _DEFAULT_CHILD_CONFIG: ChildConfig[Any] = ChildConfig()
 _STEP = OperationType.STEP
-
-
-def _validate_name(name: str | None) -> None:
-    if name is not None and len(name) > MAX_NAME_LENGTH:
-        raise ValidationError(
-            f"operation name must be at most {MAX_NAME_LENGTH} characters, got {len(name)}: {name[:40]!r}..."
-        )
 
 
 class DurableContext:
@@ -206,7 +199,7 @@ class DurableContext:
             SerDesError: the result could not be serialized or is too large.
         """
         name = name or getattr(func, "_original_name", None)
-        _validate_name(name)
+        validate_name("operation name", name)
         config = config or _DEFAULT_STEP_CONFIG
         identity = self._new_identity(_STEP, config.sub_type or OperationSubType.STEP.value, name)
         return self._run_operation(StepOperation(func, config, self.state, identity, self.logger))
@@ -228,7 +221,7 @@ class DurableContext:
             raise ValidationError(
                 f"duration must be at most {MAX_DELAY_SECONDS:,} seconds (366 days), got {seconds:,}"
             )
-        _validate_name(name)
+        validate_name("operation name", name)
         identity = self._new_identity(OperationType.WAIT, OperationSubType.WAIT.value, name)
         self._run_operation(WaitOperation(seconds, self.state, identity))
 
@@ -252,7 +245,7 @@ class DurableContext:
             ChildContextError: the body raised.
         """
         name = name or getattr(func, "_original_name", None)
-        _validate_name(name)
+        validate_name("operation name", name)
         config = config or _DEFAULT_CHILD_CONFIG
         identity = self._new_identity(
             OperationType.CONTEXT, config.sub_type or OperationSubType.RUN_IN_CHILD_CONTEXT.value, name
@@ -325,7 +318,7 @@ class DurableContext:
             A `Callback`: hand out `callback_id`, then `result()` waits for the outcome.
             Never raises for the callback's outcome; `result()` does.
         """
-        _validate_name(name)
+        validate_name("operation name", name)
         config = config or CallbackConfig()
         identity = self._new_identity(
             OperationType.CALLBACK, config.sub_type or OperationSubType.CALLBACK.value, name
@@ -350,7 +343,7 @@ class DurableContext:
             CallbackSubmitterError: the submitter step failed (retries exhausted).
         """
         name = name or getattr(submitter, "_original_name", None)
-        _validate_name(name)
+        validate_name("operation name", name)
         identity = self._new_identity(OperationType.CONTEXT, OperationSubType.WAIT_FOR_CALLBACK.value, name)
         child_id = identity.operation_id
 
@@ -386,7 +379,7 @@ class DurableContext:
             raise ValidationError("`check` is required for wait_for_condition")
         if not config:
             raise ValidationError("`config` is required for wait_for_condition")
-        _validate_name(name)
+        validate_name("operation name", name)
         identity = self._new_identity(_STEP, OperationSubType.WAIT_FOR_CONDITION.value, name)
         return self._run_operation(
             WaitForConditionOperation(check, config, self.state, identity, self.logger)
@@ -415,7 +408,7 @@ class DurableContext:
         Raises:
             InvokeError: the invoked function failed, timed out or was stopped (or does not exist).
         """
-        _validate_name(name)
+        validate_name("operation name", name)
         identity = self._new_identity(
             OperationType.CHAINED_INVOKE, OperationSubType.CHAINED_INVOKE.value, name
         )

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from perdure import DurableContext, Duration, StepConfig, durable_execution
+from perdure import DurableContext, Duration, MapConfig, StepConfig, durable_execution
 from perdure.sdk.execution import InvocationInputWithClient
 from perdure.testing import DurableTestRunner
 from perdure.wire.errors import InvalidParameterValueError
@@ -58,6 +58,41 @@ def test_wait_under_one_second_is_refused_before_anything_is_checkpointed(runner
     assert result.status == "FAILED"
     assert "at least 1 second" in (result.error.error_message or "")
     assert not any(e.name == "too_short" for e in result.history)
+
+
+@pytest.mark.parametrize(
+    ("operation", "name", "expected"),
+    [
+        (operation, name, "printable ASCII")
+        for operation in ("step", "wait", "map item")
+        for name in ("café", "tab\there")
+    ]
+    # An empty step name means the function's name; elsewhere it is refused.
+    + [("wait", "", "must not be empty"), ("map item", "", "must not be empty")],
+)
+def test_a_name_the_service_would_refuse_is_refused_before_anything_is_checkpointed(
+    runner: Any, operation: str, name: str, expected: str
+) -> None:
+    @durable_execution
+    def handler(event: Any, ctx: DurableContext) -> Any:
+        ctx.step(lambda _: 1, name="first")
+        if operation == "step":
+            ctx.step(lambda _: 2, name=name)
+        elif operation == "wait":
+            ctx.wait(Duration.from_seconds(1), name=name)
+        else:
+            ctx.map(
+                [1], lambda c, item, index, items: item, config=MapConfig(item_namer=lambda item, i: name)
+            )
+        return "unreachable"
+
+    result = runner.run(handler)
+    assert result.status == "FAILED"
+    assert "ValidationError" in (result.error.error_type or "")
+    message = result.error.error_message or ""
+    assert expected in message and "name" in message, message
+    # Only what came before was recorded; nothing reached the service to be refused there.
+    assert [e.name for e in result.history if e.event_type.value == "StepSucceeded"] == ["first"]
 
 
 def test_300_kib_step_result_is_a_clear_non_retried_error(runner: Any) -> None:

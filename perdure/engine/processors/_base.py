@@ -35,6 +35,7 @@ from perdure.wire.types import (
 )
 
 _ID_RE = re.compile(rf"[A-Za-z0-9_-]{{1,{limits.MAX_ID_LENGTH}}}")
+_SUB_TYPE_RE = re.compile(rf"[A-Za-z0-9_-]{{1,{limits.MAX_SUB_TYPE_LENGTH}}}")
 _PRINTABLE_ASCII_RE = re.compile(r"[\x20-\x7e]*")
 _NO_DETAILS = EventDetails()
 """The details of events that have none (shared: the value is frozen)."""
@@ -221,8 +222,8 @@ def check_format(update: OperationUpdate) -> None:
     ):
         raise reject(f"Name must be 1-{limits.MAX_NAME_LENGTH} printable ASCII characters")
     sub_type = update.sub_type
-    if sub_type is not None and not 1 <= len(sub_type) <= limits.MAX_SUB_TYPE_LENGTH:
-        raise reject(f"SubType must be 1-{limits.MAX_SUB_TYPE_LENGTH} characters")
+    if sub_type is not None and _SUB_TYPE_RE.fullmatch(sub_type) is None:
+        raise reject(f"SubType must be 1-{limits.MAX_SUB_TYPE_LENGTH} characters of [A-Za-z0-9_-]")
 
 
 def check_parent(batch: Batch, update: OperationUpdate) -> None:

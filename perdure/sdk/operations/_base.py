@@ -21,11 +21,35 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from perdure.wire.limits import MAX_NAME_LENGTH
 from perdure.wire.types import Operation, OperationAction, OperationType, OperationUpdate
 
+from ..errors import ValidationError
 from ..state import ExecutionState, check_identity
 
 T = TypeVar("T")
+
+
+def validate_name(what: str, name: str | None) -> None:
+    """Reject a name the service would refuse (1-256 printable ASCII characters), before
+    anything is checkpointed.
+
+    Raises:
+        ValidationError: naming `what`, the rule and the name.
+    """
+    if name is None:
+        return
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValidationError(
+            f"{what} must be at most {MAX_NAME_LENGTH} characters, got {len(name)}: {name[:40]!r}..."
+        )
+    if not name:
+        raise ValidationError(f"{what} must not be empty (use None for no name)")
+    if not (name.isascii() and name.isprintable()):
+        bad = next(c for c in name if not (c.isascii() and c.isprintable()))
+        raise ValidationError(
+            f"{what} must be printable ASCII (the service's rule for names), got {bad!r} in {name[:40]!r}"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from perdure.wire.limits import MAX_NAME_LENGTH
 from perdure.wire.types import ErrorObject, Operation, OperationStatus, OperationType
 
 from ..batch import BatchEnvelope, BatchItem, BatchResult, BatchType, EnvelopeItem, envelope_summary_generator
@@ -46,8 +45,9 @@ from ..completion import (
 )
 from ..concurrency import Branch, BranchRunner, ConcurrentExecutor, branch_error_object
 from ..config import ChildConfig
-from ..errors import ExecutionError, InvocationError, SerDesError, ValidationError
+from ..errors import ExecutionError, InvocationError, SerDesError
 from ..serdes import SerDes, SerDesContext, deserialize, serialize
+from ._base import validate_name
 from .child_context import ChildContextOperation
 
 if TYPE_CHECKING:
@@ -58,18 +58,6 @@ _SUB_TYPES = {
     BatchType.PARALLEL: ("Parallel", "ParallelBranch"),
     BatchType.MAP: ("Map", "MapIteration"),
 }
-
-
-def validate_name(what: str, name: str | None) -> None:
-    """Reject an operation name over the service's limit.
-
-    Raises:
-        ValidationError: naming `what` and the limit.
-    """
-    if name is not None and len(name) > MAX_NAME_LENGTH:
-        raise ValidationError(
-            f"{what} must be at most {MAX_NAME_LENGTH} characters, got {len(name)}: {name[:40]!r}..."
-        )
 
 
 def run_batch(
@@ -327,4 +315,4 @@ def _replay_from_records(
     return BatchResult(items, policy.reason(succeeded, failed, snapshot))
 
 
-__all__ = ["replay_batch", "run_batch", "validate_name"]
+__all__ = ["replay_batch", "run_batch"]

@@ -19,7 +19,8 @@ from ..batch import BatchResult, BatchType
 from ..completion import ParallelBranch, ParallelConfig
 from ..concurrency import Branch
 from ..errors import ValidationError
-from ._batch import run_batch, validate_name
+from ._base import validate_name
+from ._batch import run_batch
 
 if TYPE_CHECKING:
     from ..context import DurableContext

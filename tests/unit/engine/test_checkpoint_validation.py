@@ -87,6 +87,7 @@ def test_valid_then_invalid_update_in_one_request_changes_nothing(held: Held) ->
         ([start("a", name="n" * 257)], "Name must be"),
         ([start("a", name="caf\u00e9")], "printable ASCII"),
         ([start("a", sub_type="s" * 33)], "SubType must be"),
+        ([start("a", sub_type="has space")], "SubType must be"),
         ([succeed("nope", '"x"')], "no STEP operation"),
         ([start("a"), start("a", type_=OperationType.WAIT)], "already belongs to a STEP"),
         ([start("a", name="one"), succeed("a", "1", name="one"), start("a", name="one")], "SUCCEEDED"),
