@@ -350,14 +350,15 @@ class _Run:
     def settle_and_admit(self, event: _Event) -> int | None:
         """Record how one run of a branch ended; return the next branch this worker runs.
 
-        The coordinator is woken only when its decision may change: the worker stops (the
-        batch may be done, or every branch suspended), a branch suspended until a time, or
-        an execution-terminal error.
+        The coordinator is woken only when its decision may change: the batch is done, no
+        branch is running (all suspended, or all finished), a branch suspended until a time
+        (the next wave moved), or an execution-terminal error.
         """
         with self.cond:
             if self.stopped:
                 return None
             kind = event.kind
+            wake = kind is not _Kind.SUCCEEDED and kind is not _Kind.FAILED
             try:
                 if kind is _Kind.SUCCEEDED or kind is _Kind.FAILED:
                     ConcurrentExecutor._settle(self.tracker, self.results, self.errors, event)
@@ -386,7 +387,14 @@ class _Run:
             except BaseException as exc:  # e.g. the user's should_complete raised
                 if self.fatal is None:
                     self.fatal = exc
-            self.cond.notify()
+                wake = True
+            if not wake and self.running and self.fatal is None:
+                try:
+                    wake = self.tracker.check().is_done
+                except BaseException as exc:  # the user's should_complete raised
+                    self.fatal, wake = exc, True
+            if wake or not self.running:
+                self.cond.notify()
             return None
 
 
@@ -455,6 +463,18 @@ class ConcurrentExecutor:
                 # logging context): they reach the branch, and nothing leaks between branches.
                 index = run.settle_and_admit(base.copy().run(self._outcome, index))
 
+        def start(indexes: list[int], *, refresh: bool = False) -> None:
+            # Without the lock: starting a thread waits for it to run, and the workers
+            # already running need the lock to finish their branches.
+            run.cond.release()
+            try:
+                if refresh:
+                    self.runner.state.create_checkpoint(None, is_sync=True)
+                for index in indexes:
+                    pool.submit(work, index)
+            finally:
+                run.cond.acquire()
+
         try:
             with run.cond:
                 while True:
@@ -462,23 +482,21 @@ class ConcurrentExecutor:
                         raise run.fatal
                     if run.orphaned or run.tracker.check().is_done:
                         break
+                    admitted: list[int] = []
                     index = run.admit()
                     while index is not None:
-                        pool.submit(work, index)
+                        admitted.append(index)
                         index = run.admit()
+                    if admitted:
+                        start(admitted)
+                        continue  # decide again: the lock was released
                     now = time.time()
                     if run.resume_times and run.resume_times[0] <= now:
-                        due = run.take_due(now)
+                        due = sorted(run.take_due(now))
+                        run.running += len(due)
                         # One empty checkpoint brings the service's view (timers fired,
                         # retries ready) into the state; the wave then replays in index order.
-                        run.cond.release()
-                        try:
-                            self.runner.state.create_checkpoint(None, is_sync=True)
-                        finally:
-                            run.cond.acquire()
-                        for index in sorted(due):
-                            run.running += 1
-                            pool.submit(work, index)
+                        start(due, refresh=True)
                         continue
                     if run.running == 0:
                         if run.resume_times:
