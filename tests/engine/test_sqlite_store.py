@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +15,12 @@ from engine.fakes import Child, Step, Wait, workflow
 from perdure.engine import Engine, MemoryStore, StoreCorruptedError, StoreError, VirtualClock
 from perdure.engine.store import DB_ENV_VAR, SqliteStore, default_db_path
 from perdure.engine.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
-from perdure.wire.types import EventDetails, ExecutionStatus, ListDurableExecutionsByFunctionRequest
+from perdure.wire.types import (
+    EventDetails,
+    ExecutionStatus,
+    ListDurableExecutionsByFunctionRequest,
+    OperationStatus,
+)
 
 
 def test_migrates_an_empty_file(db_path: Path) -> None:
@@ -267,4 +273,31 @@ def test_get_operations_reads_many_ids_at_once(db_path: Path, kind: str) -> None
         assert found == {op.id: tx.get_operation(rec.key, op.id) for op in ops}
         assert tx.get_operations(rec.key, []) == {}
         assert tx.get_operations(rec.key, [ops[0].id]) == {ops[0].id: ops[0]}
+    engine.close()
+
+
+def test_a_large_result_lives_outside_its_row_and_a_replaced_one_is_freed(db_path: Path) -> None:
+    # A step retried with a large payload (wait_for_condition's state), then succeeded.
+    engine = Engine(SqliteStore(db_path), VirtualClock())
+    engine.register_function("fn", workflow(engine, [Step("s0")]))
+    arn = engine.drive(engine.start_execution("fn", '"in"')).durable_execution_arn
+    store = engine.store
+    with store.transaction() as tx:
+        rec = tx.get_execution(arn)
+        assert rec is not None
+        (_, step), *_ = [(seq, op) for seq, op in tx.list_operations(rec.key, 0, 10) if op.id == "s0"]
+        assert step.step_details is not None
+        for payload in ("a" * 5000, "b" * 6000):
+            details = replace(step.step_details, result=payload)
+            tx.put_operations(
+                rec.key, [(0, replace(step, status=OperationStatus.PENDING, step_details=details))]
+            )
+            assert tx.get_operation(rec.key, "s0").step_details.result == payload  # type: ignore[union-attr]
+        kept = tx._c.execute("SELECT count(*), max(length(result)) FROM operation_results").fetchone()
+        assert kept == (1, 6000), "the replaced result must be freed"
+        assert tx._c.execute("SELECT result FROM operations WHERE operation_id = 's0'").fetchone() == (None,)
+        small = replace(step.step_details, result='"done"')
+        tx.put_operations(rec.key, [(0, replace(step, step_details=small))])
+        assert tx.get_operation(rec.key, "s0").step_details.result == '"done"'  # type: ignore[union-attr]
+        assert tx._c.execute("SELECT count(*) FROM operation_results").fetchone() == (0,)
     engine.close()

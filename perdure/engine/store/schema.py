@@ -205,7 +205,23 @@ ALTER TABLE events ADD COLUMN result_ref INTEGER;
 recorded in the same transaction keeps no copy of it: `details` has the Result without its
 Payload, and reading the history joins it back. A large result is written once, not twice."""
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+_V7 = """
+CREATE TABLE operation_results (
+    result               TEXT NOT NULL
+);
+ALTER TABLE operations ADD COLUMN result_row INTEGER;
+CREATE TRIGGER operation_results_freed AFTER UPDATE OF result_row ON operations
+    WHEN old.result_row IS NOT NULL AND old.result_row IS NOT new.result_row
+BEGIN
+    DELETE FROM operation_results WHERE rowid = old.result_row;
+END;
+"""
+"""A result of 1 KiB or more is kept out of its operation's row, in `operation_results`
+(appended once, referenced by `operations.result_row`; the trigger frees a replaced one).
+An operation row then never grows by a payload when its operation ends, which split the
+page holding it (a context's START and its SUCCEED arrive in different checkpoints)."""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 """Ordered migrations; `len(MIGRATIONS)` is the current schema version."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

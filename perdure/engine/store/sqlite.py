@@ -100,7 +100,13 @@ def _update_execution(columns: tuple[int, ...]) -> str:
 
 
 _ALL_EXECUTION_COLUMNS = tuple(range(len(_EXEC_SET_COLUMNS)))
-_SELECT_OPERATION = f"SELECT {_OP_COLUMNS} FROM operations WHERE execution_key = ? AND operation_id = ?"
+_SPILL_LENGTH = 1024
+"""Results of this many characters or more are kept in `operation_results` (schema 7)."""
+_RESULT = "COALESCE(o.result, (SELECT r.result FROM operation_results r WHERE r.rowid = o.result_row))"
+"""An operation's result, kept in its row or in `operation_results`."""
+_OP_SELECT = ", ".join(_RESULT if c == "result" else f"o.{c}" for c in _OP_COLUMNS.split(", "))
+"""`_OP_COLUMNS` as read from `operations o` (the result wherever it is kept)."""
+_SELECT_OPERATION = f"SELECT {_OP_SELECT} FROM operations o WHERE o.execution_key = ? AND o.operation_id = ?"
 _IN_CHUNK = 512
 """Ids per `WHERE operation_id IN (...)` read (well under SQLite's bound-parameter limit)."""
 
@@ -110,19 +116,20 @@ def _select_operations(count: int) -> str:
     """The read of `count` operations by id; `count` is a power of two, so a handful of SQL
     texts serve every request size and stay in sqlite3's prepared-statement cache."""
     marks = ", ".join("?" * count)
-    return f"SELECT {_OP_COLUMNS} FROM operations WHERE execution_key = ? AND operation_id IN ({marks})"
+    return f"SELECT {_OP_SELECT} FROM operations o WHERE o.execution_key = ? AND o.operation_id IN ({marks})"
 
 
 _UPSERT_OPERATION = (
-    f"INSERT INTO operations (execution_key, {_OP_COLUMNS}) VALUES (?, ?, {', '.join('?' * 16)})"
+    f"INSERT INTO operations (execution_key, {_OP_COLUMNS}, result_row) VALUES (?, ?, {', '.join('?' * 17)})"
     " ON CONFLICT (execution_key, operation_id) DO UPDATE SET status = excluded.status,"
     " end_us = excluded.end_us, attempt = excluded.attempt,"
     " next_attempt_us = excluded.next_attempt_us, scheduled_end_us = excluded.scheduled_end_us,"
     " result = excluded.result, error = excluded.error,"
-    " replay_children = excluded.replay_children, callback_id = excluded.callback_id"
+    " replay_children = excluded.replay_children, callback_id = excluded.callback_id,"
+    " result_row = excluded.result_row"
 )
 _SELECT_CHANGED = (
-    f"SELECT c.change_seq, {', '.join('o.' + c for c in _OP_COLUMNS.split(', '))}"
+    f"SELECT c.change_seq, {_OP_SELECT}"
     " FROM operation_changes c JOIN operations o"
     " ON o.execution_key = c.execution_key AND o.operation_id = c.operation_id"
     " WHERE c.execution_key = ? AND c.change_seq > ? AND c.change_seq <= ? ORDER BY c.change_seq LIMIT ?"
@@ -132,7 +139,7 @@ _INSERT_EVENT = (
 )
 _SELECT_EVENTS = (
     f"SELECT {', '.join('e.' + c for c in _EVENT_COLUMNS.split(', '))},"
-    " CASE e.result_ref WHEN 1 THEN o.result WHEN 2 THEN x.result END"
+    f" CASE e.result_ref WHEN 1 THEN {_RESULT} WHEN 2 THEN x.result END"
     " FROM events e"
     " LEFT JOIN operations o ON e.result_ref = 1 AND o.execution_key = e.execution_key"
     " AND o.operation_id = e.operation_id"
@@ -330,6 +337,17 @@ def _event_from_row(row: Sequence[Any]) -> Event:
     )
 
 
+def _statements(script: str) -> Iterator[str]:
+    """The statements of a migration script (a trigger's body holds `;` too)."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending
+            pending = ""
+
+
 class _SqliteTx:
     """`StoreTx` over one connection inside an open transaction."""
 
@@ -449,15 +467,17 @@ class _SqliteTx:
         return found
 
     def put_operations(self, execution_key: int, operations: Sequence[tuple[int, Operation]]) -> None:
-        rows = [(execution_key, seq, *_op_values(op)) for seq, op in operations]
-        for (_, op), row in zip(operations, rows, strict=True):
+        rows = []
+        for seq, op in operations:
+            row = (execution_key, seq, *_op_values(op), None)
             result = row[13]
-            if (
-                op.status is OperationStatus.SUCCEEDED
-                and result is not None
-                and len(result) >= _REF_MIN_LENGTH
-            ):
-                self._results[(execution_key, op.id)] = result
+            if result is not None and len(result) >= _REF_MIN_LENGTH:
+                if op.status is OperationStatus.SUCCEEDED:
+                    self._results[(execution_key, op.id)] = result
+                if len(result) >= _SPILL_LENGTH:
+                    kept = self._c.execute("INSERT INTO operation_results (result) VALUES (?)", (result,))
+                    row = (*row[:13], None, *row[14:-1], kept.lastrowid)
+            rows.append(row)
         self._c.executemany(_UPSERT_OPERATION, rows)
 
     def log_change(self, execution_key: int, operation_id: str, change: int) -> None:
@@ -480,7 +500,8 @@ class _SqliteTx:
 
     def list_operations(self, execution_key: int, after_seq: int, limit: int) -> list[tuple[int, Operation]]:
         rows = self._c.execute(
-            f"SELECT {_OP_COLUMNS} FROM operations WHERE execution_key = ? AND seq > ? ORDER BY seq LIMIT ?",
+            f"SELECT {_OP_SELECT} FROM operations o WHERE o.execution_key = ? AND o.seq > ?"
+            " ORDER BY o.seq LIMIT ?",
             (execution_key, after_seq, limit),
         )
         return [(r[0], _op_from_row(r)) for r in rows]
@@ -688,9 +709,8 @@ class SqliteStore:
                     f" ({SCHEMA_VERSION}); upgrade perdure"
                 )
             for index in range(version, SCHEMA_VERSION):
-                for statement in MIGRATIONS[index].split(";"):
-                    if statement.strip():
-                        c.execute(statement)
+                for statement in _statements(MIGRATIONS[index]):
+                    c.execute(statement)
                 c.execute(f"PRAGMA user_version = {index + 1}")
             if version < SCHEMA_VERSION:
                 c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
