@@ -300,7 +300,6 @@ class _Run:
 
     def __init__(self, executor: ConcurrentExecutor, tracker: CompletionTracker) -> None:
         total = len(executor.branches)
-        self.executor = executor
         self.policy = executor.policy
         self.tracker = tracker
         self.cond = threading.Condition(threading.Lock())
