@@ -339,6 +339,29 @@ class _Run:
         self.running += 1
         return index
 
+    def _settle(self, event: _Event) -> None:
+        if event.kind is _Kind.SUCCEEDED:
+            self.results[event.index] = event.result
+            self.tracker.mark(event.index, BatchItemStatus.SUCCEEDED)
+        else:
+            self.errors[event.index] = event.error
+            self.tracker.mark(event.index, BatchItemStatus.FAILED)
+
+    def _resume_time(self, index: int, resume_at: float) -> float:
+        """When to resume a branch; backs off while it suspends for a time already past.
+
+        A branch re-run by a wave that suspends again for a past time means the
+        service has not yet recorded its timer as fired: retry later, not at once.
+        """
+        now = time.time()
+        if resume_at > now:
+            self.stalls.pop(index, None)
+            return resume_at
+        stall = self.stalls[index] = self.stalls.get(index, 0) + 1
+        if stall == 1:
+            return now
+        return now + min(2.0 ** (stall - 2), MAX_STALL_BACKOFF_SECONDS)
+
     def take_due(self, now: float) -> list[int]:
         """The branches of every resume wave due at `now` (lock held)."""
         due: list[int] = []
@@ -360,7 +383,7 @@ class _Run:
             wake = kind is not _Kind.SUCCEEDED and kind is not _Kind.FAILED
             try:
                 if kind is _Kind.SUCCEEDED or kind is _Kind.FAILED:
-                    ConcurrentExecutor._settle(self.tracker, self.results, self.errors, event)
+                    self._settle(event)
                     self.stalls.pop(event.index, None)
                     self.running -= 1
                     self.in_flight -= 1
@@ -370,7 +393,7 @@ class _Run:
                 elif kind is _Kind.SUSPENDED:
                     self.running -= 1
                     if event.resume_at is not None:
-                        resume_at = ConcurrentExecutor._resume_time(event.index, event.resume_at, self.stalls)
+                        resume_at = self._resume_time(event.index, event.resume_at)
                         if resume_at not in self.waves:
                             self.waves[resume_at] = []
                             heapq.heappush(self.resume_times, resume_at)
@@ -513,36 +536,6 @@ class ConcurrentExecutor:
             with run.cond:
                 run.stopped = True
             pool.shutdown(wait=False, cancel_futures=True)
-
-    @staticmethod
-    def _resume_time(index: int, resume_at: float, stalls: dict[int, int]) -> float:
-        """When to resume a branch; backs off while it suspends for a time already past.
-
-        A branch re-run by a wave that suspends again for a past time means the
-        service has not yet recorded its timer as fired: retry later, not at once.
-        """
-        now = time.time()
-        if resume_at > now:
-            stalls.pop(index, None)
-            return resume_at
-        stall = stalls[index] = stalls.get(index, 0) + 1
-        if stall == 1:
-            return now
-        return now + min(2.0 ** (stall - 2), MAX_STALL_BACKOFF_SECONDS)
-
-    @staticmethod
-    def _settle(
-        tracker: CompletionTracker,
-        results: dict[int, Any],
-        errors: dict[int, ErrorObject | None],
-        event: _Event,
-    ) -> None:
-        if event.kind is _Kind.SUCCEEDED:
-            results[event.index] = event.result
-            tracker.mark(event.index, BatchItemStatus.SUCCEEDED)
-        else:
-            errors[event.index] = event.error
-            tracker.mark(event.index, BatchItemStatus.FAILED)
 
     def _result(
         self,
