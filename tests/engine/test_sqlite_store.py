@@ -15,6 +15,7 @@ from engine.fakes import Child, Step, Wait, workflow
 from perdure.engine import Engine, MemoryStore, StoreCorruptedError, StoreError, VirtualClock
 from perdure.engine.store import DB_ENV_VAR, SqliteStore, default_db_path
 from perdure.engine.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from perdure.engine.store.sqlite import _statements
 from perdure.wire.types import (
     EventDetails,
     ExecutionStatus,
@@ -35,6 +36,31 @@ def test_migrates_an_empty_file(db_path: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
     SqliteStore(db_path).close()  # reopening is a no-op migration
+
+
+def _schema(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
+    """Every table, index and trigger with its SQL, blanks and the quoting of renamed
+    tables aside (ALTER TABLE appends a column as `\n, name TYPE`)."""
+    rows = conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").fetchall()
+    spaced = str.maketrans({'"': " ", ",": " , ", "(": " ( ", ")": " ) "})
+    return [(kind, name, " ".join((sql or "").translate(spaced).split())) for kind, name, sql in rows]
+
+
+def test_a_new_file_gets_exactly_what_the_migrations_build(tmp_path: Path) -> None:
+    migrated = sqlite3.connect(tmp_path / "migrated.db")
+    for migration in MIGRATIONS:
+        for statement in _statements(migration):
+            migrated.execute(statement)
+    SqliteStore(tmp_path / "new.db").close()
+    created = sqlite3.connect(tmp_path / "new.db")
+    assert _schema(created) == _schema(migrated), "schema.CURRENT differs from what MIGRATIONS build"
+    for table in ("executions", "operations", "events", "timers"):
+        columns = f"PRAGMA table_xinfo({table})"
+        assert created.execute(columns).fetchall() == migrated.execute(columns).fetchall()
+    assert created.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert created.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    created.close()
+    migrated.close()
 
 
 def test_pragmas(db_path: Path) -> None:

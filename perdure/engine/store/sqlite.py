@@ -57,7 +57,7 @@ from .records import (
     opt_to_us,
     to_us,
 )
-from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from .schema import APPLICATION_ID, CURRENT, MIGRATIONS, SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 30_000
 """How long a writer waits for another connection's write lock before giving up. Long
@@ -708,10 +708,15 @@ class SqliteStore:
                     f"{self._path} has schema version {version}, newer than this perdure"
                     f" ({SCHEMA_VERSION}); upgrade perdure"
                 )
-            for index in range(version, SCHEMA_VERSION):
-                for statement in _statements(MIGRATIONS[index]):
+            if version == 0:  # a new file: the current schema at once
+                for statement in _statements(CURRENT):
                     c.execute(statement)
-                c.execute(f"PRAGMA user_version = {index + 1}")
+                c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            else:
+                for index in range(version, SCHEMA_VERSION):
+                    for statement in _statements(MIGRATIONS[index]):
+                        c.execute(statement)
+                    c.execute(f"PRAGMA user_version = {index + 1}")
             if version < SCHEMA_VERSION:
                 c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             c.execute("COMMIT")
