@@ -120,7 +120,11 @@ def run_batch(
     if batch_serdes is None and config.item_serdes is not None:
         batch_serdes = _ItemSerDesEnvelope(runner, batch_type, serialize_item)
     operation = ChildContextOperation(
-        body, ChildConfig(serdes=batch_serdes, summary_generator=summary), state, identity
+        body,
+        ChildConfig(serdes=batch_serdes, summary_generator=summary),
+        state,
+        identity,
+        round_trip=batch_serdes is not None,
     )
     result: BatchResult[Any] = context._run_operation(operation)
     if (

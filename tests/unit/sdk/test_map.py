@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -309,6 +311,48 @@ def test_item_serdes_types_round_trip_through_the_batch_record(nesting: NestingT
     output, _, invocations = _run(body)
     assert output["Result"] == "[1, 2]" and invocations == 2
     assert seen[0] == seen[1] and seen[1].all[2].error.error_type == "KeyError"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("nesting", [NestingType.NESTED, NestingType.FLAT])
+@pytest.mark.parametrize("pad", [0, 100_000], ids=["recorded", "replay-children"])
+def test_default_serdes_first_run_returns_what_replay_returns(nesting: NestingType, pad: int) -> None:
+    """Under the default serdes the batch returns its branches' values without a round trip
+    of its own: they already are round trips, so the first run and a replay still agree,
+    types and all (a tuple stays a tuple, int dict keys become strings on both)."""
+    values: list[Any] = [
+        (1, "a"),
+        {1: "int key", "nested": [1.5, None, True]},
+        datetime(2026, 11, 29, 12, 0, tzinfo=UTC),
+        Decimal("1.10"),
+        b"\x00bytes",
+        None,
+        *(f"{i}" * pad for i in range(3)),
+    ]
+    seen: list[BatchResult[Any]] = []
+
+    def func(ctx: DurableContext, item: int, index: int, items: Any) -> Any:
+        if item == len(values):
+            raise ValueError("the last one fails")
+        return values[item]  # no step: only the branch's own round trip shapes it
+
+    def body(ctx: DurableContext) -> Any:
+        config: MapConfig[int] = MapConfig(
+            completion_config=CompletionConfig.all_completed(), nesting_type=nesting
+        )
+        result = ctx.map(list(range(len(values) + 1)), func, name="typed", config=config)
+        seen.append(result)
+        ctx.wait(Duration(1))
+        return len(result.succeeded())
+
+    output, _, invocations = _run(body)
+    assert output["Result"] == str(len(values)) and invocations == 2
+    first, replayed = seen
+    assert first == replayed and repr(first) == repr(replayed)
+    assert first.get_results()[0] == (1, "a") and first.get_results()[1] == {
+        "1": "int key",
+        "nested": [1.5, None, True],
+    }
+    assert first.all[-1].error is not None and first.all[-1].error.error_type == "ValueError"
 
 
 def test_serdes_failure_of_an_item_is_a_failed_item() -> None:
