@@ -197,6 +197,8 @@ class Engine:
             EngineStalledError: the execution waits on nothing the engine can fire (with skipped
                 time, an open callback with nothing else scheduled counts as a stall: deliver it
                 between `run_until_idle` calls).
+            StoreError: the store failed while an invocation began, checkpointed or ended;
+                calling `drive` again once the store works resumes the execution.
         """
         if skip_time is None:
             skip_time = self.skips_time

@@ -400,15 +400,20 @@ def recover_interrupted(tx: StoreTx, now: datetime, is_alive: Callable[[str | No
         assert rec.request_id is not None
         if is_alive(rec.invoker):
             continue
-        batch = Batch(tx, rec, now)
-        _close_invocation(batch, crash_error(INTERRUPTED_MESSAGE))
-        rec.checkpoint_token = None
-        if rec.is_running:
-            if rec.closing_status is not None:
-                execution.finish(batch, rec.closing_status, rec.result, rec.error)
-            else:
-                rec.needs_invocation = True
-                rec.invoke_after = None
-        batch.flush()
+        close_interrupted(tx, now, rec)
         recovered.append(rec.arn)
     return recovered
+
+
+def close_interrupted(tx: StoreTx, now: datetime, rec: ExecutionRecord) -> None:
+    """Close `rec`'s open invocation, which nothing runs any more, and schedule the next one."""
+    batch = Batch(tx, rec, now)
+    _close_invocation(batch, crash_error(INTERRUPTED_MESSAGE))
+    rec.checkpoint_token = None
+    if rec.is_running:
+        if rec.closing_status is not None:
+            execution.finish(batch, rec.closing_status, rec.result, rec.error)
+        else:
+            rec.needs_invocation = True
+            rec.invoke_after = None
+    batch.flush()

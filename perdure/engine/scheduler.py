@@ -22,7 +22,9 @@ Imports only `perdure.wire`, `perdure.engine` internals and the standard library
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
@@ -41,6 +43,10 @@ from perdure.engine.store import Store
 from perdure.wire.types import ErrorObject, ExecutionStatus, InvocationOutput, OperationStatus, OperationType
 
 _BATCH = 100
+_FAILURE_PAUSE_SECONDS = 1.0
+"""After the store failed, how long the background loop (`run_forever`) waits before trying
+again (real time, so a broken store does not spin the loop)."""
+logger = logging.getLogger("perdure.engine")
 EXTERNAL_CHECK_SECONDS = 0.05
 """While idle, how often a loop reads `Store.external_version` to notice another process's
 commits (a cheap pragma; the store is re-read only when it changed)."""
@@ -83,6 +89,11 @@ class Scheduler:
         """Names this engine on the invocations it opens (see `perdure.engine.recovery`)."""
         self._waiters: set[threading.Event] = set()
         """One event per sleeping loop (`drive`, `run_forever`); `notify` sets them all."""
+        self._running: set[str] = set()
+        """Executions whose invocation `invoke_once` runs now, on any thread."""
+        self._failures: list[BaseException] = []
+        """Errors of the engine itself (the store failed) that ended an invocation's thread,
+        not yet raised by `run_until_idle`."""
 
     # ----------------------------------------------------------------- timers
 
@@ -145,10 +156,22 @@ class Scheduler:
             started += 1
         return started
 
-    def _done(self, arn: str, _future: Future[None]) -> None:
+    def _done(self, arn: str, future: Future[None]) -> None:
+        error = None if future.cancelled() else future.exception()
         with self._lock:
             self._inflight.pop(arn, None)
+            if error is not None:
+                error.add_note(f"(while the engine ran an invocation of {arn})")
+                self._failures.append(error)
         self.notify()
+
+    def _raise_failure(self) -> None:
+        """Raise the oldest engine error an invocation's thread ended with, if any."""
+        with self._lock:
+            if not self._failures:
+                return
+            error = self._failures.pop(0)
+        raise error
 
     def notify(self) -> None:
         """Something may have become runnable (a start, a stop, an invocation ended): wake sleepers."""
@@ -169,6 +192,19 @@ class Scheduler:
 
     def invoke_once(self, arn: str) -> None:
         """Run one invocation of `arn` if it needs one (on the calling thread)."""
+        with self._lock:
+            if arn in self._running:
+                return
+            # Marked before the invocation opens: an open invocation of this engine that is
+            # not marked is one whose thread failed (`_drive` closes it).
+            self._running.add(arn)
+        try:
+            self._invoke(arn)
+        finally:
+            with self._lock:
+                self._running.discard(arn)
+
+    def _invoke(self, arn: str) -> None:
         with self._store.transaction() as tx:
             rec = tx.get_execution(arn)
             if rec is None:
@@ -210,8 +246,15 @@ class Scheduler:
     # ------------------------------------------------------------------ loops
 
     def run_until_idle(self) -> None:
-        """Fire due timers and run invocations until nothing is runnable at the current time."""
+        """Fire due timers and run invocations until nothing is runnable at the current time.
+
+        Raises:
+            StoreError: the store failed while an invocation began, checkpointed or ended
+                (also when that happened on a worker thread): raised here, not lost, so
+                `drive` cannot wait for an invocation that nobody runs any more.
+        """
         while True:
+            self._raise_failure()
             fired = self.fire_due_timers()
             started = self.dispatch()
             with self._lock:
@@ -220,15 +263,20 @@ class Scheduler:
                 # Wake for the next timer too: it may fire while invocations run.
                 wait(pending, timeout=self._seconds_until_next_due(), return_when=FIRST_COMPLETED)
                 continue
+            self._raise_failure()
             if not fired and not started:
                 return
 
     def drive(self, arn: str) -> ExecutionStatus:
         """Run until execution `arn` ends (and everything else runnable on the way).
 
+        An invocation this engine left open because the store failed while it ended is
+        closed as interrupted and the execution invoked again.
+
         Raises:
             UnknownFunctionError: its function is not registered in this engine.
             EngineStalledError: it is RUNNING and nothing is scheduled to wake it.
+            StoreError: the store failed (see `run_until_idle`).
         """
         wakeup = self._waiter()
         try:
@@ -253,6 +301,8 @@ class Scheduler:
                     f"execution {arn} belongs to function {rec.function_name!r}, which is not registered"
                 )
             if rec.request_id is not None:
+                if rec.invoker == self.invoker_id and self._close_lost(arn):
+                    continue
                 # Another engine on the same store runs its invocation: wait for its commits.
                 self._idle(None, wakeup, version, fallback=_FOREIGN_POLL_SECONDS)
                 continue
@@ -264,6 +314,23 @@ class Scheduler:
             else:
                 # Real time: sleep until the next timer (deadlines included) or a change.
                 self._idle(self.next_wake_time(), wakeup, version)
+
+    def _close_lost(self, arn: str | None = None) -> bool:
+        """Close the open invocations of this engine (or of `arn` only) that no thread runs
+        any more, because the store failed while they ended: their executions are invoked
+        again. Whether one was closed."""
+        closed = False
+        with self._store.transaction() as tx:
+            for rec in tx.executions_with_open_invocation():
+                if rec.invoker != self.invoker_id or (arn is not None and rec.arn != arn):
+                    continue
+                with self._lock:
+                    # An invocation is marked running before it opens (`invoke_once`).
+                    if rec.arn in self._running:
+                        continue
+                lifecycle.close_interrupted(tx, self._clock.now(), tx.get_execution(rec.arn) or rec)
+                closed = True
+        return closed
 
     def _check_not_stalled(self, arn: str, execution_key: int, virtual: bool) -> None:
         """Raise when nothing can resume the execution (an open callback counts on real time)."""
@@ -332,8 +399,19 @@ class Scheduler:
         try:
             while not stop.is_set():
                 wakeup.clear()
-                version = self._store.external_version()
-                self.run_until_idle()
+                try:
+                    version = self._store.external_version()
+                    self.run_until_idle()
+                except Exception:
+                    # The store failed (disk full, locked for longer than the busy timeout):
+                    # a server keeps serving, and tries again after a pause.
+                    logger.exception(
+                        "perdure engine: scheduling failed; retrying in %.0f s", _FAILURE_PAUSE_SECONDS
+                    )
+                    stop.wait(_FAILURE_PAUSE_SECONDS)
+                    with contextlib.suppress(Exception):
+                        self._close_lost()
+                    continue
                 if stop.is_set():
                     return
                 due = self.next_due_time()

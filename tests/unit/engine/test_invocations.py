@@ -3,15 +3,24 @@ the registry, concurrency, and timers on the virtual clock."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from perdure.engine import Engine, EngineStalledError, InvocationCrashed, InvocationRetryPolicy, VirtualClock
+from perdure.engine import (
+    Engine,
+    EngineStalledError,
+    InvocationCrashed,
+    InvocationRetryPolicy,
+    StoreError,
+    VirtualClock,
+)
 from perdure.engine.clock import SystemClock
 from perdure.engine.registry import FunctionRegistry, function_name_of
+from perdure.engine.store.memory import _MemoryTx
 from perdure.wire.codec import to_wire
 from perdure.wire.types import ErrorObject, EventType, ExecutionStatus, InvocationOutput, InvocationStatus
 
@@ -250,3 +259,70 @@ def test_background_loop_serves_executions_without_drive() -> None:
         assert engine.get_execution(arn).status is ExecutionStatus.SUCCEEDED
     finally:
         engine.close()  # stops the loop too
+
+
+def test_a_store_failure_is_raised_by_drive_and_a_later_drive_resumes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The store fails while every invocation ends: `drive` raises the StoreError instead
+    of waiting for an invocation no thread runs any more; once the store works again, the
+    next `drive` closes that invocation as interrupted and the execution completes."""
+    engine = Engine.in_memory(skip_time=True)
+    engine.register_function("fn", workflow(engine, [Step("a"), Wait("w", 10), Step("b")]))
+    arn = engine.start_execution("fn", None)
+    original = _MemoryTx.put_operations
+    broken = {"on": True}
+
+    def put_operations(self, key, operations):  # type: ignore[no-untyped-def]
+        if broken["on"]:
+            raise StoreError("the disk is full (injected)")
+        return original(self, key, operations)
+
+    monkeypatch.setattr(_MemoryTx, "put_operations", put_operations)
+    outcome: list[object] = []
+    driver = threading.Thread(target=lambda: outcome.append(_drive_or_error(engine, arn)), daemon=True)
+    driver.start()
+    driver.join(10)
+    assert not driver.is_alive(), "drive hung on a store failure"
+    assert isinstance(outcome[0], StoreError) and "disk is full" in str(outcome[0])
+    assert engine.get_execution(arn).status is ExecutionStatus.RUNNING
+
+    broken["on"] = False
+    assert engine.drive(arn).status is ExecutionStatus.SUCCEEDED
+    errors = invocation_errors(engine, arn)
+    assert errors[0] is not None and "interrupted" in json.dumps(errors[0]).lower()
+    engine.close()
+
+
+def _drive_or_error(engine: Engine, arn: str) -> object:
+    try:
+        return engine.drive(arn)
+    except StoreError as exc:
+        return exc
+
+
+def test_the_background_loop_survives_a_store_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`perdure serve`'s loop: the store fails while an invocation ends; the loop logs it,
+    closes that invocation as interrupted after a pause and invokes the execution again."""
+    engine = Engine.in_memory(skip_time=True)
+    engine.register_function("fn", workflow(engine, [Step("a")]))
+    original = _MemoryTx.complete_invocation
+    failures = []
+
+    def complete_invocation(self, request_id, end, error):  # type: ignore[no-untyped-def]
+        if not failures:
+            failures.append(request_id)
+            raise StoreError("the disk is full (injected)")
+        return original(self, request_id, end, error)
+
+    monkeypatch.setattr(_MemoryTx, "complete_invocation", complete_invocation)
+    engine.start()
+    try:
+        arn = engine.start_execution("fn", None)
+        deadline = time.monotonic() + 10
+        while engine.get_execution(arn).status is ExecutionStatus.RUNNING and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert failures and engine.get_execution(arn).status is ExecutionStatus.SUCCEEDED
+        assert "interrupted" in json.dumps(invocation_errors(engine, arn)[0]).lower()
+    finally:
+        engine.close()
