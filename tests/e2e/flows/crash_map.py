@@ -1,17 +1,17 @@
 """A flow for the random-kill test of map: concurrent branches, a result over 256 KiB, a real wait.
 
 Map over `event["items"]` items, four at a time, nested as `event["nesting"]` says. Each
-item runs one step whose body appends `item-<i> <attempt>` to `$CRASH_LOOP_TRACE` when it
-starts (and `... done` when it ends), takes `$CRASH_LOOP_SLOW` seconds and returns 20,000 characters, so the
-batch result is over 256 KiB and is recorded with ReplayChildren. A real 1 s wait after
+item runs one step, `crash_trace.traced` (it writes the trace the test reads and takes
+`$CRASH_LOOP_SLOW` seconds), which returns 20,000 characters, so the batch result is over
+256 KiB and is recorded with ReplayChildren. A real 1 s wait after
 the map makes the last invocation rebuild the result from the checkpoints.
 """
 
 from __future__ import annotations
 
-import os
-import time
 from typing import Any
+
+from crash_trace import traced
 
 from perdure import (
     BatchResult,
@@ -19,7 +19,6 @@ from perdure import (
     Duration,
     MapConfig,
     NestingType,
-    StepContext,
     durable_execution,
 )
 
@@ -27,15 +26,7 @@ SIZE = 20_000
 
 
 def _item(context: DurableContext, item: int, index: int, items: Any) -> str:
-    def run(step_context: StepContext) -> str:
-        with open(os.environ["CRASH_LOOP_TRACE"], "a", encoding="utf-8") as trace:
-            trace.write(f"item-{item} {step_context.attempt}\n")
-        time.sleep(float(os.environ.get("CRASH_LOOP_SLOW", "0.1")))
-        with open(os.environ["CRASH_LOOP_TRACE"], "a", encoding="utf-8") as trace:
-            trace.write(f"item-{item} {step_context.attempt} done\n")
-        return (f"{item:04d}" * SIZE)[:SIZE]
-
-    return context.step(run, name=f"item-{item}")
+    return context.step(traced(f"item-{item}", (f"{item:04d}" * SIZE)[:SIZE]), name=f"item-{item}")
 
 
 @durable_execution
