@@ -223,6 +223,8 @@ class CheckpointBatcher:
         self._stopping = False
         self._failure: BackgroundThreadError | None = None
         self._orphans = _Orphans()
+        self._collecting: list[_Item] = []
+        """The batch being collected or sent (the writer fails its waiters if it breaks)."""
         self.revoked = False
         """The service answered without a token to a request without an EXECUTION update."""
         self.execution_completed = False
@@ -311,12 +313,17 @@ class CheckpointBatcher:
     # ----------------------------------------------------------------- sender side
 
     def _run(self) -> None:
-        while True:
-            batch = self._collect()
-            if batch is None:
-                return
-            if not self._send(batch):
-                return
+        try:
+            while True:
+                batch = self._collect()
+                if batch is None:
+                    return
+                if not self._send(batch):
+                    return
+        except Exception as exc:
+            # A fault of the writer itself, not of a request (`_send` handles those): the
+            # callers waiting on it, or queued behind it, fail instead of waiting forever.
+            self._stop_failed(self._collecting, exc)
 
     def _collect(self) -> list[_Item] | None:
         limits = self._limits
@@ -329,6 +336,7 @@ class CheckpointBatcher:
                 self._cond.wait()
                 self._idle = False
             batch: list[_Item] = []
+            self._collecting = batch
             size = 0
             syncs = self._gathered = 0
             started = time.monotonic()

@@ -117,6 +117,36 @@ def test_failed_send_fails_waiters_and_later_calls() -> None:
     batcher.close()
 
 
+def test_a_fault_of_the_writer_itself_fails_its_waiters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever breaks the writer thread (here its clock, after it took the update from the
+    queue), the sync caller and every later call fail; none waits forever."""
+    import perdure.sdk.batcher as module
+
+    class BrokenClock:
+        def monotonic(self) -> float:
+            raise RuntimeError("clock broke (injected)")
+
+    service = FakeService()
+    batcher, _ = _batcher(service)
+    monkeypatch.setattr(module, "time", BrokenClock())
+    outcome: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            batcher.checkpoint(_succeed(1), sync=True)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    caller.join(5)
+    assert not caller.is_alive(), "the sync caller waits forever"
+    assert isinstance(outcome[0], BackgroundThreadError) and "clock broke" in str(outcome[0])
+    with pytest.raises(BackgroundThreadError):
+        batcher.checkpoint(_start(2), sync=False)
+    batcher.close()
+
+
 def test_stale_token_is_retryable_but_bad_parameter_is_not() -> None:
     service = FakeService()
     batcher, _ = _batcher(service)
