@@ -369,6 +369,14 @@ class _Run:
             due.extend(self.waves.pop(heapq.heappop(self.resume_times)))
         return due
 
+    def fail(self, error: BaseException) -> None:
+        """A worker broke outside any branch: the coordinator raises `error` (it would
+        otherwise wait for a worker that is gone)."""
+        with self.cond:
+            if self.fatal is None:
+                self.fatal = error
+            self.cond.notify()
+
     def settle_and_admit(self, event: _Event) -> int | None:
         """Record how one run of a branch ended; return the next branch this worker runs.
 
@@ -480,10 +488,13 @@ class ConcurrentExecutor:
         def work(index: int | None) -> None:
             # A worker runs branches until nothing more may be admitted: one thread switch
             # per branch fewer than handing every admission through the coordinator.
-            while index is not None:
-                # Each run gets its own copy of the caller's context variables (tracing,
-                # logging context): they reach the branch, and nothing leaks between branches.
-                index = run.settle_and_admit(base.copy().run(self._outcome, index))
+            try:
+                while index is not None:
+                    # Each run gets its own copy of the caller's context variables (tracing,
+                    # logging context): they reach the branch, and nothing leaks between branches.
+                    index = run.settle_and_admit(base.copy().run(self._outcome, index))
+            except BaseException as exc:  # a fault of the executor itself
+                run.fail(exc)
 
         def start(indexes: list[int], *, refresh: bool = False) -> None:
             # Without the lock: starting a thread waits for it to run, and the workers

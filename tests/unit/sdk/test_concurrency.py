@@ -527,3 +527,30 @@ def test_lost_branch_updates_replay_to_the_same_outcome() -> None:
     assert set(runs.values()) == {1}, runs
     batch_succeeds = [u for u in service.updates() if u.id == P and u.action is OperationAction.SUCCEED]
     assert len(batch_succeeds) == 1
+
+
+def test_a_fault_of_a_worker_itself_reaches_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that breaks outside any branch (here while settling the third outcome) makes
+    map raise that error: the coordinator does not wait for a worker that is gone."""
+    original = concurrency._Run.settle_and_admit
+    calls = Counter[str]()
+
+    def settle_and_admit(self: Any, event: Any) -> int | None:
+        calls["settled"] += 1
+        if calls["settled"] == 3:
+            raise RuntimeError("the executor broke (injected)")
+        return original(self, event)
+
+    monkeypatch.setattr(concurrency._Run, "settle_and_admit", settle_and_admit)
+    outcome: list[Any] = []
+
+    def run() -> None:
+        outcome.append(
+            _run(lambda ctx: ctx.map(list(range(8)), lambda c, item, i, items: item, config=MapConfig(2)))[0]
+        )
+
+    caller = threading.Thread(target=run, daemon=True)
+    caller.start()
+    caller.join(10)
+    assert not caller.is_alive(), "map waits for a worker that is gone"
+    assert outcome[0]["Status"] == "FAILED" and "the executor broke" in json.dumps(outcome[0]["Error"])
