@@ -264,9 +264,10 @@ def test_background_loop_serves_executions_without_drive() -> None:
 def test_a_store_failure_is_raised_by_drive_and_a_later_drive_resumes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The store fails while every invocation ends: `drive` raises the StoreError instead
-    of waiting for an invocation no thread runs any more; once the store works again, the
-    next `drive` closes that invocation as interrupted and the execution completes."""
+    """The store refuses every write of operations (checkpoints, an invocation's end):
+    `drive` raises the StoreError instead of waiting for an invocation no thread runs any
+    more; once the store works again, the next `drive` closes that invocation as
+    interrupted and the execution completes."""
     engine = Engine.in_memory(skip_time=True)
     engine.register_function("fn", workflow(engine, [Step("a"), Wait("w", 10), Step("b")]))
     arn = engine.start_execution("fn", None)
