@@ -225,7 +225,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--side", choices=("both", "perdure", "peer"), default="both")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run")
+    parser.add_argument(
+        "--install-peer",
+        action="store_true",
+        help="only create the peer venv (tests/e2e/test_official_sdk.py uses it)",
+    )
     args = parser.parse_args(argv)
+    if args.install_peer:
+        ensure_peer_venv()
+        return 0
 
     chosen = list(workloads.catalogue(args.quick).values())
     if args.only:

@@ -1,0 +1,217 @@
+"""Handlers written with the official AWS SDK, run on perdure's engine (run in the peer venv).
+
+    PYTHONPATH=<repo> benchmarks/.peer-venv/bin/python tests/e2e/official/drive.py DB
+
+The official `aws_durable_execution_sdk_python` 3.0 (not perdure's import alias) runs each
+handler as AWS Lambda does: it gets the invocation input as a JSON event and talks to the
+durable-execution API through its own boto3 client, here pointed at `perdure serve`'s HTTP
+API (`EngineHost`) on an ephemeral port. The engine is perdure's, on the SQLite file DB.
+Prints one JSON line per case: {"case", "status", "result", "error"}.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from aws_durable_execution_sdk_python import DurableContext, durable_execution
+from aws_durable_execution_sdk_python.config import Duration, MapConfig, NestingType, StepConfig
+from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
+from aws_durable_execution_sdk_python.waits import WaitForConditionConfig, WaitForConditionDecision
+from botocore.config import Config
+
+from perdure.engine import Engine
+from perdure.link.inprocess import decode_output
+from perdure.server import EngineHost
+from perdure.wire.codec import to_wire
+from perdure.wire.types import InvocationInput, InvocationOutput
+
+
+class _LambdaContext:
+    aws_request_id = "request"
+    function_name = "fn"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:fn"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 600_000
+
+
+def _client(url: str) -> Any:
+    return boto3.client(
+        "lambda",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+    )
+
+
+def _lambda_invocable(handler: Callable[..., Any]) -> Callable[[InvocationInput, Any], InvocationOutput]:
+    """Invoke `handler` as Lambda does: the invocation input as a JSON event."""
+
+    def invoke(input: InvocationInput, context: Any) -> InvocationOutput:
+        event = json.loads(json.dumps(to_wire(input, timestamps="epoch_millis")))
+        return decode_output(handler(event, _LambdaContext()))
+
+    return invoke
+
+
+# ------------------------------------------------------------------------- handlers
+
+
+def steps_and_wait(event: Any, ctx: DurableContext) -> int:
+    total = sum(ctx.step(lambda _, i=i: i * 10, name=f"s{i}") for i in range(5))
+    ctx.wait(Duration.from_seconds(2))
+    return total
+
+
+def map_over_256_kib(event: Any, ctx: DurableContext) -> list[int]:
+    # 30 results of 20-40 KB: the batch is recorded with ReplayChildren, and the wait after
+    # it makes the last invocation rebuild the result from the branch checkpoints.
+    batch = ctx.map(
+        list(range(30)),
+        lambda c, item, index, items: c.step(lambda _: str(item) * 20_000),
+        name="big",
+        config=MapConfig(max_concurrency=4),
+    )
+    ctx.wait(Duration.from_seconds(1))
+    return [len(r) for r in batch.get_results()]
+
+
+def flat_map(event: Any, ctx: DurableContext) -> list[str]:
+    batch = ctx.map(
+        list(range(12)),
+        lambda c, item, index, items: c.step(lambda _: "abc" * 10_000 + f"{item:02d}"),
+        name="flat",
+        config=MapConfig(max_concurrency=3, nesting_type=NestingType.FLAT),
+    )
+    ctx.wait(Duration.from_seconds(1))
+    return [r[-2:] for r in batch.get_results()]
+
+
+def parallel_and_child(event: Any, ctx: DurableContext) -> list[int]:
+    batch = ctx.parallel(
+        [
+            lambda c: c.step(lambda _: 1),
+            lambda c: c.step(lambda _: 2),
+            lambda c: c.run_in_child_context(lambda cc: cc.step(lambda _: 3)),
+        ]
+    )
+    ctx.wait(Duration.from_seconds(1))
+    return batch.get_results()
+
+
+def child_over_256_kib(event: Any, ctx: DurableContext) -> int:
+    value = ctx.run_in_child_context(
+        lambda c: "".join(c.step(lambda _, k=k: str(k) * 100_000) for k in range(3)), name="big-child"
+    )
+    ctx.wait(Duration.from_seconds(1))
+    return len(value)
+
+
+def step_fails_after_retries(event: Any, ctx: DurableContext) -> None:
+    def boom(_: Any) -> None:
+        raise ValueError("nope")
+
+    retry = create_retry_strategy(RetryStrategyConfig(max_attempts=2))
+    ctx.step(boom, name="boom", config=StepConfig(retry_strategy=retry))
+
+
+def wait_for_condition(event: Any, ctx: DurableContext) -> int:
+    def strategy(state: int, attempt: int) -> WaitForConditionDecision:
+        if state < 3:
+            return WaitForConditionDecision.continue_waiting(Duration.from_seconds(1))
+        return WaitForConditionDecision.stop_polling()
+
+    config = WaitForConditionConfig(wait_strategy=strategy, initial_state=0)
+    return ctx.wait_for_condition(lambda state, check: state + 1, config=config)
+
+
+def step_payload_over_256_kib(event: Any, ctx: DurableContext) -> str:
+    return ctx.step(lambda _: "x" * 300_000, name="too-big")
+
+
+def callee(event: Any, ctx: DurableContext) -> int:
+    return ctx.step(lambda _: event["n"] * 2)
+
+
+def caller(event: Any, ctx: DurableContext) -> int:
+    return ctx.invoke("callee", {"n": 21}, name="call")
+
+
+def callback(event: Any, ctx: DurableContext) -> Any:
+    client = ctx_clients["real-time"]
+
+    def submit(callback_id: str, *rest: Any) -> None:
+        result = json.dumps({"ok": 7}).encode()
+        threading.Timer(
+            0.2, lambda: client.send_durable_execution_callback_success(CallbackId=callback_id, Result=result)
+        ).start()
+
+    return json.loads(ctx.wait_for_callback(submit, name="approval"))
+
+
+ctx_clients: dict[str, Any] = {}
+
+SKIPPED_TIME = (
+    steps_and_wait,
+    map_over_256_kib,
+    flat_map,
+    parallel_and_child,
+    child_over_256_kib,
+    step_fails_after_retries,
+    wait_for_condition,
+    step_payload_over_256_kib,
+    callee,
+    caller,
+)
+REAL_TIME = (callback,)  # a callback from outside: the virtual clock would call it a stall
+
+
+def _run(engine: Engine, cases: tuple[Callable[..., Any], ...], client: Any, drive: tuple[str, ...]) -> None:
+    for function in cases:
+        handler = durable_execution(boto3_client=client)(function)
+        engine.register_function(function.__name__, _lambda_invocable(handler))
+    for name in drive:
+        arn = engine.start_execution(name, json.dumps({}))
+        done = engine.drive(arn)
+        error = (
+            None
+            if done.error is None
+            else {"type": done.error.error_type, "message": done.error.error_message}
+        )
+        result = json.loads(done.result) if done.result else None
+        print(
+            json.dumps({"case": name, "status": done.status.value, "result": result, "error": error}),
+            flush=True,
+        )
+
+
+def main() -> None:
+    logging.basicConfig(stream=sys.stderr, level=logging.ERROR)
+    with Engine.open(sys.argv[1], skip_time=True) as engine:
+        host = EngineHost(engine, port=0)
+        host.start()
+        try:
+            names = tuple(f.__name__ for f in SKIPPED_TIME if f is not callee)
+            _run(engine, SKIPPED_TIME, _client(host.url), names)
+        finally:
+            host.stop()
+    with Engine.open(sys.argv[1] + "-real-time") as engine:
+        host = EngineHost(engine, port=0)
+        host.start()
+        try:
+            ctx_clients["real-time"] = _client(host.url)
+            _run(engine, REAL_TIME, ctx_clients["real-time"], tuple(f.__name__ for f in REAL_TIME))
+        finally:
+            host.stop()
+
+
+if __name__ == "__main__":
+    main()
