@@ -39,7 +39,7 @@ from perdure.engine.invoker import (
     error_of,
 )
 from perdure.engine.registry import FunctionRegistry
-from perdure.engine.store import Store
+from perdure.engine.store import Store, StoreTx
 from perdure.wire.types import ErrorObject, ExecutionStatus, InvocationOutput, OperationStatus, OperationType
 
 _BATCH = 100
@@ -116,10 +116,14 @@ class Scheduler:
         time the virtual clock jumps to when nothing is runnable.
         """
         with self._store.transaction() as tx:
-            work = [t for t in (tx.next_timer_due(deadlines=False), tx.next_invoke_after()) if t is not None]
-            if not work:
-                return None
-            deadline = tx.next_timer_due()
+            return self._next_due(tx)
+
+    @staticmethod
+    def _next_due(tx: StoreTx) -> datetime | None:
+        work = [t for t in (tx.next_timer_due(deadlines=False), tx.next_invoke_after()) if t is not None]
+        if not work:
+            return None
+        deadline = tx.next_timer_due()
         return min(work if deadline is None else [*work, deadline])
 
     def next_wake_time(self) -> datetime | None:
@@ -291,7 +295,10 @@ class Scheduler:
             version = self._store.external_version()  # before reading: no commit slips between
             self.run_until_idle()
             with self._store.transaction() as tx:
+                # One snapshot: another loop on this engine (`perdure serve`'s) may fire a
+                # timer between two reads, and the execution would look stalled.
                 rec = tx.get_execution(arn)
+                due = self._next_due(tx)
             if rec is None:
                 raise UnknownFunctionError(f"no durable execution {arn!r}")
             if not rec.is_running:
@@ -306,7 +313,6 @@ class Scheduler:
                 # Another engine on the same store runs its invocation: wait for its commits.
                 self._idle(None, wakeup, version, fallback=_FOREIGN_POLL_SECONDS)
                 continue
-            due = self.next_due_time()
             if due is None and not rec.needs_invocation:
                 self._check_not_stalled(arn, rec.key, virtual)
             if virtual and due is not None:

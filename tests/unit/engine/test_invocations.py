@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -327,3 +328,37 @@ def test_the_background_loop_survives_a_store_failure(monkeypatch: pytest.Monkey
         assert "interrupted" in json.dumps(invocation_errors(engine, arn)[0]).lower()
     finally:
         engine.close()
+
+
+def test_drive_sees_a_timer_another_loop_fired_meanwhile(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`perdure serve`'s loop and `drive` share one engine: right after `drive` reads the
+    execution (waiting on a timer), the other loop jumps the virtual clock and fires it.
+    `drive` must not call the execution stalled: it reads the execution and the timers in
+    one snapshot, and goes on."""
+    engine = Engine.in_memory(skip_time=True)
+    engine.register_function("fn", workflow(engine, [Step("a"), Wait("w", 60), Step("b")]))
+    arn = engine.start_execution("fn", None)
+    scheduler = engine.scheduler
+    armed = threading.Event()
+    original_run = type(scheduler).run_until_idle
+    original_transaction = type(engine.store).transaction
+
+    def run_until_idle(self):  # type: ignore[no-untyped-def]
+        original_run(self)
+        if self.next_due_time() is not None:
+            armed.set()  # the execution waits on its timer: race the next read
+
+    @contextmanager
+    def transaction(self):  # type: ignore[no-untyped-def]
+        with original_transaction(self) as tx:
+            yield tx
+        if armed.is_set():
+            armed.clear()
+            # the other loop: jump to the due timer and fire it, between drive's reads
+            engine.clock.advance_to(scheduler.next_due_time())  # type: ignore[attr-defined]
+            scheduler.fire_due_timers()
+
+    monkeypatch.setattr(type(scheduler), "run_until_idle", run_until_idle)
+    monkeypatch.setattr(type(engine.store), "transaction", transaction)
+    assert engine.drive(arn).status is ExecutionStatus.SUCCEEDED
+    engine.close()
