@@ -1,12 +1,16 @@
-"""Handlers written with the official AWS SDK, run on perdure's engine (run in the peer venv).
+"""Handlers written with the official AWS SDK's names, run on perdure's engine.
 
     PYTHONPATH=<repo> benchmarks/.peer-venv/bin/python tests/e2e/official/drive.py DB
+    python tests/e2e/official/drive.py DB --perdure
 
-The official `aws_durable_execution_sdk_python` 3.0 (not perdure's import alias) runs each
-handler as AWS Lambda does: it gets the invocation input as a JSON event and talks to the
-durable-execution API through its own boto3 client, here pointed at `perdure serve`'s HTTP
-API (`EngineHost`) on an ephemeral port. The engine is perdure's, on the SQLite file DB.
-Prints one JSON line per case: {"case", "status", "result", "error"}.
+In the peer venv, the official `aws_durable_execution_sdk_python` 3.0 runs each handler;
+with `--perdure`, perdure's SDK runs the same code through its import alias
+(`perdure.compat`). Either way a handler runs as AWS Lambda runs it: it gets the
+invocation input as a JSON event and talks to the durable-execution API through the SDK's
+boto3 client, here pointed at perdure's HTTP API (`EngineHost`) on an ephemeral port. The
+engine is perdure's, on the SQLite file DB. Prints one JSON line per case: {"case",
+"status", "result", "error", "history"}, the history as sorted [event type, operation id,
+name, sub-type, parent id] of every operation event.
 """
 
 from __future__ import annotations
@@ -17,6 +21,11 @@ import sys
 import threading
 from collections.abc import Callable
 from typing import Any
+
+if "--perdure" in sys.argv:
+    from perdure import compat
+
+    compat.install()
 
 import boto3
 from aws_durable_execution_sdk_python import DurableContext, durable_execution
@@ -187,10 +196,19 @@ def _run(engine: Engine, cases: tuple[Callable[..., Any], ...], client: Any, dri
             else {"type": done.error.error_type, "message": done.error.error_message}
         )
         result = json.loads(done.result) if done.result else None
-        print(
-            json.dumps({"case": name, "status": done.status.value, "result": result, "error": error}),
-            flush=True,
+        history = sorted(
+            [e.event_type.value, e.id, e.name, e.sub_type, e.parent_id]
+            for e in engine.history(arn)
+            if not e.event_type.value.startswith(("Execution", "Invocation"))
         )
+        line = {
+            "case": name,
+            "status": done.status.value,
+            "result": result,
+            "error": error,
+            "history": history,
+        }
+        print(json.dumps(line), flush=True)
 
 
 def main() -> None:
