@@ -10,7 +10,9 @@ Both must give the same status, result and history: the same operation ids, name
 sub-types and parents, so an execution can move between the two SDKs. The cases cover
 steps and a wait, map (NESTED and FLAT, results over 256 KiB recorded with ReplayChildren
 and rebuilt on replay), parallel with a child context, a child context over 256 KiB,
-retries, wait for condition, chained invoke and a callback sent from outside. One case
+retries, wait for condition, chained invoke, a callback sent from outside and one timing
+out, completion policies (failures tolerated, first successful, fail fast), parallel inside
+map and an at-most-once step. One case
 differs on purpose: a step payload over 256 KiB, which perdure's SDK refuses before
 sending it and the official SDK sends, to have the engine refuse it.
 """
@@ -37,6 +39,21 @@ EXPECTED = {
     "step_fails_after_retries": ("FAILED", None),
     "wait_for_condition": ("SUCCEEDED", 3),
     "step_payload_over_256_kib": ("FAILED", None),
+    "map_tolerating_failures": (
+        "SUCCEEDED",
+        {"results": [1, 2, 4, 5, 7, 8], "reason": "ALL_COMPLETED", "failed": [0, 3, 6, 9]},
+    ),
+    "parallel_first_successful": (
+        "SUCCEEDED",
+        {"results": ["a"], "reason": "MIN_SUCCESSFUL_REACHED", "items": 1},
+    ),
+    "map_failing_fast": (
+        "SUCCEEDED",
+        {"reason": "FAILURE_TOLERANCE_EXCEEDED", "statuses": ["SUCCEEDED", "SUCCEEDED", "FAILED"]},
+    ),
+    "parallel_inside_map": ("SUCCEEDED", [[1, 10], [2, 20]]),
+    "at_most_once_step": ("SUCCEEDED", 5),
+    "callback_timing_out": ("SUCCEEDED", "ChildContextError"),  # wait_for_callback is a child context
     "caller": ("SUCCEEDED", 42),
     "callback": ("SUCCEEDED", {"ok": 7}),
 }

@@ -29,7 +29,16 @@ if "--perdure" in sys.argv:
 
 import boto3
 from aws_durable_execution_sdk_python import DurableContext, durable_execution
-from aws_durable_execution_sdk_python.config import Duration, MapConfig, NestingType, StepConfig
+from aws_durable_execution_sdk_python.config import (
+    CallbackConfig,
+    CompletionConfig,
+    Duration,
+    MapConfig,
+    NestingType,
+    ParallelConfig,
+    StepConfig,
+    StepSemantics,
+)
 from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
 from aws_durable_execution_sdk_python.waits import WaitForConditionConfig, WaitForConditionDecision
 from botocore.config import Config
@@ -146,6 +155,59 @@ def step_payload_over_256_kib(event: Any, ctx: DurableContext) -> str:
     return ctx.step(lambda _: "x" * 300_000, name="too-big")
 
 
+def map_tolerating_failures(event: Any, ctx: DurableContext) -> dict[str, Any]:
+    def item(c: DurableContext, x: int, index: int, items: Any) -> int:
+        if x % 3 == 0:
+            raise ValueError(f"bad {x}")
+        return c.step(lambda _: x)
+
+    config = MapConfig(max_concurrency=2, completion_config=CompletionConfig(tolerated_failure_count=5))
+    batch = ctx.map(list(range(10)), item, name="tolerant", config=config)
+    failed = [i.index for i in batch.failed()]
+    return {"results": batch.get_results(), "reason": batch.completion_reason.value, "failed": failed}
+
+
+def parallel_first_successful(event: Any, ctx: DurableContext) -> dict[str, Any]:
+    config = ParallelConfig(max_concurrency=1, completion_config=CompletionConfig.first_successful())
+    branches = [lambda c, v=v: c.step(lambda _: v) for v in "abc"]
+    batch = ctx.parallel(branches, name="first", config=config)
+    return {"results": batch.get_results(), "reason": batch.completion_reason.value, "items": len(batch.all)}
+
+
+def map_failing_fast(event: Any, ctx: DurableContext) -> dict[str, Any]:
+    def item(c: DurableContext, x: int, index: int, items: Any) -> int:
+        if x == 2:
+            raise KeyError("two")
+        return x
+
+    batch = ctx.map(list(range(6)), item, name="fail-fast", config=MapConfig(max_concurrency=1))
+    return {"reason": batch.completion_reason.value, "statuses": [i.status.value for i in batch.all]}
+
+
+def parallel_inside_map(event: Any, ctx: DurableContext) -> list[list[int]]:
+    def item(c: DurableContext, x: int, index: int, items: Any) -> list[int]:
+        return c.parallel(
+            [lambda cc: cc.step(lambda _: x), lambda cc: cc.step(lambda _: x * 10)]
+        ).get_results()
+
+    return ctx.map([1, 2], item, name="outer").get_results()
+
+
+def at_most_once_step(event: Any, ctx: DurableContext) -> int:
+    config = StepConfig(step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY)
+    return ctx.step(lambda _: 5, name="once", config=config)
+
+
+def callback_timing_out(event: Any, ctx: DurableContext) -> str:
+    try:
+        ctx.wait_for_callback(
+            lambda *args: None, name="never", config=CallbackConfig(timeout=Duration.from_seconds(5))
+        )
+    except Exception as exc:
+        return type(exc).__name__
+    return "no timeout"
+
+
 def callee(event: Any, ctx: DurableContext) -> int:
     return ctx.step(lambda _: event["n"] * 2)
 
@@ -177,6 +239,12 @@ SKIPPED_TIME = (
     step_fails_after_retries,
     wait_for_condition,
     step_payload_over_256_kib,
+    map_tolerating_failures,
+    parallel_first_successful,
+    map_failing_fast,
+    parallel_inside_map,
+    at_most_once_step,
+    callback_timing_out,
     callee,
     caller,
 )
