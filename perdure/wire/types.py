@@ -11,9 +11,11 @@ Standard library only.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class OperationType(StrEnum):
@@ -128,10 +130,49 @@ class EventType(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ErrorObject:
+    """An error as the service records it.
+
+    `message`, `type` and `data`, `to_dict()` and `from_dict()` are the official SDK's names
+    for the same members, so code written against it (`item.error.type`) runs unchanged.
+    """
+
     error_message: str | None = None
     error_type: str | None = None
     error_data: str | None = None
     stack_trace: tuple[str, ...] | None = None
+
+    @property
+    def message(self) -> str | None:
+        return self.error_message
+
+    @property
+    def type(self) -> str | None:
+        return self.error_type
+
+    @property
+    def data(self) -> str | None:
+        return self.error_data
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire shape: `ErrorMessage`, `ErrorType`, `ErrorData`, `StackTrace` (those set)."""
+        members = {
+            "ErrorMessage": self.error_message,
+            "ErrorType": self.error_type,
+            "ErrorData": self.error_data,
+            "StackTrace": None if self.stack_trace is None else list(self.stack_trace),
+        }
+        return {key: value for key, value in members.items() if value is not None}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ErrorObject:
+        """The error of a wire-shaped dict (missing members are None)."""
+        trace = data.get("StackTrace")
+        return cls(
+            error_message=data.get("ErrorMessage"),
+            error_type=data.get("ErrorType"),
+            error_data=data.get("ErrorData"),
+            stack_trace=None if trace is None else tuple(trace),
+        )
 
 
 # ----------------------------------------------------------------------- operations

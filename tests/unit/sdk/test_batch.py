@@ -258,3 +258,16 @@ def test_from_dict_rejects_unknown_strings(
 ) -> None:  # checklist 33 (differs)
     with pytest.raises(ValidationError, match=message):
         BatchResult.from_dict(data)
+
+
+def test_batch_errors_answer_to_the_official_sdk_names() -> None:
+    """Code written for the official SDK reads an item's error as `error.type`, `.message`,
+    `.data` and `to_dict()`; perdure's ErrorObject answers to those names too."""
+    error = ErrorObject(error_message="bad", error_type="ValueError", error_data="{}", stack_trace=("a", "b"))
+    item: BatchItem[int] = BatchItem(0, BatchItemStatus.FAILED, error=error)
+    assert item.error is not None
+    assert (item.error.type, item.error.message, item.error.data) == ("ValueError", "bad", "{}")
+    wire = {"ErrorMessage": "bad", "ErrorType": "ValueError", "ErrorData": "{}", "StackTrace": ["a", "b"]}
+    assert item.error.to_dict() == wire
+    assert ErrorObject.from_dict(wire) == error
+    assert ErrorObject(error_type="KeyError").to_dict() == {"ErrorType": "KeyError"}
