@@ -11,10 +11,10 @@ sub-types and parents, so an execution can move between the two SDKs. The cases 
 steps and a wait, map (NESTED and FLAT, results over 256 KiB recorded with ReplayChildren
 and rebuilt on replay), parallel with a child context, a child context over 256 KiB,
 retries, wait for condition, chained invoke, a callback sent from outside and one timing
-out, completion policies (failures tolerated, first successful, fail fast), parallel inside
-map and an at-most-once step. One case
-differs on purpose: a step payload over 256 KiB, which perdure's SDK refuses before
-sending it and the official SDK sends, to have the engine refuse it.
+out, completion policies (failures tolerated, first successful, all completed, fail fast;
+errors read by the official `ErrorObject` names), parallel inside map and an at-most-once
+step. One case differs on purpose: a step payload over 256 KiB, which perdure's SDK
+refuses before sending it and the official SDK sends, to have the engine refuse it.
 """
 
 from __future__ import annotations
@@ -46,6 +46,10 @@ EXPECTED = {
     "parallel_first_successful": (
         "SUCCEEDED",
         {"results": ["a"], "reason": "MIN_SUCCESSFUL_REACHED", "items": 1},
+    ),
+    "parallel_all_completed": (
+        "SUCCEEDED",
+        {"results": [1, 3], "errors": ["ValueError"], "reason": "ALL_COMPLETED"},
     ),
     "map_failing_fast": (
         "SUCCEEDED",

@@ -174,6 +174,16 @@ def parallel_first_successful(event: Any, ctx: DurableContext) -> dict[str, Any]
     return {"results": batch.get_results(), "reason": batch.completion_reason.value, "items": len(batch.all)}
 
 
+def parallel_all_completed(event: Any, ctx: DurableContext) -> dict[str, Any]:
+    def bad(c: DurableContext) -> int:
+        raise ValueError("bad branch")
+
+    config = ParallelConfig(completion_config=CompletionConfig.all_completed())
+    batch = ctx.parallel([lambda c: 1, bad, lambda c: 3], name="all", config=config)
+    errors = [e.type for e in batch.get_errors()]  # the official ErrorObject's names
+    return {"results": batch.get_results(), "errors": errors, "reason": batch.completion_reason.value}
+
+
 def map_failing_fast(event: Any, ctx: DurableContext) -> dict[str, Any]:
     def item(c: DurableContext, x: int, index: int, items: Any) -> int:
         if x == 2:
@@ -241,6 +251,7 @@ SKIPPED_TIME = (
     step_payload_over_256_kib,
     map_tolerating_failures,
     parallel_first_successful,
+    parallel_all_completed,
     map_failing_fast,
     parallel_inside_map,
     at_most_once_step,
