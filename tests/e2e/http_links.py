@@ -20,12 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from perdure.engine import Engine
-from perdure.link.inprocess import InProcessInvocable, decode_output
+from perdure.link.inprocess import InProcessInvocable
 from perdure.link.target import Target, as_lambda_handler
 from perdure.sdk.aws import LambdaDurableServiceClient
 from perdure.server import EngineHost
@@ -34,30 +32,15 @@ from perdure.wire.types import (
     ErrorObject,
     Event,
     EventDetails,
-    InvocationInput,
-    InvocationOutput,
     SendDurableExecutionCallbackFailureRequest,
     SendDurableExecutionCallbackSuccessRequest,
 )
 
 from .helpers import FLOWS
+from .lambda_runtime import LambdaEventInvocable, lambda_client
 
 ORDER = f"{FLOWS}/order_flow.py:handler"
 HTTP_FLOWS = f"{FLOWS}/http_flows.py"
-
-
-def lambda_client(url: str, **config: Any) -> Any:
-    """A boto3 Lambda client for a local server (no retries, so errors surface at once)."""
-    options: dict[str, Any] = {"retries": {"max_attempts": 1, "mode": "standard"}, "read_timeout": 30}
-    options.update(config)
-    return boto3.client(
-        "lambda",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-        config=Config(**options),
-    )
 
 
 def load(target: str) -> Callable[..., Any]:
@@ -98,20 +81,6 @@ def normalized(history: list[Event]) -> list[dict[str, Any]]:
             data.pop("Id", None)  # the execution's own id, fresh per run
         out.append(data)
     return out
-
-
-class LambdaEventInvocable:
-    """Invokes a handler as Lambda does: a JSON event in, the output dict back."""
-
-    def __init__(self, handler: Callable[..., Any]) -> None:
-        self.handler = handler
-        self.tokens: list[str] = []
-        """The checkpoint token of every invocation, in order (for the stale-token test)."""
-
-    def __call__(self, input: InvocationInput, context: Any) -> InvocationOutput:
-        self.tokens.append(input.checkpoint_token)
-        event = json.loads(json.dumps(to_wire(input, timestamps="epoch_millis")))
-        return decode_output(self.handler(event, context))
 
 
 class InProcessLink:

@@ -20,14 +20,16 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/e2e: lambda_runtime
 
 if "--perdure" in sys.argv:
     from perdure import compat
 
     compat.install()
 
-import boto3
 from aws_durable_execution_sdk_python import DurableContext, durable_execution
 from aws_durable_execution_sdk_python.config import (
     CallbackConfig,
@@ -41,44 +43,10 @@ from aws_durable_execution_sdk_python.config import (
 )
 from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
 from aws_durable_execution_sdk_python.waits import WaitForConditionConfig, WaitForConditionDecision
-from botocore.config import Config
+from lambda_runtime import LambdaEventInvocable, lambda_client
 
 from perdure.engine import Engine
-from perdure.link.inprocess import decode_output
 from perdure.server import EngineHost
-from perdure.wire.codec import to_wire
-from perdure.wire.types import InvocationInput, InvocationOutput
-
-
-class _LambdaContext:
-    aws_request_id = "request"
-    function_name = "fn"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:fn"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 600_000
-
-
-def _client(url: str) -> Any:
-    return boto3.client(
-        "lambda",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
-    )
-
-
-def _lambda_invocable(handler: Callable[..., Any]) -> Callable[[InvocationInput, Any], InvocationOutput]:
-    """Invoke `handler` as Lambda does: the invocation input as a JSON event."""
-
-    def invoke(input: InvocationInput, context: Any) -> InvocationOutput:
-        event = json.loads(json.dumps(to_wire(input, timestamps="epoch_millis")))
-        return decode_output(handler(event, _LambdaContext()))
-
-    return invoke
-
 
 # ------------------------------------------------------------------------- handlers
 
@@ -265,7 +233,7 @@ REAL_TIME = (callback,)  # a callback from outside: the virtual clock would call
 def _run(engine: Engine, cases: tuple[Callable[..., Any], ...], client: Any, drive: tuple[str, ...]) -> None:
     for function in cases:
         handler = durable_execution(boto3_client=client)(function)
-        engine.register_function(function.__name__, _lambda_invocable(handler))
+        engine.register_function(function.__name__, LambdaEventInvocable(handler))
     for name in drive:
         arn = engine.start_execution(name, json.dumps({}))
         done = engine.drive(arn)
@@ -297,14 +265,14 @@ def main() -> None:
         host.start()
         try:
             names = tuple(f.__name__ for f in SKIPPED_TIME if f is not callee)
-            _run(engine, SKIPPED_TIME, _client(host.url), names)
+            _run(engine, SKIPPED_TIME, lambda_client(host.url), names)
         finally:
             host.stop()
     with Engine.open(sys.argv[1] + "-real-time") as engine:
         host = EngineHost(engine, port=0)
         host.start()
         try:
-            ctx_clients["real-time"] = _client(host.url)
+            ctx_clients["real-time"] = lambda_client(host.url)
             _run(engine, REAL_TIME, ctx_clients["real-time"], tuple(f.__name__ for f in REAL_TIME))
         finally:
             host.stop()
