@@ -312,19 +312,10 @@ def _op_from_row(row: Sequence[Any]) -> Operation:
 
 
 def _event_from_row(row: Sequence[Any]) -> Event:
+    details = details_from_json(row[7])
     if row[8] is not None:  # the result is kept by its operation or execution (schema 6)
-        details = details_from_json(row[7])
         truncated = details.result.truncated if details.result is not None else False
-        return Event(
-            event_id=row[0],
-            event_type=EventType(row[1]),
-            event_timestamp=from_us(row[2]),
-            id=row[3],
-            name=row[4],
-            sub_type=row[5],
-            parent_id=row[6],
-            details=replace(details, result=EventResult(payload=row[8], truncated=truncated)),
-        )
+        details = replace(details, result=EventResult(payload=row[8], truncated=truncated))
     return Event(
         event_id=row[0],
         event_type=EventType(row[1]),
@@ -333,7 +324,7 @@ def _event_from_row(row: Sequence[Any]) -> Event:
         name=row[4],
         sub_type=row[5],
         parent_id=row[6],
-        details=details_from_json(row[7]),
+        details=details,
     )
 
 
