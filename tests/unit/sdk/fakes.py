@@ -12,7 +12,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from perdure.sdk.execution import InvocationInputWithClient
+from perdure.sdk.context import DurableContext
+from perdure.sdk.execution import InvocationInputWithClient, durable_execution
 from perdure.wire.errors import INVALID_CHECKPOINT_TOKEN, InvalidParameterValueError
 from perdure.wire.types import (
     CallbackDetails,
@@ -239,3 +240,15 @@ def run_to_end(handler: Any, service: FakeService, max_invocations: int = 20) ->
             return output, n
         service.advance()
     raise AssertionError("the execution did not finish")
+
+
+def run_body(body: Any, service: FakeService | None = None) -> tuple[dict[str, Any], FakeService, int]:
+    """Run `body(ctx)` as a whole handler to its end; (output, service, invocations)."""
+    service = service or FakeService()
+
+    @durable_execution
+    def handler(event: Any, ctx: DurableContext) -> Any:
+        return body(ctx)
+
+    output, invocations = run_to_end(handler, service)
+    return output, service, invocations

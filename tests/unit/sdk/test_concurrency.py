@@ -36,21 +36,10 @@ from perdure.sdk.state import ExecutionState
 from perdure.wire.types import OperationAction, OperationStatus
 
 from .batch_support import RefreshingService
-from .fakes import FakeService, run_to_end
+from .fakes import FakeService, run_body, run_to_end
 
 P = operation_id(None, 1)
 _REAL_TIME = time.time
-
-
-def _run(body: Any, service: FakeService | None = None) -> tuple[dict[str, Any], FakeService, int]:
-    service = service or FakeService()
-
-    @durable_execution
-    def handler(event: Any, ctx: DurableContext) -> Any:
-        return body(ctx)
-
-    output, invocations = run_to_end(handler, service)
-    return output, service, invocations
 
 
 def _branch_starts(service: FakeService) -> list[str]:
@@ -75,7 +64,9 @@ def test_max_concurrency_bounds_running_branches() -> None:
             active[0] -= 1
         return 1
 
-    output, _, _ = _run(lambda ctx: sum(ctx.parallel([branch] * 12, config=ParallelConfig(3)).get_results()))
+    output, _, _ = run_body(
+        lambda ctx: sum(ctx.parallel([branch] * 12, config=ParallelConfig(3)).get_results())
+    )
     assert output["Result"] == "12" and 1 < peak[0] <= 3
 
 
@@ -129,7 +120,7 @@ def test_short_circuit_reports_running_branches_started_and_never_abandons_them(
         release.set()
         return [result.completion_reason.value, [i.status.value for i in result.all]]
 
-    output, service, _ = _run(body)
+    output, service, _ = run_body(body)
     assert finished.is_set()
     assert json.loads(output["Result"]) == ["MIN_SUCCESSFUL_REACHED", ["STARTED", "SUCCEEDED"]]
     slow_id = operation_id(P, 0)
@@ -152,7 +143,7 @@ def test_custom_predicate_can_complete_before_any_branch() -> None:
         )
         return [result.completion_reason.value, result.total_count]
 
-    output, service, _ = _run(body)
+    output, service, _ = run_body(body)
     assert json.loads(output["Result"]) == ["CUSTOM_COMPLETION_FAILED", 0]
     assert len(calls) == 1 and calls[0].completed_count == 0
     assert service.actions() == [("CONTEXT", "START"), ("CONTEXT", "SUCCEED")]
@@ -172,7 +163,7 @@ def test_custom_predicate_sees_every_change() -> None:
         )
         return [result.completion_reason.value, result.total_count]
 
-    output, _, _ = _run(body)
+    output, _, _ = run_body(body)
     assert json.loads(output["Result"]) == ["CUSTOM_COMPLETION_SUCCEEDED", 2]
     assert seen[0] == (0, 0) and seen[-1] == (2, 2)
 
@@ -186,7 +177,7 @@ def test_non_determinism_in_a_branch_fails_the_execution() -> None:
     def fine(ctx: DurableContext) -> str:
         raise ValueError("an ordinary failure")
 
-    output, _, _ = _run(
+    output, _, _ = run_body(
         lambda ctx: ctx.parallel([fine, bad], config=ParallelConfig(1, CompletionConfig.all_completed()))
     )
     assert output["Status"] == "FAILED"
@@ -235,7 +226,7 @@ def test_branch_failing_with_a_non_json_exception(nesting: NestingType) -> None:
         ctx.wait(Duration(1))
         return [[i.status.value, i.error.error_type, i.error.error_message] for i in result.all]  # type: ignore[union-attr]
 
-    output, _, invocations = _run(body)
+    output, _, invocations = run_body(body)
     assert output["Status"] == "SUCCEEDED" and invocations == 2
     (no_json, unprintable) = json.loads(output["Result"])
     assert no_json[0] == "FAILED" and no_json[1].endswith("_NoJson") and "<opaque>" in no_json[2]
@@ -273,7 +264,7 @@ def test_in_process_resume_wave(monkeypatch: pytest.MonkeyPatch) -> None:
         return ctx.step(lambda _: "busy" if resumed.wait(5) else "timeout")
 
     refreshes = _count_refreshes(monkeypatch)
-    output, _service, invocations = _run(
+    output, _service, invocations = run_body(
         lambda ctx: ctx.parallel([waits, busy], config=ParallelConfig(2)).get_results(), RefreshingService()
     )
     assert output["Result"] == '["waited", "busy"]' and invocations == 1
@@ -297,7 +288,7 @@ def test_resume_wave_backs_off_when_the_service_has_not_fired(monkeypatch: pytes
         return "busy"
 
     refreshes = _count_refreshes(monkeypatch)
-    output, service, invocations = _run(
+    output, service, invocations = run_body(
         lambda ctx: ctx.parallel([waits, busy], config=ParallelConfig(2)).get_results(), service
     )
     assert output["Result"] == '["waited", "busy"]' and invocations == 2
@@ -317,7 +308,7 @@ def test_branch_retry_resumes_in_a_later_invocation() -> None:
 
         return ctx.step(step, config=StepConfig(retry_strategy=lambda e, n: RetryDecision.retry(Duration(1))))
 
-    output, _, invocations = _run(lambda ctx: ctx.map([1], lambda c, *a: flaky(c)).get_results())
+    output, _, invocations = run_body(lambda ctx: ctx.map([1], lambda c, *a: flaky(c)).get_results())
     assert output["Result"] == '["ok"]' and attempts == [1, 2] and invocations >= 2
 
 
@@ -336,7 +327,7 @@ def test_stress_200_branches_of_20_steps() -> None:
 
     runs = []
     for _ in range(2):
-        output, service, _ = _run(body)
+        output, service, _ = run_body(body)
         expected = sum(i * 100 * 20 + sum(range(20)) for i in range(200))
         assert output["Result"] == str(expected)
         updates = service.updates()
@@ -360,7 +351,7 @@ def test_map_flat_stress_ids_stable() -> None:
 
     ids = []
     for _ in range(2):
-        _, service, _ = _run(body)
+        _, service, _ = run_body(body)
         ids.append(sorted(u.id for u in service.updates()))
     assert ids[0] == ids[1]
 
@@ -381,7 +372,7 @@ def test_thread_cap_bounds_admission(monkeypatch: pytest.MonkeyPatch) -> None:
             active[0] -= 1
         return 1
 
-    output, _, _ = _run(lambda ctx: sum(ctx.parallel([branch] * 20).get_results()))
+    output, _, _ = run_body(lambda ctx: sum(ctx.parallel([branch] * 20).get_results()))
     assert output["Result"] == "20" and peak[0] <= 4
 
 
@@ -399,7 +390,7 @@ def test_branches_see_the_callers_context_variables() -> None:
         request_id.set("r-1")
         return ctx.parallel([branch] * 4, config=ParallelConfig(2)).get_results()
 
-    output, _, _ = _run(body)
+    output, _, _ = run_body(body)
     assert output["Result"] == '["r-1", "r-1", "r-1", "r-1"]'
 
 
@@ -422,7 +413,7 @@ def test_a_nested_batch_suspension_joins_the_outer_resume_wave(monkeypatch: pyte
     def busy(ctx: DurableContext) -> str:
         return ctx.step(lambda _: "busy" if resumed.wait(5) else "timeout")
 
-    output, _, invocations = _run(
+    output, _, invocations = run_body(
         lambda ctx: ctx.parallel([outer_branch, busy], config=ParallelConfig(2)).get_results(),
         RefreshingService(),
     )
@@ -457,7 +448,7 @@ def test_branch_terminal_updates_are_async_and_sent_before_the_batch_succeed(
         result = ctx.map(list(range(20)), item, config=MapConfig(4, CompletionConfig.all_completed()))
         return [result.get_results(), len(result.get_errors())]
 
-    output, service, _ = _run(body)
+    output, service, _ = run_body(body)
     assert json.loads(output["Result"]) == [[v * 2 for v in range(20) if v % 5 != 4], 4]
     kinds = Counter(calls)
     assert kinds[("MapIteration", OperationAction.SUCCEED, False)] == 16
@@ -546,7 +537,9 @@ def test_a_fault_of_a_worker_itself_reaches_the_caller(monkeypatch: pytest.Monke
 
     def run() -> None:
         outcome.append(
-            _run(lambda ctx: ctx.map(list(range(8)), lambda c, item, i, items: item, config=MapConfig(2)))[0]
+            run_body(
+                lambda ctx: ctx.map(list(range(8)), lambda c, item, i, items: item, config=MapConfig(2))
+            )[0]
         )
 
     caller = threading.Thread(target=run, daemon=True)

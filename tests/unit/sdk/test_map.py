@@ -25,25 +25,13 @@ from perdure.sdk.completion import (
 )
 from perdure.sdk.config import Duration
 from perdure.sdk.context import DurableContext
-from perdure.sdk.execution import durable_execution
 from perdure.sdk.ids import operation_id
 from perdure.sdk.serdes import SerDes, SerDesContext
 
 from .batch_support import DroppingService
-from .fakes import FakeService, run_to_end
+from .fakes import FakeService, run_body
 
 M = operation_id(None, 1)
-
-
-def _run(body: Any, service: FakeService | None = None) -> tuple[dict[str, Any], FakeService, int]:
-    service = service or FakeService()
-
-    @durable_execution
-    def handler(event: Any, ctx: DurableContext) -> Any:
-        return body(ctx)
-
-    output, invocations = run_to_end(handler, service)
-    return output, service, invocations
 
 
 def test_func_receives_item_index_and_items() -> None:
@@ -55,7 +43,7 @@ def test_func_receives_item_index_and_items() -> None:
         return ctx.step(lambda _: item + index)
 
     inputs = [10, 20, 30]
-    output, service, _ = _run(lambda ctx: ctx.map(inputs, func, name="indexed").get_results())
+    output, service, _ = run_body(lambda ctx: ctx.map(inputs, func, name="indexed").get_results())
     assert output["Result"] == "[10, 21, 32]"
     assert all(items is inputs for items in seen)
     iterations = [u for u in service.updates() if u.sub_type == "MapIteration" and u.action.value == "START"]
@@ -70,7 +58,7 @@ def test_name_defaults_to_the_decorated_function() -> None:
         return item * 2
 
     double._original_name = "double"  # type: ignore[attr-defined]  # as the decorators set it
-    output, service, _ = _run(lambda ctx: ctx.map([1, 2], double).get_results())
+    output, service, _ = run_body(lambda ctx: ctx.map([1, 2], double).get_results())
     assert output["Result"] == "[2, 4]"
     assert service.updates()[0].name == "double"
 
@@ -87,7 +75,7 @@ def test_default_completion_fails_fast() -> None:
         result = ctx.map(["ok", "bad", "never"], func, config=MapConfig(max_concurrency=1))
         return [result.completion_reason.value, [i.status.value for i in result.all]]
 
-    output, service, _ = _run(body)
+    output, service, _ = run_body(body)
     assert json.loads(output["Result"]) == ["FAILURE_TOLERANCE_EXCEEDED", ["SUCCEEDED", "FAILED"]]
     assert (
         len([u for u in service.updates() if u.sub_type == "MapIteration" and u.action.value == "START"]) == 2
@@ -96,7 +84,7 @@ def test_default_completion_fails_fast() -> None:
 
 def test_empty_map() -> None:
     """9-4."""
-    output, service, _ = _run(lambda ctx: ctx.map([], lambda *a: 1, name="empty").get_results())
+    output, service, _ = run_body(lambda ctx: ctx.map([], lambda *a: 1, name="empty").get_results())
     assert output["Result"] == "[]"
     assert service.actions() == [("CONTEXT", "START"), ("CONTEXT", "SUCCEED")]
 
@@ -109,7 +97,7 @@ def test_item_namer_names_iterations() -> None:
         result = ctx.map([1, 2], lambda c, item, i, items: item * 10, config=config)
         return [[i.name for i in result.all], result.get_results()]
 
-    output, service, _ = _run(body)
+    output, service, _ = run_body(body)
     assert output["Result"] == '[["item-1", "item-2"], [10, 20]]'
     names = [u.name for u in service.updates() if u.sub_type == "MapIteration" and u.action.value == "START"]
     assert names == ["item-1", "item-2"]
@@ -123,7 +111,7 @@ def test_item_namer_names_iterations() -> None:
     ],
 )
 def test_bad_item_namer_fails_before_any_checkpoint(namer: Any, message: str) -> None:
-    output, service, _ = _run(
+    output, service, _ = run_body(
         lambda ctx: ctx.map([1, 2, 3], lambda *a: 1, config=MapConfig(item_namer=namer))
     )
     assert output["Status"] == "FAILED" and message in output["Error"]["ErrorMessage"]
@@ -139,7 +127,7 @@ def test_bad_item_namer_fails_before_any_checkpoint(namer: Any, message: str) ->
     ],
 )
 def test_invalid_map_fails_before_any_checkpoint(inputs: Any, func: Any, config: Any, message: str) -> None:
-    output, service, _ = _run(lambda ctx: ctx.map(inputs, func, config=config))
+    output, service, _ = run_body(lambda ctx: ctx.map(inputs, func, config=config))
     assert output["Status"] == "FAILED" and message in output["Error"]["ErrorMessage"]
     assert service.updates() == []
 
@@ -172,7 +160,7 @@ class _WholeResult(SerDes[Any]):
 def test_item_serdes_writes_each_iteration() -> None:
     """9-14, 8-15."""
     upper = lambda c, item, i, items: item.upper()  # noqa: E731
-    output, service, _ = _run(
+    output, service, _ = run_body(
         lambda ctx: ctx.map(["x", "y"], upper, config=MapConfig(1, item_serdes=_Wrapping())).get_results()
     )
     assert output["Result"] == '["X", "Y"]'
@@ -191,7 +179,7 @@ def test_operation_serdes_owns_the_batch_payload_and_items_keep_the_default() ->
         ctx.wait(Duration(1))
         return result.get_results()
 
-    output, service, invocations = _run(body)
+    output, service, invocations = run_body(body)
     assert output["Result"] == '["X", "Y"]' and invocations == 2
     updates = service.updates()
     assert [u.payload for u in updates if u.sub_type == "Map" and u.action.value == "SUCCEED"] == [
@@ -220,7 +208,7 @@ def test_nested_parallel_inside_map() -> None:
         return result.get_results()
 
     for service in (FakeService(), DroppingService()):
-        output, service, _ = _run(body, service)
+        output, service, _ = run_body(body, service)
         assert output["Result"] == '[["a1", "a2"], ["b1", "b2"], ["c1", "c2"]]'
         inner = [u for u in service.updates() if u.sub_type == "Parallel" and u.action.value == "START"]
         assert sorted(u.parent_id for u in inner) == sorted(operation_id(M, i) for i in range(3))  # type: ignore[type-var]
@@ -240,7 +228,7 @@ def test_ten_thousand_items() -> None:
             )
             return [result.success_count, result.get_results()[-1], result.completion_reason.value]
 
-        output, service, _ = _run(body)
+        output, service, _ = run_body(body)
         assert json.loads(output["Result"]) == [10_000, 19_998, "ALL_COMPLETED"]
         expected = 2 if nesting is NestingType.FLAT else 2 + 2 * 10_000
         assert len(service.updates()) == expected
@@ -255,7 +243,7 @@ def test_map_over_a_large_aggregate_overflows() -> None:
         ctx.wait(Duration(1))
         return {"successCount": result.success_count, "lengths": [len(r) for r in result.get_results()]}
 
-    output, service, invocations = _run(body)
+    output, service, invocations = run_body(body)
     assert json.loads(output["Result"]) == {"successCount": 4, "lengths": [71680] * 4}
     (done,) = [u for u in service.updates() if u.sub_type == "Map" and u.action.value == "SUCCEED"]
     assert done.context_options is not None and done.context_options.replay_children is True
@@ -308,7 +296,7 @@ def test_item_serdes_types_round_trip_through_the_batch_record(nesting: NestingT
         ctx.wait(Duration(1))
         return [o.number for o in result.get_results()]
 
-    output, _, invocations = _run(body)
+    output, _, invocations = run_body(body)
     assert output["Result"] == "[1, 2]" and invocations == 2
     assert seen[0] == seen[1] and seen[1].all[2].error.error_type == "KeyError"  # type: ignore[union-attr]
 
@@ -344,7 +332,7 @@ def test_default_serdes_first_run_returns_what_replay_returns(nesting: NestingTy
         ctx.wait(Duration(1))
         return len(result.succeeded())
 
-    output, _, invocations = _run(body)
+    output, _, invocations = run_body(body)
     assert output["Result"] == str(len(values)) and invocations == 2
     first, replayed = seen
     assert first == replayed and repr(first) == repr(replayed)
@@ -360,5 +348,5 @@ def test_serdes_failure_of_an_item_is_a_failed_item() -> None:
         result = ctx.map([1], lambda c, *a: object(), config=MapConfig())
         return [result.all[0].status.value, result.all[0].error.error_type]  # type: ignore[union-attr]
 
-    output, _, _ = _run(body)
+    output, _, _ = run_body(body)
     assert output["Result"] == '["FAILED", "perdure.sdk.errors.SerDesError"]'

@@ -29,22 +29,11 @@ from perdure.sdk.ids import operation_id
 from perdure.wire.types import OperationStatus
 
 from .batch_support import DroppingService
-from .fakes import FakeService, run_to_end
+from .fakes import FakeService, run_body
 
 P = operation_id(None, 1)
 S, F, ST = BatchItemStatus.SUCCEEDED, BatchItemStatus.FAILED, BatchItemStatus.STARTED
 ONE = ParallelConfig(max_concurrency=1)
-
-
-def _run(body: Any, service: FakeService | None = None) -> tuple[dict[str, Any], FakeService, int]:
-    service = service or FakeService()
-
-    @durable_execution
-    def handler(event: Any, ctx: DurableContext) -> Any:
-        return body(ctx)
-
-    output, invocations = run_to_end(handler, service)
-    return output, service, invocations
 
 
 def _boom(message: str) -> Any:
@@ -74,7 +63,7 @@ def test_results_in_index_order_and_the_history() -> None:
         seen.append(result)
         return result.get_results()
 
-    output, service, _ = _run(body)
+    output, service, _ = run_body(body)
     assert output["Result"] == '["task-1", "task-2"]'
     updates = service.updates()
     assert [(u.type.value, u.action.value, u.sub_type) for u in updates] == [
@@ -117,7 +106,7 @@ def test_out_of_order_completion_keeps_index_order() -> None:
         result = ctx.parallel([slow, fast], config=ParallelConfig(max_concurrency=2))
         return [result.get_results(), [i.index for i in result.all]]
 
-    output, service, _ = _run(body)
+    output, service, _ = run_body(body)
     assert output["Result"] == '[["first", "second"], [0, 1]]'
     succeeds = [
         u.id for u in service.updates() if u.sub_type == "ParallelBranch" and u.action.value == "SUCCEED"
@@ -135,7 +124,7 @@ def test_branch_ids_are_stable_across_fresh_runs() -> None:
 
     ids = []
     for _ in range(2):
-        _, service, _ = _run(body)
+        _, service, _ = run_body(body)
         ids.append(sorted(u.id for u in service.updates()))
     assert ids[0] == ids[1]
     assert set(ids[0]) == {P} | {operation_id(P, i) for i in range(5)}
@@ -154,7 +143,7 @@ def test_named_branches() -> None:
         )
         return [[i.name for i in result.all], result.get_results()]
 
-    output, service, _ = _run(body)
+    output, service, _ = run_body(body)
     assert output["Result"] == '[["first", "second", "parallel-branch-2"], ["one", "two", "three"]]'
     names = [
         u.name for u in service.updates() if u.sub_type == "ParallelBranch" and u.action.value == "START"
@@ -171,14 +160,14 @@ def test_empty_parallel_still_records_the_batch() -> None:
         seen.append(result)
         return result.get_results()
 
-    output, service, _ = _run(body)
+    output, service, _ = run_body(body)
     assert output["Result"] == "[]"
     assert service.actions() == [("CONTEXT", "START"), ("CONTEXT", "SUCCEED")]
     assert seen[0].completion_reason is CompletionReason.ALL_COMPLETED and seen[0].total_count == 0
 
 
 def test_single_branch() -> None:
-    output, _, _ = _run(lambda ctx: ctx.parallel([_const({"k": "v"})]).get_results())
+    output, _, _ = run_body(lambda ctx: ctx.parallel([_const({"k": "v"})]).get_results())
     assert output["Result"] == '[{"k": "v"}]'
 
 
@@ -195,7 +184,7 @@ def test_single_branch() -> None:
     ],
 )
 def test_invalid_input_fails_before_any_checkpoint(functions: Any, config: Any, message: str) -> None:
-    output, service, _ = _run(lambda ctx: ctx.parallel(functions, config=config))
+    output, service, _ = run_body(lambda ctx: ctx.parallel(functions, config=config))
     assert output["Status"] == "FAILED"
     assert message in output["Error"]["ErrorMessage"]
     assert output["Error"]["ErrorType"] == "perdure.sdk.errors.ValidationError"
@@ -290,7 +279,7 @@ def test_completion_matrix(completion: Any, branches: list[str], reason: str, st
     def body(ctx: DurableContext) -> Any:
         return _projection(ctx.parallel(functions, name="matrix", config=config))
 
-    output, service, _ = _run(body)
+    output, service, _ = run_body(body)
     assert output["Status"] == "SUCCEEDED"
     import json
 
@@ -318,7 +307,7 @@ def test_neither_raises_but_throw_if_error_does() -> None:
         assert (result.success_count, result.failure_count, result.total_count) == (1, 2, 3)
         result.throw_if_error()
 
-    output, service, _ = _run(body)
+    output, service, _ = run_body(body)
     assert output["Status"] == "FAILED"
     assert output["Error"]["ErrorMessage"] == "first"
     assert output["Error"]["ErrorType"] == "perdure.sdk.errors.ChildContextError"
@@ -339,7 +328,7 @@ def test_flat_writes_no_branch_contexts() -> None:
             config=ParallelConfig(max_concurrency=1, nesting_type=NestingType.FLAT),
         ).get_results()
 
-    output, service, _ = _run(body)
+    output, service, _ = run_body(body)
     assert output["Result"] == '["fa", "fb"]'
     updates = service.updates()
     assert [(u.type.value, u.action.value) for u in updates] == [
@@ -363,7 +352,7 @@ def test_flat_failure_is_an_item_without_a_fail_checkpoint() -> None:
         )
         return [i.status.value for i in result.all] + [result.all[0].error.error_message]  # type: ignore[union-attr]
 
-    output, service, _ = _run(body)
+    output, service, _ = run_body(body)
     assert output["Result"] == '["FAILED", "SUCCEEDED", "flat boom"]'
     assert service.actions() == [("CONTEXT", "START"), ("CONTEXT", "SUCCEED")]
 
@@ -393,7 +382,7 @@ def test_completed_parallel_replays_without_running_branches() -> None:
 
     for service in (FakeService(), DroppingService()):
         runs.clear()
-        output, service, invocations = _run(body, service)
+        output, service, invocations = run_body(body, service)
         assert invocations == 2 and runs == [0, 1]
         assert output["Result"] == '[["r0"], "KeyError", "ALL_COMPLETED"]'
         assert [a for a in service.actions() if a[0] == "CONTEXT"].count(("CONTEXT", "SUCCEED")) == 2
@@ -411,7 +400,7 @@ def test_flat_completed_parallel_survives_dropped_children() -> None:
         ctx.wait(Duration(1))
         return result.get_results()
 
-    output, _, invocations = _run(body, DroppingService())
+    output, _, invocations = run_body(body, DroppingService())
     assert output["Result"] == '["a", "b"]' and invocations == 3
 
 
@@ -428,7 +417,7 @@ def test_interrupted_parallel_resumes() -> None:
         ctx.wait(Duration(2))
         return "b1"
 
-    output, service, invocations = _run(
+    output, service, invocations = run_body(
         lambda ctx: ctx.parallel([b0, b1], name="replay", config=ONE).get_results()
     )
     assert output["Result"] == '["b0", "b1"]' and invocations == 2
@@ -454,7 +443,7 @@ def test_every_branch_suspended_suspends_the_execution() -> None:
         finished.set()
         return value
 
-    output, _service, invocations = _run(
+    output, _service, invocations = run_body(
         lambda ctx: ctx.parallel([waits, works], config=ParallelConfig(2)).get_results()
     )
     assert finished.is_set() and invocations == 2
@@ -559,7 +548,7 @@ def test_branch_failure_error_survives_replay() -> None:
         ctx.wait(Duration(1))
         return "done"
 
-    output, _, _ = _run(body)
+    output, _, _ = run_body(body)
     assert output["Result"] == '"done"'
     assert [(e.message, e.error_type) for e in errors] == [("x", "ValueError"), ("x", "ValueError")]
     assert all(item is not None for item in errors)
@@ -583,7 +572,7 @@ def test_recorded_payload_rebuilds_the_exact_result() -> None:
         ctx.wait(Duration(1))
         return "ok"
 
-    _, service, _ = _run(body)
+    _, service, _ = run_body(body)
     assert len(seen) == 2 and seen[0] == seen[1]
     (done,) = [u for u in service.updates() if u.id == P and u.action.value == "SUCCEED"]
     assert done.context_options.replay_children is False  # type: ignore[union-attr]
@@ -602,7 +591,7 @@ def test_interrupted_flat_parallel_replays_finished_branches_from_inner_records(
         ctx.wait(Duration(2))
         return ctx.step(lambda _: calls.append("b1") or "b1")  # type: ignore[func-returns-value]
 
-    output, service, invocations = _run(
+    output, service, invocations = run_body(
         lambda ctx: ctx.parallel(
             [b0, b1], config=ParallelConfig(1, nesting_type=NestingType.FLAT)
         ).get_results()

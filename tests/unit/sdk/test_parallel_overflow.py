@@ -32,22 +32,11 @@ from perdure.wire.limits import MAX_OPERATION_PAYLOAD_BYTES
 from perdure.wire.types import ContextDetails, OperationAction
 
 from .batch_support import DroppingService
-from .fakes import FakeService, run_to_end
+from .fakes import FakeService, run_body
 
 P = operation_id(None, 1)
 KB150 = 150 * 1024
 FLAT = NestingType.FLAT
-
-
-def _run(body: Any, service: FakeService | None = None) -> tuple[dict[str, Any], FakeService, int]:
-    service = service or FakeService()
-
-    @durable_execution
-    def handler(event: Any, ctx: DurableContext) -> Any:
-        return body(ctx)
-
-    output, invocations = run_to_end(handler, service)
-    return output, service, invocations
 
 
 def _parent_succeeds(service: FakeService) -> list[Any]:
@@ -82,7 +71,7 @@ def test_seed_end_to_end_three_flat_branches_of_150_kb() -> None:
         values = result.get_results()
         return {"Lengths": ",".join(str(len(v)) for v in values), "FirstChars": values[0][:3]}
 
-    output, service, invocations = _run(body)
+    output, service, invocations = run_body(body)
     assert json.loads(output["Result"]) == {"Lengths": "153600,153600,153600", "FirstChars": "abc"}
     assert invocations >= 3 and sorted(generated) == [0, 1, 2]  # step bodies ran once (#56)
     contexts = [
@@ -109,7 +98,7 @@ def test_flat_overflow_keeps_full_values_in_the_current_invocation() -> None:
         seen.append(result)
         return [len(v) for v in result.get_results()]
 
-    output, service, _ = _run(body)
+    output, service, _ = run_body(body)
     assert output["Result"] == "[204800, 204800]"
     (done,) = _parent_succeeds(service)
     envelope = json.loads(done.payload or "")
@@ -139,7 +128,7 @@ def test_threshold_is_strictly_greater_than_256_kib(extra: int, overflows: bool)
             ctx.parallel([lambda c: "z" * length], config=ParallelConfig(nesting_type=FLAT)).get_results()[0]
         )
 
-    output, service, _ = _run(body)
+    output, service, _ = run_body(body)
     assert output["Result"] == str(length)
     (done,) = _parent_succeeds(service)
     assert done.context_options.replay_children is overflows  # type: ignore[union-attr]
@@ -180,7 +169,7 @@ def test_overflow_replay_never_runs_a_started_branch() -> None:
             [len(v) for v in result.get_results()],
         ]
 
-    output, service, invocations = _run(body)
+    output, service, invocations = run_body(body)
     assert json.loads(output["Result"]) == [
         "MIN_SUCCESSFUL_REACHED",
         ["SUCCEEDED", "SUCCEEDED", "STARTED"],
@@ -211,7 +200,7 @@ def test_overflow_replay_recovers_a_failed_branch_error() -> None:
         error = result.failed()[0].error
         return [error.error_message, error.error_type, len(result.get_results()[0])]  # type: ignore[union-attr]
 
-    output, _, invocations = _run(body)
+    output, _, invocations = run_body(body)
     assert json.loads(output["Result"]) == ["flat boom", "ValueError", 300 * 1024] and invocations == 2
 
 
@@ -302,7 +291,7 @@ def test_nested_unit_over_256_kib_is_recovered_after_later_resumes() -> None:
         ctx.wait(Duration(1))
         return [len(v) for v in result.get_results()]
 
-    output, service, invocations = _run(body, DroppingService())
+    output, service, invocations = run_body(body, DroppingService())
     assert output["Result"] == "[307200, 307200]" and invocations == 3
     assert step_runs == [1, 1]
     iteration_done = [
@@ -343,7 +332,7 @@ def test_nested_overflow_with_a_failed_and_never_started_branch_replays_exactly(
         ctx.wait(Duration(1))
         return snapshot
 
-    _output, _, invocations = _run(body, DroppingService())
+    _output, _, invocations = run_body(body, DroppingService())
     assert invocations == 3 and len(seen) == 3
     assert seen[0] == seen[1] == seen[2]
     assert seen[0][0] == "ALL_COMPLETED"
@@ -419,6 +408,6 @@ def test_failing_summary_generator_fails_the_batch_on_every_run() -> None:
         ctx.wait(Duration(1))
         return raised
 
-    output, service, _ = _run(lambda ctx: body(None, ctx), service)
+    output, service, _ = run_body(lambda ctx: body(None, ctx), service)
     assert output["Result"] == '["ChildContextError", "ChildContextError"]'
     assert [u.action.value for u in service.updates() if u.id == P] == ["START", "FAIL"]
