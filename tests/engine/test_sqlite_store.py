@@ -20,6 +20,7 @@ from perdure.wire.types import (
     EventDetails,
     ExecutionStatus,
     ListDurableExecutionsByFunctionRequest,
+    Operation,
     OperationStatus,
 )
 
@@ -326,4 +327,56 @@ def test_a_large_result_lives_outside_its_row_and_a_replaced_one_is_freed(db_pat
         tx.put_operations(rec.key, [(0, replace(step, step_details=small))])
         assert tx.get_operation(rec.key, "s0").step_details.result == '"done"'  # type: ignore[union-attr]
         assert tx._c.execute("SELECT count(*) FROM operation_results").fetchone() == (0,)
+    engine.close()
+
+
+def test_cached_operations_follow_other_connections_and_rollbacks(db_path: Path) -> None:
+    # Each store keeps the operations it read or committed; a checkpoint reads them from
+    # there. They must still be what the file holds after another connection wrote, and a
+    # transaction that rolled back must leave nothing of its writes behind.
+    engine = Engine(SqliteStore(db_path), VirtualClock())
+    engine.register_function("fn", workflow(engine, [Step("s0")]))
+    arn = engine.drive(engine.start_execution("fn", '"in"')).durable_execution_arn
+    a, b = engine.store, SqliteStore(db_path)
+
+    def read(store: SqliteStore) -> Operation:
+        with store.transaction() as tx:
+            rec = tx.get_execution(arn)
+            assert rec is not None
+            op = tx.get_operation(rec.key, "s0")
+            assert op is not None
+            return op
+
+    def write(store: SqliteStore, result: str) -> None:
+        with store.transaction() as tx:
+            rec = tx.get_execution(arn)
+            assert rec is not None
+            op = tx.get_operation(rec.key, "s0")
+            assert op is not None and op.step_details is not None
+            tx.put_operations(
+                rec.key, [(0, replace(op, step_details=replace(op.step_details, result=result)))]
+            )
+
+    def result(store: SqliteStore) -> str | None:
+        details = read(store).step_details
+        assert details is not None
+        return details.result
+
+    assert result(a) == result(b)  # both have it cached now
+    write(b, '"from b"')
+    assert result(a) == '"from b"'
+    write(a, '"from a"')
+    assert result(b) == '"from a"'
+    with pytest.raises(RuntimeError), a.transaction() as tx:
+        rec = tx.get_execution(arn)
+        assert rec is not None
+        op = tx.get_operation(rec.key, "s0")
+        assert op is not None and op.step_details is not None
+        tx.put_operations(rec.key, [(0, replace(op, step_details=replace(op.step_details, result='"lost"')))])
+        raise RuntimeError("the transaction rolls back")
+    assert result(a) == result(b) == '"from a"'
+    large = json.dumps("x" * 5000)
+    write(a, large)
+    assert result(a) == result(b) == large
+    b.close()
     engine.close()

@@ -339,11 +339,67 @@ def _statements(script: str) -> Iterator[str]:
             pending = ""
 
 
+class _OperationCache:
+    """Operations as this connection last read or committed them, by (execution key, id).
+
+    Every checkpoint reads the operations it names before it changes them; most were
+    written by the previous checkpoint of the same invocation, so they are served from here
+    instead of the id index. It only ever holds committed state: a transaction's own writes
+    join it when the transaction commits, and it is emptied whenever `PRAGMA data_version`
+    shows that another connection, in this process or another, has committed. Operations
+    with a payload of `_SPILL_LENGTH` characters or more are not kept (they are read back,
+    as before); at `MAX_ENTRIES` it starts over.
+    """
+
+    MAX_ENTRIES = 50_000
+
+    def __init__(self) -> None:
+        self.operations: dict[tuple[int, str], Operation] = {}
+        self._data_version: int | None = None
+
+    def check(self, data_version: int) -> None:
+        """Forget everything if the file changed under this connection."""
+        if data_version != self._data_version:
+            self.operations.clear()
+            self._data_version = data_version
+
+    def keep(self, execution_key: int, op: Operation) -> None:
+        key = (execution_key, op.id)
+        if _payload_length(op) >= _SPILL_LENGTH:
+            self.operations.pop(key, None)
+            return
+        if len(self.operations) >= self.MAX_ENTRIES:
+            self.operations.clear()
+        self.operations[key] = op
+
+
+def _payload_length(op: Operation) -> int:
+    """The length of the operation's largest text member (a result, an error, an input)."""
+    details = op.step_details or op.context_details or op.callback_details or op.chained_invoke_details
+    length = 0
+    if details is not None:
+        length = len(details.result or "")
+        error = details.error
+        if error is not None:
+            length = max(
+                length,
+                len(error.error_message or ""),
+                len(error.error_data or ""),
+                sum(len(line) for line in error.stack_trace or ()),
+            )
+    if op.execution_details is not None:
+        length = max(length, len(op.execution_details.input_payload or ""))
+    return length
+
+
 class _SqliteTx:
     """`StoreTx` over one connection inside an open transaction."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, cache: _OperationCache) -> None:
         self._c = conn
+        self._cache = cache
+        self._written: dict[tuple[int, str], Operation] = {}
+        """Operations this transaction wrote (the cache takes them when it commits)."""
         self._stored: dict[int, Sequence[Any]] = {}
         self._results: dict[tuple[int, str], str] = {}
         """Large results of the operations this transaction wrote SUCCEEDED (`append_events`)."""
@@ -439,12 +495,19 @@ class _SqliteTx:
 
     # ---------------------------------------------------------------- operations
     def get_operation(self, execution_key: int, operation_id: str) -> Operation | None:
-        row = self._c.execute(_SELECT_OPERATION, (execution_key, operation_id)).fetchone()
-        return None if row is None else _op_from_row(row)
+        return self.get_operations(execution_key, (operation_id,)).get(operation_id)
 
     def get_operations(self, execution_key: int, operation_ids: Collection[str]) -> dict[str, Operation]:
-        ids = list(operation_ids)
         found: dict[str, Operation] = {}
+        ids = []
+        written, cached = self._written, self._cache.operations
+        for operation_id in operation_ids:
+            key = (execution_key, operation_id)
+            op = written.get(key) or cached.get(key)
+            if op is not None:
+                found[operation_id] = op
+            else:
+                ids.append(operation_id)
         for start in range(0, len(ids), _IN_CHUNK):
             chunk = ids[start : start + _IN_CHUNK]
             if len(chunk) == 1:
@@ -454,7 +517,8 @@ class _SqliteTx:
                 chunk += [chunk[-1]] * (size - len(chunk))
                 rows = self._c.execute(_select_operations(size), (execution_key, *chunk))
             for row in rows:
-                found[row[1]] = _op_from_row(row)
+                op = found[row[1]] = _op_from_row(row)
+                self._cache.keep(execution_key, op)
         return found
 
     def put_operations(self, execution_key: int, operations: Sequence[tuple[int, Operation]]) -> None:
@@ -469,6 +533,7 @@ class _SqliteTx:
                     kept = self._c.execute("INSERT INTO operation_results (result) VALUES (?)", (result,))
                     row = (*row[:13], None, *row[14:-1], kept.lastrowid)
             rows.append(row)
+            self._written[(execution_key, op.id)] = op
         self._c.executemany(_UPSERT_OPERATION, rows)
 
     def log_change(self, execution_key: int, operation_id: str, change: int) -> None:
@@ -644,6 +709,7 @@ class SqliteStore:
         self._path = Path(path)
         self._durability = Durability(durability)
         self._lock = threading.RLock()
+        self._cache = _OperationCache()
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
@@ -745,10 +811,13 @@ class SqliteStore:
             c = self._conn
             try:
                 c.execute("BEGIN IMMEDIATE")
+                # Changes only when another connection (or process) has committed since.
+                self._cache.check(c.execute("PRAGMA data_version").fetchone()[0])
             except sqlite3.Error as exc:
                 raise self._translate(exc, "begin") from None
+            tx = _SqliteTx(c, self._cache)
             try:
-                yield _SqliteTx(c)
+                yield tx
             except sqlite3.Error as exc:
                 self._rollback()
                 raise self._translate(exc, "transaction") from None
@@ -760,6 +829,8 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 self._rollback()
                 raise self._translate(exc, "commit") from None
+            for (execution_key, _), op in tx._written.items():
+                self._cache.keep(execution_key, op)
 
     def _rollback(self) -> None:
         # SQLite may already have rolled back (e.g. after SQLITE_FULL): nothing left to undo.
