@@ -26,6 +26,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar, cast
 
+from perdure.wire.fast_init import fast_init
+
 from .errors import RetryableSerDesError, SerDesError
 
 T = TypeVar("T")
@@ -34,6 +36,7 @@ _PRIMITIVES = (str, int, float, bool, type(None))
 _COMPACT = (",", ":")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SerDesContext:
     """Where a value is being (de)serialized.
@@ -241,6 +244,23 @@ def serialize(serdes: SerDes[T] | None, value: T, operation_id: str, durable_exe
             f"Serialization failed for id: {operation_id} (value of type "
             f"{kind.__module__}.{kind.__qualname__}), error: {exc}."
         ) from exc
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def round_trip(
+    serdes: SerDes[T] | None, value: T, payload: str | None, operation_id: str, durable_execution_arn: str
+) -> T | None:
+    """What replay returns for `payload`, the serialization of `value`.
+
+    That is `value` itself when the default serdes wrote a scalar (a str, int, float,
+    bool or None of exactly that type comes back equal and of the same type), which saves
+    parsing it again; otherwise `deserialize(payload)`.
+    """
+    if serdes is None and type(value) in _SCALARS:
+        return value
+    return None if payload is None else deserialize(serdes, payload, operation_id, durable_execution_arn)
 
 
 def deserialize(serdes: SerDes[T] | None, data: str, operation_id: str, durable_execution_arn: str) -> T:

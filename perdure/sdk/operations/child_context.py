@@ -34,7 +34,7 @@ from ..errors import (
     error_object_from_exception,
     raise_operation_error,
 )
-from ..serdes import deserialize, serialize
+from ..serdes import deserialize, round_trip, serialize
 from ..state import ExecutionState
 from ._base import CheckResult, OperationExecutor, OperationIdentity
 from .step import check_payload_size
@@ -120,11 +120,7 @@ class ChildContextOperation(OperationExecutor[T]):
             payload = serialize(self.config.serdes, raw, identity.operation_id, arn)
             value: Any = raw
             if self.round_trip:
-                value = (
-                    None
-                    if payload is None
-                    else deserialize(self.config.serdes, payload, identity.operation_id, arn)
-                )
+                value = round_trip(self.config.serdes, raw, payload, identity.operation_id, arn)
             if self.config.is_virtual or replaying_children:
                 # No terminal checkpoint follows: the plugins hear of the end here.
                 plugins.context_ended(identity, OperationStatus.SUCCEEDED, is_replayed=replaying_children)

@@ -36,7 +36,7 @@ from ..errors import (
 )
 from ..logger import Logger, LogInfo
 from ..retries import RetryPresets
-from ..serdes import deserialize, serialize
+from ..serdes import deserialize, round_trip, serialize
 from ..state import ExecutionState
 from ..types import StepContext
 from ._base import CheckResult, OperationExecutor, OperationIdentity
@@ -170,11 +170,7 @@ class StepOperation(OperationExecutor[T]):
             )
             payload = serialize(self.config.serdes, raw, identity.operation_id, arn)
             check_payload_size("step", identity, payload)
-            value: Any = (
-                None
-                if payload is None
-                else deserialize(self.config.serdes, payload, identity.operation_id, arn)
-            )
+            value: Any = round_trip(self.config.serdes, raw, payload, identity.operation_id, arn)
             self.send(OperationAction.SUCCEED, payload=payload)
             return value  # type: ignore[no-any-return]
         except RetryableSerDesError:
