@@ -17,6 +17,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from .fast_init import fast_inits
+
 
 class OperationType(StrEnum):
     EXECUTION = "EXECUTION"
@@ -612,3 +614,6 @@ class DurableExecutionArn:
 
     def __str__(self) -> str:
         return f"{self.function_arn}/durable-execution/{self.execution_name}/{self.invocation_id}"
+
+
+fast_inits(globals())  # every value type above (perdure/wire/fast_init.py says why)

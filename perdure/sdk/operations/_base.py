@@ -21,6 +21,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from perdure.wire.fast_init import fast_init
 from perdure.wire.limits import MAX_NAME_LENGTH
 from perdure.wire.types import Operation, OperationAction, OperationType, OperationUpdate
 
@@ -52,6 +53,7 @@ def validate_name(what: str, name: str | None) -> None:
         )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OperationIdentity:
     """Who an operation is: replay compares all of it with the checkpoint."""
