@@ -34,6 +34,8 @@ T = TypeVar("T")
 
 _PRIMITIVES = (str, int, float, bool, type(None))
 _COMPACT = (",", ":")
+_ENCODER = json.JSONEncoder(separators=_COMPACT)
+"""What `json.dumps(value, separators=_COMPACT)` builds on every call (half its cost for a scalar)."""
 
 
 @fast_init
@@ -207,8 +209,8 @@ class ExtendedTypeSerDes(SerDes[Any]):
 
     def serialize(self, value: Any, serdes_context: SerDesContext | None = None) -> str:
         if SerDes.is_primitive(value):
-            return json.dumps(value, separators=_COMPACT)
-        return json.dumps(_encode(value), separators=_COMPACT)
+            return _ENCODER.encode(value)
+        return _ENCODER.encode(_encode(value))
 
     def deserialize(self, data: str, serdes_context: SerDesContext | None = None) -> Any:
         obj = json.loads(data)
