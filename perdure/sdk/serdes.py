@@ -102,6 +102,44 @@ def _batch_result_type() -> type | None:
     return found if isinstance(found, type) else None
 
 
+def _scalar_text(value: Any) -> str | None:
+    """The envelope text of a str, int, bool or None (exactly those types), else None."""
+    kind = type(value)
+    if kind is int:
+        return f'{{"t":"i","v":{value:d}}}'  # what json writes for an int, without its slow path
+    if kind is str:
+        return f'{{"t":"s","v":{_ENCODER.encode(value)}}}'
+    if value is None:
+        return '{"t":"n","v":null}'
+    if kind is bool:
+        return '{"t":"b","v":true}' if value else '{"t":"b","v":false}'
+    return None
+
+
+def _batch_result_text(batch: Any) -> str:
+    """`_ENCODER.encode(_encode(batch))` for a `BatchResult`, written directly.
+
+    The generic path builds six dicts per item and encodes them (5 ms for a map of 1,000
+    items, at the end of the map, where nothing overlaps it). An item with a scalar result
+    and no error is written from a template; any other item goes the generic way.
+    tests/property/test_serdes_roundtrip.py checks that the two texts are identical.
+    """
+    items = []
+    for item in batch.all:
+        result = _scalar_text(item.result) if item.error is None else None
+        if result is None:
+            items.append(_ENCODER.encode(_encode(item.to_dict())))
+            continue
+        name = "" if item.name is None else f',"name":{{"t":"s","v":{_ENCODER.encode(item.name)}}}'
+        items.append(
+            f'{{"t":"m","v":{{"index":{{"t":"i","v":{item.index:d}}},'
+            f'"status":{{"t":"s","v":"{item.status.value}"}},"result":{result},'
+            f'"error":{{"t":"n","v":null}}{name}}}}}'
+        )
+    reason = _ENCODER.encode(batch.completion_reason.value)
+    return f'{{"t":"br","v":{{"all":{{"t":"l","v":[{",".join(items)}]}},"completionReason":{{"t":"s","v":{reason}}}}}}}'
+
+
 def _encode(obj: Any) -> dict[str, Any]:
     """The envelope for `obj` (recursively)."""
     kind = type(obj)
@@ -210,6 +248,8 @@ class ExtendedTypeSerDes(SerDes[Any]):
     def serialize(self, value: Any, serdes_context: SerDesContext | None = None) -> str:
         if SerDes.is_primitive(value):
             return _ENCODER.encode(value)
+        if type(value) is _batch_result_type():
+            return _batch_result_text(value)
         return _ENCODER.encode(_encode(value))
 
     def deserialize(self, data: str, serdes_context: SerDesContext | None = None) -> Any:
