@@ -378,5 +378,16 @@ def test_cached_operations_follow_other_connections_and_rollbacks(db_path: Path)
     large = json.dumps("x" * 5000)
     write(a, large)
     assert result(a) == result(b) == large
+    # `a` created the execution, so it knows every id it has; an operation another
+    # connection adds is still found.
+    added = replace(read(b), id="added")
+    with b.transaction() as tx:
+        rec = tx.get_execution(arn)
+        assert rec is not None
+        tx.put_operations(rec.key, [(99, added)])
+    with a.transaction() as tx:
+        rec = tx.get_execution(arn)
+        assert rec is not None
+        assert tx.get_operations(rec.key, ["added", "never"]).keys() == {"added"}
     b.close()
     engine.close()

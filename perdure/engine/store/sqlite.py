@@ -349,19 +349,39 @@ class _OperationCache:
     shows that another connection, in this process or another, has committed. Operations
     with a payload of `_SPILL_LENGTH` characters or more are not kept (they are read back,
     as before); at `MAX_ENTRIES` it starts over.
+
+    For an execution this connection created, it also knows every operation id (`ids`), so
+    the ids a checkpoint starts are known to be new without a read.
     """
 
     MAX_ENTRIES = 50_000
 
     def __init__(self) -> None:
         self.operations: dict[tuple[int, str], Operation] = {}
+        self.ids: dict[int, set[str]] = {}
+        """Every operation id of each execution this connection created (since the cache
+        last started over): an id missing from its set names no operation."""
         self._data_version: int | None = None
 
     def check(self, data_version: int) -> None:
         """Forget everything if the file changed under this connection."""
         if data_version != self._data_version:
-            self.operations.clear()
+            self._clear()
             self._data_version = data_version
+
+    def _clear(self) -> None:
+        self.operations.clear()
+        self.ids.clear()
+
+    def commit(self, created: list[int], written: dict[tuple[int, str], Operation]) -> None:
+        """Take what a transaction that committed created and wrote."""
+        for execution_key in created:
+            self.ids[execution_key] = set()
+        for (execution_key, operation_id), op in written.items():
+            ids = self.ids.get(execution_key)
+            if ids is not None:
+                ids.add(operation_id)
+            self.keep(execution_key, op)
 
     def keep(self, execution_key: int, op: Operation) -> None:
         key = (execution_key, op.id)
@@ -369,7 +389,7 @@ class _OperationCache:
             self.operations.pop(key, None)
             return
         if len(self.operations) >= self.MAX_ENTRIES:
-            self.operations.clear()
+            self._clear()
         self.operations[key] = op
 
 
@@ -400,6 +420,8 @@ class _SqliteTx:
         self._cache = cache
         self._written: dict[tuple[int, str], Operation] = {}
         """Operations this transaction wrote (the cache takes them when it commits)."""
+        self._created: list[int] = []
+        """Keys of the executions this transaction inserted."""
         self._stored: dict[int, Sequence[Any]] = {}
         self._results: dict[tuple[int, str], str] = {}
         """Large results of the operations this transaction wrote SUCCEEDED (`append_events`)."""
@@ -426,6 +448,7 @@ class _SqliteTx:
         cur = self._c.execute(_INSERT_EXECUTION, _exec_values(record))
         assert cur.lastrowid is not None
         record.key = cur.lastrowid
+        self._created.append(record.key)
 
     def update_execution(self, record: ExecutionRecord) -> None:
         values = _exec_values(record)
@@ -501,12 +524,13 @@ class _SqliteTx:
         found: dict[str, Operation] = {}
         ids = []
         written, cached = self._written, self._cache.operations
+        known = self._cache.ids.get(execution_key)
         for operation_id in operation_ids:
             key = (execution_key, operation_id)
             op = written.get(key) or cached.get(key)
             if op is not None:
                 found[operation_id] = op
-            else:
+            elif known is None or operation_id in known:
                 ids.append(operation_id)
         for start in range(0, len(ids), _IN_CHUNK):
             chunk = ids[start : start + _IN_CHUNK]
@@ -829,8 +853,7 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 self._rollback()
                 raise self._translate(exc, "commit") from None
-            for (execution_key, _), op in tx._written.items():
-                self._cache.keep(execution_key, op)
+            self._cache.commit(tx._created, tx._written)
 
     def _rollback(self) -> None:
         # SQLite may already have rolled back (e.g. after SQLITE_FULL): nothing left to undo.
