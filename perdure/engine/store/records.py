@@ -52,10 +52,36 @@ def _payload_member(value: EventInput | EventResult) -> dict[str, object]:
     return out
 
 
+def _has_other_members(d: EventDetails) -> bool:
+    """Whether `d` has a member besides Input, Result, Error and RetryDetails."""
+    return (
+        d.execution_timeout is not None
+        or d.duration is not None
+        or d.scheduled_end_timestamp is not None
+        or d.function_name is not None
+        or d.tenant_id is not None
+        or d.executed_version is not None
+        or d.durable_execution_arn is not None
+        or d.callback_id is not None
+        or d.heartbeat_timeout is not None
+        or d.timeout is not None
+        or d.start_timestamp is not None
+        or d.end_timestamp is not None
+        or d.request_id is not None
+    )
+
+
 def details_to_json(details: EventDetails) -> str:
     """`to_wire(details)` as compact JSON, hand-written for the members checkpoints write
     (it runs for every event); anything else falls back to the codec."""
     d = details
+    if d.input is None and d.error is None and d.retry_details is None and not _has_other_members(d):
+        # Most events: no details, or only a result (a step's or a context's SUCCEEDED).
+        result = d.result
+        if result is None:
+            return "{}"
+        payload = "" if result.payload is None else f'"Payload":{_encode_text(result.payload)},'
+        return f'{{"Result":{{{payload}"Truncated":{"true" if result.truncated else "false"}}}}}'
     out: dict[str, object] = {}
     if d.input is not None:
         out["Input"] = _payload_member(d.input)
@@ -73,21 +99,7 @@ def details_to_json(details: EventDetails) -> str:
         if r.next_attempt_delay_seconds is not None:
             retry["NextAttemptDelaySeconds"] = r.next_attempt_delay_seconds
         out["RetryDetails"] = retry
-    if (
-        d.execution_timeout is not None
-        or d.duration is not None
-        or d.scheduled_end_timestamp is not None
-        or d.function_name is not None
-        or d.tenant_id is not None
-        or d.executed_version is not None
-        or d.durable_execution_arn is not None
-        or d.callback_id is not None
-        or d.heartbeat_timeout is not None
-        or d.timeout is not None
-        or d.start_timestamp is not None
-        or d.end_timestamp is not None
-        or d.request_id is not None
-    ):
+    if _has_other_members(d):
         # Timestamps as ISO strings: exact to the microsecond (epoch-seconds floats are not);
         # the codec reads both forms back.
         full = to_wire(d, timestamps="datetime")
@@ -105,6 +117,7 @@ def _isoformat(value: object) -> str:
 
 
 _DETAILS_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_isoformat)
+_encode_text = json.encoder.encode_basestring  # how _DETAILS_ENCODER writes a str (not ASCII-escaped)
 """What `json.dumps(..., separators=(",", ":"), ensure_ascii=False, default=_isoformat)` builds
 on every call, built once."""
 

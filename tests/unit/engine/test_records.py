@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from perdure.engine.store.records import details_from_json, details_to_json, from_us, to_us
 from perdure.wire.codec import to_wire
@@ -43,3 +45,16 @@ def test_details_encoding_matches_the_codec(details: EventDetails) -> None:
 
 def test_microsecond_timestamps_are_exact() -> None:
     assert from_us(to_us(NOW)) == NOW
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.none() | st.text(), st.booleans())
+def test_a_result_only_event_is_written_as_the_generic_encoder_writes_it(
+    payload: str | None, truncated: bool
+) -> None:
+    # Most events carry no details or only a result: those are written from a template.
+    result: dict[str, object] = {} if payload is None else {"Payload": payload}
+    result["Truncated"] = truncated
+    text = details_to_json(EventDetails(result=EventResult(payload, truncated)))
+    assert text == json.dumps({"Result": result}, separators=(",", ":"), ensure_ascii=False)
+    assert details_to_json(EventDetails()) == "{}"
