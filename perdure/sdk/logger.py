@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from perdure.wire.fast_init import fast_init
+
 
 class LoggerInterface(Protocol):
     """The stdlib `logging.Logger` method shapes the durable logger forwards to."""
@@ -35,7 +37,8 @@ def _never_replaying() -> bool:
     return False
 
 
-@dataclass(frozen=True)
+@fast_init
+@dataclass(frozen=True, slots=True)
 class LogInfo:
     """The structured fields a logger attaches to every record."""
 
@@ -75,8 +78,31 @@ class Logger:
         is_replaying: Callable[[], bool] = _never_replaying,
     ) -> None:
         self._logger: Any = logger
-        self._default_extra = dict(default_extra)
+        self._extra: dict[str, object] | None = dict(default_extra)
+        self._info: LogInfo | None = None
         self._is_replaying = is_replaying
+
+    @classmethod
+    def _lazy(
+        cls,
+        logger: Any,
+        info: LogInfo | None,
+        extra: dict[str, object] | None,
+        is_replaying: Callable[[], bool],
+    ) -> Logger:
+        """A logger whose fields are `extra`, or `info`'s, built when it first logs: a step
+        or a child context derives one each, and most never log."""
+        new = cls.__new__(cls)
+        new._logger, new._info, new._extra, new._is_replaying = logger, info, extra, is_replaying
+        return new
+
+    @property
+    def _default_extra(self) -> dict[str, object]:
+        extra = self._extra
+        if extra is None:
+            assert self._info is not None
+            extra = self._extra = self._info.extra()
+        return extra
 
     @classmethod
     def from_log_info(
@@ -90,14 +116,14 @@ class Logger:
 
     def with_log_info(self, info: LogInfo) -> Logger:
         """A copy with other structured fields and the same replay-status source."""
-        return Logger(self._logger, info.extra(), self._is_replaying)
+        return Logger._lazy(self._logger, info, None, self._is_replaying)
 
     def with_is_replaying(self, is_replaying: Callable[[], bool]) -> Logger:
         """A copy bound to another replay-status source.
 
         ``ctx.logger.with_is_replaying(lambda: False)`` logs during replay as well.
         """
-        return Logger(self._logger, self._default_extra, is_replaying)
+        return Logger._lazy(self._logger, self._info, self._extra, is_replaying)
 
     def get_logger(self) -> LoggerInterface | logging.Logger:
         """The underlying logger."""
