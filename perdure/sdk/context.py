@@ -49,6 +49,7 @@ P = ParamSpec("P")
 _DEFAULT_STEP_CONFIG = StepConfig()
 _DEFAULT_CHILD_CONFIG: ChildConfig[Any] = ChildConfig()
 _STEP = OperationType.STEP
+_STEP_SUB_TYPE = OperationSubType.STEP.value
 
 
 class DurableContext:
@@ -201,7 +202,7 @@ class DurableContext:
         name = name or getattr(func, "_original_name", None)
         validate_name("operation name", name)
         config = config or _DEFAULT_STEP_CONFIG
-        identity = self._new_identity(_STEP, config.sub_type or OperationSubType.STEP.value, name)
+        identity = self._new_identity(_STEP, config.sub_type or _STEP_SUB_TYPE, name)
         return self._run_operation(StepOperation(func, config, self.state, identity, self.logger))
 
     def wait(self, duration: Duration, name: str | None = None) -> None:

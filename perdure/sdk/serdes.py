@@ -133,7 +133,7 @@ def _batch_result_text(batch: Any) -> str:
         name = "" if item.name is None else f',"name":{{"t":"s","v":{_ENCODER.encode(item.name)}}}'
         items.append(
             f'{{"t":"m","v":{{"index":{{"t":"i","v":{item.index:d}}},'
-            f'"status":{{"t":"s","v":"{item.status.value}"}},"result":{result},'
+            f'"status":{{"t":"s","v":"{item.status._value_}"}},"result":{result},'
             f'"error":{{"t":"n","v":null}}{name}}}}}'
         )
     reason = _ENCODER.encode(batch.completion_reason.value)
@@ -246,6 +246,8 @@ class ExtendedTypeSerDes(SerDes[Any]):
     """The default serdes: round-trips common Python types (see the module docstring)."""
 
     def serialize(self, value: Any, serdes_context: SerDesContext | None = None) -> str:
+        if type(value) is int:
+            return int.__repr__(value)  # what the encoder writes, without its slow path for non-strings
         if SerDes.is_primitive(value):
             return _ENCODER.encode(value)
         if type(value) is _batch_result_type():

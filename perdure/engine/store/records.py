@@ -75,13 +75,23 @@ def details_to_json(details: EventDetails) -> str:
     """`to_wire(details)` as compact JSON, hand-written for the members checkpoints write
     (it runs for every event); anything else falls back to the codec."""
     d = details
-    if d.input is None and d.error is None and d.retry_details is None and not _has_other_members(d):
-        # Most events: no details, or only a result (a step's or a context's SUCCEEDED).
+    if d.input is None and d.error is None and not _has_other_members(d):
+        # Most events: no details, or a result and retry details (a step's or a context's
+        # SUCCEEDED), written as the encoder below would write them.
+        parts = []
         result = d.result
-        if result is None:
-            return "{}"
-        payload = "" if result.payload is None else f'"Payload":{_encode_text(result.payload)},'
-        return f'{{"Result":{{{payload}"Truncated":{"true" if result.truncated else "false"}}}}}'
+        if result is not None:
+            payload = "" if result.payload is None else f'"Payload":{_encode_text(result.payload)},'
+            parts.append(f'"Result":{{{payload}"Truncated":{"true" if result.truncated else "false"}}}')
+        attempts = d.retry_details
+        if attempts is not None:
+            members = []
+            if attempts.current_attempt is not None:
+                members.append(f'"CurrentAttempt":{attempts.current_attempt:d}')
+            if attempts.next_attempt_delay_seconds is not None:
+                members.append(f'"NextAttemptDelaySeconds":{attempts.next_attempt_delay_seconds:d}')
+            parts.append(f'"RetryDetails":{{{",".join(members)}}}')
+        return f"{{{','.join(parts)}}}"
     out: dict[str, object] = {}
     if d.input is not None:
         out["Input"] = _payload_member(d.input)

@@ -204,7 +204,7 @@ def _exec_values(r: ExecutionRecord) -> tuple[Any, ...]:
         r.function_name,
         r.function_arn,
         r.name,
-        r.status.value,
+        r.status._value_,  # `.value` is a property: this runs for every checkpoint
         r.input_payload,
         to_us(r.start_timestamp),
         opt_to_us(r.end_timestamp),
@@ -259,8 +259,8 @@ def _op_values(op: Operation) -> tuple[Any, ...]:
         result, error = op.chained_invoke_details.result, op.chained_invoke_details.error
     return (
         op.id,
-        op.type.value,
-        op.status.value,
+        op.type._value_,  # `.value` is a property: these run for every operation written
+        op.status._value_,
         op.parent_id,
         op.name,
         op.sub_type,
@@ -608,7 +608,7 @@ class _SqliteTx:
                 (
                     execution_key,
                     e.event_id,
-                    e.event_type.value,
+                    e.event_type._value_,
                     to_us(e.event_timestamp),
                     e.id,
                     e.name,

@@ -47,14 +47,28 @@ def test_microsecond_timestamps_are_exact() -> None:
     assert from_us(to_us(NOW)) == NOW
 
 
+small = st.none() | st.integers(min_value=0, max_value=10**6)
+
+
 @settings(max_examples=200, deadline=None)
-@given(st.none() | st.text(), st.booleans())
-def test_a_result_only_event_is_written_as_the_generic_encoder_writes_it(
-    payload: str | None, truncated: bool
+@given(st.none() | st.tuples(st.none() | st.text(), st.booleans()), st.none() | st.tuples(small, small))
+def test_a_result_and_retry_event_is_written_as_the_generic_encoder_writes_it(
+    result: tuple[str | None, bool] | None, retry: tuple[int | None, int | None] | None
 ) -> None:
-    # Most events carry no details or only a result: those are written from a template.
-    result: dict[str, object] = {} if payload is None else {"Payload": payload}
-    result["Truncated"] = truncated
-    text = details_to_json(EventDetails(result=EventResult(payload, truncated)))
-    assert text == json.dumps({"Result": result}, separators=(",", ":"), ensure_ascii=False)
-    assert details_to_json(EventDetails()) == "{}"
+    # Most events carry nothing, a result, retry details or both: those are written from
+    # templates, which must give exactly the encoder's text.
+    expected: dict[str, object] = {}
+    if result is not None:
+        payload, truncated = result
+        expected["Result"] = {} if payload is None else {"Payload": payload}
+        expected["Result"]["Truncated"] = truncated  # type: ignore[index]
+    if retry is not None:
+        names = ("CurrentAttempt", "NextAttemptDelaySeconds")
+        expected["RetryDetails"] = {name: v for name, v in zip(names, retry, strict=True) if v is not None}
+    details = EventDetails(
+        result=None if result is None else EventResult(*result),
+        retry_details=None if retry is None else RetryDetails(*retry),
+    )
+    text = details_to_json(details)
+    assert text == json.dumps(expected, separators=(",", ":"), ensure_ascii=False)
+    assert details_from_json(text) == details
