@@ -210,12 +210,16 @@ class CheckpointBatcher:
         self._arn = state.durable_execution_arn
         self._token = checkpoint_token
         self._limits = limits or BatcherLimits()
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        """Entered as `self._lock` on the hot path (`Condition.__enter__` is a Python call)."""
         self._queue: deque[_Item] = deque()
         self._queued_sync = 0
         """Sync items in `_queue`."""
         self._idle = False
         """The sender waits for a first item."""
+        self._woken = False
+        """A caller has notified the sender since it last began to wait."""
         self._gathered = 0
         """Sync items in the batch the sender is collecting."""
         self._expected_sync = 1
@@ -262,7 +266,7 @@ class CheckpointBatcher:
             OrphanedChildException: the enclosing context (or the execution) completed.
         """
         item = _Item(update, estimate_update_bytes(update) if update else 0, _Waiter() if sync else None)
-        with self._cond:
+        with self._lock:
             if update is not None:
                 self._refuse_if_closed(update)
                 self._orphans.note(update)
@@ -274,13 +278,15 @@ class CheckpointBatcher:
             if sync:
                 self._queued_sync += 1
             # A lingering sender wakes on its timer and keeps what arrived (module doc).
-            if (
+            if not self._woken and (
                 self._idle
                 or self._stopping
                 or (
                     sync and (not self._gathered or self._gathered + self._queued_sync >= self._expected_sync)
                 )
             ):
+                # Once: the callers that queue before the sender runs find it already woken.
+                self._woken = True
                 self._cond.notify()
         waiter = item.waiter
         if waiter is not None:
@@ -333,6 +339,7 @@ class CheckpointBatcher:
                 if self._stopping:
                     return None
                 self._idle = True
+                self._woken = False
                 self._cond.wait()
                 self._idle = False
             batch: list[_Item] = []
@@ -370,6 +377,7 @@ class CheckpointBatcher:
                     remaining = min(deadline - now, limits.async_linger_seconds)
                 if remaining <= 0:
                     return batch
+                self._woken = False
                 self._cond.wait(remaining)
                 if not queue:
                     return batch

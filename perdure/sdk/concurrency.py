@@ -302,7 +302,8 @@ class _Run:
         total = len(executor.branches)
         self.policy = executor.policy
         self.tracker = tracker
-        self.cond = threading.Condition(threading.Lock())
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
         self.results: dict[int, Any] = {}
         self.errors: dict[int, ErrorObject | None] = {}
         self.pending = deque(range(total))
@@ -384,7 +385,7 @@ class _Run:
         branch is running (all suspended, or all finished), a branch suspended until a time
         (the next wave moved), or an execution-terminal error.
         """
-        with self.cond:
+        with self.lock:  # the condition's lock (entering the Condition is a Python call)
             if self.stopped:
                 return None
             kind = event.kind
