@@ -264,7 +264,8 @@ class ExtendedTypeSerDes(SerDes[Any]):
 
 
 DEFAULT_JSON_SERDES: SerDes[Any] = JsonSerDes()
-EXTENDED_TYPES_SERDES: SerDes[Any] = ExtendedTypeSerDes()
+_EXTENDED = ExtendedTypeSerDes()
+EXTENDED_TYPES_SERDES: SerDes[Any] = _EXTENDED
 
 
 def serialize(serdes: SerDes[T] | None, value: T, operation_id: str, durable_execution_arn: str) -> str:
@@ -274,9 +275,10 @@ def serialize(serdes: SerDes[T] | None, value: T, operation_id: str, durable_exe
         SerDesError: naming the operation and the value's type when serialization fails.
         RetryableSerDesError: propagated unchanged from a serdes that raised it.
     """
-    active: SerDes[Any] = serdes if serdes is not None else EXTENDED_TYPES_SERDES
     try:
-        return active.serialize(value, SerDesContext(operation_id, durable_execution_arn))
+        if serdes is None:  # the default reads no context: none is built
+            return _EXTENDED.serialize(value)
+        return serdes.serialize(value, SerDesContext(operation_id, durable_execution_arn))
     except (SerDesError, RetryableSerDesError) as exc:
         if isinstance(exc, SerDesError) and exc.message and operation_id not in exc.message:
             exc.message = f"Serialization failed for id: {operation_id}, error: {exc.message}."
@@ -314,9 +316,10 @@ def deserialize(serdes: SerDes[T] | None, data: str, operation_id: str, durable_
         SerDesError: naming the operation when deserialization fails.
         RetryableSerDesError: propagated unchanged from a serdes that raised it.
     """
-    active: SerDes[Any] = serdes if serdes is not None else EXTENDED_TYPES_SERDES
     try:
-        return cast(T, active.deserialize(data, SerDesContext(operation_id, durable_execution_arn)))
+        if serdes is None:  # the default reads no context: none is built
+            return cast(T, _EXTENDED.deserialize(data))
+        return serdes.deserialize(data, SerDesContext(operation_id, durable_execution_arn))
     except (SerDesError, RetryableSerDesError) as exc:
         if isinstance(exc, SerDesError) and exc.message and operation_id not in exc.message:
             exc.message = f"Deserialization failed for id: {operation_id}, error: {exc.message}."
