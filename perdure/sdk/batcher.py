@@ -20,7 +20,8 @@ Batching rules:
   100 ms and sends after a check that found nothing new, or after 1 s in total), so a
   step's async START usually rides in the request of its SUCCEED. The sender is woken
   only when that changes what it does: when it is idle, by a first sync caller, or when
-  every sync caller it expects has arrived (fewer thread switches under the GIL).
+  every sync caller it expects has arrived (fewer thread switches under the GIL); and
+  once: the callers that queue before it runs do not notify it again.
 
 Responses: the checkpoint token is chained from each response. A response without a token
 means the execution completed (when the request carried an EXECUTION update) or the token
