@@ -106,7 +106,7 @@ def _scalar_text(value: Any) -> str | None:
     """The envelope text of a str, int, bool or None (exactly those types), else None."""
     kind = type(value)
     if kind is int:
-        return f'{{"t":"i","v":{value:d}}}'  # what json writes for an int, without its slow path
+        return f'{{"t":"i","v":{int.__repr__(value)}}}'  # as `ExtendedTypeSerDes.serialize` writes it
     if kind is str:
         return f'{{"t":"s","v":{_ENCODER.encode(value)}}}'
     if value is None:
@@ -292,7 +292,7 @@ def serialize(serdes: SerDes[T] | None, value: T, operation_id: str, durable_exe
         ) from exc
 
 
-_SCALARS = frozenset({str, int, float, bool, type(None)})
+_SCALARS = frozenset(_PRIMITIVES)
 
 
 def round_trip(

@@ -127,9 +127,10 @@ def _isoformat(value: object) -> str:
 
 
 _DETAILS_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_isoformat)
-_encode_text = json.encoder.encode_basestring  # how _DETAILS_ENCODER writes a str (not ASCII-escaped)
 """What `json.dumps(..., separators=(",", ":"), ensure_ascii=False, default=_isoformat)` builds
 on every call, built once."""
+_encode_text = json.encoder.encode_basestring
+"""How `_DETAILS_ENCODER` writes a str (not ASCII-escaped)."""
 
 
 def details_from_json(text: str) -> EventDetails:
