@@ -4,7 +4,6 @@ arms ExecutionTimeout timers; ClientToken records survive reopening."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,13 +11,13 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from engine.fakes import PENDING, Recorder, Session, Wait, start, workflow
+from engine.fakes import PENDING, Recorder, Session, Wait, sqlite_file_at_version, start, workflow
 from engine.test_callback import callback_flow, callback_id, success
 
 from perdure.engine import Engine, SqliteStore
 from perdure.engine.store import StoreTx, TimerKind
 from perdure.engine.store.records import to_us
-from perdure.engine.store.schema import APPLICATION_ID, MIGRATIONS
+from perdure.engine.store.schema import MIGRATIONS
 from perdure.wire.types import (
     CheckpointDurableExecutionRequest,
     CheckpointDurableExecutionResponse,
@@ -92,13 +91,7 @@ def test_a_serving_engine_runs_an_execution_another_process_started(db_path: Pat
 
 
 def test_schema_2_databases_get_timeout_timers(db_path: Path) -> None:
-    conn = sqlite3.connect(db_path)
-    for migration in MIGRATIONS[:2]:
-        for statement in migration.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-    conn.execute("PRAGMA user_version = 2")
-    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn = sqlite_file_at_version(db_path, 2)
     columns = (
         "arn, execution_id, function_name, function_arn, name, status, start_us, execution_timeout,"
         " next_event_id, operation_count, needs_invocation, failed_invocations, invocation_count,"

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from engine.fakes import Child, Step, Wait, workflow
+from engine.fakes import Child, Step, Wait, sqlite_file_at_version, workflow
 
 from perdure.engine import Engine, MemoryStore, StoreCorruptedError, StoreError, VirtualClock
 from perdure.engine.store import DB_ENV_VAR, SqliteStore, default_db_path
@@ -155,13 +155,7 @@ def test_everything_survives_reopening(db_path: Path) -> None:
 def test_a_version_4_file_keeps_its_operations_and_events(db_path: Path) -> None:
     # Version 5 rebuilt `operations` and `events` as rowid tables (a copying migration);
     # version 6 let events keep their result by reference.
-    conn = sqlite3.connect(db_path)
-    for migration in MIGRATIONS[:4]:
-        for statement in migration.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-    conn.execute("PRAGMA user_version = 4")
-    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn = sqlite_file_at_version(db_path, 4)
     conn.execute(
         "INSERT INTO executions (arn, execution_id, function_name, function_arn, name, status, start_us,"
         " execution_timeout, next_event_id, operation_count, needs_invocation, failed_invocations,"

@@ -7,10 +7,14 @@ way an SDK would, so engine behaviour can be tested without the SDK.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from perdure.engine import Engine, LambdaContext
+from perdure.engine.store.schema import APPLICATION_ID, MIGRATIONS
+from perdure.engine.store.sqlite import _statements
 from perdure.wire.types import (
     CheckpointDurableExecutionRequest,
     CheckpointDurableExecutionResponse,
@@ -208,3 +212,15 @@ def workflow(engine: Engine, ops: Sequence[Step | Wait | Child], result: str = '
 
 def event_types(engine: Engine, arn: str) -> list[str]:
     return [e.event_type.value for e in engine.history(arn)]
+
+
+def sqlite_file_at_version(path: Path, version: int) -> sqlite3.Connection:
+    """A perdure database file as schema `version` left it (the first `version` migrations,
+    then its version and application id), open, for a test to fill and reopen with perdure."""
+    conn = sqlite3.connect(path)
+    for migration in MIGRATIONS[:version]:
+        for statement in _statements(migration):
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    return conn
