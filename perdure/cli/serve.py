@@ -2,16 +2,21 @@
 
     perdure serve [--host 127.0.0.1] [--port 9000] [--db PATH | --memory] [--skip-time]
                   [--isolation inprocess|process] [--function [NAME=]TARGET ...]
-                  [--sync-timeout SECONDS] [--verbose]
+                  [--sync-timeout SECONDS] [--allow-host NAME ...]
+                  [--access-key-id ID --secret-access-key SECRET]
+                  [--idle-timeout SECONDS] [--body-timeout SECONDS] [--verbose]
 
 Prints `perdure serve: listening on http://HOST:PORT` once the socket is bound (port 0
-picks a free port, and the line shows it), then one line per registered function.
+picks a free port, and the line shows it), then one line per registered function. Needs
+the `server` extra (uvicorn); without it, or asked to listen beyond loopback without
+credentials, it fails with a one-line error.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,12 +24,22 @@ from typing import Any
 
 from perdure.engine.registry import check_function_name
 from perdure.link.target import Target, TargetError
-from perdure.server import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SYNC_TIMEOUT_SECONDS, EngineHost
+from perdure.server import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_SYNC_TIMEOUT_SECONDS,
+    Credentials,
+    CredentialsRequiredError,
+    EngineHost,
+)
+from perdure.server.host import check_bind
 
 from . import commands
 from .commands import CommandError
 
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+INSTALL_HINT = "perdure serve needs the server extra: pip install 'perdure[server]'"
+ACCESS_KEY_ENV = "PERDURE_ACCESS_KEY_ID"
+SECRET_KEY_ENV = "PERDURE_SECRET_ACCESS_KEY"
 
 
 def add_parser(sub: Any) -> None:
@@ -53,6 +68,42 @@ def add_parser(sub: Any) -> None:
         metavar="SECONDS",
         help="how long a RequestResponse Invoke waits before answering 202 with the execution ARN"
         f" (default: {DEFAULT_SYNC_TIMEOUT_SECONDS:g})",
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also serve requests whose Host is NAME (repeatable; default: the bound address,"
+        " 127.0.0.1, localhost, ::1; '*': any)",
+    )
+    serve.add_argument(
+        "--access-key-id",
+        default=os.environ.get(ACCESS_KEY_ENV),
+        metavar="ID",
+        help=f"check every request's SigV4 signature against this key (default: ${ACCESS_KEY_ENV});"
+        " required with a --host beyond loopback",
+    )
+    serve.add_argument(
+        "--secret-access-key",
+        default=os.environ.get(SECRET_KEY_ENV),
+        metavar="SECRET",
+        help=f"the key's secret (default: ${SECRET_KEY_ENV})",
+    )
+    serve.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="close a connection that sends no complete request headers for this long (default: 15)",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="answer 408 to a request whose body has not fully arrived this long after its headers"
+        " (default: 60)",
     )
     serve.add_argument("--verbose", action="store_true", help="log every request")
     serve.set_defaults(func=serve_command)
@@ -85,12 +136,26 @@ def parse_function(spec: str) -> tuple[str, Target]:
 def serve_command(args: argparse.Namespace) -> int:
     from perdure.compat import install
 
+    try:
+        from perdure.server import ServerOptions
+    except ImportError:
+        raise CommandError(INSTALL_HINT) from None
     install()
     functions = [parse_function(spec) for spec in args.function]
     commands.reject_duplicate_names([name for name, _ in functions])
     if args.sync_timeout < 0:
         raise CommandError("--sync-timeout must be >= 0")
+    credentials = _credentials(args.access_key_id, args.secret_access_key)
+    try:
+        check_bind(args.host, credentials)
+    except CredentialsRequiredError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        options = ServerOptions(idle_timeout=args.idle_timeout, body_timeout=args.body_timeout)
+    except ValueError as exc:
+        raise CommandError(f"--{str(exc).replace('_', '-')}") from None
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     if args.verbose:
         logging.getLogger("perdure.server.access").setLevel(logging.DEBUG)
         logging.getLogger("perdure.server").setLevel(logging.DEBUG)
@@ -99,7 +164,15 @@ def serve_command(args: argparse.Namespace) -> int:
     try:
         closers = commands.register_functions(engine, functions, args.isolation)
         try:
-            host = EngineHost(engine, host=args.host, port=args.port, sync_timeout=args.sync_timeout)
+            host = EngineHost(
+                engine,
+                host=args.host,
+                port=args.port,
+                sync_timeout=args.sync_timeout,
+                allowed_hosts=args.allow_host,
+                credentials=credentials,
+                options=options,
+            )
         except OSError as exc:
             raise CommandError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
 
@@ -109,12 +182,9 @@ def serve_command(args: argparse.Namespace) -> int:
                 print(f"  function {name} -> {target}", flush=True)
             if not functions:
                 print("  no functions registered (add --function NAME=path/file.py:handler)", flush=True)
-            if args.host not in _LOOPBACK:
+            if credentials is not None:
                 print(
-                    f"perdure serve: warning: listening on {args.host}, beyond this machine;"
-                    " the API has no authentication",
-                    file=sys.stderr,
-                    flush=True,
+                    f"  requests must be SigV4-signed with access key {credentials.access_key_id}", flush=True
                 )
 
         signum = host.serve_until_signalled(on_started=announce)
@@ -123,3 +193,14 @@ def serve_command(args: argparse.Namespace) -> int:
         commands.close_all(closers)
         engine.close()
     return 0
+
+
+def _credentials(access_key_id: str | None, secret_access_key: str | None) -> Credentials | None:
+    if not access_key_id and not secret_access_key:
+        return None
+    if not access_key_id or not secret_access_key:
+        raise CommandError(
+            "--access-key-id and --secret-access-key go together"
+            f" (or {ACCESS_KEY_ENV} and {SECRET_KEY_ENV}); one is missing"
+        )
+    return Credentials(access_key_id, secret_access_key)

@@ -13,6 +13,7 @@ The engine stores executions, applies checkpoints, writes history, fires timers 
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -83,6 +84,7 @@ class Engine:
         )
         self._background: threading.Thread | None = None
         self._stop = threading.Event()
+        self._endings = _EndWatcher(self)
         self.recovered: list[str] = recover(self.store, self.clock) if recover_on_open else []
         """ARNs whose interrupted invocation was closed when this engine opened the store."""
 
@@ -256,8 +258,18 @@ class Engine:
     def close(self) -> None:
         """Stop the background thread and the worker threads, then close the store."""
         self.stop()
+        self._endings.close()
         self.scheduler.close()
         self.store.close()
+
+    def when_ended(self, arn: str) -> Future[None]:
+        """A future resolved once execution `arn` is no longer RUNNING (or does not exist).
+
+        No thread waits per future: one watcher thread checks every pending execution when
+        the scheduler reports a change, and at least every 50 ms (timers end executions too).
+        Cancel the future to stop waiting; `close()` cancels the ones still pending.
+        """
+        return self._endings.watch(arn)
 
     def __enter__(self) -> Engine:
         return self
@@ -290,3 +302,77 @@ __all__ = [
     "VirtualClock",
     "default_db_path",
 ]
+
+
+# ------------------------------------------------------------------ end-of-execution futures
+# A minimal implementation for the HTTP server's synchronous Invoke, which must wait for an
+# execution to end without holding a thread per request.
+
+
+class _EndWatcher:
+    """Resolves `Engine.when_ended` futures; one thread, started with the first future."""
+
+    _POLL_SECONDS = 0.05
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._pending: dict[str, list[Future[None]]] = {}
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._wake: threading.Event | None = None
+
+    def watch(self, arn: str) -> Future[None]:
+        future: Future[None] = Future()
+        with self._lock:
+            if self._closed:
+                future.cancel()
+                return future
+            self._pending.setdefault(arn, []).append(future)
+            if self._thread is None:
+                self._wake = self._engine.scheduler._waiter()
+                self._thread = threading.Thread(target=self._run, name="perdure-endings", daemon=True)
+                self._thread.start()
+            wake = self._wake
+        assert wake is not None
+        wake.set()
+        return future
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            thread, wake = self._thread, self._wake
+            pending = [f for futures in self._pending.values() for f in futures]
+            self._pending.clear()
+        for future in pending:
+            future.cancel()
+        if thread is not None and wake is not None:
+            wake.set()
+            thread.join()
+            self._engine.scheduler._forget(wake)
+
+    def _run(self) -> None:
+        wake = self._wake
+        assert wake is not None
+        while True:
+            wake.wait(self._POLL_SECONDS)
+            wake.clear()
+            with self._lock:
+                if self._closed:
+                    return
+                for arn in [a for a, fs in self._pending.items() if all(f.cancelled() for f in fs)]:
+                    del self._pending[arn]
+                arns = list(self._pending)
+            if not arns:
+                continue
+            ended = []
+            with self._engine.store.transaction() as tx:
+                for arn in arns:
+                    rec = tx.get_execution(arn)
+                    if rec is None or not rec.is_running:
+                        ended.append(arn)
+            with self._lock:
+                futures = [f for arn in ended for f in self._pending.pop(arn, [])]
+            for future in futures:
+                if future.set_running_or_notify_cancel():
+                    future.set_result(None)

@@ -222,6 +222,11 @@ class EngineService:
             return InvokeResponse(status_code=202, durable_execution_arn=arn, executed_version="$LATEST")
         if self.run_to_completion is not None:
             self.run_to_completion(arn)
+        return self.invoke_response(arn)
+
+    def invoke_response(self, arn: str) -> InvokeResponse:
+        """What a RequestResponse `invoke` of `arn` answers now: its result or error once it
+        ended, 202 with the ARN while it runs."""
         with self.store.transaction() as tx:
             rec = self._execution(tx, arn)
         if rec.status is ExecutionStatus.SUCCEEDED:

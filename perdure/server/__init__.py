@@ -8,7 +8,9 @@
     host.stop(); engine.close()
 
 `routes` is the route table (checked against the botocore model by the tests), `api`
-turns one HTTP request into one service call, `http` owns the sockets, `host` runs an
+turns one HTTP request into one service call, `guard` decides who may call (Host, Origin,
+Content-Type, SigV4), `http` owns the sockets (uvicorn, from the `server` extra: imported
+only when a server is built, so the client and the CLI work without it), `host` runs an
 engine with its background loop and a bounded synchronous `Invoke`, and `client` is the
 stdlib `DurableExecutionService` over HTTP for perdure's own tools. A tool: it may
 import the engine, the SDK and the wire; nothing imports it.
@@ -16,14 +18,35 @@ import the engine, the SDK and the wire; nothing imports it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from perdure.wire.errors import InvalidRequestContentError, UnknownOperationError
 
 from .api import HttpRequest, HttpResponse, LambdaApi
 from .client import HttpServiceClient
 from .errors import EndpointUnreachableError
-from .host import DEFAULT_SYNC_TIMEOUT_SECONDS, EngineHost
-from .http import DEFAULT_HOST, DEFAULT_PORT, ApiServer
+from .guard import Credentials, Guard
+from .host import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_SYNC_TIMEOUT_SECONDS,
+    CredentialsRequiredError,
+    EngineHost,
+)
 from .routes import ROUTES, Route
+
+if TYPE_CHECKING:
+    from .http import ApiServer, ServerOptions
+
+
+def __getattr__(name: str) -> Any:
+    # The socket layer needs uvicorn (the `server` extra); import it only when asked for.
+    if name in ("ApiServer", "ServerOptions"):
+        from . import http
+
+        return getattr(http, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_HOST",
@@ -31,13 +54,17 @@ __all__ = [
     "DEFAULT_SYNC_TIMEOUT_SECONDS",
     "ROUTES",
     "ApiServer",
+    "Credentials",
+    "CredentialsRequiredError",
     "EndpointUnreachableError",
     "EngineHost",
+    "Guard",
     "HttpRequest",
     "HttpResponse",
     "HttpServiceClient",
     "InvalidRequestContentError",
     "LambdaApi",
     "Route",
+    "ServerOptions",
     "UnknownOperationError",
 ]

@@ -125,15 +125,20 @@ class LambdaApi:
                 json.loads(request.payload)
             except ValueError as exc:
                 raise InvalidRequestContentError(f"Could not parse request body into json: {exc}") from None
-        result: InvokeResponse = self.service.invoke(request)
-        headers: list[tuple[str, str]] = [("Content-Type", JSON)]
-        if result.durable_execution_arn is not None:
-            headers.append(("X-Amz-Durable-Execution-Arn", result.durable_execution_arn))
-        if result.executed_version is not None:
-            headers.append(("X-Amz-Executed-Version", result.executed_version))
-        if result.function_error is not None:
-            headers.append(("X-Amz-Function-Error", result.function_error))
-        return HttpResponse(result.status_code, result.payload or b"", tuple(headers))
+        return invoke_response(self.service.invoke(request))
+
+
+def invoke_response(result: InvokeResponse) -> HttpResponse:
+    """The HTTP answer of an `Invoke` (the socket layer also builds it for a synchronous
+    invoke that it waited for without a thread)."""
+    headers: list[tuple[str, str]] = [("Content-Type", JSON)]
+    if result.durable_execution_arn is not None:
+        headers.append(("X-Amz-Durable-Execution-Arn", result.durable_execution_arn))
+    if result.executed_version is not None:
+        headers.append(("X-Amz-Executed-Version", result.executed_version))
+    if result.function_error is not None:
+        headers.append(("X-Amz-Function-Error", result.function_error))
+    return HttpResponse(result.status_code, result.payload or b"", tuple(headers))
 
 
 # ------------------------------------------------------------------------- requests

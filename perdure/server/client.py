@@ -102,6 +102,9 @@ def encode_request(route: Route, request: Any) -> tuple[str, dict[str, str], byt
     elif route.body == "blob":
         raw = _attribute(request, str(route.body_member))
         body = raw if isinstance(raw, bytes) else None
+        if body is not None:
+            # Labelled as boto3 labels it: urllib's default (a form) is refused as a browser's.
+            headers["Content-Type"] = "application/json"
     if query:
         path += "?" + urlencode(query)
     return path, headers, body

@@ -1,7 +1,17 @@
 """The HTTP layer's one error of its own, and the one place foreign errors become wire errors.
 
     PerdureError (perdure.wire.errors)
-    └── EndpointUnreachableError         the client cannot reach the server (also a ConnectionError)
+    ├── EndpointUnreachableError         the client cannot reach the server (also a ConnectionError)
+    └── ServiceError
+        ├── AccessDeniedError                  403 AccessDeniedException (Host, Origin, Content-Type)
+        ├── MissingAuthenticationTokenError    403 MissingAuthenticationTokenException
+        ├── UnrecognizedClientError            403 UnrecognizedClientException (unknown access key)
+        ├── InvalidSignatureError              403 InvalidSignatureException (wrong or expired)
+        ├── IncompleteSignatureError           400 IncompleteSignatureException (malformed)
+        └── RequestTimeoutError                408 RequestTimeoutException (body too slow)
+
+The socket layer's refusals (`perdure.server.http`, `perdure.server.guard`) answer with
+these codes, the ones AWS uses for the same refusals.
 
 The service errors only the HTTP layer raises (`InvalidRequestContentError`,
 `UnknownOperationError`) live in `perdure.wire.errors` beside the others, so a client
@@ -20,6 +30,36 @@ from perdure.wire.errors import InvalidParameterValueError, PerdureError, Resour
 
 class EndpointUnreachableError(PerdureError, ConnectionError):
     """`HttpServiceClient` got no HTTP answer (refused, reset, timed out)."""
+
+
+class AccessDeniedError(ServiceError):
+    code = "AccessDeniedException"
+    http_status = 403
+
+
+class MissingAuthenticationTokenError(ServiceError):
+    code = "MissingAuthenticationTokenException"
+    http_status = 403
+
+
+class UnrecognizedClientError(ServiceError):
+    code = "UnrecognizedClientException"
+    http_status = 403
+
+
+class InvalidSignatureError(ServiceError):
+    code = "InvalidSignatureException"
+    http_status = 403
+
+
+class IncompleteSignatureError(ServiceError):
+    code = "IncompleteSignatureException"
+    http_status = 400
+
+
+class RequestTimeoutError(ServiceError):
+    code = "RequestTimeoutException"
+    http_status = 408
 
 
 def error_for(exc: Exception) -> ServiceError | None:

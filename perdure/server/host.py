@@ -1,37 +1,58 @@
 """`EngineHost`: an `Engine` served over HTTP, as `perdure serve` runs it.
 
 The host starts the engine's background loop (timers fire and executions are invoked
-without anyone driving them), serves the engine's service through `LambdaApi`, and bounds
-a synchronous `Invoke`: it waits for the execution to end for at most `sync_timeout`
-seconds, then answers 202 with the running execution's ARN in
-`X-Amz-Durable-Execution-Arn` (the execution carries on; poll `GetDurableExecution`).
-Work another process writes to the same database file (`perdure callback --db`) is
-picked up by the engine loop itself (see `perdure.engine.scheduler`). `stop()` releases waiting
-invokes, lets running invocations finish (they may still checkpoint over HTTP), then
-closes the socket.
+without anyone driving them), serves the engine's service through `LambdaApi` on an
+`ApiServer`, and bounds a synchronous `Invoke`: the server waits (on its event loop, with
+no thread) for the execution to end for at most `sync_timeout` seconds, then answers 202
+with the running execution's ARN in `X-Amz-Durable-Execution-Arn` (the execution carries
+on; poll `GetDurableExecution`). Work another process writes to the same database file
+(`perdure callback --db`) is picked up by the engine loop itself (see
+`perdure.engine.scheduler`). `stop()` releases waiting invokes, lets running invocations
+finish (they may still checkpoint over HTTP), then closes the socket.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import signal
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from perdure.engine import Engine
-from perdure.wire.types import ExecutionStatus, GetDurableExecutionRequest
 
-from .api import LambdaApi
-from .http import DEFAULT_HOST, DEFAULT_PORT, ApiServer
+from .api import HttpResponse, LambdaApi, invoke_response
+from .guard import Credentials, Guard, is_loopback
+
+if TYPE_CHECKING:
+    from .http import ServerOptions
 
 DEFAULT_SYNC_TIMEOUT_SECONDS = 50.0
 """How long a RequestResponse `Invoke` waits for its execution. Below botocore's default
 60 s read timeout, so a default boto3 client gets the ARN instead of timing out and
 retrying (a retried unnamed Invoke would start a second execution)."""
 
-_POLL_FIRST = 0.002
-_POLL_MAX = 0.1
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 9000
+
+
+class CredentialsRequiredError(ValueError):
+    """Asked to listen beyond loopback without credentials to check signatures with."""
+
+
+def check_bind(host: str, credentials: Credentials | None) -> None:
+    """Refuse to listen beyond loopback without credentials (signatures are then required).
+
+    Raises:
+        CredentialsRequiredError: naming the options that give them.
+    """
+    if credentials is None and not is_loopback(host):
+        raise CredentialsRequiredError(
+            f"listening on {host} (beyond this machine) needs credentials to check request"
+            " signatures: give --access-key-id and --secret-access-key"
+            " (or PERDURE_ACCESS_KEY_ID and PERDURE_SECRET_ACCESS_KEY)"
+        )
 
 
 class EngineHost:
@@ -41,6 +62,15 @@ class EngineHost:
         engine: the engine to serve; its functions are registered by the caller.
         host, port: where to listen (the socket is bound here: OSError if taken).
         sync_timeout: seconds a RequestResponse `Invoke` waits before answering 202.
+        allowed_hosts: Host names served besides the bound address and the loopback names
+            (`*`: any).
+        credentials: when given, every request must be SigV4-signed with them. Required
+            when `host` is not a loopback address.
+        options: the socket layer's timeouts and bounds (`perdure.server.http.ServerOptions`).
+
+    Raises:
+        CredentialsRequiredError: `host` reaches beyond this machine and no credentials were given.
+        ImportError: the `server` extra (uvicorn) is not installed.
     """
 
     def __init__(
@@ -50,18 +80,31 @@ class EngineHost:
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         sync_timeout: float = DEFAULT_SYNC_TIMEOUT_SECONDS,
+        allowed_hosts: Iterable[str] = (),
+        credentials: Credentials | None = None,
+        options: ServerOptions | None = None,
     ) -> None:
+        from .http import ApiServer, ServerOptions
+
         if sync_timeout < 0:
             raise ValueError("sync_timeout must be >= 0")
+        check_bind(host, credentials)
         self.engine = engine
         self.sync_timeout = sync_timeout
-        self._stopping = threading.Event()
+        self.api = LambdaApi(engine.service)
+        self._invokes = _SyncInvokes(engine, self.api, sync_timeout)
         # The engine's `invoke` calls this hook for RequestResponse; by default it drives
         # the execution on the caller's thread with no bound. Here the background loop
-        # runs it, and the hook only waits, boundedly.
-        engine.service.run_to_completion = self.await_end
-        self.api = LambdaApi(engine.service)
-        self.server = ApiServer(self.api, host, port)
+        # runs it, and the hook only notes the ARN: the server waits for it without a thread.
+        engine.service.run_to_completion = self._invokes.capture
+        self.server = ApiServer(
+            self.api,
+            host,
+            port,
+            guard=Guard(host, allowed_hosts, credentials),
+            options=options or ServerOptions(),
+            invokes=self._invokes,
+        )
 
     @property
     def url(self) -> str:
@@ -69,30 +112,15 @@ class EngineHost:
 
     def start(self) -> None:
         """Start the engine's background loop, then accept requests."""
-        self._stopping.clear()
         self.engine.start()
         self.server.start()
 
     def stop(self) -> None:
         """Release waiting invokes, stop the engine loop (running invocations finish), close
         the socket. The engine itself stays open: the caller closes it."""
-        self._stopping.set()
+        self.server.release_waiting()
         self.engine.stop()
         self.server.stop()
-
-    def await_end(self, arn: str) -> None:
-        """Return when execution `arn` has ended, `sync_timeout` has passed, or the host stops."""
-        deadline = time.monotonic() + self.sync_timeout
-        delay = _POLL_FIRST
-        while not self._stopping.is_set():
-            execution = self.engine.service.get_durable_execution(GetDurableExecutionRequest(arn))
-            if execution.status is not ExecutionStatus.RUNNING:
-                return
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            self._stopping.wait(min(delay, remaining))
-            delay = min(delay * 2, _POLL_MAX)
 
     def serve_until_signalled(self, on_started: Callable[[], None] | None = None) -> int:
         """Serve until SIGINT or SIGTERM (call from the main thread), then stop gracefully.
@@ -121,3 +149,28 @@ class EngineHost:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         return received[0] if received else 0
+
+
+class _SyncInvokes:
+    """`perdure.server.http.SyncInvokes` over an engine: which ARN a RequestResponse invoke
+    left on this thread, its end as a future, and its answer."""
+
+    def __init__(self, engine: Engine, api: LambdaApi, timeout: float) -> None:
+        self._engine = engine
+        self._api = api
+        self.timeout = timeout
+        self._local = threading.local()
+
+    def capture(self, arn: str) -> None:
+        self._local.arn = arn
+
+    def take(self) -> str | None:
+        arn: str | None = getattr(self._local, "arn", None)
+        self._local.arn = None
+        return arn
+
+    def when_ended(self, arn: str) -> concurrent.futures.Future[None]:
+        return self._engine.when_ended(arn)
+
+    def answer(self, arn: str) -> HttpResponse:
+        return invoke_response(self._engine.service.invoke_response(arn))

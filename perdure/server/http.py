@@ -1,125 +1,379 @@
-"""`ApiServer`: the socket side of `perdure serve` (stdlib `ThreadingHTTPServer`).
+"""`ApiServer`: the socket side of `perdure serve`, an ASGI app on uvicorn (HTTP/1.1, h11).
 
-Reads each request (HTTP/1.1 keep-alive, `Content-Length` bodies), hands it to
-`LambdaApi.handle` and writes the answer; one thread per connection, so a synchronous
-`Invoke` that waits for its execution never blocks a checkpoint. Binds 127.0.0.1 unless
-told otherwise (DECISIONS §4): the API has no authentication. Imports only the standard
-library and `perdure.server`.
+The app reads one request, refuses it early when it may not be served (`Guard`: Host,
+Origin, Content-Type, the signature's presence and date; a body over its route's limit;
+no room left in the in-flight body budget), reads the whole body within `body_timeout`,
+checks the SigV4 signature over it, and only then hands it to `LambdaApi.handle` on a
+bounded thread pool. A client that disconnects before its body is complete changes
+nothing: the request is dropped unread. A synchronous `Invoke` then waits for its
+execution on the event loop (a future from the engine), holding no thread.
+
+uvicorn's h11 protocol is subclassed for two bounds it lacks: a connection that has not
+completed a request's headers within `idle_timeout` (fresh, between requests, or stalled
+in its headers) is closed, and connections beyond `max_connections` are closed on accept.
+
+Imports uvicorn (the `server` extra; `perdure.server.http` is imported only when a
+server is built), the standard library and `perdure.server`/`perdure.wire`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextlib
 import logging
+import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import parse_qs
 
-from perdure.wire.errors import InvalidRequestContentError, RequestTooLargeError
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from perdure.wire.errors import (
+    InvalidRequestContentError,
+    RequestTooLargeError,
+    ServiceError,
+    TooManyRequestsError,
+)
 
 from .api import HttpRequest, HttpResponse, LambdaApi, error_response
+from .errors import RequestTimeoutError
+from .guard import Guard
+from .host import DEFAULT_HOST, DEFAULT_PORT
+from .routes import find_route
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 9000
-MAX_BODY_BYTES = 16 * 1024 * 1024
-"""Bodies above this are refused unread (the largest legal one, a 6 MiB Invoke payload, fits)."""
+KiB = 1024
+MiB = 1024 * KiB
+_ESCAPED = 6
+"""JSON escaping can grow a payload up to six times (a control character becomes \\u00XX;
+botocore escapes every non-ASCII character too), so a JSON body holding a payload of the
+service's size limit may be this many times larger."""
+
+BODY_LIMITS: dict[str, int] = {
+    "Invoke": 6 * MiB,
+    "CheckpointDurableExecution": _ESCAPED * 750 * KiB + 64 * KiB,
+    "StopDurableExecution": _ESCAPED * 256 * KiB + 64 * KiB,
+    "SendDurableExecutionCallbackSuccess": 256 * KiB,
+    "SendDurableExecutionCallbackFailure": _ESCAPED * 256 * KiB + 64 * KiB,
+    "SendDurableExecutionCallbackHeartbeat": 64 * KiB,
+}
+"""The largest body each route reads (bytes); refused with 413 beyond. The service checks
+its own, exact limits on the decoded request (750 KiB and 250 updates per checkpoint,
+256 KiB per payload; see docs/limits.md); these bound what the socket layer buffers."""
+OTHER_BODY_LIMIT = 64 * KiB
+"""Any other request (the GET routes, unknown paths) carries at most this much."""
 
 access_log = logging.getLogger("perdure.server.access")
+logger = logging.getLogger("perdure.server")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # A restarted `perdure serve` may bind the port a moment after the last one released it.
-    allow_reuse_address = True
+@dataclass(frozen=True)
+class ServerOptions:
+    """Timeouts and bounds of the socket layer (see docs/server.md for the defaults' reasons).
 
-    def __init__(self, address: tuple[str, int], api: LambdaApi) -> None:
+    Attributes:
+        idle_timeout: seconds a connection may go without completing a request's headers
+            (a fresh connection, one between requests, one stalled mid-headers).
+        body_timeout: seconds from a request's headers to the end of its body.
+        max_connections: open connections; more are closed as they are accepted.
+        workers: threads that run API calls (SQLite work); more requests wait their turn.
+        body_budget: bytes of request bodies held at once (being read or handled); a request
+            whose declared body does not fit gets 429 TooManyRequestsException, which AWS
+            clients retry after a back-off.
+        graceful_timeout: seconds `stop` waits for requests in flight.
+    """
+
+    idle_timeout: float = 15.0
+    body_timeout: float = 60.0
+    max_connections: int = 1024
+    workers: int = 8
+    body_budget: int = 32 * MiB
+    graceful_timeout: float = 5.0
+
+    def __post_init__(self) -> None:
+        for name in ("idle_timeout", "body_timeout", "graceful_timeout"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0")
+        for name in ("max_connections", "workers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        if self.body_budget < max(BODY_LIMITS.values()):
+            raise ValueError(f"body_budget must be >= {max(BODY_LIMITS.values())} (the largest body limit)")
+
+
+class SyncInvokes(Protocol):
+    """How the server waits for a synchronous Invoke's execution (`EngineHost` provides it)."""
+
+    timeout: float
+
+    def take(self) -> str | None:
+        """On the thread that just ran `LambdaApi.handle`: the ARN of the execution a
+        RequestResponse Invoke left to wait for (None: none), forgotten as it is returned."""
+
+    def when_ended(self, arn: str) -> concurrent.futures.Future[None]:
+        """A future resolved when `arn` has ended."""
+
+    def answer(self, arn: str) -> HttpResponse:
+        """The Invoke's answer for `arn` now (run on a worker thread)."""
+
+
+class _Budget:
+    """Bytes of bodies in flight; taken before a body is read, given back when answered."""
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+
+    def take(self, amount: int) -> bool:
+        if amount > self.free:
+            return False
+        self.free -= amount
+        return True
+
+    def give(self, amount: int) -> None:
+        self.free += amount
+
+
+class _Refused(Exception):
+    def __init__(self, error: ServiceError, *, close: bool = True) -> None:
+        self.error = error
+        self.close = close
+
+
+class AsgiApp:
+    """The ASGI application: one `LambdaApi` behind the checks and bounds above."""
+
+    def __init__(
+        self, api: LambdaApi, guard: Guard, options: ServerOptions, invokes: SyncInvokes | None = None
+    ) -> None:
         self.api = api
-        super().__init__(address, _Handler)
+        self.guard = guard
+        self.options = options
+        self.invokes = invokes
+        self.pool = concurrent.futures.ThreadPoolExecutor(options.workers, thread_name_prefix="perdure-api")
+        self.budget = _Budget(options.body_budget)
+        self.stopping: asyncio.Event | None = None
 
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-    server_version = "perdure"
-
-    def do_GET(self) -> None:
-        self._answer()
-
-    def do_POST(self) -> None:
-        self._answer()
-
-    def do_PUT(self) -> None:
-        self._answer()
-
-    def do_DELETE(self) -> None:
-        self._answer()
-
-    def do_PATCH(self) -> None:
-        self._answer()
-
-    def _answer(self) -> None:
-        split = urlsplit(self.path)
-        body, refused = self._read_body()
-        if refused is not None:
-            self.close_connection = True
-            self._write(refused)
-            return
-        request = HttpRequest(
-            method=self.command,
-            path=split.path,
-            query=parse_qs(split.query, keep_blank_values=True),
-            headers={name.lower(): value for name, value in self.headers.items()},
-            body=body,
-        )
-        self._write(self.server.api.handle(request))
-
-    def _read_body(self) -> tuple[bytes, HttpResponse | None]:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return b"", error_response(InvalidRequestContentError("chunked request bodies are not supported"))
-        raw = self.headers.get("Content-Length", "0") or "0"
+    async def __call__(self, scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], send: Any) -> None:
+        if scope["type"] != "http":
+            return  # lifespan is off; nothing else is served
+        if self.stopping is None:
+            self.stopping = asyncio.Event()
+        method: str = scope["method"]
+        raw_path = scope["raw_path"].decode("latin-1")
+        raw_query = scope["query_string"].decode("latin-1")
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            key = name.decode("latin-1")
+            text = value.decode("latin-1")
+            headers[key] = f"{headers[key]},{text}" if key in headers else text
+        reserved = 0
         try:
-            length = int(raw)
-        except ValueError:
-            return b"", error_response(InvalidRequestContentError(f"Content-Length {raw!r} is not a number"))
-        if length > MAX_BODY_BYTES:
-            return b"", error_response(
-                RequestTooLargeError(f"the request body ({length} bytes) is over {MAX_BODY_BYTES} bytes")
+            self.guard.admit(method, headers)
+            reserved = self._reserve(method, raw_path, headers)
+            body = await self._read_body(receive, reserved)
+            if body is None:
+                access_log.debug("%s %s: the client left before its body was complete", method, raw_path)
+                return
+            self.guard.verify_signature(method, raw_path, raw_query, headers, body)
+            request = HttpRequest(
+                method=method,
+                path=raw_path,
+                query=parse_qs(raw_query, keep_blank_values=True),
+                headers=headers,
+                body=body,
             )
-        return (self.rfile.read(length) if length > 0 else b""), None
+            del body
+            response, pending = await self._run(self._handle, request)
+            del request
+        except _Refused as refused:
+            extra = (("Connection", "close"),) if refused.close else ()
+            response, pending = error_response(refused.error, extra=extra), None
+        except ServiceError as error:
+            response, pending = error_response(error, extra=(("Connection", "close"),)), None
+        finally:
+            self.budget.give(reserved)
+        if pending is not None:
+            response = await self._await_invoke(pending, response)
+        access_log.debug("%s %s %s", method, raw_path, response.status)
+        await _send(send, response, head=method == "HEAD")
 
-    def _write(self, response: HttpResponse) -> None:
-        self.send_response(response.status)
-        for name, value in response.headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD" and response.body:
-            self.wfile.write(response.body)
+    def _reserve(self, method: str, raw_path: str, headers: dict[str, str]) -> int:
+        found = find_route(method, raw_path)
+        limit = BODY_LIMITS.get(found[0].operation, OTHER_BODY_LIMIT) if found else OTHER_BODY_LIMIT
+        length = headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                raise _Refused(InvalidRequestContentError(f"Content-Length {length!r} is not a number"))
+            need = int(length)
+        else:
+            need = limit if "transfer-encoding" in headers else 0
+        if need > limit:
+            raise _Refused(
+                RequestTooLargeError(f"Request must be smaller than {limit} bytes for this operation")
+            )
+        if not self.budget.take(need):
+            raise _Refused(
+                TooManyRequestsError("Rate exceeded: too many large requests at once; retry later")
+            )
+        return need
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        access_log.debug('%s "%s" %s', self.address_string(), self.requestline, code)
+    async def _read_body(self, receive: Callable[[], Awaitable[Any]], limit: int) -> bytes | None:
+        """The whole body (None: the client disconnected first)."""
+        chunks: list[bytes] = []
+        size = 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.options.body_timeout
+        while True:
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                raise _Refused(
+                    RequestTimeoutError(
+                        f"the request body did not arrive within {self.options.body_timeout:g} s"
+                    )
+                ) from None
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _Refused(
+                    RequestTooLargeError(f"Request must be smaller than {limit} bytes for this operation")
+                )
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
 
-    def log_message(self, format: str, *args: object) -> None:
-        access_log.info("%s " + format, self.address_string(), *args)
+    def _handle(self, request: HttpRequest) -> tuple[HttpResponse, str | None]:
+        response = self.api.handle(request)
+        pending = self.invokes.take() if self.invokes is not None else None
+        return response, pending
+
+    async def _run(self, function: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.pool, function, *args)
+
+    async def _await_invoke(self, arn: str, running: HttpResponse) -> HttpResponse:
+        """Wait (on the loop, no thread) for a synchronous Invoke's execution, then answer it;
+        past the timeout or while stopping, answer `running` (202 with the ARN)."""
+        assert self.invokes is not None and self.stopping is not None
+        ended: asyncio.Future[Any] = asyncio.wrap_future(self.invokes.when_ended(arn))
+        stopping: asyncio.Future[Any] = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait(
+                {ended, stopping}, timeout=self.invokes.timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            stopping.cancel()
+            ended.cancel()
+        answer: HttpResponse = await self._run(self.invokes.answer, arn)
+        request_id = [(n, v) for n, v in running.headers if n == "X-Amzn-RequestId"]
+        return HttpResponse(answer.status, answer.body, (*answer.headers, *request_id))
+
+
+async def _send(send: Any, response: HttpResponse, *, head: bool) -> None:
+    headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in response.headers]
+    headers.append((b"Content-Length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else response.body})
+
+
+class _GuardedH11(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for a request's headers and a connection cap."""
+
+    idle_timeout: float = 15.0
+    max_connections: int = 1024
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            transport.abort()
+            return
+        self._arm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        if not self.transport.is_closing():
+            self._deadline = self.loop.call_later(self.idle_timeout, self._expire)
+
+    def _expire(self) -> None:
+        # A request whose headers arrived is the app's (its body deadline, then the answer,
+        # which re-arms this); otherwise the connection is idle or stalled in its headers.
+        if self.cycle is not None and not self.cycle.response_complete:
+            return
+        if not self.transport.is_closing():
+            self.transport.close()
 
 
 class ApiServer:
     """Serves a `LambdaApi` on `host:port` (port 0: an ephemeral port; see `url`).
 
-    The socket is bound in the constructor (OSError if the address is taken), so `url`
-    is known before `start`.
+    The socket is bound and listening in the constructor (OSError if the address is
+    taken), so `url` is known before `start`.
+
+    Args:
+        api: what answers requests.
+        host, port: where to listen.
+        guard: who may call (default: the loopback names and `host`; no signatures).
+        options: timeouts and bounds.
+        invokes: how a synchronous Invoke waits for its execution (None: `api` blocks).
     """
 
-    def __init__(self, api: LambdaApi, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    def __init__(
+        self,
+        api: LambdaApi,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        *,
+        guard: Guard | None = None,
+        options: ServerOptions | None = None,
+        invokes: SyncInvokes | None = None,
+    ) -> None:
         self.api = api
-        self._server = _Server((host, port), api)
+        self.options = options or ServerOptions()
+        self.app = AsgiApp(api, guard or Guard(host), self.options, invokes)
+        self._socket = _listen(host, port)
+        bound = self._socket.getsockname()
+        self._address = (str(bound[0]), int(bound[1]))
+        protocol = type(
+            "_Protocol",
+            (_GuardedH11,),
+            {"idle_timeout": self.options.idle_timeout, "max_connections": self.options.max_connections},
+        )
+        config = uvicorn.Config(
+            self.app,
+            http=protocol,
+            loop="asyncio",
+            lifespan="off",
+            interface="asgi3",
+            access_log=False,
+            log_config=None,
+            server_header=False,
+            timeout_keep_alive=max(1, int(self.options.idle_timeout)),
+            timeout_graceful_shutdown=max(1, int(self.options.graceful_timeout)),
+            h11_max_incomplete_event_size=16 * KiB,
+        )
+        self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._started = threading.Event()
 
     @property
     def address(self) -> tuple[str, int]:
-        host, port = self._server.server_address[:2]
-        return str(host), int(port)
+        return self._address
 
     @property
     def url(self) -> str:
@@ -128,18 +382,53 @@ class ApiServer:
         return f"http://{shown}:{port}"
 
     def start(self) -> None:
-        """Serve on a background thread."""
+        """Serve on a background thread (returns once requests are accepted)."""
         if self._thread is not None:
             return
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="perdure-http", daemon=True
-        )
+        self._thread = threading.Thread(target=self._serve, name="perdure-http", daemon=True)
         self._thread.start()
+        self._started.wait()
+
+    def _serve(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.app.stopping = asyncio.Event()
+        serving = asyncio.ensure_future(self._server.serve(sockets=[self._socket]))
+        while not self._server.started and not serving.done():
+            await asyncio.sleep(0.005)
+        self._started.set()
+        await serving
+
+    def release_waiting(self) -> None:
+        """Answer every synchronous Invoke still waiting for its execution (202, with the ARN)."""
+        loop, stopping = self._loop, self.app.stopping
+        if loop is not None and stopping is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(stopping.set)
 
     def stop(self) -> None:
-        """Stop accepting requests and close the socket (requests in flight are abandoned)."""
+        """Stop accepting, let requests in flight finish (up to `graceful_timeout`), close."""
+        self.release_waiting()
         if self._thread is not None:
-            self._server.shutdown()
+            self._server.should_exit = True
             self._thread.join()
             self._thread = None
-        self._server.server_close()
+        self._socket.close()
+        self.app.pool.shutdown(wait=True)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # A restarted `perdure serve` may bind the port a moment after the last one released it.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock

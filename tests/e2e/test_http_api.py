@@ -80,7 +80,10 @@ def wait_for_event(client: Any, arn: str, event_type: str, timeout: float = 20) 
 
 
 def raw(url: str, method: str, path: str, body: bytes | None = None) -> tuple[int, dict[str, str], Any]:
-    request = urllib.request.Request(url + path, data=body, method=method)
+    # urllib would label a body application/x-www-form-urlencoded, which the server refuses
+    # (a browser sends that cross-site without asking); boto3 labels it application/json.
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    request = urllib.request.Request(url + path, data=body, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, dict(response.headers), json.loads(response.read() or b"{}")
