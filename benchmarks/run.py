@@ -33,19 +33,27 @@ import workloads  # noqa: E402
 
 PEER_VENV = HERE / ".peer-venv"
 PEER_PYTHON = PEER_VENV / "bin" / "python"
-PEER_PACKAGES = ("aws-durable-execution-sdk-python==3.0.0", "aws-durable-execution-sdk-python-testing==1.4.*")
+PEER_PACKAGES = (
+    "aws-durable-execution-sdk-python==3.0.0",
+    "aws-durable-execution-sdk-python-testing==1.4.*",
+    # perdure's server, which tests/e2e/test_official_sdk.py runs in this venv (the `server` extra)
+    "uvicorn>=0.30,<1",
+    "h11>=0.16",
+)
 RESULTS = HERE / "results"
 
 
 def ensure_peer_venv() -> None:
     """Create the peer venv with the official SDK and its testing package (idempotent)."""
     stamp = PEER_VENV / ".installed"
-    if stamp.exists():
+    wanted = "\n".join(PEER_PACKAGES)
+    if stamp.exists() and stamp.read_text() == wanted:
         return
     print(f"installing the peer (official SDK 3.0 + testing 1.4) into {PEER_VENV} ...", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+    if not PEER_PYTHON.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
     subprocess.run([str(PEER_PYTHON), "-m", "pip", "install", "--quiet", *PEER_PACKAGES], check=True)
-    stamp.touch()
+    stamp.write_text(wanted)
 
 
 def run_one(side: str, key: str, timeout: float) -> dict[str, Any]:

@@ -86,8 +86,7 @@ class Guard:
     """The checks for one server.
 
     Args:
-        bound_host: the address the server listens on (allowed as a Host name unless it is
-            a wildcard such as 0.0.0.0).
+        bound_host: the address the server listens on (allowed as a Host name).
         allowed_hosts: more Host names to serve; `*` serves any name.
         credentials: when given, every request must be SigV4-signed with them.
         now: the clock for the signature's date window.
@@ -101,9 +100,7 @@ class Guard:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         names = {host_name(n) for n in (*LOOPBACK_NAMES, *allowed_hosts)}
-        bound = host_name(bound_host)
-        if bound not in ("0.0.0.0", "::", ""):
-            names.add(bound)
+        names.add(host_name(bound_host))  # also a wildcard (0.0.0.0), as clients may use it
         self.any_host = "*" in names
         self.allowed_hosts = frozenset(names - {"*"})
         self.credentials = credentials

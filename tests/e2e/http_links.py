@@ -137,10 +137,15 @@ class HttpLink:
     name = "http"
 
     def __init__(
-        self, monkeypatch: pytest.MonkeyPatch, *, skip_time: bool = True, sync_timeout: float = 30
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        *,
+        skip_time: bool = True,
+        sync_timeout: float = 30,
+        **host_options: Any,
     ) -> None:
         self.engine = Engine.in_memory(skip_time=skip_time)
-        self.host = EngineHost(self.engine, port=0, sync_timeout=sync_timeout)
+        self.host = EngineHost(self.engine, port=0, sync_timeout=sync_timeout, **host_options)
         self.invocables: dict[str, LambdaEventInvocable] = {}
         # What the Lambda runtime environment provides; the SDK's default boto3 client reads it.
         monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", self.host.url)

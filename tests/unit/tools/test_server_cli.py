@@ -50,3 +50,55 @@ def test_parse_function(tmp_path: Path):
     ]:
         with pytest.raises(CommandError, match=message):
             parse_function(spec)
+
+
+def test_security_options_and_their_environment(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PERDURE_ACCESS_KEY_ID", "AKIDENV")
+    monkeypatch.setenv("PERDURE_SECRET_ACCESS_KEY", "secret-env")
+    args = build_parser().parse_args(["serve", "--allow-host", "a.internal", "--allow-host", "b.internal"])
+    assert args.allow_host == ["a.internal", "b.internal"]
+    assert (args.access_key_id, args.secret_access_key) == ("AKIDENV", "secret-env")
+    assert (args.idle_timeout, args.body_timeout) == (15, 60)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--host", "0.0.0.0"], "listening on 0.0.0.0 (beyond this machine) needs credentials"),
+        (["--host", "::"], "needs credentials to check request signatures: give --access-key-id"),
+        (["--access-key-id", "AKID"], "--access-key-id and --secret-access-key go together"),
+        (["--idle-timeout", "0"], "--idle-timeout must be > 0"),
+    ],
+)
+def test_refusals_are_one_line_errors_before_anything_opens(
+    argv: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+):
+    from perdure.cli.main import main
+
+    monkeypatch.delenv("PERDURE_ACCESS_KEY_ID", raising=False)
+    monkeypatch.delenv("PERDURE_SECRET_ACCESS_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["serve", "--port", "0", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / ".perdure").exists()  # no store was opened
+
+
+def test_without_the_server_extra_serve_names_the_install_command(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    import sys
+
+    import perdure.server
+    from perdure.cli.main import main
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if it were not installed
+    monkeypatch.setitem(sys.modules, "perdure.server.http", None)
+    monkeypatch.delattr(perdure.server, "http", raising=False)
+    assert main(["serve", "--memory", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err == "perdure: error: perdure serve needs the server extra: pip install 'perdure[server]'\n"

@@ -1,0 +1,353 @@
+"""`perdure serve`'s socket layer under hostile or broken clients, over raw sockets.
+
+A request is acted on only once its whole body arrived; idle and slow connections are
+closed after their (here short) timeouts without stopping other requests; Host, Origin and
+Content-Type checks refuse browser cross-site and DNS-rebinding requests; methods and
+paths no route answers get AWS's unknown-operation answer; garbage gets a status line and
+never a 5xx; a synchronous Invoke waiting for its execution holds no worker thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import selectors
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from perdure.server import ApiServer, LambdaApi, ServerOptions
+from perdure.server.http import BODY_LIMITS
+from perdure.wire.types import CheckpointDurableExecutionResponse, CheckpointUpdatedExecutionState
+from tests.unit.tools.test_server_api import ARN, RecordingService
+
+from .http_links import HTTP_FLOWS, HttpLink, callback_id
+
+EXECUTION = f"/2025-12-01/durable-executions/{quote(ARN, safe='')}"
+CALLBACK = "/2025-12-01/durable-execution-callbacks/cb-1"
+STATE_CHANGING = [
+    ("Invoke", "/2015-03-31/functions/f/invocations", b'{"order": 1}'),
+    ("CheckpointDurableExecution", f"{EXECUTION}/checkpoint", b'{"CheckpointToken": "t", "Updates": []}'),
+    ("StopDurableExecution", f"{EXECUTION}/stop", b'{"ErrorMessage": "stop"}'),
+    ("SendDurableExecutionCallbackSuccess", f"{CALLBACK}/succeed", b'"the whole result"'),
+    ("SendDurableExecutionCallbackFailure", f"{CALLBACK}/fail", b'{"ErrorMessage": "no"}'),
+    ("SendDurableExecutionCallbackHeartbeat", f"{CALLBACK}/heartbeat", b"{}"),
+]
+
+
+class Recorder(RecordingService):
+    def checkpoint_durable_execution(self, request: Any) -> CheckpointDurableExecutionResponse:
+        self._record("checkpoint_durable_execution", request)
+        return CheckpointDurableExecutionResponse(CheckpointUpdatedExecutionState(), "t2")
+
+
+SHORT = ServerOptions(idle_timeout=0.5, body_timeout=1.0)
+
+
+class Served:
+    def __init__(self, options: ServerOptions = SHORT, **server: Any) -> None:
+        self.service = Recorder()
+        self.server = ApiServer(LambdaApi(self.service), port=0, options=options, **server)
+        self.server.start()
+        self.host, self.port = self.server.address
+
+    def connect(self) -> socket.socket:
+        sock = socket.create_connection((self.host, self.port), timeout=30)
+        return sock
+
+    def exchange(self, data: bytes) -> tuple[int, dict[str, str], bytes]:
+        """Send `data` on a new connection and read one answer (the connection then closes)."""
+        with self.connect() as sock:
+            sock.sendall(data)
+            return read_response(sock, head_only=data.startswith(b"HEAD "))
+
+    def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        fields = {"Host": f"{self.host}:{self.port}", "Content-Length": str(len(body)), "Connection": "close"}
+        if body:
+            fields["Content-Type"] = "application/json"
+        fields.update(headers or {})
+        head = "".join(f"{k}: {v}\r\n" for k, v in fields.items() if v is not None)
+        return self.exchange(f"{method} {path} HTTP/1.1\r\n{head}\r\n".encode() + body)
+
+
+def read_response(sock: socket.socket, *, head_only: bool = False) -> tuple[int, dict[str, str], bytes]:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"the server closed the connection without an answer (got {data!r})"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0].startswith("HTTP/1.1 "), lines[0]
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    length = 0 if head_only else int(headers.get("content-length", "0"))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk
+        body += chunk
+    return int(lines[0].split()[1]), headers, body
+
+
+@pytest.fixture
+def served() -> Iterator[Served]:
+    served = Served()
+    yield served
+    served.server.stop()
+
+
+def wait_for_abandoned(caplog: pytest.LogCaptureFixture, count: int) -> None:
+    """Until the server has seen `count` clients leave before their body was complete."""
+    deadline = time.monotonic() + 30
+    while sum("left before its body was complete" in r.getMessage() for r in caplog.records) < count:
+        assert time.monotonic() < deadline, "the server did not notice the clients leaving"
+        time.sleep(0.01)
+
+
+# ---------------------------------------------------------------- incomplete requests
+
+
+@pytest.mark.parametrize(("operation", "path", "body"), STATE_CHANGING, ids=[r[0] for r in STATE_CHANGING])
+def test_a_request_whose_body_never_completes_changes_nothing(
+    served: Served, caplog: pytest.LogCaptureFixture, operation: str, path: str, body: bytes
+):
+    caplog.set_level(logging.DEBUG, logger="perdure.server.access")
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{served.port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with served.connect() as truncated:
+        truncated.sendall(head + body[: len(body) // 2])  # then the client goes away
+    with served.connect() as headers_only:
+        headers_only.sendall(head)
+    wait_for_abandoned(caplog, 2)
+    assert served.service.calls == []
+    # The same request sent whole is acted on: the route really is this operation's.
+    status, _, _ = served.request("POST", path, body)
+    assert status < 300 and len(served.service.calls) == 1
+
+
+def test_a_truncated_callback_result_does_not_complete_the_callback(monkeypatch: pytest.MonkeyPatch):
+    link = HttpLink(monkeypatch)
+    try:
+        link.register("approval", f"{HTTP_FLOWS}:approval")
+        arn = link.start("approval", {})
+        callback = callback_id(link, arn)
+        host, port = link.host.server.address
+        body = b"the whole answer"
+        with socket.create_connection((host, port)) as sock:
+            sock.sendall(
+                f"POST /2025-12-01/durable-execution-callbacks/{callback}/succeed HTTP/1.1\r\n"
+                f"Host: {host}:{port}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                + body[:5]
+            )
+        link.succeed_callback(callback, body)  # accepted: the callback was still open
+        assert link.finish(arn).result == json.dumps({"answer": "the whole answer"})
+    finally:
+        link.close()
+
+
+# ------------------------------------------------------------------- slow and idle
+
+
+def test_idle_and_slow_connections_do_not_block_others_and_are_closed(served: Served):
+    idle = [served.connect() for _ in range(500)]
+    slow = []
+    for _ in range(50):
+        sock = served.connect()
+        sock.sendall(
+            f"POST {CALLBACK}/succeed HTTP/1.1\r\nHost: 127.0.0.1:{served.port}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n0123456789".encode()
+        )
+        slow.append(sock)
+    status, _, body = served.request("GET", f"{EXECUTION}")
+    assert status == 200 and json.loads(body)["Status"] == "SUCCEEDED"
+    # Every one of them is closed by the server (the slow ones after a 408 answer).
+    answers = {sock: b"" for sock in idle + slow}
+    selector = selectors.DefaultSelector()
+    for sock in answers:
+        sock.setblocking(False)
+        selector.register(sock, selectors.EVENT_READ)
+    deadline = time.monotonic() + 60
+    open_count = len(answers)
+    while open_count:
+        assert time.monotonic() < deadline, f"{open_count} connections still open"
+        for key, _ in selector.select(timeout=1):
+            sock = key.fileobj
+            assert isinstance(sock, socket.socket)
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                chunk = b""
+            if chunk:
+                answers[sock] += chunk
+            else:
+                selector.unregister(sock)
+                sock.close()
+                open_count -= 1
+    assert all(answers[sock] == b"" for sock in idle)
+    assert all(answers[sock].startswith(b"HTTP/1.1 408 ") for sock in slow)
+    assert all(b"RequestTimeoutException" in answers[sock] for sock in slow)
+    assert served.service.calls == [("get_durable_execution", served.service.calls[0][1])]
+
+
+def test_a_body_over_its_route_limit_is_refused_unread(served: Served):
+    limit = BODY_LIMITS["SendDurableExecutionCallbackSuccess"]
+    status, headers, body = served.exchange(
+        f"POST {CALLBACK}/succeed HTTP/1.1\r\nHost: 127.0.0.1:{served.port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {limit + 1}\r\n\r\n".encode()
+    )
+    assert status == 413 and headers["x-amzn-errortype"] == "RequestTooLargeException"
+    assert str(limit) in json.loads(body)["message"] and served.service.calls == []
+
+
+def test_bodies_beyond_the_budget_are_throttled_not_buffered():
+    served = Served(ServerOptions(idle_timeout=5, body_timeout=30, body_budget=BODY_LIMITS["Invoke"]))
+    try:
+        invoke = f"POST /2015-03-31/functions/f/invocations HTTP/1.1\r\nHost: 127.0.0.1:{served.port}\r\n"
+        with served.connect() as big:
+            big.sendall(f"{invoke}Content-Length: {BODY_LIMITS['Invoke']}\r\n\r\n[".encode())
+            status, headers, _ = served.exchange(f"{invoke}Content-Length: 100\r\n\r\n".encode())
+            assert status == 429 and headers["x-amzn-errortype"] == "TooManyRequestsException"
+            assert served.request("GET", EXECUTION)[0] == 200  # a request without a body still gets in
+        assert [name for name, _ in served.service.calls] == ["get_durable_execution"]
+    finally:
+        served.server.stop()
+
+
+# ------------------------------------------------------------------ browsers and DNS
+
+
+def test_cross_site_and_rebound_requests_are_refused(served: Served):
+    own = f"127.0.0.1:{served.port}"
+    refusals = [
+        served.request("GET", EXECUTION, headers={"Host": f"attacker.example:{served.port}"}),
+        served.request("GET", EXECUTION, headers={"Origin": "http://attacker.example"}),
+        served.request("GET", EXECUTION, headers={"Origin": "null"}),
+        served.request("POST", f"{CALLBACK}/succeed", b'"x"', headers={"Content-Type": "text/plain"}),
+        served.request(
+            "POST",
+            f"{CALLBACK}/heartbeat",
+            b"a=b",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        ),
+        served.request(
+            "POST", f"{CALLBACK}/succeed", b"x", headers={"Content-Type": "multipart/form-data; boundary=x"}
+        ),
+        served.exchange(f"GET {EXECUTION} HTTP/1.0\r\n\r\n".encode()),  # no Host at all
+    ]
+    for status, headers, body in refusals:
+        assert status == 403 and headers["x-amzn-errortype"] == "AccessDeniedException"
+        assert json.loads(body)["Type"] == "User"
+    assert served.service.calls == []
+    accepted = [
+        served.request("GET", EXECUTION, headers={"Host": f"localhost:{served.port}"}),
+        served.request("GET", EXECUTION, headers={"Host": f"[::1]:{served.port}"}),
+        served.request("GET", EXECUTION, headers={"Origin": f"http://{own}"}),
+        served.request("POST", f"{CALLBACK}/heartbeat", b"", headers={"Content-Type": None}),  # type: ignore[dict-item]
+    ]
+    assert [status for status, _, _ in accepted] == [200, 200, 200, 200]
+
+
+def test_allow_host_adds_a_name():
+    from perdure.server import Guard
+
+    served = Served(guard=Guard("127.0.0.1", ["host.docker.internal"]))
+    try:
+        assert served.request("GET", EXECUTION, headers={"Host": "host.docker.internal:9000"})[0] == 200
+        assert served.request("GET", EXECUTION, headers={"Host": "other.internal:9000"})[0] == 403
+    finally:
+        served.server.stop()
+
+
+# ------------------------------------------------------------- methods and garbage
+
+
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "PATCH", "PUT", "TRACE", "BREW"])
+def test_methods_no_route_answers_get_the_unknown_operation_answer(served: Served, method: str):
+    status, headers, body = served.request(method, EXECUTION)
+    assert status == 405 and headers["x-amzn-errortype"] == "UnknownOperationException"
+    assert headers["allow"] == "GET"
+    if method == "HEAD":
+        assert body == b""
+    else:
+        assert json.loads(body)["Type"] == "User" and method in json.loads(body)["message"]
+    status, headers, _ = served.request(method, "/nowhere")
+    assert status == 404 and headers["x-amzn-errortype"] == "UnknownOperationException"
+
+
+@pytest.mark.parametrize(
+    "request_line",
+    [
+        b"GET /2025-12-01/durable\r-executions/x HTTP/1.1",
+        b"GET /a\rb HTTP/1.1",
+        b"GET /a\nb HTTP/1.1",
+        b"GET /a%0d%0aSet-Cookie:%20x HTTP/1.1",
+        b"GET /\x00\x01 HTTP/1.1",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+        b"GET",
+        b"GET / HTTP/9.9",
+        b"POST /2015-03-31/functions/f/invocations HTTP/1.1\r\nContent-Length: -1",
+        b"POST /2015-03-31/functions/f/invocations HTTP/1.1\r\nContent-Length: 1, 2",
+        b"POST /2015-03-31/functions/f/invocations HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3",
+        b"GET / HTTP/1.1\r\nBad Header: x",
+        b"GET / HTTP/1.1\r\nX: " + b"y" * 70000,
+    ],
+)
+def test_garbage_gets_a_status_line_and_never_a_5xx(served: Served, request_line: bytes):
+    with served.connect() as sock:
+        sock.sendall(request_line + b"\r\nHost: 127.0.0.1\r\n\r\n")
+        status, _, _ = read_response(sock)
+    assert 400 <= status < 500 and served.service.calls == []
+
+
+def test_a_chunked_body_is_read_whole(served: Served):
+    with served.connect() as sock:
+        sock.sendall(
+            f"POST {CALLBACK}/succeed HTTP/1.1\r\nHost: 127.0.0.1:{served.port}\r\n"
+            'Transfer-Encoding: chunked\r\n\r\n3\r\n"ab\r\n2\r\nc"\r\n0\r\n\r\n'.encode()
+        )
+        status, _, _ = read_response(sock)
+    assert status == 200 and served.service.calls[0][1].result == b'"abc"'
+
+
+# --------------------------------------------------------------------- threads
+
+
+def test_a_waiting_synchronous_invoke_holds_no_worker_thread(monkeypatch: pytest.MonkeyPatch):
+    link = HttpLink(monkeypatch, skip_time=False, sync_timeout=30, options=ServerOptions(workers=1))
+    link.register("waiting", f"{HTTP_FLOWS}:waiting")
+    answers: list[dict[str, Any]] = []
+
+    def invoke() -> None:
+        answers.append(link.client.invoke(FunctionName="waiting", Payload=json.dumps({"seconds": 3600})))
+
+    waiting = [threading.Thread(target=invoke) for _ in range(3)]
+    try:
+        for thread in waiting:
+            thread.start()
+        deadline = time.monotonic() + 20
+        while (
+            len(link.client.list_durable_executions_by_function(FunctionName="waiting")["DurableExecutions"])
+            < 3
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        # Three invokes wait for their executions and the server has one worker thread:
+        # other calls are answered all the same, while the invokes still wait.
+        for _ in range(5):
+            assert link.client.list_durable_executions_by_function(FunctionName="waiting")[
+                "DurableExecutions"
+            ]
+        assert all(thread.is_alive() for thread in waiting) and answers == []
+    finally:
+        link.close()
+        for thread in waiting:
+            thread.join(30)
+    assert [a["StatusCode"] for a in answers] == [202, 202, 202]
