@@ -2,7 +2,7 @@
 
 The app reads one request, refuses it early when it may not be served (`Guard`: Host,
 Origin, Content-Type, the signature's presence and date; a body over its route's limit;
-no room left in the in-flight body budget), reads the whole body within `body_timeout`,
+no room in the memory budget within `body_timeout`), reads the whole body within `body_timeout`,
 checks the SigV4 signature over it, and only then hands it to `LambdaApi.handle` on a
 bounded thread pool. A client that disconnects before its body is complete changes
 nothing: the request is dropped unread. A synchronous `Invoke` then waits for its
@@ -65,6 +65,10 @@ its own, exact limits on the decoded request (750 KiB and 250 updates per checkp
 256 KiB per payload; see docs/limits.md); these bound what the socket layer buffers."""
 OTHER_BODY_LIMIT = 64 * KiB
 """Any other request (the GET routes, unknown paths) carries at most this much."""
+DECODE_FACTOR = 26
+"""What a request may cost in memory, per byte of its body: the body itself, plus what
+decoding it as JSON builds (measured at 25 bytes per byte for `[{},{},...]`, the worst
+case; see benchmarks/server_memory.py)."""
 
 access_log = logging.getLogger("perdure.server.access")
 logger = logging.getLogger("perdure.server")
@@ -80,9 +84,11 @@ class ServerOptions:
         body_timeout: seconds from a request's headers to the end of its body.
         max_connections: open connections; more are closed as they are accepted.
         workers: threads that run API calls (SQLite work); more requests wait their turn.
-        body_budget: bytes of request bodies held at once (being read or handled); a request
-            whose declared body does not fit gets 429 TooManyRequestsException, which AWS
-            clients retry after a back-off.
+        memory_budget: bytes the requests in flight may use at once. A request reserves
+            `DECODE_FACTOR` times its declared body size before its body is read and keeps it
+            until it is answered; one that finds no room waits (its body unread) for up to
+            `body_timeout`, then gets 429 TooManyRequestsException, which AWS clients retry
+            after a back-off.
         graceful_timeout: seconds `stop` waits for requests in flight.
     """
 
@@ -90,7 +96,7 @@ class ServerOptions:
     body_timeout: float = 60.0
     max_connections: int = 1024
     workers: int = 8
-    body_budget: int = 32 * MiB
+    memory_budget: int = 256 * MiB
     graceful_timeout: float = 5.0
 
     def __post_init__(self) -> None:
@@ -100,8 +106,9 @@ class ServerOptions:
         for name in ("max_connections", "workers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
-        if self.body_budget < max(BODY_LIMITS.values()):
-            raise ValueError(f"body_budget must be >= {max(BODY_LIMITS.values())} (the largest body limit)")
+        largest = DECODE_FACTOR * max(BODY_LIMITS.values())
+        if self.memory_budget < largest:
+            raise ValueError(f"memory_budget must be >= {largest} (the largest request's reservation)")
 
 
 class SyncInvokes(Protocol):
@@ -121,19 +128,33 @@ class SyncInvokes(Protocol):
 
 
 class _Budget:
-    """Bytes of bodies in flight; taken before a body is read, given back when answered."""
+    """Bytes of memory the requests in flight may use; taken before a body is read, given
+    back once the request is answered. A request that fits goes at once (a small one never
+    waits behind a large one); one that does not waits for what others give back."""
 
     def __init__(self, size: int) -> None:
         self.free = size
+        self._changed: asyncio.Condition | None = None
 
-    def take(self, amount: int) -> bool:
-        if amount > self.free:
+    async def take(self, amount: int, timeout: float) -> bool:
+        if amount <= self.free:
+            self.free -= amount
+            return True
+        if self._changed is None:
+            self._changed = asyncio.Condition()
+        try:
+            async with self._changed:
+                await asyncio.wait_for(self._changed.wait_for(lambda: amount <= self.free), timeout)
+                self.free -= amount
+                return True
+        except TimeoutError:
             return False
-        self.free -= amount
-        return True
 
-    def give(self, amount: int) -> None:
+    async def give(self, amount: int) -> None:
         self.free += amount
+        if amount and self._changed is not None:
+            async with self._changed:
+                self._changed.notify_all()
 
 
 class _Refused(Exception):
@@ -153,7 +174,7 @@ class AsgiApp:
         self.options = options
         self.invokes = invokes
         self.pool = concurrent.futures.ThreadPoolExecutor(options.workers, thread_name_prefix="perdure-api")
-        self.budget = _Budget(options.body_budget)
+        self.budget = _Budget(options.memory_budget)
         self.stopping: asyncio.Event | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], send: Any) -> None:
@@ -172,8 +193,13 @@ class AsgiApp:
         reserved = 0
         try:
             self.guard.admit(method, headers)
-            reserved = self._reserve(method, raw_path, headers)
-            body = await self._read_body(receive, reserved)
+            limit, need = self._body_size(method, raw_path, headers)
+            if not await self.budget.take(need * DECODE_FACTOR, self.options.body_timeout):
+                raise _Refused(
+                    TooManyRequestsError("Rate exceeded: too many large requests at once; retry later")
+                )
+            reserved = need * DECODE_FACTOR
+            body = await self._read_body(receive, limit)
             if body is None:
                 access_log.debug("%s %s: the client left before its body was complete", method, raw_path)
                 return
@@ -194,13 +220,15 @@ class AsgiApp:
         except ServiceError as error:
             response, pending = error_response(error, extra=(("Connection", "close"),)), None
         finally:
-            self.budget.give(reserved)
+            await self.budget.give(reserved)
         if pending is not None:
             response = await self._await_invoke(pending, response)
         access_log.debug("%s %s %s", method, raw_path, response.status)
         await _send(send, response, head=method == "HEAD")
 
-    def _reserve(self, method: str, raw_path: str, headers: dict[str, str]) -> int:
+    def _body_size(self, method: str, raw_path: str, headers: dict[str, str]) -> tuple[int, int]:
+        """(the route's body limit, the size to reserve for): the declared length, or the
+        limit for a chunked body."""
         found = find_route(method, raw_path)
         limit = BODY_LIMITS.get(found[0].operation, OTHER_BODY_LIMIT) if found else OTHER_BODY_LIMIT
         length = headers.get("content-length")
@@ -214,11 +242,7 @@ class AsgiApp:
             raise _Refused(
                 RequestTooLargeError(f"Request must be smaller than {limit} bytes for this operation")
             )
-        if not self.budget.take(need):
-            raise _Refused(
-                TooManyRequestsError("Rate exceeded: too many large requests at once; retry later")
-            )
-        return need
+        return limit, need
 
     async def _read_body(self, receive: Callable[[], Awaitable[Any]], limit: int) -> bytes | None:
         """The whole body (None: the client disconnected first)."""

@@ -9,6 +9,7 @@ never a 5xx; a synchronous Invoke waiting for its execution holds no worker thre
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import selectors
@@ -22,7 +23,7 @@ from urllib.parse import quote
 import pytest
 
 from perdure.server import ApiServer, LambdaApi, ServerOptions
-from perdure.server.http import BODY_LIMITS
+from perdure.server.http import BODY_LIMITS, DECODE_FACTOR, _Budget
 from perdure.wire.types import CheckpointDurableExecutionResponse, CheckpointUpdatedExecutionState
 from tests.unit.tools.test_server_api import ARN, RecordingService
 
@@ -207,18 +208,38 @@ def test_a_body_over_its_route_limit_is_refused_unread(served: Served):
     assert str(limit) in json.loads(body)["message"] and served.service.calls == []
 
 
-def test_bodies_beyond_the_budget_are_throttled_not_buffered():
-    served = Served(ServerOptions(idle_timeout=5, body_timeout=30, body_budget=BODY_LIMITS["Invoke"]))
+def test_a_request_without_room_in_the_memory_budget_waits_unread():
+    budget = DECODE_FACTOR * BODY_LIMITS["Invoke"]  # room for one maximum-size invoke
+    served = Served(ServerOptions(idle_timeout=30, body_timeout=30, memory_budget=budget))
     try:
         invoke = f"POST /2015-03-31/functions/f/invocations HTTP/1.1\r\nHost: 127.0.0.1:{served.port}\r\n"
-        with served.connect() as big:
-            big.sendall(f"{invoke}Content-Length: {BODY_LIMITS['Invoke']}\r\n\r\n[".encode())
-            status, headers, _ = served.exchange(f"{invoke}Content-Length: 100\r\n\r\n".encode())
-            assert status == 429 and headers["x-amzn-errortype"] == "TooManyRequestsException"
-            assert served.request("GET", EXECUTION)[0] == 200  # a request without a body still gets in
-        assert [name for name, _ in served.service.calls] == ["get_durable_execution"]
+        big = served.connect()
+        big.sendall(f"{invoke}Content-Length: {BODY_LIMITS['Invoke']}\r\n\r\n[".encode())
+        with served.connect() as small:
+            small.sendall(f"{invoke}Content-Length: 2\r\nConnection: close\r\n\r\n{{}}".encode())
+            # A request with no body needs no room: it is answered while the small invoke waits.
+            assert served.request("GET", EXECUTION)[0] == 200
+            assert [name for name, _ in served.service.calls] == ["get_durable_execution"]
+            big.close()  # its room is given back: the waiting invoke goes ahead
+            status, _, _ = read_response(small)
+        assert status == 200 and [name for name, _ in served.service.calls] == [
+            "get_durable_execution",
+            "invoke",
+        ]
     finally:
         served.server.stop()
+
+
+def test_the_budget_refuses_after_waiting_its_timeout():
+    budget = _Budget(100)
+
+    async def scenario() -> list[bool]:
+        first = await budget.take(80, 1)
+        waited = await budget.take(30, 0.01)  # 20 free: refused after its wait
+        await budget.give(80)
+        return [first, waited, await budget.take(100, 0.01)]
+
+    assert asyncio.run(scenario()) == [True, False, True]
 
 
 # ------------------------------------------------------------------ browsers and DNS
