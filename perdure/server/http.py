@@ -65,10 +65,11 @@ its own, exact limits on the decoded request (750 KiB and 250 updates per checkp
 256 KiB per payload; see docs/limits.md); these bound what the socket layer buffers."""
 OTHER_BODY_LIMIT = 64 * KiB
 """Any other request (the GET routes, unknown paths) carries at most this much."""
-DECODE_FACTOR = 26
-"""What a request may cost in memory, per byte of its body: the body itself, plus what
-decoding it as JSON builds (measured at 25 bytes per byte for `[{},{},...]`, the worst
-case; see benchmarks/server_memory.py)."""
+DECODE_FACTOR = 32
+"""What a request may cost in memory, per byte of its body: the chunks as read and the
+joined body (2), what decoding it as JSON builds (25 bytes per byte for `[{},{},...]`, the
+worst case), and room for the decoded request and its answer. benchmarks/server_memory.py
+measures a burst of such bodies against this bound."""
 
 access_log = logging.getLogger("perdure.server.access")
 logger = logging.getLogger("perdure.server")
