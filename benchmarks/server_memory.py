@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from perdure.server.http import BODY_LIMITS, MiB, ServerOptions  # noqa: E402
 
+SERVE = ("serve", "--memory", "--port", "0")
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:f:$LATEST/durable-execution/n/id"
 PATHS = {
     "invoke": ("Invoke", "/2015-03-31/functions/nobody/invocations"),
@@ -107,8 +108,7 @@ def main() -> int:
     environment = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
     environment.pop("PERDURE_DB", None)
     server = subprocess.Popen(
-        [sys.executable, "-c", "from perdure.cli.main import main; raise SystemExit(main())", "serve"]
-        + ["--memory", "--port", "0"],
+        [sys.executable, "-c", "from perdure.cli.main import main; raise SystemExit(main())", *SERVE],
         env=environment,
         stdout=subprocess.PIPE,
         text=True,
