@@ -10,8 +10,10 @@ never a 5xx; a synchronous Invoke waiting for its execution holds no worker thre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import random
 import selectors
 import socket
 import threading
@@ -326,6 +328,52 @@ def test_garbage_gets_a_status_line_and_never_a_5xx(served: Served, request_line
         sock.sendall(request_line + b"\r\nHost: 127.0.0.1\r\n\r\n")
         status, _, _ = read_response(sock)
     assert 400 <= status < 500 and served.service.calls == []
+
+
+def test_random_bytes_never_get_a_5xx_nor_an_answer_without_a_status_line(served: Served):
+    chooser = random.Random(20261207)
+    prefixes = [
+        b"",
+        b"GET ",
+        b"POST /2015-03-31/functions/f/invocations HTTP/1.1\r\n",
+        b"GET / HTTP/1.1\r\nHost: ",
+    ]
+    for _ in range(60):
+        noise = bytes(
+            chooser.choice(b"\r\n :/%?\x00\x7fGETPOSAHx0-9") for _ in range(chooser.randint(1, 200))
+        )
+        with served.connect() as sock:
+            sock.sendall(chooser.choice(prefixes) + noise + b"\r\n\r\n")
+            sock.shutdown(socket.SHUT_WR)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        if answer:  # an incomplete request may get no answer at all: never a headless one
+            assert answer.startswith(b"HTTP/1.1 "), answer[:80]
+            assert 400 <= int(answer.split()[1]) < 500 or answer.startswith(b"HTTP/1.1 200 "), answer[:80]
+
+
+def test_connections_over_the_cap_are_closed_on_accept():
+    served = Served(ServerOptions(idle_timeout=30, max_connections=3))
+    try:
+        kept = [served.connect() for _ in range(3)]
+        # Closed by the server, unanswered (a FIN, or a reset).
+        with served.connect() as extra, contextlib.suppress(ConnectionResetError):
+            assert extra.recv(1) == b""
+        kept.pop().close()
+        deadline = time.monotonic() + 30
+        while True:  # once the server has seen that close, a new connection is served
+            try:
+                if served.request("GET", EXECUTION)[0] == 200:
+                    break
+            except (AssertionError, ConnectionError):
+                pass
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        for sock in kept:
+            sock.close()
+    finally:
+        served.server.stop()
 
 
 def test_a_chunked_body_is_read_whole(served: Served):
