@@ -12,7 +12,11 @@ existed before are unchanged and the database passes `PRAGMA integrity_check`.
 The pre-existing executions are safe from valid requests by construction: the fuzzer never
 knows their checkpoint tokens or callback ids, and sends `StopDurableExecution` only to
 its own "victim" executions (whose callback ids it does know, so valid callbacks, stops and
-checkpoints with a wrong token are exercised too).
+checkpoints with a wrong token are exercised too). To reach the engine's checkpoint
+processors, a `holder` invocation (tests/e2e/flows/fuzz_flows.py) hands the fuzzer its live
+checkpoint token and stays open; half the checkpoints then go to its execution with the
+latest token, so mutated updates meet an engine that would apply them. At the end, every
+execution is read back and none may hold a member stored with a type the API forbids.
 
 `tests/e2e/test_server_fuzz.py` runs a few thousand requests in `make test`;
 `make fuzz` runs `python -m tests.e2e.server_fuzz` (20,000 by default) and prints the summary.
@@ -40,7 +44,9 @@ from typing import Any
 from urllib.parse import quote
 
 FLOWS = Path(__file__).parent / "flows" / "fuzz_flows.py"
-FUNCTIONS = ("succeeds", "fails", "approval")
+FUNCTIONS = ("succeeds", "fails", "approval", "holder")
+MAX_HOLDERS = 25
+"""Held invocations started in one run (a new one when the last one's execution ended)."""
 PREFIX = "/2025-12-01"
 FAKE_ARN = "arn:aws:lambda:us-east-1:000000000000:function:succeeds:$LATEST/durable-execution/ghost/0000"
 
@@ -141,11 +147,11 @@ def arn_path(arn: str) -> str:
 class Server:
     """`perdure serve` in a subprocess on `db`, on a free port."""
 
-    def __init__(self, db: Path, log: Path) -> None:
+    def __init__(self, db: Path, log: Path, hold: Path) -> None:
         functions = [f"--function={name}={FLOWS}:{name}" for name in FUNCTIONS]
         command = [sys.executable, "-m", "perdure.cli.main", "serve", "--port", "0", "--db", str(db)]
         command += [*functions, "--sync-timeout", "2"]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PERDURE_FUZZ_HOLD": str(hold)}
         env.pop("PERDURE_DB", None)
         self.log = log
         self._stderr = log.open("wb")
@@ -357,6 +363,8 @@ class Generator:
         self.rng = rng
         self.protected = protected
         self.victims = victims  # arn -> callback id
+        self.held: dict[str, str] | None = None
+        """{"arn", "token"}: an open invocation's execution and its latest checkpoint token."""
 
     # -- valid values ------------------------------------------------------
 
@@ -377,10 +385,13 @@ class Generator:
     def error_object(self) -> dict[str, Any]:
         return {"ErrorType": "Fuzz", "ErrorMessage": "no", "ErrorData": "{}", "StackTrace": ["a", "b"]}
 
-    def update(self) -> dict[str, Any]:
-        kind = self.rng.choice(["STEP", "WAIT", "CALLBACK", "CONTEXT", "CHAINED_INVOKE", "EXECUTION"])
+    def update(self, held: bool = False) -> dict[str, Any]:
+        kinds = ["STEP", "WAIT", "CALLBACK", "CONTEXT", "CHAINED_INVOKE"]
+        if not held or self.rng.random() < 0.05:  # ending a held execution ends its fuzzing
+            kinds.append("EXECUTION")
+        kind = self.rng.choice(kinds)
         update: dict[str, Any] = {
-            "Id": f"op{self.rng.randrange(100)}",
+            "Id": f"op{self.rng.randrange(20 if held else 100)}",
             "Type": kind,
             "Action": self.rng.choice(["START", "SUCCEED", "FAIL", "RETRY", "CANCEL"]),
             "Name": "fuzz",
@@ -431,16 +442,19 @@ class Generator:
                 body,
             )
         if route == "CheckpointDurableExecution":
+            held = self.held is not None and rng.random() < 0.5
             body = {
-                "CheckpointToken": self.token(),
-                "Updates": [self.update() for _ in range(rng.randrange(4))],
+                "CheckpointToken": self.held["token"] if held and self.held else self.token(),
+                "Updates": [self.update(held) for _ in range(rng.randrange(4))],
             }
             if rng.random() < 0.5:
                 body["ClientToken"] = f"ct-{rng.randrange(1000)}"
-            return Request(
-                route, "POST", arn_path(self.arn()) + "/checkpoint", body=json.dumps(body).encode()
-            )
+            arn = self.held["arn"] if held and self.held else self.arn()
+            return Request(route, "POST", arn_path(arn) + "/checkpoint", body=json.dumps(body).encode())
         if route == "GetDurableExecutionState":
+            if self.held is not None and rng.random() < 0.5:
+                query = [("CheckpointToken", self.held["token"]), ("MaxItems", str(rng.randrange(1, 5)))]
+                return Request(route, "GET", arn_path(self.held["arn"]) + "/state", query)
             query = [("CheckpointToken", self.token()), ("MaxItems", "10")]
             return Request(route, "GET", arn_path(self.arn()) + "/state", query)
         if route == "GetDurableExecution":
@@ -680,6 +694,9 @@ class FuzzReport:
     """Each answer >= 500, and each missing answer to a request that should have one."""
     changed: list[str] = field(default_factory=list)
     """The pre-existing executions whose state or history changed."""
+    held_checkpoints: int = 0
+    """Checkpoints the engine accepted from the fuzzer, with a held invocation's token."""
+    holders: int = 0
     executions: int = 0
     mistyped: list[str] = field(default_factory=list)
     """Members stored with a type the API does not allow, in any execution (`stored_type_problems`)."""
@@ -695,6 +712,9 @@ class FuzzReport:
         lines.append("mutations: " + ", ".join(f"{k} {v}" for k, v in sorted(self.by_mutation.items())))
         lines.append(f"answers >= 500 or missing: {len(self.failures)}")
         lines += [f"  {failure}" for failure in self.failures[:20]]
+        lines.append(
+            f"checkpoints accepted with a live token: {self.held_checkpoints} (over {self.holders} held invocations)"
+        )
         lines.append(f"pre-existing executions changed: {len(self.changed)} {self.changed}")
         lines.append(
             f"executions read back: {self.executions}; members stored mistyped: {self.mistyped[:10]}"
@@ -721,7 +741,9 @@ def run_fuzz(requests: int, seed: int, workdir: Path) -> FuzzReport:
     """Fuzz a fresh `perdure serve` in `workdir` (see the module docstring)."""
     report = FuzzReport()
     started = time.monotonic()
-    server = Server(workdir / "fuzz.db", workdir / "server.log")
+    hold = workdir / "hold"
+    hold.mkdir()
+    server = Server(workdir / "fuzz.db", workdir / "server.log", hold)
     try:
         address = server.address
         protected = {
@@ -747,8 +769,13 @@ def run_fuzz(requests: int, seed: int, workdir: Path) -> FuzzReport:
         }
         generator = Generator(random.Random(seed), list(protected.values()), victim_callbacks)
         for _ in range(requests):
+            if generator.held is None and report.holders < MAX_HOLDERS:
+                report.holders += 1
+                generator.held = hold_invocation(address, hold, f"fz-hold-{report.holders}")
             request = generator.generate()
             outcome, status, head, body = send(address, request)
+            if generator.held is not None and quote(generator.held["arn"], safe="") in request.target():
+                follow_held(generator, report, request, status, body)
             new_arn = _header(head, "X-Amz-Durable-Execution-Arn")
             if request.route == "Invoke" and status == 202 and new_arn and new_arn not in protected.values():
                 generator.victims.setdefault(new_arn, "")  # an execution of its own: anything goes
@@ -769,12 +796,45 @@ def run_fuzz(requests: int, seed: int, workdir: Path) -> FuzzReport:
             report.executions += 1
             report.mistyped += stored_type_problems(snapshot(address, arn), arn.rsplit("/", 2)[-2])
     finally:
+        (hold / "release").touch()  # the server waits for running invocations when it stops
         report.server_exit = server.stop()
         report.seconds = time.monotonic() - started
     report.server_log_tracebacks = server.log.read_text(errors="replace").count("Traceback")
     with sqlite3.connect(workdir / "fuzz.db") as db:
         report.integrity = "; ".join(str(row[0]) for row in db.execute("PRAGMA integrity_check"))
     return report
+
+
+def hold_invocation(address: tuple[str, int], hold: Path, name: str) -> dict[str, str]:
+    """Start a `holder` execution and wait for its invocation to hand over its token."""
+    invoke(address, "holder", {}, name)
+    ready = hold / f"{name}.json"
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        assert time.monotonic() < deadline, f"the holder invocation {name} never started"
+        time.sleep(0.01)
+    held: dict[str, str] = json.loads(ready.read_text())
+    return held
+
+
+def follow_held(
+    generator: Generator, report: FuzzReport, request: Request, status: int | None, body: bytes
+) -> None:
+    """Keep the held token current; drop the held invocation once its execution ended."""
+    assert generator.held is not None
+    if request.route != "CheckpointDurableExecution" or request.method != "POST":
+        return
+    if status == 200:
+        token = json.loads(body).get("CheckpointToken")
+        if token:
+            generator.held["token"] = token
+            report.held_checkpoints += 1
+    elif (
+        status == 400
+        and b"Invalid checkpoint token" in body
+        and generator.held["token"].encode() in request.body
+    ):
+        generator.held = None  # its execution ended (or the token was revoked): start another
 
 
 def main() -> int:
