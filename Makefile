@@ -1,10 +1,11 @@
-# perdure: make setup | demo | test | bench | lint  (bench-quick: a smoke run of the benchmarks)
+# perdure: make setup | demo | test | bench | lint | fuzz  (bench-quick: a smoke run of the benchmarks;
+# fuzz: 20,000 mutated requests against `perdure serve`, with a summary)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench bench-quick lint clean
+.PHONY: setup demo test bench bench-quick lint fuzz clean
 
 setup: $(STAMP)
 
@@ -30,6 +31,9 @@ bench: setup
 
 bench-quick: setup
 	$(PY) benchmarks/run.py --quick
+
+fuzz: setup
+	$(PY) -m tests.e2e.server_fuzz --requests 20000
 
 clean:
 	rm -rf $(VENV) .perdure

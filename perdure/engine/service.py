@@ -78,26 +78,29 @@ def _changes_marker(after: int, upto: int) -> str:
     return f"{_CHANGES_PREFIX}{after}-{upto}"
 
 
+_MAX_MARKER_NUMBER = 2**63 - 1
+"""Markers number rows, and a row number is a (64-bit) SQLite INTEGER."""
+
+
+def _marker_number(text: str, marker: str) -> int:
+    """One number of a marker this service issued: ASCII digits, at most a row number."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > _MAX_MARKER_NUMBER:
+        raise InvalidParameterValueError(f"Marker {marker[:80]!r} is not a marker this service returned")
+    return int(text)
+
+
 def _parse_changes_marker(marker: str) -> tuple[int, int]:
-    try:
-        after, upto = (int(part) for part in marker[len(_CHANGES_PREFIX) :].split("-"))
-    except ValueError:
-        raise InvalidParameterValueError(f"Marker {marker!r} is not a marker this service returned") from None
-    if not 0 <= after < upto:
-        raise InvalidParameterValueError(f"Marker {marker!r} is not a marker this service returned")
+    parts = marker[len(_CHANGES_PREFIX) :].split("-")
+    if len(parts) != 2:
+        raise InvalidParameterValueError(f"Marker {marker[:80]!r} is not a marker this service returned")
+    after, upto = (_marker_number(part, marker) for part in parts)
+    if not after < upto:
+        raise InvalidParameterValueError(f"Marker {marker[:80]!r} is not a marker this service returned")
     return after, upto
 
 
 def _marker(marker: str | None) -> int | None:
-    if marker is None:
-        return None
-    try:
-        value = int(marker)
-    except ValueError:
-        raise InvalidParameterValueError(f"Marker {marker!r} is not a marker this service returned") from None
-    if value < 0:
-        raise InvalidParameterValueError(f"Marker {marker!r} is not a marker this service returned")
-    return value
+    return None if marker is None else _marker_number(marker, marker)
 
 
 def _stale_token_message(rec: ExecutionRecord, token: str | None = None) -> str:

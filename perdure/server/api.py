@@ -6,6 +6,9 @@ path, query string, headers and body where the botocore model puts them, and dec
 into the wire request by the one codec (`timestamps="epoch_seconds"`, the REST JSON
 form). The answer is encoded the same way. Failures become the AWS error shape botocore
 parses: status, `X-Amzn-ErrorType: <Code>` and `{"Type", "message", "Message"}`.
+Before decoding, every member is checked against the botocore model
+(`perdure.server.validation`), so nothing a client can send reaches the service with a
+type, length, range or pattern the model forbids, and JSON is parsed with bounded nesting.
 Imports `perdure.wire`, `perdure.engine.errors` (through `.errors`) and the stdlib.
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,12 +34,14 @@ from perdure.wire.types import InvokeRequest, InvokeResponse
 
 from .errors import error_for
 from .routes import QueryParam, Route, allowed_methods, find_route, unsupported_operation
+from .validation import RequestValidator, parse_json
 
 logger = logging.getLogger("perdure.server")
 
 JSON = "application/json"
 INVOCATION_TYPES = ("RequestResponse", "Event")
 _EXECUTION_DATA = ("InputPayload", "Result", "Error")
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -70,10 +76,12 @@ class LambdaApi:
     Args:
         service: what answers the calls (the engine's `EngineService`, or any implementation
             of the wire Protocol).
+        validator: checks each request against the model (by default the shipped schema's).
     """
 
-    def __init__(self, service: DurableExecutionService) -> None:
+    def __init__(self, service: DurableExecutionService, validator: RequestValidator | None = None) -> None:
         self.service = service
+        self.validator = validator or RequestValidator()
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Answer one request; never raises."""
@@ -104,7 +112,7 @@ class LambdaApi:
                 return error_response(error, status=405, extra=(("Allow", ", ".join(methods)),))
             raise UnknownOperationError(f"no API operation answers {request.method} {request.path}")
         route, uri_members = found
-        wire_request = decode_request(route, uri_members, request)
+        wire_request = decode_request(route, uri_members, request, self.validator)
         if isinstance(wire_request, InvokeRequest):
             return self._invoke(wire_request)
         result = getattr(self.service, route.service_method)(wire_request)
@@ -121,10 +129,7 @@ class LambdaApi:
                 f"InvocationType {invocation_type!r} is not supported here (use {' or '.join(INVOCATION_TYPES)})"
             )
         if request.payload:
-            try:
-                json.loads(request.payload)
-            except ValueError as exc:
-                raise InvalidRequestContentError(f"Could not parse request body into json: {exc}") from None
+            parse_json(request.payload)
         return invoke_response(self.service.invoke(request))
 
 
@@ -144,8 +149,11 @@ def invoke_response(result: InvokeResponse) -> HttpResponse:
 # ------------------------------------------------------------------------- requests
 
 
-def decode_request(route: Route, uri_members: Mapping[str, str], request: HttpRequest) -> Any:
-    """The wire request of `route`, its members gathered where the model puts them.
+def decode_request(
+    route: Route, uri_members: Mapping[str, str], request: HttpRequest, validator: RequestValidator
+) -> Any:
+    """The wire request of `route`, its members gathered where the model puts them and
+    checked against the model by `validator`.
 
     Raises:
         InvalidRequestContentError: the body is not the JSON the operation expects.
@@ -167,6 +175,7 @@ def decode_request(route: Route, uri_members: Mapping[str, str], request: HttpRe
         if value is not None:
             members[member] = value
     members.update(uri_members)  # the path wins over a body that repeats a member
+    validator.check(route.operation, members)
     try:
         return from_wire(route.request_type, members, timestamps="epoch_seconds", path=route.operation)
     except ValueError as exc:
@@ -176,10 +185,7 @@ def decode_request(route: Route, uri_members: Mapping[str, str], request: HttpRe
 def _json_object(body: bytes) -> dict[str, Any]:
     if not body.strip():
         return {}
-    try:
-        value = json.loads(body)
-    except ValueError as exc:
-        raise InvalidRequestContentError(f"Could not parse request body into json: {exc}") from None
+    value = parse_json(body)
     if not isinstance(value, dict):
         raise InvalidRequestContentError(
             f"Could not parse request body into json: expected an object, got {type(value).__name__}"
@@ -192,10 +198,9 @@ def _query_value(param: QueryParam, values: list[str]) -> Any:
         return list(values)
     text = values[-1]
     if param.kind == "integer":
-        try:
-            return int(text)
-        except ValueError:
-            raise InvalidParameterValueError(f"{param.name}={text!r} is not an integer") from None
+        if _INTEGER.fullmatch(text) is None or len(text) > 20:
+            raise InvalidParameterValueError(f"{param.name}={text[:40]!r} is not an integer")
+        return int(text)
     if param.kind == "boolean":
         flag = _boolean(text)
         if flag is None:

@@ -200,7 +200,7 @@ class AsgiApp:
                     TooManyRequestsError("Rate exceeded: too many large requests at once; retry later")
                 )
             reserved = need * DECODE_FACTOR
-            body = await self._read_body(receive, limit)
+            body = await self._read_body(scope, receive, limit)
             if body is None:
                 access_log.debug("%s %s: the client left before its body was complete", method, raw_path)
                 return
@@ -245,8 +245,15 @@ class AsgiApp:
             )
         return limit, need
 
-    async def _read_body(self, receive: Callable[[], Awaitable[Any]], limit: int) -> bytes | None:
-        """The whole body (None: the client disconnected first)."""
+    async def _read_body(
+        self, scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], limit: int
+    ) -> bytes | None:
+        """The whole body (None: the client disconnected first).
+
+        Raises:
+            _Refused: over `limit`, not complete within `body_timeout`, or the client closed
+                its side before the end (it may still read the 400).
+        """
         chunks: list[bytes] = []
         size = 0
         loop = asyncio.get_running_loop()
@@ -271,6 +278,14 @@ class AsgiApp:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
+            if scope.get(_EOF):
+                access_log.debug("%s: the client left before its body was complete", scope["path"])
+                raise _Refused(
+                    InvalidRequestContentError(
+                        f"the request body ended after {size} bytes, before its Content-Length;"
+                        " nothing was done"
+                    )
+                )
 
     def _handle(self, request: HttpRequest) -> tuple[HttpResponse, str | None]:
         response = self.api.handle(request)
@@ -305,8 +320,13 @@ async def _send(send: Any, response: HttpResponse, *, head: bool) -> None:
     await send({"type": "http.response.body", "body": b"" if head else response.body})
 
 
+_EOF = "perdure.client_eof"
+"""Scope key `_GuardedH11` sets when the client closed its side in the middle of a body."""
+
+
 class _GuardedH11(H11Protocol):
-    """uvicorn's h11 protocol with a deadline for a request's headers and a connection cap."""
+    """uvicorn's h11 protocol with a deadline for a request's headers, a connection cap, and
+    an answer for a body cut short by the client closing its side."""
 
     idle_timeout: float = 15.0
     max_connections: int = 1024
@@ -318,6 +338,17 @@ class _GuardedH11(H11Protocol):
             transport.abort()
             return
         self._arm()
+
+    def eof_received(self) -> bool | None:  # type: ignore[override]
+        # uvicorn closes at once, so a client that sent part of a body and then closed its
+        # side (it may still read) would get no answer. Keep the connection for the app's
+        # 400 instead; the request is not acted on either way.
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete and cycle.more_body:
+            cycle.scope[_EOF] = True  # type: ignore[literal-required]
+            cycle.message_event.set()
+            return True
+        return None
 
     def on_response_complete(self) -> None:
         super().on_response_complete()

@@ -163,7 +163,7 @@ def _decode(value: Any, kind: _Kind, fmt: TimestampFormat, path: str) -> Any:
     if tag == "ts":
         try:
             return _decode_ts(value, fmt)
-        except (TypeError, ValueError, OverflowError):
+        except (TypeError, ValueError, OverflowError, OSError):  # OSError: out of the platform's time_t
             raise ValueError(f"{path}: {value!r} is not a timestamp") from None
     if tag == "bytes":
         if isinstance(value, bytes | bytearray):

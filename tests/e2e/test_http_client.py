@@ -104,7 +104,7 @@ def test_errors_are_the_wire_errors(served):
         client.invoke(InvokeRequest("nope", b"{}"))
     arn = link.start("approval", {})
     with pytest.raises(InvalidParameterValueError, match="Invalid checkpoint token"):
-        client.get_durable_execution_state(GetDurableExecutionStateRequest(arn, "stale-token"))
+        client.get_durable_execution_state(GetDurableExecutionStateRequest(arn, "staletoken"))
     client.send_durable_execution_callback_success(
         SendDurableExecutionCallbackSuccessRequest(callback_id(link, arn), b'"ok"')
     )

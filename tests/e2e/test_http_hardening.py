@@ -32,7 +32,7 @@ from tests.unit.tools.test_server_api import ARN, RecordingService
 from .http_links import HTTP_FLOWS, HttpLink, callback_id
 
 EXECUTION = f"/2025-12-01/durable-executions/{quote(ARN, safe='')}"
-CALLBACK = "/2025-12-01/durable-execution-callbacks/cb-1"
+CALLBACK = "/2025-12-01/durable-execution-callbacks/Y2FsbGJhY2s="
 STATE_CHANGING = [
     ("Invoke", "/2015-03-31/functions/f/invocations", b'{"order": 1}'),
     ("CheckpointDurableExecution", f"{EXECUTION}/checkpoint", b'{"CheckpointToken": "t", "Updates": []}'),
@@ -134,6 +134,18 @@ def test_a_request_whose_body_never_completes_changes_nothing(
     # The same request sent whole is acted on: the route really is this operation's.
     status, _, _ = served.request("POST", path, body)
     assert status < 300 and len(served.service.calls) == 1
+
+
+def test_a_body_cut_short_by_a_half_close_gets_a_400_and_changes_nothing(served: Served):
+    with served.connect() as sock:
+        sock.sendall(
+            f"POST {CALLBACK}/succeed HTTP/1.1\r\nHost: 127.0.0.1:{served.port}\r\n"
+            'Content-Type: application/json\r\nContent-Length: 50\r\n\r\n"only part'.encode()
+        )
+        sock.shutdown(socket.SHUT_WR)  # the client can still read the answer
+        status, headers, body = read_response(sock)
+    assert status == 400 and headers["x-amzn-errortype"] == "InvalidRequestContentException"
+    assert "before its Content-Length" in json.loads(body)["message"] and served.service.calls == []
 
 
 def test_a_truncated_callback_result_does_not_complete_the_callback(monkeypatch: pytest.MonkeyPatch):

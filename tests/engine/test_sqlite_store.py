@@ -16,9 +16,11 @@ from perdure.engine import Engine, MemoryStore, StoreCorruptedError, StoreError,
 from perdure.engine.store import DB_ENV_VAR, SqliteStore, default_db_path
 from perdure.engine.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from perdure.engine.store.sqlite import _statements
+from perdure.wire.errors import InvalidParameterValueError
 from perdure.wire.types import (
     EventDetails,
     ExecutionStatus,
+    GetDurableExecutionHistoryRequest,
     ListDurableExecutionsByFunctionRequest,
     Operation,
     OperationStatus,
@@ -251,6 +253,31 @@ def test_function_names_are_those_with_executions(db_path: Path, kind: str) -> N
         engine.start_execution(name, '"in"')
     assert engine.function_names() == ["billing", "orders"]
     engine.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "memory"])
+@pytest.mark.parametrize("marker", ["9223372036854775808", "1" * 40, "-1", " 5", "\uff11", "1_0"])
+def test_a_marker_the_service_never_issued_is_refused_not_overflowed(
+    db_path: Path, kind: str, marker: str
+) -> None:
+    engine = Engine(SqliteStore(db_path) if kind == "sqlite" else MemoryStore(), VirtualClock())
+    engine.register_function("orders", workflow(engine, [Step("a")]))
+    arn = engine.start_execution("orders", '"in"')
+    try:
+        with pytest.raises(InvalidParameterValueError, match="is not a marker this service returned"):
+            engine.service.get_durable_execution_history(
+                GetDurableExecutionHistoryRequest(arn, marker=marker)
+            )
+        with pytest.raises(InvalidParameterValueError, match="is not a marker this service returned"):
+            engine.service.list_durable_executions_by_function(
+                ListDurableExecutionsByFunctionRequest("orders", marker=marker)
+            )
+        largest = engine.service.get_durable_execution_history(
+            GetDurableExecutionHistoryRequest(arn, marker=str(2**63 - 1))
+        )
+        assert largest.events == ()
+    finally:
+        engine.close()
 
 
 def test_two_stores_on_one_file(db_path: Path) -> None:

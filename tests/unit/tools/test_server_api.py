@@ -215,7 +215,7 @@ def test_include_execution_data_false_leaves_the_data_out():
             {},
             400,
             "InvalidParameterValueException",
-            "'NOPE' is not one of",
+            "Value 'NOPE' at 'Updates[0].Type'",
         ),
         (
             "GET",

@@ -208,6 +208,11 @@ def test_every_event_type_has_a_details_key() -> None:
             "Operation.StartTimestamp: 'soon' is not a timestamp",
         ),
         (
+            # beyond the platform's time_t, where datetime raises OSError
+            {"Id": "1", "Type": "STEP", "Status": "STARTED", "StartTimestamp": "1e18"},
+            "Operation.StartTimestamp: '1e18' is not a timestamp",
+        ),
+        (
             {"Id": "1", "Type": "STEP", "Status": "STARTED", "StartTimestamp": 1, "StepDetails": []},
             "Operation.StepDetails: expected an object, got list",
         ),
