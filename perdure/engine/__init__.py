@@ -8,11 +8,19 @@ The engine stores executions, applies checkpoints, writes history, fires timers 
     engine.register_function("orders", invocable)
     arn = engine.start_execution("orders", '{"id": 1}', execution_name="order-1")
     engine.drive(arn)
+
+`drive` runs an execution to its end on the calling thread. A server instead runs the
+engine's loop (`start`) and waits for an execution without holding a thread:
+`when_finished(arn)` returns a `concurrent.futures.Future` resolved with the execution's
+terminal `ExecutionStatus` as soon as it ends (from asyncio:
+`await asyncio.wrap_future(engine.when_finished(arn))`). No invocation delays another: new
+work is started beside the invocations already running (see `perdure.engine.scheduler`).
 """
 
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -36,6 +44,7 @@ from perdure.engine.store import Durability, MemoryStore, SqliteStore, Store, de
 from perdure.wire import limits
 from perdure.wire.types import (
     Event,
+    ExecutionStatus,
     GetDurableExecutionHistoryRequest,
     GetDurableExecutionRequest,
     GetDurableExecutionResponse,
@@ -207,6 +216,21 @@ class Engine:
         self.scheduler.drive(arn)
         return self.get_execution(arn)
 
+    def when_finished(self, arn: str) -> Future[ExecutionStatus]:
+        """A future resolved with execution `arn`'s terminal status once it has ended (and an
+        invocation of it this engine ran when it was stopped or timed out has returned).
+
+        No thread waits for it: whatever ends the execution resolves it (an invocation, a
+        stop, a timeout, another process's commit seen by a loop), so something must run the
+        execution (`start`, `drive` or `run_until_idle`). Resolved at once if it has ended
+        already. Cancelling the future only stops the watch; `close` cancels those pending.
+
+        Raises:
+            ResourceNotFoundError: no execution `arn`.
+        """
+        self.get_execution(arn)  # ResourceNotFoundError: a watch that could never resolve
+        return self.scheduler.when_finished(arn)
+
     # --------------------------------------------------------------- reading
 
     def get_execution(self, arn: str) -> GetDurableExecutionResponse:
@@ -244,7 +268,8 @@ class Engine:
         self._background.start()
 
     def stop(self) -> None:
-        """End the background thread started by `start()` (running invocations finish first)."""
+        """End the background thread started by `start()` (running invocations finish first;
+        nothing new starts unless `drive` or `run_until_idle` is called)."""
         thread = self._background
         if thread is None:
             return

@@ -210,6 +210,27 @@ class EngineService:
         return rec.arn, created
 
     def invoke(self, request: InvokeRequest) -> InvokeResponse:
+        """`Invoke`: start the execution; for RequestResponse, wait (`run_to_completion`) and
+        answer with its outcome (`invoke_response`), for Event answer 202 at once.
+
+        A caller that must not block a thread calls `start_invoke`, awaits
+        `Engine.when_finished(arn)`, then `invoke_response(arn)`.
+        """
+        arn = self.start_invoke(request)
+        if request.invocation_type == "Event":
+            return InvokeResponse(status_code=202, durable_execution_arn=arn, executed_version="$LATEST")
+        if self.run_to_completion is not None:
+            self.run_to_completion(arn)
+        return self.invoke_response(arn)
+
+    def start_invoke(self, request: InvokeRequest) -> str:
+        """Start (or find by DurableExecutionName) the execution an `Invoke` asks for; its ARN.
+
+        Raises:
+            ResourceNotFoundError: no such function.
+            InvalidParameterValueError: a non-UTF-8 payload, a malformed name, an oversized input.
+            DurableExecutionAlreadyStartedError: the name was used with another input.
+        """
         try:
             payload = None if request.payload is None else request.payload.decode("utf-8")
         except UnicodeDecodeError:
@@ -218,10 +239,11 @@ class EngineService:
             arn, _ = self.start_execution(request.function_name, payload, request.durable_execution_name)
         except UnknownFunctionError as exc:
             raise ResourceNotFoundError(str(exc)) from None
-        if request.invocation_type == "Event":
-            return InvokeResponse(status_code=202, durable_execution_arn=arn, executed_version="$LATEST")
-        if self.run_to_completion is not None:
-            self.run_to_completion(arn)
+        return arn
+
+    def invoke_response(self, arn: str) -> InvokeResponse:
+        """A RequestResponse `Invoke`'s answer for execution `arn` as it stands: 200 with the
+        result, 200 with the error and `Unhandled`, or 202 while it still runs."""
         with self.store.transaction() as tx:
             rec = self._execution(tx, arn)
         if rec.status is ExecutionStatus.SUCCEEDED:
