@@ -9,12 +9,12 @@ Imports only `perdure.wire`, `perdure.engine` internals and the standard library
 from __future__ import annotations
 
 import re
-import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from perdure.engine import tokens
 from perdure.engine.invoker import InvocationRetryPolicy, crash_error
 from perdure.engine.processors import Batch, callback, execution, wait
 from perdure.engine.processors._base import event_error
@@ -44,25 +44,6 @@ _EXECUTION_NAME_RE = re.compile(rf"[a-zA-Z0-9_-]{{1,{limits.MAX_EXECUTION_NAME_L
 INTERRUPTED_MESSAGE = "invocation was interrupted: the engine process stopped before it returned"
 
 
-# ------------------------------------------------------------------------ tokens
-
-
-# A token is `<32 hex digits: 128 random bits, one per invocation><decimal sequence>`: it
-# fits botocore's CheckpointToken pattern `[A-Za-z0-9+/]+={0,2}`, and the prefix binds it
-# to one invocation (get-state accepts any token of the running invocation).
-_SECRET_LENGTH = 32
-
-
-def new_token() -> str:
-    """A fresh, unguessable checkpoint token for a new invocation."""
-    return f"{secrets.token_hex(_SECRET_LENGTH // 2)}1"
-
-
-def next_token(token: str) -> str:
-    """The token after `token` within the same invocation (same secret, next number)."""
-    return f"{token[:_SECRET_LENGTH]}{int(token[_SECRET_LENGTH:]) + 1}"
-
-
 def operations_page(
     tx: StoreTx, execution_key: int, after: int | None, size: int
 ) -> tuple[tuple[Operation, ...], str | None]:
@@ -70,14 +51,6 @@ def operations_page(
     page = tx.list_operations(execution_key, -1 if after is None else after, size + 1)
     marker = str(page[size - 1][0]) if len(page) > size else None
     return tuple(op for _, op in page[:size]), marker
-
-
-def same_invocation(token: str, current: str | None) -> bool:
-    return (
-        current is not None
-        and len(token) > _SECRET_LENGTH
-        and token[:_SECRET_LENGTH] == current[:_SECRET_LENGTH]
-    )
 
 
 # ------------------------------------------------------------------------ start
@@ -171,7 +144,7 @@ def begin_invocation(tx: StoreTx, now: datetime, arn: str, invoker: str) -> Begu
     if rec is None or not rec.is_running or rec.request_id is not None or not rec.needs_invocation:
         return None
     request_id = str(uuid.uuid4())
-    token = new_token()
+    token = tokens.new_token()
     updated = rec.updated_operation_ids
     rec.request_id = request_id
     rec.invoker = invoker

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from perdure.engine import idempotency, lifecycle
+from perdure.engine import idempotency, lifecycle, tokens
 from perdure.engine.clock import Clock
 from perdure.engine.errors import UnknownFunctionError
 from perdure.engine.processors import Batch, apply_updates, callback
@@ -102,7 +102,7 @@ def _marker(marker: str | None) -> int | None:
 
 def _stale_token_message(rec: ExecutionRecord, token: str | None = None) -> str:
     """Why a checkpoint token is refused, starting with the phrase the SDKs look for."""
-    if token is not None and token == rec.revoked_token:
+    if token is not None and tokens.is_current(token, rec.revoked_token):
         return (
             f"{INVALID_CHECKPOINT_TOKEN}: the token was revoked when execution {rec.arn} ended"
             f" ({rec.status.value}) while its invocation ran"
@@ -281,10 +281,10 @@ class EngineService:
                     return replayed
             # Its timers already due fire now (the scheduler may not have got to them yet):
             # this response reports them, as AWS reports a timer that fired.
-            valid = request.checkpoint_token == rec.checkpoint_token
+            valid = tokens.is_current(request.checkpoint_token, rec.checkpoint_token)
             if valid and lifecycle.fire_due_timers_of(tx, now, rec):
                 rec = self._execution(tx, request.durable_execution_arn)
-            if rec.revoked_token is not None and request.checkpoint_token == rec.revoked_token:
+            if tokens.is_current(request.checkpoint_token, rec.revoked_token):
                 # The service ended the execution while this invocation ran: answer without a
                 # token (the SDK then suspends and returns PENDING); nothing is applied.
                 response = CheckpointDurableExecutionResponse(CheckpointUpdatedExecutionState(), None)
@@ -292,7 +292,7 @@ class EngineService:
                     idempotency.record(tx, rec, client_token, digest, response)
                 return response
             current = rec.checkpoint_token
-            if current is None or request.checkpoint_token != current:
+            if current is None or not tokens.is_current(request.checkpoint_token, current):
                 raise InvalidParameterValueError(_stale_token_message(rec))
             # What the service changed since the previous token (timers fired, retries made
             # READY, callbacks and chained invokes completed, another process's writes): one
@@ -312,7 +312,7 @@ class EngineService:
                 is_request=True,
             )
             apply_updates(batch, request.updates)
-            token = None if rec.closing_status is not None else lifecycle.next_token(current)
+            token = None if rec.closing_status is not None else tokens.next_token(current)
             rec.checkpoint_token = token
             # Every change is now reported (the rest of an over-long set through NextMarker,
             # which the SDK pages with the new token).
@@ -366,7 +366,7 @@ class EngineService:
             after = _marker(request.marker)
         with self.store.transaction() as tx:
             rec = self._execution(tx, request.durable_execution_arn)
-            if not lifecycle.same_invocation(request.checkpoint_token, rec.checkpoint_token):
+            if not tokens.is_of_invocation(request.checkpoint_token, rec.checkpoint_token):
                 raise InvalidParameterValueError(_stale_token_message(rec, request.checkpoint_token))
             if changes:
                 # The rest of a checkpoint response's changes (its NextMarker).
