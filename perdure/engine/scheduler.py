@@ -435,8 +435,11 @@ class Scheduler:
                 if rec.invoker != self.invoker_id or (arn is not None and rec.arn != arn):
                     continue
                 with self._lock:
-                    # An invocation is marked running before it opens (`invoke_once`).
-                    if rec.arn in self._running:
+                    # An invocation is marked running before it opens (`invoke_once`), and stays
+                    # in flight until `_done` has recorded how its thread ended. A recorded
+                    # failure not yet raised may be this invocation's: the next pass raises it
+                    # first (closing now would fail the same way and bury it).
+                    if rec.arn in self._running or rec.arn in self._inflight or self._failures:
                         continue
                 lifecycle.close_interrupted(tx, self._clock.now(), tx.get_execution(rec.arn) or rec)
                 closed = True
