@@ -9,6 +9,7 @@ scheduler waits for the invocation; the store serialises them. Imports only
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -17,7 +18,7 @@ from perdure.engine import idempotency, lifecycle, tokens
 from perdure.engine.clock import Clock
 from perdure.engine.errors import UnknownFunctionError
 from perdure.engine.processors import Batch, apply_updates, callback
-from perdure.engine.processors._base import StartExecution
+from perdure.engine.processors._base import StartExecution, check_error_size
 from perdure.engine.registry import FunctionRegistry, function_name_of
 from perdure.engine.store import ExecutionQuery, ExecutionRecord, Store, StoreTx
 from perdure.wire import limits
@@ -78,26 +79,31 @@ def _changes_marker(after: int, upto: int) -> str:
     return f"{_CHANGES_PREFIX}{after}-{upto}"
 
 
+_MARKER_NUMBER_RE = re.compile(r"0|[1-9][0-9]{0,18}")
+
+
+def _refused_marker(marker: str) -> InvalidParameterValueError:
+    shown = marker if len(marker) <= 40 else f"{marker[:37]}..."
+    return InvalidParameterValueError(f"Marker {shown!r} is not a marker this service returned")
+
+
+def _marker_number(text: str, marker: str) -> int:
+    """A number in a marker: decimal digits as the service writes them, at most `MAX_MARKER`."""
+    if _MARKER_NUMBER_RE.fullmatch(text) is None or int(text) > limits.MAX_MARKER:
+        raise _refused_marker(marker)
+    return int(text)
+
+
 def _parse_changes_marker(marker: str) -> tuple[int, int]:
-    try:
-        after, upto = (int(part) for part in marker[len(_CHANGES_PREFIX) :].split("-"))
-    except ValueError:
-        raise InvalidParameterValueError(f"Marker {marker!r} is not a marker this service returned") from None
-    if not 0 <= after < upto:
-        raise InvalidParameterValueError(f"Marker {marker!r} is not a marker this service returned")
-    return after, upto
+    after, sep, upto = marker[len(_CHANGES_PREFIX) :].partition("-")
+    bounds = (_marker_number(after, marker), _marker_number(upto, marker)) if sep else None
+    if bounds is None or not bounds[0] < bounds[1]:
+        raise _refused_marker(marker)
+    return bounds
 
 
 def _marker(marker: str | None) -> int | None:
-    if marker is None:
-        return None
-    try:
-        value = int(marker)
-    except ValueError:
-        raise InvalidParameterValueError(f"Marker {marker!r} is not a marker this service returned") from None
-    if value < 0:
-        raise InvalidParameterValueError(f"Marker {marker!r} is not a marker this service returned")
-    return value
+    return None if marker is None else _marker_number(marker, marker)
 
 
 def _stale_token_message(rec: ExecutionRecord, token: str | None = None) -> str:
@@ -445,6 +451,14 @@ class EngineService:
     # -------------------------------------------------------------- stopping
 
     def stop_durable_execution(self, request: StopDurableExecutionRequest) -> StopDurableExecutionResponse:
+        """End a RUNNING execution STOPPED with the request's error (see `lifecycle.terminate`).
+
+        Raises:
+            InvalidParameterValueError: the error is over `limits.MAX_ERROR_BYTES`.
+            ResourceNotFoundError: no such execution.
+            ResourceConflictError: it is not RUNNING.
+        """
+        check_error_size(request.error)
         now = self.clock.now()
         with self.store.transaction() as tx:
             rec = self._execution(tx, request.durable_execution_arn)
@@ -497,12 +511,7 @@ class EngineService:
             CallbackTimeoutServiceError: the callback is closed (timed out, completed, execution ended).
         """
         error = request.error
-        if error is not None:
-            size = limits.utf8_size(json.dumps(to_wire(error)))
-            if size > limits.MAX_OPERATION_PAYLOAD_BYTES:
-                raise InvalidParameterValueError(
-                    f"Error is {size} bytes, over the {limits.MAX_OPERATION_PAYLOAD_BYTES}-byte limit"
-                )
+        check_error_size(error)
         self._callback_transition(request.callback_id, lambda batch, op, _: callback.fail(batch, op, error))
 
     def send_durable_execution_callback_heartbeat(
