@@ -8,6 +8,7 @@ Imports only `perdure.wire`, `perdure.engine` internals and the standard library
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from perdure.engine.processors._base import event_error
 from perdure.engine.registry import RegisteredFunction
 from perdure.engine.store import ExecutionRecord, StoreTx, Timer, TimerKind
 from perdure.wire import limits
+from perdure.wire.codec import to_wire
 from perdure.wire.errors import DurableExecutionAlreadyStartedError, InvalidParameterValueError
 from perdure.wire.types import (
     DurableExecutionArn,
@@ -183,6 +185,14 @@ def _check_output(output: InvocationOutput) -> ErrorObject | None:
                 error_type="Runtime.ResponseSizeTooLarge",
                 error_message=f"the result is {size} bytes, over the {limits.MAX_RESPONSE_BYTES}-byte"
                 " response limit (checkpoint it with an EXECUTION update)",
+            )
+    if output.status is InvocationStatus.FAILED and output.error is not None:
+        size = limits.utf8_size(json.dumps(to_wire(output.error), separators=(",", ":"), ensure_ascii=False))
+        if size > limits.MAX_RESPONSE_BYTES:
+            return ErrorObject(
+                error_type="Runtime.ResponseSizeTooLarge",
+                error_message=f"the error is {size} bytes as JSON, over the {limits.MAX_RESPONSE_BYTES}-byte"
+                f" response limit (it was of type {(output.error.error_type or '')[:256]!r})",
             )
     return None
 
