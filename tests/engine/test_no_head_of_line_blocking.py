@@ -1,8 +1,8 @@
-"""No invocation delays another: new work (a start, a callback, a timer coming due) is picked
-up while another execution's invocation is held open by the test, through `drive` (as `perdure
-run` and the test runner use the engine) and through the background loop (as `perdure serve`
-does) with `when_finished`. Order is tested, never time: the held invocation ends only when the
-test releases it."""
+"""No invocation delays another: new work (a start, a callback, a chained invoke, a timer
+coming due) is picked up while another execution's invocation is held open by the test,
+through `drive` (as `perdure run` and the test runner use the engine) and through the
+background loop (as `perdure serve` does) with `when_finished`. Order is tested, never time:
+the held invocation ends only when the test releases it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from engine.fakes import Recorder, Session, Step, Wait, start, succeed, succeeded, workflow
 from engine.test_callback import callback_flow, callback_id, success
+from engine.test_chained_invoke import caller
 
 from perdure.engine import Engine
 from perdure.wire.errors import ResourceNotFoundError
@@ -132,6 +133,23 @@ def test_a_callback_completion_is_picked_up_while_another_invocation_runs(
     else:
         assert engine.drive(waiting).status is ExecutionStatus.SUCCEEDED
     assert engine.get_execution(waiting).result == '"yes"'
+    assert held.is_holding(engine, slow)
+    release(engine, held, slow, driver)
+
+
+@pytest.mark.parametrize("loop", [False, True], ids=["drive", "loop"])
+def test_a_chained_invoke_runs_while_another_invocation_runs(
+    engine: Engine, holds: list[Held], loop: bool
+) -> None:
+    engine.register_function("target", workflow(engine, [Step("s")], result='"from target"'))
+    engine.register_function("caller", caller(engine, "target"))
+    held, slow, driver = hold_one(engine, holds, loop=loop)
+    calling = engine.start_execution("caller", None)
+    if loop:
+        assert engine.when_finished(calling).result(30) is ExecutionStatus.SUCCEEDED
+    else:
+        assert engine.drive(calling).status is ExecutionStatus.SUCCEEDED
+    assert engine.get_execution(calling).result == '"from target"'
     assert held.is_holding(engine, slow)
     release(engine, held, slow, driver)
 
