@@ -96,12 +96,12 @@ class Scheduler:
         self.invoker_id = recovery.new_invoker_id()
         """Names this engine on the invocations it opens (see `perdure.engine.recovery`)."""
         self._waiters: set[threading.Event] = set()
-        """One event per sleeping loop (`drive`, `run_forever`); `notify` sets them all."""
+        """One event per loop (`drive`, `run_until_idle`, `run_forever`); `notify` sets them all."""
         self._running: set[str] = set()
         """Executions whose invocation `invoke_once` runs now, on any thread."""
         self._failures: list[BaseException] = []
         """Errors of the engine itself (the store failed) that ended an invocation's thread,
-        not yet raised by `run_until_idle`."""
+        not yet raised by a loop."""
         self._watchers: dict[str, list[Future[ExecutionStatus]]] = {}
         """`when_finished` futures not yet resolved, by execution ARN."""
 
@@ -362,9 +362,9 @@ class Scheduler:
     def drive(self, arn: str) -> ExecutionStatus:
         """Run until execution `arn` ends (and everything else runnable on the way).
 
-        Returns as soon as `arn` ends, whatever else still runs. An invocation this engine
-        left open because the store failed while it ended is closed as interrupted and the
-        execution invoked again.
+        Returns as soon as `arn` has ended and no invocation of it runs here, whatever else
+        still runs. An invocation this engine left open because the store failed while it
+        ended is closed as interrupted and the execution invoked again.
 
         Raises:
             UnknownFunctionError: its function is not registered in this engine.
