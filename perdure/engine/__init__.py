@@ -194,6 +194,10 @@ class Engine:
     def drive(self, arn: str, skip_time: bool | None = None) -> GetDurableExecutionResponse:
         """Run execution `arn` to its end and return it (`GetDurableExecution`).
 
+        Other executions' invocations run beside it and never delay it: `drive` returns once
+        `arn` has ended, whatever still runs (on the virtual clock, though, time jumps only
+        while nothing runs).
+
         On the real clock, an execution waiting for a callback keeps `drive` blocked until the
         callback is completed (by another thread, `perdure callback` from another process, the
         HTTP API) or times out, or the execution reaches its ExecutionTimeout.
