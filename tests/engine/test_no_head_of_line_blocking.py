@@ -220,3 +220,27 @@ def test_a_pending_when_finished_is_cancelled_by_close_and_cancelling_one_drops_
     assert engine.scheduler._watchers == {arn: [kept]}
     engine.close()
     assert kept.cancelled()
+
+
+def test_a_callback_another_engine_commits_to_the_file_is_picked_up_while_an_invocation_runs(
+    tmp_path: Path, holds: list[Held]
+) -> None:
+    """The second engine stands for another process (`perdure callback --db`): its commit is
+    seen through the file's data version, while this engine's held invocation still runs."""
+    path = tmp_path / "perdure.db"
+    engine = Engine.open(path, skip_time=True, workers=2)
+    other = Engine.open(path, skip_time=True, recover_on_open=False)
+    try:
+        engine.register_function("fn", callback_flow(engine))
+        waiting = engine.start_execution("fn", None)
+        engine.run_until_idle()
+        cid = callback_id(engine, waiting)
+        held, slow, _ = hold_one(engine, holds, loop=True)
+        finished = engine.when_finished(waiting)
+        success(other, cid)  # no notify reaches `engine`: only the file changed
+        assert finished.result(30) is ExecutionStatus.SUCCEEDED
+        assert held.is_holding(engine, slow)
+        release(engine, held, slow, None)
+    finally:
+        other.close()
+        engine.close()
