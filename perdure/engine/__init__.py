@@ -8,6 +8,13 @@ The engine stores executions, applies checkpoints, writes history, fires timers 
     engine.register_function("orders", invocable)
     arn = engine.start_execution("orders", '{"id": 1}', execution_name="order-1")
     engine.drive(arn)
+
+`drive` runs an execution to its end on the calling thread. A server instead runs the
+engine's loop (`start`) and waits for an execution without holding a thread:
+`when_finished(arn)` returns a `concurrent.futures.Future` resolved with the execution's
+terminal `ExecutionStatus` as soon as it ends (from asyncio:
+`await asyncio.wrap_future(engine.when_finished(arn))`). No invocation delays another: new
+work is started beside the invocations already running (see `perdure.engine.scheduler`).
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from perdure.engine.store import Durability, MemoryStore, SqliteStore, Store, de
 from perdure.wire import limits
 from perdure.wire.types import (
     Event,
+    ExecutionStatus,
     GetDurableExecutionHistoryRequest,
     GetDurableExecutionRequest,
     GetDurableExecutionResponse,
@@ -84,7 +92,6 @@ class Engine:
         )
         self._background: threading.Thread | None = None
         self._stop = threading.Event()
-        self._endings = _EndWatcher(self)
         self.recovered: list[str] = recover(self.store, self.clock) if recover_on_open else []
         """ARNs whose interrupted invocation was closed when this engine opened the store."""
 
@@ -187,6 +194,10 @@ class Engine:
     def drive(self, arn: str, skip_time: bool | None = None) -> GetDurableExecutionResponse:
         """Run execution `arn` to its end and return it (`GetDurableExecution`).
 
+        Other executions' invocations run beside it and never delay it: `drive` returns once
+        `arn` has ended, whatever still runs (on the virtual clock, though, time jumps only
+        while nothing runs).
+
         On the real clock, an execution waiting for a callback keeps `drive` blocked until the
         callback is completed (by another thread, `perdure callback` from another process, the
         HTTP API) or times out, or the execution reaches its ExecutionTimeout.
@@ -208,6 +219,21 @@ class Engine:
             raise ValueError("skip_time needs a virtual clock: use Engine.open(skip_time=True)")
         self.scheduler.drive(arn)
         return self.get_execution(arn)
+
+    def when_finished(self, arn: str) -> Future[ExecutionStatus]:
+        """A future resolved with execution `arn`'s terminal status once it has ended (and an
+        invocation of it this engine ran when it was stopped or timed out has returned).
+
+        No thread waits for it: whatever ends the execution resolves it (an invocation, a
+        stop, a timeout, another process's commit seen by a loop), so something must run the
+        execution (`start`, `drive` or `run_until_idle`). Resolved at once if it has ended
+        already. Cancelling the future only stops the watch; `close` cancels those pending.
+
+        Raises:
+            ResourceNotFoundError: no execution `arn`.
+        """
+        self.get_execution(arn)  # ResourceNotFoundError: a watch that could never resolve
+        return self.scheduler.when_finished(arn)
 
     # --------------------------------------------------------------- reading
 
@@ -246,7 +272,8 @@ class Engine:
         self._background.start()
 
     def stop(self) -> None:
-        """End the background thread started by `start()` (running invocations finish first)."""
+        """End the background thread started by `start()` (running invocations finish first;
+        nothing new starts unless `drive` or `run_until_idle` is called)."""
         thread = self._background
         if thread is None:
             return
@@ -258,18 +285,8 @@ class Engine:
     def close(self) -> None:
         """Stop the background thread and the worker threads, then close the store."""
         self.stop()
-        self._endings.close()
         self.scheduler.close()
         self.store.close()
-
-    def when_ended(self, arn: str) -> Future[None]:
-        """A future resolved once execution `arn` is no longer RUNNING (or does not exist).
-
-        No thread waits per future: one watcher thread checks every pending execution when
-        the scheduler reports a change, and at least every 50 ms (timers end executions too).
-        Cancel the future to stop waiting; `close()` cancels the ones still pending.
-        """
-        return self._endings.watch(arn)
 
     def __enter__(self) -> Engine:
         return self
@@ -302,77 +319,3 @@ __all__ = [
     "VirtualClock",
     "default_db_path",
 ]
-
-
-# ------------------------------------------------------------------ end-of-execution futures
-# A minimal implementation for the HTTP server's synchronous Invoke, which must wait for an
-# execution to end without holding a thread per request.
-
-
-class _EndWatcher:
-    """Resolves `Engine.when_ended` futures; one thread, started with the first future."""
-
-    _POLL_SECONDS = 0.05
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._lock = threading.Lock()
-        self._pending: dict[str, list[Future[None]]] = {}
-        self._thread: threading.Thread | None = None
-        self._closed = False
-        self._wake: threading.Event | None = None
-
-    def watch(self, arn: str) -> Future[None]:
-        future: Future[None] = Future()
-        with self._lock:
-            if self._closed:
-                future.cancel()
-                return future
-            self._pending.setdefault(arn, []).append(future)
-            if self._thread is None:
-                self._wake = self._engine.scheduler._waiter()
-                self._thread = threading.Thread(target=self._run, name="perdure-endings", daemon=True)
-                self._thread.start()
-            wake = self._wake
-        assert wake is not None
-        wake.set()
-        return future
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            thread, wake = self._thread, self._wake
-            pending = [f for futures in self._pending.values() for f in futures]
-            self._pending.clear()
-        for future in pending:
-            future.cancel()
-        if thread is not None and wake is not None:
-            wake.set()
-            thread.join()
-            self._engine.scheduler._forget(wake)
-
-    def _run(self) -> None:
-        wake = self._wake
-        assert wake is not None
-        while True:
-            wake.wait(self._POLL_SECONDS)
-            wake.clear()
-            with self._lock:
-                if self._closed:
-                    return
-                for arn in [a for a, fs in self._pending.items() if all(f.cancelled() for f in fs)]:
-                    del self._pending[arn]
-                arns = list(self._pending)
-            if not arns:
-                continue
-            ended = []
-            with self._engine.store.transaction() as tx:
-                for arn in arns:
-                    rec = tx.get_execution(arn)
-                    if rec is None or not rec.is_running:
-                        ended.append(arn)
-            with self._lock:
-                futures = [f for arn in ended for f in self._pending.pop(arn, [])]
-            for future in futures:
-                if future.set_running_or_notify_cancel():
-                    future.set_result(None)

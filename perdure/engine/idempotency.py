@@ -25,12 +25,12 @@ import re
 from datetime import datetime
 
 from perdure.engine.store import ExecutionRecord, StoreTx
+from perdure.wire import limits
 from perdure.wire.codec import from_wire, to_wire
 from perdure.wire.errors import InvalidParameterValueError
 from perdure.wire.types import CheckpointDurableExecutionRequest, CheckpointDurableExecutionResponse
 
-MAX_CLIENT_TOKEN_LENGTH = 64
-_CLIENT_TOKEN_RE = re.compile(r"[\x21-\x7e]{1,64}")
+_CLIENT_TOKEN_RE = re.compile(rf"[\x21-\x7e]{{1,{limits.MAX_CLIENT_TOKEN_LENGTH}}}")
 
 
 def request_digest(request: CheckpointDurableExecutionRequest) -> str:
@@ -42,7 +42,7 @@ def request_digest(request: CheckpointDurableExecutionRequest) -> str:
     token = request.client_token
     if token is None or _CLIENT_TOKEN_RE.fullmatch(token) is None:
         raise InvalidParameterValueError(
-            f"ClientToken must be 1-{MAX_CLIENT_TOKEN_LENGTH} printable ASCII characters without spaces"
+            f"ClientToken must be 1-{limits.MAX_CLIENT_TOKEN_LENGTH} printable ASCII characters without spaces"
         )
     members = to_wire(request, timestamps="epoch_millis")
     members.pop("ClientToken", None)

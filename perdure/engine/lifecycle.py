@@ -8,19 +8,21 @@ Imports only `perdure.wire`, `perdure.engine` internals and the standard library
 
 from __future__ import annotations
 
+import json
 import re
-import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from perdure.engine import tokens
 from perdure.engine.invoker import InvocationRetryPolicy, crash_error
 from perdure.engine.processors import Batch, callback, execution, wait
 from perdure.engine.processors._base import event_error
 from perdure.engine.registry import RegisteredFunction
 from perdure.engine.store import ExecutionRecord, StoreTx, Timer, TimerKind
 from perdure.wire import limits
+from perdure.wire.codec import to_wire
 from perdure.wire.errors import DurableExecutionAlreadyStartedError, InvalidParameterValueError
 from perdure.wire.types import (
     DurableExecutionArn,
@@ -44,25 +46,6 @@ _EXECUTION_NAME_RE = re.compile(rf"[a-zA-Z0-9_-]{{1,{limits.MAX_EXECUTION_NAME_L
 INTERRUPTED_MESSAGE = "invocation was interrupted: the engine process stopped before it returned"
 
 
-# ------------------------------------------------------------------------ tokens
-
-
-# A token is `<32 hex digits: 128 random bits, one per invocation><decimal sequence>`: it
-# fits botocore's CheckpointToken pattern `[A-Za-z0-9+/]+={0,2}`, and the prefix binds it
-# to one invocation (get-state accepts any token of the running invocation).
-_SECRET_LENGTH = 32
-
-
-def new_token() -> str:
-    """A fresh, unguessable checkpoint token for a new invocation."""
-    return f"{secrets.token_hex(_SECRET_LENGTH // 2)}1"
-
-
-def next_token(token: str) -> str:
-    """The token after `token` within the same invocation (same secret, next number)."""
-    return f"{token[:_SECRET_LENGTH]}{int(token[_SECRET_LENGTH:]) + 1}"
-
-
 def operations_page(
     tx: StoreTx, execution_key: int, after: int | None, size: int
 ) -> tuple[tuple[Operation, ...], str | None]:
@@ -70,14 +53,6 @@ def operations_page(
     page = tx.list_operations(execution_key, -1 if after is None else after, size + 1)
     marker = str(page[size - 1][0]) if len(page) > size else None
     return tuple(op for _, op in page[:size]), marker
-
-
-def same_invocation(token: str, current: str | None) -> bool:
-    return (
-        current is not None
-        and len(token) > _SECRET_LENGTH
-        and token[:_SECRET_LENGTH] == current[:_SECRET_LENGTH]
-    )
 
 
 # ------------------------------------------------------------------------ start
@@ -171,7 +146,7 @@ def begin_invocation(tx: StoreTx, now: datetime, arn: str, invoker: str) -> Begu
     if rec is None or not rec.is_running or rec.request_id is not None or not rec.needs_invocation:
         return None
     request_id = str(uuid.uuid4())
-    token = new_token()
+    token = tokens.new_token()
     updated = rec.updated_operation_ids
     rec.request_id = request_id
     rec.invoker = invoker
@@ -210,6 +185,14 @@ def _check_output(output: InvocationOutput) -> ErrorObject | None:
                 error_type="Runtime.ResponseSizeTooLarge",
                 error_message=f"the result is {size} bytes, over the {limits.MAX_RESPONSE_BYTES}-byte"
                 " response limit (checkpoint it with an EXECUTION update)",
+            )
+    if output.status is InvocationStatus.FAILED and output.error is not None:
+        size = limits.utf8_size(json.dumps(to_wire(output.error), separators=(",", ":"), ensure_ascii=False))
+        if size > limits.MAX_RESPONSE_BYTES:
+            return ErrorObject(
+                error_type="Runtime.ResponseSizeTooLarge",
+                error_message=f"the error is {size} bytes as JSON, over the {limits.MAX_RESPONSE_BYTES}-byte"
+                f" response limit (it was of type {(output.error.error_type or '')[:256]!r})",
             )
     return None
 

@@ -2,16 +2,24 @@
 
 Exactly one invocation of an execution runs at a time (the store's open-invocation mark
 guards it across processes; the in-flight set guards it here); many executions run at
-once on a small thread pool. With a virtual clock, `drive` jumps to the next due timer
-when nothing is runnable; with the system clock it sleeps until then (or until woken).
+once on a small thread pool. No invocation delays another: every loop (`drive`,
+`run_until_idle`, `perdure serve`'s `run_forever`) sleeps on one wake-up event, never on a
+running invocation, so a start, a callback, a timer coming due or a chained invoke is
+started beside the invocations already running. With a virtual clock, time jumps to the
+next due timer only when nothing is runnable and nothing is running; with the system clock
+a loop sleeps until then (or until woken).
 
 Waking up. A change made in this process (a start, a checkpoint starting a chained invoke,
 a callback, a stop, an invocation's end) calls `notify`, which wakes every sleeping loop at
 once. A change another process commits to the same SQLite file (`perdure callback`, a
 second `perdure run`) is seen through `Store.external_version` (SQLite's `PRAGMA
-data_version`), read every `EXTERNAL_CHECK_SECONDS` only while a loop is idle: one pragma,
-no table read, and never while invocations run. The stores' tables are read again only
-when that number moved.
+data_version`), read every `EXTERNAL_CHECK_SECONDS` while a loop sleeps: one pragma, no
+table read. The stores' tables are read again only when that number moved.
+
+Finishing. `when_finished(arn)` returns a `concurrent.futures.Future` resolved with the
+execution's terminal status by whichever thread sees it end (an invocation's end, a stop,
+a loop pass), so a caller (the HTTP server's synchronous Invoke, from asyncio) waits for an
+execution without holding a thread.
 
 Deadlines (an execution's ExecutionTimeout) are timers like the others, except that the
 virtual clock jumps to one only while other work (a timer, a delayed invocation) is
@@ -26,7 +34,7 @@ import contextlib
 import functools
 import logging
 import threading
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 
 from perdure.engine import lifecycle, recovery
@@ -88,12 +96,14 @@ class Scheduler:
         self.invoker_id = recovery.new_invoker_id()
         """Names this engine on the invocations it opens (see `perdure.engine.recovery`)."""
         self._waiters: set[threading.Event] = set()
-        """One event per sleeping loop (`drive`, `run_forever`); `notify` sets them all."""
+        """One event per loop (`drive`, `run_until_idle`, `run_forever`); `notify` sets them all."""
         self._running: set[str] = set()
         """Executions whose invocation `invoke_once` runs now, on any thread."""
         self._failures: list[BaseException] = []
         """Errors of the engine itself (the store failed) that ended an invocation's thread,
-        not yet raised by `run_until_idle`."""
+        not yet raised by a loop."""
+        self._watchers: dict[str, list[Future[ExecutionStatus]]] = {}
+        """`when_finished` futures not yet resolved, by execution ARN."""
 
     # ----------------------------------------------------------------- timers
 
@@ -132,13 +142,6 @@ class Scheduler:
             times = [t for t in (tx.next_timer_due(), tx.next_invoke_after()) if t is not None]
         return min(times, default=None)
 
-    def _seconds_until_next_due(self) -> float | None:
-        with self._store.transaction() as tx:
-            due = tx.next_timer_due()
-        if due is None:
-            return None
-        return max(0.0, (due - self._clock.now()).total_seconds())
-
     # ------------------------------------------------------------ invocations
 
     def _runnable(self) -> list[str]:
@@ -167,6 +170,11 @@ class Scheduler:
             if error is not None:
                 error.add_note(f"(while the engine ran an invocation of {arn})")
                 self._failures.append(error)
+            # Woken with the pop, under one lock: a loop that finds no invocation running also
+            # finds its wake-up set, so it never takes a snapshot read before this invocation's
+            # end for the current state (and never reports a stall or jumps time on it).
+            for event in self._waiters:
+                event.set()
         self.notify()
 
     def _raise_failure(self) -> None:
@@ -178,11 +186,61 @@ class Scheduler:
         raise error
 
     def notify(self) -> None:
-        """Something may have become runnable (a start, a stop, an invocation ended): wake sleepers."""
+        """Something may have changed (a start, a callback, a stop, an invocation ended): wake
+        every sleeping loop and settle the `when_finished` futures of executions that ended."""
         with self._lock:
             waiters = list(self._waiters)
         for event in waiters:
             event.set()
+        try:
+            self._settle_watchers()
+        except Exception:  # the store failed: the next loop pass settles them (and raises it)
+            logger.exception("perdure engine: could not check the executions awaited with when_finished")
+
+    # ------------------------------------------------------------- finishing
+
+    def when_finished(self, arn: str) -> Future[ExecutionStatus]:
+        """A future resolved with `arn`'s terminal status once it has ended and no invocation of
+        it runs in this engine any more (as `drive` returns); no thread waits for it.
+
+        It is resolved by whatever notices the end: the invocation that finished the
+        execution, a stop or a timeout, a loop of this engine seeing another process's
+        commit. So something must run the execution (`Engine.start`'s loop, `drive`,
+        `run_until_idle`). Cancelling the future only stops the watch; `close` cancels the
+        futures still pending.
+        """
+        future: Future[ExecutionStatus] = Future()
+        with self._lock:
+            self._watchers.setdefault(arn, []).append(future)
+        future.add_done_callback(functools.partial(self._unwatch, arn))
+        self._settle_watchers()  # it may have ended already
+        return future
+
+    def _unwatch(self, arn: str, future: Future[ExecutionStatus]) -> None:
+        with self._lock:
+            futures = self._watchers.get(arn)
+            if futures is not None and future in futures:
+                futures.remove(future)
+                if not futures:
+                    del self._watchers[arn]
+
+    def _settle_watchers(self) -> None:
+        """Resolve the `when_finished` futures of watched executions that are no longer RUNNING."""
+        with self._lock:
+            if not self._watchers:
+                return
+            arns = list(self._watchers)
+        ended: dict[str, ExecutionStatus] = {}
+        with self._store.transaction() as tx:
+            for arn in arns:
+                rec = tx.get_execution(arn)
+                if rec is not None and not rec.is_running and not self._is_running_here(arn):
+                    ended[arn] = rec.status
+        with self._lock:
+            settled = [(future, ended[arn]) for arn in ended for future in self._watchers.pop(arn, [])]
+        for future, status in settled:
+            if future.set_running_or_notify_cancel():
+                future.set_result(status)
 
     def _waiter(self) -> threading.Event:
         event = threading.Event()
@@ -249,37 +307,68 @@ class Scheduler:
 
     # ------------------------------------------------------------------ loops
 
+    def _advance(self) -> tuple[int, int]:
+        """One pass of every loop: raise an engine error a worker ended with, fire the due
+        timers, start every runnable invocation, settle `when_finished` futures. Returns
+        (timers fired, invocations started)."""
+        self._raise_failure()
+        fired = self.fire_due_timers()
+        started = self.dispatch()
+        self._settle_watchers()
+        return fired, started
+
+    def _is_busy(self) -> bool:
+        """Whether an invocation this engine started is still running."""
+        with self._lock:
+            return bool(self._inflight)
+
+    def _is_running_here(self, arn: str) -> bool:
+        """Whether an invocation of `arn` that this engine started is still running."""
+        with self._lock:
+            return arn in self._inflight
+
+    def _wait_for_change(self, wakeup: threading.Event, version: int | None) -> None:
+        """Sleep while invocations run, until anything may have changed: an invocation ended
+        or new work arrived (`notify`), a timer came due (real time), another process committed.
+        The virtual clock never moves here: time jumps only when nothing is running."""
+        virtual = isinstance(self._clock, VirtualClock)
+        self._idle(None if virtual else self.next_wake_time(), wakeup, version)
+
     def run_until_idle(self) -> None:
-        """Fire due timers and run invocations until nothing is runnable at the current time.
+        """Fire due timers and run invocations until nothing is runnable at the current time
+        and nothing is running. Work that arrives meanwhile (a start, a callback, a timer
+        coming due) is started at once, beside the invocations already running.
 
         Raises:
             StoreError: the store failed while an invocation began, checkpointed or ended
                 (also when that happened on a worker thread): raised here, not lost, so
                 `drive` cannot wait for an invocation that nobody runs any more.
         """
-        while True:
-            self._raise_failure()
-            fired = self.fire_due_timers()
-            started = self.dispatch()
-            with self._lock:
-                pending = list(self._inflight.values())
-            if pending:
-                # Wake for the next timer too: it may fire while invocations run.
-                wait(pending, timeout=self._seconds_until_next_due(), return_when=FIRST_COMPLETED)
-                continue
-            self._raise_failure()
-            if not fired and not started:
-                return
+        wakeup = self._waiter()
+        try:
+            while True:
+                wakeup.clear()  # before reading: a change after this read wakes the wait below
+                version = self._store.external_version()
+                fired, started = self._advance()
+                if self._is_busy():
+                    self._wait_for_change(wakeup, version)
+                    continue
+                self._raise_failure()
+                if not fired and not started:
+                    return
+        finally:
+            self._forget(wakeup)
 
     def drive(self, arn: str) -> ExecutionStatus:
         """Run until execution `arn` ends (and everything else runnable on the way).
 
-        An invocation this engine left open because the store failed while it ended is
-        closed as interrupted and the execution invoked again.
+        Returns as soon as `arn` has ended and no invocation of it runs here, whatever else
+        still runs. An invocation this engine left open because the store failed while it
+        ended is closed as interrupted and the execution invoked again.
 
         Raises:
             UnknownFunctionError: its function is not registered in this engine.
-            EngineStalledError: it is RUNNING and nothing is scheduled to wake it.
+            EngineStalledError: it is RUNNING, nothing runs and nothing is scheduled to wake it.
             StoreError: the store failed (see `run_until_idle`).
         """
         wakeup = self._waiter()
@@ -293,7 +382,7 @@ class Scheduler:
         while True:
             wakeup.clear()
             version = self._store.external_version()  # before reading: no commit slips between
-            self.run_until_idle()
+            self._advance()
             with self._store.transaction() as tx:
                 # One snapshot: another loop on this engine (`perdure serve`'s) may fire a
                 # timer between two reads, and the execution would look stalled.
@@ -302,6 +391,11 @@ class Scheduler:
             if rec is None:
                 raise UnknownFunctionError(f"no durable execution {arn!r}")
             if not rec.is_running:
+                if self._is_running_here(arn):
+                    # Stopped or timed out while its invocation runs: wait for that invocation
+                    # to return (its output is ignored), so nothing of it outlives `drive`.
+                    self._wait_for_change(wakeup, version)
+                    continue
                 return rec.status
             if self._registry.get(rec.function_name) is None:
                 raise UnknownFunctionError(
@@ -310,8 +404,18 @@ class Scheduler:
             if rec.request_id is not None:
                 if rec.invoker == self.invoker_id and self._close_lost(arn):
                     continue
-                # Another engine on the same store runs its invocation: wait for its commits.
-                self._idle(None, wakeup, version, fallback=_FOREIGN_POLL_SECONDS)
+                if self._is_running_here(arn):
+                    self._wait_for_change(wakeup, version)  # its end wakes this loop
+                else:
+                    # Another engine on the same store (or a direct `invoke_once` call) runs its
+                    # invocation: wait for its commits.
+                    self._idle(None, wakeup, version, fallback=_FOREIGN_POLL_SECONDS)
+                continue
+            if self._is_busy() or wakeup.is_set():
+                # Other invocations run (one may complete its callback or chained invoke, and
+                # the virtual clock must not jump under them), or something changed since the
+                # snapshot: look again once it has.
+                self._wait_for_change(wakeup, version)
                 continue
             if due is None and not rec.needs_invocation:
                 self._check_not_stalled(arn, rec.key, virtual)
@@ -331,8 +435,11 @@ class Scheduler:
                 if rec.invoker != self.invoker_id or (arn is not None and rec.arn != arn):
                     continue
                 with self._lock:
-                    # An invocation is marked running before it opens (`invoke_once`).
-                    if rec.arn in self._running:
+                    # An invocation is marked running before it opens (`invoke_once`), and stays
+                    # in flight until `_done` has recorded how its thread ended. A recorded
+                    # failure not yet raised may be this invocation's: the next pass raises it
+                    # first (closing now would fail the same way and bury it).
+                    if rec.arn in self._running or rec.arn in self._inflight or self._failures:
                         continue
                 lifecycle.close_interrupted(tx, self._clock.now(), tx.get_execution(rec.arn) or rec)
                 closed = True
@@ -398,8 +505,10 @@ class Scheduler:
                 after = page[-1][0]
 
     def run_forever(self, stop: threading.Event) -> None:
-        """Serve every execution until `stop` is set: run what is runnable, then sleep until the
-        next due timer (a virtual clock jumps there), a `notify`, or another process's commit."""
+        """Serve every execution until `stop` is set: run what is runnable, then sleep until
+        anything changes (a `notify`, an invocation's end, the next due timer, another
+        process's commit). The virtual clock jumps to the next due time only when nothing is
+        running. Once stopped, waits for the invocations still running to end."""
         wakeup = self._waiter()
         virtual = isinstance(self._clock, VirtualClock)
         try:
@@ -407,7 +516,8 @@ class Scheduler:
                 wakeup.clear()
                 try:
                     version = self._store.external_version()
-                    self.run_until_idle()
+                    self._advance()
+                    due = None if self._is_busy() else self.next_due_time()
                 except Exception:
                     # The store failed (disk full, locked for longer than the busy timeout):
                     # a server keeps serving, and tries again after a pause.
@@ -419,15 +529,23 @@ class Scheduler:
                         self._close_lost()
                     continue
                 if stop.is_set():
-                    return
-                due = self.next_due_time()
-                if virtual and due is not None:
+                    break
+                if virtual and due is not None and not wakeup.is_set():
                     self._clock.sleep_until(due, wakeup)
                 else:
-                    self._idle(None if virtual else self.next_wake_time(), wakeup, version)
+                    self._wait_for_change(wakeup, version)
         finally:
             self._forget(wakeup)
+        with self._lock:
+            running = list(self._inflight.values())
+        wait(running)
 
     def close(self) -> None:
+        """Wait for running invocations, stop the worker threads, cancel pending `when_finished` futures."""
         self._pool.shutdown(wait=True, cancel_futures=True)
         recovery.retire_invoker_id(self.invoker_id)
+        with self._lock:
+            pending = [future for futures in self._watchers.values() for future in futures]
+            self._watchers.clear()
+        for future in pending:
+            future.cancel()

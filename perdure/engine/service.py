@@ -9,15 +9,16 @@ scheduler waits for the invocation; the store serialises them. Imports only
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from perdure.engine import idempotency, lifecycle
+from perdure.engine import idempotency, lifecycle, tokens
 from perdure.engine.clock import Clock
 from perdure.engine.errors import UnknownFunctionError
 from perdure.engine.processors import Batch, apply_updates, callback
-from perdure.engine.processors._base import StartExecution
+from perdure.engine.processors._base import StartExecution, check_error_size
 from perdure.engine.registry import FunctionRegistry, function_name_of
 from perdure.engine.store import ExecutionQuery, ExecutionRecord, Store, StoreTx
 from perdure.wire import limits
@@ -78,25 +79,27 @@ def _changes_marker(after: int, upto: int) -> str:
     return f"{_CHANGES_PREFIX}{after}-{upto}"
 
 
-_MAX_MARKER_NUMBER = 2**63 - 1
-"""Markers number rows, and a row number is a (64-bit) SQLite INTEGER."""
+_MARKER_NUMBER_RE = re.compile(r"0|[1-9][0-9]{0,18}")
+
+
+def _refused_marker(marker: str) -> InvalidParameterValueError:
+    shown = marker if len(marker) <= 40 else f"{marker[:37]}..."
+    return InvalidParameterValueError(f"Marker {shown!r} is not a marker this service returned")
 
 
 def _marker_number(text: str, marker: str) -> int:
-    """One number of a marker this service issued: ASCII digits, at most a row number."""
-    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > _MAX_MARKER_NUMBER:
-        raise InvalidParameterValueError(f"Marker {marker[:80]!r} is not a marker this service returned")
+    """A number in a marker: decimal digits as the service writes them, at most `MAX_MARKER`."""
+    if _MARKER_NUMBER_RE.fullmatch(text) is None or int(text) > limits.MAX_MARKER:
+        raise _refused_marker(marker)
     return int(text)
 
 
 def _parse_changes_marker(marker: str) -> tuple[int, int]:
-    parts = marker[len(_CHANGES_PREFIX) :].split("-")
-    if len(parts) != 2:
-        raise InvalidParameterValueError(f"Marker {marker[:80]!r} is not a marker this service returned")
-    after, upto = (_marker_number(part, marker) for part in parts)
-    if not after < upto:
-        raise InvalidParameterValueError(f"Marker {marker[:80]!r} is not a marker this service returned")
-    return after, upto
+    after, sep, upto = marker[len(_CHANGES_PREFIX) :].partition("-")
+    bounds = (_marker_number(after, marker), _marker_number(upto, marker)) if sep else None
+    if bounds is None or not bounds[0] < bounds[1]:
+        raise _refused_marker(marker)
+    return bounds
 
 
 def _marker(marker: str | None) -> int | None:
@@ -105,7 +108,7 @@ def _marker(marker: str | None) -> int | None:
 
 def _stale_token_message(rec: ExecutionRecord, token: str | None = None) -> str:
     """Why a checkpoint token is refused, starting with the phrase the SDKs look for."""
-    if token is not None and token == rec.revoked_token:
+    if token is not None and tokens.is_current(token, rec.revoked_token):
         return (
             f"{INVALID_CHECKPOINT_TOKEN}: the token was revoked when execution {rec.arn} ended"
             f" ({rec.status.value}) while its invocation ran"
@@ -213,6 +216,27 @@ class EngineService:
         return rec.arn, created
 
     def invoke(self, request: InvokeRequest) -> InvokeResponse:
+        """`Invoke`: start the execution; for RequestResponse, wait (`run_to_completion`) and
+        answer with its outcome (`invoke_response`), for Event answer 202 at once.
+
+        A caller that must not block a thread calls `start_invoke`, awaits
+        `Engine.when_finished(arn)`, then `invoke_response(arn)`.
+        """
+        arn = self.start_invoke(request)
+        if request.invocation_type == "Event":
+            return InvokeResponse(status_code=202, durable_execution_arn=arn, executed_version="$LATEST")
+        if self.run_to_completion is not None:
+            self.run_to_completion(arn)
+        return self.invoke_response(arn)
+
+    def start_invoke(self, request: InvokeRequest) -> str:
+        """Start (or find by DurableExecutionName) the execution an `Invoke` asks for; its ARN.
+
+        Raises:
+            ResourceNotFoundError: no such function.
+            InvalidParameterValueError: a non-UTF-8 payload, a malformed name, an oversized input.
+            DurableExecutionAlreadyStartedError: the name was used with another input.
+        """
         try:
             payload = None if request.payload is None else request.payload.decode("utf-8")
         except UnicodeDecodeError:
@@ -221,15 +245,11 @@ class EngineService:
             arn, _ = self.start_execution(request.function_name, payload, request.durable_execution_name)
         except UnknownFunctionError as exc:
             raise ResourceNotFoundError(str(exc)) from None
-        if request.invocation_type == "Event":
-            return InvokeResponse(status_code=202, durable_execution_arn=arn, executed_version="$LATEST")
-        if self.run_to_completion is not None:
-            self.run_to_completion(arn)
-        return self.invoke_response(arn)
+        return arn
 
     def invoke_response(self, arn: str) -> InvokeResponse:
-        """What a RequestResponse `invoke` of `arn` answers now: its result or error once it
-        ended, 202 with the ARN while it runs."""
+        """A RequestResponse `Invoke`'s answer for execution `arn` as it stands: 200 with the
+        result, 200 with the error and `Unhandled`, or 202 while it still runs."""
         with self.store.transaction() as tx:
             rec = self._execution(tx, arn)
         if rec.status is ExecutionStatus.SUCCEEDED:
@@ -267,10 +287,10 @@ class EngineService:
                     return replayed
             # Its timers already due fire now (the scheduler may not have got to them yet):
             # this response reports them, as AWS reports a timer that fired.
-            valid = request.checkpoint_token == rec.checkpoint_token
+            valid = tokens.is_current(request.checkpoint_token, rec.checkpoint_token)
             if valid and lifecycle.fire_due_timers_of(tx, now, rec):
                 rec = self._execution(tx, request.durable_execution_arn)
-            if rec.revoked_token is not None and request.checkpoint_token == rec.revoked_token:
+            if tokens.is_current(request.checkpoint_token, rec.revoked_token):
                 # The service ended the execution while this invocation ran: answer without a
                 # token (the SDK then suspends and returns PENDING); nothing is applied.
                 response = CheckpointDurableExecutionResponse(CheckpointUpdatedExecutionState(), None)
@@ -278,7 +298,7 @@ class EngineService:
                     idempotency.record(tx, rec, client_token, digest, response)
                 return response
             current = rec.checkpoint_token
-            if current is None or request.checkpoint_token != current:
+            if current is None or not tokens.is_current(request.checkpoint_token, current):
                 raise InvalidParameterValueError(_stale_token_message(rec))
             # What the service changed since the previous token (timers fired, retries made
             # READY, callbacks and chained invokes completed, another process's writes): one
@@ -298,7 +318,7 @@ class EngineService:
                 is_request=True,
             )
             apply_updates(batch, request.updates)
-            token = None if rec.closing_status is not None else lifecycle.next_token(current)
+            token = None if rec.closing_status is not None else tokens.next_token(current)
             rec.checkpoint_token = token
             # Every change is now reported (the rest of an over-long set through NextMarker,
             # which the SDK pages with the new token).
@@ -352,7 +372,7 @@ class EngineService:
             after = _marker(request.marker)
         with self.store.transaction() as tx:
             rec = self._execution(tx, request.durable_execution_arn)
-            if not lifecycle.same_invocation(request.checkpoint_token, rec.checkpoint_token):
+            if not tokens.is_of_invocation(request.checkpoint_token, rec.checkpoint_token):
                 raise InvalidParameterValueError(_stale_token_message(rec, request.checkpoint_token))
             if changes:
                 # The rest of a checkpoint response's changes (its NextMarker).
@@ -431,6 +451,14 @@ class EngineService:
     # -------------------------------------------------------------- stopping
 
     def stop_durable_execution(self, request: StopDurableExecutionRequest) -> StopDurableExecutionResponse:
+        """End a RUNNING execution STOPPED with the request's error (see `lifecycle.terminate`).
+
+        Raises:
+            InvalidParameterValueError: the error is over `limits.MAX_ERROR_BYTES`.
+            ResourceNotFoundError: no such execution.
+            ResourceConflictError: it is not RUNNING.
+        """
+        check_error_size(request.error)
         now = self.clock.now()
         with self.store.transaction() as tx:
             rec = self._execution(tx, request.durable_execution_arn)
@@ -483,12 +511,7 @@ class EngineService:
             CallbackTimeoutServiceError: the callback is closed (timed out, completed, execution ended).
         """
         error = request.error
-        if error is not None:
-            size = limits.utf8_size(json.dumps(to_wire(error)))
-            if size > limits.MAX_OPERATION_PAYLOAD_BYTES:
-                raise InvalidParameterValueError(
-                    f"Error is {size} bytes, over the {limits.MAX_OPERATION_PAYLOAD_BYTES}-byte limit"
-                )
+        check_error_size(error)
         self._callback_transition(request.callback_id, lambda batch, op, _: callback.fail(batch, op, error))
 
     def send_durable_execution_callback_heartbeat(

@@ -21,6 +21,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from perdure.engine import Engine
+from perdure.wire.types import ExecutionStatus
 
 from .api import HttpResponse, LambdaApi, invoke_response
 from .guard import Credentials, Guard, is_loopback
@@ -169,8 +170,8 @@ class _SyncInvokes:
         self._local.arn = None
         return arn
 
-    def when_ended(self, arn: str) -> concurrent.futures.Future[None]:
-        return self._engine.when_ended(arn)
+    def when_finished(self, arn: str) -> concurrent.futures.Future[ExecutionStatus]:
+        return self._engine.when_finished(arn)
 
     def answer(self, arn: str) -> HttpResponse:
         return invoke_response(self._engine.service.invoke_response(arn))

@@ -38,6 +38,7 @@ from perdure.wire.errors import (
     ServiceError,
     TooManyRequestsError,
 )
+from perdure.wire.types import ExecutionStatus
 
 from .api import HttpRequest, HttpResponse, LambdaApi, error_response
 from .errors import RequestTimeoutError
@@ -121,7 +122,7 @@ class SyncInvokes(Protocol):
         """On the thread that just ran `LambdaApi.handle`: the ARN of the execution a
         RequestResponse Invoke left to wait for (None: none), forgotten as it is returned."""
 
-    def when_ended(self, arn: str) -> concurrent.futures.Future[None]:
+    def when_finished(self, arn: str) -> concurrent.futures.Future[ExecutionStatus]:
         """A future resolved when `arn` has ended."""
 
     def answer(self, arn: str) -> HttpResponse:
@@ -299,7 +300,7 @@ class AsgiApp:
         """Wait (on the loop, no thread) for a synchronous Invoke's execution, then answer it;
         past the timeout or while stopping, answer `running` (202 with the ARN)."""
         assert self.invokes is not None and self.stopping is not None
-        ended: asyncio.Future[Any] = asyncio.wrap_future(self.invokes.when_ended(arn))
+        ended: asyncio.Future[Any] = asyncio.wrap_future(self.invokes.when_finished(arn))
         stopping: asyncio.Future[Any] = asyncio.ensure_future(self.stopping.wait())
         try:
             await asyncio.wait(

@@ -39,8 +39,27 @@ def member_name(field_name: str) -> str:
 
 
 # A field kind drives conversion: ("dc", cls) | ("enum", cls) | ("seq", kind) | ("ts",)
-# | ("bytes",) | ("plain",)
+# | ("bytes",) | ("scalar", str | int | bool) | ("plain",)
 _Kind = tuple[Any, ...]
+
+_SCALARS: dict[type, str] = {str: "a string", int: "an integer", bool: "a boolean"}
+"""The member types decoding checks, and how an error names them: a value of the wrong JSON
+type (`ClientToken: 5`, an object as `ErrorMessage`, `WaitSeconds: 1.5` or `true`) never
+reaches the service as if it were right."""
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
 
 
 def _kind_of(tp: Any) -> _Kind:
@@ -59,6 +78,8 @@ def _kind_of(tp: Any) -> _Kind:
             return ("ts",)
         if issubclass(tp, bytes):
             return ("bytes",)
+        if tp in _SCALARS:
+            return ("scalar", tp)
     return ("plain",)
 
 
@@ -168,7 +189,17 @@ def _decode(value: Any, kind: _Kind, fmt: TimestampFormat, path: str) -> Any:
     if tag == "bytes":
         if isinstance(value, bytes | bytearray):
             return bytes(value)
-        return base64.b64decode(value)
+        if not isinstance(value, str):
+            raise ValueError(f"{path}: expected base64 text, got {_json_type(value)}")
+        try:
+            return base64.b64decode(value)
+        except ValueError:
+            raise ValueError(f"{path}: {value[:40]!r} is not base64") from None
+    if tag == "scalar":
+        expected = kind[1]
+        # JSON true/false are Python bools, and bool is an int subclass: refuse them as numbers.
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise ValueError(f"{path}: expected {_SCALARS[expected]}, got {_json_type(value)}")
     return value
 
 

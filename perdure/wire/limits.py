@@ -1,4 +1,10 @@
-"""Service limits, in one place (DECISIONS §3). Sizes are UTF-8 bytes."""
+"""Service limits, in one place. Sizes are UTF-8 bytes, lengths are characters.
+
+Where the botocore Lambda model bounds a member, the constant is that bound (a test reads the
+model and checks each one); the engine's own tighter limits (256 KiB per operation, 750 KiB
+per checkpoint) are named for what they limit. An input over a bound is refused with an
+`InvalidParameterValueException` naming the member, and changes nothing.
+"""
 
 from __future__ import annotations
 
@@ -22,9 +28,34 @@ MIN_DELAY_SECONDS = 1
 MAX_DELAY_SECONDS = 31_622_400
 
 MAX_NAME_LENGTH = 256
+"""`OperationName`."""
 MAX_ID_LENGTH = 64
+"""`OperationId` (an update's Id and ParentId)."""
 MAX_SUB_TYPE_LENGTH = 32
+"""`OperationSubType`."""
 MAX_EXECUTION_NAME_LENGTH = 64
+"""`DurableExecutionName`."""
+MAX_CLIENT_TOKEN_LENGTH = 64
+"""`ClientToken` of a checkpoint request."""
+MAX_CHECKPOINT_TOKEN_LENGTH = 2048
+"""`CheckpointToken` (the engine issues far shorter ones)."""
+MAX_CALLBACK_ID_LENGTH = 1024
+"""`CallbackId`."""
+MAX_FUNCTION_NAME_LENGTH = 256
+"""`NamespacedFunctionName`: a chained invoke's or an `Invoke`'s FunctionName."""
+MAX_TENANT_ID_LENGTH = 256
+"""`TenantId`."""
+MAX_CALLBACK_RESULT_WIRE_BYTES = 1_048_576
+"""The botocore bound on a callback's `Result` blob; the engine keeps a callback result to
+`MAX_OPERATION_PAYLOAD_BYTES`, the per-operation limit, as AWS documents."""
+
+MAX_ERROR_BYTES = MAX_OPERATION_PAYLOAD_BYTES
+"""An `ErrorObject` a request hands the engine to store on its own (a StopDurableExecution
+error, a callback failure, an EXECUTION FAIL update), as compact JSON. The model bounds none of
+its members; without a bound, one request could store any amount."""
+
+MAX_MARKER = 2**63 - 1
+"""The largest page `Marker` number (the store's 64-bit integer keys)."""
 
 MAX_EXECUTION_TIMEOUT_SECONDS = 31_622_400
 """`DurableConfig.ExecutionTimeout` is 1..31,622,400 seconds (botocore)."""

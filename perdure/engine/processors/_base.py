@@ -9,6 +9,7 @@ Imports only `perdure.wire`, `perdure.engine.store` and the standard library.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Protocol
 
 from perdure.engine.store import ExecutionRecord, StoreTx, TimerKind
 from perdure.wire import limits
+from perdure.wire.codec import to_wire
 from perdure.wire.errors import InvalidParameterValueError
 from perdure.wire.types import (
     ContextDetails,
@@ -189,6 +191,24 @@ def event_result(payload: str | None) -> EventResult:
 
 def event_error(error: ErrorObject | None) -> EventError:
     return EventError(payload=error, truncated=False)
+
+
+def error_size_rule(error: ErrorObject | None, member: str = "Error") -> str | None:
+    """Why `error` may not be stored: over `limits.MAX_ERROR_BYTES` as compact JSON (None: it may)."""
+    if error is None:
+        return None
+    text = json.dumps(to_wire(error), separators=(",", ":"), ensure_ascii=False)
+    size = limits.utf8_size(text)
+    if size <= limits.MAX_ERROR_BYTES:
+        return None
+    return f"{member} is {size} bytes as JSON, over the {limits.MAX_ERROR_BYTES}-byte limit"
+
+
+def check_error_size(error: ErrorObject | None, member: str = "Error") -> None:
+    """Raises: InvalidParameterValueError: `error` is over `limits.MAX_ERROR_BYTES` (see `error_size_rule`)."""
+    rule = error_size_rule(error, member)
+    if rule is not None:
+        raise InvalidParameterValueError(rule)
 
 
 def check_payload(update: OperationUpdate, limit: int = limits.MAX_OPERATION_PAYLOAD_BYTES) -> None:

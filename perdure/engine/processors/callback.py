@@ -43,7 +43,6 @@ from ._base import Batch, check_identity, event_error, event_result, new_operati
 
 TIMEOUT_ERROR_TYPE = "Callback.Timeout"
 HEARTBEAT_ERROR_TYPE = "Callback.Heartbeat"
-MAX_CALLBACK_ID_LENGTH = 1024
 _VERSION = "1"
 _SECRET_BYTES = 16
 
@@ -87,7 +86,7 @@ def parse_callback_id(callback_id: str) -> CallbackRef:
     Raises:
         InvalidParameterValueError: the id is malformed (so it cannot be one this engine issued).
     """
-    if not 1 <= len(callback_id) <= MAX_CALLBACK_ID_LENGTH:
+    if not 1 <= len(callback_id) <= limits.MAX_CALLBACK_ID_LENGTH:
         raise _malformed(callback_id)
     try:
         raw = base64.b64decode(callback_id.encode("ascii"), validate=True).decode("utf-8")

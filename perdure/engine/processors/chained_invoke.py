@@ -47,8 +47,6 @@ from ._base import Batch, check_identity, event_error, event_result, new_operati
 
 NOT_FOUND_ERROR_TYPE = "ResourceNotFoundException"
 RESULT_TOO_LARGE_ERROR_TYPE = "ChainedInvoke.ResultTooLarge"
-MAX_OPTION_LENGTH = 256
-"""FunctionName and TenantId are 1-256 characters (botocore)."""
 
 _ENDED = {
     ExecutionStatus.SUCCEEDED: (OperationStatus.SUCCEEDED, EventType.CHAINED_INVOKE_SUCCEEDED),
@@ -69,10 +67,12 @@ def _check_start(update: OperationUpdate) -> ChainedInvokeOptions:
     options = update.chained_invoke_options
     if options is None or not options.function_name:
         raise reject("ChainedInvokeOptions.FunctionName is required")
-    if len(options.function_name) > MAX_OPTION_LENGTH:
-        raise reject(f"ChainedInvokeOptions.FunctionName must be 1-{MAX_OPTION_LENGTH} characters")
-    if options.tenant_id is not None and not 1 <= len(options.tenant_id) <= MAX_OPTION_LENGTH:
-        raise reject(f"ChainedInvokeOptions.TenantId must be 1-{MAX_OPTION_LENGTH} characters")
+    if len(options.function_name) > limits.MAX_FUNCTION_NAME_LENGTH:
+        raise reject(
+            f"ChainedInvokeOptions.FunctionName must be 1-{limits.MAX_FUNCTION_NAME_LENGTH} characters"
+        )
+    if options.tenant_id is not None and not 1 <= len(options.tenant_id) <= limits.MAX_TENANT_ID_LENGTH:
+        raise reject(f"ChainedInvokeOptions.TenantId must be 1-{limits.MAX_TENANT_ID_LENGTH} characters")
     payload = update.payload
     limit = limits.MAX_CHAINED_INVOKE_PAYLOAD_BYTES
     # Fast path: a string of n characters is at most 4n UTF-8 bytes.

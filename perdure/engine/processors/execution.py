@@ -27,7 +27,7 @@ from perdure.wire.types import (
 )
 
 from . import chained_invoke
-from ._base import Batch, event_error, event_result, reject
+from ._base import Batch, error_size_rule, event_error, event_result, reject
 
 _EVENT_FOR = {
     ExecutionStatus.SUCCEEDED: EventType.EXECUTION_SUCCEEDED,
@@ -49,8 +49,11 @@ def process(batch: Batch, update: OperationUpdate, current: Operation | None) ->
         raise reject("an EXECUTION update accepts SUCCEED or FAIL only")
     if execution.closing_status is not None:
         raise reject("the execution's outcome was already checkpointed")
-    # No size check: this update exists to carry results over the 6 MiB response limit
-    # (DECISIONS §3: "larger results go through an EXECUTION checkpoint").
+    # No size check on the payload: this update exists to carry results over the 6 MiB
+    # response limit. Its error has no such reason, and is bounded like any stored error.
+    rule = error_size_rule(update.error)
+    if rule is not None:
+        raise reject(rule)
     if update.action is OperationAction.SUCCEED:
         execution.closing_status = ExecutionStatus.SUCCEEDED
         execution.result, execution.error = update.payload, None

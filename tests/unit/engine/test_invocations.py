@@ -122,6 +122,19 @@ def test_an_oversized_result_fails_the_execution(engine: Engine) -> None:
     assert execution.error is not None and "response limit" in (execution.error.error_message or "")
 
 
+def test_an_oversized_error_fails_the_execution_with_a_small_one(engine: Engine) -> None:
+    huge = ErrorObject(error_message="x" * (6 * 1024 * 1024), error_type="Boom")
+    engine.register_function(
+        "fn", Recorder(engine, lambda s: InvocationOutput(InvocationStatus.FAILED, error=huge))
+    )
+    execution = engine.drive(engine.start_execution("fn", None))
+    assert execution.status is ExecutionStatus.FAILED and execution.error is not None
+    assert execution.error.error_type == "Runtime.ResponseSizeTooLarge"
+    assert "response limit" in (execution.error.error_message or "") and "'Boom'" in (
+        execution.error.error_message or ""
+    )
+
+
 def test_lambda_context(engine: Engine) -> None:
     recorder = workflow(engine, [])
     engine.register_function("orders", recorder)

@@ -9,11 +9,13 @@ import pytest
 from perdure.wire.codec import dumps, from_wire, loads, member_name, to_wire
 from perdure.wire.types import (
     ChainedInvokeOptions,
+    CheckpointDurableExecutionRequest,
     ErrorObject,
     Event,
     EventDetails,
     EventResult,
     EventType,
+    GetDurableExecutionStateRequest,
     InvocationInput,
     InvocationOutput,
     InvocationStatus,
@@ -26,6 +28,7 @@ from perdure.wire.types import (
     SendDurableExecutionCallbackSuccessRequest,
     StepDetails,
     StepOptions,
+    StopDurableExecutionRequest,
 )
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:orders:$LATEST/durable-execution/o-1/inv-1"
@@ -262,3 +265,96 @@ def test_dumps_is_compact_and_keeps_unicode() -> None:
     out = InvocationOutput(status=InvocationStatus.SUCCEEDED, result="žluť")
     assert dumps(out) == '{"Status":"SUCCEEDED","Result":"žluť"}'
     assert loads(InvocationOutput, dumps(out)) == out
+
+
+_UPDATE = {"Id": "s1", "Type": "STEP", "Action": "START"}
+
+
+def _checkpoint(**update: object) -> dict[str, object]:
+    return {"DurableExecutionArn": ARN, "CheckpointToken": "t", "Updates": [{**_UPDATE, **update}]}
+
+
+@pytest.mark.parametrize(
+    ("cls", "data", "message"),
+    [
+        (
+            CheckpointDurableExecutionRequest,
+            {"DurableExecutionArn": ARN, "CheckpointToken": "t", "ClientToken": 5},
+            "ClientToken: expected a string, got a number",
+        ),
+        (
+            CheckpointDurableExecutionRequest,
+            _checkpoint(Id={"a": 1}),
+            "Updates[0].Id: expected a string, got an object",
+        ),
+        (
+            CheckpointDurableExecutionRequest,
+            _checkpoint(Payload=5),
+            "Updates[0].Payload: expected a string, got a number",
+        ),
+        (
+            CheckpointDurableExecutionRequest,
+            _checkpoint(Action="RETRY", StepOptions={"NextAttemptDelaySeconds": 1.5}),
+            "Updates[0].StepOptions.NextAttemptDelaySeconds: expected an integer, got a number",
+        ),
+        (
+            CheckpointDurableExecutionRequest,
+            _checkpoint(Type="CALLBACK", CallbackOptions={"TimeoutSeconds": True}),
+            "Updates[0].CallbackOptions.TimeoutSeconds: expected an integer, got a boolean",
+        ),
+        (
+            CheckpointDurableExecutionRequest,
+            _checkpoint(Action="FAIL", Error={"ErrorMessage": {"nested": "object"}}),
+            "Updates[0].Error.ErrorMessage: expected a string, got an object",
+        ),
+        (
+            CheckpointDurableExecutionRequest,
+            _checkpoint(Action="FAIL", Error={"StackTrace": ["ok", 3]}),
+            "Updates[0].Error.StackTrace[1]: expected a string, got a number",
+        ),
+        (
+            CheckpointDurableExecutionRequest,
+            _checkpoint(Type="CONTEXT", ContextOptions={"ReplayChildren": "yes"}),
+            "Updates[0].ContextOptions.ReplayChildren: expected a boolean, got a string",
+        ),
+        (
+            StopDurableExecutionRequest,
+            {"DurableExecutionArn": ARN, "Error": {"ErrorType": ["x"]}},
+            "Error.ErrorType: expected a string, got a list",
+        ),
+        (
+            GetDurableExecutionStateRequest,
+            {"DurableExecutionArn": ARN, "CheckpointToken": "t", "Marker": 7},
+            "Marker: expected a string, got a number",
+        ),
+        (
+            SendDurableExecutionCallbackSuccessRequest,
+            {"CallbackId": "c", "Result": 12},
+            "Result: expected base64 text, got a number",
+        ),
+        (
+            SendDurableExecutionCallbackSuccessRequest,
+            {"CallbackId": "c", "Result": "abc"},
+            "Result: 'abc' is not base64",
+        ),
+    ],
+)
+def test_a_member_of_the_wrong_json_type_is_refused_naming_it(cls: type, data: object, message: str) -> None:
+    """Wrong JSON types stop at decoding (`ValueError`, which the HTTP API and the process link
+    answer as InvalidParameterValueException): the service never sees them as if they were right."""
+    with pytest.raises(ValueError) as info:
+        from_wire(cls, data)
+    assert str(info.value) == f"{cls.__name__}.{message}"
+
+
+def test_integers_and_booleans_of_the_right_type_decode() -> None:
+    request = from_wire(
+        CheckpointDurableExecutionRequest,
+        _checkpoint(Type="CONTEXT", Action="SUCCEED", ContextOptions={"ReplayChildren": False}),
+    )
+    assert request.updates[0].context_options is not None
+    assert request.updates[0].context_options.replay_children is False
+    wait = from_wire(
+        CheckpointDurableExecutionRequest, _checkpoint(Type="WAIT", WaitOptions={"WaitSeconds": 0})
+    )
+    assert wait.updates[0].wait_options is not None and wait.updates[0].wait_options.wait_seconds == 0
