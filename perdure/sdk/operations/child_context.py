@@ -36,7 +36,7 @@ from ..errors import (
 )
 from ..serdes import deserialize, round_trip, serialize
 from ..state import ExecutionState
-from ._base import CheckResult, OperationExecutor, OperationIdentity
+from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, UserCall
 from .step import check_payload_size
 
 _KIND = {
@@ -83,7 +83,7 @@ class ChildContextOperation(OperationExecutor[T]):
         self.terminal_sync = terminal_sync
         self.round_trip = round_trip
 
-    def check_result_status(self) -> CheckResult[T]:
+    def check_result_status(self) -> Flow[CheckResult[T]]:
         op = self.checkpoint()
         if self.config.is_virtual and op is not None:
             raise NonDeterministicExecutionError(
@@ -93,7 +93,7 @@ class ChildContextOperation(OperationExecutor[T]):
             )
         if op is None:
             if not self.config.is_virtual:
-                self.send(OperationAction.START, sync=False)
+                yield from self.send(OperationAction.START, sync=False)
             return CheckResult.ready(None)
         details = op.context_details
         if op.status is OperationStatus.SUCCEEDED:
@@ -109,14 +109,14 @@ class ChildContextOperation(OperationExecutor[T]):
             raise_operation_error(details.error if details else None, ChildContextError)
         return CheckResult.ready(op)
 
-    def execute(self, checkpoint: Operation | None) -> T:
+    def execute(self, checkpoint: Operation | None) -> Flow[T]:
         identity = self.identity
         arn = self.state.durable_execution_arn
         details = checkpoint.context_details if checkpoint is not None else None
         replaying_children = bool(details is not None and details.replay_children)
         plugins = self.state.plugins
         try:
-            raw = plugins.run_user_function(identity, self.func, is_replay_children=replaying_children)
+            raw = yield UserCall(identity, self.func, is_replay_children=replaying_children)
             payload = serialize(self.config.serdes, raw, identity.operation_id, arn)
             value: Any = raw
             if self.round_trip:
@@ -138,7 +138,7 @@ class ChildContextOperation(OperationExecutor[T]):
                     advice="the result is over it too, so the checkpoint carries the summary"
                     " instead: make summary_generator return less",
                 )
-            self.send(
+            yield from self.send(
                 OperationAction.SUCCEED,
                 sync=self.terminal_sync,
                 payload=payload,
@@ -152,7 +152,7 @@ class ChildContextOperation(OperationExecutor[T]):
                 raise
             error = error_object_from_exception(exc)
             if not self.config.is_virtual:
-                self.send(OperationAction.FAIL, sync=self.terminal_sync, error=error)
+                yield from self.send(OperationAction.FAIL, sync=self.terminal_sync, error=error)
             else:
                 plugins.context_ended(identity, OperationStatus.FAILED, error=error)
             raise_operation_error(error, ChildContextError)

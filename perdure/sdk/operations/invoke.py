@@ -26,7 +26,7 @@ from ..config import InvokeConfig
 from ..errors import InvokeError, SerDesError, raise_operation_error
 from ..serdes import DEFAULT_JSON_SERDES, deserialize, serialize
 from ..state import ExecutionState
-from ._base import CheckResult, OperationExecutor, OperationIdentity
+from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity
 from ._suspend import suspend_for
 
 P = TypeVar("P")
@@ -78,10 +78,10 @@ class InvokeOperation(OperationExecutor[R], Generic[P, R]):
         self.payload = payload
         self.config = config
 
-    def check_result_status(self) -> CheckResult[R]:
+    def check_result_status(self) -> Flow[CheckResult[R]]:
         op = self.checkpoint()
         if op is None:
-            self._start()
+            yield from self._start()
             return CheckResult.started()
         if op.status is OperationStatus.SUCCEEDED:
             return CheckResult.completed(self._result_of(op))
@@ -90,7 +90,7 @@ class InvokeOperation(OperationExecutor[R], Generic[P, R]):
             raise_operation_error(details.error if details else None, InvokeError)
         return CheckResult.ready(op)
 
-    def _start(self) -> None:
+    def _start(self) -> Flow[None]:
         identity = self.identity
         arn = self.state.durable_execution_arn
         payload = serialize(
@@ -98,7 +98,7 @@ class InvokeOperation(OperationExecutor[R], Generic[P, R]):
         )
         _check_payload_size(identity, payload)
         metadata = self.state.plugins.propagation_metadata(identity, self.function_name)
-        self.send(
+        yield from self.send(
             OperationAction.START,
             payload=payload,
             chained_invoke_options=ChainedInvokeOptions(
@@ -120,6 +120,7 @@ class InvokeOperation(OperationExecutor[R], Generic[P, R]):
         )
         return value
 
-    def execute(self, checkpoint: Operation | None) -> R:
+    def execute(self, checkpoint: Operation | None) -> Flow[R]:
         label = self.identity.name or self.identity.operation_id
         suspend_for(f"invoke {label} of {self.function_name} is running", None)
+        yield  # a flow (never reached)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from perdure.wire.types import Operation, OperationAction, OperationStatus, WaitOptions
 
 from ..state import ExecutionState
-from ._base import CheckResult, OperationExecutor, OperationIdentity
+from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity
 from ._suspend import suspend_for, suspend_until
 
 
@@ -22,18 +22,19 @@ class WaitOperation(OperationExecutor[None]):
         super().__init__(state, identity)
         self.seconds = seconds
 
-    def check_result_status(self) -> CheckResult[None]:
+    def check_result_status(self) -> Flow[CheckResult[None]]:
         op = self.checkpoint()
         if op is None:
-            self.send(OperationAction.START, wait_options=WaitOptions(wait_seconds=self.seconds))
+            yield from self.send(OperationAction.START, wait_options=WaitOptions(wait_seconds=self.seconds))
             return CheckResult.started()
         if op.status is OperationStatus.SUCCEEDED:
             return CheckResult.completed(None)
         return CheckResult.ready(op)
 
-    def execute(self, checkpoint: Operation | None) -> None:
+    def execute(self, checkpoint: Operation | None) -> Flow[None]:
         message = f"wait {self.identity.name or self.identity.operation_id} for {self.seconds}s"
         details = checkpoint.wait_details if checkpoint is not None else None
         if details is not None and details.scheduled_end_timestamp is not None:
             suspend_until(message, details.scheduled_end_timestamp)
         suspend_for(message, self.seconds)
+        yield  # a flow (never reached: both branches raise)

@@ -42,7 +42,7 @@ from ..serdes import deserialize, serialize
 from ..state import ExecutionState
 from ..types import WaitForConditionCheckContext
 from ..waits import WaitForConditionConfig
-from ._base import CheckResult, OperationExecutor, OperationIdentity
+from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, UserCall
 from ._suspend import suspend_for, suspend_until
 from .step import check_payload_size
 
@@ -71,11 +71,14 @@ class WaitForConditionOperation(OperationExecutor[T]):
         state: ExecutionState,
         identity: OperationIdentity,
         logger: Logger,
+        *,
+        off_loop: bool = False,
     ) -> None:
         super().__init__(state, identity)
         self.check = check
         self.config = config
         self.logger = logger
+        self.off_loop = off_loop
 
     # ------------------------------------------------------------------ serdes
 
@@ -96,7 +99,7 @@ class WaitForConditionOperation(OperationExecutor[T]):
 
     # ---------------------------------------------------------------- template
 
-    def check_result_status(self) -> CheckResult[T]:
+    def check_result_status(self) -> Flow[CheckResult[T]]:
         op = self.checkpoint()
         if op is not None:
             status = op.status
@@ -117,10 +120,10 @@ class WaitForConditionOperation(OperationExecutor[T]):
                     f"wait_for_condition {self.identity.operation_id} has status {status.value}"
                 )
         # The START only records that polling began; nothing waits on it.
-        self.send(OperationAction.START, sync=False)
+        yield from self.send(OperationAction.START, sync=False)
         return CheckResult.ready(op)
 
-    def execute(self, checkpoint: Operation | None) -> T:
+    def execute(self, checkpoint: Operation | None) -> Flow[T]:
         identity = self.identity
         details = checkpoint.step_details if checkpoint is not None else None
         attempt = (details.attempt or 0) + 1 if details is not None else 1
@@ -142,8 +145,9 @@ class WaitForConditionOperation(OperationExecutor[T]):
                 ),
                 attempt=attempt,
             )
-            new_state = self.state.plugins.run_user_function(
-                identity, lambda: self.check(current, check_context), attempt=attempt
+            check = self.check
+            new_state = yield UserCall(
+                identity, lambda: check(current, check_context), off_loop=self.off_loop, attempt=attempt
             )
             payload = self._serialize(new_state)
             # The strategy judges the state replay would reconstruct, not the live object.
@@ -151,24 +155,24 @@ class WaitForConditionOperation(OperationExecutor[T]):
             if not decision.should_continue:
                 # A fresh round trip: a strategy that mutated its argument cannot change it.
                 value = self._deserialize(payload)
-                self.send(OperationAction.SUCCEED, payload=payload)
+                yield from self.send(OperationAction.SUCCEED, payload=payload)
                 return value
             delay = min(max(1, decision.delay_seconds), MAX_DELAY_SECONDS)
-            self.send(
+            yield from self.send(
                 OperationAction.RETRY,
                 payload=payload,
                 step_options=StepOptions(next_attempt_delay_seconds=delay),
             )
             suspend_for(f"wait_for_condition {self._label()} polls again in {delay}s", delay)
         except Exception as exc:  # suspension is a BaseException and passes through
-            self._fail(exc)
+            return (yield from self._fail(exc))
 
-    def _fail(self, error: Exception) -> NoReturn:
+    def _fail(self, error: Exception) -> Flow[NoReturn]:
         """Record FAIL and raise `WaitForConditionError` (a retryable invocation error propagates)."""
         if isinstance(error, InvocationError) and error.is_retryable():
             raise error
         record = error_object_from_exception(error)
-        self.send(OperationAction.FAIL, error=record)
+        yield from self.send(OperationAction.FAIL, error=record)
         raise_operation_error(record, WaitForConditionError)
 
     def _label(self) -> str:
