@@ -66,7 +66,7 @@ from .serdes import SerDes
 from .state import ExecutionState
 
 if TYPE_CHECKING:
-    from .context import DurableContext
+    from .scope import ContextScope
 
 MAX_BRANCH_THREADS = 256
 """Branches running at once in one batch, whatever `max_concurrency` allows (threads)."""
@@ -80,13 +80,13 @@ class Branch:
 
     Attributes:
         index: its position among the declared branches (its identity).
-        func: the body, called with the branch's `DurableContext`.
+        func: the body, called with the branch's context (of the batch's face).
         name: the branch operation's name (custom or default).
         custom_name: the user's name (`ParallelBranch.name`, `item_namer`), else None.
     """
 
     index: int
-    func: Callable[[DurableContext], Any]
+    func: Callable[[Any], Any]
     name: str
     custom_name: str | None = None
 
@@ -132,7 +132,7 @@ class BranchRunner:
 
     def __init__(
         self,
-        batch_context: DurableContext,
+        batch_context: ContextScope,
         batch: OperationIdentity,
         branches: Sequence[Branch],
         branch_sub_type: str,
@@ -250,12 +250,11 @@ class BranchRunner:
 
     # ----------------------------------------------------------------------- run
 
-    def run(self, index: int) -> Any:
-        """Run branch `index` to its end (replaying what is recorded) and return its result.
+    def operation(self, index: int) -> ChildContextOperation[Any]:
+        """The child-context operation of branch `index`, its record checked, its body bound
+        to a fresh branch context (of the batch context's face).
 
         Raises:
-            ChildContextError: the branch failed (recorded as FAIL for NESTED).
-            SuspendExecution: the branch suspended.
             NonDeterministicExecutionError: see `check_record`.
         """
         branch = self.branches[index]
@@ -264,14 +263,24 @@ class BranchRunner:
         child = self.batch_context.create_child_context(identity.operation_id, is_virtual=self.flat)
         if child.is_replaying() and not self.was_started(index):
             # New work inside a replaying batch: its logs are not replays.
-            child._replaying = False
+            child.mark_new()
 
         def body() -> Any:
             return branch.func(child)
 
         return ChildContextOperation(
             body, self._child_config, self.state, identity, terminal_sync=self._terminal_sync
-        ).process()
+        )
+
+    def run(self, index: int) -> Any:
+        """Run branch `index` to its end (replaying what is recorded) and return its result.
+
+        Raises:
+            ChildContextError: the branch failed (recorded as FAIL for NESTED).
+            SuspendExecution: the branch suspended.
+            NonDeterministicExecutionError: see `check_record`.
+        """
+        return self.operation(index).process()
 
 
 class _Kind(Enum):
@@ -292,6 +301,25 @@ class _Event:
     error: ErrorObject | None = None
     resume_at: float | None = None
     fatal: BaseException | None = None
+
+
+def ended_with(index: int, exc: BaseException) -> _Event:
+    """How a run of branch `index` that raised `exc` ended (both faces classify alike)."""
+    if isinstance(exc, TimedSuspendExecution):
+        return _Event(index, _Kind.SUSPENDED, resume_at=exc.scheduled_timestamp)
+    if isinstance(exc, SuspendExecution):
+        return _Event(index, _Kind.SUSPENDED)
+    if isinstance(exc, OrphanedChildException):
+        return _Event(index, _Kind.ORPHANED)
+    if isinstance(exc, ExecutionError):
+        # Non-determinism and other execution-terminal errors bypass the policy.
+        return _Event(index, _Kind.FATAL, fatal=exc)
+    if isinstance(exc, Exception):
+        if isinstance(exc, InvocationError) and exc.is_retryable():
+            return _Event(index, _Kind.FATAL, fatal=exc)
+        return _Event(index, _Kind.FAILED, error=branch_error_object(exc))
+    # a failed checkpoint writer, a cancellation, interpreter exit
+    return _Event(index, _Kind.FATAL, fatal=exc)
 
 
 class _Run:
@@ -450,21 +478,8 @@ class ConcurrentExecutor:
         """Run branch `index` once and say how that run ended."""
         try:
             result = self.runner.run(index)
-        except TimedSuspendExecution as exc:
-            return _Event(index, _Kind.SUSPENDED, resume_at=exc.scheduled_timestamp)
-        except SuspendExecution:
-            return _Event(index, _Kind.SUSPENDED)
-        except OrphanedChildException:
-            return _Event(index, _Kind.ORPHANED)
-        except ExecutionError as exc:
-            # Non-determinism and other execution-terminal errors bypass the policy.
-            return _Event(index, _Kind.FATAL, fatal=exc)
-        except Exception as exc:
-            if isinstance(exc, InvocationError) and exc.is_retryable():
-                return _Event(index, _Kind.FATAL, fatal=exc)
-            return _Event(index, _Kind.FAILED, error=branch_error_object(exc))
-        except BaseException as exc:  # a failed checkpoint writer, interpreter exit
-            return _Event(index, _Kind.FATAL, fatal=exc)
+        except BaseException as exc:
+            return ended_with(index, exc)
         return _Event(index, _Kind.SUCCEEDED, result=result)
 
     def execute(self) -> BatchResult[Any]:

@@ -13,7 +13,6 @@ a non-terminal step (a retry), or after a non-terminal resume point (a wait).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -24,9 +23,7 @@ from .batch import BatchResult
 from .completion import MapConfig, ParallelBranch, ParallelConfig
 from .config import CallbackConfig, ChildConfig, Duration, InvokeConfig, StepConfig, WaitForCallbackConfig
 from .errors import ValidationError
-from .ids import operation_id
-from .logger import Logger, LoggerInterface, LogInfo, default_logger
-from .operations._base import OperationExecutor, OperationIdentity, validate_name
+from .operations._base import OperationExecutor, validate_name
 from .operations.callback import Callback, CallbackOperation
 from .operations.child_context import ChildContextOperation
 from .operations.invoke import InvokeOperation
@@ -36,7 +33,7 @@ from .operations.step import StepOperation
 from .operations.wait import WaitOperation
 from .operations.wait_for_callback import Submitter, translate_errors, wait_for_callback_body
 from .operations.wait_for_condition import WaitForConditionOperation
-from .state import ExecutionState, ReplayStatus
+from .scope import ContextScope
 from .types import ExecutionContext, StepContext, WaitForCallbackContext, WaitForConditionCheckContext
 from .waits import WaitForConditionConfig
 
@@ -52,10 +49,11 @@ _STEP = OperationType.STEP
 _STEP_SUB_TYPE = OperationSubType.STEP.value
 
 
-class DurableContext:
-    """The durable operations available to a handler (and to child contexts).
+class DurableContext(ContextScope):
+    """The durable operations available to a sync handler (and to its child contexts).
 
-    Created by `durable_execution`; user code does not construct it.
+    Created by `durable_execution`; user code does not construct it. Its ids, parent and
+    replay flag live in `ContextScope`, shared with `AsyncDurableContext`.
 
     Attributes:
         state: the execution's replay state.
@@ -64,118 +62,15 @@ class DurableContext:
         logger: a replay-aware logger (silent while this context replays).
     """
 
-    def __init__(
-        self,
-        state: ExecutionState,
-        execution_context: ExecutionContext,
-        lambda_context: Any = None,
-        parent_id: str | None = None,
-        logger: Logger | None = None,
-        step_id_prefix: str | None = None,
-        replay_status: ReplayStatus = ReplayStatus.NEW,
-        *,
-        is_virtual: bool = False,
-    ) -> None:
-        self.state = state
-        self.execution_context = execution_context
-        self.lambda_context = lambda_context
-        self._parent_id = parent_id
-        self._step_id_prefix = step_id_prefix
-        self._counter = 0
-        self._counter_lock = threading.Lock()
-        self._replaying = replay_status is ReplayStatus.REPLAY
-        self._is_virtual = is_virtual
-        self._log_info = LogInfo(state.durable_execution_arn, parent_id)
-        base = logger if logger is not None else Logger.from_log_info(default_logger(), self._log_info)
-        self.logger: Logger = base.with_is_replaying(self.is_replaying)
-
-    # ----------------------------------------------------------------- factories
-
-    @staticmethod
-    def from_lambda_context(
-        state: ExecutionState, lambda_context: Any, replay_status: ReplayStatus = ReplayStatus.NEW
-    ) -> DurableContext:
-        """The root context of an invocation."""
-        return DurableContext(
-            state,
-            ExecutionContext(state.durable_execution_arn),
-            lambda_context,
-            replay_status=replay_status,
-        )
-
-    def create_child_context(self, operation_id: str, *, is_virtual: bool = False) -> DurableContext:
-        """The context of the child operation `operation_id`.
-
-        Args:
-            operation_id: the owning operation; it prefixes every id inside the child.
-            is_virtual: the child writes no CONTEXT operation; its operations report to
-                this context's parent instead.
-        """
-        parent_id = self._parent_id if is_virtual else operation_id
-        return DurableContext(
-            self.state,
-            self.execution_context,
-            self.lambda_context,
-            parent_id=parent_id,
-            logger=self.logger.with_log_info(LogInfo(self.state.durable_execution_arn, parent_id)),
-            step_id_prefix=operation_id,
-            replay_status=ReplayStatus.REPLAY if self._replaying else ReplayStatus.NEW,
-            is_virtual=is_virtual,
-        )
-
-    # ------------------------------------------------------------------ status
-
-    def is_replaying(self) -> bool:
-        """Whether this context is replaying recorded operations."""
-        return self._replaying
-
-    @property
-    def is_virtual(self) -> bool:
-        """Whether this context writes no CONTEXT operation of its own."""
-        return self._is_virtual
-
-    def set_logger(self, new_logger: LoggerInterface | Logger) -> None:
-        """Send this context's log records to `new_logger` (still silent while replaying)."""
-        self.logger = Logger.from_log_info(new_logger, self._log_info, self.is_replaying)
-
-    # ----------------------------------------------------------- id allocation
-
-    def _create_step_id(self) -> str:
-        """Take the next operation id of this context."""
-        with self._counter_lock:
-            self._counter += 1
-            position = self._counter
-        return operation_id(self._step_id_prefix, position)
-
-    def _peek_next_operation_id(self) -> str:
-        return operation_id(self._step_id_prefix, self._counter + 1)
-
-    def _new_identity(
-        self, operation_type: OperationType, sub_type: str, name: str | None
-    ) -> OperationIdentity:
-        """Allocate the next operation's identity in this context."""
-        return OperationIdentity(self._create_step_id(), operation_type, sub_type, self._parent_id, name)
-
     def _run_operation(self, executor: OperationExecutor[T]) -> T:
         """Run `executor` inside the replay-status boundary of this context."""
         if not self._replaying:
             return executor.process()
-        op = self.state.operations.get(executor.identity.operation_id)
-        flip_after = False
-        if op is None:
-            self._replaying = False
-        elif not op.status.is_terminal:
-            if op.type is _STEP:
-                self._replaying = False
-            else:
-                flip_after = True
+        flip_after = self.enter(executor.identity)
         try:
             return executor.process()
         finally:
-            if flip_after or (
-                self._replaying and self._peek_next_operation_id() not in self.state.operations
-            ):
-                self._replaying = False
+            self.leave(flip_after)
 
     # -------------------------------------------------------------- operations
 
@@ -202,7 +97,7 @@ class DurableContext:
         name = name or getattr(func, "_original_name", None)
         validate_name("operation name", name)
         config = config or _DEFAULT_STEP_CONFIG
-        identity = self._new_identity(_STEP, config.sub_type or _STEP_SUB_TYPE, name)
+        identity = self.new_identity(_STEP, config.sub_type or _STEP_SUB_TYPE, name)
         return self._run_operation(StepOperation(func, config, self.state, identity, self.logger))
 
     def wait(self, duration: Duration, name: str | None = None) -> None:
@@ -223,7 +118,7 @@ class DurableContext:
                 f"duration must be at most {MAX_DELAY_SECONDS:,} seconds (366 days), got {seconds:,}"
             )
         validate_name("operation name", name)
-        identity = self._new_identity(OperationType.WAIT, OperationSubType.WAIT.value, name)
+        identity = self.new_identity(OperationType.WAIT, OperationSubType.WAIT.value, name)
         self._run_operation(WaitOperation(seconds, self.state, identity))
 
     def run_in_child_context(
@@ -248,7 +143,7 @@ class DurableContext:
         name = name or getattr(func, "_original_name", None)
         validate_name("operation name", name)
         config = config or _DEFAULT_CHILD_CONFIG
-        identity = self._new_identity(
+        identity = self.new_identity(
             OperationType.CONTEXT, config.sub_type or OperationSubType.RUN_IN_CHILD_CONTEXT.value, name
         )
         child_id = identity.operation_id
@@ -321,7 +216,7 @@ class DurableContext:
         """
         validate_name("operation name", name)
         config = config or CallbackConfig()
-        identity = self._new_identity(
+        identity = self.new_identity(
             OperationType.CALLBACK, config.sub_type or OperationSubType.CALLBACK.value, name
         )
         return self._run_operation(CallbackOperation(config, self.state, identity))
@@ -345,7 +240,7 @@ class DurableContext:
         """
         name = name or getattr(submitter, "_original_name", None)
         validate_name("operation name", name)
-        identity = self._new_identity(OperationType.CONTEXT, OperationSubType.WAIT_FOR_CALLBACK.value, name)
+        identity = self.new_identity(OperationType.CONTEXT, OperationSubType.WAIT_FOR_CALLBACK.value, name)
         child_id = identity.operation_id
 
         def body() -> Any:
@@ -381,7 +276,7 @@ class DurableContext:
         if not config:
             raise ValidationError("`config` is required for wait_for_condition")
         validate_name("operation name", name)
-        identity = self._new_identity(_STEP, OperationSubType.WAIT_FOR_CONDITION.value, name)
+        identity = self.new_identity(_STEP, OperationSubType.WAIT_FOR_CONDITION.value, name)
         return self._run_operation(
             WaitForConditionOperation(check, config, self.state, identity, self.logger)
         )
@@ -410,7 +305,7 @@ class DurableContext:
             InvokeError: the invoked function failed, timed out or was stopped (or does not exist).
         """
         validate_name("operation name", name)
-        identity = self._new_identity(
+        identity = self.new_identity(
             OperationType.CHAINED_INVOKE, OperationSubType.CHAINED_INVOKE.value, name
         )
         operation = InvokeOperation(function_name, payload, config or InvokeConfig(), self.state, identity)
