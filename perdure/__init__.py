@@ -5,6 +5,7 @@ for Python 3.0 names, so code written for it runs after changing only its import
 Nothing from the engine or the tools is exported here.
 """
 
+from perdure.sdk.aio import AsyncCallback, AsyncDurableContext, OperationTask
 from perdure.sdk.batch import BatchItem, BatchResult
 from perdure.sdk.completion import (
     BatchItemStatus,
@@ -47,9 +48,11 @@ from perdure.sdk.errors import (
     ChildContextError,
     DurableExecutionsError,
     DurableOperationError,
+    DurableUsageError,
     ExecutionError,
     InvocationError,
     InvokeError,
+    OperationCancelledError,
     PluginLoadError,
     RetryableSerDesError,
     SerDesError,
@@ -101,6 +104,8 @@ from perdure.sdk.waits import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncCallback",
+    "AsyncDurableContext",
     "BatchCompletionError",
     "BatchItem",
     "BatchItemStatus",
@@ -126,6 +131,7 @@ __all__ = [
     "DurableInstrumentationPlugin",
     "DurableInstrumentationPluginFactory",
     "DurableOperationError",
+    "DurableUsageError",
     "Duration",
     "ExecutionError",
     "InvocationEndInfo",
@@ -141,10 +147,12 @@ __all__ = [
     "MapConfig",
     "NestingType",
     "OffloadSerDes",
+    "OperationCancelledError",
     "OperationChangeInfo",
     "OperationEndInfo",
     "OperationInfo",
     "OperationStartInfo",
+    "OperationTask",
     "ParallelBranch",
     "ParallelConfig",
     "PluginLoadError",

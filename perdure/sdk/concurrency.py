@@ -5,11 +5,11 @@ context, NESTED or FLAT, and checks its record for non-determinism) and
 `ConcurrentExecutor` (the coordinator loop of one batch).
 
 Threads: one pool per batch. A worker runs a branch, records how it ended and admits
-the next branch itself, under the batch's lock (`_Run`), so a batch of short branches
+the next branch itself, under the batch's lock (`RunState`), so a batch of short branches
 costs one thread switch per branch (its checkpoint's acknowledgement) rather than three.
 The coordinator (the calling thread) starts the workers, resumes the waves of suspended
 branches and decides when the batch completes or suspends; workers wake it only when
-that decision may change. What branches share besides `_Run` is already thread-safe:
+that decision may change. What branches share besides `RunState` is already thread-safe:
 operation ids come from the branch index (each branch context has its own locked
 counter), the replay state is a dict mutated by single assignments, and the checkpoint
 writer locks its queue.
@@ -42,7 +42,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from perdure.wire.types import ErrorObject, Operation, OperationType
 
@@ -52,12 +52,12 @@ from .config import ChildConfig
 from .errors import (
     DurableOperationError,
     ExecutionError,
-    InvocationError,
     NonDeterministicExecutionError,
     OrphanedChildException,
     SuspendExecution,
     TimedSuspendExecution,
     error_object_from_exception,
+    retryable_invocation_error,
 )
 from .ids import operation_id
 from .operations._base import OperationIdentity
@@ -303,6 +303,11 @@ class _Event:
     fatal: BaseException | None = None
 
 
+def succeeded(index: int, result: Any) -> _Event:
+    """How a run of branch `index` that returned `result` ended."""
+    return _Event(index, _Kind.SUCCEEDED, result=result)
+
+
 def ended_with(index: int, exc: BaseException) -> _Event:
     """How a run of branch `index` that raised `exc` ended (both faces classify alike)."""
     if isinstance(exc, TimedSuspendExecution):
@@ -315,18 +320,18 @@ def ended_with(index: int, exc: BaseException) -> _Event:
         # Non-determinism and other execution-terminal errors bypass the policy.
         return _Event(index, _Kind.FATAL, fatal=exc)
     if isinstance(exc, Exception):
-        if isinstance(exc, InvocationError) and exc.is_retryable():
+        if retryable_invocation_error(exc) is not None:
             return _Event(index, _Kind.FATAL, fatal=exc)
         return _Event(index, _Kind.FAILED, error=branch_error_object(exc))
     # a failed checkpoint writer, a cancellation, interpreter exit
     return _Event(index, _Kind.FATAL, fatal=exc)
 
 
-class _Run:
+class RunState:
     """The mutable state of one batch run, shared by the coordinator and the workers under
     `cond` (each change is made by whoever observed it, holding the lock)."""
 
-    def __init__(self, executor: ConcurrentExecutor, tracker: CompletionTracker) -> None:
+    def __init__(self, executor: BatchExecutor, tracker: CompletionTracker) -> None:
         total = len(executor.branches)
         self.policy = executor.policy
         self.tracker = tracker
@@ -457,6 +462,19 @@ class _Run:
             return None
 
 
+class BatchExecutor(Protocol):
+    """What a `RunState` reads of the executor that owns it (either face's)."""
+
+    @property
+    def branches(self) -> Sequence[Branch]: ...
+
+    @property
+    def policy(self) -> CompletionPolicy: ...
+
+    @property
+    def max_concurrency(self) -> int | None: ...
+
+
 class ConcurrentExecutor:
     """Runs the branches of one batch live and returns its `BatchResult`.
 
@@ -480,7 +498,7 @@ class ConcurrentExecutor:
             result = self.runner.run(index)
         except BaseException as exc:
             return ended_with(index, exc)
-        return _Event(index, _Kind.SUCCEEDED, result=result)
+        return succeeded(index, result)
 
     def execute(self) -> BatchResult[Any]:
         """Run the batch until it completes (or raise to suspend).
@@ -492,9 +510,9 @@ class ConcurrentExecutor:
                 branch hit an execution-terminal error.
         """
         total = len(self.branches)
-        run = _Run(self, CompletionTracker(self.policy, names=[b.custom_name for b in self.branches]))
+        run = RunState(self, CompletionTracker(self.policy, names=[b.custom_name for b in self.branches]))
         if total == 0 or run.tracker.check().is_done:
-            return self._result(run.tracker, run.results, run.errors, run.tracker.check().reason)
+            return self.result(run.tracker, run.results, run.errors, run.tracker.check().reason)
         pool = ThreadPoolExecutor(max_workers=run.max_running, thread_name_prefix="perdure-branch")
         # Branches still running after an early completion are joined before the
         # checkpoint writer stops (they end at their next, refused, checkpoint).
@@ -558,13 +576,13 @@ class ConcurrentExecutor:
                 # Branches that end after this point keep running but change nothing here:
                 # the reason is the one that ended the loop.
                 run.stopped = True
-                return self._result(run.tracker, run.results, run.errors, run.tracker.check().reason)
+                return self.result(run.tracker, run.results, run.errors, run.tracker.check().reason)
         finally:
             with run.cond:
                 run.stopped = True
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _result(
+    def result(
         self,
         tracker: CompletionTracker,
         results: dict[int, Any],
@@ -572,18 +590,29 @@ class ConcurrentExecutor:
         reason: Any,
     ) -> BatchResult[Any]:
         """Admitted branches in index order; never-admitted ones are left out."""
-        items: list[BatchItem[Any]] = []
-        for index, status in enumerate(tracker.statuses):
-            if status is None:
-                continue
-            name = self.branches[index].name
-            if status is BatchItemStatus.SUCCEEDED:
-                items.append(BatchItem(index, status, results.get(index), None, name))
-            elif status is BatchItemStatus.FAILED:
-                items.append(BatchItem(index, status, None, errors.get(index), name))
-            else:
-                items.append(BatchItem(index, status, None, None, name))
-        return BatchResult(items, reason)
+        return batch_result(self.branches, tracker, results, errors, reason)
+
+
+def batch_result(
+    branches: Sequence[Branch],
+    tracker: CompletionTracker,
+    results: dict[int, Any],
+    errors: dict[int, ErrorObject | None],
+    reason: Any,
+) -> BatchResult[Any]:
+    """The `BatchResult` of a run: admitted branches in index order (both faces)."""
+    items: list[BatchItem[Any]] = []
+    for index, status in enumerate(tracker.statuses):
+        if status is None:
+            continue
+        name = branches[index].name
+        if status is BatchItemStatus.SUCCEEDED:
+            items.append(BatchItem(index, status, results.get(index), None, name))
+        elif status is BatchItemStatus.FAILED:
+            items.append(BatchItem(index, status, None, errors.get(index), name))
+        else:
+            items.append(BatchItem(index, status, None, None, name))
+    return BatchResult(items, reason)
 
 
 __all__ = [
@@ -591,5 +620,9 @@ __all__ = [
     "Branch",
     "BranchRunner",
     "ConcurrentExecutor",
+    "RunState",
+    "batch_result",
     "branch_error_object",
+    "ended_with",
+    "succeeded",
 ]

@@ -1,8 +1,9 @@
 """`DurableContext`: the object a durable handler receives, and the step decorators.
 
-Thin by design: each public method validates its arguments, takes the next deterministic
-operation id, builds one operation object (`perdure.sdk.operations.*`) and runs it inside
-the replay-status boundary. Also owns the decorators `durable_step`,
+Thin by design: each public method has the operation's module build one operation object
+(validated, its deterministic id taken: `perdure.sdk.operations.*`) and runs it inside the
+replay-status boundary; `AsyncDurableContext` (`perdure.sdk.aio`) builds the same objects
+and awaits them. Also owns the decorators `durable_step`,
 `durable_with_child_context` and `durable_wait_for_callback`.
 Imports only `perdure.wire`, the other `perdure.sdk` modules and the standard library.
 
@@ -13,26 +14,31 @@ a non-terminal step (a retry), or after a non-terminal resume point (a wait).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from perdure.wire.limits import MAX_DELAY_SECONDS
-from perdure.wire.types import OperationStatus, OperationSubType, OperationType
+from perdure.wire.types import OperationStatus
 
 from .batch import BatchResult
 from .completion import MapConfig, ParallelBranch, ParallelConfig
 from .config import CallbackConfig, ChildConfig, Duration, InvokeConfig, StepConfig, WaitForCallbackConfig
-from .errors import ValidationError
-from .operations._base import OperationExecutor, validate_name
-from .operations.callback import Callback, CallbackOperation
-from .operations.child_context import ChildContextOperation
-from .operations.invoke import InvokeOperation
+from .errors import DurableUsageError
+from .operations._base import OperationExecutor
+from .operations.callback import Callback, callback_operation
+from .operations.child_context import child_operation
+from .operations.invoke import invoke_operation
 from .operations.map import map_items as run_map
 from .operations.parallel import parallel as run_parallel
-from .operations.step import StepOperation
-from .operations.wait import WaitOperation
-from .operations.wait_for_callback import Submitter, translate_errors, wait_for_callback_body
-from .operations.wait_for_condition import WaitForConditionOperation
+from .operations.step import step_operation
+from .operations.wait import wait_operation
+from .operations.wait_for_callback import (
+    Submitter,
+    translate_errors,
+    wait_for_callback_body,
+    wait_for_callback_operation,
+)
+from .operations.wait_for_condition import wait_for_condition_operation
 from .scope import ContextScope
 from .types import ExecutionContext, StepContext, WaitForCallbackContext, WaitForConditionCheckContext
 from .waits import WaitForConditionConfig
@@ -42,11 +48,6 @@ U = TypeVar("U")
 PayloadT = TypeVar("PayloadT")
 ResultT = TypeVar("ResultT")
 P = ParamSpec("P")
-
-_DEFAULT_STEP_CONFIG = StepConfig()
-_DEFAULT_CHILD_CONFIG: ChildConfig[Any] = ChildConfig()
-_STEP = OperationType.STEP
-_STEP_SUB_TYPE = OperationSubType.STEP.value
 
 
 class DurableContext(ContextScope):
@@ -94,11 +95,12 @@ class DurableContext(ContextScope):
             StepError: the step failed (retries exhausted or not retryable).
             SerDesError: the result could not be serialized or is too large.
         """
-        name = name or getattr(func, "_original_name", None)
-        validate_name("operation name", name)
-        config = config or _DEFAULT_STEP_CONFIG
-        identity = self.new_identity(_STEP, config.sub_type or _STEP_SUB_TYPE, name)
-        return self._run_operation(StepOperation(func, config, self.state, identity, self.logger))
+        if is_async_callable(func):
+            raise DurableUsageError(
+                f"step {name or getattr(func, '_original_name', None) or ''} got an async function; the sync face "
+                "(DurableContext) runs sync step bodies: make the handler `async def` to use AsyncDurableContext"
+            )
+        return self._run_operation(step_operation(self, func, name, config))
 
     def wait(self, duration: Duration, name: str | None = None) -> None:
         """Suspend the execution for `duration` (the function is re-invoked afterwards).
@@ -110,16 +112,7 @@ class DurableContext(ContextScope):
         Raises:
             ValidationError: the duration is out of range.
         """
-        seconds = duration.to_seconds()
-        if seconds < 1:
-            raise ValidationError("duration must be at least 1 second")
-        if seconds > MAX_DELAY_SECONDS:
-            raise ValidationError(
-                f"duration must be at most {MAX_DELAY_SECONDS:,} seconds (366 days), got {seconds:,}"
-            )
-        validate_name("operation name", name)
-        identity = self.new_identity(OperationType.WAIT, OperationSubType.WAIT.value, name)
-        self._run_operation(WaitOperation(seconds, self.state, identity))
+        self._run_operation(wait_operation(self, duration, name))
 
     def run_in_child_context(
         self,
@@ -140,19 +133,12 @@ class DurableContext(ContextScope):
         Raises:
             ChildContextError: the body raised.
         """
-        name = name or getattr(func, "_original_name", None)
-        validate_name("operation name", name)
-        config = config or _DEFAULT_CHILD_CONFIG
-        identity = self.new_identity(
-            OperationType.CONTEXT, config.sub_type or OperationSubType.RUN_IN_CHILD_CONTEXT.value, name
-        )
-        child_id = identity.operation_id
-        is_virtual = config.is_virtual
-
-        def body() -> T:
-            return func(self.create_child_context(child_id, is_virtual=is_virtual))
-
-        return self._run_operation(ChildContextOperation(body, config, self.state, identity))
+        if is_async_callable(func):
+            raise DurableUsageError(
+                f"run_in_child_context {name or getattr(func, '_original_name', None) or ''} got an async "
+                "function; the sync face (DurableContext) runs sync bodies: make the handler `async def`"
+            )
+        return self._run_operation(child_operation(self, func, name, config))
 
     # map/parallel: thin delegation; the batch machinery lives in operations/parallel.py,
     # operations/map.py, operations/_batch.py and concurrency.py.
@@ -214,12 +200,7 @@ class DurableContext(ContextScope):
             A `Callback`: hand out `callback_id`, then `result()` waits for the outcome.
             Never raises for the callback's outcome; `result()` does.
         """
-        validate_name("operation name", name)
-        config = config or CallbackConfig()
-        identity = self.new_identity(
-            OperationType.CALLBACK, config.sub_type or OperationSubType.CALLBACK.value, name
-        )
-        return self._run_operation(CallbackOperation(config, self.state, identity))
+        return self._run_operation(callback_operation(self, name, config))
 
     def wait_for_callback(
         self, submitter: Submitter, name: str | None = None, config: WaitForCallbackConfig | None = None
@@ -239,14 +220,11 @@ class DurableContext(ContextScope):
             CallbackSubmitterError: the submitter step failed (retries exhausted).
         """
         name = name or getattr(submitter, "_original_name", None)
-        validate_name("operation name", name)
-        identity = self.new_identity(OperationType.CONTEXT, OperationSubType.WAIT_FOR_CALLBACK.value, name)
-        child_id = identity.operation_id
 
-        def body() -> Any:
-            return wait_for_callback_body(self.create_child_context(child_id), submitter, name, config)
+        def body(child: DurableContext) -> Any:
+            return wait_for_callback_body(child, submitter, name, config)
 
-        operation = ChildContextOperation(body, _DEFAULT_CHILD_CONFIG, self.state, identity)
+        operation = wait_for_callback_operation(self, body, name)
         return translate_errors(lambda: self._run_operation(operation))
 
     def wait_for_condition(
@@ -271,15 +249,7 @@ class DurableContext(ContextScope):
             WaitForConditionError: the check or the wait strategy raised (for example,
                 attempts exhausted).
         """
-        if check is None:
-            raise ValidationError("`check` is required for wait_for_condition")
-        if not config:
-            raise ValidationError("`config` is required for wait_for_condition")
-        validate_name("operation name", name)
-        identity = self.new_identity(_STEP, OperationSubType.WAIT_FOR_CONDITION.value, name)
-        return self._run_operation(
-            WaitForConditionOperation(check, config, self.state, identity, self.logger)
-        )
+        return self._run_operation(wait_for_condition_operation(self, check, config, name))
 
     def invoke(
         self,
@@ -304,12 +274,7 @@ class DurableContext(ContextScope):
         Raises:
             InvokeError: the invoked function failed, timed out or was stopped (or does not exist).
         """
-        validate_name("operation name", name)
-        identity = self.new_identity(
-            OperationType.CHAINED_INVOKE, OperationSubType.CHAINED_INVOKE.value, name
-        )
-        operation = InvokeOperation(function_name, payload, config or InvokeConfig(), self.state, identity)
-        return self._run_operation(operation)
+        return self._run_operation(invoke_operation(self, function_name, payload, name, config))
 
 
 def durable_step(
@@ -318,6 +283,7 @@ def durable_step(
     """Turn ``func(step_context, *args, **kwargs)`` into a factory of named step bodies.
 
     ``ctx.step(charge(order_id))`` then runs ``charge`` as a step named ``"charge"``.
+    Works on an ``async def`` too (for `AsyncDurableContext.step`).
     """
 
     def bind(*args: P.args, **kwargs: P.kwargs) -> Callable[[StepContext], T]:
@@ -325,8 +291,10 @@ def durable_step(
             return func(step_context, *args, **kwargs)
 
         function_with_arguments._original_name = func.__name__  # type: ignore[attr-defined]
+        function_with_arguments._is_async = is_async  # type: ignore[attr-defined]
         return function_with_arguments
 
+    is_async = inspect.iscoroutinefunction(func)
     return bind
 
 
@@ -340,8 +308,10 @@ def durable_with_child_context(
             return func(child_context, *args, **kwargs)
 
         function_with_arguments._original_name = func.__name__  # type: ignore[attr-defined]
+        function_with_arguments._is_async = is_async  # type: ignore[attr-defined]
         return function_with_arguments
 
+    is_async = inspect.iscoroutinefunction(func)
     return bind
 
 
@@ -355,9 +325,17 @@ def durable_wait_for_callback(
             return func(callback_id, context, *args, **kwargs)
 
         submitter._original_name = func.__name__  # type: ignore[attr-defined]
+        submitter._is_async = is_async  # type: ignore[attr-defined]
         return submitter
 
+    is_async = inspect.iscoroutinefunction(func)
     return bind
+
+
+def is_async_callable(func: object) -> bool:
+    """Whether calling `func` gives a coroutine: an `async def`, or a body that one of the
+    decorators (`durable_step`, ...) bound from an `async def`."""
+    return getattr(func, "_is_async", False) is True or inspect.iscoroutinefunction(func)
 
 
 __all__ = [

@@ -20,13 +20,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from perdure.wire.fast_init import fast_init
 from perdure.wire.limits import MAX_NAME_LENGTH
 from perdure.wire.types import Operation, OperationAction, OperationType, OperationUpdate
 
 from ..errors import ValidationError
+from ..logger import Logger
 from ..state import ExecutionState, check_identity
 
 T = TypeVar("T")
@@ -76,6 +77,26 @@ class OperationIdentity:
             sub_type=self.sub_type,
             **fields,
         )
+
+
+class Scope(Protocol):
+    """What an operation needs of the context that runs it (`perdure.sdk.scope.ContextScope`)."""
+
+    @property
+    def state(self) -> ExecutionState: ...
+
+    @property
+    def logger(self) -> Logger: ...
+
+    def new_identity(
+        self, operation_type: OperationType, sub_type: str, name: str | None
+    ) -> OperationIdentity:
+        """Allocate the next operation's identity."""
+        ...
+
+    def create_child_context(self, operation_id: str, *, is_virtual: bool = False) -> Any:
+        """The child context (of the same face) of operation `operation_id`."""
+        ...
 
 
 class CheckResult(Generic[T]):

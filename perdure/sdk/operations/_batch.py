@@ -45,7 +45,7 @@ from ..completion import (
 )
 from ..concurrency import Branch, BranchRunner, ConcurrentExecutor, branch_error_object
 from ..config import ChildConfig
-from ..errors import ExecutionError, InvocationError, SerDesError
+from ..errors import ExecutionError, SerDesError, retryable_invocation_error
 from ..serdes import SerDes, SerDesContext, deserialize, serialize
 from ._base import validate_name
 from .child_context import ChildContextOperation
@@ -306,7 +306,7 @@ class Replayer:
         """The outcome of a re-run that raised `exc` (execution-terminal errors propagate)."""
         if isinstance(exc, ExecutionError) or not isinstance(exc, Exception):
             raise exc
-        if isinstance(exc, InvocationError) and exc.is_retryable():
+        if retryable_invocation_error(exc) is not None:
             raise exc
         return BatchItemStatus.FAILED, None, branch_error_object(exc)
 

@@ -19,13 +19,20 @@ from __future__ import annotations
 
 from typing import Any, Generic, NoReturn, TypeVar
 
-from perdure.wire.types import CallbackOptions, Operation, OperationAction, OperationStatus
+from perdure.wire.types import (
+    CallbackOptions,
+    Operation,
+    OperationAction,
+    OperationStatus,
+    OperationSubType,
+    OperationType,
+)
 
 from ..config import CallbackConfig
 from ..errors import CallbackError, CallbackExternalError, CallbackTimeoutError
 from ..serdes import PassThroughSerDes, SerDes, deserialize
 from ..state import ExecutionState
-from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity
+from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, Scope, validate_name
 from ._suspend import suspend_for
 
 T = TypeVar("T")
@@ -124,3 +131,17 @@ class CallbackOperation(OperationExecutor[Callback[Any]]):
             raise CallbackError(f"Missing callback details for operation: {self.identity.operation_id}")
         return Callback(details.callback_id, self.identity.operation_id, self.state, self.config.serdes)
         yield  # a flow without I/O of its own
+
+
+def callback_operation(scope: Scope, name: str | None, config: CallbackConfig | None) -> CallbackOperation:
+    """The callback `context.create_callback(name, config)` creates (its id taken now).
+
+    Raises:
+        ValidationError: the name is invalid.
+    """
+    validate_name("operation name", name)
+    config = config or CallbackConfig()
+    identity = scope.new_identity(
+        OperationType.CALLBACK, config.sub_type or OperationSubType.CALLBACK.value, name
+    )
+    return CallbackOperation(config, scope.state, identity)

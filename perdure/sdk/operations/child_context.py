@@ -23,20 +23,27 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from perdure.wire.limits import MAX_OPERATION_PAYLOAD_BYTES, utf8_size
-from perdure.wire.types import ContextOptions, Operation, OperationAction, OperationStatus, OperationSubType
+from perdure.wire.types import (
+    ContextOptions,
+    Operation,
+    OperationAction,
+    OperationStatus,
+    OperationSubType,
+    OperationType,
+)
 
 from ..config import ChildConfig
 from ..errors import (
     ChildContextError,
     ExecutionError,
-    InvocationError,
     NonDeterministicExecutionError,
     error_object_from_exception,
     raise_operation_error,
+    retryable_invocation_error,
 )
 from ..serdes import deserialize, round_trip, serialize
 from ..state import ExecutionState
-from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, UserCall
+from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, Scope, UserCall, validate_name
 from .step import check_payload_size
 
 _KIND = {
@@ -148,7 +155,7 @@ class ChildContextOperation(OperationExecutor[T]):
         except ExecutionError:
             raise
         except Exception as exc:
-            if isinstance(exc, InvocationError) and exc.is_retryable():
+            if retryable_invocation_error(exc) is not None:
                 raise
             error = error_object_from_exception(exc)
             if not self.config.is_virtual:
@@ -163,3 +170,30 @@ def run_child(
 ) -> T:
     """Run `func` as the child context `identity` (the entry point map/parallel use too)."""
     return ChildContextOperation(func, config or ChildConfig(), state, identity).process()
+
+
+_DEFAULT_CONFIG: ChildConfig[Any] = ChildConfig()
+
+
+def child_operation(
+    scope: Scope, func: Callable[[Any], T], name: str | None, config: ChildConfig[T] | None
+) -> ChildContextOperation[T]:
+    """The child context `context.run_in_child_context(func, name, config)` runs (its id
+    taken now); its body calls `func` with a child context of `scope`'s face.
+
+    Raises:
+        ValidationError: the name is invalid.
+    """
+    name = name or getattr(func, "_original_name", None)
+    validate_name("operation name", name)
+    active: ChildConfig[Any] = config or _DEFAULT_CONFIG
+    identity = scope.new_identity(
+        OperationType.CONTEXT, active.sub_type or OperationSubType.RUN_IN_CHILD_CONTEXT.value, name
+    )
+    child_id = identity.operation_id
+    is_virtual = active.is_virtual
+
+    def body() -> T:
+        return func(scope.create_child_context(child_id, is_virtual=is_virtual))
+
+    return ChildContextOperation(body, active, scope.state, identity)

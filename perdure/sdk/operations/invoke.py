@@ -20,13 +20,20 @@ from __future__ import annotations
 from typing import Generic, TypeVar
 
 from perdure.wire.limits import MAX_CHAINED_INVOKE_PAYLOAD_BYTES, utf8_size
-from perdure.wire.types import ChainedInvokeOptions, Operation, OperationAction, OperationStatus
+from perdure.wire.types import (
+    ChainedInvokeOptions,
+    Operation,
+    OperationAction,
+    OperationStatus,
+    OperationSubType,
+    OperationType,
+)
 
 from ..config import InvokeConfig
 from ..errors import InvokeError, SerDesError, raise_operation_error
 from ..serdes import DEFAULT_JSON_SERDES, deserialize, serialize
 from ..state import ExecutionState
-from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity
+from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, Scope, validate_name
 from ._suspend import suspend_for
 
 P = TypeVar("P")
@@ -124,3 +131,16 @@ class InvokeOperation(OperationExecutor[R], Generic[P, R]):
         label = self.identity.name or self.identity.operation_id
         suspend_for(f"invoke {label} of {self.function_name} is running", None)
         yield  # a flow (never reached)
+
+
+def invoke_operation(
+    scope: Scope, function_name: str, payload: P, name: str | None, config: InvokeConfig[P, R] | None
+) -> InvokeOperation[P, R]:
+    """The chained invoke `context.invoke(function_name, payload, name, config)` runs.
+
+    Raises:
+        ValidationError: the name is invalid.
+    """
+    validate_name("operation name", name)
+    identity = scope.new_identity(OperationType.CHAINED_INVOKE, OperationSubType.CHAINED_INVOKE.value, name)
+    return InvokeOperation(function_name, payload, config or InvokeConfig(), scope.state, identity)

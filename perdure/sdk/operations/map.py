@@ -35,14 +35,18 @@ MapFunction = Callable[["DurableContext", T, int, Sequence[T]], R]
 _DEFAULT_CONFIG: MapConfig[Any] = MapConfig()
 
 
-def _bind(func: MapFunction[T, R], item: T, index: int, items: Sequence[T]) -> Callable[[DurableContext], R]:
-    def iteration(context: DurableContext) -> R:
+def _bind(
+    func: Callable[[Any, T, int, Sequence[T]], R], item: T, index: int, items: Sequence[T]
+) -> Callable[[Any], R]:
+    def iteration(context: Any) -> R:
         return func(context, item, index, items)
 
     return iteration
 
 
-def map_branches(inputs: Sequence[T], func: MapFunction[T, R], config: MapConfig[T]) -> list[Branch]:
+def map_branches(
+    inputs: Sequence[T], func: Callable[[Any, T, int, Sequence[T]], Any], config: MapConfig[T]
+) -> list[Branch]:
     """The declared iterations of a map, validated and named.
 
     Raises:

@@ -30,9 +30,7 @@ T = TypeVar("T")
 _DEFAULT_CONFIG = ParallelConfig()
 
 
-def parallel_branches(
-    functions: Sequence[Callable[[DurableContext], T] | ParallelBranch[T]],
-) -> list[Branch]:
+def parallel_branches(functions: Sequence[Callable[[Any], Any] | ParallelBranch[Any]]) -> list[Branch]:
     """The declared branches of a parallel, validated.
 
     Raises:

@@ -21,7 +21,14 @@ from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
 from perdure.wire.limits import MAX_DELAY_SECONDS, MAX_OPERATION_PAYLOAD_BYTES, utf8_size
-from perdure.wire.types import Operation, OperationAction, OperationStatus, StepOptions
+from perdure.wire.types import (
+    Operation,
+    OperationAction,
+    OperationStatus,
+    OperationSubType,
+    OperationType,
+    StepOptions,
+)
 
 from ..config import StepConfig, StepSemantics
 from ..errors import (
@@ -39,12 +46,15 @@ from ..retries import RetryPresets
 from ..serdes import deserialize, round_trip, serialize
 from ..state import ExecutionState
 from ..types import StepContext
-from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, UserCall
+from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, Scope, UserCall, validate_name
 from ._suspend import suspend_for, suspend_until
 
 T = TypeVar("T")
 
 _DEFAULT_RETRY = RetryPresets.default()
+_DEFAULT_CONFIG = StepConfig()
+_STEP = OperationType.STEP
+_STEP_SUB_TYPE = OperationSubType.STEP.value
 
 
 _OFFLOAD_ADVICE = (
@@ -208,3 +218,23 @@ class StepOperation(OperationExecutor[T]):
             )
         yield from self.send(OperationAction.FAIL, error=record)
         raise_operation_error(record, StepError)
+
+
+def step_operation(
+    scope: Scope,
+    func: Callable[[StepContext], T],
+    name: str | None,
+    config: StepConfig | None,
+    *,
+    off_loop: bool = False,
+) -> StepOperation[T]:
+    """The step `context.step(func, name, config)` runs (its id taken now).
+
+    Raises:
+        ValidationError: the name is invalid (nothing is checkpointed).
+    """
+    name = name or getattr(func, "_original_name", None)
+    validate_name("operation name", name)
+    config = config or _DEFAULT_CONFIG
+    identity = scope.new_identity(_STEP, config.sub_type or _STEP_SUB_TYPE, name)
+    return StepOperation(func, config, scope.state, identity, scope.logger, off_loop=off_loop)

@@ -25,24 +25,32 @@ Imports only `perdure.wire`, `perdure.sdk` modules below the context, and the st
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from perdure.wire.limits import MAX_DELAY_SECONDS
-from perdure.wire.types import Operation, OperationAction, OperationStatus, StepOptions
+from perdure.wire.types import (
+    Operation,
+    OperationAction,
+    OperationStatus,
+    OperationSubType,
+    OperationType,
+    StepOptions,
+)
 
 from ..errors import (
     InvalidStateError,
-    InvocationError,
+    ValidationError,
     WaitForConditionError,
     error_object_from_exception,
     raise_operation_error,
+    retryable_invocation_error,
 )
 from ..logger import Logger, LogInfo
 from ..serdes import deserialize, serialize
 from ..state import ExecutionState
 from ..types import WaitForConditionCheckContext
 from ..waits import WaitForConditionConfig
-from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, UserCall
+from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, Scope, UserCall, validate_name
 from ._suspend import suspend_for, suspend_until
 from .step import check_payload_size
 
@@ -169,7 +177,7 @@ class WaitForConditionOperation(OperationExecutor[T]):
 
     def _fail(self, error: Exception) -> Flow[NoReturn]:
         """Record FAIL and raise `WaitForConditionError` (a retryable invocation error propagates)."""
-        if isinstance(error, InvocationError) and error.is_retryable():
+        if retryable_invocation_error(error) is not None:
             raise error
         record = error_object_from_exception(error)
         yield from self.send(OperationAction.FAIL, error=record)
@@ -177,3 +185,25 @@ class WaitForConditionOperation(OperationExecutor[T]):
 
     def _label(self) -> str:
         return self.identity.name or self.identity.operation_id
+
+
+def wait_for_condition_operation(
+    scope: Scope,
+    check: Callable[[T, WaitForConditionCheckContext], Any],
+    config: WaitForConditionConfig[T],
+    name: str | None,
+    *,
+    off_loop: bool = False,
+) -> WaitForConditionOperation[T]:
+    """The operation `context.wait_for_condition(check, config, name)` runs.
+
+    Raises:
+        ValidationError: `check` or `config` is missing, or the name is invalid.
+    """
+    if check is None:
+        raise ValidationError("`check` is required for wait_for_condition")
+    if not config:
+        raise ValidationError("`config` is required for wait_for_condition")
+    validate_name("operation name", name)
+    identity = scope.new_identity(OperationType.STEP, OperationSubType.WAIT_FOR_CONDITION.value, name)
+    return WaitForConditionOperation(check, config, scope.state, identity, scope.logger, off_loop=off_loop)
