@@ -88,9 +88,7 @@ from perdure.sdk.plugin import (
 from perdure.sdk.retries import (
     RetryPresets,
     RetryStrategyConfig,
-    WithRetryConfig,
     create_retry_strategy,
-    with_retry,
 )
 from perdure.sdk.serdes import JsonSerDes, SerDes, SerDesContext
 from perdure.sdk.types import StepContext, WaitForCallbackContext, WaitForConditionCheckContext
@@ -100,6 +98,7 @@ from perdure.sdk.waits import (
     WaitStrategyConfig,
     create_wait_strategy,
 )
+from perdure.sdk.with_retry import WithRetryConfig, with_retry
 
 __version__ = "0.1.0"
 

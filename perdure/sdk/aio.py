@@ -41,6 +41,7 @@ from perdure.wire.types import OperationSubType
 
 from .batch import BatchResult, BatchType
 from .completion import BatchItemStatus, MapConfig, ParallelBranch, ParallelConfig
+from .concurrency_async import AsyncConcurrentExecutor
 from .config import CallbackConfig, ChildConfig, Duration, InvokeConfig, StepConfig, WaitForCallbackConfig
 from .errors import (
     ChildContextError,
@@ -53,8 +54,8 @@ from .operations._batch import BatchRun, MissingOutcome, Replayer, replay_batch
 from .operations.callback import Callback, callback_operation
 from .operations.child_context import child_operation
 from .operations.invoke import invoke_operation
-from .operations.map import map_branches
-from .operations.parallel import parallel_branches
+from .operations.map import DEFAULT_MAP_CONFIG, map_branches
+from .operations.parallel import DEFAULT_PARALLEL_CONFIG, parallel_branches
 from .operations.step import step_operation
 from .operations.wait import wait_operation
 from .operations.wait_for_callback import translated, wait_for_callback_operation
@@ -70,9 +71,7 @@ U = TypeVar("U")
 PayloadT = TypeVar("PayloadT")
 ResultT = TypeVar("ResultT")
 
-_MAP_DEFAULT: MapConfig[Any] = MapConfig()
 _WAIT_FOR_CALLBACK = OperationSubType.WAIT_FOR_CALLBACK.value
-_PARALLEL_DEFAULT = ParallelConfig()
 
 
 # --------------------------------------------------------------------- the task
@@ -452,7 +451,9 @@ class AsyncDurableContext(ContextScope):
         """Run `functions` concurrently as tasks, each in its own child context (see
         `DurableContext.parallel`)."""
         branches = parallel_branches(functions)
-        return self._batch(BatchRun(self, BatchType.PARALLEL, name, branches, config or _PARALLEL_DEFAULT))
+        return self._batch(
+            BatchRun(self, BatchType.PARALLEL, name, branches, config or DEFAULT_PARALLEL_CONFIG)
+        )
 
     def map(
         self,
@@ -464,13 +465,11 @@ class AsyncDurableContext(ContextScope):
         """Run ``await func(context, item, index, inputs)`` for every item as tasks, each in
         its own child context (see `DurableContext.map`)."""
         name = name or getattr(func, "_original_name", None)
-        active: MapConfig[U] = config if config is not None else _MAP_DEFAULT
+        active: MapConfig[U] = config if config is not None else DEFAULT_MAP_CONFIG
         branches = map_branches(inputs, func, active)
         return self._batch(BatchRun(self, BatchType.MAP, name, branches, active))
 
     def _batch(self, batch: BatchRun) -> OperationTask[BatchResult[Any]]:
-        from .concurrency_async import AsyncConcurrentExecutor
-
         runtime = self._runtime
 
         async def body() -> BatchResult[Any]:

@@ -18,16 +18,35 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Coroutine, Sequence
+from typing import Any, Protocol, TypeVar
 
 from .batch import BatchResult
 from .completion import CompletionConfig, CompletionPolicy, CompletionTracker
 from .concurrency import Branch, BranchRunner, RunState, batch_result, ended_with, succeeded
 from .errors import SuspendExecution, TimedSuspendExecution
+from .operations._base import Flow
+from .state import ExecutionState
 
-if TYPE_CHECKING:
-    from .aio import AsyncRuntime
+T = TypeVar("T")
+
+
+class TaskRuntime(Protocol):
+    """What the executor needs of the invocation's async runtime (`perdure.sdk.aio`)."""
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop: ...
+
+    @property
+    def state(self) -> ExecutionState: ...
+
+    def drive(self, flow: Flow[T]) -> Coroutine[Any, Any, T]:
+        """Run an operation's flow, awaiting its I/O."""
+        ...
+
+    def track(self, task: asyncio.Task[Any]) -> None:
+        """Count `task` among the invocation's tasks (ended when the handler ends)."""
+        ...
 
 
 class AsyncConcurrentExecutor:
@@ -42,7 +61,7 @@ class AsyncConcurrentExecutor:
 
     def __init__(
         self,
-        runtime: AsyncRuntime,
+        runtime: TaskRuntime,
         runner: BranchRunner,
         completion_config: CompletionConfig,
         max_concurrency: int | None,
@@ -136,4 +155,4 @@ class AsyncConcurrentExecutor:
         return batch_result(self.branches, run.tracker, run.results, run.errors, run.tracker.check().reason)
 
 
-__all__ = ["AsyncConcurrentExecutor"]
+__all__ = ["AsyncConcurrentExecutor", "TaskRuntime"]

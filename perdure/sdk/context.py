@@ -20,16 +20,18 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from perdure.wire.types import OperationStatus
 
-from .batch import BatchResult
+from .batch import BatchResult, BatchType
 from .completion import MapConfig, ParallelBranch, ParallelConfig
+from .concurrency import ConcurrentExecutor
 from .config import CallbackConfig, ChildConfig, Duration, InvokeConfig, StepConfig, WaitForCallbackConfig
 from .errors import DurableUsageError
 from .operations._base import OperationExecutor
+from .operations._batch import BatchRun, replay_batch
 from .operations.callback import Callback, callback_operation
 from .operations.child_context import child_operation
 from .operations.invoke import invoke_operation
-from .operations.map import map_items as run_map
-from .operations.parallel import parallel as run_parallel
+from .operations.map import DEFAULT_MAP_CONFIG, map_branches
+from .operations.parallel import DEFAULT_PARALLEL_CONFIG, parallel_branches
 from .operations.step import step_operation
 from .operations.wait import wait_operation
 from .operations.wait_for_callback import (
@@ -140,8 +142,8 @@ class DurableContext(ContextScope):
             )
         return self._run_operation(child_operation(self, func, name, config))
 
-    # map/parallel: thin delegation; the batch machinery lives in operations/parallel.py,
-    # operations/map.py, operations/_batch.py and concurrency.py.
+    # map/parallel: the batch machinery lives in operations/parallel.py, operations/map.py,
+    # operations/_batch.py (shared by both faces) and concurrency.py (this face's threads).
     def parallel(
         self,
         functions: Sequence[Callable[[DurableContext], T] | ParallelBranch[T]],
@@ -162,7 +164,10 @@ class DurableContext(ContextScope):
         Raises:
             ValidationError: invalid branches or config (before anything is checkpointed).
         """
-        return run_parallel(self, functions, name, config)
+        branches = parallel_branches(functions)
+        return self._batch(
+            BatchRun(self, BatchType.PARALLEL, name, branches, config or DEFAULT_PARALLEL_CONFIG)
+        )
 
     def map(
         self,
@@ -187,7 +192,22 @@ class DurableContext(ContextScope):
             ValidationError: invalid inputs, function, item namer or config (before anything
                 is checkpointed).
         """
-        return run_map(self, inputs, func, name, config)
+        name = name or getattr(func, "_original_name", None)
+        active: MapConfig[U] = config if config is not None else DEFAULT_MAP_CONFIG
+        return self._batch(BatchRun(self, BatchType.MAP, name, map_branches(inputs, func, active), active))
+
+    def _batch(self, batch: BatchRun) -> BatchResult[Any]:
+        """Run a prepared map or parallel: its branches on the batch's threads."""
+
+        def body() -> BatchResult[Any]:
+            record = batch.replay_record()
+            if record is not None:
+                return replay_batch(batch.runner, record, batch.completion)
+            return ConcurrentExecutor(batch.runner, batch.completion, batch.max_concurrency).execute()
+
+        result: BatchResult[Any] = self._run_operation(batch.operation(body))
+        batch.check_result(result)
+        return result
 
     def create_callback(self, name: str | None = None, config: CallbackConfig | None = None) -> Callback[Any]:
         """Create a callback an external system completes (success, failure, heartbeats).

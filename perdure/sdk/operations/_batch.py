@@ -1,7 +1,8 @@
 """The batch operation shared by map and parallel: its CONTEXT record and its replay.
 
-Owns `run_batch`: validate, then run the batch as a child-context operation (sub-type
-`Parallel`/`Map`) whose body is the concurrency executor, and `replay_batch`, which
+Owns `BatchRun`: validate, take the batch's id, and build it as a child-context
+operation (sub-type `Parallel`/`Map`) whose body a face supplies (the sync face's
+thread executor or the async face's tasks), and `replay_batch`, which
 rebuilds the `BatchResult` of a batch recorded with `ReplayChildren` from its envelope.
 
 What the batch records (docs/parallel-and-map.md):
@@ -43,7 +44,7 @@ from ..completion import (
     CompletionPolicy,
     NestingType,
 )
-from ..concurrency import Branch, BranchRunner, ConcurrentExecutor, branch_error_object
+from ..concurrency import Branch, BranchRunner, branch_error_object
 from ..config import ChildConfig
 from ..errors import ExecutionError, SerDesError, retryable_invocation_error
 from ..serdes import SerDes, SerDesContext, deserialize, serialize
@@ -52,7 +53,6 @@ from .child_context import ChildContextOperation
 
 if TYPE_CHECKING:
     from ..completion import MapConfig, ParallelConfig
-    from ..context import DurableContext
     from ..scope import ContextScope
 
 _SUB_TYPES = {
@@ -152,32 +152,6 @@ class BatchRun:
             and isinstance(result, BatchResult)
         ):
             _check_recorded_items(self.runner, result.all)
-
-
-def run_batch(
-    context: DurableContext,
-    batch_type: BatchType,
-    name: str | None,
-    branches: Sequence[Branch],
-    config: ParallelConfig | MapConfig[Any],
-) -> BatchResult[Any]:
-    """Run `branches` as the batch operation `name` of `context` (the sync face).
-
-    Raises:
-        ValidationError: see `BatchRun`.
-        NonDeterministicExecutionError: the recorded batch disagrees with the code.
-    """
-    batch = BatchRun(context, batch_type, name, branches, config)
-
-    def body() -> BatchResult[Any]:
-        record = batch.replay_record()
-        if record is not None:
-            return replay_batch(batch.runner, record, batch.completion)
-        return ConcurrentExecutor(batch.runner, batch.completion, batch.max_concurrency).execute()
-
-    result: BatchResult[Any] = context._run_operation(batch.operation(body))
-    batch.check_result(result)
-    return result
 
 
 class _ItemSerDesEnvelope(SerDes[BatchResult[Any]]):
@@ -403,4 +377,4 @@ def _replay_from_records(
     return BatchResult(items, policy.reason(succeeded, failed, snapshot))
 
 
-__all__ = ["BatchRun", "MissingOutcome", "Replayer", "replay_batch", "run_batch"]
+__all__ = ["BatchRun", "MissingOutcome", "Replayer", "replay_batch"]
