@@ -547,3 +547,38 @@ def test_a_fault_of_a_worker_itself_reaches_the_caller(monkeypatch: pytest.Monke
     caller.join(10)
     assert not caller.is_alive(), "map waits for a worker that is gone"
     assert outcome[0]["Status"] == "FAILED" and "the executor broke" in json.dumps(outcome[0]["Error"])
+
+
+def test_nested_maps_deeper_than_the_thread_budget_finish(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process budget of two slots, maps nested three deep with four items each: every
+    thread that waits on its nested map lends its slot, so the leaves still get slots."""
+    from perdure.sdk import threads
+
+    budget = threads.ThreadBudget(2)
+    monkeypatch.setattr(concurrency, "BUDGET", budget)
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def leaf(_: Any) -> int:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.001)
+        with lock:
+            running -= 1
+        return 1
+
+    def level(depth: int) -> Any:
+        def body(ctx: DurableContext, item: int, index: int, items: Any) -> int:
+            if depth == 0:
+                return ctx.step(leaf)
+            return sum(ctx.map([1, 2, 3, 4], level(depth - 1)).get_results())
+
+        return body
+
+    output, _, _ = run_body(lambda ctx: sum(ctx.map([1, 2, 3, 4], level(2)).get_results()))
+    assert json.loads(output["Result"]) == 64
+    assert budget.free == 2  # every slot came back
+    assert most <= 4  # two slots, plus at most a lent slot taken back by each waiting level
