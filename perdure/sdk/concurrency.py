@@ -40,7 +40,6 @@ from __future__ import annotations
 import contextvars
 import heapq
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -362,6 +361,7 @@ class RunState:
         self.orphaned = False
         self.stopped = False
         """The batch has its result: admit nothing, record nothing."""
+        self.clock = executor.runner.state.clock
         self.budget = budget
         """The process's thread budget (None: branches are tasks, not threads)."""
         self.starved = False
@@ -410,7 +410,7 @@ class RunState:
         A branch re-run by a wave that suspends again for a past time means the
         service has not yet recorded its timer as fired: retry later, not at once.
         """
-        now = time.time()
+        now = self.clock.time()
         if resume_at > now:
             self.stalls.pop(index, None)
             return resume_at
@@ -511,6 +511,9 @@ class BatchExecutor(Protocol):
     @property
     def max_concurrency(self) -> int | None: ...
 
+    @property
+    def runner(self) -> BranchRunner: ...
+
 
 class ConcurrentExecutor:
     """Runs the branches of one batch live and returns its `BatchResult`.
@@ -599,7 +602,7 @@ class ConcurrentExecutor:
                     if admitted:
                         start(admitted)
                         continue  # decide again: the lock was released
-                    now = time.time()
+                    now = run.clock.time()
                     if run.resume_times and run.resume_times[0] <= now:
                         due = sorted(run.take_due(now))
                         run.running += len(due)

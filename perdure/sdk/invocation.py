@@ -22,7 +22,6 @@ Imports only `perdure.wire`, `perdure.sdk` modules below the contexts and the st
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
@@ -168,7 +167,7 @@ class Invocation:
             # No SDK-side bound here, the service decides. The engine stores the whole
             # result; AWS refuses a Payload over 6,291,456 with
             # InvalidParameterValueException, which fails the execution without a retry.
-            self.state.create_checkpoint(_execution_update(OperationAction.SUCCEED, payload=serialized))
+            self.state.create_checkpoint(self._execution_update(OperationAction.SUCCEED, payload=serialized))
             return output(InvocationStatus.SUCCEEDED, result="")
         return output(InvocationStatus.SUCCEEDED, result=serialized)
 
@@ -176,18 +175,17 @@ class Invocation:
         record = error_object_from_exception(error)
         size = sum(len(part or "") for part in (record.error_message, record.error_type, record.error_data))
         if size > RESPONSE_LIMIT_CHARS:
-            self.state.create_checkpoint(_execution_update(OperationAction.FAIL, error=record))
+            self.state.create_checkpoint(self._execution_update(OperationAction.FAIL, error=record))
             return output(InvocationStatus.FAILED)
         return output(InvocationStatus.FAILED, error=record)
 
-
-def _execution_update(action: OperationAction, **fields: Any) -> OperationUpdate:
-    return OperationUpdate(
-        id=f"execution-result-{int(time.time() * 1000)}",
-        type=OperationType.EXECUTION,
-        action=action,
-        **fields,
-    )
+    def _execution_update(self, action: OperationAction, **fields: Any) -> OperationUpdate:
+        return OperationUpdate(
+            id=f"execution-result-{int(self.state.clock.time() * 1000)}",
+            type=OperationType.EXECUTION,
+            action=action,
+            **fields,
+        )
 
 
 __all__ = ["RESPONSE_LIMIT_CHARS", "Invocation", "is_suspension", "output"]

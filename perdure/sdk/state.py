@@ -29,6 +29,7 @@ from perdure.wire.types import (
     OperationUpdate,
 )
 
+from .clock import SYSTEM_CLOCK, Clock
 from .errors import GetExecutionStateError, NonDeterministicExecutionError
 from .plugin import NO_PLUGINS, PluginDispatcher
 
@@ -91,8 +92,12 @@ class ExecutionState:
         operations: the recorded operations.
     """
 
-    def __init__(self, durable_execution_arn: str, operations: Iterable[Operation] = ()) -> None:
+    def __init__(
+        self, durable_execution_arn: str, operations: Iterable[Operation] = (), *, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self.durable_execution_arn = durable_execution_arn
+        self.clock = clock
+        """Every time read of this invocation (`perdure.sdk.clock`)."""
         self.operations: dict[str, Operation] = {}
         self.checkpointer: Checkpointer | None = None
         self.plugins: PluginDispatcher = NO_PLUGINS
@@ -107,9 +112,11 @@ class ExecutionState:
         initial: InitialExecutionState,
         client: DurableServiceClient,
         checkpoint_token: str,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> ExecutionState:
         """The state of an invocation: its initial operations plus every further page."""
-        state = cls(durable_execution_arn, initial.operations)
+        state = cls(durable_execution_arn, initial.operations, clock=clock)
         state.merge(fetch_state_pages(client, durable_execution_arn, checkpoint_token, initial.next_marker))
         return state
 

@@ -129,7 +129,7 @@ class InvokeOperation(OperationExecutor[R], Generic[P, R]):
 
     def execute(self, checkpoint: Operation | None) -> Flow[R]:
         label = self.identity.name or self.identity.operation_id
-        suspend_for(f"invoke {label} of {self.function_name} is running", None)
+        suspend_for(f"invoke {label} of {self.function_name} is running", None, self.state.clock)
         yield  # a flow (never reached)
 
 

@@ -131,6 +131,7 @@ class StepOperation(OperationExecutor[T]):
                 suspend_until(
                     f"retry of step {self.identity.name or self.identity.operation_id} is scheduled",
                     details.next_attempt_timestamp if details else None,
+                    self.state.clock,
                 )
             if status is OperationStatus.STARTED:
                 if at_most_once:
@@ -214,7 +215,9 @@ class StepOperation(OperationExecutor[T]):
                 step_options=StepOptions(next_attempt_delay_seconds=delay),
             )
             suspend_for(
-                f"retry of step {self.identity.name or self.identity.operation_id} in {delay}s", delay
+                f"retry of step {self.identity.name or self.identity.operation_id} in {delay}s",
+                delay,
+                self.state.clock,
             )
         yield from self.send(OperationAction.FAIL, error=record)
         raise_operation_error(record, StepError)

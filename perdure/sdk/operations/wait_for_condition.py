@@ -120,6 +120,7 @@ class WaitForConditionOperation(OperationExecutor[T]):
                 suspend_until(
                     f"wait_for_condition {self._label()} polls again at its next attempt time",
                     details.next_attempt_timestamp if details else None,
+                    self.state.clock,
                 )
             if status is OperationStatus.STARTED:
                 return CheckResult.ready(op)
@@ -171,7 +172,9 @@ class WaitForConditionOperation(OperationExecutor[T]):
                 payload=payload,
                 step_options=StepOptions(next_attempt_delay_seconds=delay),
             )
-            suspend_for(f"wait_for_condition {self._label()} polls again in {delay}s", delay)
+            suspend_for(
+                f"wait_for_condition {self._label()} polls again in {delay}s", delay, self.state.clock
+            )
         except Exception as exc:  # suspension is a BaseException and passes through
             return (yield from self._fail(exc))
 
