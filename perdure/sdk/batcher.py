@@ -485,13 +485,7 @@ class CheckpointBatcher:
         if isinstance(exc, CheckpointError):
             cause: CheckpointError = exc
         else:
-            classified = CheckpointError.from_exception(exc)
-            cause = CheckpointError(
-                f"CheckpointDurableExecution failed: {exc}",
-                classified.error_category,
-                classified.error,
-                classified.response_metadata,
-            )
+            cause = CheckpointError.from_exception(exc, f"CheckpointDurableExecution failed: {exc}")
             cause.__cause__ = exc
         failure = BackgroundThreadError(f"checkpointing failed: {cause}", cause)
         with self._cond:

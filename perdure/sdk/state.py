@@ -72,12 +72,8 @@ def fetch_state_pages(
         except GetExecutionStateError:
             raise
         except Exception as exc:
-            error = GetExecutionStateError.from_exception(exc)
-            raise GetExecutionStateError(
-                f"GetDurableExecutionState failed: {exc}",
-                error.error_category,
-                error.error,
-                error.response_metadata,
+            raise GetExecutionStateError.from_exception(
+                exc, f"GetDurableExecutionState failed: {exc}"
             ) from exc
         operations.extend(page.operations)
         marker = page.next_marker
