@@ -193,9 +193,15 @@ def run_invocation(
     """
     invocation, client, clock = parse_event(event, boto3_client)
     arn = invocation.durable_execution_arn
+    dispatcher = PluginDispatcher(plugins) if plugins else NO_PLUGINS
     try:
         state = ExecutionState.load(
-            arn, invocation.initial_execution_state, client, invocation.checkpoint_token, clock=clock
+            arn,
+            invocation.initial_execution_state,
+            client,
+            invocation.checkpoint_token,
+            clock=clock,
+            plugins=dispatcher,
         )
     except GetExecutionStateError as exc:
         if exc.is_retryable():
@@ -206,8 +212,6 @@ def run_invocation(
     except ExecutionError as exc:
         return output(InvocationStatus.FAILED, error=error_object_from_exception(exc))
 
-    dispatcher = PluginDispatcher(plugins) if plugins else NO_PLUGINS
-    state.plugins = dispatcher
     try:
         dispatcher.invocation_started(
             execution_arn=arn,
@@ -216,18 +220,19 @@ def run_invocation(
             execution_input=user_input,
             lambda_context=lambda_context,
         )
-        runtime = Invocation(state, client, invocation.checkpoint_token, limits)
         replay = ReplayStatus.REPLAY if state.has_replay_operations() else ReplayStatus.NEW
-        if is_async_handler(handler):
-            from .aio import run_async_handler  # the asyncio face loads only for async handlers
+        with Invocation(state, client, invocation.checkpoint_token, limits) as runtime:
+            if is_async_handler(handler):
+                from .aio import run_async_handler  # the asyncio face loads only for async handlers
 
-            result = runtime.run(
-                lambda: run_async_handler(handler, user_input, runtime, lambda_context, replay)
-            )
-        else:
-            result = runtime.run(
-                lambda: handler(user_input, DurableContext.from_lambda_context(state, lambda_context, replay))
-            )
+                runtime.run(lambda: run_async_handler(handler, user_input, runtime, lambda_context, replay))
+            else:
+                runtime.run(
+                    lambda: handler(
+                        user_input, DurableContext.from_lambda_context(state, lambda_context, replay)
+                    )
+                )
+        result = runtime.output()
     except BaseException as exc:
         dispatcher.invocation_raised(exc)
         raise
