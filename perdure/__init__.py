@@ -2,8 +2,13 @@
 
 The user API, re-exported from `perdure.sdk` under the official AWS Durable Execution SDK
 for Python 3.0 names, so code written for it runs after changing only its imports.
-Nothing from the engine or the tools is exported here.
+Nothing from the engine or the tools is exported here. The asyncio face's and the
+offloading serdes' names are imported on first use (module `__getattr__`), so a process
+that does not use them does not pay for their imports.
 """
+
+import importlib
+import typing
 
 from perdure.sdk.batch import BatchItem, BatchResult
 from perdure.sdk.completion import (
@@ -47,9 +52,11 @@ from perdure.sdk.errors import (
     ChildContextError,
     DurableExecutionsError,
     DurableOperationError,
+    DurableUsageError,
     ExecutionError,
     InvocationError,
     InvokeError,
+    OperationCancelledError,
     PluginLoadError,
     RetryableSerDesError,
     SerDesError,
@@ -58,13 +65,6 @@ from perdure.sdk.errors import (
     WaitForConditionError,
 )
 from perdure.sdk.execution import durable_execution
-from perdure.sdk.offload import (
-    BlobNotFoundError,
-    BlobReference,
-    BlobStore,
-    LocalDirectoryBlobStore,
-    OffloadSerDes,
-)
 from perdure.sdk.plugin import (
     DurableInstrumentationPlugin,
     DurableInstrumentationPluginFactory,
@@ -85,9 +85,7 @@ from perdure.sdk.plugin import (
 from perdure.sdk.retries import (
     RetryPresets,
     RetryStrategyConfig,
-    WithRetryConfig,
     create_retry_strategy,
-    with_retry,
 )
 from perdure.sdk.serdes import JsonSerDes, SerDes, SerDesContext
 from perdure.sdk.types import StepContext, WaitForCallbackContext, WaitForConditionCheckContext
@@ -97,10 +95,50 @@ from perdure.sdk.waits import (
     WaitStrategyConfig,
     create_wait_strategy,
 )
+from perdure.sdk.with_retry import WithRetryConfig, with_retry
+
+if typing.TYPE_CHECKING:
+    from perdure.sdk.aio import AsyncCallback, AsyncDurableContext, OperationTask
+    from perdure.sdk.offload import (
+        BlobNotFoundError,
+        BlobReference,
+        BlobStore,
+        LocalDirectoryBlobStore,
+        OffloadSerDes,
+    )
 
 __version__ = "0.1.0"
 
+_LAZY = {
+    "AsyncCallback": "perdure.sdk.aio",
+    "AsyncDurableContext": "perdure.sdk.aio",
+    "OperationTask": "perdure.sdk.aio",
+    "BlobNotFoundError": "perdure.sdk.offload",
+    "BlobReference": "perdure.sdk.offload",
+    "BlobStore": "perdure.sdk.offload",
+    "LocalDirectoryBlobStore": "perdure.sdk.offload",
+    "OffloadSerDes": "perdure.sdk.offload",
+}
+"""Imported on first use: the asyncio face (a sync handler never loads asyncio) and the
+offloading serdes (an invocation that does not use it never loads it)."""
+
+
+def __getattr__(name: str) -> typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'perdure' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
 __all__ = [
+    "AsyncCallback",
+    "AsyncDurableContext",
     "BatchCompletionError",
     "BatchItem",
     "BatchItemStatus",
@@ -126,6 +164,7 @@ __all__ = [
     "DurableInstrumentationPlugin",
     "DurableInstrumentationPluginFactory",
     "DurableOperationError",
+    "DurableUsageError",
     "Duration",
     "ExecutionError",
     "InvocationEndInfo",
@@ -141,10 +180,12 @@ __all__ = [
     "MapConfig",
     "NestingType",
     "OffloadSerDes",
+    "OperationCancelledError",
     "OperationChangeInfo",
     "OperationEndInfo",
     "OperationInfo",
     "OperationStartInfo",
+    "OperationTask",
     "ParallelBranch",
     "ParallelConfig",
     "PluginLoadError",

@@ -32,11 +32,12 @@ returns PENDING. A failed request fails every waiter and every later call with a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from perdure.wire.limits import MAX_CHECKPOINT_REQUEST_BYTES, MAX_CHECKPOINT_UPDATES
 from perdure.wire.service import DurableServiceClient
@@ -54,6 +55,9 @@ from .errors import (
     SuspendExecution,
 )
 from .state import ExecutionState, fetch_state_pages
+
+if TYPE_CHECKING:
+    import asyncio
 
 ENVELOPE_RESERVE_BYTES = 8 * 1024
 """Kept free in each request for the ARN, the token and the JSON around the updates."""
@@ -138,11 +142,39 @@ class _Waiter:
         self._lock.acquire()
 
 
+class _LoopWaiter:
+    """One async caller: a future of its event loop, resolved from the sender thread."""
+
+    __slots__ = ("error", "future", "released")
+
+    def __init__(self, future: asyncio.Future[None]) -> None:
+        self.future = future
+        self.released = False
+        self.error: BaseException | None = None
+
+    def release(self, error: BaseException | None = None) -> None:
+        if not self.released:
+            self.released = True
+            self.error = error
+            # A closed loop raises RuntimeError: nobody awaits the future any more.
+            with contextlib.suppress(RuntimeError):
+                self.future.get_loop().call_soon_threadsafe(_resolve, self.future, error)
+
+
+def _resolve(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():  # cancelled by its awaiter
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
 @dataclass(slots=True)
 class _Item:
     update: OperationUpdate | None  # None: an empty "refresh" request
     size: int
-    waiter: _Waiter | None
+    waiter: _Waiter | _LoopWaiter | None
 
 
 @dataclass
@@ -208,6 +240,7 @@ class CheckpointBatcher:
     ) -> None:
         self._client = client
         self._state = state
+        self._clock = state.clock
         self._arn = state.durable_execution_arn
         self._token = checkpoint_token
         self._limits = limits or BatcherLimits()
@@ -266,7 +299,29 @@ class CheckpointBatcher:
             SuspendExecution: the checkpoint token was revoked.
             OrphanedChildException: the enclosing context (or the execution) completed.
         """
-        item = _Item(update, estimate_update_bytes(update) if update else 0, _Waiter() if sync else None)
+        waiter = _Waiter() if sync else None
+        self._enqueue(update, waiter)
+        if waiter is not None:
+            waiter.wait()
+            if waiter.error is not None:
+                raise waiter.error
+
+    def acheckpoint(self, update: OperationUpdate | None) -> asyncio.Future[None]:
+        """Queue `update` as a sync update whose acknowledgement is awaited, not blocked on.
+
+        Returns:
+            A future of the running loop, done once the update is persisted and merged
+            (or failed with the error `checkpoint` would raise).
+        """
+        import asyncio  # only the async face calls this: sync handlers never load asyncio
+
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._enqueue(update, _LoopWaiter(future))
+        return future
+
+    def _enqueue(self, update: OperationUpdate | None, waiter: _Waiter | _LoopWaiter | None) -> None:
+        sync = waiter is not None
+        item = _Item(update, estimate_update_bytes(update) if update else 0, waiter)
         with self._lock:
             if update is not None:
                 self._refuse_if_closed(update)
@@ -289,11 +344,6 @@ class CheckpointBatcher:
                 # Once: the callers that queue before the sender runs find it already woken.
                 self._woken = True
                 self._cond.notify()
-        waiter = item.waiter
-        if waiter is not None:
-            waiter.wait()
-            if waiter.error is not None:
-                raise waiter.error
 
     def _refuse_if_closed(self, update: OperationUpdate) -> None:
         if self._failure is not None:
@@ -347,7 +397,7 @@ class CheckpointBatcher:
             self._collecting = batch
             size = 0
             syncs = self._gathered = 0
-            started = time.monotonic()
+            started = self._clock.monotonic()
             deadline = started + limits.max_batch_seconds
             sync_deadline = 0.0
             while True:
@@ -361,14 +411,14 @@ class CheckpointBatcher:
                     if item.waiter is not None:
                         self._queued_sync -= 1
                         if not syncs:
-                            sync_deadline = time.monotonic() + limits.sync_linger_seconds
+                            sync_deadline = self._clock.monotonic() + limits.sync_linger_seconds
                         syncs += 1
                         self._gathered = syncs
                     if len(batch) >= limits.max_updates:
                         return batch
                 if self._stopping:
                     return batch
-                now = time.monotonic()
+                now = self._clock.monotonic()
                 if syncs:
                     # Hold the sync callers only while more of them are expected.
                     if syncs >= self._expected_sync:
@@ -440,13 +490,7 @@ class CheckpointBatcher:
         if isinstance(exc, CheckpointError):
             cause: CheckpointError = exc
         else:
-            classified = CheckpointError.from_exception(exc)
-            cause = CheckpointError(
-                f"CheckpointDurableExecution failed: {exc}",
-                classified.error_category,
-                classified.error,
-                classified.response_metadata,
-            )
+            cause = CheckpointError.from_exception(exc, f"CheckpointDurableExecution failed: {exc}")
             cause.__cause__ = exc
         failure = BackgroundThreadError(f"checkpointing failed: {cause}", cause)
         with self._cond:

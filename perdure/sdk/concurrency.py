@@ -4,12 +4,16 @@ Owns `Branch` (one declared branch), `BranchRunner` (runs one branch in its own 
 context, NESTED or FLAT, and checks its record for non-determinism) and
 `ConcurrentExecutor` (the coordinator loop of one batch).
 
-Threads: one pool per batch. A worker runs a branch, records how it ended and admits
-the next branch itself, under the batch's lock (`_Run`), so a batch of short branches
+Threads: one pool per batch, under the process's thread budget (`perdure.sdk.threads`):
+a branch is admitted only with a free slot, a worker hands its slot to the next branch it
+admits, and a branch thread that waits on its nested batch lends its slot back while it
+waits, so nested maps neither multiply threads without bound nor deadlock. A worker runs a
+branch, records how it ended and admits
+the next branch itself, under the batch's lock (`RunState`), so a batch of short branches
 costs one thread switch per branch (its checkpoint's acknowledgement) rather than three.
 The coordinator (the calling thread) starts the workers, resumes the waves of suspended
 branches and decides when the batch completes or suspends; workers wake it only when
-that decision may change. What branches share besides `_Run` is already thread-safe:
+that decision may change. What branches share besides `RunState` is already thread-safe:
 operation ids come from the branch index (each branch context has its own locked
 counter), the replay state is a dict mutated by single assignments, and the checkpoint
 writer locks its queue.
@@ -36,13 +40,12 @@ from __future__ import annotations
 import contextvars
 import heapq
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from perdure.wire.types import ErrorObject, Operation, OperationType
 
@@ -52,25 +55,28 @@ from .config import ChildConfig
 from .errors import (
     DurableOperationError,
     ExecutionError,
-    InvocationError,
     NonDeterministicExecutionError,
     OrphanedChildException,
     SuspendExecution,
     TimedSuspendExecution,
     error_object_from_exception,
+    retryable_invocation_error,
 )
 from .ids import operation_id
 from .operations._base import OperationIdentity
 from .operations.child_context import ChildContextOperation
 from .serdes import SerDes
-from .state import ExecutionState
+from .state import ExecutionState, identity_mismatches
+from .threads import BUDGET, ThreadBudget
 
 if TYPE_CHECKING:
-    from .context import DurableContext
+    from .scope import ContextScope
 
 MAX_BRANCH_THREADS = 256
 """Branches running at once in one batch, whatever `max_concurrency` allows (threads)."""
 MAX_STALL_BACKOFF_SECONDS = 60.0
+STARVED_POLL_SECONDS = 0.02
+"""How often a batch waiting for a slot of the process's thread budget looks again."""
 """Longest in-process back-off for a branch the service has not yet resumed."""
 
 
@@ -80,13 +86,13 @@ class Branch:
 
     Attributes:
         index: its position among the declared branches (its identity).
-        func: the body, called with the branch's `DurableContext`.
+        func: the body, called with the branch's context (of the batch's face).
         name: the branch operation's name (custom or default).
         custom_name: the user's name (`ParallelBranch.name`, `item_namer`), else None.
     """
 
     index: int
-    func: Callable[[DurableContext], Any]
+    func: Callable[[Any], Any]
     name: str
     custom_name: str | None = None
 
@@ -132,7 +138,7 @@ class BranchRunner:
 
     def __init__(
         self,
-        batch_context: DurableContext,
+        batch_context: ContextScope,
         batch: OperationIdentity,
         branches: Sequence[Branch],
         branch_sub_type: str,
@@ -200,22 +206,11 @@ class BranchRunner:
                     "type is now FLAT",
                     record.id,
                 )
-            if record.type is not OperationType.CONTEXT or (record.sub_type or None) != identity.sub_type:
-                raise self.non_deterministic(
-                    index,
-                    f"it was recorded as {record.type.value}/{record.sub_type}, now {identity.sub_type}",
-                    record.id,
-                )
-            if (record.name or None) != (identity.name or None):
-                raise self.non_deterministic(
-                    index,
-                    f"its name was {record.name!r} and is now {identity.name!r}",
-                    record.id,
-                )
-            if (record.parent_id or None) != self.batch.operation_id:
-                raise self.non_deterministic(
-                    index, f"it was recorded under parent {record.parent_id!r}", record.id
-                )
+            mismatches = identity_mismatches(
+                record, identity.operation_type, identity.sub_type, identity.name, identity.parent_id
+            )
+            if mismatches:
+                raise self.non_deterministic(index, ", ".join(mismatches), record.id)
             return record
         if not self.flat:
             inner = self.state.get(operation_id(identity.operation_id, 1))
@@ -250,12 +245,11 @@ class BranchRunner:
 
     # ----------------------------------------------------------------------- run
 
-    def run(self, index: int) -> Any:
-        """Run branch `index` to its end (replaying what is recorded) and return its result.
+    def operation(self, index: int) -> ChildContextOperation[Any]:
+        """The child-context operation of branch `index`, its record checked, its body bound
+        to a fresh branch context (of the batch context's face).
 
         Raises:
-            ChildContextError: the branch failed (recorded as FAIL for NESTED).
-            SuspendExecution: the branch suspended.
             NonDeterministicExecutionError: see `check_record`.
         """
         branch = self.branches[index]
@@ -264,14 +258,24 @@ class BranchRunner:
         child = self.batch_context.create_child_context(identity.operation_id, is_virtual=self.flat)
         if child.is_replaying() and not self.was_started(index):
             # New work inside a replaying batch: its logs are not replays.
-            child._replaying = False
+            child.mark_new()
 
         def body() -> Any:
             return branch.func(child)
 
         return ChildContextOperation(
             body, self._child_config, self.state, identity, terminal_sync=self._terminal_sync
-        ).process()
+        )
+
+    def run(self, index: int) -> Any:
+        """Run branch `index` to its end (replaying what is recorded) and return its result.
+
+        Raises:
+            ChildContextError: the branch failed (recorded as FAIL for NESTED).
+            SuspendExecution: the branch suspended.
+            NonDeterministicExecutionError: see `check_record`.
+        """
+        return self.operation(index).process()
 
 
 class _Kind(Enum):
@@ -294,11 +298,37 @@ class _Event:
     fatal: BaseException | None = None
 
 
-class _Run:
+def succeeded(index: int, result: Any) -> _Event:
+    """How a run of branch `index` that returned `result` ended."""
+    return _Event(index, _Kind.SUCCEEDED, result=result)
+
+
+def ended_with(index: int, exc: BaseException) -> _Event:
+    """How a run of branch `index` that raised `exc` ended (both faces classify alike)."""
+    if isinstance(exc, TimedSuspendExecution):
+        return _Event(index, _Kind.SUSPENDED, resume_at=exc.scheduled_timestamp)
+    if isinstance(exc, SuspendExecution):
+        return _Event(index, _Kind.SUSPENDED)
+    if isinstance(exc, OrphanedChildException):
+        return _Event(index, _Kind.ORPHANED)
+    if isinstance(exc, ExecutionError):
+        # Non-determinism and other execution-terminal errors bypass the policy.
+        return _Event(index, _Kind.FATAL, fatal=exc)
+    if isinstance(exc, Exception):
+        if retryable_invocation_error(exc) is not None:
+            return _Event(index, _Kind.FATAL, fatal=exc)
+        return _Event(index, _Kind.FAILED, error=branch_error_object(exc))
+    # a failed checkpoint writer, a cancellation, interpreter exit
+    return _Event(index, _Kind.FATAL, fatal=exc)
+
+
+class RunState:
     """The mutable state of one batch run, shared by the coordinator and the workers under
     `cond` (each change is made by whoever observed it, holding the lock)."""
 
-    def __init__(self, executor: ConcurrentExecutor, tracker: CompletionTracker) -> None:
+    def __init__(
+        self, executor: BatchExecutor, tracker: CompletionTracker, budget: ThreadBudget | None = None
+    ) -> None:
         total = len(executor.branches)
         self.policy = executor.policy
         self.tracker = tracker
@@ -320,9 +350,19 @@ class _Run:
         self.orphaned = False
         self.stopped = False
         """The batch has its result: admit nothing, record nothing."""
+        self.clock = executor.runner.state.clock
+        self.budget = budget
+        """The process's thread budget (None: branches are tasks, not threads)."""
+        self.starved = False
+        """The last admission found no free slot in the budget."""
 
-    def admit(self) -> int | None:
-        """Admit the next pending branch if the policy and the limits allow (lock held)."""
+    def admit(self, *, has_slot: bool = False) -> int | None:
+        """Admit the next pending branch if the policy and the limits allow (lock held).
+
+        Args:
+            has_slot: the caller hands over a slot of the budget it holds (a worker that
+                has just finished a branch); else one is taken, if free.
+        """
         if (
             self.stopped
             or self.fatal is not None
@@ -334,6 +374,11 @@ class _Run:
             or self.tracker.check().is_done
         ):
             return None
+        budget = self.budget
+        if budget is not None and not has_slot and not budget.try_acquire():
+            self.starved = True
+            return None
+        self.starved = False
         index = self.pending.popleft()
         self.tracker.mark(index, BatchItemStatus.STARTED)
         self.in_flight += 1
@@ -354,7 +399,7 @@ class _Run:
         A branch re-run by a wave that suspends again for a past time means the
         service has not yet recorded its timer as fired: retry later, not at once.
         """
-        now = time.time()
+        now = self.clock.time()
         if resume_at > now:
             self.stalls.pop(index, None)
             return resume_at
@@ -379,7 +424,16 @@ class _Run:
             self.cond.notify()
 
     def settle_and_admit(self, event: _Event) -> int | None:
-        """Record how one run of a branch ended; return the next branch this worker runs.
+        """Record how one run of a branch ended; return the next branch this worker runs
+        (with the worker's slot of the budget), or give the slot back.
+        """
+        following = self._settle_and_admit(event)
+        if following is None and self.budget is not None:
+            self.budget.release()
+        return following
+
+    def _settle_and_admit(self, event: _Event) -> int | None:
+        """`settle_and_admit` under the lock.
 
         The coordinator is woken only when its decision may change: the batch is done, no
         branch is running (all suspended, or all finished), a branch suspended until a time
@@ -396,7 +450,7 @@ class _Run:
                     self.stalls.pop(event.index, None)
                     self.running -= 1
                     self.in_flight -= 1
-                    following = self.admit()
+                    following = self.admit(has_slot=True)
                     if following is not None:
                         return following
                 elif kind is _Kind.SUSPENDED:
@@ -429,6 +483,27 @@ class _Run:
             return None
 
 
+def _release_if_cancelled(future: Future[None]) -> None:
+    if future.cancelled():
+        BUDGET.release()
+
+
+class BatchExecutor(Protocol):
+    """What a `RunState` reads of the executor that owns it (either face's)."""
+
+    @property
+    def branches(self) -> Sequence[Branch]: ...
+
+    @property
+    def policy(self) -> CompletionPolicy: ...
+
+    @property
+    def max_concurrency(self) -> int | None: ...
+
+    @property
+    def runner(self) -> BranchRunner: ...
+
+
 class ConcurrentExecutor:
     """Runs the branches of one batch live and returns its `BatchResult`.
 
@@ -450,22 +525,9 @@ class ConcurrentExecutor:
         """Run branch `index` once and say how that run ended."""
         try:
             result = self.runner.run(index)
-        except TimedSuspendExecution as exc:
-            return _Event(index, _Kind.SUSPENDED, resume_at=exc.scheduled_timestamp)
-        except SuspendExecution:
-            return _Event(index, _Kind.SUSPENDED)
-        except OrphanedChildException:
-            return _Event(index, _Kind.ORPHANED)
-        except ExecutionError as exc:
-            # Non-determinism and other execution-terminal errors bypass the policy.
-            return _Event(index, _Kind.FATAL, fatal=exc)
-        except Exception as exc:
-            if isinstance(exc, InvocationError) and exc.is_retryable():
-                return _Event(index, _Kind.FATAL, fatal=exc)
-            return _Event(index, _Kind.FAILED, error=branch_error_object(exc))
-        except BaseException as exc:  # a failed checkpoint writer, interpreter exit
-            return _Event(index, _Kind.FATAL, fatal=exc)
-        return _Event(index, _Kind.SUCCEEDED, result=result)
+        except BaseException as exc:
+            return ended_with(index, exc)
+        return succeeded(index, result)
 
     def execute(self) -> BatchResult[Any]:
         """Run the batch until it completes (or raise to suspend).
@@ -477,9 +539,11 @@ class ConcurrentExecutor:
                 branch hit an execution-terminal error.
         """
         total = len(self.branches)
-        run = _Run(self, CompletionTracker(self.policy, names=[b.custom_name for b in self.branches]))
+        run = RunState(
+            self, CompletionTracker(self.policy, names=[b.custom_name for b in self.branches]), BUDGET
+        )
         if total == 0 or run.tracker.check().is_done:
-            return self._result(run.tracker, run.results, run.errors, run.tracker.check().reason)
+            return self.result(run.tracker, run.results, run.errors, run.tracker.check().reason)
         pool = ThreadPoolExecutor(max_workers=run.max_running, thread_name_prefix="perdure-branch")
         # Branches still running after an early completion are joined before the
         # checkpoint writer stops (they end at their next, refused, checkpoint).
@@ -490,11 +554,13 @@ class ConcurrentExecutor:
             # A worker runs branches until nothing more may be admitted: one thread switch
             # per branch fewer than handing every admission through the coordinator.
             try:
-                while index is not None:
-                    # Each run gets its own copy of the caller's context variables (tracing,
-                    # logging context): they reach the branch, and nothing leaks between branches.
-                    index = run.settle_and_admit(base.copy().run(self._outcome, index))
+                with BUDGET.holding():
+                    while index is not None:
+                        # Each run gets its own copy of the caller's context variables (tracing,
+                        # logging context): they reach the branch, nothing leaks between branches.
+                        index = run.settle_and_admit(base.copy().run(self._outcome, index))
             except BaseException as exc:  # a fault of the executor itself
+                BUDGET.release()
                 run.fail(exc)
 
         def start(indexes: list[int], *, refresh: bool = False) -> None:
@@ -505,7 +571,8 @@ class ConcurrentExecutor:
                 if refresh:
                     self.runner.state.create_checkpoint(None, is_sync=True)
                 for index in indexes:
-                    pool.submit(work, index)
+                    # A work item cancelled before it ran gives its slot back.
+                    pool.submit(work, index).add_done_callback(_release_if_cancelled)
             finally:
                 run.cond.acquire()
 
@@ -524,32 +591,42 @@ class ConcurrentExecutor:
                     if admitted:
                         start(admitted)
                         continue  # decide again: the lock was released
-                    now = time.time()
+                    now = run.clock.time()
                     if run.resume_times and run.resume_times[0] <= now:
                         due = sorted(run.take_due(now))
                         run.running += len(due)
+                        for _ in due:  # a resumed branch runs now, whatever the budget says
+                            BUDGET.force_acquire()
                         # One empty checkpoint brings the service's view (timers fired,
                         # retries ready) into the state; the wave then replays in index order.
                         start(due, refresh=True)
                         continue
-                    if run.running == 0:
+                    if run.running == 0 and not run.starved:
                         if run.resume_times:
                             raise TimedSuspendExecution(
                                 f"every running branch of {self.runner.label} is suspended",
                                 run.resume_times[0],
                             )
                         raise SuspendExecution(f"every running branch of {self.runner.label} is suspended")
-                    run.cond.wait(max(run.resume_times[0] - now, 0.0) if run.resume_times else None)
+                    timeout = max(run.resume_times[0] - now, 0.0) if run.resume_times else None
+                    if run.starved:  # a slot frees elsewhere in the process: look again soon
+                        timeout = (
+                            min(timeout, STARVED_POLL_SECONDS)
+                            if timeout is not None
+                            else STARVED_POLL_SECONDS
+                        )
+                    with BUDGET.lend():  # a branch thread waiting on its nested batch lends its slot
+                        run.cond.wait(timeout)
                 # Branches that end after this point keep running but change nothing here:
                 # the reason is the one that ended the loop.
                 run.stopped = True
-                return self._result(run.tracker, run.results, run.errors, run.tracker.check().reason)
+                return self.result(run.tracker, run.results, run.errors, run.tracker.check().reason)
         finally:
             with run.cond:
                 run.stopped = True
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _result(
+    def result(
         self,
         tracker: CompletionTracker,
         results: dict[int, Any],
@@ -557,18 +634,29 @@ class ConcurrentExecutor:
         reason: Any,
     ) -> BatchResult[Any]:
         """Admitted branches in index order; never-admitted ones are left out."""
-        items: list[BatchItem[Any]] = []
-        for index, status in enumerate(tracker.statuses):
-            if status is None:
-                continue
-            name = self.branches[index].name
-            if status is BatchItemStatus.SUCCEEDED:
-                items.append(BatchItem(index, status, results.get(index), None, name))
-            elif status is BatchItemStatus.FAILED:
-                items.append(BatchItem(index, status, None, errors.get(index), name))
-            else:
-                items.append(BatchItem(index, status, None, None, name))
-        return BatchResult(items, reason)
+        return batch_result(self.branches, tracker, results, errors, reason)
+
+
+def batch_result(
+    branches: Sequence[Branch],
+    tracker: CompletionTracker,
+    results: dict[int, Any],
+    errors: dict[int, ErrorObject | None],
+    reason: Any,
+) -> BatchResult[Any]:
+    """The `BatchResult` of a run: admitted branches in index order (both faces)."""
+    items: list[BatchItem[Any]] = []
+    for index, status in enumerate(tracker.statuses):
+        if status is None:
+            continue
+        name = branches[index].name
+        if status is BatchItemStatus.SUCCEEDED:
+            items.append(BatchItem(index, status, results.get(index), None, name))
+        elif status is BatchItemStatus.FAILED:
+            items.append(BatchItem(index, status, None, errors.get(index), name))
+        else:
+            items.append(BatchItem(index, status, None, None, name))
+    return BatchResult(items, reason)
 
 
 __all__ = [
@@ -576,5 +664,9 @@ __all__ = [
     "Branch",
     "BranchRunner",
     "ConcurrentExecutor",
+    "RunState",
+    "batch_result",
     "branch_error_object",
+    "ended_with",
+    "succeeded",
 ]

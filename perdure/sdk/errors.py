@@ -10,7 +10,9 @@ sits at the bottom of the SDK's import graph.
         ├── PluginLoadError
         ├── UnrecoverableError(message, termination_reason)
         │   ├── ExecutionError                      invocation returns FAILED
-        │   │   └── NonDeterministicExecutionError(message, step_id)
+        │   │   ├── NonDeterministicExecutionError(message, step_id)
+        │   │   ├── DurableUsageError                (also a TypeError: misuse of a face)
+        │   │   └── OperationCancelledError(message, operation_id)
         │   └── InvocationError                     re-raised: the service retries the invocation
         │       ├── BotoClientError(message, error_category, error, response_metadata)
         │       │   ├── CheckpointError
@@ -49,7 +51,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from enum import Enum
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Self
 
 from perdure.wire.errors import INVALID_CHECKPOINT_TOKEN, PerdureError, ServiceError
 from perdure.wire.types import ErrorObject
@@ -105,6 +107,25 @@ class NonDeterministicExecutionError(ExecutionError):
     def __init__(self, message: str, step_id: str | None = None) -> None:
         super().__init__(message, TerminationReason.NON_DETERMINISTIC_EXECUTION)
         self.step_id = step_id
+
+
+class DurableUsageError(ExecutionError, TypeError):
+    """The durable API was used in a way that cannot replay: an `async def` body given to
+    the sync face, an operation of the async face never awaited, a context used outside
+    its own face or event loop. Fails the execution; the message names the operation."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, TerminationReason.EXECUTION_ERROR)
+
+
+class OperationCancelledError(ExecutionError):
+    """A running durable operation was cancelled (`asyncio.timeout`, `wait_for`,
+    `Task.cancel`, a `TaskGroup` whose sibling failed). Its outcome would differ on replay,
+    so the execution fails; put the timeout inside the step body instead."""
+
+    def __init__(self, message: str, operation_id: str) -> None:
+        super().__init__(message, TerminationReason.EXECUTION_ERROR)
+        self.operation_id = operation_id
 
 
 class InvocationError(UnrecoverableError):
@@ -175,8 +196,9 @@ class BotoClientError(InvocationError):
         self.error_category = error_category
 
     @classmethod
-    def from_exception(cls, exception: BaseException, message: str | None = None) -> BotoClientError:
-        """Build from a botocore `ClientError`, a perdure `ServiceError` or any other error.
+    def from_exception(cls, exception: BaseException, message: str | None = None) -> Self:
+        """Build from a botocore `ClientError`, a perdure `ServiceError` or any other error
+        (the one place a failed service call is classified).
 
         Args:
             exception: the failure.
@@ -454,6 +476,20 @@ class OrphanedChildException(BaseException):
     def __init__(self, message: str, operation_id: str) -> None:
         super().__init__(message)
         self.operation_id = operation_id
+
+
+def retryable_invocation_error(error: BaseException) -> InvocationError | None:
+    """The invocation error that makes the service retry the invocation, if `error` is one.
+
+    The one rule, used by every place that must let such an error through: a retryable
+    `InvocationError`, itself or as the source of a `BackgroundThreadError` (a failed
+    checkpoint that may succeed later).
+    """
+    if isinstance(error, BackgroundThreadError):
+        error = error.source_exception
+    if isinstance(error, InvocationError) and error.is_retryable():
+        return error
+    return None
 
 
 # ------------------------------------------------------------------ ErrorObject <-> error

@@ -14,7 +14,8 @@ interpreter makes atomic; a sync checkpoint returns only after its response was 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import ExitStack
 from enum import Enum
 from typing import Protocol
 
@@ -29,6 +30,7 @@ from perdure.wire.types import (
     OperationUpdate,
 )
 
+from .clock import SYSTEM_CLOCK, Clock
 from .errors import GetExecutionStateError, NonDeterministicExecutionError
 from .plugin import NO_PLUGINS, PluginDispatcher
 
@@ -45,6 +47,10 @@ class Checkpointer(Protocol):
 
     def checkpoint(self, update: OperationUpdate | None, *, sync: bool) -> None:
         """Record `update` (None: fetch the latest state); with `sync`, return once merged."""
+        ...
+
+    def acheckpoint(self, update: OperationUpdate | None) -> Awaitable[None]:
+        """Record `update`; the awaitable is done once it is merged (the async face)."""
         ...
 
 
@@ -67,12 +73,8 @@ def fetch_state_pages(
         except GetExecutionStateError:
             raise
         except Exception as exc:
-            error = GetExecutionStateError.from_exception(exc)
-            raise GetExecutionStateError(
-                f"GetDurableExecutionState failed: {exc}",
-                error.error_category,
-                error.error,
-                error.response_metadata,
+            raise GetExecutionStateError.from_exception(
+                exc, f"GetDurableExecutionState failed: {exc}"
             ) from exc
         operations.extend(page.operations)
         marker = page.next_marker
@@ -87,13 +89,25 @@ class ExecutionState:
         operations: the recorded operations.
     """
 
-    def __init__(self, durable_execution_arn: str, operations: Iterable[Operation] = ()) -> None:
+    def __init__(
+        self,
+        durable_execution_arn: str,
+        operations: Iterable[Operation] = (),
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        plugins: PluginDispatcher = NO_PLUGINS,
+    ) -> None:
         self.durable_execution_arn = durable_execution_arn
+        self.clock = clock
+        """Every time read of this invocation (`perdure.sdk.clock`)."""
+        self.plugins = plugins
+        """The invocation's plugin hooks (`perdure.sdk.plugin`)."""
         self.operations: dict[str, Operation] = {}
         self.checkpointer: Checkpointer | None = None
-        self.plugins: PluginDispatcher = NO_PLUGINS
-        """The invocation's plugin hooks (`perdure.sdk.plugin`); set by `durable_execution`."""
-        self._close_hooks: list[Callable[[], None]] = []
+        """The checkpoint writer; attached by the `Invocation` that owns both."""
+        self.cleanup = ExitStack()
+        """The invocation's cleanup: closed (newest first) when the handler has ended,
+        before the checkpoint writer stops (`perdure.sdk.invocation`)."""
         self.merge(operations)
 
     @classmethod
@@ -103,9 +117,12 @@ class ExecutionState:
         initial: InitialExecutionState,
         client: DurableServiceClient,
         checkpoint_token: str,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        plugins: PluginDispatcher = NO_PLUGINS,
     ) -> ExecutionState:
         """The state of an invocation: its initial operations plus every further page."""
-        state = cls(durable_execution_arn, initial.operations)
+        state = cls(durable_execution_arn, initial.operations, clock=clock, plugins=plugins)
         state.merge(fetch_state_pages(client, durable_execution_arn, checkpoint_token, initial.next_marker))
         return state
 
@@ -155,18 +172,50 @@ class ExecutionState:
             raise RuntimeError("no checkpoint writer is attached to this execution state")
         self.checkpointer.checkpoint(update, sync=is_sync)
 
+    def acheckpoint(self, update: OperationUpdate | None = None) -> Awaitable[None]:
+        """Hand `update` to the checkpoint writer; await the result to know it is merged."""
+        if self.checkpointer is None:
+            raise RuntimeError("no checkpoint writer is attached to this execution state")
+        return self.checkpointer.acheckpoint(update)
+
     def on_close(self, hook: Callable[[], None]) -> None:
         """Run `hook` when the invocation ends, before the checkpoint writer stops.
 
         For work that must finish while checkpoints can still be written (e.g. joining the
         threads of a map or parallel). Hooks run last-registered first.
         """
-        self._close_hooks.append(hook)
+        self.cleanup.callback(hook)
 
-    def run_close_hooks(self) -> None:
-        """Run and forget the registered hooks (each at most once), newest first."""
-        while self._close_hooks:
-            self._close_hooks.pop()()
+
+def identity_mismatches(
+    checkpoint: Operation,
+    operation_type: OperationType,
+    sub_type: str | None,
+    name: str | None,
+    parent_id: str | None,
+) -> list[str]:
+    """How a recorded operation's identity differs from the code now running (the one
+    comparison every non-determinism check uses: type, sub-type, name, parent; "" and
+    None are the same). Empty when it does not."""
+    if (
+        checkpoint.type is operation_type
+        and (checkpoint.sub_type or None) == (sub_type or None)
+        and (checkpoint.name or None) == (name or None)
+        and (checkpoint.parent_id or None) == (parent_id or None)
+    ):
+        return []
+    mismatches: list[str] = []
+    if checkpoint.type is not operation_type:
+        mismatches.append(f"type checkpoint={checkpoint.type.value!r} current={operation_type.value!r}")
+    if (checkpoint.sub_type or None) != (sub_type or None):
+        mismatches.append(f"subtype checkpoint={checkpoint.sub_type!r} current={sub_type!r}")
+    if (checkpoint.name or None) != (name or None):
+        mismatches.append(f"name checkpoint={checkpoint.name or None!r} current={name or None!r}")
+    if (checkpoint.parent_id or None) != (parent_id or None):
+        mismatches.append(
+            f"parent_id checkpoint={checkpoint.parent_id or None!r} current={parent_id or None!r}"
+        )
+    return mismatches
 
 
 def check_identity(
@@ -179,34 +228,16 @@ def check_identity(
 ) -> None:
     """Reject a recorded operation whose identity differs from the code now running.
 
-    Compares Type, SubType, Name and ParentId ("" and None are the same).
-
     Raises:
         NonDeterministicExecutionError: naming the operation id and, for each differing
             field, the checkpointed and the current value.
     """
-    if (
-        checkpoint.type is operation_type
-        and (checkpoint.sub_type or None) == (sub_type or None)
-        and (checkpoint.name or None) == (name or None)
-        and (checkpoint.parent_id or None) == (parent_id or None)
-    ):
-        return
-    mismatches: list[str] = []
-    if checkpoint.type is not operation_type:
-        mismatches.append(f"type checkpoint={checkpoint.type.value!r} current={operation_type.value!r}")
-    if (checkpoint.sub_type or None) != (sub_type or None):
-        mismatches.append(f"subtype checkpoint={checkpoint.sub_type!r} current={sub_type!r}")
-    if (checkpoint.name or None) != (name or None):
-        mismatches.append(f"name checkpoint={checkpoint.name or None!r} current={name or None!r}")
-    if (checkpoint.parent_id or None) != (parent_id or None):
-        mismatches.append(
-            f"parent_id checkpoint={checkpoint.parent_id or None!r} current={parent_id or None!r}"
+    mismatches = identity_mismatches(checkpoint, operation_type, sub_type, name, parent_id)
+    if mismatches:
+        raise NonDeterministicExecutionError(
+            f"Non-deterministic operation identity at id={operation_id!r}: {', '.join(mismatches)}",
+            step_id=operation_id,
         )
-    raise NonDeterministicExecutionError(
-        f"Non-deterministic operation identity at id={operation_id!r}: {', '.join(mismatches)}",
-        step_id=operation_id,
-    )
 
 
 def is_terminal(op: Operation | None) -> bool:
@@ -221,5 +252,6 @@ __all__ = [
     "ReplayStatus",
     "check_identity",
     "fetch_state_pages",
+    "identity_mismatches",
     "is_terminal",
 ]

@@ -19,39 +19,28 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-from perdure.wire.limits import MAX_CHAINED_INVOKE_PAYLOAD_BYTES, utf8_size
-from perdure.wire.types import ChainedInvokeOptions, Operation, OperationAction, OperationStatus
+from perdure.wire.limits import MAX_CHAINED_INVOKE_PAYLOAD_BYTES
+from perdure.wire.types import (
+    ChainedInvokeOptions,
+    Operation,
+    OperationAction,
+    OperationStatus,
+    OperationSubType,
+    OperationType,
+)
 
 from ..config import InvokeConfig
-from ..errors import InvokeError, SerDesError, raise_operation_error
+from ..errors import InvokeError, raise_operation_error
+from ..payloads import check_payload_size
 from ..serdes import DEFAULT_JSON_SERDES, deserialize, serialize
 from ..state import ExecutionState
-from ._base import CheckResult, OperationExecutor, OperationIdentity
+from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, Scope, validate_name
 from ._suspend import suspend_for
 
 P = TypeVar("P")
 R = TypeVar("R")
 
 _FAILED = frozenset({OperationStatus.FAILED, OperationStatus.TIMED_OUT, OperationStatus.STOPPED})
-
-
-def _check_payload_size(identity: OperationIdentity, payload: str) -> None:
-    """Refuse a payload over the chained invoke limit before anything is sent.
-
-    Raises:
-        SerDesError: naming the operation, the size and the limit (nothing is checkpointed).
-    """
-    limit = MAX_CHAINED_INVOKE_PAYLOAD_BYTES
-    if len(payload) * 4 <= limit:
-        return
-    size = utf8_size(payload)
-    if size > limit:
-        label = f"{identity.name!r} (id {identity.operation_id})" if identity.name else identity.operation_id
-        raise SerDesError(
-            f"invoke {label} payload is {size:,} bytes, over the {limit:,}-byte limit of a chained"
-            " invoke payload; send a smaller payload, or pass a reference (an offloading serdes such as"
-            " perdure.OffloadSerDes stores the value elsewhere and sends a reference)"
-        )
 
 
 class InvokeOperation(OperationExecutor[R], Generic[P, R]):
@@ -78,10 +67,10 @@ class InvokeOperation(OperationExecutor[R], Generic[P, R]):
         self.payload = payload
         self.config = config
 
-    def check_result_status(self) -> CheckResult[R]:
+    def check_result_status(self) -> Flow[CheckResult[R]]:
         op = self.checkpoint()
         if op is None:
-            self._start()
+            yield from self._start()
             return CheckResult.started()
         if op.status is OperationStatus.SUCCEEDED:
             return CheckResult.completed(self._result_of(op))
@@ -90,15 +79,25 @@ class InvokeOperation(OperationExecutor[R], Generic[P, R]):
             raise_operation_error(details.error if details else None, InvokeError)
         return CheckResult.ready(op)
 
-    def _start(self) -> None:
+    def _start(self) -> Flow[None]:
         identity = self.identity
         arn = self.state.durable_execution_arn
         payload = serialize(
             self.config.serdes_payload or DEFAULT_JSON_SERDES, self.payload, identity.operation_id, arn
         )
-        _check_payload_size(identity, payload)
+        check_payload_size(
+            "invoke",
+            identity.operation_id,
+            identity.name,
+            payload,
+            what="payload",
+            limit=MAX_CHAINED_INVOKE_PAYLOAD_BYTES,
+            limit_name="limit of a chained invoke payload",
+            advice="send a smaller payload, or pass a reference (an offloading serdes such as"
+            " perdure.OffloadSerDes stores the value elsewhere and sends a reference)",
+        )
         metadata = self.state.plugins.propagation_metadata(identity, self.function_name)
-        self.send(
+        yield from self.send(
             OperationAction.START,
             payload=payload,
             chained_invoke_options=ChainedInvokeOptions(
@@ -120,6 +119,20 @@ class InvokeOperation(OperationExecutor[R], Generic[P, R]):
         )
         return value
 
-    def execute(self, checkpoint: Operation | None) -> R:
+    def execute(self, checkpoint: Operation | None) -> Flow[R]:
         label = self.identity.name or self.identity.operation_id
-        suspend_for(f"invoke {label} of {self.function_name} is running", None)
+        suspend_for(f"invoke {label} of {self.function_name} is running", None, self.state.clock)
+        yield  # a flow (never reached)
+
+
+def invoke_operation(
+    scope: Scope, function_name: str, payload: P, name: str | None, config: InvokeConfig[P, R] | None
+) -> InvokeOperation[P, R]:
+    """The chained invoke `context.invoke(function_name, payload, name, config)` runs.
+
+    Raises:
+        ValidationError: the name is invalid.
+    """
+    validate_name("operation name", name)
+    identity = scope.new_identity(OperationType.CHAINED_INVOKE, OperationSubType.CHAINED_INVOKE.value, name)
+    return InvokeOperation(function_name, payload, config or InvokeConfig(), scope.state, identity)
