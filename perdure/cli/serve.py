@@ -33,13 +33,12 @@ from perdure.server import (
     EngineHost,
 )
 from perdure.server.host import check_bind
+from perdure.server.sigv4 import ACCESS_KEY_ENV, SECRET_KEY_ENV
 
 from . import commands
 from .commands import CommandError
 
 INSTALL_HINT = "perdure serve needs the server extra: pip install 'perdure[server]'"
-ACCESS_KEY_ENV = "PERDURE_ACCESS_KEY_ID"
-SECRET_KEY_ENV = "PERDURE_SECRET_ACCESS_KEY"
 
 
 def add_parser(sub: Any) -> None:

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 from perdure.engine import Engine
 
 from .api import HttpResponse, LambdaApi, invoke_response
-from .guard import Credentials, Guard, is_loopback
+from .guard import Guard, is_loopback
+from .sigv4 import Credentials
 
 if TYPE_CHECKING:
     from .http import ServerOptions
