@@ -24,7 +24,7 @@ import contextlib
 import logging
 import socket
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qs
@@ -65,6 +65,10 @@ its own, exact limits on the decoded request (750 KiB and 250 updates per checkp
 256 KiB per payload; see docs/limits.md); these bound what the socket layer buffers."""
 OTHER_BODY_LIMIT = 64 * KiB
 """Any other request (the GET routes, unknown paths) carries at most this much."""
+EVENT_INVOKE_LIMIT = 1 * MiB
+"""An `Event` (asynchronous) Invoke's payload: AWS's quota for asynchronous invocations,
+1 MB since October 2025 (it was 256 KB), counted as 1,048,576 bytes as the 6 MB
+synchronous quota is 6,291,456. `BODY_LIMITS["Invoke"]` is the synchronous quota."""
 DECODE_FACTOR = 32
 """What a request may cost in memory, per byte of its body: the chunks as read and the
 joined body (2), what decoding it as JSON builds (25 bytes per byte for `[{},{},...]`, the
@@ -110,6 +114,20 @@ class ServerOptions:
         largest = DECODE_FACTOR * max(BODY_LIMITS.values())
         if self.memory_budget < largest:
             raise ValueError(f"memory_budget must be >= {largest} (the largest request's reservation)")
+
+
+def body_limit(method: str, raw_path: str, headers: Mapping[str, str]) -> tuple[int, RequestTooLargeError]:
+    """(the most bytes a request's body may hold, the 413 it gets past that): its route's
+    limit, or `EVENT_INVOKE_LIMIT` for an Invoke whose `X-Amz-Invocation-Type` is `Event`."""
+    found = find_route(method, raw_path)
+    operation = found[0].operation if found else None
+    if operation == "Invoke" and headers.get("x-amz-invocation-type") == "Event":
+        return EVENT_INVOKE_LIMIT, RequestTooLargeError(
+            f"Request must be smaller than {EVENT_INVOKE_LIMIT} bytes for an asynchronous (Event) Invoke"
+            f" ({BODY_LIMITS['Invoke']} bytes for RequestResponse)"
+        )
+    limit = BODY_LIMITS.get(operation or "", OTHER_BODY_LIMIT)
+    return limit, RequestTooLargeError(f"Request must be smaller than {limit} bytes for this operation")
 
 
 class SyncInvokes(Protocol):
@@ -194,13 +212,13 @@ class AsgiApp:
         reserved = 0
         try:
             self.guard.admit(method, headers)
-            limit, need = self._body_size(method, raw_path, headers)
+            limit, too_large, need = self._body_size(method, raw_path, headers)
             if not await self.budget.take(need * DECODE_FACTOR, self.options.body_timeout):
                 raise _Refused(
                     TooManyRequestsError("Rate exceeded: too many large requests at once; retry later")
                 )
             reserved = need * DECODE_FACTOR
-            body = await self._read_body(scope, receive, limit)
+            body = await self._read_body(scope, receive, limit, too_large)
             if body is None:
                 access_log.debug("%s %s: the client left before its body was complete", method, raw_path)
                 return
@@ -227,11 +245,12 @@ class AsgiApp:
         access_log.debug("%s %s %s", method, raw_path, response.status)
         await _send(send, response, head=method == "HEAD")
 
-    def _body_size(self, method: str, raw_path: str, headers: dict[str, str]) -> tuple[int, int]:
-        """(the route's body limit, the size to reserve for): the declared length, or the
-        limit for a chunked body."""
-        found = find_route(method, raw_path)
-        limit = BODY_LIMITS.get(found[0].operation, OTHER_BODY_LIMIT) if found else OTHER_BODY_LIMIT
+    def _body_size(
+        self, method: str, raw_path: str, headers: dict[str, str]
+    ) -> tuple[int, RequestTooLargeError, int]:
+        """(the request's body limit, the error past it, the size to reserve for: the
+        declared length, or the limit for a chunked body)."""
+        limit, too_large = body_limit(method, raw_path, headers)
         length = headers.get("content-length")
         if length is not None:
             if not length.isdigit():
@@ -240,13 +259,15 @@ class AsgiApp:
         else:
             need = limit if "transfer-encoding" in headers else 0
         if need > limit:
-            raise _Refused(
-                RequestTooLargeError(f"Request must be smaller than {limit} bytes for this operation")
-            )
-        return limit, need
+            raise _Refused(too_large)
+        return limit, too_large, need
 
     async def _read_body(
-        self, scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], limit: int
+        self,
+        scope: dict[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        limit: int,
+        too_large: ServiceError,
     ) -> bytes | None:
         """The whole body (None: the client disconnected first).
 
@@ -272,9 +293,7 @@ class AsgiApp:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise _Refused(
-                    RequestTooLargeError(f"Request must be smaller than {limit} bytes for this operation")
-                )
+                raise _Refused(too_large)
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
