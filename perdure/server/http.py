@@ -10,7 +10,8 @@ execution on the event loop (a future from the engine), holding no thread.
 
 uvicorn's h11 protocol is subclassed for two bounds it lacks: a connection that has not
 completed a request's headers within `idle_timeout` (fresh, between requests, or stalled
-in its headers) is closed, and connections beyond `max_connections` are closed on accept.
+in its headers) is closed, and connections beyond `max_connections` are closed on accept;
+and a client that closes its sending side after a request still gets the answer.
 
 Imports uvicorn (the `server` extra; `perdure.server.http` is imported only when a
 server is built), the standard library and `perdure.server`/`perdure.wire`.
@@ -359,15 +360,18 @@ class _GuardedH11(H11Protocol):
         self._arm()
 
     def eof_received(self) -> bool | None:  # type: ignore[override]
-        # uvicorn closes at once, so a client that sent part of a body and then closed its
-        # side (it may still read) would get no answer. Keep the connection for the app's
-        # 400 instead; the request is not acted on either way.
+        # uvicorn closes at once, so a client that closed its sending side after its request
+        # (it may still read) would get no answer. Keep the connection until the request in
+        # progress is answered, then close it: a complete request gets its answer, one whose
+        # body was cut short gets the app's 400 and is not acted on.
         cycle = self.cycle
-        if cycle is not None and not cycle.response_complete and cycle.more_body:
+        if cycle is None or cycle.response_complete:
+            return None
+        if cycle.more_body:
             cycle.scope[_EOF] = True  # type: ignore[literal-required]
             cycle.message_event.set()
-            return True
-        return None
+        cycle.keep_alive = False  # closed once answered
+        return True
 
     def on_response_complete(self) -> None:
         super().on_response_complete()

@@ -148,6 +148,20 @@ def test_a_body_cut_short_by_a_half_close_gets_a_400_and_changes_nothing(served:
     assert "before its Content-Length" in json.loads(body)["message"] and served.service.calls == []
 
 
+@pytest.mark.parametrize("extra", [b"", b"GET / HTTP/1.1\r\n"], ids=["complete", "then-a-partial-request"])
+def test_a_complete_request_then_a_half_close_gets_its_answer(served: Served, extra: bytes):
+    with served.connect() as sock:
+        sock.sendall(
+            f"POST {CALLBACK}/succeed HTTP/1.1\r\nHost: 127.0.0.1:{served.port}\r\n"
+            'Content-Type: application/json\r\nContent-Length: 5\r\n\r\n"abc"'.encode()
+            + extra
+        )
+        sock.shutdown(socket.SHUT_WR)
+        status, _, _ = read_response(sock)
+        assert sock.recv(1) == b""  # then the server closes
+    assert status == 200 and served.service.calls[0][1].result == b'"abc"'
+
+
 def test_a_truncated_callback_result_does_not_complete_the_callback(monkeypatch: pytest.MonkeyPatch):
     link = HttpLink(monkeypatch)
     try:
