@@ -33,7 +33,7 @@ from perdure.server import (
     EngineHost,
 )
 from perdure.server.host import check_bind
-from perdure.server.sigv4 import ACCESS_KEY_ENV, SECRET_KEY_ENV
+from perdure.server.sigv4 import ACCESS_KEY_ENV, SECRET_KEY_ENV, credentials_from_environment
 
 from . import commands
 from .commands import CommandError
@@ -195,11 +195,8 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def _credentials(access_key_id: str | None, secret_access_key: str | None) -> Credentials | None:
-    if not access_key_id and not secret_access_key:
-        return None
-    if not access_key_id or not secret_access_key:
-        raise CommandError(
-            "--access-key-id and --secret-access-key go together"
-            f" (or {ACCESS_KEY_ENV} and {SECRET_KEY_ENV}); one is missing"
-        )
-    return Credentials(access_key_id, secret_access_key)
+    # The options' defaults are the environment's; AWS_* keys never make the server demand signatures.
+    try:
+        return credentials_from_environment(access_key_id, secret_access_key, variables=())
+    except ValueError as exc:
+        raise CommandError(f"{exc} (the defaults are ${ACCESS_KEY_ENV} and ${SECRET_KEY_ENV})") from None

@@ -155,7 +155,8 @@ class Guard:
         if abs(now - signed_at) > CLOCK_SKEW:
             raise InvalidSignatureError(
                 f"Signature expired: {amz_date} is now earlier than or later than"
-                f" {(now - CLOCK_SKEW):%Y%m%dT%H%M%SZ} .. {(now + CLOCK_SKEW):%Y%m%dT%H%M%SZ} (five minutes of skew)"
+                f" {(now - CLOCK_SKEW).strftime(AMZ_DATE_FORMAT)} .. {(now + CLOCK_SKEW).strftime(AMZ_DATE_FORMAT)}"
+                " (five minutes of skew)"
             )
         signed = found["signed"].split(";")
         if "host" not in signed or any(name not in headers for name in signed):

@@ -39,6 +39,11 @@ from perdure.wire.errors import (
     ServiceError,
     TooManyRequestsError,
 )
+from perdure.wire.limits import (
+    MAX_CHECKPOINT_REQUEST_BYTES,
+    MAX_OPERATION_PAYLOAD_BYTES,
+    MAX_WIRE_PAYLOAD_BYTES,
+)
 
 from .api import HttpRequest, HttpResponse, LambdaApi, error_response
 from .errors import RequestTimeoutError
@@ -54,11 +59,11 @@ botocore escapes every non-ASCII character too), so a JSON body holding a payloa
 service's size limit may be this many times larger."""
 
 BODY_LIMITS: dict[str, int] = {
-    "Invoke": 6 * MiB,
-    "CheckpointDurableExecution": _ESCAPED * 750 * KiB + 64 * KiB,
-    "StopDurableExecution": _ESCAPED * 256 * KiB + 64 * KiB,
-    "SendDurableExecutionCallbackSuccess": 256 * KiB,
-    "SendDurableExecutionCallbackFailure": _ESCAPED * 256 * KiB + 64 * KiB,
+    "Invoke": MAX_WIRE_PAYLOAD_BYTES,  # 6 MiB, AWS's synchronous invocation quota
+    "CheckpointDurableExecution": _ESCAPED * MAX_CHECKPOINT_REQUEST_BYTES + 64 * KiB,
+    "StopDurableExecution": _ESCAPED * MAX_OPERATION_PAYLOAD_BYTES + 64 * KiB,
+    "SendDurableExecutionCallbackSuccess": MAX_OPERATION_PAYLOAD_BYTES,
+    "SendDurableExecutionCallbackFailure": _ESCAPED * MAX_OPERATION_PAYLOAD_BYTES + 64 * KiB,
     "SendDurableExecutionCallbackHeartbeat": 64 * KiB,
 }
 """The largest body each route reads (bytes); refused with 413 beyond. The service checks

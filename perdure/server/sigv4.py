@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -26,7 +26,7 @@ AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 ACCESS_KEY_ENV = "PERDURE_ACCESS_KEY_ID"
 SECRET_KEY_ENV = "PERDURE_SECRET_ACCESS_KEY"
 """Where `perdure serve` and perdure's client look for their key."""
-AWS_KEY_ENVS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+AWS_KEY_ENVS: tuple[str, str] = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 """Where the client looks next (the server does not: AWS keys in a shell must not make it
 demand signatures)."""
 
@@ -50,10 +50,13 @@ def credentials_from_environment(
     access_key_id: str | None = None,
     secret_access_key: str | None = None,
     environ: Mapping[str, str] | None = None,
+    *,
+    variables: Sequence[tuple[str, str]] = ((ACCESS_KEY_ENV, SECRET_KEY_ENV), AWS_KEY_ENVS),
 ) -> Credentials | None:
-    """The key to sign with: the one given, else `$PERDURE_ACCESS_KEY_ID` and
-    `$PERDURE_SECRET_ACCESS_KEY` (the variables `perdure serve` reads), else
-    `$AWS_ACCESS_KEY_ID` and `$AWS_SECRET_ACCESS_KEY`; None when there is none.
+    """The key given (`--access-key-id`, `--secret-access-key`), else the first pair of
+    `variables` set in `environ`: for a client `$PERDURE_ACCESS_KEY_ID` and
+    `$PERDURE_SECRET_ACCESS_KEY` (the variables `perdure serve` reads), then
+    `$AWS_ACCESS_KEY_ID` and `$AWS_SECRET_ACCESS_KEY`. None when there is none.
 
     Raises:
         ValueError: only one half of a key was given, naming the half that is missing.
@@ -61,8 +64,7 @@ def credentials_from_environment(
     env = os.environ if environ is None else environ
     for key_id, secret, names in (
         (access_key_id, secret_access_key, ("--access-key-id", "--secret-access-key")),
-        (env.get(ACCESS_KEY_ENV), env.get(SECRET_KEY_ENV), (f"${ACCESS_KEY_ENV}", f"${SECRET_KEY_ENV}")),
-        (env.get(AWS_KEY_ENVS[0]), env.get(AWS_KEY_ENVS[1]), tuple(f"${n}" for n in AWS_KEY_ENVS)),
+        *((env.get(key), env.get(value), (f"${key}", f"${value}")) for key, value in variables),
     ):
         if key_id and secret:
             return Credentials(key_id, secret)
