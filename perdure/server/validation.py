@@ -276,6 +276,8 @@ def _count_structure(rule: Rule, values: list[Any], types: set[type] | None) -> 
     for name in rule.required:
         if name not in present:
             problems += len(objects)
+        elif name not in rule.members:  # (botocore's required members are all members)
+            problems += list(map(dict.get, objects, itertools.repeat(name))).count(None)
     for name, member in rule.members.items():
         if name not in present:
             continue
