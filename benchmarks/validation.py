@@ -103,6 +103,21 @@ def bodies() -> dict[str, dict[str, Any]]:
                 for i in range(LIMIT // 55)
             ],
         },
+        "slow-pattern-names (invalid)": {
+            "DurableExecutionArn": ARN,
+            "CheckpointToken": TOKEN,
+            # distinct 256-character names that fail the function-name pattern at their end,
+            # after the regular expression backtracked through all of it
+            "Updates": [
+                {
+                    "Id": "a",
+                    "Type": "CHAINED_INVOKE",
+                    "Action": "START",
+                    "ChainedInvokeOptions": {"FunctionName": f"{i}".ljust(254, "a") + "::"},
+                }
+                for i in range(LIMIT // 352)
+            ],
+        },
         "ten-sparse-bad (invalid)": _sparse(),
         "empty-updates (invalid)": _fill({}),
         "null-updates (invalid)": _fill(None),
