@@ -1,6 +1,6 @@
 """A local Lambda Invoke API host: serves Lambda handlers as the Runtime Interface Emulator does.
 
-    python -m perdure.link.lambda_host [--host 127.0.0.1] [--port 8080] NAME=TARGET ...
+    python -m perdure.link.lambda_host [--host 127.0.0.1] [--port 8080] [--compat] NAME=TARGET ...
 
 Each TARGET (`path/file.py:handler` or `package.module:handler`) is imported once and
 served on `POST /2015-03-31/functions/NAME/invocations`: the request body is the event,
@@ -11,6 +11,8 @@ a Lambda handler (a `@durable_execution` function, of perdure's SDK or the offic
 it reaches the durable-execution API as it would on Lambda, through
 `AWS_ENDPOINT_URL_LAMBDA` in this process's environment. Invocations run on their own
 threads. Prints `lambda host: listening on http://HOST:PORT` once bound (port 0: any free).
+With `--compat`, handlers written against the official SDK's module names run on perdure's
+SDK (`perdure.compat`).
 
 Run it with the interpreter (virtualenv) the handler needs: it imports only the standard
 library and `perdure.link.target`. `perdure serve --function NAME=http://HOST:PORT` invokes it.
@@ -193,9 +195,16 @@ def main(argv: list[str] | None = None) -> int:
         help="the handlers' Lambda timeout, in seconds",
     )
     parser.add_argument(
+        "--compat", action="store_true", help="run handlers importing the official SDK on perdure's SDK"
+    )
+    parser.add_argument(
         "functions", nargs="+", metavar="NAME=TARGET", help="a handler to serve as function NAME"
     )
     args = parser.parse_args(argv)
+    if args.compat:
+        from perdure.compat import install
+
+        install()
     try:
         handlers = load_handlers(args.functions)
     except TargetError as exc:

@@ -40,9 +40,11 @@ class LambdaHostProcess:
         *,
         python: str | Path = sys.executable,
         port: int = 0,
+        flags: tuple[str, ...] = (),
         extra_env: dict[str, str] | None = None,
     ) -> None:
         self.functions = functions
+        self.flags = flags
         self.python = str(python)
         self.env = {
             **os.environ,
@@ -62,7 +64,7 @@ class LambdaHostProcess:
         """Start the host (again, on `port`) and wait until it listens."""
         specs = [f"{name}={target}" for name, target in self.functions.items()]
         self.process = subprocess.Popen(
-            [self.python, "-m", "perdure.link.lambda_host", "--port", str(port), *specs],
+            [self.python, "-m", "perdure.link.lambda_host", "--port", str(port), *self.flags, *specs],
             stdout=subprocess.PIPE,
             text=True,
             env=self.env,
@@ -123,6 +125,7 @@ class RemoteLink(HttpLink):
         functions: dict[str, str],
         *,
         python: str | Path = sys.executable,
+        flags: tuple[str, ...] = (),
         invocation_timeout: float = 60,
         **engine_options: Any,
     ) -> None:
@@ -133,7 +136,7 @@ class RemoteLink(HttpLink):
         monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
         self.host.start()
         self.client = lambda_client(self.host.url, read_timeout=90)
-        self.functions = LambdaHostProcess(functions, self.host.url, python=python)
+        self.functions = LambdaHostProcess(functions, self.host.url, python=python, flags=flags)
         self.remote: dict[str, MeasuredInvocable] = {}
         for name in functions:
             invocable = MeasuredInvocable(name, self.functions.url, timeout=invocation_timeout)

@@ -10,6 +10,8 @@ the engine's HTTP API through `AWS_ENDPOINT_URL_LAMBDA`, as on Lambda.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -24,7 +26,7 @@ from perdure.wire.types import EventType
 
 from .helpers import FLOWS
 from .http_links import InProcessLink, Outcome, callback_id, load, normalized
-from .remote_host import RemoteLink
+from .remote_host import ROOT, RemoteLink
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -234,3 +236,58 @@ def test_an_unreachable_function_fails_after_the_retries(monkeypatch: pytest.Mon
         link.close()
     assert outcome.status == "FAILED"
     assert invocation_errors(outcome) == ["Runtime.Unreachable"] * 3
+
+
+# ------------------------------------------------------------ the official SDK
+
+
+OFFICIAL = f"{FLOWS}/remote_official.py"
+PEER_PYTHON = ROOT / "benchmarks" / ".peer-venv" / "bin" / "python"
+
+
+def _official_cases(link: RemoteLink) -> dict[str, Outcome]:
+    outcomes = {
+        "journey": link.run("journey", {}, "journey-1"),
+        "retrying": link.run("retrying", {}, "retry-1"),
+        "big_state": link.run("big_state", {}, "big-1"),
+    }
+    arn = link.start("approval", {})
+    link.succeed_callback(callback_id(link, arn), b'"approved"')
+    outcomes["approval"] = link.finish(arn)
+    return outcomes
+
+
+def test_the_official_sdk_and_perdures_as_remote_functions_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--install-peer"], check=True, timeout=600
+    )
+    functions = {
+        name: f"{OFFICIAL}:{name}" for name in ("journey", "doubler", "retrying", "approval", "big_state")
+    }
+    results: list[dict[str, Outcome]] = []
+    for python, flags in ((PEER_PYTHON, ()), (Path(sys.executable), ("--compat",))):
+        link = RemoteLink(monkeypatch, functions, python=python, flags=flags, state_page_bytes=SMALL_PAGES)
+        try:
+            results.append(_official_cases(link))
+            assert link.remote["big_state"].markers[-1] is not None  # its state was paged
+        finally:
+            link.close()
+    official, perdure = results
+    assert {case: (o.status, o.value) for case, o in official.items()} == {
+        "journey": ("SUCCEEDED", {"first": 20, "sizes": [40_000 * (i + 1) for i in range(6)], "doubled": 42}),
+        "retrying": ("SUCCEEDED", {"attempts": 3}),
+        "big_state": ("SUCCEEDED", 30 * 220_000 + 4),
+        "approval": ("SUCCEEDED", {"answer": '"approved"'}),
+    }
+    for case in official:  # the same operations; the SDKs word a map's summary differently
+        assert shape(perdure[case]) == shape(official[case]), case
+        assert invocation_errors(perdure[case]) == invocation_errors(official[case])
+
+
+def shape(outcome: Outcome) -> list[tuple[str, str | None, str | None, str | None, str | None]]:
+    """Every operation event as (type, id, name, sub-type, parent id), sorted."""
+    return sorted(
+        (e.event_type.value, e.id, e.name, e.sub_type, e.parent_id)
+        for e in outcome.history
+        if e.id is not None and not e.event_type.value.startswith(("Execution", "Invocation"))
+    )
