@@ -80,3 +80,9 @@ def unhandled(event: Any, context: Any) -> Any:
 def garbage(event: Any, context: Any) -> Any:
     """Answers with something that is not an invocation output."""
     return {"hello": "world"}
+
+
+@durable_execution
+def caller(event: dict[str, Any], context: DurableContext) -> int:
+    """Invokes the function `doubler` (a remote one, in the command-line tests)."""
+    return int(context.invoke("doubler", {"n": event["n"]}, name="call"))
