@@ -3,7 +3,10 @@
 `HttpInvocable` posts the invocation input, exactly as Lambda sends it (a JSON event,
 timestamps in epoch milliseconds), to `POST {url}/2015-03-31/functions/{name}/invocations`:
 the route the Lambda Runtime Interface Emulator, `sam local start-lambda` and
-`python -m perdure.link.lambda_host` serve. The answer is read as Lambda reads it:
+`python -m perdure.link.lambda_host` serve. A URL whose path already ends in `/invocations`
+is posted to as it is (the emulator in a container serves
+`/2015-03-31/functions/function/invocations` whatever the function's name). The answer is
+read as Lambda reads it:
 
 - 200 with a JSON invocation output: the output;
 - an `X-Amz-Function-Error` header: a function error, recorded with the `errorType`,
@@ -68,7 +71,8 @@ class HttpInvocable:
 
     Args:
         name: the function name in the Invoke route (also named in every error).
-        url: the endpoint, e.g. `http://127.0.0.1:8080` (a Runtime Interface Emulator).
+        url: the endpoint, e.g. `http://127.0.0.1:8080` (a Runtime Interface Emulator), or the
+            whole Invoke URL (a path ending in `/invocations`).
         timeout: seconds an invocation may take before it counts as timed out.
 
     Raises:
@@ -85,7 +89,10 @@ class HttpInvocable:
         self._https = parts.scheme == "https"
         self._host = parts.hostname or ""
         self._port = parts.port
-        self._path = parts.path + INVOKE_PATH.format(name=quote(name, safe=""))
+        path = parts.path
+        self._path = (
+            path if path.endswith("/invocations") else path + INVOKE_PATH.format(name=quote(name, safe=""))
+        )
 
     def __repr__(self) -> str:
         return f"HttpInvocable({self.name!r}, {self.url!r})"
