@@ -140,6 +140,22 @@ def test_a_state_over_6_mb_is_paged(links: tuple[LocalLink, RemoteLink]) -> None
     assert invocable.markers[-1] is not None and invocable.initial_state_sizes[-1] < 32
 
 
+def test_executions_of_a_remote_function_are_invoked_at_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    link = RemoteLink(monkeypatch, {"rendezvous": f"{REMOTE}:rendezvous"})
+    try:
+        arns = [
+            link.start("rendezvous", {"folder": str(tmp_path), "me": me, "other": other})
+            for me, other in (("a", "b"), ("b", "a"))
+        ]
+        outcomes = [link.finish(arn, timeout=60) for arn in arns]
+    finally:
+        link.close()
+    assert [(o.status, o.value) for o in outcomes] == [("SUCCEEDED", "met")] * 2
+    assert [invocation_errors(o) for o in outcomes] == [[None]] * 2  # each in one invocation
+
+
 # ------------------------------------------------------------------ faults
 
 

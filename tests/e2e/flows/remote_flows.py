@@ -86,3 +86,21 @@ def garbage(event: Any, context: Any) -> Any:
 def caller(event: dict[str, Any], context: DurableContext) -> int:
     """Invokes the function `doubler` (a remote one, in the command-line tests)."""
     return int(context.invoke("doubler", {"n": event["n"]}, name="call"))
+
+
+@durable_execution
+def rendezvous(event: dict[str, Any], context: DurableContext) -> str:
+    """Marks its arrival, then waits (in a step) until the other execution has arrived: two
+    executions of it both end only if they are invoked at the same time."""
+    folder = Path(event["folder"])
+
+    def meet(_: StepContext) -> str:
+        (folder / event["me"]).write_text("here")
+        deadline = time.monotonic() + 30
+        while not (folder / event["other"]).exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{event['other']} never arrived")
+            time.sleep(0.01)
+        return "met"
+
+    return context.step(meet, name="meet")
