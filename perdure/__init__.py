@@ -5,6 +5,7 @@ for Python 3.0 names, so code written for it runs after changing only its import
 Nothing from the engine or the tools is exported here.
 """
 
+from perdure.sdk.aio import AsyncCallback, AsyncDurableContext, OperationTask
 from perdure.sdk.batch import BatchItem, BatchResult
 from perdure.sdk.completion import (
     BatchItemStatus,
@@ -47,9 +48,11 @@ from perdure.sdk.errors import (
     ChildContextError,
     DurableExecutionsError,
     DurableOperationError,
+    DurableUsageError,
     ExecutionError,
     InvocationError,
     InvokeError,
+    OperationCancelledError,
     PluginLoadError,
     RetryableSerDesError,
     SerDesError,
@@ -85,9 +88,7 @@ from perdure.sdk.plugin import (
 from perdure.sdk.retries import (
     RetryPresets,
     RetryStrategyConfig,
-    WithRetryConfig,
     create_retry_strategy,
-    with_retry,
 )
 from perdure.sdk.serdes import JsonSerDes, SerDes, SerDesContext
 from perdure.sdk.types import StepContext, WaitForCallbackContext, WaitForConditionCheckContext
@@ -97,10 +98,13 @@ from perdure.sdk.waits import (
     WaitStrategyConfig,
     create_wait_strategy,
 )
+from perdure.sdk.with_retry import WithRetryConfig, with_retry
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncCallback",
+    "AsyncDurableContext",
     "BatchCompletionError",
     "BatchItem",
     "BatchItemStatus",
@@ -126,6 +130,7 @@ __all__ = [
     "DurableInstrumentationPlugin",
     "DurableInstrumentationPluginFactory",
     "DurableOperationError",
+    "DurableUsageError",
     "Duration",
     "ExecutionError",
     "InvocationEndInfo",
@@ -141,10 +146,12 @@ __all__ = [
     "MapConfig",
     "NestingType",
     "OffloadSerDes",
+    "OperationCancelledError",
     "OperationChangeInfo",
     "OperationEndInfo",
     "OperationInfo",
     "OperationStartInfo",
+    "OperationTask",
     "ParallelBranch",
     "ParallelConfig",
     "PluginLoadError",

@@ -109,8 +109,13 @@ OFFICIAL_ALL = (
     "PluginLoadError",
 )
 
+ASYNC_FACE = ("AsyncCallback", "AsyncDurableContext", "OperationTask")
+"""The asyncio face (not in the official SDK, which is sync only)."""
+
 EXCEPTIONS = (
     "DurableExecutionsError",
+    "DurableUsageError",
+    "OperationCancelledError",
     "DurableOperationError",
     "ExecutionError",
     "InvocationError",
@@ -158,6 +163,12 @@ def test_name_is_importable_from_perdure(perdure: types.ModuleType, name: str) -
 @pytest.mark.parametrize("name", sorted(set(CONFORMANCE_NAMES) | set(OFFICIAL_ALL) - {"__version__"}))
 def test_name_is_exported(perdure: types.ModuleType, name: str) -> None:
     assert name in perdure.__all__
+
+
+@pytest.mark.parametrize("name", ASYNC_FACE)
+def test_async_face_is_exported(perdure: types.ModuleType, name: str) -> None:
+    assert name in perdure.__all__
+    assert getattr(perdure, name).__module__ == "perdure.sdk.aio"
 
 
 def test_version_is_a_string(perdure: types.ModuleType) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from perdure.engine import Engine
 from perdure.engine.invoker import Invocable
+from perdure.engine.registry import check_function_name
 from perdure.engine.store import default_db_path
 from perdure.link.inprocess import InProcessInvocable
 from perdure.link.target import Target, TargetError, as_lambda_handler
@@ -152,14 +153,36 @@ def _load_invocable(
 # ----------------------------------------------------------------------------- run
 
 
+def parse_function(spec: str) -> tuple[str, Target]:
+    """`NAME=TARGET` or `TARGET` -> (function name, target).
+
+    Raises:
+        CommandError: the target cannot be parsed, its file does not exist, or NAME is not
+            1-64 characters of [a-zA-Z0-9_-].
+    """
+    name, sep, rest = spec.partition("=")
+    named = bool(sep) and ":" not in name and "/" not in name and "\\" not in name
+    text = rest if named else spec
+    try:
+        target = Target.parse(text)
+    except TargetError as exc:
+        raise CommandError(f"--function {spec}: {exc}") from None
+    if named:
+        try:
+            check_function_name(name)
+        except ValueError as exc:
+            raise CommandError(f"--function {spec}: {exc}") from None
+    if target.is_file and not Path(target.module).is_file():
+        raise CommandError(f"--function {spec}: no such file: {target.module}")
+    return (name if named else target.function_name), target
+
+
 def _invoke_targets(specs: list[str], main_name: str) -> list[tuple[str, Target]]:
     """`--function NAME=TARGET` values: the functions the run's chained invokes may call.
 
     Raises:
         CommandError: a malformed spec, a missing file, or a name given twice.
     """
-    from .serve import parse_function
-
     functions = [parse_function(spec) for spec in specs]
     reject_duplicate_names([main_name, *(name for name, _ in functions)])
     return functions

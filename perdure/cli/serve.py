@@ -14,11 +14,8 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from perdure.engine.registry import check_function_name
-from perdure.link.target import Target, TargetError
 from perdure.server import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SYNC_TIMEOUT_SECONDS, EngineHost
 
 from . import commands
@@ -58,35 +55,11 @@ def add_parser(sub: Any) -> None:
     serve.set_defaults(func=serve_command)
 
 
-def parse_function(spec: str) -> tuple[str, Target]:
-    """`NAME=TARGET` or `TARGET` -> (function name, target).
-
-    Raises:
-        CommandError: the target cannot be parsed, its file does not exist, or NAME is not
-            1-64 characters of [a-zA-Z0-9_-].
-    """
-    name, sep, rest = spec.partition("=")
-    named = bool(sep) and ":" not in name and "/" not in name and "\\" not in name
-    text = rest if named else spec
-    try:
-        target = Target.parse(text)
-    except TargetError as exc:
-        raise CommandError(f"--function {spec}: {exc}") from None
-    if named:
-        try:
-            check_function_name(name)
-        except ValueError as exc:
-            raise CommandError(f"--function {spec}: {exc}") from None
-    if target.is_file and not Path(target.module).is_file():
-        raise CommandError(f"--function {spec}: no such file: {target.module}")
-    return (name if named else target.function_name), target
-
-
 def serve_command(args: argparse.Namespace) -> int:
     from perdure.compat import install
 
     install()
-    functions = [parse_function(spec) for spec in args.function]
+    functions = [commands.parse_function(spec) for spec in args.function]
     commands.reject_duplicate_names([name for name, _ in functions])
     if args.sync_timeout < 0:
         raise CommandError("--sync-timeout must be >= 0")

@@ -32,6 +32,7 @@ from perdure.sdk.completion import (
     SummaryGenerator,
 )
 from perdure.sdk.errors import BatchCompletionError, ChildContextError, ValidationError, raise_operation_error
+from perdure.sdk.serdes import register_batch_result_type
 from perdure.wire.codec import from_wire, to_wire
 from perdure.wire.limits import MAX_OPERATION_PAYLOAD_BYTES
 from perdure.wire.types import ErrorObject
@@ -574,3 +575,6 @@ def envelope_summary_generator(
         )
 
     return generate
+
+
+register_batch_result_type(BatchResult)

@@ -32,6 +32,8 @@ returns PENDING. A failed request fails every waiter and every later call with a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -138,11 +140,39 @@ class _Waiter:
         self._lock.acquire()
 
 
+class _LoopWaiter:
+    """One async caller: a future of its event loop, resolved from the sender thread."""
+
+    __slots__ = ("error", "future", "released")
+
+    def __init__(self, future: asyncio.Future[None]) -> None:
+        self.future = future
+        self.released = False
+        self.error: BaseException | None = None
+
+    def release(self, error: BaseException | None = None) -> None:
+        if not self.released:
+            self.released = True
+            self.error = error
+            # A closed loop raises RuntimeError: nobody awaits the future any more.
+            with contextlib.suppress(RuntimeError):
+                self.future.get_loop().call_soon_threadsafe(_resolve, self.future, error)
+
+
+def _resolve(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():  # cancelled by its awaiter
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
 @dataclass(slots=True)
 class _Item:
     update: OperationUpdate | None  # None: an empty "refresh" request
     size: int
-    waiter: _Waiter | None
+    waiter: _Waiter | _LoopWaiter | None
 
 
 @dataclass
@@ -266,7 +296,27 @@ class CheckpointBatcher:
             SuspendExecution: the checkpoint token was revoked.
             OrphanedChildException: the enclosing context (or the execution) completed.
         """
-        item = _Item(update, estimate_update_bytes(update) if update else 0, _Waiter() if sync else None)
+        waiter = _Waiter() if sync else None
+        self._enqueue(update, waiter)
+        if waiter is not None:
+            waiter.wait()
+            if waiter.error is not None:
+                raise waiter.error
+
+    def acheckpoint(self, update: OperationUpdate | None) -> asyncio.Future[None]:
+        """Queue `update` as a sync update whose acknowledgement is awaited, not blocked on.
+
+        Returns:
+            A future of the running loop, done once the update is persisted and merged
+            (or failed with the error `checkpoint` would raise).
+        """
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._enqueue(update, _LoopWaiter(future))
+        return future
+
+    def _enqueue(self, update: OperationUpdate | None, waiter: _Waiter | _LoopWaiter | None) -> None:
+        sync = waiter is not None
+        item = _Item(update, estimate_update_bytes(update) if update else 0, waiter)
         with self._lock:
             if update is not None:
                 self._refuse_if_closed(update)
@@ -289,11 +339,6 @@ class CheckpointBatcher:
                 # Once: the callers that queue before the sender runs find it already woken.
                 self._woken = True
                 self._cond.notify()
-        waiter = item.waiter
-        if waiter is not None:
-            waiter.wait()
-            if waiter.error is not None:
-                raise waiter.error
 
     def _refuse_if_closed(self, update: OperationUpdate) -> None:
         if self._failure is not None:

@@ -28,14 +28,13 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar
 from perdure.sdk.errors import InvalidStateError, ValidationError
 
 if TYPE_CHECKING:
-    from perdure.sdk.batch import BatchResult
     from perdure.sdk.serdes import SerDes
 
 T = TypeVar("T")
 P = ParamSpec("P")
 
-SummaryGenerator = Callable[["BatchResult[Any]"], str]
-"""`(result) -> str`: a user summary stored under the batch envelope's `summary` key."""
+SummaryGenerator = Callable[[Any], str]
+"""`(BatchResult) -> str`: a user summary stored under the batch envelope's `summary` key."""
 
 
 class BatchItemStatus(StrEnum):

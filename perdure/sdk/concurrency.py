@@ -5,11 +5,11 @@ context, NESTED or FLAT, and checks its record for non-determinism) and
 `ConcurrentExecutor` (the coordinator loop of one batch).
 
 Threads: one pool per batch. A worker runs a branch, records how it ended and admits
-the next branch itself, under the batch's lock (`_Run`), so a batch of short branches
+the next branch itself, under the batch's lock (`RunState`), so a batch of short branches
 costs one thread switch per branch (its checkpoint's acknowledgement) rather than three.
 The coordinator (the calling thread) starts the workers, resumes the waves of suspended
 branches and decides when the batch completes or suspends; workers wake it only when
-that decision may change. What branches share besides `_Run` is already thread-safe:
+that decision may change. What branches share besides `RunState` is already thread-safe:
 operation ids come from the branch index (each branch context has its own locked
 counter), the replay state is a dict mutated by single assignments, and the checkpoint
 writer locks its queue.
@@ -42,7 +42,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from perdure.wire.types import ErrorObject, Operation, OperationType
 
@@ -52,12 +52,12 @@ from .config import ChildConfig
 from .errors import (
     DurableOperationError,
     ExecutionError,
-    InvocationError,
     NonDeterministicExecutionError,
     OrphanedChildException,
     SuspendExecution,
     TimedSuspendExecution,
     error_object_from_exception,
+    retryable_invocation_error,
 )
 from .ids import operation_id
 from .operations._base import OperationIdentity
@@ -66,7 +66,7 @@ from .serdes import SerDes
 from .state import ExecutionState
 
 if TYPE_CHECKING:
-    from .context import DurableContext
+    from .scope import ContextScope
 
 MAX_BRANCH_THREADS = 256
 """Branches running at once in one batch, whatever `max_concurrency` allows (threads)."""
@@ -80,13 +80,13 @@ class Branch:
 
     Attributes:
         index: its position among the declared branches (its identity).
-        func: the body, called with the branch's `DurableContext`.
+        func: the body, called with the branch's context (of the batch's face).
         name: the branch operation's name (custom or default).
         custom_name: the user's name (`ParallelBranch.name`, `item_namer`), else None.
     """
 
     index: int
-    func: Callable[[DurableContext], Any]
+    func: Callable[[Any], Any]
     name: str
     custom_name: str | None = None
 
@@ -132,7 +132,7 @@ class BranchRunner:
 
     def __init__(
         self,
-        batch_context: DurableContext,
+        batch_context: ContextScope,
         batch: OperationIdentity,
         branches: Sequence[Branch],
         branch_sub_type: str,
@@ -250,12 +250,11 @@ class BranchRunner:
 
     # ----------------------------------------------------------------------- run
 
-    def run(self, index: int) -> Any:
-        """Run branch `index` to its end (replaying what is recorded) and return its result.
+    def operation(self, index: int) -> ChildContextOperation[Any]:
+        """The child-context operation of branch `index`, its record checked, its body bound
+        to a fresh branch context (of the batch context's face).
 
         Raises:
-            ChildContextError: the branch failed (recorded as FAIL for NESTED).
-            SuspendExecution: the branch suspended.
             NonDeterministicExecutionError: see `check_record`.
         """
         branch = self.branches[index]
@@ -264,14 +263,24 @@ class BranchRunner:
         child = self.batch_context.create_child_context(identity.operation_id, is_virtual=self.flat)
         if child.is_replaying() and not self.was_started(index):
             # New work inside a replaying batch: its logs are not replays.
-            child._replaying = False
+            child.mark_new()
 
         def body() -> Any:
             return branch.func(child)
 
         return ChildContextOperation(
             body, self._child_config, self.state, identity, terminal_sync=self._terminal_sync
-        ).process()
+        )
+
+    def run(self, index: int) -> Any:
+        """Run branch `index` to its end (replaying what is recorded) and return its result.
+
+        Raises:
+            ChildContextError: the branch failed (recorded as FAIL for NESTED).
+            SuspendExecution: the branch suspended.
+            NonDeterministicExecutionError: see `check_record`.
+        """
+        return self.operation(index).process()
 
 
 class _Kind(Enum):
@@ -294,11 +303,35 @@ class _Event:
     fatal: BaseException | None = None
 
 
-class _Run:
+def succeeded(index: int, result: Any) -> _Event:
+    """How a run of branch `index` that returned `result` ended."""
+    return _Event(index, _Kind.SUCCEEDED, result=result)
+
+
+def ended_with(index: int, exc: BaseException) -> _Event:
+    """How a run of branch `index` that raised `exc` ended (both faces classify alike)."""
+    if isinstance(exc, TimedSuspendExecution):
+        return _Event(index, _Kind.SUSPENDED, resume_at=exc.scheduled_timestamp)
+    if isinstance(exc, SuspendExecution):
+        return _Event(index, _Kind.SUSPENDED)
+    if isinstance(exc, OrphanedChildException):
+        return _Event(index, _Kind.ORPHANED)
+    if isinstance(exc, ExecutionError):
+        # Non-determinism and other execution-terminal errors bypass the policy.
+        return _Event(index, _Kind.FATAL, fatal=exc)
+    if isinstance(exc, Exception):
+        if retryable_invocation_error(exc) is not None:
+            return _Event(index, _Kind.FATAL, fatal=exc)
+        return _Event(index, _Kind.FAILED, error=branch_error_object(exc))
+    # a failed checkpoint writer, a cancellation, interpreter exit
+    return _Event(index, _Kind.FATAL, fatal=exc)
+
+
+class RunState:
     """The mutable state of one batch run, shared by the coordinator and the workers under
     `cond` (each change is made by whoever observed it, holding the lock)."""
 
-    def __init__(self, executor: ConcurrentExecutor, tracker: CompletionTracker) -> None:
+    def __init__(self, executor: BatchExecutor, tracker: CompletionTracker) -> None:
         total = len(executor.branches)
         self.policy = executor.policy
         self.tracker = tracker
@@ -429,6 +462,19 @@ class _Run:
             return None
 
 
+class BatchExecutor(Protocol):
+    """What a `RunState` reads of the executor that owns it (either face's)."""
+
+    @property
+    def branches(self) -> Sequence[Branch]: ...
+
+    @property
+    def policy(self) -> CompletionPolicy: ...
+
+    @property
+    def max_concurrency(self) -> int | None: ...
+
+
 class ConcurrentExecutor:
     """Runs the branches of one batch live and returns its `BatchResult`.
 
@@ -450,22 +496,9 @@ class ConcurrentExecutor:
         """Run branch `index` once and say how that run ended."""
         try:
             result = self.runner.run(index)
-        except TimedSuspendExecution as exc:
-            return _Event(index, _Kind.SUSPENDED, resume_at=exc.scheduled_timestamp)
-        except SuspendExecution:
-            return _Event(index, _Kind.SUSPENDED)
-        except OrphanedChildException:
-            return _Event(index, _Kind.ORPHANED)
-        except ExecutionError as exc:
-            # Non-determinism and other execution-terminal errors bypass the policy.
-            return _Event(index, _Kind.FATAL, fatal=exc)
-        except Exception as exc:
-            if isinstance(exc, InvocationError) and exc.is_retryable():
-                return _Event(index, _Kind.FATAL, fatal=exc)
-            return _Event(index, _Kind.FAILED, error=branch_error_object(exc))
-        except BaseException as exc:  # a failed checkpoint writer, interpreter exit
-            return _Event(index, _Kind.FATAL, fatal=exc)
-        return _Event(index, _Kind.SUCCEEDED, result=result)
+        except BaseException as exc:
+            return ended_with(index, exc)
+        return succeeded(index, result)
 
     def execute(self) -> BatchResult[Any]:
         """Run the batch until it completes (or raise to suspend).
@@ -477,9 +510,9 @@ class ConcurrentExecutor:
                 branch hit an execution-terminal error.
         """
         total = len(self.branches)
-        run = _Run(self, CompletionTracker(self.policy, names=[b.custom_name for b in self.branches]))
+        run = RunState(self, CompletionTracker(self.policy, names=[b.custom_name for b in self.branches]))
         if total == 0 or run.tracker.check().is_done:
-            return self._result(run.tracker, run.results, run.errors, run.tracker.check().reason)
+            return self.result(run.tracker, run.results, run.errors, run.tracker.check().reason)
         pool = ThreadPoolExecutor(max_workers=run.max_running, thread_name_prefix="perdure-branch")
         # Branches still running after an early completion are joined before the
         # checkpoint writer stops (they end at their next, refused, checkpoint).
@@ -543,13 +576,13 @@ class ConcurrentExecutor:
                 # Branches that end after this point keep running but change nothing here:
                 # the reason is the one that ended the loop.
                 run.stopped = True
-                return self._result(run.tracker, run.results, run.errors, run.tracker.check().reason)
+                return self.result(run.tracker, run.results, run.errors, run.tracker.check().reason)
         finally:
             with run.cond:
                 run.stopped = True
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _result(
+    def result(
         self,
         tracker: CompletionTracker,
         results: dict[int, Any],
@@ -557,18 +590,29 @@ class ConcurrentExecutor:
         reason: Any,
     ) -> BatchResult[Any]:
         """Admitted branches in index order; never-admitted ones are left out."""
-        items: list[BatchItem[Any]] = []
-        for index, status in enumerate(tracker.statuses):
-            if status is None:
-                continue
-            name = self.branches[index].name
-            if status is BatchItemStatus.SUCCEEDED:
-                items.append(BatchItem(index, status, results.get(index), None, name))
-            elif status is BatchItemStatus.FAILED:
-                items.append(BatchItem(index, status, None, errors.get(index), name))
-            else:
-                items.append(BatchItem(index, status, None, None, name))
-        return BatchResult(items, reason)
+        return batch_result(self.branches, tracker, results, errors, reason)
+
+
+def batch_result(
+    branches: Sequence[Branch],
+    tracker: CompletionTracker,
+    results: dict[int, Any],
+    errors: dict[int, ErrorObject | None],
+    reason: Any,
+) -> BatchResult[Any]:
+    """The `BatchResult` of a run: admitted branches in index order (both faces)."""
+    items: list[BatchItem[Any]] = []
+    for index, status in enumerate(tracker.statuses):
+        if status is None:
+            continue
+        name = branches[index].name
+        if status is BatchItemStatus.SUCCEEDED:
+            items.append(BatchItem(index, status, results.get(index), None, name))
+        elif status is BatchItemStatus.FAILED:
+            items.append(BatchItem(index, status, None, errors.get(index), name))
+        else:
+            items.append(BatchItem(index, status, None, None, name))
+    return BatchResult(items, reason)
 
 
 __all__ = [
@@ -576,5 +620,9 @@ __all__ = [
     "Branch",
     "BranchRunner",
     "ConcurrentExecutor",
+    "RunState",
+    "batch_result",
     "branch_error_object",
+    "ended_with",
+    "succeeded",
 ]

@@ -1,7 +1,8 @@
 """Configuration values of the durable operations (official SDK 3.0 names and defaults).
 
-Owns `Duration`, `JitterStrategy`, `StepSemantics`, `StepConfig`, `ChildConfig`,
-`CallbackConfig`, `WaitForCallbackConfig` and `InvokeConfig`. The batch configuration
+Owns `StepSemantics`, `StepConfig`, `ChildConfig`,
+`CallbackConfig`, `WaitForCallbackConfig` and `InvokeConfig` (and re-exports `Duration`,
+`JitterStrategy` and `exponential_delay` from `perdure.sdk.timing`). The batch configuration
 (`CompletionConfig`, `ParallelConfig`, `MapConfig`, `NestingType`, ...) lives in
 `perdure.sdk.completion` / `perdure.sdk.batch`. Imports only `perdure.sdk.errors`,
 `perdure.sdk.serdes` (types), `perdure.wire.limits` and the standard library.
@@ -9,17 +10,18 @@ Owns `Duration`, `JitterStrategy`, `StepSemantics`, `StepConfig`, `ChildConfig`,
 
 from __future__ import annotations
 
-import math
-import random
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum, StrEnum
+from enum import Enum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from perdure.wire.limits import MAX_SUB_TYPE_LENGTH
 
 from .errors import ValidationError
+from .timing import Duration as Duration
+from .timing import JitterStrategy as JitterStrategy
+from .timing import exponential_delay as exponential_delay
 
 if TYPE_CHECKING:
     from .retries import RetryDecision
@@ -31,77 +33,6 @@ R = TypeVar("R")
 
 SummaryGenerator = Callable[[Any], str]
 """Builds the small payload recorded for a child-context result too large to checkpoint."""
-
-
-@dataclass(frozen=True)
-class Duration:
-    """A length of time in whole seconds.
-
-    Attributes:
-        seconds: the total number of seconds (not negative).
-    """
-
-    seconds: int = 0
-
-    def __post_init__(self) -> None:
-        if self.seconds < 0:
-            raise ValidationError(f"Duration seconds must not be negative, got {self.seconds}")
-
-    def to_seconds(self) -> int:
-        """The total number of seconds."""
-        return self.seconds
-
-    @classmethod
-    def from_seconds(cls, value: float) -> Duration:
-        """A duration of `value` seconds (truncated to whole seconds)."""
-        return cls(seconds=int(value))
-
-    @classmethod
-    def from_minutes(cls, value: float) -> Duration:
-        """A duration of `value` minutes (truncated to whole seconds)."""
-        return cls(seconds=int(value * 60))
-
-    @classmethod
-    def from_hours(cls, value: float) -> Duration:
-        """A duration of `value` hours (truncated to whole seconds)."""
-        return cls(seconds=int(value * 3600))
-
-    @classmethod
-    def from_days(cls, value: float) -> Duration:
-        """A duration of `value` days (truncated to whole seconds)."""
-        return cls(seconds=int(value * 86400))
-
-
-class JitterStrategy(StrEnum):
-    """Random spread applied to a retry or polling delay.
-
-    NONE keeps the delay; FULL picks uniformly in [0, d]; HALF in [d/2, d].
-    """
-
-    NONE = "NONE"
-    FULL = "FULL"
-    HALF = "HALF"
-
-    def apply_jitter(self, delay: float) -> float:
-        """The delay after jitter (not rounded)."""
-        if self is JitterStrategy.NONE:
-            return delay
-        if self is JitterStrategy.HALF:
-            return delay / 2 + random.random() * (delay / 2)
-        return random.random() * delay
-
-    def finalize_delay(self, base_delay: float) -> int:
-        """Jitter, round up, and clamp to at least one second."""
-        return max(1, math.ceil(self.apply_jitter(base_delay)))
-
-
-def exponential_delay(
-    initial: Duration, max_delay: Duration, backoff_rate: float, jitter: JitterStrategy, attempts_made: int
-) -> Duration:
-    """The backoff after attempt `attempts_made` (1-based) of a retry or a poll:
-    ``min(initial * rate^(n-1), max)``, then jitter (at least one second)."""
-    base = min(initial.to_seconds() * (backoff_rate ** (attempts_made - 1)), max_delay.to_seconds())
-    return Duration(seconds=jitter.finalize_delay(base))
 
 
 class StepSemantics(Enum):

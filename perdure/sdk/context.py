@@ -1,8 +1,9 @@
 """`DurableContext`: the object a durable handler receives, and the step decorators.
 
-Thin by design: each public method validates its arguments, takes the next deterministic
-operation id, builds one operation object (`perdure.sdk.operations.*`) and runs it inside
-the replay-status boundary. Also owns the decorators `durable_step`,
+Thin by design: each public method has the operation's module build one operation object
+(validated, its deterministic id taken: `perdure.sdk.operations.*`) and runs it inside the
+replay-status boundary; `AsyncDurableContext` (`perdure.sdk.aio`) builds the same objects
+and awaits them. Also owns the decorators `durable_step`,
 `durable_with_child_context` and `durable_wait_for_callback`.
 Imports only `perdure.wire`, the other `perdure.sdk` modules and the standard library.
 
@@ -13,30 +14,34 @@ a non-terminal step (a retry), or after a non-terminal resume point (a wait).
 
 from __future__ import annotations
 
-import threading
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from perdure.wire.limits import MAX_DELAY_SECONDS
-from perdure.wire.types import OperationStatus, OperationSubType, OperationType
+from perdure.wire.types import OperationStatus
 
-from .batch import BatchResult
+from .batch import BatchResult, BatchType
 from .completion import MapConfig, ParallelBranch, ParallelConfig
+from .concurrency import ConcurrentExecutor
 from .config import CallbackConfig, ChildConfig, Duration, InvokeConfig, StepConfig, WaitForCallbackConfig
-from .errors import ValidationError
-from .ids import operation_id
-from .logger import Logger, LoggerInterface, LogInfo, default_logger
-from .operations._base import OperationExecutor, OperationIdentity, validate_name
-from .operations.callback import Callback, CallbackOperation
-from .operations.child_context import ChildContextOperation
-from .operations.invoke import InvokeOperation
-from .operations.map import map_items as run_map
-from .operations.parallel import parallel as run_parallel
-from .operations.step import StepOperation
-from .operations.wait import WaitOperation
-from .operations.wait_for_callback import Submitter, translate_errors, wait_for_callback_body
-from .operations.wait_for_condition import WaitForConditionOperation
-from .state import ExecutionState, ReplayStatus
+from .errors import DurableUsageError
+from .operations._base import OperationExecutor
+from .operations._batch import BatchRun, replay_batch
+from .operations.callback import Callback, callback_operation
+from .operations.child_context import child_operation
+from .operations.invoke import invoke_operation
+from .operations.map import DEFAULT_MAP_CONFIG, map_branches
+from .operations.parallel import DEFAULT_PARALLEL_CONFIG, parallel_branches
+from .operations.step import step_operation
+from .operations.wait import wait_operation
+from .operations.wait_for_callback import (
+    Submitter,
+    translate_errors,
+    wait_for_callback_body,
+    wait_for_callback_operation,
+)
+from .operations.wait_for_condition import wait_for_condition_operation
+from .scope import ContextScope
 from .types import ExecutionContext, StepContext, WaitForCallbackContext, WaitForConditionCheckContext
 from .waits import WaitForConditionConfig
 
@@ -46,16 +51,12 @@ PayloadT = TypeVar("PayloadT")
 ResultT = TypeVar("ResultT")
 P = ParamSpec("P")
 
-_DEFAULT_STEP_CONFIG = StepConfig()
-_DEFAULT_CHILD_CONFIG: ChildConfig[Any] = ChildConfig()
-_STEP = OperationType.STEP
-_STEP_SUB_TYPE = OperationSubType.STEP.value
 
+class DurableContext(ContextScope):
+    """The durable operations available to a sync handler (and to its child contexts).
 
-class DurableContext:
-    """The durable operations available to a handler (and to child contexts).
-
-    Created by `durable_execution`; user code does not construct it.
+    Created by `durable_execution`; user code does not construct it. Its ids, parent and
+    replay flag live in `ContextScope`, shared with `AsyncDurableContext`.
 
     Attributes:
         state: the execution's replay state.
@@ -64,118 +65,15 @@ class DurableContext:
         logger: a replay-aware logger (silent while this context replays).
     """
 
-    def __init__(
-        self,
-        state: ExecutionState,
-        execution_context: ExecutionContext,
-        lambda_context: Any = None,
-        parent_id: str | None = None,
-        logger: Logger | None = None,
-        step_id_prefix: str | None = None,
-        replay_status: ReplayStatus = ReplayStatus.NEW,
-        *,
-        is_virtual: bool = False,
-    ) -> None:
-        self.state = state
-        self.execution_context = execution_context
-        self.lambda_context = lambda_context
-        self._parent_id = parent_id
-        self._step_id_prefix = step_id_prefix
-        self._counter = 0
-        self._counter_lock = threading.Lock()
-        self._replaying = replay_status is ReplayStatus.REPLAY
-        self._is_virtual = is_virtual
-        self._log_info = LogInfo(state.durable_execution_arn, parent_id)
-        base = logger if logger is not None else Logger.from_log_info(default_logger(), self._log_info)
-        self.logger: Logger = base.with_is_replaying(self.is_replaying)
-
-    # ----------------------------------------------------------------- factories
-
-    @staticmethod
-    def from_lambda_context(
-        state: ExecutionState, lambda_context: Any, replay_status: ReplayStatus = ReplayStatus.NEW
-    ) -> DurableContext:
-        """The root context of an invocation."""
-        return DurableContext(
-            state,
-            ExecutionContext(state.durable_execution_arn),
-            lambda_context,
-            replay_status=replay_status,
-        )
-
-    def create_child_context(self, operation_id: str, *, is_virtual: bool = False) -> DurableContext:
-        """The context of the child operation `operation_id`.
-
-        Args:
-            operation_id: the owning operation; it prefixes every id inside the child.
-            is_virtual: the child writes no CONTEXT operation; its operations report to
-                this context's parent instead.
-        """
-        parent_id = self._parent_id if is_virtual else operation_id
-        return DurableContext(
-            self.state,
-            self.execution_context,
-            self.lambda_context,
-            parent_id=parent_id,
-            logger=self.logger.with_log_info(LogInfo(self.state.durable_execution_arn, parent_id)),
-            step_id_prefix=operation_id,
-            replay_status=ReplayStatus.REPLAY if self._replaying else ReplayStatus.NEW,
-            is_virtual=is_virtual,
-        )
-
-    # ------------------------------------------------------------------ status
-
-    def is_replaying(self) -> bool:
-        """Whether this context is replaying recorded operations."""
-        return self._replaying
-
-    @property
-    def is_virtual(self) -> bool:
-        """Whether this context writes no CONTEXT operation of its own."""
-        return self._is_virtual
-
-    def set_logger(self, new_logger: LoggerInterface | Logger) -> None:
-        """Send this context's log records to `new_logger` (still silent while replaying)."""
-        self.logger = Logger.from_log_info(new_logger, self._log_info, self.is_replaying)
-
-    # ----------------------------------------------------------- id allocation
-
-    def _create_step_id(self) -> str:
-        """Take the next operation id of this context."""
-        with self._counter_lock:
-            self._counter += 1
-            position = self._counter
-        return operation_id(self._step_id_prefix, position)
-
-    def _peek_next_operation_id(self) -> str:
-        return operation_id(self._step_id_prefix, self._counter + 1)
-
-    def _new_identity(
-        self, operation_type: OperationType, sub_type: str, name: str | None
-    ) -> OperationIdentity:
-        """Allocate the next operation's identity in this context."""
-        return OperationIdentity(self._create_step_id(), operation_type, sub_type, self._parent_id, name)
-
     def _run_operation(self, executor: OperationExecutor[T]) -> T:
         """Run `executor` inside the replay-status boundary of this context."""
         if not self._replaying:
             return executor.process()
-        op = self.state.operations.get(executor.identity.operation_id)
-        flip_after = False
-        if op is None:
-            self._replaying = False
-        elif not op.status.is_terminal:
-            if op.type is _STEP:
-                self._replaying = False
-            else:
-                flip_after = True
+        flip_after = self.enter(executor.identity)
         try:
             return executor.process()
         finally:
-            if flip_after or (
-                self._replaying and self._peek_next_operation_id() not in self.state.operations
-            ):
-                self._replaying = False
+            self.leave(flip_after)
 
     # -------------------------------------------------------------- operations
 
@@ -199,11 +97,12 @@ class DurableContext:
             StepError: the step failed (retries exhausted or not retryable).
             SerDesError: the result could not be serialized or is too large.
         """
-        name = name or getattr(func, "_original_name", None)
-        validate_name("operation name", name)
-        config = config or _DEFAULT_STEP_CONFIG
-        identity = self._new_identity(_STEP, config.sub_type or _STEP_SUB_TYPE, name)
-        return self._run_operation(StepOperation(func, config, self.state, identity, self.logger))
+        if is_async_callable(func):
+            raise DurableUsageError(
+                f"step {name or getattr(func, '_original_name', None) or ''} got an async function; the sync face "
+                "(DurableContext) runs sync step bodies: make the handler `async def` to use AsyncDurableContext"
+            )
+        return self._run_operation(step_operation(self, func, name, config))
 
     def wait(self, duration: Duration, name: str | None = None) -> None:
         """Suspend the execution for `duration` (the function is re-invoked afterwards).
@@ -215,16 +114,7 @@ class DurableContext:
         Raises:
             ValidationError: the duration is out of range.
         """
-        seconds = duration.to_seconds()
-        if seconds < 1:
-            raise ValidationError("duration must be at least 1 second")
-        if seconds > MAX_DELAY_SECONDS:
-            raise ValidationError(
-                f"duration must be at most {MAX_DELAY_SECONDS:,} seconds (366 days), got {seconds:,}"
-            )
-        validate_name("operation name", name)
-        identity = self._new_identity(OperationType.WAIT, OperationSubType.WAIT.value, name)
-        self._run_operation(WaitOperation(seconds, self.state, identity))
+        self._run_operation(wait_operation(self, duration, name))
 
     def run_in_child_context(
         self,
@@ -245,22 +135,15 @@ class DurableContext:
         Raises:
             ChildContextError: the body raised.
         """
-        name = name or getattr(func, "_original_name", None)
-        validate_name("operation name", name)
-        config = config or _DEFAULT_CHILD_CONFIG
-        identity = self._new_identity(
-            OperationType.CONTEXT, config.sub_type or OperationSubType.RUN_IN_CHILD_CONTEXT.value, name
-        )
-        child_id = identity.operation_id
-        is_virtual = config.is_virtual
+        if is_async_callable(func):
+            raise DurableUsageError(
+                f"run_in_child_context {name or getattr(func, '_original_name', None) or ''} got an async "
+                "function; the sync face (DurableContext) runs sync bodies: make the handler `async def`"
+            )
+        return self._run_operation(child_operation(self, func, name, config))
 
-        def body() -> T:
-            return func(self.create_child_context(child_id, is_virtual=is_virtual))
-
-        return self._run_operation(ChildContextOperation(body, config, self.state, identity))
-
-    # map/parallel: thin delegation; the batch machinery lives in operations/parallel.py,
-    # operations/map.py, operations/_batch.py and concurrency.py.
+    # map/parallel: the batch machinery lives in operations/parallel.py, operations/map.py,
+    # operations/_batch.py (shared by both faces) and concurrency.py (this face's threads).
     def parallel(
         self,
         functions: Sequence[Callable[[DurableContext], T] | ParallelBranch[T]],
@@ -281,7 +164,10 @@ class DurableContext:
         Raises:
             ValidationError: invalid branches or config (before anything is checkpointed).
         """
-        return run_parallel(self, functions, name, config)
+        branches = parallel_branches(functions)
+        return self._batch(
+            BatchRun(self, BatchType.PARALLEL, name, branches, config or DEFAULT_PARALLEL_CONFIG)
+        )
 
     def map(
         self,
@@ -306,7 +192,22 @@ class DurableContext:
             ValidationError: invalid inputs, function, item namer or config (before anything
                 is checkpointed).
         """
-        return run_map(self, inputs, func, name, config)
+        name = name or getattr(func, "_original_name", None)
+        active: MapConfig[U] = config if config is not None else DEFAULT_MAP_CONFIG
+        return self._batch(BatchRun(self, BatchType.MAP, name, map_branches(inputs, func, active), active))
+
+    def _batch(self, batch: BatchRun) -> BatchResult[Any]:
+        """Run a prepared map or parallel: its branches on the batch's threads."""
+
+        def body() -> BatchResult[Any]:
+            record = batch.replay_record()
+            if record is not None:
+                return replay_batch(batch.runner, record, batch.completion)
+            return ConcurrentExecutor(batch.runner, batch.completion, batch.max_concurrency).execute()
+
+        result: BatchResult[Any] = self._run_operation(batch.operation(body))
+        batch.check_result(result)
+        return result
 
     def create_callback(self, name: str | None = None, config: CallbackConfig | None = None) -> Callback[Any]:
         """Create a callback an external system completes (success, failure, heartbeats).
@@ -319,12 +220,7 @@ class DurableContext:
             A `Callback`: hand out `callback_id`, then `result()` waits for the outcome.
             Never raises for the callback's outcome; `result()` does.
         """
-        validate_name("operation name", name)
-        config = config or CallbackConfig()
-        identity = self._new_identity(
-            OperationType.CALLBACK, config.sub_type or OperationSubType.CALLBACK.value, name
-        )
-        return self._run_operation(CallbackOperation(config, self.state, identity))
+        return self._run_operation(callback_operation(self, name, config))
 
     def wait_for_callback(
         self, submitter: Submitter, name: str | None = None, config: WaitForCallbackConfig | None = None
@@ -344,14 +240,11 @@ class DurableContext:
             CallbackSubmitterError: the submitter step failed (retries exhausted).
         """
         name = name or getattr(submitter, "_original_name", None)
-        validate_name("operation name", name)
-        identity = self._new_identity(OperationType.CONTEXT, OperationSubType.WAIT_FOR_CALLBACK.value, name)
-        child_id = identity.operation_id
 
-        def body() -> Any:
-            return wait_for_callback_body(self.create_child_context(child_id), submitter, name, config)
+        def body(child: DurableContext) -> Any:
+            return wait_for_callback_body(child, submitter, name, config)
 
-        operation = ChildContextOperation(body, _DEFAULT_CHILD_CONFIG, self.state, identity)
+        operation = wait_for_callback_operation(self, body, name)
         return translate_errors(lambda: self._run_operation(operation))
 
     def wait_for_condition(
@@ -376,15 +269,7 @@ class DurableContext:
             WaitForConditionError: the check or the wait strategy raised (for example,
                 attempts exhausted).
         """
-        if check is None:
-            raise ValidationError("`check` is required for wait_for_condition")
-        if not config:
-            raise ValidationError("`config` is required for wait_for_condition")
-        validate_name("operation name", name)
-        identity = self._new_identity(_STEP, OperationSubType.WAIT_FOR_CONDITION.value, name)
-        return self._run_operation(
-            WaitForConditionOperation(check, config, self.state, identity, self.logger)
-        )
+        return self._run_operation(wait_for_condition_operation(self, check, config, name))
 
     def invoke(
         self,
@@ -409,12 +294,7 @@ class DurableContext:
         Raises:
             InvokeError: the invoked function failed, timed out or was stopped (or does not exist).
         """
-        validate_name("operation name", name)
-        identity = self._new_identity(
-            OperationType.CHAINED_INVOKE, OperationSubType.CHAINED_INVOKE.value, name
-        )
-        operation = InvokeOperation(function_name, payload, config or InvokeConfig(), self.state, identity)
-        return self._run_operation(operation)
+        return self._run_operation(invoke_operation(self, function_name, payload, name, config))
 
 
 def durable_step(
@@ -423,6 +303,7 @@ def durable_step(
     """Turn ``func(step_context, *args, **kwargs)`` into a factory of named step bodies.
 
     ``ctx.step(charge(order_id))`` then runs ``charge`` as a step named ``"charge"``.
+    Works on an ``async def`` too (for `AsyncDurableContext.step`).
     """
 
     def bind(*args: P.args, **kwargs: P.kwargs) -> Callable[[StepContext], T]:
@@ -430,8 +311,10 @@ def durable_step(
             return func(step_context, *args, **kwargs)
 
         function_with_arguments._original_name = func.__name__  # type: ignore[attr-defined]
+        function_with_arguments._is_async = is_async  # type: ignore[attr-defined]
         return function_with_arguments
 
+    is_async = inspect.iscoroutinefunction(func)
     return bind
 
 
@@ -445,8 +328,10 @@ def durable_with_child_context(
             return func(child_context, *args, **kwargs)
 
         function_with_arguments._original_name = func.__name__  # type: ignore[attr-defined]
+        function_with_arguments._is_async = is_async  # type: ignore[attr-defined]
         return function_with_arguments
 
+    is_async = inspect.iscoroutinefunction(func)
     return bind
 
 
@@ -460,9 +345,17 @@ def durable_wait_for_callback(
             return func(callback_id, context, *args, **kwargs)
 
         submitter._original_name = func.__name__  # type: ignore[attr-defined]
+        submitter._is_async = is_async  # type: ignore[attr-defined]
         return submitter
 
+    is_async = inspect.iscoroutinefunction(func)
     return bind
+
+
+def is_async_callable(func: object) -> bool:
+    """Whether calling `func` gives a coroutine: an `async def`, or a body that one of the
+    decorators (`durable_step`, ...) bound from an `async def`."""
+    return getattr(func, "_is_async", False) is True or inspect.iscoroutinefunction(func)
 
 
 __all__ = [

@@ -10,7 +10,9 @@ sits at the bottom of the SDK's import graph.
         ├── PluginLoadError
         ├── UnrecoverableError(message, termination_reason)
         │   ├── ExecutionError                      invocation returns FAILED
-        │   │   └── NonDeterministicExecutionError(message, step_id)
+        │   │   ├── NonDeterministicExecutionError(message, step_id)
+        │   │   ├── DurableUsageError                (also a TypeError: misuse of a face)
+        │   │   └── OperationCancelledError(message, operation_id)
         │   └── InvocationError                     re-raised: the service retries the invocation
         │       ├── BotoClientError(message, error_category, error, response_metadata)
         │       │   ├── CheckpointError
@@ -105,6 +107,25 @@ class NonDeterministicExecutionError(ExecutionError):
     def __init__(self, message: str, step_id: str | None = None) -> None:
         super().__init__(message, TerminationReason.NON_DETERMINISTIC_EXECUTION)
         self.step_id = step_id
+
+
+class DurableUsageError(ExecutionError, TypeError):
+    """The durable API was used in a way that cannot replay: an `async def` body given to
+    the sync face, an operation of the async face never awaited, a context used outside
+    its own face or event loop. Fails the execution; the message names the operation."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, TerminationReason.EXECUTION_ERROR)
+
+
+class OperationCancelledError(ExecutionError):
+    """A running durable operation was cancelled (`asyncio.timeout`, `wait_for`,
+    `Task.cancel`, a `TaskGroup` whose sibling failed). Its outcome would differ on replay,
+    so the execution fails; put the timeout inside the step body instead."""
+
+    def __init__(self, message: str, operation_id: str) -> None:
+        super().__init__(message, TerminationReason.EXECUTION_ERROR)
+        self.operation_id = operation_id
 
 
 class InvocationError(UnrecoverableError):
@@ -454,6 +475,20 @@ class OrphanedChildException(BaseException):
     def __init__(self, message: str, operation_id: str) -> None:
         super().__init__(message)
         self.operation_id = operation_id
+
+
+def retryable_invocation_error(error: BaseException) -> InvocationError | None:
+    """The invocation error that makes the service retry the invocation, if `error` is one.
+
+    The one rule, used by every place that must let such an error through: a retryable
+    `InvocationError`, itself or as the source of a `BackgroundThreadError` (a failed
+    checkpoint that may succeed later).
+    """
+    if isinstance(error, BackgroundThreadError):
+        error = error.source_exception
+    if isinstance(error, InvocationError) and error.is_retryable():
+        return error
+    return None
 
 
 # ------------------------------------------------------------------ ErrorObject <-> error

@@ -2,16 +2,12 @@
 
 Owns the handler contract (docs/contracts.md, official SDK §2): parse the invocation input
 (the Lambda event dict with epoch-millisecond timestamps, an `InvocationInput`, or an
-`InvocationInputWithClient` carrying its own service client), load the replay state,
-run ``handler(input, ctx)`` on the calling thread with the checkpoint writer on its own
-thread, and return the invocation output dict:
-
-- the handler returns `v` -> SUCCEEDED with ``json.dumps(v)`` (over 6 MiB: an EXECUTION
-  SUCCEED update carries it and ``Result`` is ""; the service bounds its size);
-- `SuspendExecution`, or a revoked checkpoint token -> PENDING;
-- `ExecutionError` (non-determinism included) or any other exception -> FAILED + Error;
-- a retryable `InvocationError` (e.g. a failed checkpoint that may succeed later) is
-  raised, so the service retries the invocation.
+`InvocationInputWithClient` carrying its own service client), load the replay state, and
+hand the handler to an `Invocation` (`perdure.sdk.invocation`), which owns the checkpoint
+writer and turns the handler's value or exception into the invocation output dict.
+A sync handler runs on the calling thread with a `DurableContext`; an `async def` handler
+runs on the process's event loop with an `AsyncDurableContext` (`perdure.sdk.aio`), and
+the decorated function is still the sync ``handler(event, lambda_context)`` Lambda calls.
 
 Instrumentation plugins: the factories are resolved once, when the handler is decorated
 (`perdure.sdk.plugin_discovery`); each invocation gets its own `PluginDispatcher`, hung on
@@ -25,47 +21,33 @@ Imports only `perdure.wire`, the other `perdure.sdk` modules and the standard li
 from __future__ import annotations
 
 import functools
+import inspect
 import json
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
-from perdure.wire.codec import from_wire, to_wire
-from perdure.wire.limits import MAX_RESPONSE_BYTES
+from perdure.wire.codec import from_wire
 from perdure.wire.service import DurableServiceClient
 from perdure.wire.types import (
     ARN_PATTERN,
-    ErrorObject,
     InvocationInput,
-    InvocationOutput,
     InvocationStatus,
-    OperationAction,
-    OperationType,
-    OperationUpdate,
 )
 
-from .batcher import BatcherLimits, CheckpointBatcher
+from .batcher import BatcherLimits
 from .context import DurableContext
-from .errors import (
-    BackgroundThreadError,
-    ExecutionError,
-    GetExecutionStateError,
-    InvocationError,
-    OrphanedChildException,
-    SuspendExecution,
-    error_object_from_exception,
-)
+from .errors import ExecutionError, GetExecutionStateError, error_object_from_exception
+from .invocation import Invocation, output
 from .plugin import NO_PLUGINS, DurableInstrumentationPluginFactory, PluginDispatcher
 from .plugin_discovery import load_configured_plugins
 from .state import ExecutionState, ReplayStatus
 
 T = TypeVar("T")
 
-RESPONSE_LIMIT_CHARS = MAX_RESPONSE_BYTES - 50
-"""Results longer than this go through an EXECUTION update (the official threshold)."""
-
-Handler = Callable[[Any, DurableContext], Any]
+Handler = Callable[[Any, Any], Any]
+"""``handler(event, context)``: sync with a `DurableContext`, or `async def` with an
+`AsyncDurableContext`."""
 LambdaHandler = Callable[..., dict[str, Any]]
 
 
@@ -188,48 +170,6 @@ def _user_input(state: ExecutionState) -> Any:
         raise ExecutionError(f"the execution input is not valid JSON: {exc}") from None
 
 
-# --------------------------------------------------------------------------- output
-
-
-def _output(
-    status: InvocationStatus, result: str | None = None, error: ErrorObject | None = None
-) -> dict[str, Any]:
-    return to_wire(InvocationOutput(status=status, result=result, error=error), timestamps="epoch_millis")
-
-
-def _execution_update(action: OperationAction, **fields: Any) -> OperationUpdate:
-    return OperationUpdate(
-        id=f"execution-result-{int(time.time() * 1000)}",
-        type=OperationType.EXECUTION,
-        action=action,
-        **fields,
-    )
-
-
-def _succeeded(result: Any, state: ExecutionState) -> dict[str, Any]:
-    try:
-        serialized = json.dumps(result)
-    except (TypeError, ValueError) as exc:
-        return _output(InvocationStatus.FAILED, error=error_object_from_exception(exc))
-    if len(serialized) > RESPONSE_LIMIT_CHARS:
-        # Issue 4 (large-payloads helper): no SDK-side bound here, the service decides. The
-        # engine stores the whole result (DECISIONS §3; a 10 MiB result round-trips); AWS
-        # refuses a Payload over 6,291,456 with InvalidParameterValueException, which fails
-        # the execution without a retry.
-        state.create_checkpoint(_execution_update(OperationAction.SUCCEED, payload=serialized))
-        return _output(InvocationStatus.SUCCEEDED, result="")
-    return _output(InvocationStatus.SUCCEEDED, result=serialized)
-
-
-def _failed(error: BaseException, state: ExecutionState) -> dict[str, Any]:
-    record = error_object_from_exception(error)
-    size = sum(len(part or "") for part in (record.error_message, record.error_type, record.error_data))
-    if size > RESPONSE_LIMIT_CHARS:
-        state.create_checkpoint(_execution_update(OperationAction.FAIL, error=record))
-        return _output(InvocationStatus.FAILED)
-    return _output(InvocationStatus.FAILED, error=record)
-
-
 # --------------------------------------------------------------------- invocation
 
 
@@ -242,7 +182,7 @@ def run_invocation(
     limits: BatcherLimits | None = None,
     plugins: Sequence[DurableInstrumentationPluginFactory] = (),
 ) -> dict[str, Any]:
-    """Run one invocation of `handler` and return the invocation output dict.
+    """Run one invocation of `handler` (sync or `async def`) and return the output dict.
 
     Raises:
         ExecutionError: the invocation input is malformed.
@@ -257,11 +197,11 @@ def run_invocation(
     except GetExecutionStateError as exc:
         if exc.is_retryable():
             raise
-        return _output(InvocationStatus.FAILED, error=error_object_from_exception(exc))
+        return output(InvocationStatus.FAILED, error=error_object_from_exception(exc))
     try:
         user_input = _user_input(state)
     except ExecutionError as exc:
-        return _output(InvocationStatus.FAILED, error=error_object_from_exception(exc))
+        return output(InvocationStatus.FAILED, error=error_object_from_exception(exc))
 
     dispatcher = PluginDispatcher(plugins) if plugins else NO_PLUGINS
     state.plugins = dispatcher
@@ -273,75 +213,27 @@ def run_invocation(
             execution_input=user_input,
             lambda_context=lambda_context,
         )
-        output = _run_handler(handler, user_input, state, client, invocation, lambda_context, limits)
+        runtime = Invocation(state, client, invocation.checkpoint_token, limits)
+        replay = ReplayStatus.REPLAY if state.has_replay_operations() else ReplayStatus.NEW
+        if is_async_handler(handler):
+            from .aio import run_async_handler  # the asyncio face loads only for async handlers
+
+            result = runtime.run(
+                lambda: run_async_handler(handler, user_input, runtime, lambda_context, replay)
+            )
+        else:
+            result = runtime.run(
+                lambda: handler(user_input, DurableContext.from_lambda_context(state, lambda_context, replay))
+            )
     except BaseException as exc:
         dispatcher.invocation_raised(exc)
         raise
-    dispatcher.invocation_ended(output)
-    return output
+    dispatcher.invocation_ended(result)
+    return result
 
 
-def _run_handler(
-    handler: Handler,
-    user_input: Any,
-    state: ExecutionState,
-    client: DurableServiceClient,
-    invocation: InvocationInput,
-    lambda_context: Any,
-    limits: BatcherLimits | None,
-) -> dict[str, Any]:
-    """Run the handler with a checkpoint writer; the output dict, or raise to retry."""
-    batcher = CheckpointBatcher(client, state, invocation.checkpoint_token, limits).start()
-    state.checkpointer = batcher
-    replay = ReplayStatus.REPLAY if state.has_replay_operations() else ReplayStatus.NEW
-    context = DurableContext.from_lambda_context(state, lambda_context, replay)
-    retry_invocation: BaseException | None = None
-    try:
-        try:
-            output = _succeeded(handler(user_input, context), state)
-        except SuspendExecution:
-            output = _output(InvocationStatus.PENDING)
-        except BackgroundThreadError as exc:
-            source = exc.source_exception
-            if isinstance(source, InvocationError) and source.is_retryable():
-                retry_invocation = source
-                output = {}
-            else:
-                output = _failed(source, state)
-        except InvocationError as exc:
-            if exc.is_retryable():
-                retry_invocation = exc
-                output = {}
-            else:
-                output = _failed(exc, state)
-        except OrphanedChildException as exc:
-            output = _failed(
-                ExecutionError(f"operation {exc.operation_id} ran after its context completed"), state
-            )
-        except Exception as exc:
-            output = _failed(exc, state)
-    except BackgroundThreadError as exc:
-        # The large-result EXECUTION update itself failed.
-        source = exc.source_exception
-        if isinstance(source, InvocationError) and source.is_retryable():
-            retry_invocation = source
-        output = _output(InvocationStatus.FAILED, error=error_object_from_exception(source))
-    except SuspendExecution:
-        output = _output(InvocationStatus.PENDING)
-    finally:
-        try:
-            state.run_close_hooks()
-        finally:
-            batcher.close()
-    if batcher.revoked:
-        return _output(InvocationStatus.PENDING)
-    if retry_invocation is None and batcher.failure is not None:
-        # An async update failed after the handler's last sync checkpoint.
-        source = batcher.failure.source_exception
-        if isinstance(source, InvocationError) and source.is_retryable():
-            retry_invocation = source
-        else:
-            output = _output(InvocationStatus.FAILED, error=error_object_from_exception(source))
-    if retry_invocation is not None:
-        raise retry_invocation
-    return output
+def is_async_handler(handler: Callable[..., Any]) -> bool:
+    """Whether `handler` is an `async def` (also behind `functools.partial` or a method)."""
+    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+        getattr(handler, "__call__", None)  # noqa: B004 - a callable object's async __call__
+    )

@@ -13,13 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TypeVar
 
-from .config import Duration, JitterStrategy, exponential_delay
-
-if TYPE_CHECKING:
-    from .config import ChildConfig
-    from .context import DurableContext
+from .timing import Duration, JitterStrategy, exponential_delay
 
 T = TypeVar("T")
 
@@ -30,10 +26,8 @@ __all__ = [
     "RetryPresets",
     "RetryStrategy",
     "RetryStrategyConfig",
-    "WithRetryConfig",
     "create_linear_retry_strategy",
     "create_retry_strategy",
-    "with_retry",
 ]
 
 Numeric = int | float
@@ -256,53 +250,3 @@ class RetryPresets:
                 jitter_strategy=JitterStrategy.NONE,
             )
         )
-
-
-@dataclass(frozen=True)
-class WithRetryConfig(Generic[T]):
-    """Options of `with_retry`."""
-
-    retry_strategy: RetryStrategy | None = None
-    """Decides on another attempt; None means `create_retry_strategy()` (3 attempts)."""
-    wrap_with_run_in_child_context: bool = True
-    """Run the loop in its own child context (the final failure is a `ChildContextError`)."""
-    child_context_config: ChildConfig[T] | None = None
-    """Options of that child context."""
-
-
-def with_retry(
-    context: DurableContext,
-    func: Callable[[DurableContext, int], T],
-    config: WithRetryConfig[T],
-    name: str | None = None,
-) -> T:
-    """Re-run a whole block of durable operations until it succeeds or the strategy gives up.
-
-    Between attempts the block waits durably (``ctx.wait``, named ``"{name}-backoff-{n}"``).
-
-    Args:
-        context: the context to run in.
-        func: the block; receives the context and the 1-based attempt.
-        config: the retry strategy and wrapping options.
-        name: the child context's name and the backoff waits' prefix.
-
-    Returns:
-        The block's result.
-    """
-    strategy = config.retry_strategy or create_retry_strategy()
-
-    def run_loop(ctx: DurableContext) -> T:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return func(ctx, attempt)
-            except Exception as error:
-                decision = strategy(error, attempt)
-                if not decision.should_retry:
-                    raise
-                ctx.wait(decision.delay, name=f"{name}-backoff-{attempt}" if name else None)
-
-    if config.wrap_with_run_in_child_context:
-        return context.run_in_child_context(run_loop, name=name, config=config.child_context_config)
-    return run_loop(context)

@@ -3,8 +3,9 @@
 Owns `SerDes[T]`, `SerDesContext`, `JsonSerDes`, `PassThroughSerDes`, the default
 `ExtendedTypeSerDes` and the `serialize`/`deserialize` helpers every operation calls
 (which turn any failure into a `SerDesError` naming the operation). Imports only
-`perdure.sdk.errors` and the standard library (`perdure.sdk.batch` lazily, for the
-`BatchResult` tag).
+`perdure.sdk.errors` and the standard library; `perdure.sdk.batch` registers its
+`BatchResult` for the ``br`` tag when it is imported (`register_batch_result_type`), so
+this module does not import it.
 
 The extended wire format is the official SDK's: `None`, `str`, `int`, `float`, `bool` and
 lists of only those are plain compact JSON (`2`, `"two"`, `[1,2]`); everything else is a
@@ -17,7 +18,6 @@ lists of only those are plain compact JSON (`2`, `"two"`, `[1,2]`); everything e
 from __future__ import annotations
 
 import base64
-import importlib
 import json
 import uuid
 from abc import ABC, abstractmethod
@@ -93,13 +93,17 @@ class JsonSerDes(SerDes[T]):
         return cast(T, json.loads(data))
 
 
+_batch_result: type | None = None
+
+
+def register_batch_result_type(cls: type) -> None:
+    """Give the extended serdes the `BatchResult` class (``br`` tag; `perdure.sdk.batch` calls it)."""
+    global _batch_result
+    _batch_result = cls
+
+
 def _batch_result_type() -> type | None:
-    try:
-        module = importlib.import_module("perdure.sdk.batch")
-    except ImportError:
-        return None
-    found = getattr(module, "BatchResult", None)
-    return found if isinstance(found, type) else None
+    return _batch_result
 
 
 def _scalar_text(value: Any) -> str | None:

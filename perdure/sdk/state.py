@@ -14,7 +14,7 @@ interpreter makes atomic; a sync checkpoint returns only after its response was 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from enum import Enum
 from typing import Protocol
 
@@ -45,6 +45,10 @@ class Checkpointer(Protocol):
 
     def checkpoint(self, update: OperationUpdate | None, *, sync: bool) -> None:
         """Record `update` (None: fetch the latest state); with `sync`, return once merged."""
+        ...
+
+    def acheckpoint(self, update: OperationUpdate | None) -> Awaitable[None]:
+        """Record `update`; the awaitable is done once it is merged (the async face)."""
         ...
 
 
@@ -154,6 +158,12 @@ class ExecutionState:
         if self.checkpointer is None:
             raise RuntimeError("no checkpoint writer is attached to this execution state")
         self.checkpointer.checkpoint(update, sync=is_sync)
+
+    def acheckpoint(self, update: OperationUpdate | None = None) -> Awaitable[None]:
+        """Hand `update` to the checkpoint writer; await the result to know it is merged."""
+        if self.checkpointer is None:
+            raise RuntimeError("no checkpoint writer is attached to this execution state")
+        return self.checkpointer.acheckpoint(update)
 
     def on_close(self, hook: Callable[[], None]) -> None:
         """Run `hook` when the invocation ends, before the checkpoint writer stops.

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .config import Duration, JitterStrategy, exponential_delay
 from .errors import WaitForConditionError
+from .timing import Duration, JitterStrategy, exponential_delay
 
 if TYPE_CHECKING:
     from .serdes import SerDes

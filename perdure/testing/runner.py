@@ -15,11 +15,13 @@ A test can also step an execution on the virtual clock and look between invocati
 callback arriving; `callback_id` finds a callback in the history and `send_callback_*`
 completes it; `resume` runs what that made runnable (or jumps to the next timer);
 `advance` moves the clock by a duration; `wait_for_result` runs to the end. See
-docs/testing.md.
+docs/testing.md. Async tests await the twins (`arun`, `await_for_result`,
+`arun_until_suspended`, `aresume`, `aadvance`); handlers, sync or `async def`, run alike.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -365,6 +367,52 @@ class DurableTestRunner:
             clock.advance_to(due)
         clock.advance_to(target)
         self.engine.run_until_idle()
+
+    # ------------------------------------------------------- awaitable twins
+    # For async tests: the same calls on a worker thread, so the test's event loop keeps
+    # running while the engine drives the execution (one call at a time per runner).
+
+    async def arun(
+        self,
+        handler: Callable[..., Any] | str,
+        input: Any = None,
+        *,
+        execution_name: str | None = None,
+        execution_timeout: int | None = None,
+    ) -> ExecutionResult:
+        """`run`, awaitable."""
+        return await asyncio.to_thread(
+            self.run, handler, input, execution_name=execution_name, execution_timeout=execution_timeout
+        )
+
+    async def await_for_result(self, arn: str) -> ExecutionResult:
+        """`wait_for_result`, awaitable."""
+        return await asyncio.to_thread(self.wait_for_result, arn)
+
+    async def arun_until_suspended(
+        self,
+        handler: Callable[..., Any] | str,
+        input: Any = None,
+        *,
+        execution_name: str | None = None,
+        execution_timeout: int | None = None,
+    ) -> ExecutionResult:
+        """`run_until_suspended`, awaitable."""
+        return await asyncio.to_thread(
+            self.run_until_suspended,
+            handler,
+            input,
+            execution_name=execution_name,
+            execution_timeout=execution_timeout,
+        )
+
+    async def aresume(self, arn: str) -> ExecutionResult:
+        """`resume`, awaitable."""
+        return await asyncio.to_thread(self.resume, arn)
+
+    async def aadvance(self, duration: timedelta | float) -> None:
+        """`advance`, awaitable."""
+        await asyncio.to_thread(self.advance, duration)
 
     def stop(self, arn: str, error: ErrorObject | None = None) -> ExecutionResult:
         """`StopDurableExecution`: end it STOPPED (and the executions its invokes started)."""

@@ -8,24 +8,26 @@ wait, child_context, callback, invoke, wait_for_condition) implements
 `check_result_status()` and `execute()` only; wait_for_callback, map and parallel compose
 those (map and parallel run as a child context, through `_batch`).
 
-The template blocks in exactly two places: a sync checkpoint (through the state's
-`Checkpointer`) and the user function. Operation semantics live in these objects, so an
-asyncio face can drive the same `check_result_status`/`execute` split with awaitable
-checkpoints. Imports only `perdure.wire`, `perdure.sdk.{errors,state,serdes}` and the
+The template needs I/O in exactly two places: a sync checkpoint and a call of user code.
+Each operation's logic is written once, as a generator (`Flow`) that yields those two
+requests; the sync face drives it with blocking calls (`drive`), the async face with
+awaits (`perdure.sdk.aio`). Nothing else differs between the faces. Imports only `perdure.wire`, `perdure.sdk.{errors,state,serdes}` and the
 standard library.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from perdure.wire.fast_init import fast_init
 from perdure.wire.limits import MAX_NAME_LENGTH
 from perdure.wire.types import Operation, OperationAction, OperationType, OperationUpdate
 
 from ..errors import ValidationError
+from ..logger import Logger
 from ..state import ExecutionState, check_identity
 
 T = TypeVar("T")
@@ -77,6 +79,26 @@ class OperationIdentity:
         )
 
 
+class Scope(Protocol):
+    """What an operation needs of the context that runs it (`perdure.sdk.scope.ContextScope`)."""
+
+    @property
+    def state(self) -> ExecutionState: ...
+
+    @property
+    def logger(self) -> Logger: ...
+
+    def new_identity(
+        self, operation_type: OperationType, sub_type: str, name: str | None
+    ) -> OperationIdentity:
+        """Allocate the next operation's identity."""
+        ...
+
+    def create_child_context(self, operation_id: str, *, is_virtual: bool = False) -> Any:
+        """The child context (of the same face) of operation `operation_id`."""
+        ...
+
+
 class CheckResult(Generic[T]):
     """What a checkpoint check decided: done (with a value), run now, or re-check."""
 
@@ -109,6 +131,76 @@ class CheckResult(Generic[T]):
     def started(cls) -> CheckResult[T]:
         """A sync START was just recorded: check again before executing."""
         return cls(is_started_sync=True)
+
+
+class Checkpoint:
+    """A request of an operation's flow: persist `update` and merge the response before going on."""
+
+    __slots__ = ("update",)
+
+    def __init__(self, update: OperationUpdate) -> None:
+        self.update = update
+
+
+class UserCall:
+    """A request of an operation's flow: call user code (between the plugins' hooks).
+
+    Attributes:
+        identity: the operation the code belongs to.
+        func: the code, without arguments. On the async face its value may be awaitable
+            (an `async def` body): the driver awaits it on the loop.
+        off_loop: on the async face, call `func` on a worker thread (a sync step body
+            must not block the event loop); the sync face ignores it.
+        attempt: the attempt number the plugins report.
+        is_replay_children: the plugins' flag for a child context re-run over its records.
+    """
+
+    __slots__ = ("attempt", "func", "identity", "is_replay_children", "off_loop")
+
+    def __init__(
+        self,
+        identity: OperationIdentity,
+        func: Callable[[], Any],
+        *,
+        off_loop: bool = False,
+        attempt: int | None = None,
+        is_replay_children: bool = False,
+    ) -> None:
+        self.identity = identity
+        self.func = func
+        self.off_loop = off_loop
+        self.attempt = attempt
+        self.is_replay_children = is_replay_children
+
+
+Request = Checkpoint | UserCall
+Flow = Generator[Request, Any, T]
+"""An operation's logic as a generator: it yields the I/O it needs (a sync checkpoint, a
+call of user code), the face's driver performs it (blocking on the sync face, awaiting on
+the async face) and sends the value back, or throws the error in."""
+
+
+def drive(flow: Flow[T], state: ExecutionState) -> T:
+    """Run `flow` on the calling thread: checkpoints block, user code is called in place."""
+    value: Any = None
+    error: BaseException | None = None
+    plugins = state.plugins
+    while True:
+        try:
+            request = flow.send(value) if error is None else flow.throw(error)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        value = error = None
+        try:
+            if type(request) is Checkpoint:
+                state.create_checkpoint(request.update, is_sync=True)
+            else:
+                call: UserCall = request  # type: ignore[assignment]
+                value = plugins.run_user_function(
+                    call.identity, call.func, attempt=call.attempt, is_replay_children=call.is_replay_children
+                )
+        except BaseException as exc:  # thrown into the flow, which decides
+            error = exc
 
 
 class OperationExecutor(ABC, Generic[T]):
@@ -146,31 +238,42 @@ class OperationExecutor(ABC, Generic[T]):
             self.state.plugins.operation_observed(op)
         return op
 
-    def send(self, action: OperationAction, *, sync: bool = True, **fields: Any) -> None:
-        """Checkpoint an update of this operation (plugins see a START before it is queued)."""
+    def send(self, action: OperationAction, *, sync: bool = True, **fields: Any) -> Flow[None]:
+        """Checkpoint an update of this operation (plugins see a START before it is queued).
+
+        A flow: ``yield from self.send(...)``; a sync update is yielded to the driver.
+        """
         state = self.state
         plugins = state.plugins
         if plugins.has_plugins and action is OperationAction.START:
             plugins.operation_starting(self.identity, state.operations.get(self.identity.operation_id))
-        state.create_checkpoint(self.identity.update(action, **fields), is_sync=sync)
-        if sync and plugins.has_plugins:
+        update = self.identity.update(action, **fields)
+        if not sync:
+            state.create_checkpoint(update, is_sync=False)
+            return
+        yield Checkpoint(update)
+        if plugins.has_plugins:
             op = state.operations.get(self.identity.operation_id)
             if op is not None:
                 plugins.operation_observed(op)
 
     @abstractmethod
-    def check_result_status(self) -> CheckResult[T]:
+    def check_result_status(self) -> Flow[CheckResult[T]]:
         """Decide from the checkpoint: finished, run, or (after a sync START) re-check."""
 
     @abstractmethod
-    def execute(self, checkpoint: Operation | None) -> T:
+    def execute(self, checkpoint: Operation | None) -> Flow[T]:
         """Run the operation's body and record its outcome."""
 
-    def process(self) -> T:
-        """Run the template and return the operation's value."""
-        result = self.check_result_status()
+    def flow(self) -> Flow[T]:
+        """The template as a flow (see `Flow`)."""
+        result = yield from self.check_result_status()
         if result.is_started_sync:
-            result = self.check_result_status()
+            result = yield from self.check_result_status()
         if result.is_completed:
             return result.value  # type: ignore[return-value]
-        return self.execute(result.checkpoint)
+        return (yield from self.execute(result.checkpoint))
+
+    def process(self) -> T:
+        """Run the template on the calling thread and return the operation's value."""
+        return drive(self.flow(), self.state)

@@ -1,7 +1,8 @@
 """The batch operation shared by map and parallel: its CONTEXT record and its replay.
 
-Owns `run_batch`: validate, then run the batch as a child-context operation (sub-type
-`Parallel`/`Map`) whose body is the concurrency executor, and `replay_batch`, which
+Owns `BatchRun`: validate, take the batch's id, and build it as a child-context
+operation (sub-type `Parallel`/`Map`) whose body a face supplies (the sync face's
+thread executor or the async face's tasks), and `replay_batch`, which
 rebuilds the `BatchResult` of a batch recorded with `ReplayChildren` from its envelope.
 
 What the batch records (docs/parallel-and-map.md):
@@ -43,16 +44,16 @@ from ..completion import (
     CompletionPolicy,
     NestingType,
 )
-from ..concurrency import Branch, BranchRunner, ConcurrentExecutor, branch_error_object
+from ..concurrency import Branch, BranchRunner, branch_error_object
 from ..config import ChildConfig
-from ..errors import ExecutionError, InvocationError, SerDesError
+from ..errors import ExecutionError, SerDesError, retryable_invocation_error
 from ..serdes import SerDes, SerDesContext, deserialize, serialize
 from ._base import validate_name
 from .child_context import ChildContextOperation
 
 if TYPE_CHECKING:
     from ..completion import MapConfig, ParallelConfig
-    from ..context import DurableContext
+    from ..scope import ContextScope
 
 _SUB_TYPES = {
     BatchType.PARALLEL: ("Parallel", "ParallelBranch"),
@@ -60,81 +61,97 @@ _SUB_TYPES = {
 }
 
 
-def run_batch(
-    context: DurableContext,
-    batch_type: BatchType,
-    name: str | None,
-    branches: Sequence[Branch],
-    config: ParallelConfig | MapConfig[Any],
-) -> BatchResult[Any]:
-    """Run `branches` as the batch operation `name` of `context` and return its result.
+class BatchRun:
+    """One batch operation, validated and given its identity; a face runs it.
 
     Everything that can be checked is checked before the batch takes an operation id.
 
     Raises:
         ValidationError: `min_successful` is greater than the number of branches, or a
             name is too long.
-        NonDeterministicExecutionError: the recorded batch disagrees with the code.
     """
-    validate_name(f"{batch_type.name.lower()} name", name)
-    completion = config.completion_config or CompletionConfig()  # None: fail fast
-    completion.validate_for_total(len(branches))
-    sub_type, branch_sub_type = _SUB_TYPES[batch_type]
-    identity = context._new_identity(OperationType.CONTEXT, sub_type, name)
-    batch_id = identity.operation_id
-    state = context.state
-    runner = BranchRunner(
-        context.create_child_context(batch_id),
-        identity,
-        branches,
-        branch_sub_type,
-        config.nesting_type,
-        config.item_serdes,
-    )
-    arn = state.durable_execution_arn
 
-    def serialize_item(item: BatchItem[Any]) -> str | None:
-        return serialize(config.item_serdes, item.result, runner.branch_id(item.index), arn)
+    def __init__(
+        self,
+        context: ContextScope,
+        batch_type: BatchType,
+        name: str | None,
+        branches: Sequence[Branch],
+        config: ParallelConfig | MapConfig[Any],
+    ) -> None:
+        validate_name(f"{batch_type.name.lower()} name", name)
+        completion = config.completion_config or CompletionConfig()  # None: fail fast
+        completion.validate_for_total(len(branches))
+        self.completion = completion
+        self.max_concurrency = config.max_concurrency
+        sub_type, branch_sub_type = _SUB_TYPES[batch_type]
+        self.identity = identity = context.new_identity(OperationType.CONTEXT, sub_type, name)
+        self.state = state = context.state
+        self.runner = runner = BranchRunner(
+            context.create_child_context(identity.operation_id),
+            identity,
+            branches,
+            branch_sub_type,
+            config.nesting_type,
+            config.item_serdes,
+        )
+        arn = state.durable_execution_arn
 
-    summary = envelope_summary_generator(
-        batch_type,
-        config.summary_generator,
-        declared_count=len(branches),
-        nesting_type=config.nesting_type,
-        serialize_result=serialize_item,
-    )
+        def serialize_item(item: BatchItem[Any]) -> str | None:
+            return serialize(config.item_serdes, item.result, runner.branch_id(item.index), arn)
 
-    def body() -> BatchResult[Any]:
-        record = state.get(batch_id)
+        self._summary = envelope_summary_generator(
+            batch_type,
+            config.summary_generator,
+            declared_count=len(branches),
+            nesting_type=config.nesting_type,
+            serialize_result=serialize_item,
+        )
+        self.recorded = state.get(identity.operation_id)
+        batch_serdes = config.serdes
+        if batch_serdes is None and config.item_serdes is not None:
+            batch_serdes = _ItemSerDesEnvelope(runner, batch_type, serialize_item)
+        self._serdes = batch_serdes
+
+    def replay_record(self) -> Operation | None:
+        """The batch's SUCCEEDED record when the body replays it (ReplayChildren), else
+        None after checking that a live run may start.
+
+        Raises:
+            NonDeterministicExecutionError: the record's status or the branch count.
+        """
+        record = self.state.get(self.identity.operation_id)
         if record is not None and record.status is OperationStatus.SUCCEEDED:
-            return replay_batch(runner, record, completion)
+            return record
         if record is not None and record.status is not OperationStatus.STARTED:
-            raise runner.non_deterministic(
-                None, f"the batch was recorded {record.status.value}, which a batch never is", batch_id
+            raise self.runner.non_deterministic(
+                None,
+                f"the batch was recorded {record.status.value}, which a batch never is",
+                self.identity.operation_id,
             )
-        runner.check_count()
-        return ConcurrentExecutor(runner, completion, config.max_concurrency).execute()
+        self.runner.check_count()
+        return None
 
-    recorded = state.get(batch_id)
-    batch_serdes = config.serdes
-    if batch_serdes is None and config.item_serdes is not None:
-        batch_serdes = _ItemSerDesEnvelope(runner, batch_type, serialize_item)
-    operation = ChildContextOperation(
-        body,
-        ChildConfig(serdes=batch_serdes, summary_generator=summary),
-        state,
-        identity,
-        round_trip=batch_serdes is not None,
-    )
-    result: BatchResult[Any] = context._run_operation(operation)
-    if (
-        recorded is not None
-        and recorded.status is OperationStatus.SUCCEEDED
-        and not (recorded.context_details and recorded.context_details.replay_children)
-        and isinstance(result, BatchResult)
-    ):
-        _check_recorded_items(runner, result.all)
-    return result
+    def operation(self, body: Callable[[], Any]) -> ChildContextOperation[BatchResult[Any]]:
+        """The batch's CONTEXT operation, whose body runs (or replays) the branches."""
+        return ChildContextOperation(
+            body,
+            ChildConfig(serdes=self._serdes, summary_generator=self._summary),
+            self.state,
+            self.identity,
+            round_trip=self._serdes is not None,
+        )
+
+    def check_result(self, result: BatchResult[Any]) -> None:
+        """Reject a recorded result whose items the declared branches disagree with."""
+        recorded = self.recorded
+        if (
+            recorded is not None
+            and recorded.status is OperationStatus.SUCCEEDED
+            and not (recorded.context_details and recorded.context_details.replay_children)
+            and isinstance(result, BatchResult)
+        ):
+            _check_recorded_items(self.runner, result.all)
 
 
 class _ItemSerDesEnvelope(SerDes[BatchResult[Any]]):
@@ -168,7 +185,7 @@ class _ItemSerDesEnvelope(SerDes[BatchResult[Any]]):
             item.status is BatchItemStatus.SUCCEEDED and not item.result_recorded for item in envelope.items
         ):
             raise SerDesError(f"the recorded result of {self.runner.label} is not a complete batch envelope")
-        return _rebuild(self.runner, envelope, _Replayer(self.runner))
+        return _rebuild(self.runner, envelope, Replayer(self.runner))
 
 
 def _check_recorded_items(
@@ -192,21 +209,57 @@ def _check_recorded_items(
             )
 
 
-class _Replayer:
-    """Re-derives branches of a completed batch, each at most once."""
+class MissingOutcome(Exception):
+    """Raised by a `Replayer` that may not run branches itself (the async face): run
+    branch `index`, give its outcome to `Replayer.settle`, and rebuild again."""
 
-    def __init__(self, runner: BranchRunner) -> None:
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
+
+
+Outcome = tuple[BatchItemStatus, Any, ErrorObject | None]
+
+
+class Replayer:
+    """Re-derives branches of a completed batch, each at most once.
+
+    Args:
+        runner: the batch's branch runner.
+        runs_branches: run a branch that must re-run in place (the sync face); else raise
+            `MissingOutcome` so the caller runs it (the async face).
+    """
+
+    def __init__(self, runner: BranchRunner, *, runs_branches: bool = True) -> None:
         self.runner = runner
-        self._outcomes: dict[int, tuple[BatchItemStatus, Any, ErrorObject | None]] = {}
+        self.runs_branches = runs_branches
+        self._outcomes: dict[int, Outcome] = {}
 
-    def outcome(self, index: int) -> tuple[BatchItemStatus, Any, ErrorObject | None]:
+    def outcome(self, index: int) -> Outcome:
         """(status, result, error) of a branch recorded terminal."""
         found = self._outcomes.get(index)
         if found is None:
-            found = self._outcomes[index] = self._derive(index)
+            found = self.recorded(index)
+            if found is None:
+                if not self.runs_branches:
+                    raise MissingOutcome(index)
+                try:
+                    found = (BatchItemStatus.SUCCEEDED, self.runner.run(index), None)
+                except BaseException as exc:
+                    found = self.failed(exc)
+            self._outcomes[index] = found
         return found
 
-    def _derive(self, index: int) -> tuple[BatchItemStatus, Any, ErrorObject | None]:
+    def settle(self, index: int, outcome: Outcome) -> None:
+        """Record the outcome of a branch the caller ran (see `MissingOutcome`)."""
+        self._outcomes[index] = outcome
+
+    def recorded(self, index: int) -> Outcome | None:
+        """The outcome the records give without running the branch (None: it must run).
+
+        Raises:
+            NonDeterministicExecutionError: a NESTED branch has no terminal record.
+        """
         runner = self.runner
         record = runner.check_record(index)
         if not runner.flat:
@@ -220,18 +273,23 @@ class _Replayer:
             if record.status is OperationStatus.FAILED:
                 details = record.context_details
                 return BatchItemStatus.FAILED, None, details.error if details else None
-        try:
-            return BatchItemStatus.SUCCEEDED, runner.run(index), None
-        except ExecutionError:
-            raise
-        except Exception as exc:
-            if isinstance(exc, InvocationError) and exc.is_retryable():
-                raise
-            return BatchItemStatus.FAILED, None, branch_error_object(exc)
+        return None
+
+    @staticmethod
+    def failed(exc: BaseException) -> Outcome:
+        """The outcome of a re-run that raised `exc` (execution-terminal errors propagate)."""
+        if isinstance(exc, ExecutionError) or not isinstance(exc, Exception):
+            raise exc
+        if retryable_invocation_error(exc) is not None:
+            raise exc
+        return BatchItemStatus.FAILED, None, branch_error_object(exc)
 
 
 def replay_batch(
-    runner: BranchRunner, record: Operation, completion_config: CompletionConfig
+    runner: BranchRunner,
+    record: Operation,
+    completion_config: CompletionConfig,
+    replayer: Replayer | None = None,
 ) -> BatchResult[Any]:
     """The `BatchResult` of a batch recorded SUCCEEDED with ReplayChildren.
 
@@ -241,13 +299,13 @@ def replay_batch(
     """
     details = record.context_details
     envelope = BatchEnvelope.decode(details.result if details else None)
-    replayer = _Replayer(runner)
+    replayer = replayer or Replayer(runner)
     if envelope is None:
         return _replay_from_records(runner, replayer, completion_config)
     return _rebuild(runner, envelope, replayer)
 
 
-def _rebuild(runner: BranchRunner, envelope: BatchEnvelope, replayer: _Replayer) -> BatchResult[Any]:
+def _rebuild(runner: BranchRunner, envelope: BatchEnvelope, replayer: Replayer) -> BatchResult[Any]:
     """Check `envelope` against the declared branches, then rebuild its result."""
     total = len(runner.branches)
     nesting = NestingType.FLAT if runner.flat else NestingType.NESTED
@@ -293,7 +351,7 @@ def _rebuild(runner: BranchRunner, envelope: BatchEnvelope, replayer: _Replayer)
 
 
 def _replay_from_records(
-    runner: BranchRunner, replayer: _Replayer, completion_config: CompletionConfig
+    runner: BranchRunner, replayer: Replayer, completion_config: CompletionConfig
 ) -> BatchResult[Any]:
     """Fallback for a payload that is no envelope: each branch from its own records."""
     items: list[BatchItem[Any]] = []
@@ -319,4 +377,4 @@ def _replay_from_records(
     return BatchResult(items, policy.reason(succeeded, failed, snapshot))
 
 
-__all__ = ["replay_batch", "run_batch"]
+__all__ = ["BatchRun", "MissingOutcome", "Replayer", "replay_batch"]

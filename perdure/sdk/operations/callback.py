@@ -19,13 +19,20 @@ from __future__ import annotations
 
 from typing import Any, Generic, NoReturn, TypeVar
 
-from perdure.wire.types import CallbackOptions, Operation, OperationAction, OperationStatus
+from perdure.wire.types import (
+    CallbackOptions,
+    Operation,
+    OperationAction,
+    OperationStatus,
+    OperationSubType,
+    OperationType,
+)
 
 from ..config import CallbackConfig
 from ..errors import CallbackError, CallbackExternalError, CallbackTimeoutError
 from ..serdes import PassThroughSerDes, SerDes, deserialize
 from ..state import ExecutionState
-from ._base import CheckResult, OperationExecutor, OperationIdentity
+from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, Scope, validate_name
 from ._suspend import suspend_for
 
 T = TypeVar("T")
@@ -106,7 +113,7 @@ class CallbackOperation(OperationExecutor[Callback[Any]]):
         super().__init__(state, identity)
         self.config = config
 
-    def check_result_status(self) -> CheckResult[Callback[Any]]:
+    def check_result_status(self) -> Flow[CheckResult[Callback[Any]]]:
         op = self.checkpoint()
         if op is None:
             options = CallbackOptions(
@@ -114,12 +121,27 @@ class CallbackOperation(OperationExecutor[Callback[Any]]):
                 heartbeat_timeout_seconds=self.config.heartbeat_timeout_seconds,
             )
             # Sync: the caller needs the id the service generates before it can go on.
-            self.send(OperationAction.START, callback_options=options)
+            yield from self.send(OperationAction.START, callback_options=options)
             return CheckResult.started()
         return CheckResult.ready(op)
 
-    def execute(self, checkpoint: Operation | None) -> Callback[Any]:
+    def execute(self, checkpoint: Operation | None) -> Flow[Callback[Any]]:
         details = checkpoint.callback_details if checkpoint is not None else None
         if details is None or not details.callback_id:
             raise CallbackError(f"Missing callback details for operation: {self.identity.operation_id}")
         return Callback(details.callback_id, self.identity.operation_id, self.state, self.config.serdes)
+        yield  # a flow without I/O of its own
+
+
+def callback_operation(scope: Scope, name: str | None, config: CallbackConfig | None) -> CallbackOperation:
+    """The callback `context.create_callback(name, config)` creates (its id taken now).
+
+    Raises:
+        ValidationError: the name is invalid.
+    """
+    validate_name("operation name", name)
+    config = config or CallbackConfig()
+    identity = scope.new_identity(
+        OperationType.CALLBACK, config.sub_type or OperationSubType.CALLBACK.value, name
+    )
+    return CallbackOperation(config, scope.state, identity)

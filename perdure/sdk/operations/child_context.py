@@ -23,20 +23,27 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from perdure.wire.limits import MAX_OPERATION_PAYLOAD_BYTES, utf8_size
-from perdure.wire.types import ContextOptions, Operation, OperationAction, OperationStatus, OperationSubType
+from perdure.wire.types import (
+    ContextOptions,
+    Operation,
+    OperationAction,
+    OperationStatus,
+    OperationSubType,
+    OperationType,
+)
 
 from ..config import ChildConfig
 from ..errors import (
     ChildContextError,
     ExecutionError,
-    InvocationError,
     NonDeterministicExecutionError,
     error_object_from_exception,
     raise_operation_error,
+    retryable_invocation_error,
 )
 from ..serdes import deserialize, round_trip, serialize
 from ..state import ExecutionState
-from ._base import CheckResult, OperationExecutor, OperationIdentity
+from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, Scope, UserCall, validate_name
 from .step import check_payload_size
 
 _KIND = {
@@ -83,7 +90,7 @@ class ChildContextOperation(OperationExecutor[T]):
         self.terminal_sync = terminal_sync
         self.round_trip = round_trip
 
-    def check_result_status(self) -> CheckResult[T]:
+    def check_result_status(self) -> Flow[CheckResult[T]]:
         op = self.checkpoint()
         if self.config.is_virtual and op is not None:
             raise NonDeterministicExecutionError(
@@ -93,7 +100,7 @@ class ChildContextOperation(OperationExecutor[T]):
             )
         if op is None:
             if not self.config.is_virtual:
-                self.send(OperationAction.START, sync=False)
+                yield from self.send(OperationAction.START, sync=False)
             return CheckResult.ready(None)
         details = op.context_details
         if op.status is OperationStatus.SUCCEEDED:
@@ -109,14 +116,14 @@ class ChildContextOperation(OperationExecutor[T]):
             raise_operation_error(details.error if details else None, ChildContextError)
         return CheckResult.ready(op)
 
-    def execute(self, checkpoint: Operation | None) -> T:
+    def execute(self, checkpoint: Operation | None) -> Flow[T]:
         identity = self.identity
         arn = self.state.durable_execution_arn
         details = checkpoint.context_details if checkpoint is not None else None
         replaying_children = bool(details is not None and details.replay_children)
         plugins = self.state.plugins
         try:
-            raw = plugins.run_user_function(identity, self.func, is_replay_children=replaying_children)
+            raw = yield UserCall(identity, self.func, is_replay_children=replaying_children)
             payload = serialize(self.config.serdes, raw, identity.operation_id, arn)
             value: Any = raw
             if self.round_trip:
@@ -138,7 +145,7 @@ class ChildContextOperation(OperationExecutor[T]):
                     advice="the result is over it too, so the checkpoint carries the summary"
                     " instead: make summary_generator return less",
                 )
-            self.send(
+            yield from self.send(
                 OperationAction.SUCCEED,
                 sync=self.terminal_sync,
                 payload=payload,
@@ -148,11 +155,11 @@ class ChildContextOperation(OperationExecutor[T]):
         except ExecutionError:
             raise
         except Exception as exc:
-            if isinstance(exc, InvocationError) and exc.is_retryable():
+            if retryable_invocation_error(exc) is not None:
                 raise
             error = error_object_from_exception(exc)
             if not self.config.is_virtual:
-                self.send(OperationAction.FAIL, sync=self.terminal_sync, error=error)
+                yield from self.send(OperationAction.FAIL, sync=self.terminal_sync, error=error)
             else:
                 plugins.context_ended(identity, OperationStatus.FAILED, error=error)
             raise_operation_error(error, ChildContextError)
@@ -163,3 +170,30 @@ def run_child(
 ) -> T:
     """Run `func` as the child context `identity` (the entry point map/parallel use too)."""
     return ChildContextOperation(func, config or ChildConfig(), state, identity).process()
+
+
+_DEFAULT_CONFIG: ChildConfig[Any] = ChildConfig()
+
+
+def child_operation(
+    scope: Scope, func: Callable[[Any], T], name: str | None, config: ChildConfig[T] | None
+) -> ChildContextOperation[T]:
+    """The child context `context.run_in_child_context(func, name, config)` runs (its id
+    taken now); its body calls `func` with a child context of `scope`'s face.
+
+    Raises:
+        ValidationError: the name is invalid.
+    """
+    name = name or getattr(func, "_original_name", None)
+    validate_name("operation name", name)
+    active: ChildConfig[Any] = config or _DEFAULT_CONFIG
+    identity = scope.new_identity(
+        OperationType.CONTEXT, active.sub_type or OperationSubType.RUN_IN_CHILD_CONTEXT.value, name
+    )
+    child_id = identity.operation_id
+    is_virtual = active.is_virtual
+
+    def body() -> T:
+        return func(scope.create_child_context(child_id, is_virtual=is_virtual))
+
+    return ChildContextOperation(body, active, scope.state, identity)

@@ -20,13 +20,20 @@ from __future__ import annotations
 from typing import Generic, TypeVar
 
 from perdure.wire.limits import MAX_CHAINED_INVOKE_PAYLOAD_BYTES, utf8_size
-from perdure.wire.types import ChainedInvokeOptions, Operation, OperationAction, OperationStatus
+from perdure.wire.types import (
+    ChainedInvokeOptions,
+    Operation,
+    OperationAction,
+    OperationStatus,
+    OperationSubType,
+    OperationType,
+)
 
 from ..config import InvokeConfig
 from ..errors import InvokeError, SerDesError, raise_operation_error
 from ..serdes import DEFAULT_JSON_SERDES, deserialize, serialize
 from ..state import ExecutionState
-from ._base import CheckResult, OperationExecutor, OperationIdentity
+from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, Scope, validate_name
 from ._suspend import suspend_for
 
 P = TypeVar("P")
@@ -78,10 +85,10 @@ class InvokeOperation(OperationExecutor[R], Generic[P, R]):
         self.payload = payload
         self.config = config
 
-    def check_result_status(self) -> CheckResult[R]:
+    def check_result_status(self) -> Flow[CheckResult[R]]:
         op = self.checkpoint()
         if op is None:
-            self._start()
+            yield from self._start()
             return CheckResult.started()
         if op.status is OperationStatus.SUCCEEDED:
             return CheckResult.completed(self._result_of(op))
@@ -90,7 +97,7 @@ class InvokeOperation(OperationExecutor[R], Generic[P, R]):
             raise_operation_error(details.error if details else None, InvokeError)
         return CheckResult.ready(op)
 
-    def _start(self) -> None:
+    def _start(self) -> Flow[None]:
         identity = self.identity
         arn = self.state.durable_execution_arn
         payload = serialize(
@@ -98,7 +105,7 @@ class InvokeOperation(OperationExecutor[R], Generic[P, R]):
         )
         _check_payload_size(identity, payload)
         metadata = self.state.plugins.propagation_metadata(identity, self.function_name)
-        self.send(
+        yield from self.send(
             OperationAction.START,
             payload=payload,
             chained_invoke_options=ChainedInvokeOptions(
@@ -120,6 +127,20 @@ class InvokeOperation(OperationExecutor[R], Generic[P, R]):
         )
         return value
 
-    def execute(self, checkpoint: Operation | None) -> R:
+    def execute(self, checkpoint: Operation | None) -> Flow[R]:
         label = self.identity.name or self.identity.operation_id
         suspend_for(f"invoke {label} of {self.function_name} is running", None)
+        yield  # a flow (never reached)
+
+
+def invoke_operation(
+    scope: Scope, function_name: str, payload: P, name: str | None, config: InvokeConfig[P, R] | None
+) -> InvokeOperation[P, R]:
+    """The chained invoke `context.invoke(function_name, payload, name, config)` runs.
+
+    Raises:
+        ValidationError: the name is invalid.
+    """
+    validate_name("operation name", name)
+    identity = scope.new_identity(OperationType.CHAINED_INVOKE, OperationSubType.CHAINED_INVOKE.value, name)
+    return InvokeOperation(function_name, payload, config or InvokeConfig(), scope.state, identity)

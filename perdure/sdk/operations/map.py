@@ -1,7 +1,7 @@
 """The map operation: run a function over every item concurrently and return a `BatchResult`.
 
-Owns `map_items(context, inputs, func, name, config)`, which `DurableContext.map`
-delegates to. `func(context, item, index, items)` runs once per item, each in its own
+Owns `map_branches(inputs, func, config)`, the declared iterations both faces' `map` run
+as a `BatchRun`. `func(context, item, index, items)` runs once per item, each in its own
 child context named `map-item-{index}` or `config.item_namer(item, index)` (called for
 every item before anything is checkpointed, on every run). The default completion fails
 fast (`CompletionConfig()`); the map never raises because items failed: call
@@ -14,35 +14,34 @@ Imports only `perdure.wire`, `perdure.sdk` modules below the context, and the st
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from ..batch import BatchResult, BatchType
 from ..completion import MapConfig
 from ..concurrency import Branch
 from ..errors import ValidationError
 from ._base import validate_name
-from ._batch import run_batch
-
-if TYPE_CHECKING:
-    from ..context import DurableContext
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-MapFunction = Callable[["DurableContext", T, int, Sequence[T]], R]
-"""`func(context, item, index, items)`: one map iteration."""
+MapFunction = Callable[[Any, T, int, Sequence[T]], R]
+"""`func(context, item, index, items)`: one map iteration (the context is either face's)."""
 
-_DEFAULT_CONFIG: MapConfig[Any] = MapConfig()
+DEFAULT_MAP_CONFIG: MapConfig[Any] = MapConfig()
 
 
-def _bind(func: MapFunction[T, R], item: T, index: int, items: Sequence[T]) -> Callable[[DurableContext], R]:
-    def iteration(context: DurableContext) -> R:
+def _bind(
+    func: Callable[[Any, T, int, Sequence[T]], R], item: T, index: int, items: Sequence[T]
+) -> Callable[[Any], R]:
+    def iteration(context: Any) -> R:
         return func(context, item, index, items)
 
     return iteration
 
 
-def map_branches(inputs: Sequence[T], func: MapFunction[T, R], config: MapConfig[T]) -> list[Branch]:
+def map_branches(
+    inputs: Sequence[T], func: Callable[[Any, T, int, Sequence[T]], Any], config: MapConfig[T]
+) -> list[Branch]:
     """The declared iterations of a map, validated and named.
 
     Raises:
@@ -74,35 +73,4 @@ def map_branches(inputs: Sequence[T], func: MapFunction[T, R], config: MapConfig
     return branches
 
 
-def map_items(
-    context: DurableContext,
-    inputs: Sequence[T],
-    func: MapFunction[T, R],
-    name: str | None = None,
-    config: MapConfig[T] | None = None,
-) -> BatchResult[R]:
-    """Run `func(context, item, index, inputs)` for every item, each in its own child context.
-
-    Args:
-        context: the context the map belongs to.
-        inputs: the items, in index order.
-        func: the iteration body.
-        name: the operation name (default: the `@durable_with_child_context` name of `func`).
-        config: concurrency, completion policy, serdes, nesting type, item namer.
-
-    Returns:
-        One item per admitted iteration, in index order, and the completion reason.
-
-    Raises:
-        ValidationError: invalid inputs, function, namer or config, before anything is
-            checkpointed.
-        NonDeterministicExecutionError: the recorded map disagrees with the code.
-    """
-    name = name or getattr(func, "_original_name", None)
-    active: MapConfig[T] = config if config is not None else _DEFAULT_CONFIG
-    branches = map_branches(inputs, func, active)
-    result: BatchResult[R] = run_batch(context, BatchType.MAP, name, branches, active)
-    return result
-
-
-__all__ = ["MapFunction", "map_branches", "map_items"]
+__all__ = ["DEFAULT_MAP_CONFIG", "MapFunction", "map_branches"]

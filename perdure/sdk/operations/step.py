@@ -21,7 +21,14 @@ from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
 from perdure.wire.limits import MAX_DELAY_SECONDS, MAX_OPERATION_PAYLOAD_BYTES, utf8_size
-from perdure.wire.types import Operation, OperationAction, OperationStatus, StepOptions
+from perdure.wire.types import (
+    Operation,
+    OperationAction,
+    OperationStatus,
+    OperationSubType,
+    OperationType,
+    StepOptions,
+)
 
 from ..config import StepConfig, StepSemantics
 from ..errors import (
@@ -39,12 +46,15 @@ from ..retries import RetryPresets
 from ..serdes import deserialize, round_trip, serialize
 from ..state import ExecutionState
 from ..types import StepContext
-from ._base import CheckResult, OperationExecutor, OperationIdentity
+from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, Scope, UserCall, validate_name
 from ._suspend import suspend_for, suspend_until
 
 T = TypeVar("T")
 
 _DEFAULT_RETRY = RetryPresets.default()
+_DEFAULT_CONFIG = StepConfig()
+_STEP = OperationType.STEP
+_STEP_SUB_TYPE = OperationSubType.STEP.value
 
 
 _OFFLOAD_ADVICE = (
@@ -87,6 +97,7 @@ class StepOperation(OperationExecutor[T]):
         state: the replay state.
         identity: the step's identity.
         logger: the owning context's logger (the step's logger is derived from it).
+        off_loop: on the async face, run the (sync) body on a worker thread.
     """
 
     def __init__(
@@ -96,13 +107,16 @@ class StepOperation(OperationExecutor[T]):
         state: ExecutionState,
         identity: OperationIdentity,
         logger: Logger,
+        *,
+        off_loop: bool = False,
     ) -> None:
         super().__init__(state, identity)
         self.func = func
         self.config = config
         self.logger = logger
+        self.off_loop = off_loop
 
-    def check_result_status(self) -> CheckResult[T]:
+    def check_result_status(self) -> Flow[CheckResult[T]]:
         op = self.checkpoint()
         at_most_once = self.config.step_semantics is StepSemantics.AT_MOST_ONCE_PER_RETRY
         if op is not None:
@@ -120,7 +134,7 @@ class StepOperation(OperationExecutor[T]):
                 )
             if status is OperationStatus.STARTED:
                 if at_most_once:
-                    self._retry_or_fail(
+                    yield from self._retry_or_fail(
                         StepInterruptedError(
                             f"Step operation_id={self.identity.operation_id} name={self.identity.name} "
                             "was previously interrupted",
@@ -131,7 +145,7 @@ class StepOperation(OperationExecutor[T]):
                 return CheckResult.ready(op)
             if status is not OperationStatus.READY:
                 raise InvalidStateError(f"step {self.identity.operation_id} has status {status.value}")
-        self.send(OperationAction.START, sync=at_most_once)
+        yield from self.send(OperationAction.START, sync=at_most_once)
         if at_most_once:
             refreshed = self.state.operations.get(self.identity.operation_id)
             if refreshed is None or refreshed.status is not OperationStatus.STARTED:
@@ -149,7 +163,7 @@ class StepOperation(OperationExecutor[T]):
         )
         return value
 
-    def execute(self, checkpoint: Operation | None) -> T:
+    def execute(self, checkpoint: Operation | None) -> Flow[T]:
         identity = self.identity
         details = checkpoint.step_details if checkpoint is not None else None
         attempt = (details.attempt or 0) + 1 if details is not None else 1
@@ -165,26 +179,27 @@ class StepOperation(OperationExecutor[T]):
         arn = self.state.durable_execution_arn
         try:
             step_context = StepContext(logger=step_logger, attempt=attempt)
-            raw = self.state.plugins.run_user_function(
-                identity, lambda: self.func(step_context), attempt=attempt
+            func = self.func
+            raw = yield UserCall(
+                identity, lambda: func(step_context), off_loop=self.off_loop, attempt=attempt
             )
             payload = serialize(self.config.serdes, raw, identity.operation_id, arn)
             check_payload_size("step", identity, payload)
             value: Any = round_trip(self.config.serdes, raw, payload, identity.operation_id, arn)
-            self.send(OperationAction.SUCCEED, payload=payload)
+            yield from self.send(OperationAction.SUCCEED, payload=payload)
             return value  # type: ignore[no-any-return]
         except RetryableSerDesError:
             raise
         except SerDesError as exc:
             error = error_object_from_exception(exc)
-            self.send(OperationAction.FAIL, error=error)
+            yield from self.send(OperationAction.FAIL, error=error)
             raise_operation_error(error, StepError)
         except ExecutionError:
             raise
         except Exception as exc:
-            self._retry_or_fail(exc, checkpoint)
+            return (yield from self._retry_or_fail(exc, checkpoint))
 
-    def _retry_or_fail(self, error: Exception, checkpoint: Operation | None) -> NoReturn:
+    def _retry_or_fail(self, error: Exception, checkpoint: Operation | None) -> Flow[NoReturn]:
         """Ask the retry strategy: RETRY and suspend, or FAIL and raise `StepError`."""
         record = error_object_from_exception(error)
         details = checkpoint.step_details if checkpoint is not None else None
@@ -193,7 +208,7 @@ class StepOperation(OperationExecutor[T]):
         decision = strategy(error, attempts_made)
         if decision.should_retry:
             delay = min(max(1, decision.delay_seconds), MAX_DELAY_SECONDS)
-            self.send(
+            yield from self.send(
                 OperationAction.RETRY,
                 error=record,
                 step_options=StepOptions(next_attempt_delay_seconds=delay),
@@ -201,5 +216,25 @@ class StepOperation(OperationExecutor[T]):
             suspend_for(
                 f"retry of step {self.identity.name or self.identity.operation_id} in {delay}s", delay
             )
-        self.send(OperationAction.FAIL, error=record)
+        yield from self.send(OperationAction.FAIL, error=record)
         raise_operation_error(record, StepError)
+
+
+def step_operation(
+    scope: Scope,
+    func: Callable[[StepContext], T],
+    name: str | None,
+    config: StepConfig | None,
+    *,
+    off_loop: bool = False,
+) -> StepOperation[T]:
+    """The step `context.step(func, name, config)` runs (its id taken now).
+
+    Raises:
+        ValidationError: the name is invalid (nothing is checkpointed).
+    """
+    name = name or getattr(func, "_original_name", None)
+    validate_name("operation name", name)
+    config = config or _DEFAULT_CONFIG
+    identity = scope.new_identity(_STEP, config.sub_type or _STEP_SUB_TYPE, name)
+    return StepOperation(func, config, scope.state, identity, scope.logger, off_loop=off_loop)

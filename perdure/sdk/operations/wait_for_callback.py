@@ -19,10 +19,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from ..config import CallbackConfig, StepConfig, WaitForCallbackConfig
+from perdure.wire.types import OperationSubType, OperationType
+
+from ..config import CallbackConfig, ChildConfig, StepConfig, WaitForCallbackConfig
 from ..errors import CallbackError, CallbackSubmitterError, ChildContextError, StepError
 from ..types import StepContext, WaitForCallbackContext
+from ._base import Scope, validate_name
 from .callback import Callback
+from .child_context import ChildContextOperation
 
 T = TypeVar("T")
 
@@ -58,22 +62,52 @@ def wait_for_callback_body(
     return callback.result()
 
 
-def translate_errors(run: Callable[[], T]) -> T:
-    """Run the child context; turn its `ChildContextError` into the callback error it wraps.
+def translated(error: ChildContextError) -> BaseException:
+    """The error the caller of wait_for_callback gets for its failed child context.
 
-    Raises:
-        CallbackError: the callback failed or timed out (as recorded).
-        CallbackSubmitterError: the submitter step failed; the `StepError` is its cause.
-        ChildContextError: anything else that failed inside.
+    A `CallbackError` (failed or timed out, as recorded) is raised as it is; a failed
+    submitter (`StepError`) as `CallbackSubmitterError` with the `StepError` as its cause;
+    anything else that failed inside as the `ChildContextError` itself.
     """
+    inner = error.__cause__
+    if isinstance(inner, CallbackError):
+        inner.__cause__ = None
+        inner.__suppress_context__ = True
+        return inner
+    if isinstance(inner, StepError):
+        submitter = CallbackSubmitterError(
+            inner.message or "Callback submitter failed", data=inner.data, stack_trace=inner.stack_trace
+        )
+        submitter.__cause__ = inner
+        return submitter
+    return error
+
+
+def translate_errors(run: Callable[[], T]) -> T:
+    """Run the child context; raise `translated` of its `ChildContextError`."""
     try:
         return run()
     except ChildContextError as exc:
-        inner = exc.__cause__
-        if isinstance(inner, CallbackError):
-            raise inner from None
-        if isinstance(inner, StepError):
-            raise CallbackSubmitterError(
-                inner.message or "Callback submitter failed", data=inner.data, stack_trace=inner.stack_trace
-            ) from inner
-        raise
+        error = translated(exc)
+        if error is exc:
+            raise
+        raise error from error.__cause__
+
+
+def wait_for_callback_operation(
+    scope: Scope, body: Callable[[Any], Any], name: str | None
+) -> ChildContextOperation[Any]:
+    """The WaitForCallback child context of `context.wait_for_callback` (its id taken now);
+    `body(child_context)` is the face's `wait_for_callback_body`.
+
+    Raises:
+        ValidationError: the name is invalid.
+    """
+    validate_name("operation name", name)
+    identity = scope.new_identity(OperationType.CONTEXT, OperationSubType.WAIT_FOR_CALLBACK.value, name)
+    child_id = identity.operation_id
+
+    def run() -> Any:
+        return body(scope.create_child_context(child_id))
+
+    return ChildContextOperation(run, ChildConfig(), scope.state, identity)

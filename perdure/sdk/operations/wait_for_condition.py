@@ -25,24 +25,32 @@ Imports only `perdure.wire`, `perdure.sdk` modules below the context, and the st
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from perdure.wire.limits import MAX_DELAY_SECONDS
-from perdure.wire.types import Operation, OperationAction, OperationStatus, StepOptions
+from perdure.wire.types import (
+    Operation,
+    OperationAction,
+    OperationStatus,
+    OperationSubType,
+    OperationType,
+    StepOptions,
+)
 
 from ..errors import (
     InvalidStateError,
-    InvocationError,
+    ValidationError,
     WaitForConditionError,
     error_object_from_exception,
     raise_operation_error,
+    retryable_invocation_error,
 )
 from ..logger import Logger, LogInfo
 from ..serdes import deserialize, serialize
 from ..state import ExecutionState
 from ..types import WaitForConditionCheckContext
 from ..waits import WaitForConditionConfig
-from ._base import CheckResult, OperationExecutor, OperationIdentity
+from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, Scope, UserCall, validate_name
 from ._suspend import suspend_for, suspend_until
 from .step import check_payload_size
 
@@ -71,11 +79,14 @@ class WaitForConditionOperation(OperationExecutor[T]):
         state: ExecutionState,
         identity: OperationIdentity,
         logger: Logger,
+        *,
+        off_loop: bool = False,
     ) -> None:
         super().__init__(state, identity)
         self.check = check
         self.config = config
         self.logger = logger
+        self.off_loop = off_loop
 
     # ------------------------------------------------------------------ serdes
 
@@ -96,7 +107,7 @@ class WaitForConditionOperation(OperationExecutor[T]):
 
     # ---------------------------------------------------------------- template
 
-    def check_result_status(self) -> CheckResult[T]:
+    def check_result_status(self) -> Flow[CheckResult[T]]:
         op = self.checkpoint()
         if op is not None:
             status = op.status
@@ -117,10 +128,10 @@ class WaitForConditionOperation(OperationExecutor[T]):
                     f"wait_for_condition {self.identity.operation_id} has status {status.value}"
                 )
         # The START only records that polling began; nothing waits on it.
-        self.send(OperationAction.START, sync=False)
+        yield from self.send(OperationAction.START, sync=False)
         return CheckResult.ready(op)
 
-    def execute(self, checkpoint: Operation | None) -> T:
+    def execute(self, checkpoint: Operation | None) -> Flow[T]:
         identity = self.identity
         details = checkpoint.step_details if checkpoint is not None else None
         attempt = (details.attempt or 0) + 1 if details is not None else 1
@@ -142,8 +153,9 @@ class WaitForConditionOperation(OperationExecutor[T]):
                 ),
                 attempt=attempt,
             )
-            new_state = self.state.plugins.run_user_function(
-                identity, lambda: self.check(current, check_context), attempt=attempt
+            check = self.check
+            new_state = yield UserCall(
+                identity, lambda: check(current, check_context), off_loop=self.off_loop, attempt=attempt
             )
             payload = self._serialize(new_state)
             # The strategy judges the state replay would reconstruct, not the live object.
@@ -151,25 +163,47 @@ class WaitForConditionOperation(OperationExecutor[T]):
             if not decision.should_continue:
                 # A fresh round trip: a strategy that mutated its argument cannot change it.
                 value = self._deserialize(payload)
-                self.send(OperationAction.SUCCEED, payload=payload)
+                yield from self.send(OperationAction.SUCCEED, payload=payload)
                 return value
             delay = min(max(1, decision.delay_seconds), MAX_DELAY_SECONDS)
-            self.send(
+            yield from self.send(
                 OperationAction.RETRY,
                 payload=payload,
                 step_options=StepOptions(next_attempt_delay_seconds=delay),
             )
             suspend_for(f"wait_for_condition {self._label()} polls again in {delay}s", delay)
         except Exception as exc:  # suspension is a BaseException and passes through
-            self._fail(exc)
+            return (yield from self._fail(exc))
 
-    def _fail(self, error: Exception) -> NoReturn:
+    def _fail(self, error: Exception) -> Flow[NoReturn]:
         """Record FAIL and raise `WaitForConditionError` (a retryable invocation error propagates)."""
-        if isinstance(error, InvocationError) and error.is_retryable():
+        if retryable_invocation_error(error) is not None:
             raise error
         record = error_object_from_exception(error)
-        self.send(OperationAction.FAIL, error=record)
+        yield from self.send(OperationAction.FAIL, error=record)
         raise_operation_error(record, WaitForConditionError)
 
     def _label(self) -> str:
         return self.identity.name or self.identity.operation_id
+
+
+def wait_for_condition_operation(
+    scope: Scope,
+    check: Callable[[T, WaitForConditionCheckContext], Any],
+    config: WaitForConditionConfig[T],
+    name: str | None,
+    *,
+    off_loop: bool = False,
+) -> WaitForConditionOperation[T]:
+    """The operation `context.wait_for_condition(check, config, name)` runs.
+
+    Raises:
+        ValidationError: `check` or `config` is missing, or the name is invalid.
+    """
+    if check is None:
+        raise ValidationError("`check` is required for wait_for_condition")
+    if not config:
+        raise ValidationError("`config` is required for wait_for_condition")
+    validate_name("operation name", name)
+    identity = scope.new_identity(OperationType.STEP, OperationSubType.WAIT_FOR_CONDITION.value, name)
+    return WaitForConditionOperation(check, config, scope.state, identity, scope.logger, off_loop=off_loop)

@@ -25,7 +25,7 @@ import datetime
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from perdure.wire.codec import from_wire
@@ -330,6 +330,38 @@ class PluginDispatcher:
         """
         if not self._plugins:
             return func()
+        start = self._user_function_started(identity, attempt, is_replay_children)
+        try:
+            result = func()
+        except BaseException as exc:
+            self._user_function_ended(start, exc)
+            raise
+        self._user_function_ended(start, None)
+        return result
+
+    async def arun_user_function(
+        self,
+        identity: OperationIdentityLike,
+        func: Callable[[], Awaitable[T]],
+        *,
+        attempt: int | None = None,
+        is_replay_children: bool = False,
+    ) -> T:
+        """`run_user_function` for code that is awaited (the async face)."""
+        if not self._plugins:
+            return await func()
+        start = self._user_function_started(identity, attempt, is_replay_children)
+        try:
+            result = await func()
+        except BaseException as exc:
+            self._user_function_ended(start, exc)
+            raise
+        self._user_function_ended(start, None)
+        return result
+
+    def _user_function_started(
+        self, identity: OperationIdentityLike, attempt: int | None, is_replay_children: bool
+    ) -> UserFunctionStartInfo:
         start = UserFunctionStartInfo(
             operation_id=identity.operation_id,
             operation_type=identity.operation_type,
@@ -343,36 +375,34 @@ class PluginDispatcher:
             is_replay_children=is_replay_children,
         )
         self._fan_out("on_user_function_start", start)
-        outcome = UserFunctionOutcome.INCOMPLETE
+        return start
+
+    def _user_function_ended(self, start: UserFunctionStartInfo, raised: BaseException | None) -> None:
+        outcome = UserFunctionOutcome.SUCCEEDED
         error: ErrorObject | None = None
-        try:
-            result = func()
-        except Exception as exc:
+        if isinstance(raised, Exception):
             outcome = UserFunctionOutcome.FAILED
-            error = error_object_from_exception(exc)
-            raise
-        else:
-            outcome = UserFunctionOutcome.SUCCEEDED
-            return result
-        finally:
-            self._fan_out(
-                "on_user_function_end",
-                UserFunctionEndInfo(
-                    operation_id=start.operation_id,
-                    operation_type=start.operation_type,
-                    sub_type=start.sub_type,
-                    name=start.name,
-                    parent_id=start.parent_id,
-                    start_time=start.start_time,
-                    is_replayed=False,
-                    status=start.status,
-                    end_time=_now(),
-                    error=error,
-                    attempt=attempt,
-                    is_replay_children=is_replay_children,
-                    outcome=outcome,
-                ),
-            )
+            error = error_object_from_exception(raised)
+        elif raised is not None:
+            outcome = UserFunctionOutcome.INCOMPLETE
+        self._fan_out(
+            "on_user_function_end",
+            UserFunctionEndInfo(
+                operation_id=start.operation_id,
+                operation_type=start.operation_type,
+                sub_type=start.sub_type,
+                name=start.name,
+                parent_id=start.parent_id,
+                start_time=start.start_time,
+                is_replayed=False,
+                status=start.status,
+                end_time=_now(),
+                error=error,
+                attempt=start.attempt,
+                is_replay_children=start.is_replay_children,
+                outcome=outcome,
+            ),
+        )
 
     def propagation_metadata(
         self, identity: OperationIdentityLike, target_function_name: str

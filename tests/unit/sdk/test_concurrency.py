@@ -523,7 +523,7 @@ def test_lost_branch_updates_replay_to_the_same_outcome() -> None:
 def test_a_fault_of_a_worker_itself_reaches_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker that breaks outside any branch (here while settling the third outcome) makes
     map raise that error: the coordinator does not wait for a worker that is gone."""
-    original = concurrency._Run.settle_and_admit
+    original = concurrency.RunState.settle_and_admit
     calls = Counter[str]()
 
     def settle_and_admit(self: Any, event: Any) -> int | None:
@@ -532,7 +532,7 @@ def test_a_fault_of_a_worker_itself_reaches_the_caller(monkeypatch: pytest.Monke
             raise RuntimeError("the executor broke (injected)")
         return original(self, event)
 
-    monkeypatch.setattr(concurrency._Run, "settle_and_admit", settle_and_admit)
+    monkeypatch.setattr(concurrency.RunState, "settle_and_admit", settle_and_admit)
     outcome: list[Any] = []
 
     def run() -> None:

@@ -7,7 +7,8 @@ from typing import Any
 from perdure.sdk.config import Duration, JitterStrategy
 from perdure.sdk.context import DurableContext
 from perdure.sdk.execution import durable_execution
-from perdure.sdk.retries import RetryStrategyConfig, WithRetryConfig, create_retry_strategy, with_retry
+from perdure.sdk.retries import RetryStrategyConfig, create_retry_strategy
+from perdure.sdk.with_retry import WithRetryConfig, with_retry
 
 from .fakes import FakeService, run_to_end
 

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from perdure.cli.commands import CommandError
+from perdure.cli.commands import CommandError, parse_function
 from perdure.cli.main import build_parser
-from perdure.cli.serve import parse_function
 
 
 def test_defaults_bind_loopback_on_9000():

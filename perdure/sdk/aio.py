@@ -1,0 +1,566 @@
+"""The asyncio face: `AsyncDurableContext`, the async driver of operation flows, and the
+process's event loop.
+
+Owns what differs when a handler is `async def`, and nothing else: each operation is the
+same object the sync face runs (built by the same `*_operation` function of its module),
+its flow driven here with awaits instead of blocking calls (`AsyncRuntime.drive`). Map
+and parallel branches are tasks on the loop under the same completion policies
+(`perdure.sdk.concurrency_async`). Imports only `perdure.wire`, the `perdure.sdk` modules
+below the contexts and the standard library.
+
+Rules of the face (docs/sdk.md, "The async face"):
+- an operation method is a plain `def`: it takes the operation's id when it is called and
+  returns an `OperationTask`, already scheduled, so ids follow call order whatever
+  finishes first;
+- `async def` bodies run on the loop; a sync step body (or check, or submitter) runs on a
+  worker thread of the process's budget (`perdure.sdk.threads`);
+- suspension stays a `BaseException` on the loop; when the handler ends, operations still
+  running are cancelled and awaited, and sync bodies still running on threads are joined,
+  before the checkpoint writer stops;
+- misuse fails the execution with `DurableUsageError` naming the operation (an operation
+  never awaited, a context used outside its loop); cancelling a running operation
+  (`asyncio.timeout`, `wait_for`, `Task.cancel`) fails it with `OperationCancelledError`,
+  since the race would go another way on replay.
+
+Threads: one event loop per process, on its own daemon thread, kept across invocations
+(a module-level `httpx.AsyncClient` keeps working from one invocation to the next). The
+sync Lambda entry point hands the handler's coroutine to it and blocks for the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import inspect
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, Generic, TypeVar, overload
+
+from perdure.wire.types import OperationSubType
+
+from .batch import BatchResult, BatchType
+from .completion import BatchItemStatus, MapConfig, ParallelBranch, ParallelConfig
+from .concurrency_async import AsyncConcurrentExecutor
+from .config import CallbackConfig, ChildConfig, Duration, InvokeConfig, StepConfig, WaitForCallbackConfig
+from .errors import (
+    ChildContextError,
+    DurableUsageError,
+    OperationCancelledError,
+)
+from .invocation import Invocation, is_suspension
+from .operations._base import Checkpoint, Flow, OperationExecutor, UserCall
+from .operations._batch import BatchRun, MissingOutcome, Replayer, replay_batch
+from .operations.callback import Callback, callback_operation
+from .operations.child_context import child_operation
+from .operations.invoke import invoke_operation
+from .operations.map import DEFAULT_MAP_CONFIG, map_branches
+from .operations.parallel import DEFAULT_PARALLEL_CONFIG, parallel_branches
+from .operations.step import step_operation
+from .operations.wait import wait_operation
+from .operations.wait_for_callback import translated, wait_for_callback_operation
+from .operations.wait_for_condition import wait_for_condition_operation
+from .scope import ContextScope
+from .state import ReplayStatus
+from .threads import run_off_loop
+from .types import StepContext, WaitForCallbackContext, WaitForConditionCheckContext
+from .waits import WaitForConditionConfig
+
+T = TypeVar("T")
+U = TypeVar("U")
+PayloadT = TypeVar("PayloadT")
+ResultT = TypeVar("ResultT")
+
+_WAIT_FOR_CALLBACK = OperationSubType.WAIT_FOR_CALLBACK.value
+
+
+# --------------------------------------------------------------------- the task
+
+
+class OperationTask(asyncio.Task[T], Generic[T]):
+    """A durable operation running on the invocation's loop: await it for its value.
+
+    An `asyncio.Task`, so `asyncio.gather`, `wait` and `as_completed` take it as it is.
+    It remembers whether its outcome was consumed (awaited, gathered, its result read), so
+    an operation the handler forgot to await is reported by name.
+
+    Attributes:
+        label: the operation, for messages (``step 'charge' (id 1ced...)``).
+    """
+
+    def __init__(self, coro: Coroutine[Any, Any, T], *, loop: asyncio.AbstractEventLoop, label: str) -> None:
+        super().__init__(coro, loop=loop)
+        self.label = label
+        self.consumed = False
+
+    def __await__(self) -> Any:
+        self.consumed = True
+        return super().__await__()
+
+    __iter__ = __await__
+
+    def result(self) -> T:
+        self.consumed = True
+        return super().result()
+
+    def exception(self) -> BaseException | None:
+        self.consumed = True
+        return super().exception()
+
+    def add_done_callback(
+        self, fn: Callable[[Any], object], *, context: contextvars.Context | None = None
+    ) -> None:
+        self.consumed = True  # gather, wait and wait_for register a callback
+        super().add_done_callback(fn, context=context)
+
+
+def _label(operation: OperationExecutor[Any]) -> str:
+    identity = operation.identity
+    kind = (identity.sub_type or identity.operation_type.value).lower()
+    named = f" {identity.name!r}" if identity.name else ""
+    return f"{kind}{named} (id {identity.operation_id})"
+
+
+# ------------------------------------------------------------------ the runtime
+
+
+class AsyncRuntime:
+    """The async face's part of one invocation, living on the process's loop.
+
+    Args:
+        invocation: the invocation (its state; its cleanup joins sync bodies on threads).
+        loop: the process's event loop.
+    """
+
+    def __init__(self, invocation: Invocation, loop: asyncio.AbstractEventLoop) -> None:
+        self.invocation = invocation
+        self.state = invocation.state
+        self.loop = loop
+        self.tasks: set[asyncio.Task[Any]] = set()
+        """Every task of this invocation not yet done (operations and batch branches)."""
+        self.operations: list[OperationTask[Any]] = []
+        self.closing = False
+        """The handler has ended: cancellations from here on are the runtime's own."""
+        self.suspending = False
+        """An operation suspended: the invocation ends, cancelling siblings is expected."""
+        self.failure: BaseException | None = None
+        """A misuse seen on the loop; it becomes the invocation's outcome."""
+        self.threads: set[concurrent.futures.Future[Any]] = set()
+        invocation.cleanup.callback(self._join_threads)
+
+    # --------------------------------------------------------------- tasks
+
+    def track(self, task: asyncio.Task[Any]) -> None:
+        """Count `task` among the invocation's tasks until it is done."""
+        self.tasks.add(task)
+        # The base class's method: registering this callback does not consume the outcome.
+        asyncio.Task.add_done_callback(task, self.tasks.discard)
+
+    def spawn(
+        self,
+        scope: AsyncDurableContext,
+        operation: OperationExecutor[Any],
+        then: Callable[[Any], T] | None = None,
+    ) -> OperationTask[T]:
+        """Schedule `operation` of `scope` (its id is already taken) as a task; `then`
+        maps its value (inside the task)."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        label = _label(operation)
+        if running is not self.loop:
+            raise DurableUsageError(
+                f"{label} was called outside the invocation's event loop (from a sync step body, "
+                "another thread or another loop): an AsyncDurableContext is used only by the async "
+                "code of its own handler"
+            )
+        flip_after = scope.enter(operation.identity)
+        task: OperationTask[T] = OperationTask(
+            self.run(scope, operation, flip_after, then), loop=self.loop, label=label
+        )
+        self.track(task)
+        self.operations.append(task)
+        scope._created.append(task)
+        return task
+
+    async def run(
+        self,
+        scope: ContextScope,
+        operation: OperationExecutor[Any],
+        flip_after: bool,
+        then: Callable[[Any], Any] | None,
+    ) -> Any:
+        """Drive `operation` inside the replay boundary of `scope`."""
+        try:
+            value = await self.drive(operation.flow())
+            return then(value) if then is not None else value
+        except ChildContextError as exc:
+            if operation.identity.sub_type != _WAIT_FOR_CALLBACK:
+                raise
+            error = translated(exc)
+            if error is exc:
+                raise
+            raise error from error.__cause__
+        except asyncio.CancelledError:
+            if not (self.closing or self.suspending) and self.failure is None:
+                self.failure = OperationCancelledError(
+                    f"{_label(operation)} was cancelled while it ran (asyncio.timeout, wait_for, "
+                    "Task.cancel or a TaskGroup whose sibling failed): a replay could not reproduce "
+                    "where it stopped, so the execution fails; put the timeout inside the step body "
+                    "instead (a timed-out body is a failed attempt, retried by the retry strategy)",
+                    operation.identity.operation_id,
+                )
+            raise
+        except BaseException as exc:
+            if is_suspension(exc):
+                self.suspending = True
+            raise
+        finally:
+            scope.leave(flip_after)
+
+    async def drive(self, flow: Flow[T]) -> T:
+        """Run `flow`, awaiting its checkpoints and its user code."""
+        value: Any = None
+        error: BaseException | None = None
+        state = self.state
+        while True:
+            try:
+                request = flow.send(value) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            value = error = None
+            try:
+                if type(request) is Checkpoint:
+                    await state.acheckpoint(request.update)
+                else:
+                    value = await self.call(request)  # type: ignore[arg-type]
+            except BaseException as exc:  # thrown into the flow, which decides
+                error = exc
+
+    async def call(self, call: UserCall) -> Any:
+        """Call user code: on the loop, or on a worker thread when `call.off_loop`."""
+        plugins = self.state.plugins
+        if not plugins.has_plugins:
+            return await self._call(call)
+        return await plugins.arun_user_function(
+            call.identity,
+            lambda: self._call(call),
+            attempt=call.attempt,
+            is_replay_children=call.is_replay_children,
+        )
+
+    async def _call(self, call: UserCall) -> Any:
+        if call.off_loop:
+            future = run_off_loop(call.func)
+            self.threads.add(future)
+            future.add_done_callback(self.threads.discard)
+            result = await asyncio.wrap_future(future)
+        else:
+            result = call.func()
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    def _join_threads(self) -> None:
+        # Sync bodies still running after the handler ended finish before the writer
+        # stops (their checkpoints are then refused), as the sync face joins its branches.
+        concurrent.futures.wait(list(self.threads))
+
+    # ----------------------------------------------------------- the handler
+
+    async def main(
+        self, handler: Callable[[Any, Any], Awaitable[Any]], user_input: Any, root: AsyncDurableContext
+    ) -> Any:
+        """Await the handler; then end every task of the invocation (see the module doc)."""
+        raised: BaseException | None = None
+        result: Any = None
+        try:
+            result = await handler(user_input, root)
+        except BaseException as exc:
+            raised = exc
+        self.closing = True
+        pending = [task for task in self.tasks if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self.failure is not None and not (
+            raised is not None and is_suspension(raised) and self.suspending
+        ):
+            raise self.failure
+        if raised is not None:
+            raise raised
+        forgotten = [task.label for task in self.operations if not task.consumed]
+        if forgotten:
+            raise DurableUsageError(
+                f"{', '.join(forgotten[:5])}{' and more' if len(forgotten) > 5 else ''} "
+                f"{'was' if len(forgotten) == 1 else 'were'} created and never awaited before the handler "
+                "returned: await every operation (or gather it), so replay sees the same operations"
+            )
+        return result
+
+
+# ---------------------------------------------------------------- the event loop
+
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_thread: threading.Thread | None = None
+_loop_lock = threading.Lock()
+
+
+def process_loop() -> asyncio.AbstractEventLoop:
+    """The process's event loop, started on its own daemon thread on first use."""
+    global _loop, _loop_thread
+    with _loop_lock:
+        if _loop is None or _loop.is_closed() or _loop_thread is None or not _loop_thread.is_alive():
+            loop = asyncio.new_event_loop()
+            ready = threading.Event()
+
+            def serve() -> None:
+                asyncio.set_event_loop(loop)
+                loop.call_soon(ready.set)
+                loop.run_forever()
+
+            thread = threading.Thread(target=serve, name="perdure-event-loop", daemon=True)
+            thread.start()
+            ready.wait()
+            _loop, _loop_thread = loop, thread
+        return _loop
+
+
+def run_async_handler(
+    handler: Callable[[Any, Any], Awaitable[Any]],
+    user_input: Any,
+    invocation: Invocation,
+    lambda_context: Any,
+    replay: ReplayStatus,
+) -> Any:
+    """Run the `async def` handler on the process's loop; its value, or raise its error.
+
+    Raises:
+        DurableUsageError: called from the process's loop itself (it would wait for itself).
+    """
+    loop = process_loop()
+    if threading.current_thread() is _loop_thread:
+        raise DurableUsageError(
+            "a durable handler was invoked synchronously from perdure's event loop: invoke it "
+            "from another thread (the Lambda entry point blocks until the handler ends)"
+        )
+    runtime = AsyncRuntime(invocation, loop)
+    root = AsyncDurableContext.from_lambda_context(invocation.state, lambda_context, replay)
+    root._runtime = runtime
+    return asyncio.run_coroutine_threadsafe(runtime.main(handler, user_input, root), loop).result()
+
+
+# ------------------------------------------------------------------- the context
+
+
+class AsyncCallback(Generic[T]):
+    """A callback created by `AsyncDurableContext.create_callback`.
+
+    Attributes:
+        callback_id: the id the service issued; hand it to the external system.
+        operation_id: the CALLBACK operation's id.
+    """
+
+    def __init__(self, callback: Callback[T]) -> None:
+        self._callback = callback
+        self.callback_id = callback.callback_id
+        self.operation_id = callback.operation_id
+
+    async def result(self) -> T | None:
+        """The callback's result; suspends the execution until it has one (see
+        `Callback.result`)."""
+        return self._callback.result()
+
+
+class AsyncDurableContext(ContextScope):
+    """The durable operations available to an `async def` handler (and its child contexts).
+
+    The parameters, configs, results and errors are the sync face's (`DurableContext`);
+    each method takes its operation's id when called and returns an `OperationTask` to
+    await. Created by `durable_execution`; user code does not construct it.
+
+    Attributes:
+        state: the execution's replay state.
+        execution_context: facts about the execution (`durable_execution_arn`).
+        lambda_context: the Lambda context object the handler was invoked with.
+        logger: a replay-aware logger (silent while this context replays).
+    """
+
+    _runtime: AsyncRuntime
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._created: list[OperationTask[Any]] = []
+
+    def create_child_context(self, operation_id: str, *, is_virtual: bool = False) -> AsyncDurableContext:
+        child = super().create_child_context(operation_id, is_virtual=is_virtual)
+        child._runtime = self._runtime
+        return child
+
+    def _spawn(self, operation: OperationExecutor[T]) -> OperationTask[T]:
+        return self._runtime.spawn(self, operation)
+
+    # -------------------------------------------------------------- operations
+
+    @overload
+    def step(
+        self,
+        func: Callable[[StepContext], Awaitable[T]],
+        name: str | None = None,
+        config: StepConfig | None = None,
+    ) -> OperationTask[T]: ...
+
+    @overload
+    def step(
+        self, func: Callable[[StepContext], T], name: str | None = None, config: StepConfig | None = None
+    ) -> OperationTask[T]: ...
+
+    def step(
+        self, func: Callable[[StepContext], Any], name: str | None = None, config: StepConfig | None = None
+    ) -> OperationTask[Any]:
+        """Run `func` as a durable step (see `DurableContext.step`).
+
+        An `async def` body (or a `@durable_step` one) runs on the loop; a sync body runs on
+        a worker thread, so it may block.
+        """
+        return self._spawn(step_operation(self, func, name, config, off_loop=not _is_async(func)))
+
+    def wait(self, duration: Duration, name: str | None = None) -> OperationTask[None]:
+        """Suspend the execution for `duration` (see `DurableContext.wait`)."""
+        return self._spawn(wait_operation(self, duration, name))
+
+    def run_in_child_context(
+        self,
+        func: Callable[[AsyncDurableContext], Awaitable[T]],
+        name: str | None = None,
+        config: ChildConfig[T] | None = None,
+    ) -> OperationTask[T]:
+        """Run ``await func(child_context)`` under one CONTEXT operation (see
+        `DurableContext.run_in_child_context`)."""
+        operation: OperationExecutor[Any] = child_operation(self, func, name, config)
+        return self._spawn(operation)
+
+    def parallel(
+        self,
+        functions: Sequence[Callable[[AsyncDurableContext], Awaitable[T]] | ParallelBranch[Any]],
+        name: str | None = None,
+        config: ParallelConfig | None = None,
+    ) -> OperationTask[BatchResult[T]]:
+        """Run `functions` concurrently as tasks, each in its own child context (see
+        `DurableContext.parallel`)."""
+        branches = parallel_branches(functions)
+        return self._batch(
+            BatchRun(self, BatchType.PARALLEL, name, branches, config or DEFAULT_PARALLEL_CONFIG)
+        )
+
+    def map(
+        self,
+        inputs: Sequence[U],
+        func: Callable[[AsyncDurableContext, U, int, Sequence[U]], Awaitable[T]],
+        name: str | None = None,
+        config: MapConfig[U] | None = None,
+    ) -> OperationTask[BatchResult[T]]:
+        """Run ``await func(context, item, index, inputs)`` for every item as tasks, each in
+        its own child context (see `DurableContext.map`)."""
+        name = name or getattr(func, "_original_name", None)
+        active: MapConfig[U] = config if config is not None else DEFAULT_MAP_CONFIG
+        branches = map_branches(inputs, func, active)
+        return self._batch(BatchRun(self, BatchType.MAP, name, branches, active))
+
+    def _batch(self, batch: BatchRun) -> OperationTask[BatchResult[Any]]:
+        runtime = self._runtime
+
+        async def body() -> BatchResult[Any]:
+            record = batch.replay_record()
+            if record is not None:
+                return await _areplay(runtime, batch, record)
+            executor = AsyncConcurrentExecutor(runtime, batch.runner, batch.completion, batch.max_concurrency)
+            return await executor.execute()
+
+        def checked(result: BatchResult[Any]) -> BatchResult[Any]:
+            batch.check_result(result)
+            return result
+
+        return runtime.spawn(self, batch.operation(body), checked)
+
+    def create_callback(
+        self, name: str | None = None, config: CallbackConfig | None = None
+    ) -> OperationTask[AsyncCallback[Any]]:
+        """Create a callback (see `DurableContext.create_callback`); ``await`` it for an
+        `AsyncCallback`, whose ``await cb.result()`` waits for the outcome."""
+        return self._runtime.spawn(self, callback_operation(self, name, config), AsyncCallback)
+
+    def wait_for_callback(
+        self,
+        submitter: Callable[[str, WaitForCallbackContext], Any],
+        name: str | None = None,
+        config: WaitForCallbackConfig | None = None,
+    ) -> OperationTask[Any]:
+        """Create a callback, run `submitter(callback_id, context)` (sync or async) as a
+        step, and wait for the result (see `DurableContext.wait_for_callback`)."""
+        name = name or getattr(submitter, "_original_name", None)
+
+        async def body(child: AsyncDurableContext) -> Any:
+            prefix = f"{name} " if name else ""
+            callback = await child.create_callback(name=f"{prefix}create callback id", config=config)
+            asynchronous = _is_async(submitter)
+
+            def submit(step_context: StepContext) -> Any:
+                return submitter(callback.callback_id, WaitForCallbackContext(logger=step_context.logger))
+
+            submit._is_async = asynchronous  # type: ignore[attr-defined]
+            step_config = (
+                StepConfig(retry_strategy=config.retry_strategy, serdes=config.serdes)
+                if config is not None
+                else None
+            )
+            await child.step(submit, name=f"{prefix}submitter", config=step_config)
+            return await callback.result()
+
+        return self._spawn(wait_for_callback_operation(self, body, name))
+
+    def wait_for_condition(
+        self,
+        check: Callable[[T, WaitForConditionCheckContext], T]
+        | Callable[[T, WaitForConditionCheckContext], Awaitable[T]],
+        config: WaitForConditionConfig[T],
+        name: str | None = None,
+    ) -> OperationTask[T]:
+        """Poll `check` (sync or async) until the wait strategy stops (see
+        `DurableContext.wait_for_condition`)."""
+        return self._spawn(
+            wait_for_condition_operation(self, check, config, name, off_loop=not _is_async(check))
+        )
+
+    def invoke(
+        self,
+        function_name: str,
+        payload: PayloadT,
+        name: str | None = None,
+        config: InvokeConfig[PayloadT, ResultT] | None = None,
+    ) -> OperationTask[ResultT]:
+        """Invoke another durable function and await its result (see `DurableContext.invoke`)."""
+        return self._spawn(invoke_operation(self, function_name, payload, name, config))
+
+
+def _is_async(func: object) -> bool:
+    return getattr(func, "_is_async", False) is True or inspect.iscoroutinefunction(func)
+
+
+async def _areplay(runtime: AsyncRuntime, batch: BatchRun, record: Any) -> BatchResult[Any]:
+    """`replay_batch` on the async face: a branch that must re-run is awaited, then the
+    result is rebuilt again (each branch re-runs at most once)."""
+    runner = batch.runner
+    replayer = Replayer(runner, runs_branches=False)
+    while True:
+        try:
+            return replay_batch(runner, record, batch.completion, replayer)
+        except MissingOutcome as missing:
+            try:
+                value = await runtime.drive(runner.operation(missing.index).flow())
+            except BaseException as exc:
+                replayer.settle(missing.index, Replayer.failed(exc))
+            else:
+                replayer.settle(missing.index, (BatchItemStatus.SUCCEEDED, value, None))

@@ -1,0 +1,193 @@
+"""`Invocation`: the one owner of a handler invocation, whichever face runs the handler.
+
+Owns, for one invocation: the replay state, the checkpoint writer (started on entry), the
+plugin dispatcher, the cleanup (one exit stack: close hooks such as joining a batch's
+threads run before the writer stops), and the one function that turns the handler's value
+or exception into the invocation output (`Invocation.run`). A face only supplies the call
+that runs the handler: the sync face calls it on this thread, the async face runs it on
+the process's event loop and returns its value or raises its exception here.
+
+Outcomes (docs/contracts.md, official SDK §2):
+- a value -> SUCCEEDED with ``json.dumps(v)`` (over 6 MiB: an EXECUTION SUCCEED update
+  carries it and ``Result`` is "");
+- `SuspendExecution` (alone or inside an exception group), or a revoked checkpoint token
+  -> PENDING;
+- a retryable invocation error (`retryable_invocation_error`) -> raised, so the service
+  retries the invocation;
+- any other `Exception` -> FAILED with its error object.
+
+Imports only `perdure.wire`, `perdure.sdk` modules below the contexts and the stdlib.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any
+
+from perdure.wire.codec import to_wire
+from perdure.wire.limits import MAX_RESPONSE_BYTES
+from perdure.wire.service import DurableServiceClient
+from perdure.wire.types import (
+    ErrorObject,
+    InvocationOutput,
+    InvocationStatus,
+    OperationAction,
+    OperationType,
+    OperationUpdate,
+)
+
+from .batcher import BatcherLimits, CheckpointBatcher
+from .errors import (
+    BackgroundThreadError,
+    DurableUsageError,
+    ExecutionError,
+    OrphanedChildException,
+    SuspendExecution,
+    error_object_from_exception,
+    retryable_invocation_error,
+)
+from .state import ExecutionState
+
+RESPONSE_LIMIT_CHARS = MAX_RESPONSE_BYTES - 50
+"""Results longer than this go through an EXECUTION update (the official threshold)."""
+
+
+def output(
+    status: InvocationStatus, result: str | None = None, error: ErrorObject | None = None
+) -> dict[str, Any]:
+    """The invocation output dict (the Lambda response)."""
+    return to_wire(InvocationOutput(status=status, result=result, error=error), timestamps="epoch_millis")
+
+
+def is_suspension(error: BaseException) -> bool:
+    """Whether `error` suspends the invocation (alone, or inside an exception group)."""
+    if isinstance(error, SuspendExecution):
+        return True
+    return isinstance(error, BaseExceptionGroup) and error.subgroup(SuspendExecution) is not None
+
+
+class Invocation:
+    """One invocation of a handler (see the module docstring).
+
+    Args:
+        state: the replay state, loaded.
+        client: the service to checkpoint with.
+        checkpoint_token: the invocation's first checkpoint token.
+        limits: request caps and timing of the checkpoint writer.
+    """
+
+    def __init__(
+        self,
+        state: ExecutionState,
+        client: DurableServiceClient,
+        checkpoint_token: str,
+        limits: BatcherLimits | None = None,
+    ) -> None:
+        self.state = state
+        self._client = client
+        self._token = checkpoint_token
+        self._limits = limits
+        self.cleanup = ExitStack()
+        """Callbacks run when the handler has ended, newest first, before the writer stops."""
+
+    def run(self, call: Callable[[], Any]) -> dict[str, Any]:
+        """Run `call` (the face's handler call) with a checkpoint writer; the output dict.
+
+        Raises:
+            InvocationError: a retryable failure (the service retries the invocation).
+        """
+        state = self.state
+        batcher = CheckpointBatcher(self._client, state, self._token, self._limits).start()
+        state.checkpointer = batcher
+        retry: BaseException | None = None
+        with ExitStack() as stack:
+            stack.callback(batcher.close)
+            stack.callback(state.run_close_hooks)
+            stack.enter_context(self.cleanup)
+            try:
+                result, raised = call(), None
+            except BaseException as exc:
+                result, raised = None, exc
+            if raised is None:
+                try:
+                    out = self._succeeded(result)
+                except BaseException as exc:  # the large-result EXECUTION update failed
+                    raised = exc
+            if raised is not None:
+                out, retry = self._classify(raised)
+        if batcher.revoked:
+            return output(InvocationStatus.PENDING)
+        if retry is None and batcher.failure is not None:
+            # An async update failed after the handler's last sync checkpoint.
+            retry = retryable_invocation_error(batcher.failure)
+            if retry is None:
+                out = output(
+                    InvocationStatus.FAILED,
+                    error=error_object_from_exception(batcher.failure.source_exception),
+                )
+        if retry is not None:
+            raise retry
+        return out
+
+    # ----------------------------------------------------------------- outcomes
+
+    def _classify(self, error: BaseException) -> tuple[dict[str, Any], BaseException | None]:
+        """The output for a handler that raised `error`, and the error to re-raise (a retry)."""
+        if is_suspension(error):
+            return output(InvocationStatus.PENDING), None
+        retry = retryable_invocation_error(error)
+        if retry is not None:
+            return {}, retry
+        if isinstance(error, BackgroundThreadError):
+            return self._failed(error.source_exception), None
+        if isinstance(error, OrphanedChildException):
+            return self._failed(
+                ExecutionError(f"operation {error.operation_id} ran after its context completed")
+            ), None
+        if isinstance(error, Exception):
+            return self._failed(error), None
+        raise error  # KeyboardInterrupt, SystemExit: not an outcome of the handler
+
+    def _succeeded(self, result: Any) -> dict[str, Any]:
+        try:
+            serialized = json.dumps(result)
+        except (TypeError, ValueError) as exc:
+            error: Exception = exc
+            if hasattr(result, "__await__"):
+                error = DurableUsageError(
+                    f"the handler returned {type(result).__name__} {result!r}, an awaitable: declare the "
+                    "handler `async def` so durable_execution runs it on the event loop"
+                )
+                if hasattr(result, "close"):
+                    result.close()
+            return output(InvocationStatus.FAILED, error=error_object_from_exception(error))
+        if len(serialized) > RESPONSE_LIMIT_CHARS:
+            # No SDK-side bound here, the service decides. The engine stores the whole
+            # result; AWS refuses a Payload over 6,291,456 with
+            # InvalidParameterValueException, which fails the execution without a retry.
+            self.state.create_checkpoint(_execution_update(OperationAction.SUCCEED, payload=serialized))
+            return output(InvocationStatus.SUCCEEDED, result="")
+        return output(InvocationStatus.SUCCEEDED, result=serialized)
+
+    def _failed(self, error: BaseException) -> dict[str, Any]:
+        record = error_object_from_exception(error)
+        size = sum(len(part or "") for part in (record.error_message, record.error_type, record.error_data))
+        if size > RESPONSE_LIMIT_CHARS:
+            self.state.create_checkpoint(_execution_update(OperationAction.FAIL, error=record))
+            return output(InvocationStatus.FAILED)
+        return output(InvocationStatus.FAILED, error=record)
+
+
+def _execution_update(action: OperationAction, **fields: Any) -> OperationUpdate:
+    return OperationUpdate(
+        id=f"execution-result-{int(time.time() * 1000)}",
+        type=OperationType.EXECUTION,
+        action=action,
+        **fields,
+    )
+
+
+__all__ = ["RESPONSE_LIMIT_CHARS", "Invocation", "is_suspension", "output"]

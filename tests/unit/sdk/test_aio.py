@@ -1,0 +1,438 @@
+"""perdure.sdk.aio: the asyncio face over the same operations as the sync face."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from perdure.sdk.aio import AsyncDurableContext, process_loop
+from perdure.sdk.completion import CompletionConfig, MapConfig, ParallelConfig
+from perdure.sdk.config import Duration, StepConfig
+from perdure.sdk.context import DurableContext, durable_step, durable_with_child_context
+from perdure.sdk.execution import durable_execution
+from perdure.sdk.ids import operation_id
+from perdure.sdk.retries import RetryStrategyConfig, create_retry_strategy
+from perdure.sdk.types import StepContext
+from perdure.wire.types import OperationUpdate
+
+from .fakes import FakeService, run_to_end
+
+NO_RETRY = StepConfig(retry_strategy=create_retry_strategy(RetryStrategyConfig(max_attempts=1)))
+
+
+def shape(updates: list[OperationUpdate]) -> list[tuple[Any, ...]]:
+    """What a history is made of, per update: id, type, sub-type, name, parent, action, payload."""
+    return [(u.id, u.type.value, u.sub_type, u.name, u.parent_id, u.action.value, u.payload) for u in updates]
+
+
+def error_of(output: dict[str, Any]) -> tuple[str, str]:
+    return output["Error"]["ErrorType"].rsplit(".", 1)[-1], output["Error"]["ErrorMessage"]
+
+
+# ------------------------------------------------------------------ ids and order
+
+
+def test_ids_are_taken_when_operations_are_called_not_when_they_finish() -> None:
+    finished: list[str] = []
+
+    async def slow(_: StepContext) -> str:
+        await asyncio.sleep(0.02)
+        finished.append("slow")
+        return "slow"
+
+    async def fast(_: StepContext) -> str:
+        finished.append("fast")
+        return "fast"
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> list[str]:
+        return list(await asyncio.gather(ctx.step(slow, name="slow"), ctx.step(fast, name="fast")))
+
+    service = FakeService()
+    output, _ = run_to_end(handler, service)
+    assert json.loads(output["Result"]) == ["slow", "fast"]
+    assert finished == ["fast", "slow"]
+    starts = {u.name: u.id for u in service.updates() if u.action.value == "START"}
+    assert starts == {"slow": operation_id(None, 1), "fast": operation_id(None, 2)}
+
+
+def test_a_handler_writes_the_history_the_sync_face_writes() -> None:
+    def branch_sync(ctx: DurableContext) -> int:
+        return ctx.step(lambda _: 5, name="inner")
+
+    async def branch_async(ctx: AsyncDurableContext) -> int:
+        return await ctx.step(lambda _: 5, name="inner")
+
+    @durable_execution
+    def sync_handler(event: Any, ctx: DurableContext) -> Any:
+        a = ctx.step(lambda _: 1, name="a")
+        ctx.wait(Duration(2), name="w")
+        b = ctx.run_in_child_context(lambda c: c.step(lambda _: 2, name="in-child"), name="child")
+        m = ctx.map([1, 2, 3], lambda c, item, i, items: c.step(lambda _: item * 10), name="m")
+        p = ctx.parallel([branch_sync, branch_sync], name="p", config=ParallelConfig(max_concurrency=1))
+        return [a, b, m.get_results(), p.get_results()]
+
+    @durable_execution
+    async def async_handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        a = await ctx.step(lambda _: 1, name="a")
+        await ctx.wait(Duration(2), name="w")
+
+        async def child(c: AsyncDurableContext) -> int:
+            return await c.step(lambda _: 2, name="in-child")
+
+        b = await ctx.run_in_child_context(child, name="child")
+
+        async def item_body(c: AsyncDurableContext, item: int, i: int, items: Any) -> int:
+            return await c.step(lambda _: item * 10)
+
+        m = await ctx.map([1, 2, 3], item_body, name="m")
+        p = await ctx.parallel(
+            [branch_async, branch_async], name="p", config=ParallelConfig(max_concurrency=1)
+        )
+        return [a, b, m.get_results(), p.get_results()]
+
+    sync_service, async_service = FakeService(), FakeService()
+    sync_output, sync_invocations = run_to_end(sync_handler, sync_service)
+    async_output, async_invocations = run_to_end(async_handler, async_service)
+    assert async_output == sync_output
+    assert async_invocations == sync_invocations == 2
+    # Branches may finish in any order on either face: compare each operation's updates.
+    assert sorted(shape(async_service.updates()), key=str) == sorted(shape(sync_service.updates()), key=str)
+
+
+def test_durable_step_and_child_decorators_name_async_functions() -> None:
+    @durable_step
+    async def charge(step_context: StepContext, amount: int) -> int:
+        return amount + 1
+
+    @durable_with_child_context
+    async def checkout(ctx: AsyncDurableContext, amount: int) -> int:
+        return await ctx.step(charge(amount))
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> int:
+        return await ctx.run_in_child_context(checkout(41))
+
+    service = FakeService()
+    output, _ = run_to_end(handler, service)
+    assert json.loads(output["Result"]) == 42
+    assert [u.name for u in service.updates() if u.action.value == "START"] == ["checkout", "charge"]
+
+
+# -------------------------------------------------------------------- where code runs
+
+
+def test_async_bodies_run_on_the_loop_and_sync_bodies_off_it() -> None:
+    where: dict[str, str] = {}
+
+    async def on_loop(_: StepContext) -> None:
+        where["async"] = threading.current_thread().name
+
+    def off_loop(_: StepContext) -> None:
+        where["sync"] = threading.current_thread().name
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> None:
+        await ctx.step(on_loop)
+        await ctx.step(off_loop)
+
+    output, _ = run_to_end(handler, FakeService())
+    assert output["Status"] == "SUCCEEDED"
+    assert where["async"] == "perdure-event-loop"
+    assert where["sync"].startswith("perdure-sync-body")
+
+
+def test_the_event_loop_survives_from_one_invocation_to_the_next() -> None:
+    loops: list[asyncio.AbstractEventLoop] = []
+    shared: dict[str, asyncio.Queue[int]] = {}
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> int:
+        loops.append(asyncio.get_running_loop())
+        # A module-level client bound to the loop (httpx.AsyncClient, aiobotocore) keeps working.
+        queue = shared.setdefault("queue", asyncio.Queue())
+        queue.put_nowait(len(loops))
+        await ctx.wait(Duration(1))
+        return await queue.get()
+
+    output, invocations = run_to_end(handler, FakeService())
+    assert invocations == 2 and output["Status"] == "SUCCEEDED"
+    assert loops[0] is loops[1] is process_loop()
+
+
+# ------------------------------------------------------------------- control flow
+
+
+def test_user_except_exception_does_not_swallow_suspension() -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> str:
+        try:
+            await ctx.wait(Duration(5))
+        except Exception:
+            return "swallowed"
+        return "resumed"
+
+    service = FakeService()
+    first = handler(service.invocation(), None)
+    assert first["Status"] == "PENDING"
+    service.advance()
+    assert json.loads(handler(service.invocation(), None)["Result"]) == "resumed"
+
+
+def test_a_suspension_ends_the_invocation_with_nothing_left_running() -> None:
+    body_ended = threading.Event()
+    release = threading.Event()
+
+    def slow(_: StepContext) -> str:
+        release.wait(5)
+        body_ended.set()
+        return "late"
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> None:
+        pending = ctx.step(slow, name="slow")
+        threading.Timer(0.05, release.set).start()
+        await asyncio.gather(ctx.wait(Duration(5)), pending)
+
+    service = FakeService()
+    before = _tasks_on_the_loop()
+    output = handler(service.invocation(), None)
+    assert output["Status"] == "PENDING"
+    # The sync body was joined before the invocation returned, and no task is left.
+    assert body_ended.is_set()
+    assert _tasks_on_the_loop() == before
+
+
+def _tasks_on_the_loop() -> int:
+    async def count() -> int:
+        return len(asyncio.all_tasks()) - 1
+
+    return asyncio.run_coroutine_threadsafe(count(), process_loop()).result()
+
+
+def test_a_step_error_is_raised_where_it_is_awaited() -> None:
+    async def boom(_: StepContext) -> None:
+        raise ValueError("no")
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> str:
+        from perdure.sdk.errors import StepError
+
+        try:
+            await ctx.step(boom, name="boom", config=NO_RETRY)
+        except StepError as exc:
+            return f"caught {exc.error_type}"
+        return "not raised"
+
+    output, _ = run_to_end(handler, FakeService())
+    assert json.loads(output["Result"]) == "caught ValueError"
+
+
+# -------------------------------------------------------------------------- misuse
+
+
+def test_an_operation_never_awaited_fails_the_execution_naming_it() -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> str:
+        ctx.step(lambda _: 1, name="forgotten")
+        await asyncio.sleep(0.01)
+        return "done"
+
+    output, _ = run_to_end(handler, FakeService())
+    kind, message = error_of(output)
+    assert kind == "DurableUsageError"
+    assert "'forgotten'" in message and "never awaited" in message
+
+
+def test_an_async_step_body_on_the_sync_face_is_refused() -> None:
+    async def body(_: StepContext) -> int:
+        return 1
+
+    @durable_execution
+    def handler(event: Any, ctx: DurableContext) -> Any:
+        return ctx.step(body, name="async-body")
+
+    service = FakeService()
+    output, _ = run_to_end(handler, service)
+    kind, message = error_of(output)
+    assert kind == "DurableUsageError" and "async-body" in message and "async def" in message
+    assert service.updates() == []  # refused before anything is checkpointed
+
+
+def test_a_sync_handler_returning_a_coroutine_fails_clearly() -> None:
+    async def main(event: Any, ctx: Any) -> int:
+        return 1
+
+    @durable_execution
+    def handler(event: Any, ctx: DurableContext) -> Any:
+        return main(event, ctx)
+
+    output, _ = run_to_end(handler, FakeService())
+    kind, message = error_of(output)
+    assert kind == "DurableUsageError" and "async def" in message
+
+
+def test_an_async_context_used_from_a_sync_step_body_is_refused() -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        def body(_: StepContext) -> Any:
+            return ctx.step(lambda _: 1, name="inner")  # on a worker thread: no loop
+
+        return await ctx.step(body, name="outer")
+
+    output, _ = run_to_end(handler, FakeService())
+    kind, message = error_of(output)
+    assert kind == "DurableUsageError" and "outside the invocation's event loop" in message
+
+
+# --------------------------------------------------------------------- cancellation
+
+
+def test_a_timeout_around_a_running_step_fails_the_execution() -> None:
+    async def slow(_: StepContext) -> None:
+        await asyncio.sleep(10)
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> str:
+        try:
+            async with asyncio.timeout(0.05):
+                await ctx.step(slow, name="slow")
+        except TimeoutError:
+            return "timed out"
+        return "finished"
+
+    output, _ = run_to_end(handler, FakeService())
+    kind, message = error_of(output)
+    assert kind == "OperationCancelledError"
+    assert "'slow'" in message and "inside the step body" in message
+
+
+def test_a_timeout_inside_the_step_body_is_an_ordinary_failed_attempt() -> None:
+    async def slow(_: StepContext) -> str:
+        try:
+            async with asyncio.timeout(0.01):
+                await asyncio.sleep(10)
+        except TimeoutError:
+            return "gave up"
+        return "finished"
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> str:
+        return await ctx.step(slow, name="slow")
+
+    output, _ = run_to_end(handler, FakeService())
+    assert json.loads(output["Result"]) == "gave up"
+
+
+def test_a_task_group_cancelling_a_running_sibling_fails_the_execution() -> None:
+    async def boom(_: StepContext) -> None:
+        raise ValueError("no")
+
+    async def slow(_: StepContext) -> None:
+        await asyncio.sleep(10)
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(_awaiting(ctx.step(slow, name="slow")))
+            group.create_task(_awaiting(ctx.step(boom, name="boom", config=NO_RETRY)))
+
+    output, _ = run_to_end(handler, FakeService())
+    kind, message = error_of(output)
+    assert kind == "OperationCancelledError" and "'slow'" in message
+
+
+async def _awaiting(awaitable: Any) -> Any:
+    return await awaitable
+
+
+# -------------------------------------------------------------------- map / parallel
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        MapConfig(max_concurrency=1, completion_config=CompletionConfig(min_successful=2)),
+        MapConfig(max_concurrency=2, completion_config=CompletionConfig(tolerated_failure_count=1)),
+        MapConfig(completion_config=CompletionConfig.all_completed()),
+    ],
+    ids=["min-successful", "tolerated-failures", "all-completed"],
+)
+def test_map_completion_policies_match_the_sync_face(config: MapConfig[int]) -> None:
+    def sync_item(ctx: DurableContext, item: int, index: int, items: Any) -> int:
+        return ctx.step(_maybe_fail(item), name="work", config=NO_RETRY)
+
+    async def async_item(ctx: AsyncDurableContext, item: int, index: int, items: Any) -> int:
+        return await ctx.step(_maybe_fail(item), name="work", config=NO_RETRY)
+
+    @durable_execution
+    def sync_handler(event: Any, ctx: DurableContext) -> Any:
+        return _summary(ctx.map([1, 2, 3, 4, 5], sync_item, name="m", config=config))
+
+    @durable_execution
+    async def async_handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        return _summary(await ctx.map([1, 2, 3, 4, 5], async_item, name="m", config=config))
+
+    sync_output, _ = run_to_end(sync_handler, FakeService())
+    async_output, _ = run_to_end(async_handler, FakeService())
+    assert sync_output["Status"] == "SUCCEEDED"
+    assert json.loads(async_output["Result"]) == json.loads(sync_output["Result"])
+
+
+def _maybe_fail(item: int) -> Callable[[StepContext], int]:
+    def body(_: StepContext) -> int:
+        if item == 2:
+            raise ValueError(f"item {item}")
+        return item * 10
+
+    return body
+
+
+def _summary(result: Any) -> Any:
+    return {
+        "reason": result.completion_reason.value,
+        "items": [(item.index, item.status.value, item.result) for item in result.all],
+    }
+
+
+def test_a_map_too_large_to_checkpoint_replays_its_children() -> None:
+    calls: list[int] = []
+
+    async def item_body(ctx: AsyncDurableContext, item: int, index: int, items: Any) -> str:
+        calls.append(index)
+        return await ctx.step(lambda _: "x" * 100_000, name="big")
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> list[int]:
+        result = await ctx.map([0, 1, 2, 3], item_body, name="m", config=MapConfig(max_concurrency=2))
+        await ctx.wait(Duration(1))
+        return [len(value) for value in result.get_results()]
+
+    service = FakeService()
+    output, invocations = run_to_end(handler, service)
+    assert invocations == 2
+    assert json.loads(output["Result"]) == [100_000] * 4
+    batch = next(op for op in service.operations() if op.sub_type == "Map")
+    assert batch.context_details is not None and batch.context_details.replay_children
+
+
+def test_a_parallel_branch_waiting_suspends_then_resumes() -> None:
+    async def waits(ctx: AsyncDurableContext) -> str:
+        await ctx.wait(Duration(3))
+        return "waited"
+
+    async def quick(ctx: AsyncDurableContext) -> str:
+        return await ctx.step(lambda _: "quick")
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        return (await ctx.parallel([waits, quick], name="p")).get_results()
+
+    output, invocations = run_to_end(handler, FakeService())
+    assert json.loads(output["Result"]) == ["waited", "quick"]
+    assert invocations == 2
