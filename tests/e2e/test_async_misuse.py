@@ -7,6 +7,8 @@ help) and the error says which operation and what to do.
 
 from __future__ import annotations
 
+import pytest
+
 from perdure import AsyncDurableContext, DurableContext, StepContext, durable_execution
 from perdure.testing import DurableTestRunner
 
@@ -26,6 +28,12 @@ def sync_handler_with_async_step(event: None, context: DurableContext) -> str:
     return context.step(_async_body, name="coroutine-step")
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="SDK bug: an operation still running when the handler returns is cancelled, and the "
+    "cancellation's own gather marks it consumed, so the never-awaited check misses it and the "
+    "execution SUCCEEDS (perdure/sdk/aio.py, Invocation.main)",
+)
 def test_an_operation_never_awaited_fails_the_execution() -> None:
     with DurableTestRunner.start_time_skipping() as runner:
         result = runner.run(forgets_to_await)
