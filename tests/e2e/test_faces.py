@@ -13,14 +13,19 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from perdure.testing import DurableTestRunner, ExecutionResult
-from perdure.wire.types import ErrorObject
+from perdure.wire.codec import to_wire
+from perdure.wire.types import ErrorObject, Event
 
 from .face_flows import FLOWS, TARGETS, Flow
+from .http_links import HttpLink
+
+FACE_FLOWS = Path(__file__).with_name("face_flows.py")
 
 VOLATILE = {
     "EventId",
@@ -46,11 +51,11 @@ def _normalize(value: Any) -> Any:
     return value
 
 
-def canonical(result: ExecutionResult, concurrent: bool) -> list[dict[str, Any]]:
+def canonical(history: list[Event], concurrent: bool) -> list[dict[str, Any]]:
     """The history with volatile fields replaced; for a concurrent flow, grouped by operation id
     (a stable sort: each operation's events, and the events without an id, keep their order)."""
     events = []
-    for event in result.history_json():
+    for event in (to_wire(e, timestamps="epoch_seconds") for e in history):
         if event["EventType"].startswith("Execution"):
             event = {**event, "Id": "<execution>"}
         events.append(_normalize(event))
@@ -176,7 +181,32 @@ def test_both_faces_record_the_same_history(flow: Flow, outcomes: Outcomes) -> N
     sync, async_ = outcomes[(flow.name, "sync")], outcomes[(flow.name, "async")]
     assert async_.status == sync.status, async_.error
     assert async_.result == sync.result
-    expected, actual = canonical(sync, flow.concurrent), canonical(async_, flow.concurrent)
+    assert_same_history(sync.history, async_.history, flow.concurrent)
+
+
+def assert_same_history(sync: list[Event], async_: list[Event], concurrent: bool) -> None:
+    expected, actual = canonical(sync, concurrent), canonical(async_, concurrent)
     for index, (want, got) in enumerate(zip(expected, actual, strict=False)):
         assert got == want, f"event {index} differs:\n sync:  {json.dumps(want)}\n async: {json.dumps(got)}"
     assert len(actual) == len(expected)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("flow", [f for f in FLOWS if not f.callbacks], ids=lambda f: f.name)
+def test_the_async_face_behind_perdure_serve_records_the_same_history(
+    flow: Flow, outcomes: Outcomes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over HTTP the async handler is invoked as Lambda invokes it and checkpoints through the
+    SDK's boto3 client; its history is still the sync face's (run in process)."""
+    link = HttpLink(monkeypatch)
+    try:
+        for name, target in TARGETS["async"].items():
+            link.register(name, f"{FACE_FLOWS}:{target.__name__}")
+        link.register("flow", f"{FACE_FLOWS}:{flow.async_.__name__}")
+        over_http = link.run("flow", flow.input)
+    finally:
+        link.close()
+    sync = outcomes[(flow.name, "sync")]
+    assert over_http.status == sync.status, over_http.error
+    assert over_http.value == sync.result
+    assert_same_history(sync.history, over_http.history, flow.concurrent)
