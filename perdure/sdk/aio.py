@@ -34,7 +34,7 @@ import concurrent.futures
 import contextvars
 import inspect
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from typing import Any, Generic, TypeVar, overload
 
 from perdure.wire.types import OperationSubType
@@ -93,7 +93,7 @@ class OperationTask(asyncio.Task[T], Generic[T]):
         self.label = label
         self.consumed = False
 
-    def __await__(self) -> Any:
+    def __await__(self) -> Generator[Any, None, T]:
         self.consumed = True
         return super().__await__()
 

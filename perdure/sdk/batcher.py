@@ -36,7 +36,6 @@ import asyncio
 import contextlib
 import json
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -238,6 +237,7 @@ class CheckpointBatcher:
     ) -> None:
         self._client = client
         self._state = state
+        self._clock = state.clock
         self._arn = state.durable_execution_arn
         self._token = checkpoint_token
         self._limits = limits or BatcherLimits()
@@ -392,7 +392,7 @@ class CheckpointBatcher:
             self._collecting = batch
             size = 0
             syncs = self._gathered = 0
-            started = time.monotonic()
+            started = self._clock.monotonic()
             deadline = started + limits.max_batch_seconds
             sync_deadline = 0.0
             while True:
@@ -406,14 +406,14 @@ class CheckpointBatcher:
                     if item.waiter is not None:
                         self._queued_sync -= 1
                         if not syncs:
-                            sync_deadline = time.monotonic() + limits.sync_linger_seconds
+                            sync_deadline = self._clock.monotonic() + limits.sync_linger_seconds
                         syncs += 1
                         self._gathered = syncs
                     if len(batch) >= limits.max_updates:
                         return batch
                 if self._stopping:
                     return batch
-                now = time.monotonic()
+                now = self._clock.monotonic()
                 if syncs:
                     # Hold the sync callers only while more of them are expected.
                     if syncs >= self._expected_sync:
@@ -485,13 +485,7 @@ class CheckpointBatcher:
         if isinstance(exc, CheckpointError):
             cause: CheckpointError = exc
         else:
-            classified = CheckpointError.from_exception(exc)
-            cause = CheckpointError(
-                f"CheckpointDurableExecution failed: {exc}",
-                classified.error_category,
-                classified.error,
-                classified.response_metadata,
-            )
+            cause = CheckpointError.from_exception(exc, f"CheckpointDurableExecution failed: {exc}")
             cause.__cause__ = exc
         failure = BackgroundThreadError(f"checkpointing failed: {cause}", cause)
         with self._cond:

@@ -4,7 +4,11 @@ Owns `Branch` (one declared branch), `BranchRunner` (runs one branch in its own 
 context, NESTED or FLAT, and checks its record for non-determinism) and
 `ConcurrentExecutor` (the coordinator loop of one batch).
 
-Threads: one pool per batch. A worker runs a branch, records how it ended and admits
+Threads: one pool per batch, under the process's thread budget (`perdure.sdk.threads`):
+a branch is admitted only with a free slot, a worker hands its slot to the next branch it
+admits, and a branch thread that waits on its nested batch lends its slot back while it
+waits, so nested maps neither multiply threads without bound nor deadlock. A worker runs a
+branch, records how it ended and admits
 the next branch itself, under the batch's lock (`RunState`), so a batch of short branches
 costs one thread switch per branch (its checkpoint's acknowledgement) rather than three.
 The coordinator (the calling thread) starts the workers, resumes the waves of suspended
@@ -36,10 +40,9 @@ from __future__ import annotations
 import contextvars
 import heapq
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -64,6 +67,7 @@ from .operations._base import OperationIdentity
 from .operations.child_context import ChildContextOperation
 from .serdes import SerDes
 from .state import ExecutionState
+from .threads import BUDGET, ThreadBudget
 
 if TYPE_CHECKING:
     from .scope import ContextScope
@@ -71,6 +75,8 @@ if TYPE_CHECKING:
 MAX_BRANCH_THREADS = 256
 """Branches running at once in one batch, whatever `max_concurrency` allows (threads)."""
 MAX_STALL_BACKOFF_SECONDS = 60.0
+STARVED_POLL_SECONDS = 0.02
+"""How often a batch waiting for a slot of the process's thread budget looks again."""
 """Longest in-process back-off for a branch the service has not yet resumed."""
 
 
@@ -331,7 +337,9 @@ class RunState:
     """The mutable state of one batch run, shared by the coordinator and the workers under
     `cond` (each change is made by whoever observed it, holding the lock)."""
 
-    def __init__(self, executor: BatchExecutor, tracker: CompletionTracker) -> None:
+    def __init__(
+        self, executor: BatchExecutor, tracker: CompletionTracker, budget: ThreadBudget | None = None
+    ) -> None:
         total = len(executor.branches)
         self.policy = executor.policy
         self.tracker = tracker
@@ -353,9 +361,19 @@ class RunState:
         self.orphaned = False
         self.stopped = False
         """The batch has its result: admit nothing, record nothing."""
+        self.clock = executor.runner.state.clock
+        self.budget = budget
+        """The process's thread budget (None: branches are tasks, not threads)."""
+        self.starved = False
+        """The last admission found no free slot in the budget."""
 
-    def admit(self) -> int | None:
-        """Admit the next pending branch if the policy and the limits allow (lock held)."""
+    def admit(self, *, has_slot: bool = False) -> int | None:
+        """Admit the next pending branch if the policy and the limits allow (lock held).
+
+        Args:
+            has_slot: the caller hands over a slot of the budget it holds (a worker that
+                has just finished a branch); else one is taken, if free.
+        """
         if (
             self.stopped
             or self.fatal is not None
@@ -367,6 +385,11 @@ class RunState:
             or self.tracker.check().is_done
         ):
             return None
+        budget = self.budget
+        if budget is not None and not has_slot and not budget.try_acquire():
+            self.starved = True
+            return None
+        self.starved = False
         index = self.pending.popleft()
         self.tracker.mark(index, BatchItemStatus.STARTED)
         self.in_flight += 1
@@ -387,7 +410,7 @@ class RunState:
         A branch re-run by a wave that suspends again for a past time means the
         service has not yet recorded its timer as fired: retry later, not at once.
         """
-        now = time.time()
+        now = self.clock.time()
         if resume_at > now:
             self.stalls.pop(index, None)
             return resume_at
@@ -412,7 +435,16 @@ class RunState:
             self.cond.notify()
 
     def settle_and_admit(self, event: _Event) -> int | None:
-        """Record how one run of a branch ended; return the next branch this worker runs.
+        """Record how one run of a branch ended; return the next branch this worker runs
+        (with the worker's slot of the budget), or give the slot back.
+        """
+        following = self._settle_and_admit(event)
+        if following is None and self.budget is not None:
+            self.budget.release()
+        return following
+
+    def _settle_and_admit(self, event: _Event) -> int | None:
+        """`settle_and_admit` under the lock.
 
         The coordinator is woken only when its decision may change: the batch is done, no
         branch is running (all suspended, or all finished), a branch suspended until a time
@@ -429,7 +461,7 @@ class RunState:
                     self.stalls.pop(event.index, None)
                     self.running -= 1
                     self.in_flight -= 1
-                    following = self.admit()
+                    following = self.admit(has_slot=True)
                     if following is not None:
                         return following
                 elif kind is _Kind.SUSPENDED:
@@ -462,6 +494,11 @@ class RunState:
             return None
 
 
+def _release_if_cancelled(future: Future[None]) -> None:
+    if future.cancelled():
+        BUDGET.release()
+
+
 class BatchExecutor(Protocol):
     """What a `RunState` reads of the executor that owns it (either face's)."""
 
@@ -473,6 +510,9 @@ class BatchExecutor(Protocol):
 
     @property
     def max_concurrency(self) -> int | None: ...
+
+    @property
+    def runner(self) -> BranchRunner: ...
 
 
 class ConcurrentExecutor:
@@ -510,7 +550,9 @@ class ConcurrentExecutor:
                 branch hit an execution-terminal error.
         """
         total = len(self.branches)
-        run = RunState(self, CompletionTracker(self.policy, names=[b.custom_name for b in self.branches]))
+        run = RunState(
+            self, CompletionTracker(self.policy, names=[b.custom_name for b in self.branches]), BUDGET
+        )
         if total == 0 or run.tracker.check().is_done:
             return self.result(run.tracker, run.results, run.errors, run.tracker.check().reason)
         pool = ThreadPoolExecutor(max_workers=run.max_running, thread_name_prefix="perdure-branch")
@@ -523,11 +565,13 @@ class ConcurrentExecutor:
             # A worker runs branches until nothing more may be admitted: one thread switch
             # per branch fewer than handing every admission through the coordinator.
             try:
-                while index is not None:
-                    # Each run gets its own copy of the caller's context variables (tracing,
-                    # logging context): they reach the branch, and nothing leaks between branches.
-                    index = run.settle_and_admit(base.copy().run(self._outcome, index))
+                with BUDGET.holding():
+                    while index is not None:
+                        # Each run gets its own copy of the caller's context variables (tracing,
+                        # logging context): they reach the branch, nothing leaks between branches.
+                        index = run.settle_and_admit(base.copy().run(self._outcome, index))
             except BaseException as exc:  # a fault of the executor itself
+                BUDGET.release()
                 run.fail(exc)
 
         def start(indexes: list[int], *, refresh: bool = False) -> None:
@@ -538,7 +582,8 @@ class ConcurrentExecutor:
                 if refresh:
                     self.runner.state.create_checkpoint(None, is_sync=True)
                 for index in indexes:
-                    pool.submit(work, index)
+                    # A work item cancelled before it ran gives its slot back.
+                    pool.submit(work, index).add_done_callback(_release_if_cancelled)
             finally:
                 run.cond.acquire()
 
@@ -557,22 +602,32 @@ class ConcurrentExecutor:
                     if admitted:
                         start(admitted)
                         continue  # decide again: the lock was released
-                    now = time.time()
+                    now = run.clock.time()
                     if run.resume_times and run.resume_times[0] <= now:
                         due = sorted(run.take_due(now))
                         run.running += len(due)
+                        for _ in due:  # a resumed branch runs now, whatever the budget says
+                            BUDGET.force_acquire()
                         # One empty checkpoint brings the service's view (timers fired,
                         # retries ready) into the state; the wave then replays in index order.
                         start(due, refresh=True)
                         continue
-                    if run.running == 0:
+                    if run.running == 0 and not run.starved:
                         if run.resume_times:
                             raise TimedSuspendExecution(
                                 f"every running branch of {self.runner.label} is suspended",
                                 run.resume_times[0],
                             )
                         raise SuspendExecution(f"every running branch of {self.runner.label} is suspended")
-                    run.cond.wait(max(run.resume_times[0] - now, 0.0) if run.resume_times else None)
+                    timeout = max(run.resume_times[0] - now, 0.0) if run.resume_times else None
+                    if run.starved:  # a slot frees elsewhere in the process: look again soon
+                        timeout = (
+                            min(timeout, STARVED_POLL_SECONDS)
+                            if timeout is not None
+                            else STARVED_POLL_SECONDS
+                        )
+                    with BUDGET.lend():  # a branch thread waiting on its nested batch lends its slot
+                        run.cond.wait(timeout)
                 # Branches that end after this point keep running but change nothing here:
                 # the reason is the one that ended the loop.
                 run.stopped = True

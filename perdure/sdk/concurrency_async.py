@@ -17,7 +17,6 @@ the contexts and the standard library.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Coroutine, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -123,7 +122,7 @@ class AsyncConcurrentExecutor:
                 if admitted:
                     start(admitted)
                     continue
-                now = time.time()
+                now = run.clock.time()
                 if run.resume_times and run.resume_times[0] <= now:
                     due = sorted(run.take_due(now))
                     run.running += len(due)

@@ -51,7 +51,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from enum import Enum
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Self
 
 from perdure.wire.errors import INVALID_CHECKPOINT_TOKEN, PerdureError, ServiceError
 from perdure.wire.types import ErrorObject
@@ -196,8 +196,9 @@ class BotoClientError(InvocationError):
         self.error_category = error_category
 
     @classmethod
-    def from_exception(cls, exception: BaseException, message: str | None = None) -> BotoClientError:
-        """Build from a botocore `ClientError`, a perdure `ServiceError` or any other error.
+    def from_exception(cls, exception: BaseException, message: str | None = None) -> Self:
+        """Build from a botocore `ClientError`, a perdure `ServiceError` or any other error
+        (the one place a failed service call is classified).
 
         Args:
             exception: the failure.

@@ -36,6 +36,7 @@ from perdure.wire.types import (
 )
 
 from .batcher import BatcherLimits
+from .clock import SYSTEM_CLOCK, Clock
 from .context import DurableContext
 from .errors import ExecutionError, GetExecutionStateError, error_object_from_exception
 from .invocation import Invocation, output
@@ -62,6 +63,8 @@ class InvocationInputWithClient:
 
     input: InvocationInput
     client: DurableServiceClient
+    clock: Clock = SYSTEM_CLOCK
+    """Where the SDK reads the time during this invocation (tests give a fixed or skewed one)."""
 
 
 PluginFactories = list[DurableInstrumentationPluginFactory] | None
@@ -120,14 +123,14 @@ def durable_execution(
 # ---------------------------------------------------------------------------- input
 
 
-def parse_event(event: Any, boto3_client: Any = None) -> tuple[InvocationInput, DurableServiceClient]:
-    """The invocation input and the client to checkpoint with.
+def parse_event(event: Any, boto3_client: Any = None) -> tuple[InvocationInput, DurableServiceClient, Clock]:
+    """The invocation input, the client to checkpoint with and the clock.
 
     Raises:
         ExecutionError: naming what is wrong with a malformed input.
     """
     if isinstance(event, InvocationInputWithClient):
-        return event.input, event.client
+        return event.input, event.client, event.clock
     if isinstance(event, InvocationInput):
         invocation = event
     elif isinstance(event, dict):
@@ -152,7 +155,7 @@ def parse_event(event: Any, boto3_client: Any = None) -> tuple[InvocationInput, 
         if boto3_client is not None
         else LambdaDurableServiceClient.default()
     )
-    return invocation, client
+    return invocation, client, SYSTEM_CLOCK
 
 
 def _user_input(state: ExecutionState) -> Any:
@@ -188,11 +191,17 @@ def run_invocation(
         ExecutionError: the invocation input is malformed.
         InvocationError: a retryable service failure (the service retries the invocation).
     """
-    invocation, client = parse_event(event, boto3_client)
+    invocation, client, clock = parse_event(event, boto3_client)
     arn = invocation.durable_execution_arn
+    dispatcher = PluginDispatcher(plugins) if plugins else NO_PLUGINS
     try:
         state = ExecutionState.load(
-            arn, invocation.initial_execution_state, client, invocation.checkpoint_token
+            arn,
+            invocation.initial_execution_state,
+            client,
+            invocation.checkpoint_token,
+            clock=clock,
+            plugins=dispatcher,
         )
     except GetExecutionStateError as exc:
         if exc.is_retryable():
@@ -203,8 +212,6 @@ def run_invocation(
     except ExecutionError as exc:
         return output(InvocationStatus.FAILED, error=error_object_from_exception(exc))
 
-    dispatcher = PluginDispatcher(plugins) if plugins else NO_PLUGINS
-    state.plugins = dispatcher
     try:
         dispatcher.invocation_started(
             execution_arn=arn,
@@ -213,18 +220,19 @@ def run_invocation(
             execution_input=user_input,
             lambda_context=lambda_context,
         )
-        runtime = Invocation(state, client, invocation.checkpoint_token, limits)
         replay = ReplayStatus.REPLAY if state.has_replay_operations() else ReplayStatus.NEW
-        if is_async_handler(handler):
-            from .aio import run_async_handler  # the asyncio face loads only for async handlers
+        with Invocation(state, client, invocation.checkpoint_token, limits) as runtime:
+            if is_async_handler(handler):
+                from .aio import run_async_handler  # the asyncio face loads only for async handlers
 
-            result = runtime.run(
-                lambda: run_async_handler(handler, user_input, runtime, lambda_context, replay)
-            )
-        else:
-            result = runtime.run(
-                lambda: handler(user_input, DurableContext.from_lambda_context(state, lambda_context, replay))
-            )
+                runtime.run(lambda: run_async_handler(handler, user_input, runtime, lambda_context, replay))
+            else:
+                runtime.run(
+                    lambda: handler(
+                        user_input, DurableContext.from_lambda_context(state, lambda_context, replay)
+                    )
+                )
+        result = runtime.output()
     except BaseException as exc:
         dispatcher.invocation_raised(exc)
         raise

@@ -1,9 +1,9 @@
 """`Invocation`: the one owner of a handler invocation, whichever face runs the handler.
 
-Owns, for one invocation: the replay state, the checkpoint writer (started on entry), the
-plugin dispatcher, the cleanup (one exit stack: close hooks such as joining a batch's
-threads run before the writer stops), and the one function that turns the handler's value
-or exception into the invocation output (`Invocation.run`). A face only supplies the call
+Owns, for one invocation: the replay state (with its plugin dispatcher and clock), the
+checkpoint writer (started on entry), the cleanup (one exit stack: work such as joining a
+batch's threads runs before the writer stops), and the one function that turns the
+handler's value or exception into the invocation output (`Invocation.run`/`output`). A face only supplies the call
 that runs the handler: the sync face calls it on this thread, the async face runs it on
 the process's event loop and returns its value or raises its exception here.
 
@@ -22,7 +22,6 @@ Imports only `perdure.wire`, `perdure.sdk` modules below the contexts and the st
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
@@ -70,10 +69,18 @@ def is_suspension(error: BaseException) -> bool:
 
 
 class Invocation:
-    """One invocation of a handler (see the module docstring).
+    """One invocation of a handler, as a context manager (see the module docstring).
+
+        with Invocation(state, client, token) as invocation:
+            invocation.run(call)
+        return invocation.output()
+
+    Entering starts the checkpoint writer; `run` calls the handler and classifies its
+    outcome; leaving closes the cleanup stack (newest first), then stops the writer;
+    `output` gives the invocation output, or raises to have the invocation retried.
 
     Args:
-        state: the replay state, loaded.
+        state: the replay state, loaded (its `cleanup` is this invocation's exit stack).
         client: the service to checkpoint with.
         checkpoint_token: the invocation's first checkpoint token.
         limits: request caps and timing of the checkpoint writer.
@@ -87,39 +94,46 @@ class Invocation:
         limits: BatcherLimits | None = None,
     ) -> None:
         self.state = state
-        self._client = client
-        self._token = checkpoint_token
-        self._limits = limits
-        self.cleanup = ExitStack()
+        self.cleanup = state.cleanup
         """Callbacks run when the handler has ended, newest first, before the writer stops."""
+        self._batcher = CheckpointBatcher(client, state, checkpoint_token, limits)
+        self._stack = ExitStack()
+        self._output: dict[str, Any] = {}
+        self._retry: BaseException | None = None
 
-    def run(self, call: Callable[[], Any]) -> dict[str, Any]:
-        """Run `call` (the face's handler call) with a checkpoint writer; the output dict.
+    def __enter__(self) -> Invocation:
+        self.state.checkpointer = self._batcher.start()
+        self._stack.callback(self._batcher.close)
+        self._stack.push(self.cleanup)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stack.close()
+
+    def run(self, call: Callable[[], Any]) -> None:
+        """Call `call` (the face's handler call) and classify its value or exception."""
+        try:
+            result, raised = call(), None
+        except BaseException as exc:
+            result, raised = None, exc
+        if raised is None:
+            try:
+                self._output = self._succeeded(result)
+                return
+            except BaseException as exc:  # the large-result EXECUTION update failed
+                raised = exc
+        self._output, self._retry = self._classify(raised)
+
+    def output(self) -> dict[str, Any]:
+        """The invocation output, once the writer has stopped.
 
         Raises:
             InvocationError: a retryable failure (the service retries the invocation).
         """
-        state = self.state
-        batcher = CheckpointBatcher(self._client, state, self._token, self._limits).start()
-        state.checkpointer = batcher
-        retry: BaseException | None = None
-        with ExitStack() as stack:
-            stack.callback(batcher.close)
-            stack.callback(state.run_close_hooks)
-            stack.enter_context(self.cleanup)
-            try:
-                result, raised = call(), None
-            except BaseException as exc:
-                result, raised = None, exc
-            if raised is None:
-                try:
-                    out = self._succeeded(result)
-                except BaseException as exc:  # the large-result EXECUTION update failed
-                    raised = exc
-            if raised is not None:
-                out, retry = self._classify(raised)
+        batcher = self._batcher
         if batcher.revoked:
             return output(InvocationStatus.PENDING)
+        retry, out = self._retry, self._output
         if retry is None and batcher.failure is not None:
             # An async update failed after the handler's last sync checkpoint.
             retry = retryable_invocation_error(batcher.failure)
@@ -168,7 +182,7 @@ class Invocation:
             # No SDK-side bound here, the service decides. The engine stores the whole
             # result; AWS refuses a Payload over 6,291,456 with
             # InvalidParameterValueException, which fails the execution without a retry.
-            self.state.create_checkpoint(_execution_update(OperationAction.SUCCEED, payload=serialized))
+            self.state.create_checkpoint(self._execution_update(OperationAction.SUCCEED, payload=serialized))
             return output(InvocationStatus.SUCCEEDED, result="")
         return output(InvocationStatus.SUCCEEDED, result=serialized)
 
@@ -176,18 +190,17 @@ class Invocation:
         record = error_object_from_exception(error)
         size = sum(len(part or "") for part in (record.error_message, record.error_type, record.error_data))
         if size > RESPONSE_LIMIT_CHARS:
-            self.state.create_checkpoint(_execution_update(OperationAction.FAIL, error=record))
+            self.state.create_checkpoint(self._execution_update(OperationAction.FAIL, error=record))
             return output(InvocationStatus.FAILED)
         return output(InvocationStatus.FAILED, error=record)
 
-
-def _execution_update(action: OperationAction, **fields: Any) -> OperationUpdate:
-    return OperationUpdate(
-        id=f"execution-result-{int(time.time() * 1000)}",
-        type=OperationType.EXECUTION,
-        action=action,
-        **fields,
-    )
+    def _execution_update(self, action: OperationAction, **fields: Any) -> OperationUpdate:
+        return OperationUpdate(
+            id=f"execution-result-{int(self.state.clock.time() * 1000)}",
+            type=OperationType.EXECUTION,
+            action=action,
+            **fields,
+        )
 
 
 __all__ = ["RESPONSE_LIMIT_CHARS", "Invocation", "is_suspension", "output"]

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from perdure.wire.limits import MAX_OPERATION_PAYLOAD_BYTES
+from perdure.wire.limits import MAX_OPERATION_PAYLOAD_BYTES, utf8_size
 from perdure.wire.types import DurableExecutionArn
 
 from .errors import RetryableSerDesError, SerDesError
@@ -325,7 +325,7 @@ class OffloadSerDes(SerDes[T]):
         if not isinstance(text, str):  # a pass-through serdes given None: nothing to store
             return text
         inline = _escape(text)
-        size = _utf8_size(inline)
+        size = utf8_size(inline)
         if not self.always and size <= self.threshold_bytes:
             return inline
         data = text.encode()
@@ -342,7 +342,7 @@ class OffloadSerDes(SerDes[T]):
         preview, preview_error = self._preview(value)
         reference = BlobReference(ref, digest, len(data), preview, preview_error)
         payload = reference.to_payload()
-        if _utf8_size(payload) > MAX_OPERATION_PAYLOAD_BYTES:
+        if utf8_size(payload) > MAX_OPERATION_PAYLOAD_BYTES:
             raise SerDesError(
                 f"the blob reference for operation {context.operation_id!r} is over "
                 f"{MAX_OPERATION_PAYLOAD_BYTES} bytes: the store returned a reference of {len(ref)} characters"
@@ -445,10 +445,6 @@ class OffloadSerDes(SerDes[T]):
     def _inner_deserialize(self, text: str, context: SerDesContext) -> T:
         value: T = self.inner.deserialize(text, context)
         return value
-
-
-def _utf8_size(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode())
 
 
 def _escape(text: str) -> str:

@@ -15,6 +15,7 @@ interpreter makes atomic; a sync checkpoint returns only after its response was 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import ExitStack
 from enum import Enum
 from typing import Protocol
 
@@ -29,6 +30,7 @@ from perdure.wire.types import (
     OperationUpdate,
 )
 
+from .clock import SYSTEM_CLOCK, Clock
 from .errors import GetExecutionStateError, NonDeterministicExecutionError
 from .plugin import NO_PLUGINS, PluginDispatcher
 
@@ -71,12 +73,8 @@ def fetch_state_pages(
         except GetExecutionStateError:
             raise
         except Exception as exc:
-            error = GetExecutionStateError.from_exception(exc)
-            raise GetExecutionStateError(
-                f"GetDurableExecutionState failed: {exc}",
-                error.error_category,
-                error.error,
-                error.response_metadata,
+            raise GetExecutionStateError.from_exception(
+                exc, f"GetDurableExecutionState failed: {exc}"
             ) from exc
         operations.extend(page.operations)
         marker = page.next_marker
@@ -91,13 +89,25 @@ class ExecutionState:
         operations: the recorded operations.
     """
 
-    def __init__(self, durable_execution_arn: str, operations: Iterable[Operation] = ()) -> None:
+    def __init__(
+        self,
+        durable_execution_arn: str,
+        operations: Iterable[Operation] = (),
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        plugins: PluginDispatcher = NO_PLUGINS,
+    ) -> None:
         self.durable_execution_arn = durable_execution_arn
+        self.clock = clock
+        """Every time read of this invocation (`perdure.sdk.clock`)."""
+        self.plugins = plugins
+        """The invocation's plugin hooks (`perdure.sdk.plugin`)."""
         self.operations: dict[str, Operation] = {}
         self.checkpointer: Checkpointer | None = None
-        self.plugins: PluginDispatcher = NO_PLUGINS
-        """The invocation's plugin hooks (`perdure.sdk.plugin`); set by `durable_execution`."""
-        self._close_hooks: list[Callable[[], None]] = []
+        """The checkpoint writer; attached by the `Invocation` that owns both."""
+        self.cleanup = ExitStack()
+        """The invocation's cleanup: closed (newest first) when the handler has ended,
+        before the checkpoint writer stops (`perdure.sdk.invocation`)."""
         self.merge(operations)
 
     @classmethod
@@ -107,9 +117,12 @@ class ExecutionState:
         initial: InitialExecutionState,
         client: DurableServiceClient,
         checkpoint_token: str,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        plugins: PluginDispatcher = NO_PLUGINS,
     ) -> ExecutionState:
         """The state of an invocation: its initial operations plus every further page."""
-        state = cls(durable_execution_arn, initial.operations)
+        state = cls(durable_execution_arn, initial.operations, clock=clock, plugins=plugins)
         state.merge(fetch_state_pages(client, durable_execution_arn, checkpoint_token, initial.next_marker))
         return state
 
@@ -171,12 +184,7 @@ class ExecutionState:
         For work that must finish while checkpoints can still be written (e.g. joining the
         threads of a map or parallel). Hooks run last-registered first.
         """
-        self._close_hooks.append(hook)
-
-    def run_close_hooks(self) -> None:
-        """Run and forget the registered hooks (each at most once), newest first."""
-        while self._close_hooks:
-            self._close_hooks.pop()()
+        self.cleanup.callback(hook)
 
 
 def check_identity(

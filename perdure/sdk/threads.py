@@ -1,9 +1,16 @@
-"""The process's budget of worker threads for sync user code called from the async face.
+"""The process's thread budget: how many threads may run user code of branches at once.
 
-Owns `run_off_loop`: a sync step body (or wait-for-condition check, or callback
-submitter) of an `async def` handler runs on one of at most `MAX_OFF_LOOP_THREADS`
-threads shared by every invocation of the process, with the caller's context variables,
-so it may block without blocking the event loop. Imports only the standard library.
+Owns `ThreadBudget` and the process's one budget (`BUDGET`, `MAX_THREADS` slots), shared
+by every map and parallel of every invocation, nested ones included, and by the sync
+bodies of the async face (`run_off_loop`). Imports only the standard library.
+
+A slot is held by a thread while it runs a branch (the sync face) or a sync body called
+from the event loop (the async face). A batch admits a branch only with a free slot; a
+worker that finishes a branch hands its slot straight to the next branch it admits. A
+thread that holds a slot and then waits for a nested batch lends its slot back while it
+waits (`lend`), so nesting cannot exhaust the budget with threads that only wait: no
+nesting depth deadlocks. Taking the slot back after such a wait never blocks (the budget
+may be overdrawn for a moment); new admissions wait until it recovers.
 """
 
 from __future__ import annotations
@@ -11,13 +18,89 @@ from __future__ import annotations
 import concurrent.futures
 import contextvars
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+MAX_THREADS = 256
+"""Threads running branches or sync bodies at once in the process."""
 MAX_OFF_LOOP_THREADS = 64
-"""Sync bodies of the async face running at once in the process; more wait for a slot."""
+"""Threads of the async face's sync bodies (each also takes a slot of the budget)."""
+
+
+class ThreadBudget:
+    """A count of slots with non-blocking, blocking and overdraft acquisition.
+
+    Args:
+        size: the number of slots.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._free = size
+        self._cond = threading.Condition(threading.Lock())
+        self._local = threading.local()
+
+    @property
+    def free(self) -> int:
+        """Slots free now (negative while overdrawn)."""
+        return self._free
+
+    def try_acquire(self) -> bool:
+        """Take a slot if one is free."""
+        with self._cond:
+            if self._free > 0:
+                self._free -= 1
+                return True
+            return False
+
+    def acquire(self) -> None:
+        """Take a slot, waiting for one."""
+        with self._cond:
+            while self._free <= 0:
+                self._cond.wait()
+            self._free -= 1
+
+    def force_acquire(self) -> None:
+        """Take a slot now, overdrawing the budget if none is free."""
+        with self._cond:
+            self._free -= 1
+
+    def release(self) -> None:
+        """Give a slot back."""
+        with self._cond:
+            self._free += 1
+            self._cond.notify()
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Mark the calling thread as holding a slot (it already took one) while inside."""
+        previous = getattr(self._local, "holds", False)
+        self._local.holds = True
+        try:
+            yield
+        finally:
+            self._local.holds = previous
+
+    @contextmanager
+    def lend(self) -> Iterator[None]:
+        """While inside, the calling thread's slot (if it holds one) is free for others."""
+        if not getattr(self._local, "holds", False):
+            yield
+            return
+        self.release()
+        self._local.holds = False
+        try:
+            yield
+        finally:
+            self.force_acquire()
+            self._local.holds = True
+
+
+BUDGET = ThreadBudget(MAX_THREADS)
+"""The process's budget."""
 
 _pool: concurrent.futures.ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -34,11 +117,20 @@ def _executor() -> concurrent.futures.ThreadPoolExecutor:
     return _pool
 
 
+def _in_budget(func: Callable[[], T]) -> T:
+    BUDGET.acquire()
+    try:
+        with BUDGET.holding():
+            return func()
+    finally:
+        BUDGET.release()
+
+
 def run_off_loop(func: Callable[[], T]) -> concurrent.futures.Future[T]:
-    """Call `func` on a worker thread (with a copy of the caller's context variables)."""
+    """Call `func` on a worker thread, within the budget, with the caller's context variables."""
     context = contextvars.copy_context()
-    future: concurrent.futures.Future[Any] = _executor().submit(context.run, func)
+    future: concurrent.futures.Future[Any] = _executor().submit(context.run, _in_budget, func)
     return future
 
 
-__all__ = ["MAX_OFF_LOOP_THREADS", "run_off_loop"]
+__all__ = ["BUDGET", "MAX_OFF_LOOP_THREADS", "MAX_THREADS", "ThreadBudget", "run_off_loop"]

@@ -20,13 +20,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from types import CoroutineType
 from typing import Any, Generic, Protocol, TypeVar
 
 from perdure.wire.fast_init import fast_init
 from perdure.wire.limits import MAX_NAME_LENGTH
 from perdure.wire.types import Operation, OperationAction, OperationType, OperationUpdate
 
-from ..errors import ValidationError
+from ..errors import DurableUsageError, ValidationError
 from ..logger import Logger
 from ..state import ExecutionState, check_identity
 
@@ -199,8 +200,20 @@ def drive(flow: Flow[T], state: ExecutionState) -> T:
                 value = plugins.run_user_function(
                     call.identity, call.func, attempt=call.attempt, is_replay_children=call.is_replay_children
                 )
+                if type(value) is CoroutineType:
+                    value.close()
+                    raise DurableUsageError(_async_on_sync_face(call.identity))
         except BaseException as exc:  # thrown into the flow, which decides
             error = exc
+
+
+def _async_on_sync_face(identity: OperationIdentity) -> str:
+    kind = (identity.sub_type or identity.operation_type.value).lower()
+    named = f" {identity.name!r}" if identity.name else ""
+    return (
+        f"{kind}{named} (id {identity.operation_id}) got a coroutine from its function: the sync face "
+        "(DurableContext) runs sync functions; make the handler `async def` to use AsyncDurableContext"
+    )
 
 
 class OperationExecutor(ABC, Generic[T]):

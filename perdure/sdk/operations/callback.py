@@ -86,7 +86,7 @@ class Callback(Generic[T]):
             serdes: SerDes[Any] = self.serdes if self.serdes is not None else _PASS_THROUGH
             value: T = deserialize(serdes, result, self.operation_id, self.state.durable_execution_arn)
             return value
-        suspend_for(f"callback {self.operation_id}: result not received yet", None)
+        suspend_for(f"callback {self.operation_id}: result not received yet", None, self.state.clock)
 
     def _raise_failure(self, op: Operation) -> NoReturn:
         error = op.callback_details.error if op.callback_details is not None else None

@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from perdure.wire.limits import MAX_OPERATION_PAYLOAD_BYTES, utf8_size
 from perdure.wire.types import (
     ContextOptions,
     Operation,
@@ -41,10 +40,10 @@ from ..errors import (
     raise_operation_error,
     retryable_invocation_error,
 )
+from ..payloads import check_payload_size, size_over
 from ..serdes import deserialize, round_trip, serialize
 from ..state import ExecutionState
 from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, Scope, UserCall, validate_name
-from .step import check_payload_size
 
 _KIND = {
     OperationSubType.MAP.value: "map",
@@ -132,14 +131,15 @@ class ChildContextOperation(OperationExecutor[T]):
                 # No terminal checkpoint follows: the plugins hear of the end here.
                 plugins.context_ended(identity, OperationStatus.SUCCEEDED, is_replayed=replaying_children)
                 return value  # type: ignore[no-any-return]
-            replay_children = payload is not None and utf8_size(payload) > MAX_OPERATION_PAYLOAD_BYTES
+            replay_children = size_over(payload) is not None
             if replay_children:
                 generator = self.config.summary_generator
                 payload = generator(raw) if generator is not None else ""
                 # The summary replaces the result in the checkpoint, so it must fit there.
                 check_payload_size(
                     _KIND.get(identity.sub_type or "", "child context"),
-                    identity,
+                    identity.operation_id,
+                    identity.name,
                     payload,
                     what="summary",
                     advice="the result is over it too, so the checkpoint carries the summary"

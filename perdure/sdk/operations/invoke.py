@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-from perdure.wire.limits import MAX_CHAINED_INVOKE_PAYLOAD_BYTES, utf8_size
+from perdure.wire.limits import MAX_CHAINED_INVOKE_PAYLOAD_BYTES
 from perdure.wire.types import (
     ChainedInvokeOptions,
     Operation,
@@ -30,7 +30,8 @@ from perdure.wire.types import (
 )
 
 from ..config import InvokeConfig
-from ..errors import InvokeError, SerDesError, raise_operation_error
+from ..errors import InvokeError, raise_operation_error
+from ..payloads import check_payload_size
 from ..serdes import DEFAULT_JSON_SERDES, deserialize, serialize
 from ..state import ExecutionState
 from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, Scope, validate_name
@@ -40,25 +41,6 @@ P = TypeVar("P")
 R = TypeVar("R")
 
 _FAILED = frozenset({OperationStatus.FAILED, OperationStatus.TIMED_OUT, OperationStatus.STOPPED})
-
-
-def _check_payload_size(identity: OperationIdentity, payload: str) -> None:
-    """Refuse a payload over the chained invoke limit before anything is sent.
-
-    Raises:
-        SerDesError: naming the operation, the size and the limit (nothing is checkpointed).
-    """
-    limit = MAX_CHAINED_INVOKE_PAYLOAD_BYTES
-    if len(payload) * 4 <= limit:
-        return
-    size = utf8_size(payload)
-    if size > limit:
-        label = f"{identity.name!r} (id {identity.operation_id})" if identity.name else identity.operation_id
-        raise SerDesError(
-            f"invoke {label} payload is {size:,} bytes, over the {limit:,}-byte limit of a chained"
-            " invoke payload; send a smaller payload, or pass a reference (an offloading serdes such as"
-            " perdure.OffloadSerDes stores the value elsewhere and sends a reference)"
-        )
 
 
 class InvokeOperation(OperationExecutor[R], Generic[P, R]):
@@ -103,7 +85,17 @@ class InvokeOperation(OperationExecutor[R], Generic[P, R]):
         payload = serialize(
             self.config.serdes_payload or DEFAULT_JSON_SERDES, self.payload, identity.operation_id, arn
         )
-        _check_payload_size(identity, payload)
+        check_payload_size(
+            "invoke",
+            identity.operation_id,
+            identity.name,
+            payload,
+            what="payload",
+            limit=MAX_CHAINED_INVOKE_PAYLOAD_BYTES,
+            limit_name="limit of a chained invoke payload",
+            advice="send a smaller payload, or pass a reference (an offloading serdes such as"
+            " perdure.OffloadSerDes stores the value elsewhere and sends a reference)",
+        )
         metadata = self.state.plugins.propagation_metadata(identity, self.function_name)
         yield from self.send(
             OperationAction.START,
@@ -129,7 +121,7 @@ class InvokeOperation(OperationExecutor[R], Generic[P, R]):
 
     def execute(self, checkpoint: Operation | None) -> Flow[R]:
         label = self.identity.name or self.identity.operation_id
-        suspend_for(f"invoke {label} of {self.function_name} is running", None)
+        suspend_for(f"invoke {label} of {self.function_name} is running", None, self.state.clock)
         yield  # a flow (never reached)
 
 

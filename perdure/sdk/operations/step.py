@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
-from perdure.wire.limits import MAX_DELAY_SECONDS, MAX_OPERATION_PAYLOAD_BYTES, utf8_size
+from perdure.wire.limits import MAX_DELAY_SECONDS
 from perdure.wire.types import (
     Operation,
     OperationAction,
@@ -42,6 +42,7 @@ from ..errors import (
     raise_operation_error,
 )
 from ..logger import Logger, LogInfo
+from ..payloads import check_payload_size
 from ..retries import RetryPresets
 from ..serdes import deserialize, round_trip, serialize
 from ..state import ExecutionState
@@ -55,37 +56,6 @@ _DEFAULT_RETRY = RetryPresets.default()
 _DEFAULT_CONFIG = StepConfig()
 _STEP = OperationType.STEP
 _STEP_SUB_TYPE = OperationSubType.STEP.value
-
-
-_OFFLOAD_ADVICE = (
-    "return a smaller value or use an offloading serdes (perdure.OffloadSerDes) that stores the"
-    " value elsewhere and checkpoints a reference"
-)
-
-
-def check_payload_size(
-    kind: str,
-    identity: OperationIdentity,
-    payload: str | None,
-    *,
-    what: str = "result",
-    advice: str = _OFFLOAD_ADVICE,
-) -> None:
-    """Reject a payload too large to checkpoint.
-
-    Raises:
-        SerDesError: naming the operation, what was too large, the size and the limit.
-    """
-    if payload is None or len(payload) * 4 <= MAX_OPERATION_PAYLOAD_BYTES:
-        return
-    size = utf8_size(payload)
-    if size > MAX_OPERATION_PAYLOAD_BYTES:
-        label = f"{identity.name!r} (id {identity.operation_id})" if identity.name else identity.operation_id
-        # Issue 4 (large-payloads helper): the message names the offload serdes it points at.
-        raise SerDesError(
-            f"{kind} {label} {what} is {size:,} bytes, over the {MAX_OPERATION_PAYLOAD_BYTES:,}-byte "
-            f"checkpoint payload limit; {advice}"
-        )
 
 
 class StepOperation(OperationExecutor[T]):
@@ -131,6 +101,7 @@ class StepOperation(OperationExecutor[T]):
                 suspend_until(
                     f"retry of step {self.identity.name or self.identity.operation_id} is scheduled",
                     details.next_attempt_timestamp if details else None,
+                    self.state.clock,
                 )
             if status is OperationStatus.STARTED:
                 if at_most_once:
@@ -184,7 +155,7 @@ class StepOperation(OperationExecutor[T]):
                 identity, lambda: func(step_context), off_loop=self.off_loop, attempt=attempt
             )
             payload = serialize(self.config.serdes, raw, identity.operation_id, arn)
-            check_payload_size("step", identity, payload)
+            check_payload_size("step", identity.operation_id, identity.name, payload)
             value: Any = round_trip(self.config.serdes, raw, payload, identity.operation_id, arn)
             yield from self.send(OperationAction.SUCCEED, payload=payload)
             return value  # type: ignore[no-any-return]
@@ -214,7 +185,9 @@ class StepOperation(OperationExecutor[T]):
                 step_options=StepOptions(next_attempt_delay_seconds=delay),
             )
             suspend_for(
-                f"retry of step {self.identity.name or self.identity.operation_id} in {delay}s", delay
+                f"retry of step {self.identity.name or self.identity.operation_id} in {delay}s",
+                delay,
+                self.state.clock,
             )
         yield from self.send(OperationAction.FAIL, error=record)
         raise_operation_error(record, StepError)

@@ -45,8 +45,8 @@ class WaitOperation(OperationExecutor[None]):
         message = f"wait {self.identity.name or self.identity.operation_id} for {self.seconds}s"
         details = checkpoint.wait_details if checkpoint is not None else None
         if details is not None and details.scheduled_end_timestamp is not None:
-            suspend_until(message, details.scheduled_end_timestamp)
-        suspend_for(message, self.seconds)
+            suspend_until(message, details.scheduled_end_timestamp, self.state.clock)
+        suspend_for(message, self.seconds, self.state.clock)
         yield  # a flow (never reached: both branches raise)
 
 

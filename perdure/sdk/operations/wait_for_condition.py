@@ -46,13 +46,13 @@ from ..errors import (
     retryable_invocation_error,
 )
 from ..logger import Logger, LogInfo
+from ..payloads import check_payload_size
 from ..serdes import deserialize, serialize
 from ..state import ExecutionState
 from ..types import WaitForConditionCheckContext
 from ..waits import WaitForConditionConfig
 from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, Scope, UserCall, validate_name
 from ._suspend import suspend_for, suspend_until
-from .step import check_payload_size
 
 T = TypeVar("T")
 
@@ -94,7 +94,7 @@ class WaitForConditionOperation(OperationExecutor[T]):
         payload = serialize(
             self.config.serdes, value, self.identity.operation_id, self.state.durable_execution_arn
         )
-        check_payload_size("wait_for_condition", self.identity, payload)
+        check_payload_size("wait_for_condition", self.identity.operation_id, self.identity.name, payload)
         return payload
 
     def _deserialize(self, payload: str | None) -> T:
@@ -120,6 +120,7 @@ class WaitForConditionOperation(OperationExecutor[T]):
                 suspend_until(
                     f"wait_for_condition {self._label()} polls again at its next attempt time",
                     details.next_attempt_timestamp if details else None,
+                    self.state.clock,
                 )
             if status is OperationStatus.STARTED:
                 return CheckResult.ready(op)
@@ -171,7 +172,9 @@ class WaitForConditionOperation(OperationExecutor[T]):
                 payload=payload,
                 step_options=StepOptions(next_attempt_delay_seconds=delay),
             )
-            suspend_for(f"wait_for_condition {self._label()} polls again in {delay}s", delay)
+            suspend_for(
+                f"wait_for_condition {self._label()} polls again in {delay}s", delay, self.state.clock
+            )
         except Exception as exc:  # suspension is a BaseException and passes through
             return (yield from self._fail(exc))
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from perdure.sdk.clock import SYSTEM_CLOCK, Clock
 from perdure.sdk.context import DurableContext
 from perdure.sdk.execution import InvocationInputWithClient, durable_execution
 from perdure.wire.errors import INVALID_CHECKPOINT_TOKEN, InvalidParameterValueError
@@ -58,6 +59,8 @@ class FakeService:
         self.completed: OperationUpdate | None = None
         self.page_size: int | None = None
         self.now = NOW
+        self.clock: Clock = SYSTEM_CLOCK
+        """The clock the SDK reads during this service's invocations."""
         self._put(
             Operation(
                 id=arn.rsplit("/", 1)[-1],
@@ -98,6 +101,7 @@ class FakeService:
                 initial_execution_state=InitialExecutionState(operations=ops, next_marker=marker),
             ),
             client=self,
+            clock=self.clock,
         )
 
     def advance(self) -> None:

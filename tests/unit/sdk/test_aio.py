@@ -436,3 +436,16 @@ def test_a_parallel_branch_waiting_suspends_then_resumes() -> None:
     output, invocations = run_to_end(handler, FakeService())
     assert json.loads(output["Result"]) == ["waited", "quick"]
     assert invocations == 2
+
+
+def test_an_async_branch_on_the_sync_face_fails_naming_the_branch() -> None:
+    async def branch(ctx: Any) -> int:
+        return 1
+
+    @durable_execution
+    def handler(event: Any, ctx: DurableContext) -> Any:
+        return ctx.parallel([branch], name="p").get_results()
+
+    output, _ = run_to_end(handler, FakeService())
+    kind, message = error_of(output)
+    assert kind == "DurableUsageError" and "parallelbranch 'parallel-branch-0'" in message

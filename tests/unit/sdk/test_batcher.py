@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from perdure.sdk.batcher import BatcherLimits, CheckpointBatcher, estimate_update_bytes
+from perdure.sdk.clock import SYSTEM_CLOCK, Clock
 from perdure.sdk.errors import (
     BackgroundThreadError,
     CheckpointError,
@@ -33,8 +34,10 @@ def _succeed(i: int, payload: str = "1") -> OperationUpdate:
     return OperationUpdate(f"s{i}", OperationType.STEP, OperationAction.SUCCEED, payload=payload)
 
 
-def _batcher(service: FakeService, **limits: object) -> tuple[CheckpointBatcher, ExecutionState]:
-    state = ExecutionState(ARN, service.operations())
+def _batcher(
+    service: FakeService, clock: Clock = SYSTEM_CLOCK, **limits: object
+) -> tuple[CheckpointBatcher, ExecutionState]:
+    state = ExecutionState(ARN, service.operations(), clock=clock)
     batcher = CheckpointBatcher(service, state, service.token, BatcherLimits(**limits))  # type: ignore[arg-type]
     state.checkpointer = batcher
     return batcher.start(), state
@@ -120,15 +123,16 @@ def test_failed_send_fails_waiters_and_later_calls() -> None:
 def test_a_fault_of_the_writer_itself_fails_its_waiters(monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever breaks the writer thread (here its clock, after it took the update from the
     queue), the sync caller and every later call fail; none waits forever."""
-    import perdure.sdk.batcher as module
 
     class BrokenClock:
+        def time(self) -> float:
+            return time.time()
+
         def monotonic(self) -> float:
             raise RuntimeError("clock broke (injected)")
 
     service = FakeService()
-    batcher, _ = _batcher(service)
-    monkeypatch.setattr(module, "time", BrokenClock())
+    batcher, _ = _batcher(service, clock=BrokenClock())
     outcome: list[BaseException] = []
 
     def call() -> None:

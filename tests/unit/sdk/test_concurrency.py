@@ -10,7 +10,6 @@ import json
 import threading
 import time
 from collections import Counter
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -39,7 +38,16 @@ from .batch_support import RefreshingService
 from .fakes import FakeService, run_body, run_to_end
 
 P = operation_id(None, 1)
-_REAL_TIME = time.time
+
+
+class PastClock:
+    """Five seconds behind: a timer the SDK schedules is due by the time it suspends."""
+
+    def time(self) -> float:
+        return time.time() - 5
+
+    def monotonic(self) -> float:
+        return time.monotonic()
 
 
 def _branch_starts(service: FakeService) -> list[str]:
@@ -249,10 +257,10 @@ def _count_refreshes(monkeypatch: pytest.MonkeyPatch) -> list[None]:
 def test_in_process_resume_wave(monkeypatch: pytest.MonkeyPatch) -> None:
     """A branch suspended on a short timer resumes in the same invocation while another
     branch still runs: one refresh, no second invocation."""
-    from perdure.sdk.operations import _suspend
 
     # Timers come due at once (the wait's time has passed when the branch suspends).
-    monkeypatch.setattr(_suspend, "time", SimpleNamespace(time=lambda: _REAL_TIME() - 5))
+    service = RefreshingService()
+    service.clock = PastClock()
     resumed = threading.Event()
 
     def waits(ctx: DurableContext) -> str:
@@ -265,7 +273,7 @@ def test_in_process_resume_wave(monkeypatch: pytest.MonkeyPatch) -> None:
 
     refreshes = _count_refreshes(monkeypatch)
     output, _service, invocations = run_body(
-        lambda ctx: ctx.parallel([waits, busy], config=ParallelConfig(2)).get_results(), RefreshingService()
+        lambda ctx: ctx.parallel([waits, busy], config=ParallelConfig(2)).get_results(), service
     )
     assert output["Result"] == '["waited", "busy"]' and invocations == 1
     assert len(refreshes) >= 1
@@ -273,10 +281,8 @@ def test_in_process_resume_wave(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_resume_wave_backs_off_when_the_service_has_not_fired(monkeypatch: pytest.MonkeyPatch) -> None:
     """A refresh that does not show the timer fired does not spin: bounded refreshes."""
-    from perdure.sdk.operations import _suspend
-
-    monkeypatch.setattr(_suspend, "time", SimpleNamespace(time=lambda: _REAL_TIME() - 5))
     service = RefreshingService()
+    service.clock = PastClock()
     service.fire_on_refresh = False
 
     def waits(ctx: DurableContext) -> str:
@@ -397,9 +403,8 @@ def test_branches_see_the_callers_context_variables() -> None:
 def test_a_nested_batch_suspension_joins_the_outer_resume_wave(monkeypatch: pytest.MonkeyPatch) -> None:
     """An inner parallel whose only branch waits suspends its outer branch until a time;
     the outer batch resumes it in-process while its other branch still runs."""
-    from perdure.sdk.operations import _suspend
-
-    monkeypatch.setattr(_suspend, "time", SimpleNamespace(time=lambda: _REAL_TIME() - 5))
+    service = RefreshingService()
+    service.clock = PastClock()
     resumed = threading.Event()
 
     def waits(ctx: DurableContext) -> str:
@@ -415,7 +420,7 @@ def test_a_nested_batch_suspension_joins_the_outer_resume_wave(monkeypatch: pyte
 
     output, _, invocations = run_body(
         lambda ctx: ctx.parallel([outer_branch, busy], config=ParallelConfig(2)).get_results(),
-        RefreshingService(),
+        service,
     )
     assert output["Result"] == '[["inner"], "busy"]' and invocations == 1
 
@@ -547,3 +552,38 @@ def test_a_fault_of_a_worker_itself_reaches_the_caller(monkeypatch: pytest.Monke
     caller.join(10)
     assert not caller.is_alive(), "map waits for a worker that is gone"
     assert outcome[0]["Status"] == "FAILED" and "the executor broke" in json.dumps(outcome[0]["Error"])
+
+
+def test_nested_maps_deeper_than_the_thread_budget_finish(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process budget of two slots, maps nested three deep with four items each: every
+    thread that waits on its nested map lends its slot, so the leaves still get slots."""
+    from perdure.sdk import threads
+
+    budget = threads.ThreadBudget(2)
+    monkeypatch.setattr(concurrency, "BUDGET", budget)
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def leaf(_: Any) -> int:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.001)
+        with lock:
+            running -= 1
+        return 1
+
+    def level(depth: int) -> Any:
+        def body(ctx: DurableContext, item: int, index: int, items: Any) -> int:
+            if depth == 0:
+                return ctx.step(leaf)
+            return sum(ctx.map([1, 2, 3, 4], level(depth - 1)).get_results())
+
+        return body
+
+    output, _, _ = run_body(lambda ctx: sum(ctx.map([1, 2, 3, 4], level(2)).get_results()))
+    assert json.loads(output["Result"]) == 64
+    assert budget.free == 2  # every slot came back
+    assert most <= 4  # two slots, plus at most a lent slot taken back by each waiting level

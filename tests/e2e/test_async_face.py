@@ -1,0 +1,120 @@
+"""The async face end to end on the embedded engine (`DurableTestRunner`, time skipped):
+callbacks, wait-for-condition, chained invoke, a `TaskGroup` that suspends, the runner's
+awaitable twins and a handler in a worker process."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from perdure import (
+    AsyncDurableContext,
+    Duration,
+    WaitForConditionConfig,
+    WaitStrategyConfig,
+    create_wait_strategy,
+    durable_execution,
+    durable_wait_for_callback,
+)
+from perdure.sdk.types import WaitForCallbackContext, WaitForConditionCheckContext
+from perdure.testing import DurableTestRunner
+
+submitted: list[tuple[str, str]] = []
+
+
+@durable_wait_for_callback
+async def ask(callback_id: str, context: WaitForCallbackContext, who: str) -> None:
+    submitted.append((callback_id, who))
+
+
+async def count_up(state: int, context: WaitForConditionCheckContext) -> int:
+    return state + 1
+
+
+@durable_execution
+async def approval(event: Any, ctx: AsyncDurableContext) -> Any:
+    answer = await ctx.wait_for_callback(ask("bob"), name="approve")
+    polls = await ctx.wait_for_condition(
+        count_up,
+        WaitForConditionConfig(
+            wait_strategy=create_wait_strategy(WaitStrategyConfig(should_continue_polling=lambda s: s < 3)),
+            initial_state=0,
+        ),
+        name="poll",
+    )
+    invoked = await ctx.invoke("double", {"x": 21}, name="call")
+    return {"answer": answer, "polls": polls, "invoked": invoked}
+
+
+@durable_execution
+async def double(event: Any, ctx: AsyncDurableContext) -> Any:
+    return {"doubled": await ctx.step(lambda _: event["x"] * 2, name="double")}
+
+
+async def _awaiting(awaitable: Any) -> Any:
+    return await awaitable
+
+
+@durable_execution
+async def grouped(event: Any, ctx: AsyncDurableContext) -> str:
+    async with asyncio.TaskGroup() as group:
+        first = group.create_task(_awaiting(ctx.step(lambda _: "stepped")))
+        group.create_task(_awaiting(ctx.wait(Duration(3))))
+    return first.result()
+
+
+def test_callback_condition_and_invoke() -> None:
+    submitted.clear()
+    with DurableTestRunner.start_time_skipping() as runner:
+        runner.register(double, name="double")
+        suspended = runner.run_until_suspended(approval, input={})
+        assert suspended.status == "RUNNING"
+        assert [who for _, who in submitted] == ["bob"]
+        runner.send_callback_success(runner.callback_id(suspended.execution_arn), b'"yes"')
+        result = runner.wait_for_result(suspended.execution_arn)
+    assert result.status == "SUCCEEDED", result.error
+    assert result.result == {"answer": '"yes"', "polls": 3, "invoked": {"doubled": 42}}
+
+
+def test_a_task_group_that_suspends_ends_the_invocation_pending() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        result = runner.run(grouped, input={})
+    assert result.status == "SUCCEEDED", result.error
+    assert result.result == "stepped"
+    assert result.invocations == 2
+
+
+def test_the_runners_awaitable_twins() -> None:
+    async def scenario(runner: DurableTestRunner) -> tuple[str, str]:
+        first = await runner.arun(grouped, input={})
+        suspended = await runner.arun_until_suspended(grouped, input={})
+        resumed = await runner.aresume(suspended.execution_arn)
+        return first.status, resumed.status
+
+    with DurableTestRunner.start_time_skipping() as runner:
+        assert asyncio.run(scenario(runner)) == ("SUCCEEDED", "SUCCEEDED")
+
+
+def test_an_async_handler_in_a_worker_process(tmp_path: Path) -> None:
+    flow = tmp_path / "flow.py"
+    flow.write_text(
+        textwrap.dedent(
+            """
+            import asyncio
+            from perdure import AsyncDurableContext, Duration, durable_execution
+
+            @durable_execution
+            async def handler(event, ctx: AsyncDurableContext):
+                a, b = await asyncio.gather(ctx.step(lambda _: 1), ctx.step(lambda _: 2))
+                await ctx.wait(Duration(2))
+                return a + b
+            """
+        )
+    )
+    with DurableTestRunner.start_time_skipping() as runner:
+        name = runner.register(f"{flow}:handler", isolation="process")
+        result = runner.run(name, input={})
+    assert result.status == "SUCCEEDED", result.error
+    assert result.result == 3
