@@ -1,10 +1,12 @@
 """The async face at scale: thousands of concurrent operations, few threads, little memory.
 
     python benchmarks/async_scale.py gather 10000
+    python benchmarks/async_scale.py gather-sync 5000
     python benchmarks/async_scale.py map 10000 --concurrency 1000
 
-`gather N` runs one execution that gathers N async steps at once; `map N` runs an async
-map over N items (one async step each) at `--concurrency`. Each runs in this process on a
+`gather N` runs one execution that gathers N async steps at once; `gather-sync N` the same
+with sync step bodies that block for half a millisecond (they run on worker threads);
+`map N` runs an async map over N items (one async step each) at `--concurrency`. Each runs in this process on a
 time-skipping in-memory engine whose operation limit is raised above AWS's 3,000, and
 prints one JSON line: the result check, wall and CPU seconds, the peak number of live
 threads (counted at every thread start, so no peak is missed) and the peak RSS
@@ -47,10 +49,20 @@ def _step(value: int) -> Any:
     return square
 
 
-def gather_handler(n: int) -> Any:
+def _blocking_step(value: int) -> Any:
+    def square(step_context: StepContext) -> int:
+        time.sleep(0.0005)  # blocking work: the async face runs a sync body on a worker thread
+        return value * value
+
+    return square
+
+
+def gather_handler(n: int, sync_bodies: bool = False) -> Any:
+    step = _blocking_step if sync_bodies else _step
+
     @durable_execution
     async def handler(event: None, context: AsyncDurableContext) -> int:
-        squares = await asyncio.gather(*(context.step(_step(i)) for i in range(n)))
+        squares = await asyncio.gather(*(context.step(step(i)) for i in range(n)))
         return sum(squares)
 
     return handler
@@ -78,11 +90,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("scenario", choices=("gather", "map"))
+    parser.add_argument("scenario", choices=("gather", "gather-sync", "map"))
     parser.add_argument("n", type=int)
     parser.add_argument("--concurrency", type=int, default=1000, help="map's max_concurrency")
     args = parser.parse_args(argv)
-    handler = gather_handler(args.n) if args.scenario == "gather" else map_handler(args.n, args.concurrency)
+    if args.scenario == "map":
+        handler = map_handler(args.n, args.concurrency)
+    else:
+        handler = gather_handler(args.n, sync_bodies=args.scenario == "gather-sync")
     threads_before = threading.active_count()
     wall, cpu = time.perf_counter(), time.process_time()
     with DurableTestRunner.start_time_skipping(max_operations=3 * args.n + 10) as runner:

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from perdure.sdk.threads import MAX_OFF_LOOP_THREADS
+
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "async_scale.py"
 MAX_THREADS = 8
 """The main thread, the event loop's, the checkpoint sender's and the engine's four
@@ -41,4 +43,13 @@ def test_thousands_of_concurrent_operations_few_threads(args: tuple[str, ...]) -
     assert report["ok"], report
     assert report["operations"] >= 10_000  # above AWS's 3,000 operations per execution
     assert report["peak_threads"] <= MAX_THREADS, report
+    assert report["peak_rss_mb"] < 300, report
+
+
+def test_blocking_sync_bodies_share_the_worker_threads() -> None:
+    """5,000 gathered steps whose sync bodies block: they queue for the worker threads (at most
+    MAX_OFF_LOOP_THREADS at once) instead of taking a thread each."""
+    report = scale("gather-sync", "5000")
+    assert report["ok"], report
+    assert report["peak_threads"] <= MAX_THREADS + MAX_OFF_LOOP_THREADS, report
     assert report["peak_rss_mb"] < 300, report
