@@ -2,10 +2,13 @@
 
 The user API, re-exported from `perdure.sdk` under the official AWS Durable Execution SDK
 for Python 3.0 names, so code written for it runs after changing only its imports.
-Nothing from the engine or the tools is exported here.
+Nothing from the engine or the tools is exported here. The asyncio face's names are
+imported on first use (module `__getattr__`), so a sync handler never loads asyncio.
 """
 
-from perdure.sdk.aio import AsyncCallback, AsyncDurableContext, OperationTask
+import importlib
+import typing
+
 from perdure.sdk.batch import BatchItem, BatchResult
 from perdure.sdk.completion import (
     BatchItemStatus,
@@ -100,7 +103,31 @@ from perdure.sdk.waits import (
 )
 from perdure.sdk.with_retry import WithRetryConfig, with_retry
 
+if typing.TYPE_CHECKING:
+    from perdure.sdk.aio import AsyncCallback, AsyncDurableContext, OperationTask
+
 __version__ = "0.1.0"
+
+_LAZY = {
+    "AsyncCallback": "perdure.sdk.aio",
+    "AsyncDurableContext": "perdure.sdk.aio",
+    "OperationTask": "perdure.sdk.aio",
+}
+"""The asyncio face, imported on first use: a sync handler never loads asyncio."""
+
+
+def __getattr__(name: str) -> typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'perdure' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "AsyncCallback",

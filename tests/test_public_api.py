@@ -146,11 +146,12 @@ def perdure() -> types.ModuleType:
 
 
 def public_names(module: types.ModuleType) -> set[str]:
-    """Attributes a user can see: no leading underscore, no submodules."""
+    """Attributes a user can see (`dir`, which includes the lazily imported ones): no
+    leading underscore, no submodules."""
     return {
         name
-        for name, value in vars(module).items()
-        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+        for name in dir(module)
+        if not name.startswith("_") and not isinstance(getattr(module, name), types.ModuleType)
     }
 
 

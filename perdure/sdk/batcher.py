@@ -32,12 +32,12 @@ returns PENDING. A failed request fails every waiter and every later call with a
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from perdure.wire.limits import MAX_CHECKPOINT_REQUEST_BYTES, MAX_CHECKPOINT_UPDATES
 from perdure.wire.service import DurableServiceClient
@@ -55,6 +55,9 @@ from .errors import (
     SuspendExecution,
 )
 from .state import ExecutionState, fetch_state_pages
+
+if TYPE_CHECKING:
+    import asyncio
 
 ENVELOPE_RESERVE_BYTES = 8 * 1024
 """Kept free in each request for the ARN, the token and the JSON around the updates."""
@@ -310,6 +313,8 @@ class CheckpointBatcher:
             A future of the running loop, done once the update is persisted and merged
             (or failed with the error `checkpoint` would raise).
         """
+        import asyncio  # only the async face calls this: sync handlers never load asyncio
+
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._enqueue(update, _LoopWaiter(future))
         return future
