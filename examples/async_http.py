@@ -11,7 +11,7 @@ recorded forecasts instead of calling the API again.
 
 The API is a stand-in this file starts on 127.0.0.1 (stdlib `http.server` in a thread).
 It answers Oslo's first request with 503, which the forecast step's retry strategy
-retries, and it holds each answer until every city of the batch has asked (or 5 s have
+retries, and it holds each answer until every city of the batch has asked (or 10 s have
 passed), so its stats show how many calls were in flight at once: all of them.
 """
 
@@ -147,7 +147,7 @@ class _WeatherApi(BaseHTTPRequestHandler):
             _state.in_flight += 1
             _state.max_in_flight = max(_state.max_in_flight, _state.in_flight)
             _state.changed.notify_all()
-            _state.changed.wait_for(lambda: len(_state.asked) >= batch, timeout=5)
+            _state.changed.wait_for(lambda: len(_state.asked) >= batch, timeout=10)
             _state.in_flight -= 1
         if city == "oslo" and first_time:
             self._reply(503, {"error": "busy, try again"})

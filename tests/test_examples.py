@@ -128,6 +128,6 @@ def test_async_http_calls_the_api_concurrently() -> None:
     # Oslo's first call gets a 503; its step is retried after a delay, in a later invocation.
     assert result["attempts"] == {city: 2 if city == "oslo" else 1 for city in payload["cities"]}
     assert report["invocations"] >= 2
-    # The API holds each answer until every city has asked (or 5 s pass): the calls overlap
+    # The API holds each answer until every city has asked (or 10 s pass): the calls overlap
     # only if the steps really run concurrently.
     assert result["max_in_flight"] == len(payload["cities"])
