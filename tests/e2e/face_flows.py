@@ -42,6 +42,7 @@ from perdure import (
     WaitForConditionDecision,
     create_retry_strategy,
     durable_execution,
+    durable_parallel_branch,
     durable_step,
     durable_with_child_context,
 )
@@ -235,6 +236,11 @@ def _branch(index: int, fails: bool) -> Callable[[DurableContext], str]:
     return run
 
 
+@durable_parallel_branch(name="audit")
+def _audit(ctx: DurableContext, topic: str) -> str:
+    return ctx.step(lambda _: f"audited {topic}", name="audit-step")
+
+
 @durable_execution
 def parallel_sync(event: None, context: DurableContext) -> dict[str, Any]:
     first_two = context.parallel(
@@ -249,7 +255,10 @@ def parallel_sync(event: None, context: DurableContext) -> dict[str, Any]:
             max_concurrency=1, completion_config=CompletionConfig(tolerated_failure_count=1)
         ),
     )
-    return {"first_two": summary(first_two), "tolerant": summary(tolerant)}
+    audits = context.parallel(
+        [_audit("books"), _branch(6, False)], name="audits", config=ParallelConfig(max_concurrency=1)
+    )
+    return {"first_two": summary(first_two), "tolerant": summary(tolerant), "audits": audits.get_results()}
 
 
 def _abranch(index: int, fails: bool) -> Callable[[AsyncDurableContext], Any]:
@@ -260,6 +269,11 @@ def _abranch(index: int, fails: bool) -> Callable[[AsyncDurableContext], Any]:
         return value
 
     return run
+
+
+@durable_parallel_branch(name="audit")
+async def _aaudit(ctx: AsyncDurableContext, topic: str) -> str:
+    return await ctx.step(lambda _: f"audited {topic}", name="audit-step")
 
 
 @durable_execution
@@ -276,7 +290,10 @@ async def parallel_async(event: None, context: AsyncDurableContext) -> dict[str,
             max_concurrency=1, completion_config=CompletionConfig(tolerated_failure_count=1)
         ),
     )
-    return {"first_two": summary(first_two), "tolerant": summary(tolerant)}
+    audits = await context.parallel(
+        [_aaudit("books"), _abranch(6, False)], name="audits", config=ParallelConfig(max_concurrency=1)
+    )
+    return {"first_two": summary(first_two), "tolerant": summary(tolerant), "audits": audits.get_results()}
 
 
 # ------------------------------------------------------------------ 5. map with max_concurrency and a failure

@@ -127,6 +127,7 @@ EXPECTED: dict[str, Any] = {
             "results": [None, None],
             "errors": ["branch 4 failed", "branch 5 failed"],
         },
+        "audits": ["audited books", "b6"],
     },
     "map": {
         "reason": "ALL_COMPLETED",
