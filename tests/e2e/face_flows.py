@@ -44,6 +44,7 @@ from perdure import (
     durable_execution,
     durable_parallel_branch,
     durable_step,
+    durable_wait_for_callback,
     durable_with_child_context,
 )
 from perdure.wire.types import ErrorObject
@@ -366,26 +367,28 @@ REFUSAL = ErrorObject(error_message="over budget", error_type="Refused")
 # ------------------------------------------------------------------ 7. wait_for_callback
 
 
-def _submit(callback_id: str, context: WaitForCallbackContext) -> None:
-    context.logger.info("ticket filed")
+@durable_wait_for_callback
+def _submit(callback_id: str, context: WaitForCallbackContext, ticket: str) -> None:
+    context.logger.info(f"ticket {ticket} filed")
 
 
 @durable_execution
 def wait_for_callback_sync(event: None, context: DurableContext) -> Any:
     config = WaitForCallbackConfig(timeout=Duration.from_hours(2), retry_strategy=RETRY)
-    first = context.wait_for_callback(_submit, name="sign-off", config=config)
+    first = context.wait_for_callback(_submit("T-1"), name="sign-off", config=config)
     second = context.wait_for_callback(lambda callback_id, _: None, name="counter-sign")
     return [first, second]
 
 
-async def _asubmit(callback_id: str, context: WaitForCallbackContext) -> None:
-    context.logger.info("ticket filed")
+@durable_wait_for_callback
+async def _asubmit(callback_id: str, context: WaitForCallbackContext, ticket: str) -> None:
+    context.logger.info(f"ticket {ticket} filed")
 
 
 @durable_execution
 async def wait_for_callback_async(event: None, context: AsyncDurableContext) -> Any:
     config = WaitForCallbackConfig(timeout=Duration.from_hours(2), retry_strategy=RETRY)
-    first = await context.wait_for_callback(_asubmit, name="sign-off", config=config)
+    first = await context.wait_for_callback(_asubmit("T-1"), name="sign-off", config=config)
     second = await context.wait_for_callback(lambda callback_id, _: None, name="counter-sign")
     return [first, second]
 
