@@ -43,6 +43,7 @@ from .batch import BatchResult, BatchType
 from .completion import BatchItemStatus, MapConfig, ParallelBranch, ParallelConfig
 from .concurrency_async import AsyncConcurrentExecutor
 from .config import CallbackConfig, ChildConfig, Duration, InvokeConfig, StepConfig, WaitForCallbackConfig
+from .context import is_async_callable
 from .errors import (
     ChildContextError,
     DurableUsageError,
@@ -425,7 +426,7 @@ class AsyncDurableContext(ContextScope):
         An `async def` body (or a `@durable_step` one) runs on the loop; a sync body runs on
         a worker thread, so it may block.
         """
-        return self._spawn(step_operation(self, func, name, config, off_loop=not _is_async(func)))
+        return self._spawn(step_operation(self, func, name, config, off_loop=not is_async_callable(func)))
 
     def wait(self, duration: Duration, name: str | None = None) -> OperationTask[None]:
         """Suspend the execution for `duration` (see `DurableContext.wait`)."""
@@ -505,7 +506,7 @@ class AsyncDurableContext(ContextScope):
         async def body(child: AsyncDurableContext) -> Any:
             prefix = f"{name} " if name else ""
             callback = await child.create_callback(name=f"{prefix}create callback id", config=config)
-            asynchronous = _is_async(submitter)
+            asynchronous = is_async_callable(submitter)
 
             def submit(step_context: StepContext) -> Any:
                 return submitter(callback.callback_id, WaitForCallbackContext(logger=step_context.logger))
@@ -531,7 +532,7 @@ class AsyncDurableContext(ContextScope):
         """Poll `check` (sync or async) until the wait strategy stops (see
         `DurableContext.wait_for_condition`)."""
         return self._spawn(
-            wait_for_condition_operation(self, check, config, name, off_loop=not _is_async(check))
+            wait_for_condition_operation(self, check, config, name, off_loop=not is_async_callable(check))
         )
 
     def invoke(
@@ -543,10 +544,6 @@ class AsyncDurableContext(ContextScope):
     ) -> OperationTask[ResultT]:
         """Invoke another durable function and await its result (see `DurableContext.invoke`)."""
         return self._spawn(invoke_operation(self, function_name, payload, name, config))
-
-
-def _is_async(func: object) -> bool:
-    return getattr(func, "_is_async", False) is True or inspect.iscoroutinefunction(func)
 
 
 async def _areplay(runtime: AsyncRuntime, batch: BatchRun, record: Any) -> BatchResult[Any]:

@@ -66,7 +66,7 @@ from .ids import operation_id
 from .operations._base import OperationIdentity
 from .operations.child_context import ChildContextOperation
 from .serdes import SerDes
-from .state import ExecutionState
+from .state import ExecutionState, identity_mismatches
 from .threads import BUDGET, ThreadBudget
 
 if TYPE_CHECKING:
@@ -206,22 +206,11 @@ class BranchRunner:
                     "type is now FLAT",
                     record.id,
                 )
-            if record.type is not OperationType.CONTEXT or (record.sub_type or None) != identity.sub_type:
-                raise self.non_deterministic(
-                    index,
-                    f"it was recorded as {record.type.value}/{record.sub_type}, now {identity.sub_type}",
-                    record.id,
-                )
-            if (record.name or None) != (identity.name or None):
-                raise self.non_deterministic(
-                    index,
-                    f"its name was {record.name!r} and is now {identity.name!r}",
-                    record.id,
-                )
-            if (record.parent_id or None) != self.batch.operation_id:
-                raise self.non_deterministic(
-                    index, f"it was recorded under parent {record.parent_id!r}", record.id
-                )
+            mismatches = identity_mismatches(
+                record, identity.operation_type, identity.sub_type, identity.name, identity.parent_id
+            )
+            if mismatches:
+                raise self.non_deterministic(index, ", ".join(mismatches), record.id)
             return record
         if not self.flat:
             inner = self.state.get(operation_id(identity.operation_id, 1))

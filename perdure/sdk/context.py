@@ -355,7 +355,13 @@ def durable_wait_for_callback(
 def is_async_callable(func: object) -> bool:
     """Whether calling `func` gives a coroutine: an `async def`, or a body that one of the
     decorators (`durable_step`, ...) bound from an `async def`."""
+    code = getattr(func, "__code__", None)
+    if code is not None:  # a plain function: read its flags (the common, fast case)
+        return bool(code.co_flags & _CO_COROUTINE) or getattr(func, "_is_async", False) is True
     return getattr(func, "_is_async", False) is True or inspect.iscoroutinefunction(func)
+
+
+_CO_COROUTINE = inspect.CO_COROUTINE
 
 
 __all__ = [

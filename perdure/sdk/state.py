@@ -187,29 +187,23 @@ class ExecutionState:
         self.cleanup.callback(hook)
 
 
-def check_identity(
+def identity_mismatches(
     checkpoint: Operation,
-    operation_id: str,
     operation_type: OperationType,
     sub_type: str | None,
     name: str | None,
     parent_id: str | None,
-) -> None:
-    """Reject a recorded operation whose identity differs from the code now running.
-
-    Compares Type, SubType, Name and ParentId ("" and None are the same).
-
-    Raises:
-        NonDeterministicExecutionError: naming the operation id and, for each differing
-            field, the checkpointed and the current value.
-    """
+) -> list[str]:
+    """How a recorded operation's identity differs from the code now running (the one
+    comparison every non-determinism check uses: type, sub-type, name, parent; "" and
+    None are the same). Empty when it does not."""
     if (
         checkpoint.type is operation_type
         and (checkpoint.sub_type or None) == (sub_type or None)
         and (checkpoint.name or None) == (name or None)
         and (checkpoint.parent_id or None) == (parent_id or None)
     ):
-        return
+        return []
     mismatches: list[str] = []
     if checkpoint.type is not operation_type:
         mismatches.append(f"type checkpoint={checkpoint.type.value!r} current={operation_type.value!r}")
@@ -221,10 +215,29 @@ def check_identity(
         mismatches.append(
             f"parent_id checkpoint={checkpoint.parent_id or None!r} current={parent_id or None!r}"
         )
-    raise NonDeterministicExecutionError(
-        f"Non-deterministic operation identity at id={operation_id!r}: {', '.join(mismatches)}",
-        step_id=operation_id,
-    )
+    return mismatches
+
+
+def check_identity(
+    checkpoint: Operation,
+    operation_id: str,
+    operation_type: OperationType,
+    sub_type: str | None,
+    name: str | None,
+    parent_id: str | None,
+) -> None:
+    """Reject a recorded operation whose identity differs from the code now running.
+
+    Raises:
+        NonDeterministicExecutionError: naming the operation id and, for each differing
+            field, the checkpointed and the current value.
+    """
+    mismatches = identity_mismatches(checkpoint, operation_type, sub_type, name, parent_id)
+    if mismatches:
+        raise NonDeterministicExecutionError(
+            f"Non-deterministic operation identity at id={operation_id!r}: {', '.join(mismatches)}",
+            step_id=operation_id,
+        )
 
 
 def is_terminal(op: Operation | None) -> bool:
@@ -239,5 +252,6 @@ __all__ = [
     "ReplayStatus",
     "check_identity",
     "fetch_state_pages",
+    "identity_mismatches",
     "is_terminal",
 ]

@@ -18,7 +18,7 @@ standard library.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from types import CoroutineType
 from typing import Any, Generic, Protocol, TypeVar
@@ -251,10 +251,11 @@ class OperationExecutor(ABC, Generic[T]):
             self.state.plugins.operation_observed(op)
         return op
 
-    def send(self, action: OperationAction, *, sync: bool = True, **fields: Any) -> Flow[None]:
+    def send(self, action: OperationAction, *, sync: bool = True, **fields: Any) -> Iterable[Request]:
         """Checkpoint an update of this operation (plugins see a START before it is queued).
 
-        A flow: ``yield from self.send(...)``; a sync update is yielded to the driver.
+        Used as ``yield from self.send(...)``: an async update is queued at once (nothing to
+        yield: an empty tuple, no generator); a sync one is yielded to the driver.
         """
         state = self.state
         plugins = state.plugins
@@ -263,10 +264,14 @@ class OperationExecutor(ABC, Generic[T]):
         update = self.identity.update(action, **fields)
         if not sync:
             state.create_checkpoint(update, is_sync=False)
-            return
+            return ()
+        return self._acknowledged(update)
+
+    def _acknowledged(self, update: OperationUpdate) -> Flow[None]:
         yield Checkpoint(update)
+        plugins = self.state.plugins
         if plugins.has_plugins:
-            op = state.operations.get(self.identity.operation_id)
+            op = self.state.operations.get(self.identity.operation_id)
             if op is not None:
                 plugins.operation_observed(op)
 

@@ -185,10 +185,12 @@ def test_user_except_exception_does_not_swallow_suspension() -> None:
 
 
 def test_a_suspension_ends_the_invocation_with_nothing_left_running() -> None:
+    body_started = threading.Event()
     body_ended = threading.Event()
     release = threading.Event()
 
     def slow(_: StepContext) -> str:
+        body_started.set()
         release.wait(5)
         body_ended.set()
         return "late"
@@ -196,6 +198,7 @@ def test_a_suspension_ends_the_invocation_with_nothing_left_running() -> None:
     @durable_execution
     async def handler(event: Any, ctx: AsyncDurableContext) -> None:
         pending = ctx.step(slow, name="slow")
+        assert await asyncio.to_thread(body_started.wait, 5)  # the sync body is running now
         threading.Timer(0.05, release.set).start()
         await asyncio.gather(ctx.wait(Duration(5)), pending)
 
