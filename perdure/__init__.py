@@ -2,8 +2,9 @@
 
 The user API, re-exported from `perdure.sdk` under the official AWS Durable Execution SDK
 for Python 3.0 names, so code written for it runs after changing only its imports.
-Nothing from the engine or the tools is exported here. The asyncio face's names are
-imported on first use (module `__getattr__`), so a sync handler never loads asyncio.
+Nothing from the engine or the tools is exported here. The asyncio face's and the
+offloading serdes' names are imported on first use (module `__getattr__`), so a process
+that does not use them does not pay for their imports.
 """
 
 import importlib
@@ -64,13 +65,6 @@ from perdure.sdk.errors import (
     WaitForConditionError,
 )
 from perdure.sdk.execution import durable_execution
-from perdure.sdk.offload import (
-    BlobNotFoundError,
-    BlobReference,
-    BlobStore,
-    LocalDirectoryBlobStore,
-    OffloadSerDes,
-)
 from perdure.sdk.plugin import (
     DurableInstrumentationPlugin,
     DurableInstrumentationPluginFactory,
@@ -105,6 +99,13 @@ from perdure.sdk.with_retry import WithRetryConfig, with_retry
 
 if typing.TYPE_CHECKING:
     from perdure.sdk.aio import AsyncCallback, AsyncDurableContext, OperationTask
+    from perdure.sdk.offload import (
+        BlobNotFoundError,
+        BlobReference,
+        BlobStore,
+        LocalDirectoryBlobStore,
+        OffloadSerDes,
+    )
 
 __version__ = "0.1.0"
 
@@ -112,8 +113,14 @@ _LAZY = {
     "AsyncCallback": "perdure.sdk.aio",
     "AsyncDurableContext": "perdure.sdk.aio",
     "OperationTask": "perdure.sdk.aio",
+    "BlobNotFoundError": "perdure.sdk.offload",
+    "BlobReference": "perdure.sdk.offload",
+    "BlobStore": "perdure.sdk.offload",
+    "LocalDirectoryBlobStore": "perdure.sdk.offload",
+    "OffloadSerDes": "perdure.sdk.offload",
 }
-"""The asyncio face, imported on first use: a sync handler never loads asyncio."""
+"""Imported on first use: the asyncio face (a sync handler never loads asyncio) and the
+offloading serdes (an invocation that does not use it never loads it)."""
 
 
 def __getattr__(name: str) -> typing.Any:

@@ -34,7 +34,7 @@ import concurrent.futures
 import contextvars
 import inspect
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import Any, Generic, TypeVar, overload
 
 from perdure.wire.types import OperationSubType
@@ -50,7 +50,7 @@ from .errors import (
     OperationCancelledError,
 )
 from .invocation import Invocation, is_suspension
-from .operations._base import Checkpoint, Flow, OperationExecutor, UserCall
+from .operations._base import Checkpoint, Flow, OperationExecutor, Request, UserCall
 from .operations._batch import BatchRun, MissingOutcome, Replayer, replay_batch
 from .operations.callback import Callback, callback_operation
 from .operations.child_context import child_operation
@@ -78,21 +78,26 @@ _WAIT_FOR_CALLBACK = OperationSubType.WAIT_FOR_CALLBACK.value
 # --------------------------------------------------------------------- the task
 
 
-class OperationTask(asyncio.Task[T], Generic[T]):
-    """A durable operation running on the invocation's loop: await it for its value.
+class OperationTask(asyncio.Future[T], Generic[T]):
+    """A durable operation of the invocation's loop: await it for its value.
 
-    An `asyncio.Task`, so `asyncio.gather`, `wait` and `as_completed` take it as it is.
-    It remembers whether its outcome was consumed (awaited, gathered, its result read), so
-    an operation the handler forgot to await is reported by name.
+    An `asyncio.Future`, so `asyncio.gather`, `wait`, `wait_for` and `as_completed` take it
+    as it is. The operation's synchronous part ran when it was called (a replayed operation
+    is done at once, without a task or a turn of the loop); a task of the loop continues it
+    when it waits for a checkpoint or runs user code, and cancelling this future cancels
+    that task. It remembers whether its outcome was consumed (awaited, gathered, its result
+    read), so an operation the handler forgot to await is reported by name.
 
     Attributes:
         label: the operation, for messages (``step 'charge' (id 1ced...)``).
     """
 
-    def __init__(self, coro: Coroutine[Any, Any, T], *, loop: asyncio.AbstractEventLoop, label: str) -> None:
-        super().__init__(coro, loop=loop)
+    def __init__(self, *, loop: asyncio.AbstractEventLoop, label: str) -> None:
+        super().__init__(loop=loop)
         self.label = label
         self.consumed = False
+        self.runner: asyncio.Task[None] | None = None
+        """The task continuing the operation (None: it finished when it was called)."""
 
     def __await__(self) -> Generator[Any, None, T]:
         self.consumed = True
@@ -113,6 +118,12 @@ class OperationTask(asyncio.Task[T], Generic[T]):
     ) -> None:
         self.consumed = True  # gather, wait and wait_for register a callback
         super().add_done_callback(fn, context=context)
+
+    def cancel(self, msg: Any | None = None) -> bool:
+        runner = self.runner
+        if runner is not None and not runner.done():
+            runner.cancel(msg)
+        return super().cancel(msg)
 
 
 def _label(operation: OperationExecutor[Any]) -> str:
@@ -163,47 +174,84 @@ class AsyncRuntime:
         operation: OperationExecutor[Any],
         then: Callable[[Any], T] | None = None,
     ) -> OperationTask[T]:
-        """Schedule `operation` of `scope` (its id is already taken) as a task; `then`
-        maps its value (inside the task)."""
+        """Start `operation` of `scope` (its id is already taken): run its flow up to its
+        first I/O now, and continue it in a task if it has one; `then` maps its value."""
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        label = _label(operation)
         if running is not self.loop:
             raise DurableUsageError(
-                f"{label} was called outside the invocation's event loop (from a sync step body, "
-                "another thread or another loop): an AsyncDurableContext is used only by the async "
-                "code of its own handler"
+                f"{_label(operation)} was called outside the invocation's event loop (from a sync "
+                "step body, another thread or another loop): an AsyncDurableContext is used only by "
+                "the async code of its own handler"
             )
         flip_after = scope.enter(operation.identity)
-        task: OperationTask[T] = OperationTask(
-            self.run(scope, operation, flip_after, then), loop=self.loop, label=label
-        )
-        self.track(task)
+        task: OperationTask[T] = OperationTask(loop=self.loop, label=_label(operation))
         self.operations.append(task)
         scope._created.append(task)
+        flow = operation.flow()
+        try:
+            request = flow.send(None)
+        except StopIteration as stop:
+            self._settle(task, scope, operation, flip_after, then, stop.value, None)
+            return task
+        except BaseException as exc:
+            self._settle(task, scope, operation, flip_after, then, None, exc)
+            return task
+        runner = self.loop.create_task(
+            self._continue(task, scope, operation, flip_after, then, flow, request)
+        )
+        task.runner = runner
+        self.track(runner)
         return task
 
-    async def run(
+    async def _continue(
         self,
+        task: OperationTask[Any],
         scope: ContextScope,
         operation: OperationExecutor[Any],
         flip_after: bool,
         then: Callable[[Any], Any] | None,
-    ) -> Any:
-        """Drive `operation` inside the replay boundary of `scope`."""
+        flow: Flow[Any],
+        request: Request,
+    ) -> None:
         try:
-            value = await self.drive(operation.flow())
-            return then(value) if then is not None else value
-        except ChildContextError as exc:
-            if operation.identity.sub_type != _WAIT_FOR_CALLBACK:
+            value = await self.drive_from(flow, request)
+        except BaseException as exc:
+            self._settle(task, scope, operation, flip_after, then, None, exc)
+            if isinstance(exc, asyncio.CancelledError):
                 raise
-            error = translated(exc)
-            if error is exc:
-                raise
-            raise error from error.__cause__
-        except asyncio.CancelledError:
+            return
+        self._settle(task, scope, operation, flip_after, then, value, None)
+
+    def _settle(
+        self,
+        task: OperationTask[Any],
+        scope: ContextScope,
+        operation: OperationExecutor[Any],
+        flip_after: bool,
+        then: Callable[[Any], Any] | None,
+        value: Any,
+        error: BaseException | None,
+    ) -> None:
+        """End `operation`: leave the replay boundary and give `task` its outcome."""
+        scope.leave(flip_after)
+        if error is None and then is not None:
+            try:
+                value = then(value)
+            except BaseException as exc:
+                error = exc
+        if error is None:
+            if not task.done():
+                task.set_result(value)
+            return
+        if isinstance(error, ChildContextError) and operation.identity.sub_type == _WAIT_FOR_CALLBACK:
+            translated_error = translated(error)
+            if translated_error is not error:
+                translated_error.__suppress_context__ = True
+                error = translated_error
+        if isinstance(error, asyncio.CancelledError):
             if not (self.closing or self.suspending) and self.failure is None:
                 self.failure = OperationCancelledError(
                     f"{_label(operation)} was cancelled while it ran (asyncio.timeout, wait_for, "
@@ -212,25 +260,28 @@ class AsyncRuntime:
                     "instead (a timed-out body is a failed attempt, retried by the retry strategy)",
                     operation.identity.operation_id,
                 )
-            raise
-        except BaseException as exc:
-            if is_suspension(exc):
-                self.suspending = True
-            raise
-        finally:
-            scope.leave(flip_after)
+            if not task.done():
+                super(OperationTask, task).cancel()
+            return
+        if is_suspension(error):
+            self.suspending = True
+        if not task.done():
+            task.set_exception(error)
 
     async def drive(self, flow: Flow[T]) -> T:
         """Run `flow`, awaiting its checkpoints and its user code."""
-        value: Any = None
-        error: BaseException | None = None
+        try:
+            request = flow.send(None)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        return await self.drive_from(flow, request)
+
+    async def drive_from(self, flow: Flow[T], request: Request) -> T:
+        """Continue `flow` from its pending `request`."""
         state = self.state
         while True:
-            try:
-                request = flow.send(value) if error is None else flow.throw(error)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            value = error = None
+            value: Any = None
+            error: BaseException | None = None
             try:
                 if type(request) is Checkpoint:
                     await state.acheckpoint(request.update)
@@ -238,6 +289,10 @@ class AsyncRuntime:
                     value = await self.call(request)  # type: ignore[arg-type]
             except BaseException as exc:  # thrown into the flow, which decides
                 error = exc
+            try:
+                request = flow.send(value) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
 
     async def call(self, call: UserCall) -> Any:
         """Call user code: on the loop, or on a worker thread when `call.off_loop`."""
