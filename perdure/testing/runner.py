@@ -164,6 +164,43 @@ def summarize_operations(history: list[Event]) -> list[OperationSummary]:
     return list(found.values())
 
 
+def find_callback_id(history: list[Event], execution: str, name: str | None = None) -> str:
+    """The id of a callback in an execution's `history`.
+
+    Args:
+        execution: the execution's name or ARN, for the messages.
+        name: the callback's name, or the name given to `wait_for_callback`; None: the only
+            callback still open. Of several with that name, the open one (else the last).
+
+    Raises:
+        LookupError: no such callback (the message lists the callbacks there are), or
+            `name` is None and not exactly one callback is open.
+    """
+    context_names = {e.id: e.name for e in history if e.event_type is EventType.CONTEXT_STARTED}
+    ended = {
+        e.id
+        for e in history
+        if e.event_type
+        in (EventType.CALLBACK_SUCCEEDED, EventType.CALLBACK_FAILED, EventType.CALLBACK_TIMED_OUT)
+    }
+    started = [e for e in history if e.event_type is EventType.CALLBACK_STARTED and e.details.callback_id]
+    names = [context_names.get(e.parent_id) or e.name or "<unnamed>" for e in started]
+    if name is None:
+        candidates = [e for e in started if e.id not in ended]
+        if len(candidates) != 1:
+            raise LookupError(
+                f"execution {execution} has {len(candidates)} open callbacks; name one (callbacks: {names})"
+            )
+    else:
+        candidates = [e for e in started if name in (e.name, context_names.get(e.parent_id))]
+        if not candidates:
+            raise LookupError(f"execution {execution} has no callback named {name!r} (callbacks: {names})")
+        candidates = [e for e in candidates if e.id not in ended] or candidates
+    callback_id = candidates[-1].details.callback_id
+    assert callback_id is not None
+    return callback_id
+
+
 class DurableTestRunner:
     """Runs durable handlers on an embedded engine; use as a context manager.
 
@@ -444,38 +481,7 @@ class DurableTestRunner:
             LookupError: no such callback (the message lists the callbacks there are), or
                 `name` is None and not exactly one callback is open.
         """
-        history = self.engine.history(arn, include_execution_data=False)
-        context_names = {e.id: e.name for e in history if e.event_type is EventType.CONTEXT_STARTED}
-        ended = {
-            e.id
-            for e in history
-            if e.event_type
-            in (EventType.CALLBACK_SUCCEEDED, EventType.CALLBACK_FAILED, EventType.CALLBACK_TIMED_OUT)
-        }
-        started = [e for e in history if e.event_type is EventType.CALLBACK_STARTED and e.details.callback_id]
-        if name is None:
-            candidates = [e for e in started if e.id not in ended]
-            if len(candidates) != 1:
-                raise LookupError(
-                    f"execution {arn} has {len(candidates)} open callbacks; name one"
-                    f" (callbacks: {self._callback_names(started, context_names)})"
-                )
-        else:
-            candidates = [e for e in started if name in (e.name, context_names.get(e.parent_id))]
-            if not candidates:
-                raise LookupError(
-                    f"execution {arn} has no callback named {name!r}"
-                    f" (callbacks: {self._callback_names(started, context_names)})"
-                )
-            open_ones = [e for e in candidates if e.id not in ended]
-            candidates = open_ones or candidates
-        callback_id = candidates[-1].details.callback_id
-        assert callback_id is not None
-        return callback_id
-
-    @staticmethod
-    def _callback_names(started: list[Event], context_names: dict[str | None, str | None]) -> list[str]:
-        return [context_names.get(e.parent_id) or e.name or "<unnamed>" for e in started]
+        return find_callback_id(self.engine.history(arn, include_execution_data=False), arn, name)
 
     def send_callback_success(self, callback_id: str, result: bytes | str | None = None) -> None:
         """Complete a callback; `result` is delivered verbatim (a str is sent as UTF-8)."""
