@@ -9,7 +9,7 @@ Ctrl-C interrupts it). `drive_skipping` is `--skip-time`'s driver: waits and ret
 are skipped, but while a callback is open the virtual clock follows real time, so another
 process (`perdure callback`) can answer it before its timeout.
 
-Imports the engine and the wire types.
+Imports the engine, the wire types and the test runner's history readers.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from perdure.engine import Engine, EngineStalledError
+from perdure.testing.runner import open_callbacks
 from perdure.wire.types import (
     Event,
     EventType,
@@ -46,7 +47,6 @@ _ENDINGS = {
     "Stopped": "stopped",
     "Cancelled": "cancelled",
 }
-_CALLBACK_ENDS = (EventType.CALLBACK_SUCCEEDED, EventType.CALLBACK_FAILED, EventType.CALLBACK_TIMED_OUT)
 
 
 @dataclass
@@ -194,13 +194,7 @@ class Follower:
 
 def has_open_callback(engine: Engine, arn: str) -> bool:
     """Whether execution `arn` has a callback that started and has not ended."""
-    open_ids: set[str | None] = set()
-    for event in new_events(engine, arn, None):
-        if event.event_type is EventType.CALLBACK_STARTED:
-            open_ids.add(event.id)
-        elif event.event_type in _CALLBACK_ENDS:
-            open_ids.discard(event.id)
-    return bool(open_ids)
+    return bool(open_callbacks(new_events(engine, arn, None)))
 
 
 def drive_skipping(engine: Engine, arn: str, name: str) -> GetDurableExecutionResponse:
