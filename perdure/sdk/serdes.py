@@ -417,6 +417,8 @@ def as_type(value: Any, declared: Any) -> Any:
 
 
 def _as_type(value: Any, declared: Any) -> Any:
+    if declared is Any or declared is object or isinstance(declared, TypeVar):
+        return value
     origin = typing.get_origin(declared)
     if origin is None:
         return _as_class(value, declared) if isinstance(declared, type) else value
