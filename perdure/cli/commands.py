@@ -53,14 +53,16 @@ SKIP_TIME_HELP = (
 ENDPOINT_HELP = "read from a running `perdure serve` at this URL (e.g. http://127.0.0.1:9000)"
 
 
-def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+def add_engine_arguments(
+    parser: argparse.ArgumentParser, skip_time_help: str = "skip waits and retry delays (virtual clock)"
+) -> None:
     """The options of a command that runs functions on an engine of its own (`run`, `serve`)."""
     store = parser.add_mutually_exclusive_group()
     store.add_argument(
         "--db", default=None, help="SQLite database file (default: $PERDURE_DB or .perdure/perdure.db)"
     )
     store.add_argument("--memory", action="store_true", help="keep everything in memory")
-    parser.add_argument("--skip-time", action="store_true", help=SKIP_TIME_HELP)
+    parser.add_argument("--skip-time", action="store_true", help=skip_time_help)
     parser.add_argument("--isolation", choices=("inprocess", "process"), default="inprocess")
 
 

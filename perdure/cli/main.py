@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("target", help="path/file.py:func or package.module:func")
     run.add_argument("--input", default=None, help="the execution input, as JSON (default: null)")
     run.add_argument("--name", default=None, help="execution name; the same name and input resumes it")
-    commands.add_engine_arguments(run)
+    commands.add_engine_arguments(run, commands.SKIP_TIME_HELP)
     run.add_argument(
         "--function",
         action="append",
