@@ -415,15 +415,20 @@ class DurableTestRunner:
         """
         try:
             self.engine.drive(arn)
-        except EngineStalledError as exc:
-            raise self._stalled(arn, exc) from None
+        except EngineStalledError:
+            raise self._stalled(arn) from None
         return self.result(arn)
 
-    def _stalled(self, arn: str, cause: EngineStalledError) -> EngineStalledError:
-        """`cause`, told in the runner's words."""
+    def _stalled(self, arn: str) -> EngineStalledError:
+        """Why `arn` stalled, told with the runner calls that move it."""
         waiting = open_callbacks(self.engine.history(arn, include_execution_data=False))
         if not waiting:
-            return cause
+            return EngineStalledError(
+                f"execution {arn} is RUNNING and nothing can move it on the virtual clock: no wait or"
+                " retry is scheduled and it has no open callback of its own (an execution it invoked"
+                " may wait for one: find it with `runner.result(arn).operations` and deliver it with"
+                " `runner.send_callback_success(runner.callback_id(invoked_arn, NAME), result)`)"
+            )
         name = waiting[0]
         return EngineStalledError(
             f"execution {arn} waits for callback {name!r} ({len(waiting)} open) and nothing else can"

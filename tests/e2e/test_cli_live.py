@@ -150,19 +150,25 @@ def test_ctrl_c_then_resume_by_the_printed_name(tmp_path: Path) -> None:
 
 
 def test_history_follow_prints_new_events_until_the_execution_ends(tmp_path: Path) -> None:
-    run = _start("run", f"{LIVE}:slow", "--input", "2", "--name", "followed", cwd=tmp_path)
+    run = _start("run", f"{LIVE}:asks", "--name", "followed", cwd=tmp_path)
+    follow: subprocess.Popen[str] | None = None
     try:
-        _read_until(run, "waiting 2s")
-        followed = run_cli("history", "followed", "--follow", cwd=tmp_path)
+        _read_until(run, "answer it:")
+        follow = _start("history", "followed", "--follow", cwd=tmp_path)
+        before = _read_until(follow, "CallbackStarted")  # the history so far, then it waits
+        sent = run_cli("callback", "succeed", "--execution", "followed", "--result", '"fine"', cwd=tmp_path)
+        assert sent.returncode == 0, sent.stderr
+        after, err = follow.communicate(timeout=60)  # it returns once the execution has ended
         run.communicate(timeout=60)
     finally:
-        if run.poll() is None:
-            run.kill()
-    assert followed.returncode == 0, followed.stderr
-    lines = followed.stdout.splitlines()
-    assert "WaitStarted" in followed.stdout
-    assert "ExecutionSucceeded" in lines[-1]  # printed as it happened, then the command ended
-    assert followed.stdout.count("WaitSucceeded") == 1
+        for process in (run, follow):
+            if process is not None and process.poll() is None:
+                process.kill()
+    assert follow.returncode == 0, err
+    assert not any("CallbackSucceeded" in line for line in before)
+    lines = after.splitlines()
+    assert any("CallbackSucceeded" in line and "ok" in line for line in lines)
+    assert "ExecutionSucceeded" in lines[-1]
 
 
 def test_map_progress_is_not_one_line_per_item(tmp_path: Path) -> None:

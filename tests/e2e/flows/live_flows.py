@@ -40,3 +40,9 @@ def quick(event: Any, context: DurableContext) -> str:
 @durable_execution
 def quick_too(event: Any, context: DurableContext) -> str:
     return context.step(lambda _: "quick too", name="only")
+
+
+@durable_execution
+def asks(event: Any, context: DurableContext) -> Any:
+    """Waits for the callback "ok", with no timeout."""
+    return context.create_callback(name="ok").result()
