@@ -389,6 +389,8 @@ _EXECUTION_ENDS = {
 
 
 def history(args: argparse.Namespace) -> int:
+    if args.follow and args.json:
+        raise CommandError("--follow prints events as they are recorded; it does not combine with --json")
     with _source(args) as source:
         arn = resolve_execution(source, args.execution)
         events = read_history(source, arn, None)
