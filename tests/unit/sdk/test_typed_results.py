@@ -172,3 +172,22 @@ def test_wait_refuses_what_is_not_a_duration() -> None:
         result = runner.run(bad)
     message = (result.error.error_message if result.error else "") or ""
     assert "expected a Duration or a datetime.timedelta, got int" in message
+
+
+async def load_order_async(_: StepContext) -> Order:
+    return ORDER
+
+
+@durable_execution
+async def typed_async(event: Any, context: AsyncDurableContext) -> str:
+    order = await context.step(load_order_async, name="order")
+    await context.wait(timedelta(seconds=5), name="pause")
+    assert order == ORDER and type(order) is Order, order
+    return order.color.value
+
+
+def test_the_async_face_returns_the_declared_type_too() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        result = runner.run(typed_async)
+    assert result.succeeded, result.error
+    assert result.result == "blue" and result.invocations == 2
