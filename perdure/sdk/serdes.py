@@ -406,7 +406,7 @@ def as_type(value: Any, declared: Any) -> Any:
     Raises:
         SerDesError: `value` does not fit `declared` (say, a field is missing).
     """
-    if declared is None or value is None:
+    if declared is None or value is None or type(value) is declared or not _converts(declared):
         return value
     try:
         return _as_type(value, declared)
@@ -414,6 +414,32 @@ def as_type(value: Any, declared: Any) -> Any:
         raise
     except Exception as exc:
         raise SerDesError(f"the stored value does not fit the declared type {declared!r}: {exc}") from exc
+
+
+_CONVERTS: dict[Any, bool] = {}
+_DECODED_AS_IS = frozenset({str, int, float, bool, bytes, list, dict, object, type(None)})
+_CONTAINERS = (list, dict, typing.Union, types.UnionType, typing.Annotated)
+
+
+def _converts(declared: Any) -> bool:
+    """Whether a value decoded for `declared` may need converting (cached: most do not)."""
+    try:
+        return _CONVERTS[declared]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable annotation
+        return True
+    origin = typing.get_origin(declared)
+    if origin is not None:
+        found = (
+            origin in (tuple, set, frozenset)
+            or (origin not in _CONTAINERS and _converts(origin))
+            or any(_converts(a) for a in typing.get_args(declared) if a is not Ellipsis)
+        )
+    else:
+        found = isinstance(declared, type) and declared not in _DECODED_AS_IS and declared is not Any
+    _CONVERTS[declared] = found
+    return found
 
 
 def _as_type(value: Any, declared: Any) -> Any:
@@ -439,10 +465,13 @@ def _as_type(value: Any, declared: Any) -> Any:
         return tuple(value)
     if origin is dict and isinstance(value, dict) and len(args) == 2:
         return {k: _as_type(v, args[1]) for k, v in value.items()}
+    if isinstance(origin, type) and origin not in (list, dict, tuple, set, frozenset):
+        # A generic dataclass or model, say `Page[Order]`: its fields' type variables are bound.
+        return _as_class(value, origin, dict(zip(getattr(origin, "__parameters__", ()), args, strict=False)))
     return value
 
 
-def _as_class(value: Any, cls: type) -> Any:
+def _as_class(value: Any, cls: type, bound: dict[Any, Any] | None = None) -> Any:
     if isinstance(value, cls) and not (cls is date and isinstance(value, datetime)):
         return value
     if issubclass(cls, enum.Enum):
@@ -450,7 +479,7 @@ def _as_class(value: Any, cls: type) -> Any:
     if dataclasses.is_dataclass(cls) and isinstance(value, dict):
         hints = _field_types(cls)
         known = {f.name for f in dataclasses.fields(cls) if f.init}
-        return cls(**{k: _as_type(v, hints.get(k)) for k, v in value.items() if k in known})
+        return cls(**{k: _as_type(v, _bind(hints.get(k), bound)) for k, v in value.items() if k in known})
     if _is_pydantic_model(cls):
         return cast(Any, cls).model_validate(value)
     if isinstance(value, str):
@@ -463,6 +492,18 @@ def _as_class(value: Any, cls: type) -> Any:
     if cls in (tuple, set, frozenset) and isinstance(value, list):
         return cls(value)
     return value
+
+
+def _bind(hint: Any, bound: dict[Any, Any] | None) -> Any:
+    """`hint` with the type variables in `bound` replaced (`T` -> `Order`, `list[T]` -> `list[Order]`)."""
+    if not bound or hint is None:
+        return hint
+    if isinstance(hint, TypeVar):
+        return bound.get(hint)
+    parameters = getattr(hint, "__parameters__", ())
+    if parameters and all(p in bound for p in parameters):
+        return hint[tuple(bound[p] for p in parameters)]
+    return hint
 
 
 _FIELD_TYPES: dict[type, dict[str, Any]] = {}

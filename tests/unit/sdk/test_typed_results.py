@@ -7,7 +7,7 @@ import enum
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pydantic
 import pytest
@@ -41,6 +41,14 @@ class Customer(pydantic.BaseModel):
     name: str
     since: date
     favourite: Color
+
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class Box(Generic[T]):
+    item: T
 
 
 ORDER = Order(
@@ -133,6 +141,9 @@ def test_as_type_leaves_undeclared_shapes_alone_and_refuses_a_misfit() -> None:
     assert as_type({"a": [1, "x"]}, dict[str, Any]) == {"a": [1, "x"]}
     assert as_type([{"a": 1}], list[Any]) == [{"a": 1}]
     assert as_type(3, Any) == 3
+    assert as_type({"item": "red"}, Box[Color]) == Box(Color.RED)
+    assert as_type({"item": ["red"]}, Box[list[Color]]) == Box([Color.RED])
+    assert as_type(["red", None], list[Color | None]) == [Color.RED, None]
     with pytest.raises(Exception, match="does not fit the declared type"):
         as_type({"sku": "a"}, Line)
 
