@@ -230,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"name       {name}\nexecution  {arn}", file=out, flush=True)
             follower = None
             if not args.quiet:
-                progress = live.Progress(lambda line: print(line, file=out, flush=True), name)
+                progress = live.Progress(lambda line: print(line, file=out, flush=True), name, args.db)
                 follower = live.Follower(engine, arn, progress).start()
             try:
                 execution = live.drive_skipping(engine, arn, name) if args.skip_time else engine.drive(arn)

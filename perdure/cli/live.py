@@ -64,14 +64,20 @@ class Progress:
     Args:
         write: where lines go.
         execution: the execution's name, for the `perdure callback` hint.
+        db: the database file the run was given (`--db`), for the same hint.
         now: a monotonic clock in seconds (a map prints at most one progress line per second).
     """
 
     def __init__(
-        self, write: Callable[[str], None], execution: str, now: Callable[[], float] = time.monotonic
+        self,
+        write: Callable[[str], None],
+        execution: str,
+        db: str | None = None,
+        now: Callable[[], float] = time.monotonic,
     ):
         self._write = write
         self._execution = execution
+        self._db = f" --db {db}" if db else ""
         self._now = now
         self._maps: dict[str, _MapProgress] = {}
         self._in_map: dict[str, str] = {}  # operation id -> the outermost map it runs under
@@ -110,11 +116,13 @@ class Progress:
             seconds = event.details.duration
             self._write(f"{label}  waiting {seconds}s" if seconds is not None else f"{label}  waiting")
         elif event.event_type is EventType.CALLBACK_STARTED:
-            name = self._names.get(event.parent_id or "") or event.name or event.details.callback_id
+            name = event.name or self._names.get(event.parent_id or "")
+            target = (
+                f"--execution {self._execution} --callback {name}" if name else str(event.details.callback_id)
+            )
             self._write(
                 f"{label}  waiting, id {event.details.callback_id}\n"
-                f"{'':<9}answer it: perdure callback succeed --execution {self._execution}"
-                f" --callback {name} --result JSON"
+                f"{'':<9}answer it: perdure callback succeed {target} --result JSON{self._db}"
             )
         elif ending in _ENDINGS:
             self._write(f"{label}  {_ENDINGS[ending]}{self._suffix(event)}")

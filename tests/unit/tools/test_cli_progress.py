@@ -45,3 +45,24 @@ def test_no_progress_line_within_the_first_second() -> None:
     progress.feed(_history())
     assert not any(line.startswith("map ") for line in lines)
     assert len(lines) == 2
+
+
+@durable_execution
+def two_callbacks(event: Any, context: DurableContext) -> None:
+    context.create_callback(name="approval")
+    context.create_callback()
+
+
+def test_a_callback_line_gives_the_command_that_answers_it() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        state = runner.run_until_suspended(two_callbacks)
+    started = [e for e in state.history if e.event_type.value == "CallbackStarted"]
+    lines: list[str] = []
+    Progress(lines.append, "order-42", db="work.db").feed(state.history)
+    text = "\n".join(lines)
+    named, unnamed = (e.details.callback_id for e in started)
+    assert f"waiting, id {named}" in text and f"waiting, id {unnamed}" in text
+    assert (
+        "perdure callback succeed --execution order-42 --callback approval --result JSON --db work.db" in text
+    )
+    assert f"perdure callback succeed {unnamed} --result JSON --db work.db" in text
