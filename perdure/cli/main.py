@@ -2,8 +2,9 @@
 
     perdure run TARGET [--input JSON] [--name NAME] [--db PATH | --memory] [--skip-time]
                 [--isolation inprocess|process] [--function NAME=TARGET ...] [--json] [-q]
-    perdure list [--db PATH | --endpoint URL] [--function NAME] [--json]
-    perdure history EXECUTION [--follow] [--db PATH | --endpoint URL] [--json]
+    perdure list [--db PATH | --endpoint URL [--access-key-id ID --secret-access-key SECRET]]
+                 [--function NAME] [--json]
+    perdure history EXECUTION [--follow] [--db PATH | --endpoint URL [--access-key-id ...]] [--json]
     perdure conformance --requirements DIR --handlers DIR --mapping FILE [--only IDS] [--report FILE]
     perdure serve [--host 127.0.0.1] [--port 9000] [--db PATH | --memory] [--skip-time]
                   [--isolation inprocess|process] [--function [NAME=]TARGET ...] [--sync-timeout S]
@@ -56,8 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--function",
         action="append",
         default=[],
-        metavar="NAME=TARGET",
-        help="also register a function its chained invokes call (repeatable)",
+        metavar="NAME=TARGET|URL",
+        help="also register a function its chained invokes call (repeatable); NAME=http://HOST:PORT"
+        " is a remote function, invoked through the Lambda Invoke API at that URL",
+    )
+    run.add_argument(
+        "--api-port",
+        type=int,
+        default=9000,
+        metavar="PORT",
+        help="with remote functions: serve the engine's Lambda API on 127.0.0.1:PORT for them"
+        " (their AWS_ENDPOINT_URL_LAMBDA; default: 9000)",
     )
     run.add_argument(
         "--json",
@@ -72,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--function", default=None, help="only this function")
     listing.add_argument("--json", action="store_true")
     listing.add_argument("--endpoint", default=None, help=commands.ENDPOINT_HELP)
+    commands.add_key_arguments(listing)
     listing.set_defaults(func=commands.list_executions)
 
     history = sub.add_parser("history", help="show an execution's history", description="Show a history.")
@@ -82,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--db", default=None)
     history.add_argument("--json", action="store_true")
     history.add_argument("--endpoint", default=None, help=commands.ENDPOINT_HELP)
+    commands.add_key_arguments(history)
     history.set_defaults(func=commands.history)
 
     conformance = sub.add_parser(
