@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from perdure.engine.registry import check_function_name
 from perdure.engine.store import default_db_path
 from perdure.link.inprocess import InProcessInvocable
 from perdure.link.remote import HttpInvocable, check_function_url, is_function_url
-from perdure.link.target import Target, TargetError, as_lambda_handler
+from perdure.link.target import Target, TargetError, as_lambda_handler, is_durable_handler
 from perdure.testing.runner import decode_result
 from perdure.wire import limits
 from perdure.wire.codec import to_wire
@@ -40,7 +41,7 @@ from perdure.wire.types import (
     ListDurableExecutionsByFunctionRequest,
 )
 
-from . import render
+from . import live, render
 
 FunctionSource = Target | str
 """Where a function runs: a handler to load (`Target`), or the URL of a remote function."""
@@ -50,6 +51,11 @@ class CommandError(Exception):
     """An expected failure: printed as one line, exit status 2."""
 
 
+SKIP_TIME_HELP = (
+    "skip waits and retry delays (a virtual clock). While a callback is open the clock"
+    " follows real time instead, so its timeout counts in real seconds and"
+    " `perdure callback` (from another shell, on the same --db) can answer it"
+)
 ENDPOINT_HELP = "read from a running `perdure serve` at this URL (e.g. http://127.0.0.1:9000)"
 
 
@@ -83,16 +89,16 @@ def endpoint_client(args: argparse.Namespace) -> DurableExecutionService:
     return HttpServiceClient(args.endpoint, credentials=credentials)
 
 
-def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+def add_engine_arguments(
+    parser: argparse.ArgumentParser, skip_time_help: str = "skip waits and retry delays (virtual clock)"
+) -> None:
     """The options of a command that runs functions on an engine of its own (`run`, `serve`)."""
     store = parser.add_mutually_exclusive_group()
     store.add_argument(
         "--db", default=None, help="SQLite database file (default: $PERDURE_DB or .perdure/perdure.db)"
     )
     store.add_argument("--memory", action="store_true", help="keep everything in memory")
-    parser.add_argument(
-        "--skip-time", action="store_true", help="skip waits and retry delays (virtual clock)"
-    )
+    parser.add_argument("--skip-time", action="store_true", help=skip_time_help)
     parser.add_argument("--isolation", choices=("inprocess", "process"), default="inprocess")
     parser.add_argument(
         "--execution-timeout",
@@ -238,7 +244,20 @@ def _load_invocable(
         raise CommandError(str(exc)) from None
     except Exception as exc:
         raise CommandError(f"cannot load {target}: {type(exc).__name__}: {exc}") from None
+    warn_if_undecorated(target, handler)
     return InProcessInvocable(as_lambda_handler(handler), engine.service), None
+
+
+def warn_if_undecorated(target: Target, handler: Callable[..., Any]) -> None:
+    """Warn on stderr when `handler` lacks `@durable_execution`: it runs here, not on Lambda."""
+    if not is_durable_handler(handler):
+        print(
+            f"perdure: warning: {target} is not decorated with @durable_execution. It runs here,"
+            " but fails on AWS Lambda: add `@durable_execution` (from perdure import"
+            " durable_execution) above the handler.",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 # ----------------------------------------------------------------------------- run
@@ -329,7 +348,21 @@ def run(args: argparse.Namespace) -> int:
             if any(isinstance(source, str) for _, source in functions):
                 closers.append(_serve_api(engine, args.api_port))
             arn = engine.start_execution(target.function_name, payload, args.name)
-            execution = engine.drive(arn)
+            name = engine.get_execution(arn).durable_execution_name
+            out = sys.stderr if args.json else sys.stdout
+            print(f"name       {name}\nexecution  {arn}", file=out, flush=True)
+            follower = None
+            if not args.quiet:
+                progress = live.Progress(lambda line: print(line, file=out, flush=True), name, args.db)
+                follower = live.Follower(engine, arn, progress).start()
+            try:
+                execution = live.drive_skipping(engine, arn, name) if args.skip_time else engine.drive(arn)
+            except KeyboardInterrupt:
+                _print_resume_hint(args, name)
+                raise
+            finally:
+                if follower is not None:
+                    follower.stop()
             events = engine.history(arn, include_execution_data=False)
         finally:
             close_all(closers)
@@ -351,11 +384,25 @@ def run(args: argparse.Namespace) -> int:
     return 0 if execution.status is ExecutionStatus.SUCCEEDED else 1
 
 
+def _print_resume_hint(args: argparse.Namespace, name: str) -> None:
+    if args.memory:
+        print(f"perdure: execution {name} was in memory only: it is gone", file=sys.stderr)
+        return
+    db = f" --db {args.db}" if args.db else ""
+    given = f" --input '{args.input}'" if args.input is not None else ""
+    print(
+        f"perdure: execution {name} is saved; resume it with:"
+        f" perdure run {args.target} --name {name}{given}{db}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 # ---------------------------------------------------------------- list and history
 
 
 @dataclass(frozen=True)
-class _Source:
+class Source:
     """Where `list`/`history` read: a service, and the local database's function names
     (None over HTTP: the API only lists executions per function)."""
 
@@ -364,17 +411,17 @@ class _Source:
 
 
 @contextmanager
-def _source(args: argparse.Namespace) -> Iterator[_Source]:
+def _source(args: argparse.Namespace) -> Iterator[Source]:
     """`--endpoint`'s server, else the local database."""
     endpoint = getattr(args, "endpoint", None)
     if endpoint is not None:
         if args.db is not None:
             raise CommandError("--db and --endpoint are exclusive: the server reads its own database")
-        yield _Source(endpoint_client(args), None)
+        yield Source(endpoint_client(args), None)
         return
     engine = _open_existing(args.db)
     try:
-        yield _Source(engine.service, engine.function_names)
+        yield Source(engine.service, engine.function_names)
     finally:
         engine.close()
 
@@ -406,27 +453,80 @@ def list_executions(args: argparse.Namespace) -> int:
     return 0
 
 
-def history(args: argparse.Namespace) -> int:
+def resolve_execution(source: Source, ref: str) -> str:
+    """The ARN of the execution `ref` names: an ARN as is, else a name looked up per function.
+
+    Raises:
+        CommandError: no execution has that name, or several do (they are listed), or the
+            source cannot list functions (`--endpoint`: pass the ARN).
+    """
+    if ref.startswith("arn:"):
+        return ref
+    if source.function_names is None:
+        raise CommandError(f"{ref!r}: over --endpoint, address the execution by its ARN (perdure list)")
+    found: list[tuple[str, str]] = []
+    for function in source.function_names():
+        page = source.service.list_durable_executions_by_function(
+            ListDurableExecutionsByFunctionRequest(function_name=function, durable_execution_name=ref)
+        )
+        found.extend((function, e.durable_execution_arn) for e in page.durable_executions)
+    if not found:
+        raise CommandError(f"no execution named {ref!r} (`perdure list` shows them)")
+    if len(found) > 1:
+        listed = "; ".join(f"{function}: {arn}" for function, arn in found)
+        raise CommandError(f"{len(found)} executions are named {ref!r}, pass one's ARN instead: {listed}")
+    return found[0][1]
+
+
+def read_history(source: Source, arn: str, after: int | None = None, *, data: bool = True) -> list[Event]:
+    """The events of `arn` after event id `after` (all when None).
+
+    Raises:
+        CommandError: no such execution.
+    """
     events: list[Event] = []
+    marker = None if after is None else str(after)
+    while True:
+        try:
+            page = source.service.get_durable_execution_history(
+                GetDurableExecutionHistoryRequest(arn, include_execution_data=data, marker=marker)
+            )
+        except ResourceNotFoundError:
+            raise CommandError(f"no execution {arn}") from None
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        events.extend(page.events)
+        marker = page.next_marker
+        if marker is None:
+            return events
+
+
+_EXECUTION_ENDS = {
+    EventType.EXECUTION_SUCCEEDED,
+    EventType.EXECUTION_FAILED,
+    EventType.EXECUTION_TIMED_OUT,
+    EventType.EXECUTION_STOPPED,
+}
+
+
+def history(args: argparse.Namespace) -> int:
+    if args.follow and args.json:
+        raise CommandError("--follow prints events as they are recorded; it does not combine with --json")
     with _source(args) as source:
-        marker: str | None = None
-        while True:
-            try:
-                page = source.service.get_durable_execution_history(
-                    GetDurableExecutionHistoryRequest(args.arn, include_execution_data=True, marker=marker)
-                )
-            except ResourceNotFoundError:
-                raise CommandError(f"no execution {args.arn}") from None
-            except ValueError as exc:
-                raise CommandError(str(exc)) from None
-            events.extend(page.events)
-            marker = page.next_marker
-            if marker is None:
-                break
-    if args.json:
-        print(json.dumps({"Events": [to_wire(e, timestamps="epoch_seconds") for e in events]}))
-    else:
-        print(render.history_table(events))
+        arn = resolve_execution(source, args.execution)
+        events = read_history(source, arn, None)
+        if args.json:
+            print(json.dumps({"Events": [to_wire(e, timestamps="epoch_seconds") for e in events]}))
+            return 0
+        print(render.history_table(events), flush=True)
+        if not args.follow:
+            return 0
+        while not any(e.event_type in _EXECUTION_ENDS for e in events):
+            time.sleep(live.POLL_SECONDS)
+            more = read_history(source, arn, events[-1].event_id if events else None)
+            for event in more:
+                print(render.history_line(event), flush=True)
+            events.extend(more)
     return 0
 
 

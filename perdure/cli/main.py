@@ -1,15 +1,19 @@
 """`perdure` command line entry point (argparse).
 
     perdure run TARGET [--input JSON] [--name NAME] [--db PATH | --memory] [--skip-time]
-                [--isolation inprocess|process] [--function NAME=TARGET ...] [--json]
+                [--isolation inprocess|process] [--function NAME=TARGET ...] [--json] [-q]
     perdure list [--db PATH | --endpoint URL [--access-key-id ID --secret-access-key SECRET]]
                  [--function NAME] [--json]
-    perdure history ARN [--db PATH | --endpoint URL [--access-key-id ...]] [--json]
+    perdure history EXECUTION [--follow] [--db PATH | --endpoint URL [--access-key-id ...]] [--json]
     perdure conformance --requirements DIR --handlers DIR --mapping FILE [--only IDS] [--report FILE]
     perdure serve [--host 127.0.0.1] [--port 9000] [--db PATH | --memory] [--skip-time]
                   [--isolation inprocess|process] [--function [NAME=]TARGET ...] [--sync-timeout S]
-    perdure callback succeed|fail|heartbeat CALLBACK_ID [--result JSON | --error-type T --error-message M]
-                     [--db PATH | --endpoint URL]
+    perdure callback succeed|fail|heartbeat [CALLBACK_ID | --execution EXECUTION [--callback NAME]]
+                     [--result JSON | --error-type T --error-message M] [--db PATH | --endpoint URL]
+
+    python -m perdure ...   (the same)
+
+An EXECUTION is addressed by its name or its ARN.
 
 Every expected failure (bad target, bad JSON, an unusable database, a refused start)
 prints one line `perdure: error: ...` on stderr and exits with status 2; `run` exits 1
@@ -30,15 +34,25 @@ from . import serve as serve_cli
 EXIT_ERROR = 2
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("perdure")
+    except PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="perdure", description="Durable execution for Python.")
+    parser.add_argument("--version", action="version", version=f"perdure {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a durable handler to its end", description="Run a durable handler.")
     run.add_argument("target", help="path/file.py:func or package.module:func")
     run.add_argument("--input", default=None, help="the execution input, as JSON (default: null)")
     run.add_argument("--name", default=None, help="execution name; the same name and input resumes it")
-    commands.add_engine_arguments(run)
+    commands.add_engine_arguments(run, commands.SKIP_TIME_HELP)
     run.add_argument(
         "--function",
         action="append",
@@ -55,7 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="with remote functions: serve the engine's Lambda API on 127.0.0.1:PORT for them"
         " (their AWS_ENDPOINT_URL_LAMBDA; default: 9000)",
     )
-    run.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print the outcome as one JSON document on stdout (progress goes to stderr)",
+    )
+    run.add_argument("-q", "--quiet", action="store_true", help="no line per operation")
     run.set_defaults(func=commands.run)
 
     listing = sub.add_parser("list", help="list executions", description="List executions.")
@@ -67,7 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(func=commands.list_executions)
 
     history = sub.add_parser("history", help="show an execution's history", description="Show a history.")
-    history.add_argument("arn")
+    history.add_argument("execution", metavar="EXECUTION", help="its name or ARN")
+    history.add_argument(
+        "--follow", "-f", action="store_true", help="keep printing new events until the execution ends"
+    )
     history.add_argument("--db", default=None)
     history.add_argument("--json", action="store_true")
     history.add_argument("--endpoint", default=None, help=commands.ENDPOINT_HELP)
