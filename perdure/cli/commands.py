@@ -89,7 +89,7 @@ def open_engine(db: str | None, memory: bool = False, skip_time: bool = False) -
     return Engine.open(memory=True, skip_time=skip_time)
 
 
-def _open_existing(db: str | None) -> Engine:
+def open_existing(db: str | None) -> Engine:
     path = Path(db) if db else default_db_path()
     if not path.exists():
         raise CommandError(f"no database at {path} (run something first, or pass --db)")
@@ -251,7 +251,7 @@ def _source(args: argparse.Namespace) -> Iterator[_Source]:
 
         yield _Source(HttpServiceClient(endpoint), None)
         return
-    engine = _open_existing(args.db)
+    engine = open_existing(args.db)
     try:
         yield _Source(engine.service, engine.function_names)
     finally:

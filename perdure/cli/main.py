@@ -7,6 +7,7 @@
     perdure conformance --requirements DIR --handlers DIR --mapping FILE [--only IDS] [--report FILE]
     perdure serve [--host 127.0.0.1] [--port 9000] [--db PATH | --memory] [--skip-time]
                   [--isolation inprocess|process] [--function [NAME=]TARGET ...] [--sync-timeout S]
+    perdure console [--db PATH] [--host 127.0.0.1] [--port 9001]
     perdure callback succeed|fail|heartbeat CALLBACK_ID [--result JSON | --error-type T --error-message M]
                      [--db PATH | --endpoint URL]
 
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 from perdure.wire.errors import PerdureError
 
 from . import callback, commands
+from . import console as console_cli
 from . import serve as serve_cli
 
 EXIT_ERROR = 2
@@ -73,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     conformance.set_defaults(func=commands.conformance)
     serve_cli.add_parser(sub)
     callback.add_parser(sub)
+    console_cli.add_parser(sub)
     return parser
 
 

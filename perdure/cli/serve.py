@@ -37,6 +37,8 @@ from .commands import CommandError
 INSTALL_HINT = "perdure serve needs the server extra: pip install 'perdure[server]'"
 ACCESS_KEY_ENV = "PERDURE_ACCESS_KEY_ID"
 SECRET_KEY_ENV = "PERDURE_SECRET_ACCESS_KEY"
+CONSOLE_TOKEN_ENV = "PERDURE_CONSOLE_TOKEN"
+"""The web console's login token when credentials are given (default: a fresh one, printed)."""
 
 
 def add_parser(sub: Any) -> None:
@@ -118,7 +120,7 @@ def serve_command(args: argparse.Namespace) -> int:
     commands.reject_duplicate_names([name for name, _ in functions])
     if args.sync_timeout < 0:
         raise CommandError("--sync-timeout must be >= 0")
-    credentials = _credentials(args.access_key_id, args.secret_access_key)
+    credentials = credentials_of(args.access_key_id, args.secret_access_key)
     try:
         check_bind(args.host, credentials)
     except CredentialsRequiredError as exc:
@@ -145,12 +147,14 @@ def serve_command(args: argparse.Namespace) -> int:
                 allowed_hosts=args.allow_host,
                 credentials=credentials,
                 options=options,
+                console_token=os.environ.get(CONSOLE_TOKEN_ENV) or None,
             )
         except OSError as exc:
             raise CommandError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
 
         def announce() -> None:
             print(f"perdure serve: listening on {host.url}", flush=True)
+            print(f"  console {host.console_url}", flush=True)
             for name, target in functions:
                 print(f"  function {name} -> {target}", flush=True)
             if not functions:
@@ -168,7 +172,7 @@ def serve_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _credentials(access_key_id: str | None, secret_access_key: str | None) -> Credentials | None:
+def credentials_of(access_key_id: str | None, secret_access_key: str | None) -> Credentials | None:
     if not access_key_id and not secret_access_key:
         return None
     if not access_key_id or not secret_access_key:

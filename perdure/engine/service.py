@@ -448,6 +448,41 @@ class EngineService:
             next_marker=marker,
         )
 
+    # ---------------------------------------------------------------- reading
+
+    def list_executions(self, query: ExecutionQuery) -> list[ExecutionRecord]:
+        """One keyset page of executions across functions (the console's list; see
+        `ExecutionQuery`). The next page starts after the last record's `key`."""
+        with self.store.transaction() as tx:
+            return tx.list_executions(query)
+
+    def execution_operations(
+        self, arn: str, *, after_seq: int = 0, limit: int | None = None
+    ) -> tuple[ExecutionRecord, list[tuple[int, Operation]]]:
+        """An execution's record and its operations in checkpoint order, as (seq, operation),
+        read in one transaction (default `limit`: every operation an execution may have).
+
+        Raises:
+            ResourceNotFoundError: no such execution.
+        """
+        size = limit if limit is not None else self.max_operations + 1
+        with self.store.transaction() as tx:
+            rec = self._execution(tx, arn)
+            return rec, tx.list_operations(rec.key, after_seq, size)
+
+    def get_operation(self, arn: str, operation_id: str) -> Operation:
+        """One operation of an execution, with its payloads.
+
+        Raises:
+            ResourceNotFoundError: no such execution, or no such operation in it.
+        """
+        with self.store.transaction() as tx:
+            rec = self._execution(tx, arn)
+            op = tx.get_operation(rec.key, operation_id)
+        if op is None:
+            raise ResourceNotFoundError(f"operation {operation_id!r} not found in {arn!r}")
+        return op
+
     # -------------------------------------------------------------- stopping
 
     def stop_durable_execution(self, request: StopDurableExecutionRequest) -> StopDurableExecutionResponse:

@@ -100,9 +100,11 @@ class _MemoryTx:
             ):
                 continue
             r = self._s.by_key[key].record
-            if r.function_name != query.function_name:
+            if query.function_name is not None and r.function_name != query.function_name:
                 continue
             if query.name is not None and r.name != query.name:
+                continue
+            if query.name_contains and query.name_contains not in r.name:
                 continue
             if query.statuses and r.status not in query.statuses:
                 continue

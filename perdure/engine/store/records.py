@@ -223,10 +223,16 @@ class ExecutionRecord:
 
 @dataclass(frozen=True, slots=True)
 class ExecutionQuery:
-    """Filters and paging for `StoreTx.list_executions`."""
+    """Filters and paging for `StoreTx.list_executions`.
 
-    function_name: str
+    `function_name` None lists every function's executions; `name` matches a name exactly,
+    `name_contains` any name holding that text (case-sensitive). Pages are keyset pages on
+    the execution's key (its insertion order): `reverse` lists newest first.
+    """
+
+    function_name: str | None
     name: str | None = None
+    name_contains: str | None = None
     statuses: tuple[ExecutionStatus, ...] | None = None
     started_after: datetime | None = None
     started_before: datetime | None = None

@@ -463,11 +463,17 @@ class _SqliteTx:
         self._stored[record.key] = values
 
     def list_executions(self, query: ExecutionQuery) -> list[ExecutionRecord]:
-        where = ["function_name = ?"]
-        args: list[Any] = [query.function_name]
+        where = ["1"]
+        args: list[Any] = []
+        if query.function_name is not None:
+            where.append("function_name = ?")
+            args.append(query.function_name)
         if query.name is not None:
             where.append("name = ?")
             args.append(query.name)
+        if query.name_contains:
+            where.append("instr(name, ?) > 0")
+            args.append(query.name_contains)
         if query.statuses:
             where.append(f"status IN ({', '.join('?' * len(query.statuses))})")
             args.extend(s.value for s in query.statuses)
