@@ -154,7 +154,6 @@ def serve_command(args: argparse.Namespace) -> int:
 
         def announce() -> None:
             print(f"perdure serve: listening on {host.url}", flush=True)
-            print(f"  console {host.console_url}", flush=True)
             for name, target in functions:
                 print(f"  function {name} -> {target}", flush=True)
             if not functions:
@@ -163,6 +162,7 @@ def serve_command(args: argparse.Namespace) -> int:
                 print(
                     f"  requests must be SigV4-signed with access key {credentials.access_key_id}", flush=True
                 )
+            print(f"  console {host.console_url}", flush=True)
 
         signum = host.serve_until_signalled(on_started=announce)
         print(f"perdure serve: stopped (signal {signum})", file=sys.stderr, flush=True)

@@ -5,11 +5,13 @@ engine's read methods (`list_executions`, `execution_operations`, `get_operation
 `get_durable_execution_history`); there is no SQL here. Operations are sent without their
 payloads (a 3,000-operation execution is a few hundred KiB); one operation's input,
 result and error are read when it is opened. Times are epoch milliseconds.
-Imports `perdure.engine` and `perdure.wire`.
+Imports `perdure.engine`, `perdure.wire`, and `perdure.sdk.serdes` (to decode payloads
+the SDK's default serdes wrote).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable
 from datetime import datetime
@@ -18,6 +20,7 @@ from typing import Any
 from perdure.engine.registry import function_name_of
 from perdure.engine.service import EngineService
 from perdure.engine.store import ExecutionQuery, ExecutionRecord
+from perdure.sdk.serdes import ExtendedTypeSerDes
 from perdure.wire.errors import InvalidParameterValueError
 from perdure.wire.types import (
     ErrorObject,
@@ -228,21 +231,44 @@ def operation_detail(service: EngineService, arn: str, operation_id: str | None)
 
 
 def payload(text: str | None) -> dict[str, Any] | None:
-    """A payload for display: pretty-printed when it is JSON, its size, and whether the
-    page should show it collapsed."""
+    """A payload for display: decoded (the SDK's default serdes envelopes, `{"t": tag, "v":
+    value}`, become the values they hold) and pretty-printed when it is JSON, its size, and
+    whether the page should show it collapsed."""
     if text is None:
         return None
     try:
-        shown = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-        is_json = True
-    except ValueError:
-        shown, is_json = text, False
+        value = _EXTENDED.deserialize(text)
+        encoded = True
+    except Exception:  # not the envelope format: shown as the JSON (or text) it is
+        encoded = False
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = _NOT_JSON
+    shown = text if value is _NOT_JSON else json.dumps(value, indent=2, ensure_ascii=False, default=_shown)
     return {
         "text": shown,
-        "json": is_json,
+        "json": value is not _NOT_JSON,
+        "decoded": encoded and shown != text,
         "bytes": len(text.encode()),
         "collapsed": len(shown) > COLLAPSE_CHARS,
     }
+
+
+_EXTENDED = ExtendedTypeSerDes()
+_NOT_JSON = object()
+
+
+def _shown(value: Any) -> Any:
+    """What a decoded value that JSON cannot hold is shown as."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    return str(value)  # datetime, date, UUID, Decimal
 
 
 def _error(error: ErrorObject | None) -> dict[str, Any] | None:

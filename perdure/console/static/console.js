@@ -427,8 +427,9 @@ function errorBox(err) {
 
 function payloadBox(p) {
   const pre = h("pre", { className: "payload" }, p.text);
-  if (!p.collapsed) return pre;
-  return h("details", { className: "payload" }, h("summary", {}, `show ${p.bytes.toLocaleString()} bytes`), pre);
+  const note = p.decoded ? h("div", { className: "muted small" }, `decoded from the SDK's envelope format, ${p.bytes.toLocaleString()} bytes stored`) : null;
+  if (!p.collapsed) return h("div", {}, pre, note);
+  return h("details", { className: "payload" }, h("summary", {}, `show ${p.bytes.toLocaleString()} bytes`), pre, note);
 }
 
 async function showDetail(state, box, item) {
