@@ -157,7 +157,7 @@ def test_list_is_newest_first_filtered_and_keyset_paged(open_server: Served) -> 
         "registered": ["approval", "fanout", "gated"],
         "all": ["approval", "fanout", "gated"],
     }
-    status, headers, body = request(open_server, "GET", "/console/api/executions?status=DONE")
+    status, _, body = request(open_server, "GET", "/console/api/executions?status=DONE")
     assert status == 400 and "DONE" in json.loads(body)["message"]
     status, _, body = request(open_server, "GET", "/console/api/execution?arn=nope")
     assert status == 404 and "nope" in json.loads(body)["message"]
