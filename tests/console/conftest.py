@@ -52,7 +52,7 @@ class Served:
 
 def serve(tmp_path: Path, *, skip_time: bool, credentials: Credentials | None = None) -> Iterator[Served]:
     engine = Engine.open(tmp_path / "console.db", skip_time=skip_time)
-    for name in ("fanout", "gated", "approval"):
+    for name in ("fanout", "gated", "approval", "many"):
         engine.register_function(name, InProcessInvocable(getattr(flows, name), engine.service))
     host = EngineHost(engine, port=0, credentials=credentials, console_token="test-console-token-0123")
     host.start()

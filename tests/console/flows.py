@@ -91,3 +91,11 @@ def approval(event: Any, context: DurableContext) -> dict[str, Any]:
     callback = context.create_callback(name="approval")
     answer = callback.result()
     return {"answer": answer}
+
+
+@durable_execution
+def many(event: dict[str, int], context: DurableContext) -> int:
+    """`event["steps"]` steps in a row."""
+    for n in range(event["steps"]):
+        context.step(lambda step, n=n: n, name=f"step-{n}")
+    return int(event["steps"])

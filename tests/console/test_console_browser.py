@@ -40,11 +40,16 @@ def scroll_to_row(page: Any, name: str) -> Any:
     """The timeline renders only the rows in view: scroll until `name`'s row exists."""
     found = row(page, name)
     timeline = page.locator("#timeline")
-    timeline.evaluate("el => { el.scrollTop = 0; }")
-    for _ in range(40):
-        if found.count():
-            return found
-        timeline.evaluate("el => { el.scrollTop += el.clientHeight / 2; }")
+    timeline.evaluate("el => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); }")
+    while not found.count():
+        moved = timeline.evaluate(
+            "el => { const top = el.scrollTop; el.scrollTop += el.clientHeight;"
+            " el.dispatchEvent(new Event('scroll')); return el.scrollTop > top; }"  # painted now, not next frame
+        )
+        if not moved:
+            break
+    if found.count():
+        return found
     raise AssertionError(f"no timeline row {name!r}")
 
 
@@ -149,3 +154,16 @@ def test_stopping_an_execution_from_the_page(served: Served, page: Any) -> None:
     page.click("#stop-confirm")
     expect(page.locator(".titlebar .status")).to_have_text("STOPPED")
     assert status_of(served, arn) is ExecutionStatus.STOPPED
+
+
+def test_a_3000_operation_execution_renders_only_the_rows_in_view(served: Served, page: Any) -> None:
+    arn = invoke(served, "many", {"steps": 2_999}, wait=True)
+    page.goto(f"{served.url}/#/x/{arn}")
+    expect(page.locator(".summary")).to_contain_text("2999")
+    expect(row(page, "step-0")).to_have_count(1)
+    rendered = page.locator(".tl-row").count()
+    assert 0 < rendered < 100, rendered
+    last = scroll_to_row(page, "step-2998")
+    last.click()
+    expect(page.locator("#detail .payloads")).to_contain_text("2998")  # its result, read when opened
+    assert page.locator(".tl-row").count() < 100
