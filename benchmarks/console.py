@@ -61,7 +61,9 @@ def build(db: Path, executions: int, operations: int) -> tuple[Engine, str]:
         arn = engine.start_execution(FUNCTIONS[n % 4], "{}", f"order-{n:05d}")
         if n % 3 == 0:
             engine.service.stop_durable_execution(StopDurableExecutionRequest(durable_execution_arn=arn))
-    print(f"built {executions:,} executions ({operations:,} operations in one) in {time.perf_counter() - started:.1f} s")
+    print(
+        f"built {executions:,} executions ({operations:,} operations in one) in {time.perf_counter() - started:.1f} s"
+    )
     return engine, big
 
 
@@ -92,7 +94,9 @@ def main() -> None:
         host.start()
         try:
             connection = http.client.HTTPConnection(*host.server.address)
-            deep = engine.service.list_executions(ExecutionQuery(function_name=None, reverse=True, limit=5001))[-1].key
+            deep = engine.service.list_executions(
+                ExecutionQuery(function_name=None, reverse=True, limit=5001)
+            )[-1].key
             urls = {
                 "list: newest 50": "/console/api/executions?limit=50",
                 "list: status=STOPPED": "/console/api/executions?limit=50&status=STOPPED",
