@@ -154,8 +154,8 @@ def test_list_is_newest_first_filtered_and_keyset_paged(open_server: Served) -> 
     ]
     assert api(open_server, "executions?function=fanout")["executions"] == []
     assert api(open_server, "functions") == {
-        "registered": ["approval", "fanout", "gated"],
-        "all": ["approval", "fanout", "gated"],
+        "registered": ["approval", "fanout", "gated", "many"],
+        "all": ["approval", "fanout", "gated", "many"],
     }
     status, _, body = request(open_server, "GET", "/console/api/executions?status=DONE")
     assert status == 400 and "DONE" in json.loads(body)["message"]
