@@ -27,6 +27,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+FUNCTIONS = ["approval", "big_map", "fanout", "gated", "many"]
+"""The flows every test server registers (sorted)."""
 IMAGES = Path(__file__).resolve().parent.parent.parent / "docs" / "img"
 
 
@@ -52,7 +54,7 @@ class Served:
 
 def serve(tmp_path: Path, *, skip_time: bool, credentials: Credentials | None = None) -> Iterator[Served]:
     engine = Engine.open(tmp_path / "console.db", skip_time=skip_time)
-    for name in ("fanout", "gated", "approval", "many"):
+    for name in FUNCTIONS:
         engine.register_function(name, InProcessInvocable(getattr(flows, name), engine.service))
     host = EngineHost(engine, port=0, credentials=credentials, console_token="test-console-token-0123")
     host.start()

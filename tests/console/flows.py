@@ -99,3 +99,14 @@ def many(event: dict[str, int], context: DurableContext) -> int:
     for n in range(event["steps"]):
         context.step(lambda step, n=n: n, name=f"step-{n}")
     return int(event["steps"])
+
+
+@durable_execution
+def big_map(event: Any, context: DurableContext) -> int:
+    """A map whose results (10 x 30 KB) are too large to checkpoint whole: a ReplayChildren summary."""
+    results = context.map(
+        list(range(10)),
+        lambda ctx, value, index, items: ctx.step(lambda step: "x" * 30_000, name=f"big-{value}"),
+        name="big",
+    )
+    return results.success_count

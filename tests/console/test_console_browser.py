@@ -154,6 +154,21 @@ def test_stopping_an_execution_from_the_page(served: Served, page: Any) -> None:
     page.click("#stop-confirm")
     expect(page.locator(".titlebar .status")).to_have_text("STOPPED")
     assert status_of(served, arn) is ExecutionStatus.STOPPED
+    expect(page.locator("#stop")).to_have_count(0)  # nothing left to stop
+
+
+def test_an_error_shows_its_type_message_and_stack_trace(served: Served, page: Any) -> None:
+    arn = invoke(served, "approval", {"order": "o-10"})
+    stack = ["Traceback (most recent call last):", '  File "ops.py", line 3, in halt']
+    served.client().stop_durable_execution(
+        DurableExecutionArn=arn,
+        Error={"ErrorType": "Halted", "ErrorMessage": "by the operator", "StackTrace": stack},
+    )
+    page.goto(f"{served.url}/#/x/{arn}")
+    error = page.locator(".summary .err")
+    expect(error.locator(".etype")).to_have_text("Halted")
+    expect(error).to_contain_text("by the operator")
+    expect(error.locator("pre.stack")).to_have_text("\n".join(stack))
 
 
 def test_a_3000_operation_execution_renders_only_the_rows_in_view(served: Served, page: Any) -> None:

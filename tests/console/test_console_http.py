@@ -18,7 +18,7 @@ from perdure.console import COOKIE
 from perdure.server import Credentials
 from perdure.wire.types import ExecutionStatus
 
-from .conftest import Served, serve
+from .conftest import FUNCTIONS, Served, serve
 
 pytestmark = pytest.mark.timeout(60)
 TOKEN = "test-console-token-0123"
@@ -153,10 +153,7 @@ def test_list_is_newest_first_filtered_and_keyset_paged(open_server: Served) -> 
         "order-05",
     ]
     assert api(open_server, "executions?function=fanout")["executions"] == []
-    assert api(open_server, "functions") == {
-        "registered": ["approval", "fanout", "gated", "many"],
-        "all": ["approval", "fanout", "gated", "many"],
-    }
+    assert api(open_server, "functions") == {"registered": FUNCTIONS, "all": FUNCTIONS}
     status, _, body = request(open_server, "GET", "/console/api/executions?status=DONE")
     assert status == 400 and "DONE" in json.loads(body)["message"]
     status, _, body = request(open_server, "GET", "/console/api/execution?arn=nope")
@@ -186,3 +183,25 @@ def test_execution_page_data_and_one_operation_s_payloads(open_server: Served) -
     )
     ended = until(lambda: api(open_server, f"version?arn={quote(arn)}"), lambda v: v["status"] != "RUNNING")
     assert ended["status"] == "SUCCEEDED" and ended["version"] != page["version"]
+
+
+def test_a_replay_children_result_is_labelled_a_summary_and_errors_keep_their_stack(
+    open_server: Served,
+) -> None:
+    client = open_server.client()
+    response = client.invoke(FunctionName="big_map", Payload=b"{}")
+    arn = response["ResponseMetadata"]["HTTPHeaders"]["x-amz-durable-execution-arn"]
+    page = api(open_server, f"execution?arn={quote(arn)}")
+    batch = next(o for o in page["operations"] if o["name"] == "big")
+    assert batch["replayChildren"] is True
+    detail = api(open_server, f"operation?arn={quote(arn)}&id={batch['id']}")
+    assert detail["summary"] is True and json.loads(detail["result"]["text"])["successCount"] == 10
+
+    waiting = start_approval(open_server, "to-stop")
+    stack = ["Traceback (most recent call last):", '  File "ops.py", line 3, in halt']
+    client.stop_durable_execution(
+        DurableExecutionArn=waiting,
+        Error={"ErrorType": "Halted", "ErrorMessage": "by the operator", "StackTrace": stack},
+    )
+    error = api(open_server, f"execution?arn={quote(waiting)}")["execution"]["error"]
+    assert error == {"type": "Halted", "message": "by the operator", "data": None, "stackTrace": stack}
