@@ -192,8 +192,7 @@ class Console:
         return data.operation_detail(self.service, _required(query, "arn"), _one(query, "id"))
 
     def _functions(self, query: Mapping[str, list[str]]) -> dict[str, Any]:
-        with self.service.store.transaction() as tx:
-            seen = tx.function_names()
+        seen = self.service.function_names()
         registered = self.service.registry.names() if self.can_start else []
         return {"registered": registered, "all": sorted({*seen, *registered})}
 

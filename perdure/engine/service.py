@@ -456,6 +456,11 @@ class EngineService:
         with self.store.transaction() as tx:
             return tx.list_executions(query)
 
+    def function_names(self) -> list[str]:
+        """Every function with executions in the store (registered here or not), sorted."""
+        with self.store.transaction() as tx:
+            return tx.function_names()
+
     def execution_record(self, arn: str) -> ExecutionRecord:
         """The stored record of an execution.
 

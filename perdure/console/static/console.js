@@ -367,6 +367,7 @@ function drawAxis(state, axis) {
 function paint(state, bodyEl, spacer, force) {
   if (!state.rows.length) return;
   spacer.style.height = state.rows.length * ROW + "px";
+  bodyEl.style.height = Math.min(560, state.rows.length * ROW + 1) + "px"; // no empty box under a short tree
   const first = Math.max(0, Math.floor(bodyEl.scrollTop / ROW) - 10);
   const last = Math.min(state.rows.length, first + Math.ceil((bodyEl.clientHeight || 560) / ROW) + 20);
   if (!force && state.painted && state.painted[0] === first && state.painted[1] === last) return;
@@ -435,7 +436,7 @@ function payloadBox(p) {
 async function showDetail(state, box, item) {
   const now = state.data.now;
   const attempts = state.data.attempts[item.id] || [];
-  box.replaceChildren(
+  box.replaceChildren(...[
     h("h2", {}, item.name || item.id),
     h("dl", {},
       h("dt", {}, "Type"), h("dd", {}, item.subType ? `${item.type} (${item.subType})` : item.type),
@@ -451,7 +452,7 @@ async function showDetail(state, box, item) {
       `#${n + 1} `, status(a.status), ` ${fmtDur((a.end ?? now) - a.start)}`,
       a.error ? h("span", { className: "muted" }, ` ${a.error.type}: ${a.error.message}`) : null,
       a.retryIn ? h("span", { className: "muted" }, `, retried after ${a.retryIn} s`) : null))) : null,
-    h("p", { className: "muted loading" }, "Loading payloads…"));
+    h("p", { className: "muted loading" }, "Loading payloads…")].filter(Boolean));
   if (item.type === "CALLBACK" && item.status === "STARTED" && item.callbackId) box.append(callbackForm(state, item));
   try {
     const d = await api("operation", { arn: state.arn, id: item.type === "EXECUTION" ? null : item.id });
