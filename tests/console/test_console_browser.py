@@ -67,7 +67,9 @@ def test_list_then_a_map_of_50_items_with_a_failing_branch_and_a_retry(served: S
     expect(rows).to_have_count(3)
     expect(rows.locator(".status")).to_have_text(["STOPPED", "RUNNING", "SUCCEEDED"])  # newest first
     IMAGES.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1440, "height": 400})
     page.screenshot(path=str(IMAGES / "console-list.png"))
+    page.set_viewport_size({"width": 1440, "height": 900})
 
     page.select_option("select[name=status]", "SUCCEEDED")
     page.click("text=Filter")
