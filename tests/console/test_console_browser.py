@@ -141,9 +141,17 @@ def test_completing_a_callback_from_the_page_resumes_the_execution(served: Serve
     arn = page.evaluate("decodeURIComponent(location.hash.slice(4))")
     result = served.engine.get_execution(arn).result
     assert result is not None and json.loads(result)["answer"] in ({"approved": True}, '{"approved": true}')
-    # The callback is complete now: completing it again is refused, and the error is shown.
     callback.click()
-    expect(page.locator("#callback")).to_have_count(0)
+    expect(page.locator("#callback")).to_have_count(0)  # complete: nothing left to complete
+
+    # A refused action shows the service's error: the same name with another input.
+    page.goto(served.url + "/")
+    page.click("#start-open")
+    page.select_option("select[name=start-function]", "approval")
+    page.fill("input[name=start-name]", "approval-42")
+    page.fill("textarea[name=start-input]", '{"order": "o-43"}')
+    page.click("#start-go")
+    expect(page.locator("#banner")).to_contain_text("DurableExecutionAlreadyStartedException")
 
 
 def test_stopping_an_execution_from_the_page(served: Served, page: Any) -> None:
