@@ -21,10 +21,11 @@ from typing import Any
 
 from perdure.server import Credentials, CredentialsRequiredError, EngineHost
 from perdure.server.host import DEFAULT_HOST, check_bind
+from perdure.server.sigv4 import ACCESS_KEY_ENV, SECRET_KEY_ENV
 
 from . import commands
 from .commands import CommandError
-from .serve import ACCESS_KEY_ENV, CONSOLE_TOKEN_ENV, INSTALL_HINT, SECRET_KEY_ENV, credentials_of
+from .serve import CONSOLE_TOKEN_ENV, INSTALL_HINT, credentials_of
 
 DEFAULT_CONSOLE_PORT = 9001
 
