@@ -12,7 +12,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,12 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from perdure.engine import Engine
-from perdure.engine.invoker import Invocable
+from perdure.engine.invoker import DEFAULT_INVOCATION_TIMEOUT_SECONDS, Invocable
+from perdure.engine.lifecycle import DEFAULT_EXECUTION_TIMEOUT_SECONDS
 from perdure.engine.registry import check_function_name
 from perdure.engine.store import default_db_path
 from perdure.link.inprocess import InProcessInvocable
+from perdure.link.remote import HttpInvocable, check_function_url, is_function_url
 from perdure.link.target import Target, TargetError, as_lambda_handler
 from perdure.testing.runner import decode_result
+from perdure.wire import limits
 from perdure.wire.codec import to_wire
 from perdure.wire.errors import ResourceNotFoundError
 from perdure.wire.service import DurableExecutionService
@@ -38,6 +41,9 @@ from perdure.wire.types import (
 )
 
 from . import render
+
+FunctionSource = Target | str
+"""Where a function runs: a handler to load (`Target`), or the URL of a remote function."""
 
 
 class CommandError(Exception):
@@ -88,6 +94,39 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         "--skip-time", action="store_true", help="skip waits and retry delays (virtual clock)"
     )
     parser.add_argument("--isolation", choices=("inprocess", "process"), default="inprocess")
+    parser.add_argument(
+        "--execution-timeout",
+        type=_positive_int,
+        default=DEFAULT_EXECUTION_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="ExecutionTimeout of the executions started without one: past it they end TIMED_OUT"
+        f" (default: {DEFAULT_EXECUTION_TIMEOUT_SECONDS}, a week; at most {limits.MAX_EXECUTION_TIMEOUT_SECONDS})",
+    )
+    parser.add_argument(
+        "--max-operations",
+        type=_positive_int,
+        default=limits.DEFAULT_MAX_OPERATIONS,
+        metavar="N",
+        help=f"operations allowed per execution (default: {limits.DEFAULT_MAX_OPERATIONS}, as on AWS)",
+    )
+    parser.add_argument(
+        "--invocation-timeout",
+        type=float,
+        default=DEFAULT_INVOCATION_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="how long an invocation of a remote function (--function NAME=URL) may take before it"
+        f" counts as timed out and is retried (default: {DEFAULT_INVOCATION_TIMEOUT_SECONDS:g})",
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
 
 
 # ------------------------------------------------------------------------- helpers
@@ -111,12 +150,29 @@ def reject_duplicate_names(names: list[str]) -> None:
         raise CommandError(f"--function: {', '.join(duplicates)} registered more than once")
 
 
-def open_engine(db: str | None, memory: bool = False, skip_time: bool = False) -> Engine:
+def open_engine(
+    db: str | None, memory: bool = False, skip_time: bool = False, args: argparse.Namespace | None = None
+) -> Engine:
+    """The engine of `run` or `serve`; `args` carries `add_engine_arguments`' limits.
+
+    Raises:
+        CommandError: `--execution-timeout` is over the maximum.
+    """
+    options: dict[str, Any] = {}
+    if args is not None:
+        if args.execution_timeout > limits.MAX_EXECUTION_TIMEOUT_SECONDS:
+            raise CommandError(
+                f"--execution-timeout {args.execution_timeout} is over the maximum,"
+                f" {limits.MAX_EXECUTION_TIMEOUT_SECONDS} seconds"
+            )
+        if not args.invocation_timeout > 0:
+            raise CommandError("--invocation-timeout must be > 0")
+        options = {"execution_timeout": args.execution_timeout, "max_operations": args.max_operations}
     if not memory:
         path = Path(db) if db else default_db_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        return Engine.open(path, skip_time=skip_time)
-    return Engine.open(memory=True, skip_time=skip_time)
+        return Engine.open(path, skip_time=skip_time, **options)
+    return Engine.open(memory=True, skip_time=skip_time, **options)
 
 
 def open_existing(db: str | None) -> Engine:
@@ -136,7 +192,10 @@ class _StderrSink:
 
 
 def register_functions(
-    engine: Engine, functions: list[tuple[str, Target]], isolation: str
+    engine: Engine,
+    functions: Sequence[tuple[str, FunctionSource]],
+    isolation: str,
+    invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT_SECONDS,
 ) -> list[Callable[[], None]]:
     """Load and register each (name, target); returns what closes them, in load order.
 
@@ -146,7 +205,7 @@ def register_functions(
     closers: list[Callable[[], None]] = []
     try:
         for name, target in functions:
-            invocable, close = _load_invocable(target, engine, isolation)
+            invocable, close = _load_invocable(name, target, engine, isolation, invocation_timeout)
             if close is not None:
                 closers.append(close)
             engine.register_function(name, invocable)
@@ -163,8 +222,10 @@ def close_all(closers: list[Callable[[], None]]) -> None:
 
 
 def _load_invocable(
-    target: Target, engine: Engine, isolation: str
+    name: str, target: FunctionSource, engine: Engine, isolation: str, invocation_timeout: float
 ) -> tuple[Invocable, Callable[[], None] | None]:
+    if isinstance(target, str):
+        return HttpInvocable(name, target, timeout=invocation_timeout), None
     if isolation == "process":
         from perdure.link.process import ProcessInvocable
 
@@ -183,16 +244,24 @@ def _load_invocable(
 # ----------------------------------------------------------------------------- run
 
 
-def parse_function(spec: str) -> tuple[str, Target]:
-    """`NAME=TARGET` or `TARGET` -> (function name, target).
+def parse_function(spec: str) -> tuple[str, FunctionSource]:
+    """`NAME=TARGET`, `TARGET` or `NAME=URL` -> (function name, target or URL).
 
     Raises:
-        CommandError: the target cannot be parsed, its file does not exist, or NAME is not
-            1-64 characters of [a-zA-Z0-9_-].
+        CommandError: the target cannot be parsed, its file does not exist, a URL is
+            malformed or has no NAME, or NAME is not 1-64 characters of [a-zA-Z0-9_-].
     """
     name, sep, rest = spec.partition("=")
     named = bool(sep) and ":" not in name and "/" not in name and "\\" not in name
     text = rest if named else spec
+    if is_function_url(text):
+        if not named:
+            raise CommandError(f"--function {spec}: a remote function needs a name: --function NAME={text}")
+        try:
+            check_function_name(name)
+            return name, check_function_url(text)
+        except ValueError as exc:
+            raise CommandError(f"--function {spec}: {exc}") from None
     try:
         target = Target.parse(text)
     except TargetError as exc:
@@ -207,7 +276,7 @@ def parse_function(spec: str) -> tuple[str, Target]:
     return (name if named else target.function_name), target
 
 
-def _invoke_targets(specs: list[str], main_name: str) -> list[tuple[str, Target]]:
+def _invoke_targets(specs: list[str], main_name: str) -> list[tuple[str, FunctionSource]]:
     """`--function NAME=TARGET` values: the functions the run's chained invokes may call.
 
     Raises:
@@ -216,6 +285,26 @@ def _invoke_targets(specs: list[str], main_name: str) -> list[tuple[str, Target]
     functions = [parse_function(spec) for spec in specs]
     reject_duplicate_names([main_name, *(name for name, _ in functions)])
     return functions
+
+
+def _serve_api(engine: Engine, port: int) -> Callable[[], None]:
+    """Serve the engine's Lambda API on 127.0.0.1:`port` for the run's remote functions, which
+    reach it through `AWS_ENDPOINT_URL_LAMBDA`; returns what stops it.
+
+    Raises:
+        CommandError: the `server` extra is missing, or the port is taken.
+    """
+    try:
+        from perdure.server import EngineHost
+    except ImportError:
+        raise CommandError("remote functions need the server extra: pip install 'perdure[server]'") from None
+    try:
+        host = EngineHost(engine, port=port)
+    except OSError as exc:
+        raise CommandError(f"--api-port {port}: cannot listen: {exc.strerror or exc}") from None
+    host.start()
+    print(f"perdure run: remote functions reach the engine at {host.url}", file=sys.stderr, flush=True)
+    return host.stop
 
 
 def run(args: argparse.Namespace) -> int:
@@ -231,10 +320,14 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"no such file: {target.module}")
     functions = _invoke_targets(getattr(args, "function", None) or [], target.function_name)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
-    engine = open_engine(args.db, args.memory, args.skip_time)
+    engine = open_engine(args.db, args.memory, args.skip_time, args)
     try:
-        closers = register_functions(engine, [(target.function_name, target), *functions], args.isolation)
+        closers = register_functions(
+            engine, [(target.function_name, target), *functions], args.isolation, args.invocation_timeout
+        )
         try:
+            if any(isinstance(source, str) for _, source in functions):
+                closers.append(_serve_api(engine, args.api_port))
             arn = engine.start_execution(target.function_name, payload, args.name)
             execution = engine.drive(arn)
             events = engine.history(arn, include_execution_data=False)

@@ -45,8 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--function",
         action="append",
         default=[],
-        metavar="NAME=TARGET",
-        help="also register a function its chained invokes call (repeatable)",
+        metavar="NAME=TARGET|URL",
+        help="also register a function its chained invokes call (repeatable); NAME=http://HOST:PORT"
+        " is a remote function, invoked through the Lambda Invoke API at that URL",
+    )
+    run.add_argument(
+        "--api-port",
+        type=int,
+        default=9000,
+        metavar="PORT",
+        help="with remote functions: serve the engine's Lambda API on 127.0.0.1:PORT for them"
+        " (their AWS_ENDPOINT_URL_LAMBDA; default: 9000)",
     )
     run.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     run.set_defaults(func=commands.run)

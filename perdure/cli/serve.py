@@ -56,8 +56,10 @@ def add_parser(sub: Any) -> None:
         "--function",
         action="append",
         default=[],
-        metavar="[NAME=]TARGET",
-        help="register a durable function (TARGET as for `perdure run`; NAME defaults to file-function)",
+        metavar="[NAME=]TARGET|NAME=URL",
+        help="register a durable function (TARGET as for `perdure run`; NAME defaults to file-function);"
+        " NAME=http://HOST:PORT is a remote function, invoked through the Lambda Invoke API at that URL"
+        " (a Runtime Interface Emulator, `sam local start-lambda`)",
     )
     serve.add_argument(
         "--sync-timeout",
@@ -133,10 +135,10 @@ def serve_command(args: argparse.Namespace) -> int:
     if args.verbose:
         logging.getLogger("perdure.server.access").setLevel(logging.DEBUG)
         logging.getLogger("perdure.server").setLevel(logging.DEBUG)
-    engine = commands.open_engine(args.db, args.memory, args.skip_time)
+    engine = commands.open_engine(args.db, args.memory, args.skip_time, args)
     closers: list[Callable[[], None]] = []
     try:
-        closers = commands.register_functions(engine, functions, args.isolation)
+        closers = commands.register_functions(engine, functions, args.isolation, args.invocation_timeout)
         try:
             host = EngineHost(
                 engine,

@@ -147,6 +147,7 @@ class EngineService:
         execution_timeout: the ExecutionTimeout recorded on new executions, in seconds.
         on_change: called (with no lock held) after anything that may make work runnable.
         run_to_completion: blocks until an execution ends; used by `invoke(RequestResponse)`.
+        state_page_bytes: the most a state page holds, as JSON (see `limits.STATE_PAGE_BYTES`).
     """
 
     def __init__(
@@ -159,7 +160,10 @@ class EngineService:
         execution_timeout: int = lifecycle.DEFAULT_EXECUTION_TIMEOUT_SECONDS,
         on_change: Callable[[], None] | None = None,
         run_to_completion: Callable[[str], object] | None = None,
+        state_page_bytes: int = limits.STATE_PAGE_BYTES,
     ) -> None:
+        if state_page_bytes < 1:
+            raise ValueError("state_page_bytes must be >= 1")
         if max_operations < 1:
             raise ValueError("max_operations must be >= 1")
         try:
@@ -173,6 +177,7 @@ class EngineService:
         self.execution_timeout = execution_timeout
         self.on_change = on_change
         self.run_to_completion = run_to_completion
+        self.state_page_bytes = state_page_bytes
 
     def _changed(self) -> None:
         if self.on_change is not None:
@@ -380,7 +385,9 @@ class EngineService:
                 marker = _changes_marker(page[size - 1][0], change_upto) if len(page) > size else None
                 operations = tuple(op for _, op in page[:size] if op.type is not OperationType.EXECUTION)
             else:
-                operations, marker = lifecycle.operations_page(tx, rec.key, after, size)
+                operations, marker = lifecycle.operations_page(
+                    tx, rec.key, after, size, self.state_page_bytes
+                )
         return GetDurableExecutionStateResponse(operations=operations, next_marker=marker)
 
     # --------------------------------------------------------------- reading

@@ -32,9 +32,10 @@ from types import TracebackType
 from typing import Any, Literal
 
 from perdure.engine import Engine, EngineStalledError, VirtualClock
-from perdure.engine.invoker import Invocable
+from perdure.engine.invoker import DEFAULT_INVOCATION_TIMEOUT_SECONDS, Invocable
 from perdure.link.inprocess import InProcessInvocable
 from perdure.link.logs import LogStore
+from perdure.link.remote import HttpInvocable, is_function_url
 from perdure.link.target import Target, as_lambda_handler
 from perdure.wire.codec import to_wire
 from perdure.wire.types import (
@@ -228,21 +229,30 @@ class DurableTestRunner:
         *,
         isolation: Isolation = "inprocess",
         aliases: tuple[str, ...] = (),
+        invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT_SECONDS,
     ) -> str:
         """Register a handler (a decorated function, or a target string) and return its name.
 
         Args:
-            handler: a `@durable_execution` handler, or a target string.
+            handler: a `@durable_execution` handler, a target string, or the URL of a remote
+                function (`http://HOST:PORT`, invoked through the Lambda Invoke API there;
+                `name` is then required).
             name: the function name, which `context.invoke(name, ...)` of another handler calls
                 (default: derived from the handler, e.g. `orders-1`).
             isolation: `"inprocess"`, or `"process"` (worker subprocesses; needs a target
                 string, `path/file.py:func` or `module:func`, since the worker imports it).
             aliases: more names the function answers to.
+            invocation_timeout: seconds an invocation of a remote function may take.
         """
         if not isinstance(handler, str) and id(handler) in self._registered and name is None:
             return self._registered[id(handler)]
         invocable: Invocable
-        if isinstance(handler, str):
+        if isinstance(handler, str) and is_function_url(handler):
+            if name is None:
+                raise ValueError(f"a remote function needs a name: register({handler!r}, name=...)")
+            function_name = name
+            invocable = HttpInvocable(name, handler, timeout=invocation_timeout)
+        elif isinstance(handler, str):
             target = Target.parse(handler)
             function_name = name or target.function_name
             if isolation == "process":
@@ -282,7 +292,7 @@ class DurableTestRunner:
             handler: a decorated handler, a target string, or the name of a registered function.
             input: the execution input (JSON-serialisable).
             execution_name: the idempotency name (default: a fresh uuid).
-            execution_timeout: its ExecutionTimeout in seconds (default: the engine's, one day).
+            execution_timeout: its ExecutionTimeout in seconds (default: the engine's, a week).
         """
         if isinstance(handler, str) and self.engine.registry.get(handler) is not None:
             function_name = handler
