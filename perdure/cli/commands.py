@@ -181,7 +181,7 @@ def open_engine(
     return Engine.open(memory=True, skip_time=skip_time, **options)
 
 
-def _open_existing(db: str | None) -> Engine:
+def open_existing(db: str | None) -> Engine:
     path = Path(db) if db else default_db_path()
     if not path.exists():
         raise CommandError(f"no database at {path} (run something first, or pass --db)")
@@ -419,7 +419,7 @@ def _source(args: argparse.Namespace) -> Iterator[Source]:
             raise CommandError("--db and --endpoint are exclusive: the server reads its own database")
         yield Source(endpoint_client(args), None)
         return
-    engine = _open_existing(args.db)
+    engine = open_existing(args.db)
     try:
         yield Source(engine.service, engine.function_names)
     finally:

@@ -8,6 +8,7 @@
     perdure conformance --requirements DIR --handlers DIR --mapping FILE [--only IDS] [--report FILE]
     perdure serve [--host 127.0.0.1] [--port 9000] [--db PATH | --memory] [--skip-time]
                   [--isolation inprocess|process] [--function [NAME=]TARGET ...] [--sync-timeout S]
+    perdure console [--db PATH] [--host 127.0.0.1] [--port 9001]
     perdure callback succeed|fail|heartbeat [CALLBACK_ID | --execution EXECUTION [--callback NAME]]
                      [--result JSON | --error-type T --error-message M] [--db PATH | --endpoint URL]
 
@@ -29,6 +30,7 @@ from collections.abc import Sequence
 from perdure.wire.errors import PerdureError
 
 from . import callback, commands
+from . import console as console_cli
 from . import serve as serve_cli
 
 EXIT_ERROR = 2
@@ -107,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     conformance.set_defaults(func=commands.conformance)
     serve_cli.add_parser(sub)
     callback.add_parser(sub)
+    console_cli.add_parser(sub)
     return parser
 
 

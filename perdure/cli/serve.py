@@ -36,6 +36,8 @@ from . import commands
 from .commands import CommandError
 
 INSTALL_HINT = "perdure serve needs the server extra: pip install 'perdure[server]'"
+CONSOLE_TOKEN_ENV = "PERDURE_CONSOLE_TOKEN"
+"""The web console's login token when credentials are given (default: a fresh one, printed)."""
 
 
 def add_parser(sub: Any) -> None:
@@ -119,7 +121,7 @@ def serve_command(args: argparse.Namespace) -> int:
     commands.reject_duplicate_names([name for name, _ in functions])
     if args.sync_timeout < 0:
         raise CommandError("--sync-timeout must be >= 0")
-    credentials = _credentials(args.access_key_id, args.secret_access_key)
+    credentials = credentials_of(args.access_key_id, args.secret_access_key)
     try:
         check_bind(args.host, credentials)
     except CredentialsRequiredError as exc:
@@ -146,6 +148,7 @@ def serve_command(args: argparse.Namespace) -> int:
                 allowed_hosts=args.allow_host,
                 credentials=credentials,
                 options=options,
+                console_token=os.environ.get(CONSOLE_TOKEN_ENV) or None,
             )
         except OSError as exc:
             raise CommandError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
@@ -160,6 +163,7 @@ def serve_command(args: argparse.Namespace) -> int:
                 print(
                     f"  requests must be SigV4-signed with access key {credentials.access_key_id}", flush=True
                 )
+            print(f"  console {host.console_url}", flush=True)
 
         signum = host.serve_until_signalled(on_started=announce)
         print(f"perdure serve: stopped (signal {signum})", file=sys.stderr, flush=True)
@@ -169,7 +173,7 @@ def serve_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _credentials(access_key_id: str | None, secret_access_key: str | None) -> Credentials | None:
+def credentials_of(access_key_id: str | None, secret_access_key: str | None) -> Credentials | None:
     # The options' defaults are the environment's; AWS_* keys never make the server demand signatures.
     try:
         return credentials_from_environment(access_key_id, secret_access_key, variables=())

@@ -252,8 +252,7 @@ class Engine:
 
     def function_names(self) -> list[str]:
         """Every function with executions in the store (registered here or not), sorted."""
-        with self.store.transaction() as tx:
-            return tx.function_names()
+        return self.service.function_names()
 
     def history(self, arn: str, *, include_execution_data: bool = True) -> list[Event]:
         """Every history event of `arn`, in order."""

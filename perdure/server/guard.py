@@ -91,11 +91,13 @@ class Guard:
         self.credentials = credentials
         self._now = now
 
-    def admit(self, method: str, headers: Mapping[str, str]) -> None:
+    def admit(self, method: str, headers: Mapping[str, str], *, signed: bool = True) -> None:
         """Refuse a request from the wrong place, before its body is read.
 
         Args:
             headers: lower-case names.
+            signed: check the signature's presence and date (when credentials are
+                configured). False for a request the console's login admits instead.
 
         Raises:
             AccessDeniedError: a Host not served, a foreign Origin, a browser-simple
@@ -121,7 +123,7 @@ class Guard:
                 raise AccessDeniedError(
                     f"Content-Type {media_type} is refused on {method} (send application/json or none)"
                 )
-        if self.credentials is not None:
+        if signed and self.credentials is not None:
             self._check_authorization_header(headers)
 
     def _check_authorization_header(self, headers: Mapping[str, str]) -> _Authorization:

@@ -153,6 +153,24 @@ class SyncInvokes(Protocol):
         """The Invoke's answer for `arn` now (run on a worker thread)."""
 
 
+class ConsoleRoutes(Protocol):
+    """Routes served beside the Lambda API with a login of their own (`perdure.console.Console`)."""
+
+    @property
+    def auth(self) -> ConsoleLogin: ...
+
+    def owns(self, path: str) -> bool:
+        """Whether the raw path (no query) is served here rather than by the Lambda API."""
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        """Answer a request to one of these routes (run on a worker thread); never raises."""
+
+
+class ConsoleLogin(Protocol):
+    def signed_in(self, method: str, headers: dict[str, str]) -> bool:
+        """Whether the request carries the console's session (it then needs no signature)."""
+
+
 class _Budget:
     """Bytes of memory the requests in flight may use; taken before a body is read, given
     back once the request is answered. A request that fits goes at once (a small one never
@@ -193,9 +211,15 @@ class AsgiApp:
     """The ASGI application: one `LambdaApi` behind the checks and bounds above."""
 
     def __init__(
-        self, api: LambdaApi, guard: Guard, options: ServerOptions, invokes: SyncInvokes | None = None
+        self,
+        api: LambdaApi,
+        guard: Guard,
+        options: ServerOptions,
+        invokes: SyncInvokes | None = None,
+        console: ConsoleRoutes | None = None,
     ) -> None:
         self.api = api
+        self.console = console
         self.guard = guard
         self.options = options
         self.invokes = invokes
@@ -217,8 +241,14 @@ class AsgiApp:
             text = value.decode("latin-1")
             headers[key] = f"{headers[key]},{text}" if key in headers else text
         reserved = 0
+        console = self.console
+        to_console = console is not None and console.owns(raw_path)
+        # The console's routes have a login of their own; a signed-in browser's Lambda
+        # requests need no signature (it cannot make one). Host, Origin and Content-Type
+        # are checked for every request alike.
+        signed = not to_console and not (console is not None and console.auth.signed_in(method, headers))
         try:
-            self.guard.admit(method, headers)
+            self.guard.admit(method, headers, signed=signed)
             limit, too_large, need = self._body_size(method, raw_path, headers)
             if not await self.budget.take(need * DECODE_FACTOR, self.options.body_timeout):
                 raise _Refused(
@@ -229,7 +259,8 @@ class AsgiApp:
             if body is None:
                 access_log.debug("%s %s: the client left before its body was complete", method, raw_path)
                 return
-            self.guard.verify_signature(method, raw_path, raw_query, headers, body)
+            if signed:
+                self.guard.verify_signature(method, raw_path, raw_query, headers, body)
             request = HttpRequest(
                 method=method,
                 path=raw_path,
@@ -238,7 +269,11 @@ class AsgiApp:
                 body=body,
             )
             del body
-            response, pending = await self._run(self._handle, request)
+            if to_console:
+                assert console is not None
+                response, pending = await self._run(console.handle, request), None
+            else:
+                response, pending = await self._run(self._handle, request)
             del request
         except _Refused as refused:
             extra = (("Connection", "close"),) if refused.close else ()
@@ -363,6 +398,12 @@ class _GuardedH11(H11Protocol):
         if len(self.connections) > self.max_connections:
             transport.abort()
             return
+        # A response goes out in two writes (head, body): without TCP_NODELAY the body
+        # waits for the client's delayed ACK of the head, 40 ms on Linux, on every request.
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._arm()
 
     def eof_received(self) -> bool | None:  # type: ignore[override]
@@ -415,6 +456,7 @@ class ApiServer:
         guard: who may call (default: the loopback names and `host`; no signatures).
         options: timeouts and bounds.
         invokes: how a synchronous Invoke waits for its execution (None: `api` blocks).
+        console: the web console's routes (`/` and `/console/`; None: not served).
     """
 
     def __init__(
@@ -426,10 +468,11 @@ class ApiServer:
         guard: Guard | None = None,
         options: ServerOptions | None = None,
         invokes: SyncInvokes | None = None,
+        console: ConsoleRoutes | None = None,
     ) -> None:
         self.api = api
         self.options = options or ServerOptions()
-        self.app = AsgiApp(api, guard or Guard(host), self.options, invokes)
+        self.app = AsgiApp(api, guard or Guard(host), self.options, invokes, console)
         self._socket = _listen(host, port)
         bound = self._socket.getsockname()
         self._address = (str(bound[0]), int(bound[1]))
