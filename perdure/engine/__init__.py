@@ -105,6 +105,7 @@ class Engine:
         memory: bool = False,
         skip_time: bool = False,
         durability: Durability | str = Durability.FULL,
+        group_commit: bool = True,
         **options: Any,
     ) -> Engine:
         """An engine on a SQLite file (default: `default_db_path()`) or, with `memory`, in memory.
@@ -114,13 +115,16 @@ class Engine:
             memory: keep everything in memory instead (nothing survives the process).
             skip_time: use a `VirtualClock` that jumps over waits and retry delays.
             durability: `"full"` (default) or `"normal"` (see `Durability`).
+            group_commit: concurrent transactions share commits (see `SqliteStore`).
             **options: passed to `Engine(...)` (max_operations, invocation_retry, workers, ...).
 
         Raises:
             StoreCorruptedError, StoreError: the database cannot be used.
         """
         store: Store = (
-            MemoryStore() if memory else SqliteStore(db_path or default_db_path(), durability=durability)
+            MemoryStore()
+            if memory
+            else SqliteStore(db_path or default_db_path(), durability=durability, group_commit=group_commit)
         )
         clock: Clock = VirtualClock() if skip_time else SystemClock()
         try:

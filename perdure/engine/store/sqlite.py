@@ -373,6 +373,11 @@ class _OperationCache:
         self.operations.clear()
         self.ids.clear()
 
+    def reset(self) -> None:
+        """Forget everything (writes it holds were lost with their transaction)."""
+        self._clear()
+        self._data_version = None
+
     def commit(self, created: list[int], written: dict[tuple[int, str], Operation]) -> None:
         """Take what a transaction that committed created and wrote."""
         for execution_key in created:
@@ -717,22 +722,53 @@ class _SqliteTx:
         )
 
 
+MAX_GROUP = 256
+"""Members at most per group commit (so a steady stream of arrivals still commits)."""
+
+
+class _Group:
+    """The transactions that share one commit."""
+
+    __slots__ = ("done", "error", "members")
+
+    def __init__(self) -> None:
+        self.members = 0
+        """Members that succeeded (their writes are in the transaction)."""
+        self.done = False
+        self.error: StoreError | None = None
+        """Why the commit failed (every member raises it)."""
+
+
 class SqliteStore:
     """The durable store: one SQLite file (created with its parent directory if missing).
 
     Args:
         path: the database file.
         durability: `Durability.FULL` (default) or `Durability.NORMAL` (see the enum).
+        group_commit: transactions of different threads that arrive while one commits share
+            the next commit (and its fsync); each is still acknowledged only once that
+            commit is durable, and one that fails changes nothing (see `transaction`).
 
     Raises:
         StoreCorruptedError: the file is not a perdure database or is damaged.
         StoreError: the file cannot be opened or migrated.
     """
 
-    def __init__(self, path: str | Path, *, durability: Durability | str = Durability.FULL) -> None:
+    def __init__(
+        self, path: str | Path, *, durability: Durability | str = Durability.FULL, group_commit: bool = True
+    ) -> None:
         self._path = Path(path)
         self._durability = Durability(durability)
+        self._group_commit = group_commit
         self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self._counting = threading.Lock()
+        self._entering = 0
+        """Threads that asked for a transaction and do not hold the lock yet."""
+        self._group: _Group | None = None
+        """The open transaction the members that committed since BEGIN share."""
+        self.commits = 0
+        """Transactions committed so far (with group commit, one per group)."""
         self._cache = _OperationCache()
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -831,29 +867,140 @@ class SqliteStore:
 
     @contextmanager
     def transaction(self) -> Iterator[_SqliteTx]:
-        with self._lock:
-            c = self._conn
-            try:
-                c.execute("BEGIN IMMEDIATE")
-                # Changes only when another connection (or process) has committed since.
-                self._cache.check(c.execute("PRAGMA data_version").fetchone()[0])
-            except sqlite3.Error as exc:
-                raise self._translate(exc, "begin") from None
+        """One atomic unit of work, durable when this returns.
+
+        With group commit, transactions of threads that queue for the connection while one
+        commits run one after another in one SQLite transaction, committed (one fsync) by
+        the last of them: each returns only after that commit, a failed one is undone
+        alone (a savepoint), and a failed commit raises in every member.
+        """
+        if not self._group_commit:
+            with self._lock:
+                yield from self._alone()
+            return
+        with self._counting:
+            self._entering += 1
+        with self._cond:
+            with self._counting:
+                self._entering -= 1
+            yield from self._grouped()
+
+    def _alone(self) -> Iterator[_SqliteTx]:
+        """One transaction, one commit (group commit off)."""
+        c = self._conn
+        tx = self._begin()
+        try:
+            yield tx
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise self._translate(exc, "transaction") from None
+        except BaseException:
+            self._rollback()
+            raise
+        try:
+            c.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise self._translate(exc, "commit") from None
+        self.commits += 1
+        self._cache.commit(tx._created, tx._written)
+
+    def _begin(self) -> _SqliteTx:
+        c = self._conn
+        try:
+            c.execute("BEGIN IMMEDIATE")
+            # Changes only when another connection (or process) has committed since.
+            self._cache.check(c.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error as exc:
+            raise self._translate(exc, "begin") from None
+        return _SqliteTx(c, self._cache)
+
+    def _grouped(self) -> Iterator[_SqliteTx]:
+        """A member of the open group (or the first of a new one); called with `_cond` held.
+
+        The member's body runs with the lock held; a member that joins an open group runs
+        inside a savepoint, so its failure undoes its writes alone. Its writes join the
+        cache when its savepoint is released (later members of the group read them, as SQL
+        does); a group whose commit fails empties the cache. It returns once the group's
+        commit is durable, and raises if that commit failed.
+        """
+        c = self._conn
+        group = self._group
+        first = group is None
+        if group is None:
+            tx = self._begin()
+            group = self._group = _Group()
+        else:
             tx = _SqliteTx(c, self._cache)
             try:
-                yield tx
+                c.execute("SAVEPOINT member")
             except sqlite3.Error as exc:
-                self._rollback()
+                self._fail_group(group, self._translate(exc, "savepoint"))
+                raise self._translate(exc, "savepoint") from None
+        try:
+            yield tx
+        except BaseException as exc:
+            self._undo_member(group, first)
+            self._settle(group)
+            if isinstance(exc, sqlite3.Error):
                 raise self._translate(exc, "transaction") from None
-            except BaseException:
-                self._rollback()
-                raise
+            raise
+        if not first:
             try:
-                c.execute("COMMIT")
+                c.execute("RELEASE member")
             except sqlite3.Error as exc:
-                self._rollback()
-                raise self._translate(exc, "commit") from None
-            self._cache.commit(tx._created, tx._written)
+                error = self._translate(exc, "release")
+                self._fail_group(group, error)
+                raise error from None
+        self._cache.commit(tx._created, tx._written)
+        group.members += 1
+        self._settle(group)
+        while not group.done:
+            self._cond.wait()
+        if group.error is not None:
+            raise group.error
+
+    def _undo_member(self, group: _Group, first: bool) -> None:
+        """Undo a failed member's writes; the group's other members keep theirs."""
+        c = self._conn
+        if first:  # no one else has joined yet: the whole transaction is this member's
+            self._rollback()
+            self._group = None
+            group.done = True
+            return
+        try:
+            c.execute("ROLLBACK TO member")
+            c.execute("RELEASE member")
+        except sqlite3.Error as exc:
+            # SQLite rolled the whole transaction back itself (e.g. SQLITE_FULL).
+            self._fail_group(group, self._translate(exc, "rollback"))
+
+    def _settle(self, group: _Group) -> None:
+        """Commit the group unless another member is about to join it (and it is not full)."""
+        if group.done or (self._entering and group.members < MAX_GROUP):
+            return
+        c = self._conn
+        try:
+            if group.members:
+                c.execute("COMMIT")
+                self.commits += 1
+            else:
+                c.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            self._fail_group(group, self._translate(exc, "commit"))
+            return
+        self._group = None
+        group.done = True
+        self._cond.notify_all()
+
+    def _fail_group(self, group: _Group, error: StoreError) -> None:
+        """The group's transaction is lost: every member that joined it gets `error`."""
+        self._rollback()
+        self._cache.reset()
+        self._group = None
+        group.error = error
+        group.done = True
+        self._cond.notify_all()
 
     def _rollback(self) -> None:
         # SQLite may already have rolled back (e.g. after SQLITE_FULL): nothing left to undo.
@@ -862,6 +1009,9 @@ class SqliteStore:
 
     def close(self) -> None:
         with self._lock:
+            if self._group is not None:
+                self._entering = 0
+                self._settle(self._group)
             try:
                 self._conn.close()
             except sqlite3.Error as exc:
