@@ -13,10 +13,8 @@ file. Imports only `perdure.wire`, `perdure.engine.errors` and the standard libr
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import sqlite3
-import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -27,36 +25,35 @@ from typing import Any
 
 from perdure.engine.errors import StoreCorruptedError, StoreError
 from perdure.wire.types import (
-    CallbackDetails,
-    ChainedInvokeDetails,
-    ContextDetails,
     ErrorObject,
     Event,
     EventResult,
     EventType,
-    ExecutionDetails,
-    ExecutionStatus,
     Operation,
     OperationStatus,
-    OperationType,
-    StepDetails,
-    WaitDetails,
 )
 
+from .group import GroupCommit
 from .records import (
     ExecutionQuery,
     ExecutionRecord,
     Timer,
     TimerKind,
-    details_from_json,
     details_to_json,
-    error_from_json,
     error_to_json,
     from_us,
     opt_from_us,
-    opt_to_us,
     to_us,
 )
+from .rows import EVENT_COLUMNS as _EVENT_COLUMNS
+from .rows import EXEC_COLUMNS as _EXEC_COLUMNS
+from .rows import EXEC_SET_COLUMNS as _EXEC_SET_COLUMNS
+from .rows import OP_COLUMNS as _OP_COLUMNS
+from .rows import event_from_row as _event_from_row
+from .rows import exec_from_row as _exec_from_row
+from .rows import exec_values as _exec_values
+from .rows import op_from_row as _op_from_row
+from .rows import op_values as _op_values
 from .schema import APPLICATION_ID, CURRENT, MIGRATIONS, SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 30_000
@@ -74,21 +71,7 @@ class Durability(StrEnum):
     """synchronous=NORMAL: survives a killed process; a power loss may lose the last commits."""
 
 
-_EXEC_COLUMNS = (
-    "key, arn, execution_id, function_name, function_arn, name, status, input_payload, start_us,"
-    " end_us, execution_timeout, result, error, closing_status, checkpoint_token, request_id,"
-    " invocation_start_us, next_event_id, operation_count, needs_invocation, invoke_after_us,"
-    " failed_invocations, invocation_count, updated_operation_ids, invoker, parent_arn,"
-    " parent_operation_id, revoked_token, change_seq, reported_seq"
-)
-_OP_COLUMNS = (
-    "seq, operation_id, type, status, parent_id, name, sub_type, start_us, end_us, attempt,"
-    " next_attempt_us, scheduled_end_us, result, error, replay_children, input_payload, callback_id"
-)
-_EVENT_COLUMNS = "event_id, event_type, timestamp_us, operation_id, name, sub_type, parent_id, details"
-
 # Hot-path statements, built once (sqlite3 caches prepared statements by SQL text).
-_EXEC_SET_COLUMNS = _EXEC_COLUMNS.removeprefix("key, ").split(", ")
 _SELECT_EXECUTION = f"SELECT {_EXEC_COLUMNS} FROM executions WHERE arn = ?"
 _INSERT_EXECUTION = f"INSERT INTO executions ({', '.join(_EXEC_SET_COLUMNS)}) VALUES ({', '.join('?' * len(_EXEC_SET_COLUMNS))})"
 
@@ -159,173 +142,6 @@ _REF_EVENTS = frozenset(
 )
 """Terminal success events of operations (an operation's result never changes afterwards)."""
 _RESULT_COLUMN = _EXEC_SET_COLUMNS.index("result")
-
-
-def _exec_from_row(row: Sequence[Any]) -> ExecutionRecord:
-    ids = row[23]
-    return ExecutionRecord(
-        key=row[0],
-        arn=row[1],
-        execution_id=row[2],
-        function_name=row[3],
-        function_arn=row[4],
-        name=row[5],
-        status=ExecutionStatus(row[6]),
-        input_payload=row[7],
-        start_timestamp=from_us(row[8]),
-        end_timestamp=opt_from_us(row[9]),
-        execution_timeout=row[10],
-        result=row[11],
-        error=error_from_json(row[12]),
-        closing_status=None if row[13] is None else ExecutionStatus(row[13]),
-        checkpoint_token=row[14],
-        request_id=row[15],
-        invocation_started=opt_from_us(row[16]),
-        next_event_id=row[17],
-        operation_count=row[18],
-        needs_invocation=bool(row[19]),
-        invoke_after=opt_from_us(row[20]),
-        failed_invocations=row[21],
-        invocation_count=row[22],
-        updated_operation_ids=tuple(ids.split(",")) if ids else (),
-        invoker=row[24],
-        parent_arn=row[25],
-        parent_operation_id=row[26],
-        revoked_token=row[27],
-        change_seq=row[28],
-        reported_seq=row[29],
-    )
-
-
-def _exec_values(r: ExecutionRecord) -> tuple[Any, ...]:
-    return (
-        r.arn,
-        r.execution_id,
-        r.function_name,
-        r.function_arn,
-        r.name,
-        r.status._value_,  # `.value` is a property: this runs for every checkpoint
-        r.input_payload,
-        to_us(r.start_timestamp),
-        opt_to_us(r.end_timestamp),
-        r.execution_timeout,
-        r.result,
-        error_to_json(r.error),
-        None if r.closing_status is None else r.closing_status.value,
-        r.checkpoint_token,
-        r.request_id,
-        opt_to_us(r.invocation_started),
-        r.next_event_id,
-        r.operation_count,
-        int(r.needs_invocation),
-        opt_to_us(r.invoke_after),
-        r.failed_invocations,
-        r.invocation_count,
-        ",".join(r.updated_operation_ids),
-        r.invoker,
-        r.parent_arn,
-        r.parent_operation_id,
-        r.revoked_token,
-        r.change_seq,
-        r.reported_seq,
-    )
-
-
-def _op_values(op: Operation) -> tuple[Any, ...]:
-    attempt = next_attempt = scheduled_end = result = error = replay = input_payload = callback_id = None
-    if op.step_details is not None:
-        d = op.step_details
-        attempt, next_attempt, result, error = (
-            d.attempt,
-            opt_to_us(d.next_attempt_timestamp),
-            d.result,
-            d.error,
-        )
-    elif op.wait_details is not None:
-        scheduled_end = opt_to_us(op.wait_details.scheduled_end_timestamp)
-    elif op.context_details is not None:
-        c = op.context_details
-        result, error = c.result, c.error
-        replay = None if c.replay_children is None else int(c.replay_children)
-    elif op.execution_details is not None:
-        input_payload = op.execution_details.input_payload
-    elif op.callback_details is not None:
-        callback_id, result, error = (
-            op.callback_details.callback_id,
-            op.callback_details.result,
-            op.callback_details.error,
-        )
-    elif op.chained_invoke_details is not None:
-        result, error = op.chained_invoke_details.result, op.chained_invoke_details.error
-    return (
-        op.id,
-        op.type._value_,  # `.value` is a property: these run for every operation written
-        op.status._value_,
-        op.parent_id,
-        op.name,
-        op.sub_type,
-        to_us(op.start_timestamp),
-        opt_to_us(op.end_timestamp),
-        attempt,
-        next_attempt,
-        scheduled_end,
-        result,
-        error_to_json(error),
-        replay,
-        input_payload,
-        callback_id,
-    )
-
-
-def _op_from_row(row: Sequence[Any]) -> Operation:
-    op_type = OperationType(row[2])
-    result: str | None = row[12]
-    error: ErrorObject | None = error_from_json(row[13])
-    kwargs: dict[str, Any] = {}
-    if op_type is OperationType.STEP:
-        kwargs["step_details"] = StepDetails(
-            attempt=row[9], next_attempt_timestamp=opt_from_us(row[10]), result=result, error=error
-        )
-    elif op_type is OperationType.WAIT:
-        kwargs["wait_details"] = WaitDetails(scheduled_end_timestamp=opt_from_us(row[11]))
-    elif op_type is OperationType.CONTEXT:
-        kwargs["context_details"] = ContextDetails(
-            replay_children=None if row[14] is None else bool(row[14]), result=result, error=error
-        )
-    elif op_type is OperationType.EXECUTION:
-        kwargs["execution_details"] = ExecutionDetails(input_payload=row[15])
-    elif op_type is OperationType.CALLBACK:
-        kwargs["callback_details"] = CallbackDetails(callback_id=row[16], result=result, error=error)
-    elif op_type is OperationType.CHAINED_INVOKE:
-        kwargs["chained_invoke_details"] = ChainedInvokeDetails(result=result, error=error)
-    return Operation(
-        id=row[1],
-        type=op_type,
-        status=OperationStatus(row[3]),
-        parent_id=row[4],
-        name=row[5],
-        sub_type=row[6],
-        start_timestamp=from_us(row[7]),
-        end_timestamp=opt_from_us(row[8]),
-        **kwargs,
-    )
-
-
-def _event_from_row(row: Sequence[Any]) -> Event:
-    details = details_from_json(row[7])
-    if row[8] is not None:  # the result is kept by its operation or execution (schema 6)
-        truncated = details.result.truncated if details.result is not None else False
-        details = replace(details, result=EventResult(payload=row[8], truncated=truncated))
-    return Event(
-        event_id=row[0],
-        event_type=EventType(row[1]),
-        event_timestamp=from_us(row[2]),
-        id=row[3],
-        name=row[4],
-        sub_type=row[5],
-        parent_id=row[6],
-        details=details,
-    )
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -722,24 +538,7 @@ class _SqliteTx:
         )
 
 
-MAX_GROUP = 256
-"""Members at most per group commit (so a steady stream of arrivals still commits)."""
-
-
-class _Group:
-    """The transactions that share one commit."""
-
-    __slots__ = ("done", "error", "members")
-
-    def __init__(self) -> None:
-        self.members = 0
-        """Members that succeeded (their writes are in the transaction)."""
-        self.done = False
-        self.error: StoreError | None = None
-        """Why the commit failed (every member raises it)."""
-
-
-class SqliteStore:
+class SqliteStore(GroupCommit[_SqliteTx]):
     """The durable store: one SQLite file (created with its parent directory if missing).
 
     Args:
@@ -757,18 +556,9 @@ class SqliteStore:
     def __init__(
         self, path: str | Path, *, durability: Durability | str = Durability.FULL, group_commit: bool = True
     ) -> None:
+        super().__init__(group_commit)
         self._path = Path(path)
         self._durability = Durability(durability)
-        self._group_commit = group_commit
-        self._lock = threading.RLock()
-        self._cond = threading.Condition(self._lock)
-        self._counting = threading.Lock()
-        self._entering = 0
-        """Threads that asked for a transaction and do not hold the lock yet."""
-        self._group: _Group | None = None
-        """The open transaction the members that committed since BEGIN share."""
-        self.commits = 0
-        """Transactions committed so far (with group commit, one per group)."""
         self._cache = _OperationCache()
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -854,7 +644,9 @@ class SqliteStore:
         with self._lock:
             return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
-    def _translate(self, exc: sqlite3.Error, doing: str) -> StoreError:
+    _errors = (sqlite3.Error,)
+
+    def _translate(self, exc: Exception, doing: str) -> StoreError:
         text = str(exc)
         if isinstance(exc, sqlite3.DatabaseError) and (
             "not a database" in text or "malformed" in text or "corrupt" in text
@@ -867,43 +659,8 @@ class SqliteStore:
 
     @contextmanager
     def transaction(self) -> Iterator[_SqliteTx]:
-        """One atomic unit of work, durable when this returns.
-
-        With group commit, transactions of threads that queue for the connection while one
-        commits run one after another in one SQLite transaction, committed (one fsync) by
-        the last of them: each returns only after that commit, a failed one is undone
-        alone (a savepoint), and a failed commit raises in every member.
-        """
-        if not self._group_commit:
-            with self._lock:
-                yield from self._alone()
-            return
-        with self._counting:
-            self._entering += 1
-        with self._cond:
-            with self._counting:
-                self._entering -= 1
-            yield from self._grouped()
-
-    def _alone(self) -> Iterator[_SqliteTx]:
-        """One transaction, one commit (group commit off)."""
-        c = self._conn
-        tx = self._begin()
-        try:
-            yield tx
-        except sqlite3.Error as exc:
-            self._rollback()
-            raise self._translate(exc, "transaction") from None
-        except BaseException:
-            self._rollback()
-            raise
-        try:
-            c.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._rollback()
-            raise self._translate(exc, "commit") from None
-        self.commits += 1
-        self._cache.commit(tx._created, tx._written)
+        """One atomic unit of work, durable when this returns (see `GroupCommit`)."""
+        yield from self._transactions()
 
     def _begin(self) -> _SqliteTx:
         c = self._conn
@@ -915,103 +672,21 @@ class SqliteStore:
             raise self._translate(exc, "begin") from None
         return _SqliteTx(c, self._cache)
 
-    def _grouped(self) -> Iterator[_SqliteTx]:
-        """A member of the open group (or the first of a new one); called with `_cond` held.
+    def _member(self) -> _SqliteTx:
+        return _SqliteTx(self._conn, self._cache)
 
-        The member's body runs with the lock held; a member that joins an open group runs
-        inside a savepoint, so its failure undoes its writes alone. Its writes join the
-        cache when its savepoint is released (later members of the group read them, as SQL
-        does); a group whose commit fails empties the cache. It returns once the group's
-        commit is durable, and raises if that commit failed.
-        """
-        c = self._conn
-        group = self._group
-        first = group is None
-        if group is None:
-            tx = self._begin()
-            group = self._group = _Group()
-        else:
-            tx = _SqliteTx(c, self._cache)
-            try:
-                c.execute("SAVEPOINT member")
-            except sqlite3.Error as exc:
-                self._fail_group(group, self._translate(exc, "savepoint"))
-                raise self._translate(exc, "savepoint") from None
-        try:
-            yield tx
-        except BaseException as exc:
-            self._undo_member(group, first)
-            self._settle(group)
-            if isinstance(exc, sqlite3.Error):
-                raise self._translate(exc, "transaction") from None
-            raise
-        if not first:
-            try:
-                c.execute("RELEASE member")
-            except sqlite3.Error as exc:
-                error = self._translate(exc, "release")
-                self._fail_group(group, error)
-                raise error from None
+    def _run(self, sql: str) -> None:
+        self._conn.execute(sql)
+
+    def _joined(self, tx: _SqliteTx) -> None:
         self._cache.commit(tx._created, tx._written)
-        group.members += 1
-        self._settle(group)
-        while not group.done:
-            self._cond.wait()
-        if group.error is not None:
-            raise group.error
 
-    def _undo_member(self, group: _Group, first: bool) -> None:
-        """Undo a failed member's writes; the group's other members keep theirs."""
-        c = self._conn
-        if first:  # no one else has joined yet: the whole transaction is this member's
-            self._rollback()
-            self._group = None
-            group.done = True
-            return
-        try:
-            c.execute("ROLLBACK TO member")
-            c.execute("RELEASE member")
-        except sqlite3.Error as exc:
-            # SQLite rolled the whole transaction back itself (e.g. SQLITE_FULL).
-            self._fail_group(group, self._translate(exc, "rollback"))
-
-    def _settle(self, group: _Group) -> None:
-        """Commit the group unless another member is about to join it (and it is not full)."""
-        if group.done or (self._entering and group.members < MAX_GROUP):
-            return
-        c = self._conn
-        try:
-            if group.members:
-                c.execute("COMMIT")
-                self.commits += 1
-            else:
-                c.execute("ROLLBACK")
-        except sqlite3.Error as exc:
-            self._fail_group(group, self._translate(exc, "commit"))
-            return
-        self._group = None
-        group.done = True
-        self._cond.notify_all()
-
-    def _fail_group(self, group: _Group, error: StoreError) -> None:
-        """The group's transaction is lost: every member that joined it gets `error`."""
-        self._rollback()
+    def _lost(self) -> None:
         self._cache.reset()
-        self._group = None
-        group.error = error
-        group.done = True
-        self._cond.notify_all()
-
-    def _rollback(self) -> None:
-        # SQLite may already have rolled back (e.g. after SQLITE_FULL): nothing left to undo.
-        with contextlib.suppress(sqlite3.Error):
-            self._conn.execute("ROLLBACK")
 
     def close(self) -> None:
         with self._lock:
-            if self._group is not None:
-                self._entering = 0
-                self._settle(self._group)
+            self._finish_open_group()
             try:
                 self._conn.close()
             except sqlite3.Error as exc:
