@@ -1,4 +1,4 @@
-"""Group commit on the SQLite store: transactions of threads that queue while one runs share
+"""Group commit on both SQL stores (a SQLite file, a PostgreSQL schema): transactions of threads that queue while one runs share
 one commit, each returns only once that commit is done, a failed one changes nothing and
 does not fail the others, and with group commit off every transaction commits alone.
 
@@ -10,19 +10,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from perdure.engine import Engine, SqliteStore, VirtualClock, lifecycle
-from perdure.engine.store import StoreTx
+from perdure.engine import Engine, StoreError, VirtualClock, lifecycle
+from perdure.engine.store import StoreTx, open_store
+from perdure.engine.store.group import GroupCommit
 
 QUEUED = 4
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = Engine(SqliteStore(tmp_path / "p.db"), VirtualClock())
+def engine(store_url: str | Path) -> Iterator[Engine]:
+    eng = Engine(open_store(store_url), VirtualClock())
     eng.register_function("fn", lambda i, c: None)  # type: ignore[arg-type, return-value]
     yield eng
     eng.close()
@@ -56,7 +58,7 @@ def _queue_behind(engine: Engine, bodies: list[Callable[[StoreTx], None]]) -> li
     """Run `bodies` on threads that all queue while the main thread's transaction is open,
     then let them in; the outcome of each (None: it returned)."""
     store = engine.store
-    assert isinstance(store, SqliteStore)
+    assert isinstance(store, GroupCommit)
     outcomes: list[BaseException | None] = [None] * len(bodies)
 
     def member(i: int) -> None:
@@ -79,7 +81,7 @@ def _queue_behind(engine: Engine, bodies: list[Callable[[StoreTx], None]]) -> li
 
 def test_transactions_queued_behind_one_share_its_commit(engine: Engine) -> None:
     store = engine.store
-    assert isinstance(store, SqliteStore)
+    assert isinstance(store, GroupCommit)
     before = store.commits
     bodies = [lambda tx, i=i: _start(engine, tx, f"e{i}") for i in range(QUEUED)]
     assert _queue_behind(engine, bodies) == [None] * QUEUED
@@ -100,10 +102,28 @@ def test_a_failed_member_changes_nothing_and_the_others_commit(engine: Engine) -
     assert _names(engine) == {"opener", "a", "b"}
 
 
+def test_a_member_the_database_refuses_is_undone_alone(engine: Engine) -> None:
+    """A statement the database refuses (a duplicate ARN) inside a member that joined a group:
+    that member raises StoreError and leaves nothing; the others commit (on PostgreSQL, the
+    refused statement aborts the transaction until its savepoint is rolled back)."""
+
+    def duplicate(tx: StoreTx) -> None:
+        function = engine.registry.resolve("fn")
+        rec, _ = lifecycle.start_execution(tx, engine.clock.now(), function, '"in"', "dup")
+        tx.insert_execution(replace(rec, key=0))
+
+    bodies: list[Callable[[StoreTx], None]] = [lambda tx: _start(engine, tx, "a"), duplicate]
+    bodies.append(lambda tx: _start(engine, tx, "b"))
+    outcomes = _queue_behind(engine, bodies)
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], StoreError)
+    assert _names(engine) == {"opener", "a", "b"}
+
+
 def test_a_member_returns_only_after_the_group_commits(engine: Engine) -> None:
     """A member that finished its work waits while a later member of its group still runs."""
     store = engine.store
-    assert isinstance(store, SqliteStore)
+    assert isinstance(store, GroupCommit)
     returned: list[str] = []
     inside, release = threading.Event(), threading.Event()
     entered = []
@@ -142,8 +162,9 @@ def test_a_member_returns_only_after_the_group_commits(engine: Engine) -> None:
     assert store.commits == before + 1
 
 
-def test_group_commit_off_commits_every_transaction(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "p.db", group_commit=False)
+def test_group_commit_off_commits_every_transaction(store_url: str | Path) -> None:
+    store = open_store(store_url, group_commit=False)
+    assert isinstance(store, GroupCommit)
     engine = Engine(store, VirtualClock())
     engine.register_function("fn", lambda i, c: None)  # type: ignore[arg-type, return-value]
     try:
@@ -162,7 +183,7 @@ def test_group_commit_off_commits_every_transaction(tmp_path: Path) -> None:
         engine.close()
 
 
-def test_executions_run_concurrently_with_group_commit_survive_a_reopen(tmp_path: Path) -> None:
+def test_executions_run_concurrently_with_group_commit_survive_a_reopen(store_url: str | Path) -> None:
     """Many executions checkpointing at once, on the real clock: every one ends, and a new
     store on the file reads every result."""
     from perdure import durable_execution
@@ -172,12 +193,11 @@ def test_executions_run_concurrently_with_group_commit_survive_a_reopen(tmp_path
     def handler(event: object, ctx: object) -> int:
         return sum(ctx.step(lambda _, i=i: i, name=f"s{i}") for i in range(5))  # type: ignore[attr-defined]
 
-    path = tmp_path / "p.db"
-    with Engine(SqliteStore(path), workers=8) as engine:
+    with Engine(open_store(store_url), workers=8) as engine:
         engine.register_function("fn", InProcessInvocable(handler, engine.service))
         arns = [engine.start_execution("fn", "{}", f"e{i}") for i in range(16)]
         futures = [engine.when_finished(arn) for arn in arns]
         engine.start()
         assert {str(f.result(timeout=60).value) for f in futures} == {"SUCCEEDED"}
-    with Engine(SqliteStore(path)) as reopened:
+    with Engine(open_store(store_url)) as reopened:
         assert {reopened.get_execution(arn).result for arn in arns} == {"10"}
