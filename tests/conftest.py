@@ -21,8 +21,10 @@ def pg_database(worker_id: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def pg_url(pg_database: str) -> str:
-    return postgres.fresh_schema_url(pg_database)
+def pg_url(pg_database: str) -> Iterator[str]:
+    url = postgres.fresh_schema_url(pg_database)
+    yield url
+    postgres.give_back(url)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

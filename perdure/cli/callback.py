@@ -1,8 +1,8 @@
 """`perdure callback succeed|fail|heartbeat CALLBACK_ID`: complete a callback from the shell.
 
-    perdure callback succeed CALLBACK_ID [--result JSON] [--db PATH | --endpoint URL]
+    perdure callback succeed CALLBACK_ID [--result JSON] [--db PATH|URL | --endpoint URL]
     perdure callback fail CALLBACK_ID [--error-type T] [--error-message M] [--error-data D] [...]
-    perdure callback heartbeat CALLBACK_ID [--db PATH | --endpoint URL]
+    perdure callback heartbeat CALLBACK_ID [--db PATH|URL | --endpoint URL]
 
 The id is the one in the execution's `CallbackStarted` event (`perdure history ARN`).
 The call goes through the service (`SendDurableExecutionCallback*`): the engine's, on the
@@ -19,7 +19,6 @@ import json
 from pathlib import Path
 
 from perdure.engine import Engine
-from perdure.engine.store import default_db_path
 from perdure.wire.service import DurableExecutionService
 from perdure.wire.types import (
     ErrorObject,
@@ -28,7 +27,7 @@ from perdure.wire.types import (
     SendDurableExecutionCallbackSuccessRequest,
 )
 
-from .commands import CommandError
+from .commands import CommandError, store_location
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,7 +45,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--error-data", default=None, help="fail: extra error data")
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
-        "--db", default=None, help="SQLite database file (default: $PERDURE_DB or .perdure/perdure.db)"
+        "--db",
+        default=None,
+        help="SQLite database file or postgresql:// URL (default: $PERDURE_DB or .perdure/perdure.db)",
     )
     where.add_argument(
         "--endpoint", default=None, help="send it to a running `perdure serve` at this URL instead"
@@ -75,11 +76,11 @@ def callback(args: argparse.Namespace) -> int:
 
         _send(HttpServiceClient(endpoint), args)
     else:
-        path = Path(args.db) if args.db else default_db_path()
-        if not path.exists():
-            raise CommandError(f"no database at {path} (pass --db or --endpoint)")
+        location = store_location(args.db)
+        if isinstance(location, Path) and not location.exists():
+            raise CommandError(f"no database at {location} (pass --db or --endpoint)")
         # No recovery: this short-lived process must not touch invocations another one runs.
-        engine = Engine.open(path, recover_on_open=False)
+        engine = Engine.open(location, recover_on_open=False)
         try:
             _send(engine.service, args)
         finally:

@@ -1,14 +1,14 @@
 """`perdure` command line entry point (argparse).
 
-    perdure run TARGET [--input JSON] [--name NAME] [--db PATH | --memory] [--skip-time]
+    perdure run TARGET [--input JSON] [--name NAME] [--db PATH|URL | --memory] [--skip-time]
                 [--isolation inprocess|process] [--function NAME=TARGET ...] [--json]
-    perdure list [--db PATH | --endpoint URL] [--function NAME] [--json]
-    perdure history ARN [--db PATH | --endpoint URL] [--json]
+    perdure list [--db PATH|URL | --endpoint URL] [--function NAME] [--json]
+    perdure history ARN [--db PATH|URL | --endpoint URL] [--json]
     perdure conformance --requirements DIR --handlers DIR --mapping FILE [--only IDS] [--report FILE]
-    perdure serve [--host 127.0.0.1] [--port 9000] [--db PATH | --memory] [--skip-time]
+    perdure serve [--host 127.0.0.1] [--port 9000] [--db PATH|URL | --memory] [--skip-time]
                   [--isolation inprocess|process] [--function [NAME=]TARGET ...] [--sync-timeout S]
     perdure callback succeed|fail|heartbeat CALLBACK_ID [--result JSON | --error-type T --error-message M]
-                     [--db PATH | --endpoint URL]
+                     [--db PATH|URL | --endpoint URL]
 
 Every expected failure (bad target, bad JSON, an unusable database, a refused start)
 prints one line `perdure: error: ...` on stderr and exits with status 2; `run` exits 1

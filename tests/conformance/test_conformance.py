@@ -1,7 +1,7 @@
 """The AWS conformance requirements of suites step (1-x), wait (2-x) and child (3-x).
 
 Each id runs perdure's own handler (tests/conformance/handlers, mapping.json) on a fresh
-time-skipping engine and must PASS, unless tests/conformance/exclusions.yaml lists it
+time-skipping engine, over each store (memory, SQLite, PostgreSQL), and must PASS, unless tests/conformance/exclusions.yaml lists it
 with a reason. `PERDURE_CONFORMANCE_REQUIREMENTS` may point at another requirements folder.
 """
 
@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
 from perdure.cli.main import main
+from perdure.engine.store import Store, open_store
 from perdure.testing.conformance.report import Status
 from perdure.testing.conformance.runner import ConformanceRunner, load_mapping
+from tests.postgres import fresh_schema_url, give_back
 
 HERE = Path(__file__).parent
 REQUIREMENTS = Path(os.environ.get("PERDURE_CONFORMANCE_REQUIREMENTS", HERE / "requirements"))
@@ -50,8 +53,26 @@ def test_every_id_of_the_suites_is_mapped():
     assert set(_ids()) <= set(mapping)
 
 
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store] | None]:
+    """Where each requirement's engine keeps its executions: memory, a SQLite file, or a
+    PostgreSQL schema."""
+    if request.param == "memory":
+        yield None
+        return
+    if request.param == "sqlite":
+        yield lambda: open_store(tmp_path / "perdure.db")
+        return
+    url = fresh_schema_url(request.getfixturevalue("pg_database"))
+    yield lambda: open_store(url)
+    give_back(url)
+
+
 @pytest.mark.parametrize("requirement_id", _ids())
-def test_requirement(runner: ConformanceRunner, requirement_id: str) -> None:
+def test_requirement(
+    runner: ConformanceRunner, store: Callable[[], Store] | None, requirement_id: str
+) -> None:
+    runner.store = store
     outcome = runner.run_one(requirement_id)
     excluded = _exclusions().get(requirement_id)
     if excluded is not None:

@@ -516,15 +516,21 @@ class PostgresStore(GroupCommit[_PostgresTx]):
         yield from self._transactions()
 
     def _begin(self) -> _PostgresTx:
-        if self._conn.closed or self._conn.broken:
-            self._conn = self._connect()
-        try:
-            self._conn.execute(self._begin_sql)
+        """Begin; a connection found broken here (the server restarted, an idle connection
+        was cut) is reopened and the begin tried once more: nothing was done on it yet."""
+        for attempt in (1, 2):
+            if self._conn.closed or self._conn.broken:
+                self._conn = self._connect()
+            try:
+                self._conn.execute(self._begin_sql)
+            except psycopg.Error as exc:
+                if attempt == 1 and self._conn.broken:
+                    continue
+                self._rollback()
+                raise self._translate(exc, "begin") from None
             self._own += 1
-        except psycopg.Error as exc:
-            self._rollback()
-            raise self._translate(exc, "begin") from None
-        return _PostgresTx(self._conn)
+            return _PostgresTx(self._conn)
+        raise AssertionError("unreachable")
 
     def _member(self) -> _PostgresTx:
         return _PostgresTx(self._conn)
