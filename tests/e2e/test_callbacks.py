@@ -83,6 +83,12 @@ def test_drive_waits_for_a_callback_sent_by_another_thread(engine: Engine) -> No
 
     def external_system() -> None:
         cid = first_callback_id(engine, arn)
+        # The history below expects the callback after the invocation that created it ended
+        # (a callback may also arrive while it still runs: then the order differs).
+        deadline = time.monotonic() + 20
+        while not any(e.event_type is EventType.INVOCATION_COMPLETED for e in engine.history(arn)):
+            assert time.monotonic() < deadline, "the first invocation never ended"
+            time.sleep(0.02)
         engine.service.send_durable_execution_callback_heartbeat(
             SendDurableExecutionCallbackHeartbeatRequest(cid)
         )
