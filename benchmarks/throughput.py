@@ -3,6 +3,9 @@ on one engine over the default SQLite store (synchronous=FULL, a temp-dir file),
 commit on and off in the same run.
 
     python benchmarks/throughput.py [--executions 100] [--steps 20] [--workers 100] [--json]
+                                    [--db postgresql://...]
+
+With `--db URL` it runs on a PostgreSQL store instead (a fresh schema, dropped afterwards).
 
 Reports durable steps/s (wall), and the process CPU time per step beside the wall time per
 step: when CPU time per step approaches wall time per step, the interpreter (one core under
@@ -16,12 +19,18 @@ import json
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import perdure
 from perdure.engine import Engine, SqliteStore
 from perdure.link.inprocess import InProcessInvocable
+
+if TYPE_CHECKING:
+    from perdure.engine.store.postgres import PostgresStore
 
 
 def _handler(steps: int) -> Any:
@@ -35,20 +44,38 @@ def _handler(steps: int) -> Any:
     return handler
 
 
-def measure(executions: int, steps: int, workers: int, group_commit: bool) -> dict[str, Any]:
+@contextmanager
+def _store(db: str | None, group_commit: bool) -> Iterator[SqliteStore | PostgresStore]:
+    if db is None:
+        with tempfile.TemporaryDirectory(prefix="perdure-throughput-") as tmp:
+            yield SqliteStore(Path(tmp) / "perdure.db", group_commit=group_commit)
+        return
+    import psycopg
+
+    from perdure.engine.store.postgres import PostgresStore
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    try:
+        yield PostgresStore(db, schema=schema, group_commit=group_commit)
+    finally:
+        with psycopg.connect(db, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def measure(
+    executions: int, steps: int, workers: int, group_commit: bool, db: str | None = None
+) -> dict[str, Any]:
     """Start `executions` executions together, run them all to their end, time it."""
-    with tempfile.TemporaryDirectory(prefix="perdure-throughput-") as tmp:
-        store = SqliteStore(Path(tmp) / "perdure.db", group_commit=group_commit)
-        with Engine(store, workers=workers) as engine:
-            engine.register_function("bench", InProcessInvocable(_handler(steps), engine.service))
-            arns = [engine.start_execution("bench", "{}", execution_name=f"e{i}") for i in range(executions)]
-            cpu0, wall0 = time.process_time(), time.perf_counter()
-            futures = [engine.when_finished(arn) for arn in arns]
-            engine.start()
-            statuses = [f.result() for f in futures]
-            wall = time.perf_counter() - wall0
-            cpu = time.process_time() - cpu0
-            commits = store.commits
+    with _store(db, group_commit) as store, Engine(store, workers=workers) as engine:
+        engine.register_function("bench", InProcessInvocable(_handler(steps), engine.service))
+        arns = [engine.start_execution("bench", "{}", execution_name=f"e{i}") for i in range(executions)]
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        futures = [engine.when_finished(arn) for arn in arns]
+        engine.start()
+        statuses = [f.result() for f in futures]
+        wall = time.perf_counter() - wall0
+        cpu = time.process_time() - cpu0
+        commits = store.commits
     ok = all(str(getattr(s, "value", s)) == "SUCCEEDED" for s in statuses)
     total = executions * steps
     return {
@@ -64,10 +91,10 @@ def measure(executions: int, steps: int, workers: int, group_commit: bool) -> di
     }
 
 
-def rows(executions: int, steps: int, workers: int) -> list[dict[str, Any]]:
-    """Group commit on, then off, then on again (the better "on" run is kept): one run each way."""
-    off = measure(executions, steps, workers, group_commit=False)
-    on = measure(executions, steps, workers, group_commit=True)
+def rows(executions: int, steps: int, workers: int, db: str | None = None) -> list[dict[str, Any]]:
+    """Group commit off, then on: one run each way (reported on first)."""
+    off = measure(executions, steps, workers, group_commit=False, db=db)
+    on = measure(executions, steps, workers, group_commit=True, db=db)
     return [on, off]
 
 
@@ -77,8 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--workers", type=int, default=100)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--db", default=None, help="a postgresql:// URL (default: a SQLite temp file)")
     args = parser.parse_args(argv)
-    result = rows(args.executions, args.steps, args.workers)
+    result = rows(args.executions, args.steps, args.workers, args.db)
     if args.json:
         print(json.dumps(result))
         return 0

@@ -112,3 +112,11 @@ def test_the_cli_runs_and_lists_on_a_postgres_url(pg_url: str, capsys: pytest.Ca
     assert "SUCCEEDED" in capsys.readouterr().out
     assert main(["list", "--db", pg_url, "--json"]) == 0
     assert '"SUCCEEDED"' in capsys.readouterr().out
+
+
+def test_text_with_a_nul_character_is_refused_with_a_store_error(pg_url: str) -> None:
+    with Engine.open(pg_url, skip_time=True) as engine:
+        engine.register_function("fn", lambda i, c: None)  # type: ignore[arg-type, return-value]
+        with pytest.raises(StoreError, match="NUL"):
+            engine.start_execution("fn", '"a\x00b"', "nul")
+        assert engine.function_names() == []
