@@ -19,7 +19,7 @@ demo: setup
 	$(VENV)/bin/perdure run examples/order.py:handler --input '{"order_id": "o-1001", "items": ["book", "lamp"]}' --memory --skip-time
 
 test: setup lint
-	$(PY) -m pytest -q -n 2 -rs
+	$(PY) -m pytest -q -n 2
 
 lint: setup
 	$(VENV)/bin/ruff check perdure tests examples benchmarks

@@ -41,3 +41,21 @@ def pytest_report_header(config: pytest.Config) -> str:
         return f"postgresql: {postgres.server_url()} (the PostgreSQL store tests run)"
     verdict = "they FAIL" if postgres.required() else "they are SKIPPED"
     return f"postgresql: {reason}: {verdict}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One section naming the PostgreSQL tests that were skipped (by file) and why."""
+    skipped = [
+        r for r in terminalreporter.stats.get("skipped", []) if postgres.SKIP_PREFIX in str(r.longrepr)
+    ]
+    if not skipped:
+        return
+    by_file: dict[str, int] = {}
+    for report in skipped:
+        path = report.nodeid.split("::")[0]
+        by_file[path] = by_file.get(path, 0) + 1
+    reason = str(skipped[0].longrepr[2]) if isinstance(skipped[0].longrepr, tuple) else ""
+    terminalreporter.write_sep("=", f"{len(skipped)} PostgreSQL tests skipped", yellow=True)
+    terminalreporter.write_line(reason.removeprefix("Skipped: "))
+    for path, count in sorted(by_file.items()):
+        terminalreporter.write_line(f"  {path}: {count}")

@@ -19,6 +19,7 @@ import pytest
 SERVER_ENV = "PERDURE_TEST_POSTGRES"
 REQUIRE_ENV = "PERDURE_REQUIRE_POSTGRES"
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+SKIP_PREFIX = "PostgreSQL tests skipped"
 
 
 def server_url() -> str:
@@ -52,7 +53,7 @@ def session_database(worker: str) -> Iterator[str]:
     """Create this session's database; its URL; drop it afterwards."""
     reason = unreachable()
     if reason is not None:
-        message = f"PostgreSQL tests skipped: {reason}; set {SERVER_ENV} to point at a server"
+        message = f"{SKIP_PREFIX}: {reason}; set {SERVER_ENV} to point at a server"
         if required():
             pytest.fail(f"{message} ({REQUIRE_ENV} is set: a server is required)", pytrace=False)
         pytest.skip(message)
