@@ -1,8 +1,12 @@
 """`perdure callback succeed|fail|heartbeat CALLBACK_ID`: complete a callback from the shell.
 
-    perdure callback succeed CALLBACK_ID [--result JSON] [--db PATH|URL | --endpoint URL]
+    perdure callback succeed CALLBACK_ID [--result JSON] [--db PATH|URL | --endpoint URL [KEY]]
     perdure callback fail CALLBACK_ID [--error-type T] [--error-message M] [--error-data D] [...]
-    perdure callback heartbeat CALLBACK_ID [--db PATH|URL | --endpoint URL]
+    perdure callback heartbeat CALLBACK_ID [--db PATH|URL | --endpoint URL [KEY]]
+
+KEY is `--access-key-id ID --secret-access-key SECRET`, the key `--endpoint` requests are
+signed with (default: `$PERDURE_ACCESS_KEY_ID`/`$PERDURE_SECRET_ACCESS_KEY`, else the AWS
+variables; none: unsigned).
 
 The id is the one in the execution's `CallbackStarted` event (`perdure history ARN`).
 The call goes through the service (`SendDurableExecutionCallback*`): the engine's, on the
@@ -27,6 +31,7 @@ from perdure.wire.types import (
     SendDurableExecutionCallbackSuccessRequest,
 )
 
+from . import commands
 from .commands import CommandError, store_location
 
 
@@ -52,6 +57,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     where.add_argument(
         "--endpoint", default=None, help="send it to a running `perdure serve` at this URL instead"
     )
+    commands.add_key_arguments(parser)
     parser.set_defaults(func=callback)
 
 
@@ -72,9 +78,7 @@ def callback(args: argparse.Namespace) -> int:
     _check_options(args)
     endpoint = getattr(args, "endpoint", None)
     if endpoint is not None:
-        from perdure.server import HttpServiceClient
-
-        _send(HttpServiceClient(endpoint), args)
+        _send(commands.endpoint_client(args), args)
     else:
         location = store_location(args.db)
         if isinstance(location, Path) and not location.exists():

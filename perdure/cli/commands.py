@@ -47,6 +47,36 @@ class CommandError(Exception):
 ENDPOINT_HELP = "read from a running `perdure serve` at this URL (e.g. http://127.0.0.1:9000)"
 
 
+def add_key_arguments(parser: argparse.ArgumentParser) -> None:
+    """The key a command signs its `--endpoint` requests with (a server bound beyond
+    loopback requires signatures)."""
+    parser.add_argument(
+        "--access-key-id",
+        default=None,
+        metavar="ID",
+        help="with --endpoint: sign requests (SigV4) with this key (default: $PERDURE_ACCESS_KEY_ID,"
+        " else $AWS_ACCESS_KEY_ID; none: unsigned)",
+    )
+    parser.add_argument(
+        "--secret-access-key",
+        default=None,
+        metavar="SECRET",
+        help="the key's secret (default: $PERDURE_SECRET_ACCESS_KEY, else $AWS_SECRET_ACCESS_KEY)",
+    )
+
+
+def endpoint_client(args: argparse.Namespace) -> DurableExecutionService:
+    """The client of `args.endpoint`, signing with the key `add_key_arguments` reads."""
+    from perdure.server import HttpServiceClient
+    from perdure.server.sigv4 import credentials_from_environment
+
+    try:
+        credentials = credentials_from_environment(args.access_key_id, args.secret_access_key)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    return HttpServiceClient(args.endpoint, credentials=credentials)
+
+
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of a command that runs functions on an engine of its own (`run`, `serve`)."""
     store = parser.add_mutually_exclusive_group()
@@ -255,9 +285,7 @@ def _source(args: argparse.Namespace) -> Iterator[_Source]:
     if endpoint is not None:
         if args.db is not None:
             raise CommandError("--db and --endpoint are exclusive: the server reads its own database")
-        from perdure.server import HttpServiceClient
-
-        yield _Source(HttpServiceClient(endpoint), None)
+        yield _Source(endpoint_client(args), None)
         return
     engine = _open_existing(args.db)
     try:

@@ -2,8 +2,9 @@
 
     perdure run TARGET [--input JSON] [--name NAME] [--db PATH|URL | --memory] [--skip-time]
                 [--isolation inprocess|process] [--function NAME=TARGET ...] [--json]
-    perdure list [--db PATH|URL | --endpoint URL] [--function NAME] [--json]
-    perdure history ARN [--db PATH|URL | --endpoint URL] [--json]
+    perdure list [--db PATH|URL | --endpoint URL [--access-key-id ID --secret-access-key SECRET]]
+                 [--function NAME] [--json]
+    perdure history ARN [--db PATH|URL | --endpoint URL [--access-key-id ...]] [--json]
     perdure conformance --requirements DIR --handlers DIR --mapping FILE [--only IDS] [--report FILE]
     perdure serve [--host 127.0.0.1] [--port 9000] [--db PATH|URL | --memory] [--skip-time]
                   [--isolation inprocess|process] [--function [NAME=]TARGET ...] [--sync-timeout S]
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--function", default=None, help="only this function")
     listing.add_argument("--json", action="store_true")
     listing.add_argument("--endpoint", default=None, help=commands.ENDPOINT_HELP)
+    commands.add_key_arguments(listing)
     listing.set_defaults(func=commands.list_executions)
 
     history = sub.add_parser("history", help="show an execution's history", description="Show a history.")
@@ -60,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--db", default=None)
     history.add_argument("--json", action="store_true")
     history.add_argument("--endpoint", default=None, help=commands.ENDPOINT_HELP)
+    commands.add_key_arguments(history)
     history.set_defaults(func=commands.history)
 
     conformance = sub.add_parser(

@@ -30,13 +30,12 @@ from perdure.server import (
     EngineHost,
 )
 from perdure.server.host import check_bind
+from perdure.server.sigv4 import ACCESS_KEY_ENV, SECRET_KEY_ENV, credentials_from_environment
 
 from . import commands
 from .commands import CommandError
 
 INSTALL_HINT = "perdure serve needs the server extra: pip install 'perdure[server]'"
-ACCESS_KEY_ENV = "PERDURE_ACCESS_KEY_ID"
-SECRET_KEY_ENV = "PERDURE_SECRET_ACCESS_KEY"
 
 
 def add_parser(sub: Any) -> None:
@@ -169,11 +168,8 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def _credentials(access_key_id: str | None, secret_access_key: str | None) -> Credentials | None:
-    if not access_key_id and not secret_access_key:
-        return None
-    if not access_key_id or not secret_access_key:
-        raise CommandError(
-            "--access-key-id and --secret-access-key go together"
-            f" (or {ACCESS_KEY_ENV} and {SECRET_KEY_ENV}); one is missing"
-        )
-    return Credentials(access_key_id, secret_access_key)
+    # The options' defaults are the environment's; AWS_* keys never make the server demand signatures.
+    try:
+        return credentials_from_environment(access_key_id, secret_access_key, variables=())
+    except ValueError as exc:
+        raise CommandError(f"{exc} (the defaults are ${ACCESS_KEY_ENV} and ${SECRET_KEY_ENV})") from None

@@ -24,7 +24,8 @@ from perdure.engine import Engine
 from perdure.wire.types import ExecutionStatus
 
 from .api import HttpResponse, LambdaApi, invoke_response
-from .guard import Credentials, Guard, is_loopback
+from .guard import Guard, is_loopback
+from .sigv4 import ACCESS_KEY_ENV, SECRET_KEY_ENV, Credentials
 
 if TYPE_CHECKING:
     from .http import ServerOptions
@@ -52,7 +53,7 @@ def check_bind(host: str, credentials: Credentials | None) -> None:
         raise CredentialsRequiredError(
             f"listening on {host} (beyond this machine) needs credentials to check request"
             " signatures: give --access-key-id and --secret-access-key"
-            " (or PERDURE_ACCESS_KEY_ID and PERDURE_SECRET_ACCESS_KEY)"
+            f" (or {ACCESS_KEY_ENV} and {SECRET_KEY_ENV})"
         )
 
 
