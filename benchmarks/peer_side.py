@@ -1,7 +1,7 @@
 """The peer: the official SDK 3.0 on its testing package's in-memory runner (1.4).
 
 Runs only inside `benchmarks/.peer-venv` (the worker imports it there). Same settings as
-the baseline in research/02-testing.md part B: `DurableFunctionTestRunner`, the default
+the baseline: `DurableFunctionTestRunner`, the default
 memory store, `skip_time=True`, a long execution timeout.
 """
 

@@ -6,7 +6,7 @@ the same logic runs on perdure (`from perdure import ...`) and on the official S
 worker passes the namespace in. Each workload also knows the result it must produce, so
 a run that is fast but wrong is reported as a failure, not as a speed-up.
 
-Workloads (research/02-testing.md, part B):
+Workloads:
     W1   N sequential steps.
     W4   N sequential steps, a 1 s wait, then the replay of the N steps.
     W2   map over N items (one step each), max_concurrency 10.

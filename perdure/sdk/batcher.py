@@ -108,7 +108,7 @@ def estimate_update_bytes(update: OperationUpdate) -> int:
             size += _text_bytes(line) + 4
     options = update.chained_invoke_options
     if options is not None:
-        # Issue 4 (large-payloads helper): the invoke options' strings were not counted.
+        # The invoke options' strings count too.
         size += (
             _text_bytes(options.function_name)
             + _text_bytes(options.tenant_id)

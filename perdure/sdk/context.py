@@ -7,9 +7,7 @@ and awaits them. Also owns the decorators `durable_step`,
 `durable_with_child_context` and `durable_wait_for_callback`.
 Imports only `perdure.wire`, the other `perdure.sdk` modules and the standard library.
 
-Replay status is tracked per context (official SDK §4.3): a context starts replaying when
-recorded operations exist, and flips to new when it reaches an operation without a record,
-a non-terminal step (a retry), or after a non-terminal resume point (a wait).
+Replay status is tracked per context: see `perdure.sdk.scope`.
 """
 
 from __future__ import annotations

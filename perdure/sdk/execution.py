@@ -1,6 +1,6 @@
 """`durable_execution`: turns a durable handler into an AWS Lambda handler.
 
-Owns the handler contract (docs/contracts.md, official SDK §2): parse the invocation input
+Owns the handler contract (docs/contracts.md): parse the invocation input
 (the Lambda event dict with epoch-millisecond timestamps, an `InvocationInput`, or an
 `InvocationInputWithClient` carrying its own service client), load the replay state, and
 hand the handler to an `Invocation` (`perdure.sdk.invocation`), which owns the checkpoint

@@ -7,7 +7,7 @@ handler's value or exception into the invocation output (`Invocation.run`/`outpu
 that runs the handler: the sync face calls it on this thread, the async face runs it on
 the process's event loop and returns its value or raises its exception here.
 
-Outcomes (docs/contracts.md, official SDK §2):
+Outcomes (docs/contracts.md):
 - a value -> SUCCEEDED with ``json.dumps(v)`` (over 6 MiB: an EXECUTION SUCCEED update
   carries it and ``Result`` is "");
 - `SuspendExecution` (alone or inside an exception group), or a revoked checkpoint token

@@ -8,7 +8,7 @@ parallel talk to a context only through the methods here (`new_identity`, `enter
 `leave`, `create_child_context`, `mark_new`, `is_replaying`), never through its fields.
 Imports only `perdure.wire`, the `perdure.sdk` modules below the contexts and the stdlib.
 
-Replay status is tracked per context (official SDK §4.3): a context starts replaying when
+Replay status is tracked per context (as the official SDK 3.0 tracks it): a context starts replaying when
 recorded operations exist, and flips to new when it reaches an operation without a record,
 a non-terminal step (a retry), or after a non-terminal resume point (a wait).
 """

@@ -12,8 +12,8 @@ MAX_OPERATION_PAYLOAD_BYTES = 256 * 1024
 """A checkpointed step, context, callback or chained-invoke payload."""
 
 MAX_CHAINED_INVOKE_PAYLOAD_BYTES = MAX_OPERATION_PAYLOAD_BYTES
-"""A chained invoke's input payload, and the result it hands back (DECISIONS §3, issue 4:
-the per-operation checkpoint limit; larger values go through an offloading serdes)."""
+"""A chained invoke's input payload, and the result it hands back (the
+per-operation checkpoint limit; larger values go through an offloading serdes)."""
 
 MAX_CHECKPOINT_REQUEST_BYTES = 750 * 1024
 MAX_CHECKPOINT_UPDATES = 250

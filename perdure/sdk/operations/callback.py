@@ -1,7 +1,7 @@
 """The callback operation: ask the service for a callback id, then wait for someone to use it.
 
 Owns `CallbackOperation` (what `DurableContext.create_callback` runs) and `Callback`, the
-handle it returns. Semantics (official SDK 3.0, research 01 §1.2):
+handle it returns. Semantics (the official SDK 3.0's):
 - no record: sync CALLBACK START with `CallbackOptions{TimeoutSeconds,
   HeartbeatTimeoutSeconds}` (0 = none), then re-check: the response carries the id;
 - a record in any status, even FAILED or TIMED_OUT: return a `Callback` for its id.

@@ -1,6 +1,6 @@
 """The chained invoke operation: start another durable function and wait for its result.
 
-Owns `InvokeOperation` (official SDK 3.0 semantics, research 01 §4.4):
+Owns `InvokeOperation` (the official SDK 3.0's semantics):
 - no record: serialize the payload (`InvokeConfig.serdes_payload`, default plain JSON;
   over 256 KiB raises `SerDesError` before anything is sent), ask the plugins for
   propagation metadata (a trace id), sync CHAINED_INVOKE START with

@@ -1,6 +1,6 @@
 """The step operation: run a function once (per retry attempt) and record its result.
 
-Owns `StepOperation`. Semantics (official SDK 3.0, §4.5):
+Owns `StepOperation`. Semantics (the official SDK 3.0's):
 - no record or READY: START (async under at-least-once, sync under at-most-once), run;
 - STARTED on entry: at-least-once re-runs the attempt; at-most-once hands a
   `StepInterruptedError` to the retry strategy without running the body;

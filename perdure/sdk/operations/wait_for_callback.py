@@ -1,7 +1,7 @@
 """wait_for_callback: create a callback, hand its id to a submitter step, wait for the result.
 
 Owns the body the WaitForCallback child context runs and the error translation around
-it (official SDK 3.0, research 01 §1.2). Inside a CONTEXT with sub-type WaitForCallback:
+it (as in the official SDK 3.0). Inside a CONTEXT with sub-type WaitForCallback:
 1. a CALLBACK named ``"{name} create callback id"`` (``"create callback id"`` unnamed),
    with the config's timeouts and serdes;
 2. a STEP named ``"{name} submitter"`` that calls ``submitter(callback_id,

@@ -1,7 +1,7 @@
 """The wait-for-condition operation: poll a check function until a wait strategy stops.
 
 Owns `WaitForConditionOperation`. It is recorded as one STEP with sub-type
-`WaitForCondition`; each poll is one attempt of that step. Semantics (official SDK 3.0, §7.3):
+`WaitForCondition`; each poll is one attempt of that step. Semantics (the official SDK 3.0's):
 - no record or READY: START (async: it only marks that polling began), then poll;
   STARTED (an interrupted poll): poll again without a new START;
 - PENDING: suspend until the next poll is due; SUCCEEDED: return the recorded state;

@@ -1,4 +1,4 @@
-"""The result and log checks of a requirement (research 03 §1.4 and §1.7).
+"""The result and log checks of a requirement.
 
 `check_result` compares `GetDurableExecution`'s status and decoded result with
 `ExpectedResult`. `check_logs` evaluates `ExpectedLogs` entries (`match`, `count`,

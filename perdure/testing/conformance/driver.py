@@ -1,6 +1,6 @@
 """The driver loop: runs one requirement against a backend on a virtual clock.
 
-It replays the reference runner's flow (research 03 §5.2). The execution runs until it is
+It replays the reference runner's flow. The execution runs until it is
 idle; if it is not finished, the driver emulates the runner's poll (every 2 s of virtual
 time): new `CallbackStarted` events are matched to `CallbackActions` (first unused action
 whose name is `'*'`, equal, or a `${/re/}` match; a heartbeat does not consume the

@@ -1,6 +1,6 @@
 """The history matcher: expected events against `GetDurableExecutionHistory` events.
 
-A re-implementation of the reference runner's rules (research 03 §1.3), quirks kept:
+A re-implementation of the reference runner's rules, quirks kept:
 events are matched by `EventId` (unlisted actual events are ignored, listed ones must sit
 at exactly that id); every expected key must exist in the actual event even when its value
 is `'*'` or `{}`; `${/re/}` is tried before `${NAME}`; a whole-string `${NAME}` binds or
