@@ -34,6 +34,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
+from perdure.wire import limits
+
 from .target import Target, TargetError
 
 _ROUTE = re.compile(r"/2015-03-31/functions/([^/]+)/invocations")
@@ -120,8 +122,22 @@ class LambdaHost:
 
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         match = _ROUTE.fullmatch(request.path.split("?", 1)[0])
-        length = int(request.headers.get("Content-Length") or 0)
+        declared = request.headers.get("Content-Length") or "0"
+        if not declared.isdigit() or int(declared) > limits.MAX_WIRE_PAYLOAD_BYTES:
+            request.close_connection = True
+            return _answer(
+                request,
+                413 if declared.isdigit() else 400,
+                {
+                    "message": f"Content-Length {declared[:40]!r} is not a length up to {limits.MAX_WIRE_PAYLOAD_BYTES}"
+                },
+                "RequestTooLargeException" if declared.isdigit() else "InvalidRequestContentException",
+            )
+        length = int(declared)
         body = request.rfile.read(length) if length else b""
+        if len(body) != length:  # the client went away before its whole event arrived: run nothing
+            request.close_connection = True
+            return None
         if match is None:
             return _answer(request, 404, {"message": f"no route {request.path}"})
         name = unquote(match.group(1))

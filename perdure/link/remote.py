@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from perdure.engine.invoker import InvocationCrashed
+from perdure.wire import limits
 from perdure.wire.codec import from_wire, to_wire
 from perdure.wire.types import ErrorObject, InvocationInput, InvocationOutput
 
@@ -104,6 +105,8 @@ class HttpInvocable:
             raise InvocationCrashed(self._function_error(function_error, body))
         if status != 200:
             raise self._invalid(f"answered HTTP {status}: {body[:200]!r}")
+        if len(body) > limits.MAX_RESPONSE_BYTES:  # read no further: Lambda caps a response there
+            raise self._invalid(f"answered more than the {limits.MAX_RESPONSE_BYTES}-byte response limit")
         try:
             raw = json.loads(body)
         except ValueError:
@@ -131,7 +134,7 @@ class HttpInvocable:
             try:
                 connection.request("POST", self._path, body=event, headers=headers)
                 response = connection.getresponse()
-                body = response.read()
+                body = response.read(limits.MAX_RESPONSE_BYTES + 1)
             except TimeoutError:
                 raise self._failed(TIMED_OUT, f"timed out after {self.timeout:g} seconds") from None
             except (OSError, http.client.HTTPException) as exc:

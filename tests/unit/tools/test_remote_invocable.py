@@ -3,6 +3,7 @@ as Lambda sends it, and the URL forms a remote function accepts."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -95,3 +96,40 @@ def test_a_malformed_url_is_refused(url: str, message: str) -> None:
 def test_the_timeout_must_be_positive() -> None:
     with pytest.raises(ValueError, match="timeout must be > 0 seconds"):
         HttpInvocable("orders", "http://127.0.0.1:1", timeout=0)
+
+
+def _raw(host: LambdaHost, request: bytes) -> bytes:
+    address = host.url.removeprefix("http://").split(":")
+    with socket.create_connection((address[0], int(address[1])), timeout=10) as connection:
+        connection.sendall(request)
+        connection.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_an_event_cut_short_runs_nothing_and_a_bad_length_is_refused(host: LambdaHost) -> None:
+    route = b"POST /2015-03-31/functions/orders/invocations HTTP/1.1\r\nHost: x\r\n"
+    assert _raw(host, route + b"Content-Length: 100\r\n\r\n" + b'{"a": 1') == b""
+    assert _raw(host, route + b"Content-Length: nope\r\n\r\n").startswith(b"HTTP/1.1 400")
+    assert _raw(host, route + b"Content-Length: 99999999\r\n\r\n").startswith(b"HTTP/1.1 413")
+    assert EVENTS == []
+
+
+def test_an_answer_over_the_response_limit_is_an_invalid_response() -> None:
+    from perdure.engine.invoker import InvocationCrashed
+    from perdure.wire.limits import MAX_RESPONSE_BYTES
+
+    def huge(event: Any, context: Any) -> Any:
+        return {"Status": "SUCCEEDED", "Result": "x" * (MAX_RESPONSE_BYTES + 10)}
+
+    served = LambdaHost({"orders": huge}, port=0)
+    served.start()
+    try:
+        with pytest.raises(InvocationCrashed) as raised:
+            HttpInvocable("orders", served.url)(INPUT, None)
+    finally:
+        served.close()
+    assert raised.value.error.error_type == "Runtime.InvalidResponse"
+    assert "response limit" in (raised.value.error.error_message or "")
