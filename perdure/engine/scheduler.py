@@ -217,7 +217,7 @@ class Scheduler:
         with self._lock:
             self._watchers.setdefault(arn, []).append(future)
         future.add_done_callback(functools.partial(self._unwatch, arn))
-        self._settle_watchers()  # it may have ended already
+        self._settle_watchers([arn])  # it may have ended already
         return future
 
     def _unwatch(self, arn: str, future: Future[ExecutionStatus]) -> None:
@@ -228,12 +228,13 @@ class Scheduler:
                 if not futures:
                     del self._watchers[arn]
 
-    def _settle_watchers(self) -> None:
-        """Resolve the `when_finished` futures of watched executions that are no longer RUNNING."""
+    def _settle_watchers(self, only: list[str] | None = None) -> None:
+        """Resolve the `when_finished` futures of watched executions (or of those in `only`)
+        that are no longer RUNNING."""
         with self._lock:
             if not self._watchers:
                 return
-            arns = list(self._watchers)
+            arns = list(self._watchers) if only is None else [a for a in only if a in self._watchers]
         ended: dict[str, ExecutionStatus] = {}
         with self._store.transaction() as tx:
             for arn in arns:

@@ -18,7 +18,7 @@ operation ids come from the branch index (each branch context has its own locked
 counter), the replay state is a dict mutated by single assignments, and the checkpoint
 writer locks its queue.
 
-The model (docs/parallel-and-map.md, official SDK 3.0 §6):
+The model (docs/parallel-and-map.md; the official SDK 3.0's):
 - branches are admitted in index order while the completion policy lets more run;
   `max_concurrency` bounds branches in flight, suspended ones included (a suspended branch
   keeps its slot until it is terminal); at most `MAX_BRANCH_THREADS` run at once;
@@ -75,9 +75,9 @@ if TYPE_CHECKING:
 MAX_BRANCH_THREADS = 256
 """Branches running at once in one batch, whatever `max_concurrency` allows (threads)."""
 MAX_STALL_BACKOFF_SECONDS = 60.0
+"""Longest in-process back-off for a branch the service has not yet resumed."""
 STARVED_POLL_SECONDS = 0.02
 """How often a batch waiting for a slot of the process's thread budget looks again."""
-"""Longest in-process back-off for a branch the service has not yet resumed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -567,12 +567,20 @@ class ConcurrentExecutor:
             # Without the lock: starting a thread waits for it to run, and the workers
             # already running need the lock to finish their branches.
             run.cond.release()
+            submitted = 0
             try:
                 if refresh:
                     self.runner.state.create_checkpoint(None, is_sync=True)
                 for index in indexes:
                     # A work item cancelled before it ran gives its slot back.
                     pool.submit(work, index).add_done_callback(_release_if_cancelled)
+                    submitted += 1
+            except BaseException:
+                # The slots taken for branches that never reached the pool go back to the
+                # process's budget, which outlives this batch.
+                for _ in range(len(indexes) - submitted):
+                    BUDGET.release()
+                raise
             finally:
                 run.cond.acquire()
 

@@ -369,7 +369,13 @@ class AsgiApp:
         finally:
             stopping.cancel()
             ended.cancel()
-        answer: HttpResponse = await self._run(self.invokes.answer, arn)
+        try:
+            answer: HttpResponse = await self._run(self.invokes.answer, arn)
+        except Exception:
+            # The execution exists: the store failed reading its outcome. Answer as for one
+            # still running (202 with its ARN), so the client reads the outcome later.
+            access_log.exception("could not read the outcome of %s; answered 202", arn)
+            return running
         request_id = [(n, v) for n, v in running.headers if n == "X-Amzn-RequestId"]
         return HttpResponse(answer.status, answer.body, (*answer.headers, *request_id))
 
