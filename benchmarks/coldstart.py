@@ -2,6 +2,7 @@
 
     python benchmarks/coldstart.py                 # both sides, median of 9 interleaved runs
     python benchmarks/coldstart.py --runs 15 --side perdure
+    python benchmarks/coldstart.py --perdure-python /tmp/old/.venv/bin/python   # another build
     python benchmarks/coldstart.py --child perdure first   # one measurement, one JSON line
 
 Two measurements, each in a fresh interpreter (`python -c`-style child of this script):
@@ -12,7 +13,9 @@ Two measurements, each in a fresh interpreter (`python -c`-style child of this s
   Lambda sends it) and a stand-in boto3 client that answers the step's checkpoints in
   memory (no network, no boto3 import), so what is measured is the SDK's own work.
 
-Each child reports the wall time of the measured region (`time.perf_counter`) and the
+Both sides import compiled modules, as a deployed function does: the children may write
+`__pycache__` (PYTHONDONTWRITEBYTECODE is dropped) and a first, unmeasured run of each
+compiles what is missing. Each child reports the wall time of the measured region (`time.perf_counter`) and the
 process CPU time spent in it (`time.process_time`); the parent prints the medians. The
 sides alternate run by run, so a slow moment of a loaded machine hits both. This script
 measures and asserts nothing.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -105,7 +109,7 @@ def child(side: str, what: str) -> dict[str, Any]:
     if what == "first":
 
         def handler(event: Any, ctx: Any) -> int:
-            return int(ctx.step(lambda _: event["n"] * 2))
+            return int(ctx.step(lambda _: 6))
 
         client = StandInLambdaClient()
         lambda_handler = sdk.durable_execution(handler, boto3_client=client)
@@ -116,24 +120,27 @@ def child(side: str, what: str) -> dict[str, Any]:
     return {"side": side, "what": what, "ms": wall * 1000, "cpu_ms": cpu * 1000}
 
 
-def _python(side: str) -> str:
-    return str(PEER_PYTHON) if side == "peer" else sys.executable
+def measure(pythons: dict[str, str], runs: int) -> dict[str, dict[str, dict[str, float]]]:
+    """{side: {what: {"ms": median, "cpu_ms": median}}}, runs interleaved across sides.
 
-
-def measure(sides: list[str], runs: int) -> dict[str, dict[str, dict[str, float]]]:
-    """{side: {what: {"ms": median, "cpu_ms": median}}}, runs interleaved across sides."""
+    `pythons` maps each side's label to its interpreter (the label's first word is the side).
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     samples: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for _ in range(runs):
+    for run in range(runs + 1):  # the first run compiles what is not compiled yet
         for what in ("import", "first"):
-            for side in sides:
+            for label, python in pythons.items():
                 out = subprocess.run(
-                    [_python(side), str(Path(__file__).resolve()), "--child", side, what],
+                    [python, str(Path(__file__).resolve()), "--child", label.split()[0], what],
                     capture_output=True,
                     text=True,
                     check=True,
                     cwd=str(HERE),
+                    env=env,
                 )
-                samples.setdefault((side, what), []).append(json.loads(out.stdout.strip().splitlines()[-1]))
+                if run:
+                    row = json.loads(out.stdout.strip().splitlines()[-1])
+                    samples.setdefault((label, what), []).append(row)
     result: dict[str, dict[str, dict[str, float]]] = {}
     for (side, what), rows in samples.items():
         result.setdefault(side, {})[what] = {
@@ -144,15 +151,10 @@ def measure(sides: list[str], runs: int) -> dict[str, dict[str, dict[str, float]
 
 
 def table(result: dict[str, dict[str, dict[str, float]]]) -> str:
-    lines = ["cold start (median; wall ms / CPU ms)"]
-    labels = {"import": "import", "first": "import + decorate + first invocation"}
-    for what, label in labels.items():
-        cells = [
-            f"{side} {result[side][what]['ms']:.1f} / {result[side][what]['cpu_ms']:.1f}"
-            for side in result
-            if what in result[side]
-        ]
-        lines.append(f"  {label:<38} " + "   ".join(cells))
+    lines = ["cold start, median wall ms / CPU ms:", f"  {'':<40} import    import + decorate + first invocation"]
+    for side, rows in result.items():
+        cells = [f"{rows[what]['ms']:7.1f} / {rows[what]['cpu_ms']:5.1f}" for what in ("import", "first")]
+        lines.append(f"  {side:<40} " + "    ".join(cells))
     return "\n".join(lines)
 
 
@@ -160,16 +162,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--side", choices=("both", "perdure", "peer"), default="both")
+    parser.add_argument(
+        "--perdure-python", action="append", default=[], help="also measure the perdure of this interpreter"
+    )
     parser.add_argument("--child", nargs=2, metavar=("SIDE", "WHAT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(*args.child)))
         return 0
-    sides = ["perdure", "peer"] if args.side == "both" else [args.side]
-    if "peer" in sides and not PEER_PYTHON.exists():
-        print("the peer venv is missing: python benchmarks/run.py --install-peer", file=sys.stderr)
-        sides.remove("peer")
-    print(table(measure(sides, args.runs)))
+    pythons: dict[str, str] = {}
+    if args.side in ("both", "perdure"):
+        pythons["perdure"] = sys.executable
+        for python in args.perdure_python:
+            pythons[f"perdure ({python})"] = python
+    if args.side in ("both", "peer"):
+        if PEER_PYTHON.exists():
+            pythons["peer"] = str(PEER_PYTHON)
+        else:
+            print("the peer venv is missing: python benchmarks/run.py --install-peer", file=sys.stderr)
+    print(table(measure(pythons, args.runs)))
     return 0
 
 

@@ -46,7 +46,7 @@ def fast_init(cls: type[T]) -> type[T]:
 
     Raises:
         TypeError: `cls` is not a frozen, slotted dataclass, or it has a field this
-            `__init__` does not reproduce (init-only or keyword-only).
+            `__init__` does not reproduce (`init=False`, `InitVar`).
     """
     params = getattr(cls, "__dataclass_params__", None)
     if params is None or not params.frozen or "__slots__" not in cls.__dict__:
@@ -59,14 +59,16 @@ def _write_init(cls: type[Any], *, slots: bool) -> Callable[..., None]:
     """The `__init__` of the dataclass `cls`: each slot set through its descriptor (`slots`),
     or each attribute through `object.__setattr__`; `__post_init__` called last, if any."""
     namespace: dict[str, Any] = {"_FACTORY": _FACTORY, "_setattr": object.__setattr__}
-    parameters: list[str] = []
+    positional: list[str] = []
+    keywords: list[str] = []  # keyword-only, after a `*`, as dataclasses writes them
     body: list[str] = []
     fields = dataclasses.fields(cls)
     if any(f._field_type is _INITVAR for f in cls.__dataclass_fields__.values()):
         raise TypeError(f"fast_init does not support the InitVar fields of {cls.__qualname__}")
     for position, f in enumerate(fields):
-        if not f.init or f.kw_only:
+        if not f.init:
             raise TypeError(f"fast_init does not support the field {cls.__qualname__}.{f.name}")
+        parameters = keywords if f.kw_only else positional
         value = f.name
         if f.default is not dataclasses.MISSING:
             namespace[f"_default{position}"] = f.default
@@ -86,7 +88,8 @@ def _write_init(cls: type[Any], *, slots: bool) -> Callable[..., None]:
     if hasattr(cls, "__post_init__"):
         body.append("    self.__post_init__()\n")
     lines = body or ["    pass\n"]
-    source = f"def __init__(self, {', '.join(parameters)}):\n" + "".join(lines)
+    signature = ", ".join(["self", *positional, *(["*", *keywords] if keywords else [])])
+    source = f"def __init__({signature}):\n" + "".join(lines)
     exec(source, namespace)  # built from field names only, as dataclasses builds its own
     init: Callable[..., None] = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
@@ -127,8 +130,8 @@ def value_type(cls: type[T] | None = None, /, *, slots: bool = True) -> Any:
     Usable bare (``@value_type``) or with ``slots=False``.
 
     Raises:
-        TypeError: `cls` has a field the `__init__` does not reproduce (init-only,
-            keyword-only or `InitVar`).
+        TypeError: `cls` has a field the `__init__` does not reproduce (`init=False`,
+            `InitVar`).
     """
     if cls is None:
         return lambda cls: _build(cls, slots)
@@ -148,6 +151,9 @@ def _build(cls: type[T], slots: bool) -> type[T]:
         built.__doc__ = f"{built.__name__}({', '.join(_parameter(f) for f in fields)})"
     names = tuple(f.name for f in fields)
     values = _values(names)
+    compared = _values(tuple(f.name for f in fields if f.compare))
+    hashed = _values(tuple(f.name for f in fields if (f.compare if f.hash is None else f.hash)))
+    shown = tuple(f.name for f in fields if f.repr)
     own = built.__dict__
 
     def __setattr__(self: Any, name: str, value: Any) -> None:
@@ -162,14 +168,14 @@ def _build(cls: type[T], slots: bool) -> type[T]:
 
     def __eq__(self: Any, other: Any) -> Any:
         if other.__class__ is self.__class__:
-            return values(self) == values(other)
+            return compared(self) == compared(other)
         return NotImplemented
 
     def __hash__(self: Any) -> int:
-        return hash(values(self))
+        return hash(hashed(self))
 
     def __repr__(self: Any) -> str:
-        fields = ", ".join(f"{name}={value!r}" for name, value in zip(names, values(self), strict=True))
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
         return f"{self.__class__.__qualname__}({fields})"
 
     def __getstate__(self: Any) -> list[Any]:

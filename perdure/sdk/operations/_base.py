@@ -19,11 +19,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass
 from types import CoroutineType
 from typing import Any, Generic, Protocol, TypeVar
 
-from perdure.wire.fast_init import fast_init
+from perdure.wire.fast_init import value_type
 from perdure.wire.limits import MAX_NAME_LENGTH
 from perdure.wire.types import Operation, OperationAction, OperationType, OperationUpdate
 
@@ -56,8 +55,7 @@ def validate_name(what: str, name: str | None) -> None:
         )
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@value_type
 class OperationIdentity:
     """Who an operation is: replay compares all of it with the checkpoint."""
 

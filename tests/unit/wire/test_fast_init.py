@@ -82,6 +82,7 @@ def _value_twins() -> tuple[type[Any], type[Any]]:
             b: str
             c: int | None = None
             d: tuple[int, ...] = field(default_factory=tuple)
+            e: int = field(default=0, compare=False, repr=False)
 
             @property
             def total(self) -> int:
@@ -133,6 +134,7 @@ def test_value_type_behaves_as_the_dataclass() -> None:
     )
     assert b == fast(1, "x", 2, (3,)) and b != fast(1, "x", 2) and b != a and (b == 1) is False
     assert hash(b) == hash(a) and b.total == 3
+    assert fast(1, "x", e=1) == fast(1, "x", e=2) and hash(fast(1, "x", e=1)) == hash(fast(1, "x", e=2))
     assert frozen(b, assign) == frozen(a, assign) and frozen(b, delete) == frozen(a, delete)
     assert dataclasses.replace(b, c=None) == fast(1, "x", d=(3,)) and dataclasses.asdict(
         b
@@ -170,16 +172,37 @@ def test_value_type_inherits_fields_calls_post_init_and_can_leave_out_slots() ->
         child.b = "y"  # type: ignore[misc]
 
 
-def test_what_only_the_dataclass_init_does_is_refused() -> None:
-    @dataclass(frozen=True, slots=True)
-    class KeywordOnly:
-        a: int = field(kw_only=True)
+def test_keyword_only_fields_as_the_dataclass_writes_them() -> None:
+    def declare(decorator: Any) -> type[Any]:
+        @decorator
+        class Value:
+            a: int
+            b: int = field(default=2, kw_only=True)
+            c: int = 3
 
+        return Value
+
+    plain, fast = declare(dataclass(frozen=True, slots=True)), declare(value_type)
+    assert (
+        str(inspect.signature(fast))
+        == str(inspect.signature(plain))
+        == "(a: 'int', c: 'int' = 3, *, b: 'int' = 2) -> None"
+    )
+    assert dataclasses.astuple(fast(1, 4, b=5)) == dataclasses.astuple(plain(1, 4, b=5)) == (1, 5, 4)
+    with pytest.raises(TypeError):
+        fast(1, 4, 5)
+
+
+def test_what_only_the_dataclass_init_does_is_refused() -> None:
     @dataclass(frozen=True, slots=True)
     class InitOnly:
         a: dataclasses.InitVar[int]
 
-    for cls in (KeywordOnly, InitOnly):
+    @dataclass(frozen=True, slots=True)
+    class Derived:
+        a: int = field(init=False, default=1)
+
+    for cls in (InitOnly, Derived):
         with pytest.raises(TypeError, match="does not support"):
             fast_init(cls)
 
