@@ -200,8 +200,35 @@ def _build(cls: type[T], slots: bool) -> type[T]:
         method.__qualname__ = f"{built.__qualname__}.{name}"
         setattr(built, name, method)
     built.__dataclass_params__ = _FROZEN_PARAMS
-    built.__init__ = _write_init(built, slots=slots)
+    built.__init__ = _LazyInit(built, slots)
     return built  # type: ignore[no-any-return]
+
+
+class _LazyInit:
+    """A value type's `__init__` until it is first needed: then it is written and replaces this.
+
+    Compiling an `__init__` costs about 60 µs and a process builds few of its value types,
+    so each is compiled on first use. Whatever reads `cls.__init__` (a call of the class,
+    `inspect.signature`, `dataclasses.replace`) gets the written function: reading it
+    writes it. Two threads writing it at once write the same function twice.
+    """
+
+    __slots__ = ("cls", "slots")
+
+    def __init__(self, cls: type[Any], slots: bool) -> None:
+        self.cls = cls
+        self.slots = slots
+
+    def _write(self) -> Callable[..., None]:
+        init = self.cls.__dict__["__init__"]
+        if init is self:
+            init = _write_init(self.cls, slots=self.slots)
+            self.cls.__init__ = init
+        return init  # type: ignore[no-any-return]
+
+    def __get__(self, instance: Any, owner: type[Any] | None = None) -> Any:
+        init = self._write()
+        return init if instance is None else init.__get__(instance, owner)
 
 
 def _parameter(f: dataclasses.Field[Any]) -> str:
