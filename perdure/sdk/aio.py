@@ -159,6 +159,8 @@ class AsyncRuntime:
         """A misuse seen on the loop; it becomes the invocation's outcome."""
         self.threads: set[concurrent.futures.Future[Any]] = set()
         invocation.cleanup.callback(self._join_threads)
+        if _loop_thread is not None and _loop_thread.ident is not None:
+            invocation.serve_loop(loop, _loop_thread.ident)
 
     # --------------------------------------------------------------- tasks
 
