@@ -195,9 +195,15 @@ def drive(flow: Flow[T], state: ExecutionState) -> T:
                 state.create_checkpoint(request.update, is_sync=True)
             else:
                 call: UserCall = request  # type: ignore[assignment]
-                value = plugins.run_user_function(
-                    call.identity, call.func, attempt=call.attempt, is_replay_children=call.is_replay_children
-                )
+                if plugins.has_plugins:
+                    value = plugins.run_user_function(
+                        call.identity,
+                        call.func,
+                        attempt=call.attempt,
+                        is_replay_children=call.is_replay_children,
+                    )
+                else:
+                    value = call.func()
                 if type(value) is CoroutineType:
                     value.close()
                     raise DurableUsageError(_async_on_sync_face(call.identity))
@@ -263,6 +269,8 @@ class OperationExecutor(ABC, Generic[T]):
         if not sync:
             state.create_checkpoint(update, is_sync=False)
             return ()
+        if not plugins.has_plugins:
+            return (Checkpoint(update),)  # nothing to do after the acknowledgement: no generator
         return self._acknowledged(update)
 
     def _acknowledged(self, update: OperationUpdate) -> Flow[None]:
