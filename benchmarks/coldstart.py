@@ -62,7 +62,9 @@ class StandInLambdaClient:
                 if key in update:
                     op[key] = update[key]
             if update["Type"] == "STEP":
-                op["StepDetails"] = {"Attempt": 1, "Result": update.get("Payload")} if status != "STARTED" else {}
+                op["StepDetails"] = (
+                    {"Attempt": 1, "Result": update.get("Payload")} if status != "STARTED" else {}
+                )
             operations.append(op)
         return {
             "CheckpointToken": f"token-{self.calls}",
@@ -151,7 +153,10 @@ def measure(pythons: dict[str, str], runs: int) -> dict[str, dict[str, dict[str,
 
 
 def table(result: dict[str, dict[str, dict[str, float]]]) -> str:
-    lines = ["cold start, median wall ms / CPU ms:", f"  {'':<40} import    import + decorate + first invocation"]
+    lines = [
+        "cold start, median wall ms / CPU ms:",
+        f"  {'':<40} import    import + decorate + first invocation",
+    ]
     for side, rows in result.items():
         cells = [f"{rows[what]['ms']:7.1f} / {rows[what]['cpu_ms']:5.1f}" for what in ("import", "first")]
         lines.append(f"  {side:<40} " + "    ".join(cells))
