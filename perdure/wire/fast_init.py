@@ -37,8 +37,8 @@ class _Factory:
 
 
 _FACTORY = _Factory()
-_INITVAR = getattr(dataclasses, "_FIELD_INITVAR", None)
 """The default of a parameter whose field has a default factory (shown as `dataclasses` shows it)."""
+_INITVAR = getattr(dataclasses, "_FIELD_INITVAR", None)
 
 
 def fast_init(cls: type[T]) -> type[T]:
@@ -62,12 +62,8 @@ def _write_init(cls: type[Any], *, slots: bool) -> Callable[..., None]:
     positional: list[str] = []
     keywords: list[str] = []  # keyword-only, after a `*`, as dataclasses writes them
     body: list[str] = []
-    fields = dataclasses.fields(cls)
-    if any(f._field_type is _INITVAR for f in cls.__dataclass_fields__.values()):
-        raise TypeError(f"fast_init does not support the InitVar fields of {cls.__qualname__}")
+    fields = _supported_fields(cls)
     for position, f in enumerate(fields):
-        if not f.init:
-            raise TypeError(f"fast_init does not support the field {cls.__qualname__}.{f.name}")
         parameters = keywords if f.kw_only else positional
         value = f.name
         if f.default is not dataclasses.MISSING:
@@ -97,6 +93,21 @@ def _write_init(cls: type[Any], *, slots: bool) -> Callable[..., None]:
     init.__doc__ = None  # as the dataclass's own, with its annotations
     init.__annotations__ = {f.name: f.type for f in fields} | {"return": None}
     return init
+
+
+def _supported_fields(cls: type[Any]) -> tuple[dataclasses.Field[Any], ...]:
+    """The fields of the dataclass `cls`, if the written `__init__` reproduces them all.
+
+    Raises:
+        TypeError: a field is `init=False`, or an `InitVar`.
+    """
+    if any(f._field_type is _INITVAR for f in cls.__dataclass_fields__.values()):
+        raise TypeError(f"fast_init does not support the InitVar fields of {cls.__qualname__}")
+    fields = dataclasses.fields(cls)
+    for f in fields:
+        if not f.init:
+            raise TypeError(f"fast_init does not support the field {cls.__qualname__}.{f.name}")
+    return fields
 
 
 def _slot(cls: type[Any], name: str) -> Any:
@@ -146,7 +157,7 @@ def _build(cls: type[T], slots: bool) -> type[T]:
     # frozen `__setattr__` and `__delattr__` (and the slots' pickling methods) itself.
     inherits = any(dataclasses.is_dataclass(base) for base in cls.__mro__[1:])
     built: Any = dataclasses.dataclass(frozen=inherits, slots=slots, init=False, repr=False, eq=False)(cls)
-    fields = dataclasses.fields(built)
+    fields = _supported_fields(built)  # checked now, though the `__init__` is written later
     if not documented:
         built.__doc__ = f"{built.__name__}({', '.join(_parameter(f) for f in fields)})"
     names = tuple(f.name for f in fields)

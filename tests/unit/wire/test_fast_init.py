@@ -206,6 +206,12 @@ def test_what_only_the_dataclass_init_does_is_refused() -> None:
         with pytest.raises(TypeError, match="does not support"):
             fast_init(cls)
 
+    class Value:
+        a: int = field(init=False, default=1)
+
+    with pytest.raises(TypeError, match=r"does not support the field .*Value\.a"):
+        value_type(Value)  # when it is declared, not when it is first built
+
 
 def test_wire_values_keep_their_behaviour() -> None:
     # The wire module declares every value type with value_type (fast_init's __init__ is the
