@@ -6,7 +6,9 @@ Each (workload, side) runs in a fresh subprocess (`worker.py`), so peak RSS is p
 workload; with `--runs K` the median time of K runs is reported. perdure runs on its
 default SQLite store (a temp-dir file) through the engine and the in-process link; the
 peer runs in its own venv, `benchmarks/.peer-venv`, which this script creates on first
-use. A workload perdure cannot run yet prints "n/a". Results also go to
+use. A workload perdure cannot run yet prints "n/a". The cold-start rows (`coldstart.py`:
+`import perdure`, and import + decorate + first invocation, beside the official SDK's)
+run with everything or with `--only COLD`. Results also go to
 `benchmarks/results/bench-<UTC time>.json`.
 
 Benchmarks measure; they never assert. The targets (issues 2-4) are printed beside the
@@ -29,6 +31,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import coldstart  # noqa: E402
 import workloads  # noqa: E402
 
 PEER_VENV = HERE / ".peer-venv"
@@ -330,8 +333,10 @@ def main(argv: list[str] | None = None) -> int:
 
     catalogue = workloads.catalogue(args.quick)
     chosen = list(catalogue.values())
+    cold = not args.only  # the cold-start rows: with everything, or `--only COLD`
     if args.only:
         wanted = {x.strip() for x in args.only.split(",") if x.strip()}
+        cold = "COLD" in wanted
         # An async-face row is reported against its sync twin, so the twin runs too.
         wanted |= {w.twin for w in chosen if w.twin and (w.key in wanted or w.family in wanted)}
         chosen = [w for w in chosen if w.key in wanted or w.family in wanted]
@@ -358,7 +363,18 @@ def main(argv: list[str] | None = None) -> int:
     if face_rows:
         print(faces_table(face_rows))
         print()
+    cold_start: dict[str, dict[str, dict[str, float]]] = {}
+    if cold:
+        pythons = {"perdure": sys.executable} if "perdure" in sides else {}
+        if "peer" in sides:
+            pythons["peer"] = str(PEER_PYTHON)
+        cold_start = coldstart.measure(pythons, 3 if args.quick else max(args.runs, 9))
+        print(coldstart.table(cold_start))
+        print()
     checks = targets(by_key, args.quick)
+    if "perdure" in cold_start:
+        ms = cold_start["perdure"]["import"]["ms"]
+        checks.append(("import perdure <= 60 ms", f"{ms:.1f} ms", "PASS" if ms <= 60 else "MISS"))
     width = max(len(t[0]) for t in checks)
     print("targets (perdure):")
     for name, value, verdict in checks:
@@ -404,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets": [{"target": t, "measured": v, "verdict": s} for t, v, s in checks],
         "faces": face_rows,
         "throughput": concurrent,
+        "cold_start": cold_start,
     }
     path = RESULTS / f"bench-{stamp}.json"
     path.write_text(json.dumps(report, indent=2) + "\n")

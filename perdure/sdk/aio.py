@@ -84,9 +84,11 @@ class OperationTask(asyncio.Future[T], Generic[T]):
 
     An `asyncio.Future`, so `asyncio.gather`, `wait`, `wait_for` and `as_completed` take it
     as it is. The operation's synchronous part ran when it was called (a replayed operation
-    is done at once, without a task or a turn of the loop); a task of the loop continues it
-    when it waits for a checkpoint or runs user code, and cancelling this future cancels
-    that task. It remembers whether its outcome was consumed (awaited, gathered, its result
+    is done at once, without a task or a turn of the loop). When it waits for a checkpoint
+    or runs user code, the task that awaits it continues it, if it is awaited before any
+    other operation started later (``await context.step(...)``: no task of its own);
+    otherwise a task of its own does, made by a callback of the loop. Cancelling this
+    future cancels the task that continues it. It remembers whether its outcome was consumed (awaited, gathered, its result
     read), so an operation the handler forgot to await is reported by name.
 
     Attributes:
@@ -97,12 +99,23 @@ class OperationTask(asyncio.Future[T], Generic[T]):
         super().__init__(loop=loop)
         self.label = label
         self.consumed = False
-        self.runner: asyncio.Task[None] | None = None
-        """The task continuing the operation (None: it finished when it was called)."""
+        self.runner: asyncio.Task[Any] | None = None
+        """The task continuing the operation (None: it finished when it was called, or it
+        has not started yet)."""
+        self.unstarted: _Unstarted | None = None
+        """The rest of the operation, while no task continues it yet (`AsyncRuntime.spawn`)."""
 
     def __await__(self) -> Generator[Any, None, T]:
         self.consumed = True
-        return super().__await__()
+        unstarted = self.unstarted
+        if unstarted is not None and unstarted.runtime.unstarted == 1:
+            # Awaited before its task was made, and no other operation waits to start
+            # before it: the awaiting task continues it itself (no task of its own, two
+            # turns of the loop fewer); cancelling this future cancels the awaiting task.
+            unstarted.take()
+            self.runner = asyncio.current_task()
+            yield from unstarted.runtime._continue(*unstarted.rest).__await__()
+        return (yield from super().__await__())
 
     __iter__ = __await__
 
@@ -125,6 +138,27 @@ class OperationTask(asyncio.Future[T], Generic[T]):
         if runner is not None and not runner.done():
             runner.cancel(msg)
         return super().cancel(msg)
+
+
+class _Unstarted:
+    """An operation whose flow waits for its first I/O and for a task to continue it: the
+    task is made by a callback of the loop (`AsyncRuntime._start`), unless the operation
+    is awaited first (`OperationTask.__await__`)."""
+
+    __slots__ = ("handle", "rest", "runtime")
+
+    def __init__(self, runtime: AsyncRuntime, rest: tuple[Any, ...], handle: asyncio.Handle | None) -> None:
+        self.runtime = runtime
+        self.rest = rest
+        self.handle = handle
+
+    def take(self) -> None:
+        """Claim the operation (from its start callback or from its awaiter): once."""
+        task: OperationTask[Any] = self.rest[0]
+        task.unstarted = None
+        self.runtime.unstarted -= 1
+        if self.handle is not None:
+            self.handle.cancel()
 
 
 def _label(operation: OperationExecutor[Any]) -> str:
@@ -152,6 +186,8 @@ class AsyncRuntime:
         self.tasks: set[asyncio.Task[Any]] = set()
         """Every task of this invocation not yet done (operations and batch branches)."""
         self.operations: list[OperationTask[Any]] = []
+        self.unstarted = 0
+        """Operations waiting for a task to continue them (`OperationTask.unstarted`)."""
         self.closing = False
         """The handler has ended: cancellations from here on are the runtime's own."""
         self.suspending = False
@@ -160,6 +196,8 @@ class AsyncRuntime:
         """A misuse seen on the loop; it becomes the invocation's outcome."""
         self.threads: set[concurrent.futures.Future[Any]] = set()
         invocation.cleanup.callback(self._join_threads)
+        if _loop_thread is not None and _loop_thread.ident is not None:
+            invocation.serve_loop(loop, _loop_thread.ident)
 
     # --------------------------------------------------------------- tasks
 
@@ -200,12 +238,21 @@ class AsyncRuntime:
         except BaseException as exc:
             self._settle(task, scope, operation, flip_after, then, None, exc)
             return task
-        runner = self.loop.create_task(
-            self._continue(task, scope, operation, flip_after, then, flow, request)
-        )
+        unstarted = _Unstarted(self, (task, scope, operation, flip_after, then, flow, request), None)
+        task.unstarted = unstarted
+        self.unstarted += 1
+        unstarted.handle = self.loop.call_soon(self._start, task)
+        return task
+
+    def _start(self, task: OperationTask[Any]) -> None:
+        """Continue `task`'s operation in a task of its own (it was not awaited at once)."""
+        unstarted = task.unstarted
+        if unstarted is None:
+            return
+        unstarted.take()
+        runner = self.loop.create_task(self._continue(*unstarted.rest))
         task.runner = runner
         self.track(runner)
-        return task
 
     async def _continue(
         self,
@@ -336,6 +383,8 @@ class AsyncRuntime:
             result = await handler(user_input, root)
         except BaseException as exc:
             raised = exc
+        for operation in self.operations:  # each gets its task, cancelled with the others
+            self._start(operation)
         self.closing = True
         pending = [task for task in self.tasks if not task.done()]
         for task in pending:

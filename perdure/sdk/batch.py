@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar, cast
 
@@ -34,6 +33,7 @@ from perdure.sdk.completion import (
 from perdure.sdk.errors import BatchCompletionError, ChildContextError, ValidationError, raise_operation_error
 from perdure.sdk.serdes import register_batch_result_type
 from perdure.wire.codec import from_wire, to_wire
+from perdure.wire.fast_init import value_type
 from perdure.wire.limits import MAX_OPERATION_PAYLOAD_BYTES
 from perdure.wire.types import ErrorObject
 
@@ -55,7 +55,7 @@ def _reason(value: object) -> CompletionReason:
         raise ValidationError(f"unknown completion reason: {value!r}") from None
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class BatchItem(Generic[R]):
     """One branch of a batch.
 
@@ -104,7 +104,7 @@ class BatchItem(Generic[R]):
         )
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class BatchResult(Generic[R]):
     """What map and parallel return: one item per admitted branch, and the reason.
 
@@ -288,7 +288,7 @@ def _fill(
     return size
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class EnvelopeItem:
     """One admitted branch as the envelope records it.
 
@@ -314,7 +314,7 @@ class EnvelopeItem:
     result_payload: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class BatchEnvelope:
     """A decoded batch envelope: what replay needs to rebuild the `BatchResult`.
 

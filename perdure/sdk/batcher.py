@@ -143,7 +143,11 @@ class _Waiter:
 
 
 class _LoopWaiter:
-    """One async caller: a future of its event loop, resolved from the sender thread."""
+    """One async caller: a future of its event loop, resolved from the sender thread.
+
+    The sender releases the loop waiters of one response together (`_release_on_loops`):
+    one thread-safe call, so one wake-up of the loop, per loop and response.
+    """
 
     __slots__ = ("error", "future", "released")
 
@@ -153,21 +157,31 @@ class _LoopWaiter:
         self.error: BaseException | None = None
 
     def release(self, error: BaseException | None = None) -> None:
-        if not self.released:
-            self.released = True
-            self.error = error
-            # A closed loop raises RuntimeError: nobody awaits the future any more.
-            with contextlib.suppress(RuntimeError):
-                self.future.get_loop().call_soon_threadsafe(_resolve, self.future, error)
+        _release_on_loops([self], error)
 
 
-def _resolve(future: asyncio.Future[None], error: BaseException | None) -> None:
-    if future.done():  # cancelled by its awaiter
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error)
+def _release_on_loops(waiters: list[_LoopWaiter], error: BaseException | None) -> None:
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+    for waiter in waiters:
+        if not waiter.released:
+            waiter.released = True
+            waiter.error = error
+            future = waiter.future
+            by_loop.setdefault(future.get_loop(), []).append(future)
+    for loop, futures in by_loop.items():
+        # A closed loop raises RuntimeError: nobody awaits the futures any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_resolve, futures, error)
+
+
+def _resolve(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for future in futures:
+        if future.done():  # cancelled by its awaiter
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
 
 
 @dataclass(slots=True)
@@ -268,6 +282,9 @@ class CheckpointBatcher:
         self.execution_completed = False
         """The service answered without a token to a request with an EXECUTION update."""
         self.requests_sent = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = -1
+        self._wake_scheduled = False
         self._thread = threading.Thread(target=self._run, name="perdure-checkpoint", daemon=True)
 
     # ----------------------------------------------------------------- producer side
@@ -286,6 +303,25 @@ class CheckpointBatcher:
         """Start the sender thread."""
         self._thread.start()
         return self
+
+    def serve_loop(self, loop: asyncio.AbstractEventLoop, thread_id: int) -> None:
+        """Let async updates queued on `loop` (running on thread `thread_id`) wake the
+        sender from a callback of the loop instead of at once.
+
+        An async face's operation queues its async START, then its body runs in a later
+        turn of the loop, after the loop has polled for I/O (and let the sender run): woken
+        at once, the sender would send the START alone and be woken again for the SUCCEED.
+        Woken by a callback queued behind the body's turn, it usually finds both.
+        """
+        self._loop = loop
+        self._loop_thread = thread_id
+
+    def _wake_later(self) -> None:
+        with self._lock:
+            self._wake_scheduled = False
+            if self._queue and not self._woken and (self._idle or self._stopping):
+                self._woken = True
+                self._cond.notify()
 
     def checkpoint(self, update: OperationUpdate | None, *, sync: bool) -> None:
         """Queue `update`; with `sync`, block until it is persisted and merged.
@@ -341,6 +377,11 @@ class CheckpointBatcher:
                     sync and (not self._gathered or self._gathered + self._queued_sync >= self._expected_sync)
                 )
             ):
+                if not sync and self._loop is not None and threading.get_ident() == self._loop_thread:
+                    if not self._wake_scheduled:  # see `serve_loop`
+                        self._wake_scheduled = True
+                        self._loop.call_soon(self._wake_later)
+                    return
                 # Once: the callers that queue before the sender runs find it already woken.
                 self._woken = True
                 self._cond.notify()
@@ -469,8 +510,14 @@ class CheckpointBatcher:
         with self._cond:
             # Counted before the release: a released caller may queue again at once.
             self._expected_sync = max(len(waiters) + self._queued_sync, 1)
+        on_loops: list[_LoopWaiter] = []
         for waiter in waiters:
-            waiter.release(error)
+            if type(waiter) is _LoopWaiter:
+                on_loops.append(waiter)
+            else:
+                waiter.release(error)
+        if on_loops:
+            _release_on_loops(on_loops, error)
 
     def _drain(self) -> list[_Item]:
         with self._cond:

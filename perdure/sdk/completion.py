@@ -20,12 +20,12 @@ builds on this module, never the reverse.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from perdure.sdk.errors import InvalidStateError, ValidationError
+from perdure.wire.fast_init import value_type
 
 if TYPE_CHECKING:
     from perdure.sdk.serdes import SerDes
@@ -76,7 +76,7 @@ class NestingType(StrEnum):
 # ------------------------------------------------------------------ custom completion
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class CompletionDecision:
     """What a `should_complete` predicate returns; build it with `continue_batch()` or
     `complete_batch(outcome)`.
@@ -114,7 +114,7 @@ def complete_batch(outcome: CompletionOutcome = CompletionOutcome.SUCCEEDED) -> 
     return CompletionDecision(complete=True, outcome=outcome)
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class CompletionItemStatus:
     """One branch as a custom predicate sees it.
 
@@ -130,7 +130,7 @@ class CompletionItemStatus:
     status: BatchItemStatus | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class CompletionStatus:
     """The progress snapshot passed to `CompletionConfig.should_complete`.
 
@@ -152,7 +152,7 @@ class CompletionStatus:
 # ------------------------------------------------------------------- CompletionConfig
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class CompletionConfig:
     """When a map/parallel batch completes.
 
@@ -242,7 +242,7 @@ class CompletionConfig:
 # ---------------------------------------------------------------- the completion policy
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class CompletionCheck:
     """One verdict of the completion policy.
 
@@ -257,7 +257,7 @@ class CompletionCheck:
     decision: CompletionDecision | None = None
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class CompletionPolicy:
     """The completion rules for a batch of `total` declared branches (stateless).
 
@@ -310,6 +310,8 @@ class CompletionPolicy:
             return True
         if self.tolerated_failure_percentage is not None and self.total > 0:
             # Exact arithmetic: in floats 7 of 25 is 28.000000000000004% (> 28).
+            from fractions import Fraction  # exact, and loaded only for a percentage check
+
             return Fraction(failed * 100, self.total) > Fraction(self.tolerated_failure_percentage)
         return False
 
@@ -466,7 +468,7 @@ class CompletionTracker:
 # ------------------------------------------------------------------ parallel and map
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class ParallelBranch(Generic[T]):
     """A parallel branch with a name for the history (else `parallel-branch-{index}`).
 
@@ -515,7 +517,7 @@ def _check_max_concurrency(value: int | None) -> None:
         raise ValidationError(f"max_concurrency must be at least 1, got: {value}")
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class ParallelConfig:
     """Options of `DurableContext.parallel`.
 
@@ -544,7 +546,7 @@ class ParallelConfig:
         _check_max_concurrency(self.max_concurrency)
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class MapConfig(Generic[T]):
     """Options of `DurableContext.map` over items of type `T`.
 

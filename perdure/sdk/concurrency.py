@@ -42,11 +42,10 @@ import heapq
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from perdure.wire.fast_init import value_type
 from perdure.wire.types import ErrorObject, Operation, OperationType
 
 from .batch import BatchItem, BatchResult
@@ -70,6 +69,8 @@ from .state import ExecutionState, identity_mismatches
 from .threads import BUDGET, ThreadBudget
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from .scope import ContextScope
 
 MAX_BRANCH_THREADS = 256
@@ -80,7 +81,7 @@ STARVED_POLL_SECONDS = 0.02
 """How often a batch waiting for a slot of the process's thread budget looks again."""
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class Branch:
     """One declared branch of a batch.
 
@@ -286,7 +287,7 @@ class _Kind(Enum):
     FATAL = "FATAL"
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class _Event:
     """What a worker reports about one run of one branch."""
 
@@ -544,6 +545,8 @@ class ConcurrentExecutor:
         )
         if total == 0 or run.tracker.check().is_done:
             return self.result(run.tracker, run.results, run.errors, run.tracker.check().reason)
+        from concurrent.futures import ThreadPoolExecutor  # loaded by the first map or parallel
+
         pool = ThreadPoolExecutor(max_workers=run.max_running, thread_name_prefix="perdure-branch")
         # Branches still running after an early completion are joined before the
         # checkpoint writer stops (they end at their next, refused, checkpoint).

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import string
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from perdure.wire.fast_init import value_type
 from perdure.wire.limits import MAX_SUB_TYPE_LENGTH
 
 from .errors import ValidationError
@@ -62,7 +63,7 @@ def validate_sub_type(sub_type: str | None) -> None:
         )
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class StepConfig:
     """Options of `DurableContext.step`."""
 
@@ -79,7 +80,7 @@ class StepConfig:
         validate_sub_type(self.sub_type)
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class ChildConfig(Generic[T]):
     """Options of `DurableContext.run_in_child_context`."""
 
@@ -96,7 +97,7 @@ class ChildConfig(Generic[T]):
         validate_sub_type(self.sub_type)
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class CallbackConfig:
     """Options of `DurableContext.create_callback`."""
 
@@ -123,7 +124,7 @@ class CallbackConfig:
         return self.heartbeat_timeout.to_seconds()
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class WaitForCallbackConfig(CallbackConfig):
     """Options of `DurableContext.wait_for_callback`."""
 
@@ -131,7 +132,7 @@ class WaitForCallbackConfig(CallbackConfig):
     """Retry strategy of the submitter step."""
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class InvokeConfig(Generic[P, R]):
     """Options of `DurableContext.invoke`."""
 

@@ -24,10 +24,10 @@ import functools
 import inspect
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
 from perdure.wire.codec import from_wire
+from perdure.wire.fast_init import value_type
 from perdure.wire.service import DurableServiceClient
 from perdure.wire.types import (
     ARN_PATTERN,
@@ -52,7 +52,7 @@ Handler = Callable[[Any, Any], Any]
 LambdaHandler = Callable[..., dict[str, Any]]
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class InvocationInputWithClient:
     """An invocation that brings its own service client (the in-process link, tests).
 

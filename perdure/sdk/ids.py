@@ -9,7 +9,10 @@ the batch operation's namespace. Imports only the standard library.
 
 from __future__ import annotations
 
-from hashlib import blake2b
+try:
+    from _blake2 import blake2b  # hashlib's own blake2b, without loading OpenSSL's hashes
+except ImportError:  # pragma: no cover - an interpreter built without it
+    from hashlib import blake2b
 
 
 def operation_id(prefix: str | None, position: int) -> str:

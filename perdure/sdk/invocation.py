@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from contextlib import ExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perdure.wire.codec import to_wire
 from perdure.wire.limits import MAX_RESPONSE_BYTES
@@ -49,6 +49,9 @@ from .errors import (
     retryable_invocation_error,
 )
 from .state import ExecutionState
+
+if TYPE_CHECKING:
+    import asyncio
 
 RESPONSE_LIMIT_CHARS = MAX_RESPONSE_BYTES - 50
 """Results longer than this go through an EXECUTION update (the official threshold)."""
@@ -109,6 +112,10 @@ class Invocation:
 
     def __exit__(self, *exc_info: object) -> None:
         self._stack.close()
+
+    def serve_loop(self, loop: asyncio.AbstractEventLoop, thread_id: int) -> None:
+        """The handler runs on `loop`, on thread `thread_id` (`CheckpointBatcher.serve_loop`)."""
+        self._batcher.serve_loop(loop, thread_id)
 
     def run(self, call: Callable[[], Any]) -> None:
         """Call `call` (the face's handler call) and classify its value or exception."""

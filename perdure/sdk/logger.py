@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
-from perdure.wire.fast_init import fast_init
+from perdure.wire.fast_init import value_type
 
 
 class LoggerInterface(Protocol):
@@ -37,8 +36,7 @@ def _never_replaying() -> bool:
     return False
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@value_type
 class LogInfo:
     """The structured fields a logger attaches to every record."""
 

@@ -34,10 +34,10 @@ import re
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from perdure.wire.fast_init import value_type
 from perdure.wire.limits import MAX_OPERATION_PAYLOAD_BYTES, utf8_size
 from perdure.wire.types import DurableExecutionArn
 
@@ -183,7 +183,7 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class BlobReference:
     """What a checkpoint records for an offloaded value.
 

@@ -29,15 +29,12 @@ import json
 import sys
 import types
 import typing
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Generic, TypeVar, cast
 
-from perdure.wire.fast_init import fast_init
+from perdure.wire.fast_init import value_type
 
 from .errors import RetryableSerDesError, SerDesError
 
@@ -49,8 +46,7 @@ _ENCODER = json.JSONEncoder(separators=_COMPACT)
 """What `json.dumps(value, separators=_COMPACT)` builds on every call (half its cost for a scalar)."""
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@value_type
 class SerDesContext:
     """Where a value is being (de)serialized.
 
@@ -186,9 +182,11 @@ def _encode(obj: Any) -> dict[str, Any]:
         return {"t": "f", "v": float(obj)}
     if isinstance(obj, bytes | bytearray | memoryview):
         return {"t": "B", "v": base64.b64encode(bytes(obj)).decode("ascii")}
-    if isinstance(obj, uuid.UUID):
+    # A value is a UUID or a Decimal only if its module is loaded: this one does not load them.
+    uuid_module, decimal_module = sys.modules.get("uuid"), sys.modules.get("decimal")
+    if uuid_module is not None and isinstance(obj, uuid_module.UUID):
         return {"t": "u", "v": str(obj)}
-    if isinstance(obj, Decimal):
+    if decimal_module is not None and isinstance(obj, decimal_module.Decimal):
         return {"t": "d", "v": str(obj)}
     if isinstance(obj, datetime):
         return {"t": "dt", "v": obj.isoformat()}
@@ -250,8 +248,12 @@ def _decode(obj: Any) -> Any:
     if tag == "B":
         return base64.b64decode(value)
     if tag == "u":
+        import uuid
+
         return uuid.UUID(value)
     if tag == "d":
+        from decimal import Decimal
+
         return Decimal(value)
     if tag == "dt":
         text = value[:-1] + "+00:00" if isinstance(value, str) and value.endswith("Z") else value
@@ -487,7 +489,11 @@ def _as_class(value: Any, cls: type, bound: dict[Any, Any] | None = None) -> Any
             return datetime.fromisoformat(value)
         if cls is date:
             return date.fromisoformat(value)
-        if cls is Decimal or cls is uuid.UUID:
+        # `cls` is a UUID or a Decimal only if its module is loaded: this one does not load them.
+        uuid_module, decimal_module = sys.modules.get("uuid"), sys.modules.get("decimal")
+        if (uuid_module is not None and cls is uuid_module.UUID) or (
+            decimal_module is not None and cls is decimal_module.Decimal
+        ):
             return cls(value)
     if cls in (tuple, set, frozenset) and isinstance(value, list):
         return cls(value)

@@ -15,12 +15,14 @@ may be overdrawn for a moment); new admissions wait until it recovers.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextvars
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import concurrent.futures
 
 T = TypeVar("T")
 
@@ -111,6 +113,8 @@ def _executor() -> concurrent.futures.ThreadPoolExecutor:
     if _pool is None:
         with _pool_lock:
             if _pool is None:
+                import concurrent.futures  # loaded by the first sync body on the async face
+
                 _pool = concurrent.futures.ThreadPoolExecutor(
                     max_workers=MAX_OFF_LOOP_THREADS, thread_name_prefix="perdure-sync-body"
                 )

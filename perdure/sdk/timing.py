@@ -8,15 +8,15 @@ on it without importing each other. Imports only `perdure.sdk.errors` and the st
 from __future__ import annotations
 
 import math
-import random
-from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+
+from perdure.wire.fast_init import value_type
 
 from .errors import ValidationError
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class Duration:
     """A length of time in whole seconds.
 
@@ -83,6 +83,8 @@ class JitterStrategy(StrEnum):
         """The delay after jitter (not rounded)."""
         if self is JitterStrategy.NONE:
             return delay
+        import random  # loaded by the first retry with jitter, not by every import
+
         if self is JitterStrategy.HALF:
             return delay / 2 + random.random() * (delay / 2)
         return random.random() * delay

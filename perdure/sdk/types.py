@@ -7,8 +7,9 @@ Imports only `perdure.sdk.logger` and the standard library.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
+
+from perdure.wire.fast_init import value_type
 
 from .logger import Logger, LoggerInterface
 
@@ -24,21 +25,21 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class ExecutionContext:
     """Facts about the running execution."""
 
     durable_execution_arn: str
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class OperationContext:
     """What a user function running inside an operation receives."""
 
     logger: LoggerInterface | Logger
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class StepContext(OperationContext):
     """Passed to a step body.
 
@@ -50,12 +51,12 @@ class StepContext(OperationContext):
     attempt: int
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class WaitForCallbackContext(OperationContext):
     """Passed to a wait_for_callback submitter."""
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class WaitForConditionCheckContext(OperationContext):
     """Passed to a wait_for_condition check.
 

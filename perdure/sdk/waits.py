@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from perdure.wire.fast_init import value_type
+
 from .errors import WaitForConditionError
 from .timing import Duration, JitterStrategy, exponential_delay
 
@@ -22,7 +24,7 @@ T = TypeVar("T")
 Numeric = int | float
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class WaitForConditionDecision:
     """Whether to poll again, and after how long."""
 
@@ -96,7 +98,7 @@ def create_wait_strategy(config: WaitStrategyConfig[T]) -> Callable[[T, int], Wa
     return strategy
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class WaitForConditionConfig(Generic[T]):
     """Options of `DurableContext.wait_for_condition`."""
 

@@ -9,8 +9,9 @@ and the standard library.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from perdure.wire.fast_init import value_type
 
 from .config import ChildConfig
 from .context import DurableContext
@@ -19,7 +20,7 @@ from .retries import RetryStrategy, create_retry_strategy
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class WithRetryConfig(Generic[T]):
     """Options of `with_retry`."""
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from .fast_init import fast_inits
+from .fast_init import value_type
 
 
 class OperationType(StrEnum):
@@ -130,7 +130,7 @@ class EventType(StrEnum):
 # --------------------------------------------------------------------------- errors
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class ErrorObject:
     """An error as the service records it.
 
@@ -180,19 +180,19 @@ class ErrorObject:
 # ----------------------------------------------------------------------- operations
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class ExecutionDetails:
     input_payload: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class ContextDetails:
     replay_children: bool | None = None
     result: str | None = None
     error: ErrorObject | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class StepDetails:
     attempt: int | None = None
     next_attempt_timestamp: datetime | None = None
@@ -200,25 +200,25 @@ class StepDetails:
     error: ErrorObject | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class WaitDetails:
     scheduled_end_timestamp: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class CallbackDetails:
     callback_id: str | None = None
     result: str | None = None
     error: ErrorObject | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class ChainedInvokeDetails:
     result: str | None = None
     error: ErrorObject | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class Operation:
     """One checkpointed operation as the service returns it."""
 
@@ -241,35 +241,35 @@ class Operation:
 # ------------------------------------------------------------------ operation updates
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class ContextOptions:
     replay_children: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class StepOptions:
     next_attempt_delay_seconds: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class WaitOptions:
     wait_seconds: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class CallbackOptions:
     timeout_seconds: int | None = None
     heartbeat_timeout_seconds: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class ChainedInvokeOptions:
     function_name: str
     tenant_id: str | None = None
     x_amzn_trace_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class OperationUpdate:
     """One change the SDK asks the service to record."""
 
@@ -291,31 +291,31 @@ class OperationUpdate:
 # --------------------------------------------------------------------------- history
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class EventInput:
     payload: str | None = None
     truncated: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class EventResult:
     payload: str | None = None
     truncated: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class EventError:
     payload: ErrorObject | None = None
     truncated: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class RetryDetails:
     current_attempt: int | None = None
     next_attempt_delay_seconds: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class EventDetails:
     """The union of every `<EventType>Details` member.
 
@@ -379,7 +379,7 @@ EVENT_DETAIL_FIELDS: dict[EventType, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class Event:
     """One history event (`GetDurableExecutionHistory`)."""
 
@@ -396,13 +396,13 @@ class Event:
 # ------------------------------------------------------------------------ invocation
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class InitialExecutionState:
     operations: tuple[Operation, ...] = ()
     next_marker: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class InvocationInput:
     """What the service passes to the handler on each invocation (the Lambda event)."""
 
@@ -412,7 +412,7 @@ class InvocationInput:
     updated_operation_ids: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class InvocationOutput:
     """What the handler returns from one invocation."""
 
@@ -424,7 +424,7 @@ class InvocationOutput:
 # ------------------------------------------------------------- API requests/responses
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class CheckpointDurableExecutionRequest:
     durable_execution_arn: str
     checkpoint_token: str
@@ -432,19 +432,19 @@ class CheckpointDurableExecutionRequest:
     client_token: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class CheckpointUpdatedExecutionState:
     operations: tuple[Operation, ...] = ()
     next_marker: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class CheckpointDurableExecutionResponse:
     new_execution_state: CheckpointUpdatedExecutionState
     checkpoint_token: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class GetDurableExecutionStateRequest:
     durable_execution_arn: str
     checkpoint_token: str
@@ -452,23 +452,23 @@ class GetDurableExecutionStateRequest:
     max_items: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class GetDurableExecutionStateResponse:
     operations: tuple[Operation, ...] = ()
     next_marker: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class GetDurableExecutionRequest:
     durable_execution_arn: str
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class TraceHeader:
     x_amzn_trace_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class GetDurableExecutionResponse:
     durable_execution_arn: str
     durable_execution_name: str
@@ -483,7 +483,7 @@ class GetDurableExecutionResponse:
     trace_header: TraceHeader | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class GetDurableExecutionHistoryRequest:
     durable_execution_arn: str
     include_execution_data: bool | None = None
@@ -492,13 +492,13 @@ class GetDurableExecutionHistoryRequest:
     reverse_order: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class GetDurableExecutionHistoryResponse:
     events: tuple[Event, ...] = ()
     next_marker: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class ListDurableExecutionsByFunctionRequest:
     function_name: str
     qualifier: str | None = None
@@ -511,7 +511,7 @@ class ListDurableExecutionsByFunctionRequest:
     max_items: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class Execution:
     """One entry of `ListDurableExecutionsByFunction`."""
 
@@ -523,41 +523,41 @@ class Execution:
     end_timestamp: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class ListDurableExecutionsByFunctionResponse:
     durable_executions: tuple[Execution, ...] = ()
     next_marker: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class StopDurableExecutionRequest:
     durable_execution_arn: str
     error: ErrorObject | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class StopDurableExecutionResponse:
     stop_timestamp: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class SendDurableExecutionCallbackSuccessRequest:
     callback_id: str
     result: bytes | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class SendDurableExecutionCallbackFailureRequest:
     callback_id: str
     error: ErrorObject | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class SendDurableExecutionCallbackHeartbeatRequest:
     callback_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class InvokeRequest:
     """`Invoke` of a durable function: starts (or joins) a durable execution."""
 
@@ -569,7 +569,7 @@ class InvokeRequest:
     tenant_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class InvokeResponse:
     status_code: int
     durable_execution_arn: str | None = None
@@ -586,7 +586,7 @@ ARN_PATTERN = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@value_type
 class DurableExecutionArn:
     """`arn:<partition>:lambda:<region>:<account>:function:<fn>:<version>/durable-execution/<name>/<id>`."""
 
@@ -614,6 +614,3 @@ class DurableExecutionArn:
 
     def __str__(self) -> str:
         return f"{self.function_arn}/durable-execution/{self.execution_name}/{self.invocation_id}"
-
-
-fast_inits(globals())  # every value type above (perdure/wire/fast_init.py says why)

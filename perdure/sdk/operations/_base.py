@@ -19,11 +19,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass
 from types import CoroutineType
 from typing import Any, Generic, Protocol, TypeVar
 
-from perdure.wire.fast_init import fast_init
+from perdure.wire.fast_init import value_type
 from perdure.wire.limits import MAX_NAME_LENGTH
 from perdure.wire.types import Operation, OperationAction, OperationType, OperationUpdate
 
@@ -56,8 +55,7 @@ def validate_name(what: str, name: str | None) -> None:
         )
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@value_type
 class OperationIdentity:
     """Who an operation is: replay compares all of it with the checkpoint."""
 
@@ -197,9 +195,15 @@ def drive(flow: Flow[T], state: ExecutionState) -> T:
                 state.create_checkpoint(request.update, is_sync=True)
             else:
                 call: UserCall = request  # type: ignore[assignment]
-                value = plugins.run_user_function(
-                    call.identity, call.func, attempt=call.attempt, is_replay_children=call.is_replay_children
-                )
+                if plugins.has_plugins:
+                    value = plugins.run_user_function(
+                        call.identity,
+                        call.func,
+                        attempt=call.attempt,
+                        is_replay_children=call.is_replay_children,
+                    )
+                else:
+                    value = call.func()
                 if type(value) is CoroutineType:
                     value.close()
                     raise DurableUsageError(_async_on_sync_face(call.identity))
@@ -265,6 +269,8 @@ class OperationExecutor(ABC, Generic[T]):
         if not sync:
             state.create_checkpoint(update, is_sync=False)
             return ()
+        if not plugins.has_plugins:
+            return (Checkpoint(update),)  # nothing to do after the acknowledgement: no generator
         return self._acknowledged(update)
 
     def _acknowledged(self, update: OperationUpdate) -> Flow[None]:

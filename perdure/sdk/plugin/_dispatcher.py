@@ -117,17 +117,14 @@ class PluginDispatcher:
     def __init__(self, factories: Sequence[DurableInstrumentationPluginFactory] = ()) -> None:
         self._factories = tuple(factories)
         self._plugins: tuple[DurableInstrumentationPlugin, ...] = ()
+        self.has_plugins = False
+        """Whether any plugin serves this invocation (an attribute: every operation reads it)."""
         self._start_info: InvocationStartInfo | None = None
         self._operations: Mapping[str, Operation] = {}
         self._lock = threading.Lock()
         self._ended: set[str] = set()
         self._replay_pending: set[str] = set()
         self._changes: _ChangeWorker | None = None
-
-    @property
-    def has_plugins(self) -> bool:
-        """Whether any plugin serves this invocation."""
-        return bool(self._plugins)
 
     # ---------------------------------------------------------------- invocation
 
@@ -186,6 +183,7 @@ class PluginDispatcher:
                 self._call(plugin, "on_invocation_start", info)
         finally:
             self._plugins = tuple(started)
+            self.has_plugins = bool(self._plugins)
 
     def invocation_ended(self, output: Mapping[str, Any]) -> None:
         """Run `on_invocation_end` for the invocation output dict (handler thread)."""

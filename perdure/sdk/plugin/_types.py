@@ -17,10 +17,11 @@ and which never travels on the wire. It is a `StrEnum`, so its members equal the
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from perdure.wire.fast_init import value_type
 from perdure.wire.types import ErrorObject, Operation, OperationStatus, OperationType
 
 
@@ -74,7 +75,7 @@ def operation_error(op: Operation) -> ErrorObject | None:
     return None
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class OperationInfo:
     """One operation as a plugin sees it.
 
@@ -125,17 +126,17 @@ class OperationInfo:
         )
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class OperationStartInfo(OperationInfo):
     """`on_operation_start`: a START is about to be checkpointed, or a live operation replays."""
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class OperationEndInfo(OperationInfo):
     """`on_operation_end`: the operation reached a terminal status (once per invocation)."""
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class OperationChangeInfo:
     """`on_operation_change`: checkpoint responses changed operation statuses.
 
@@ -151,7 +152,7 @@ class OperationChangeInfo:
     operations: dict[str, OperationInfo]
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class UserFunctionStartInfo(OperationInfo):
     """`on_user_function_start`: a step body, child body or check is about to run.
 
@@ -162,7 +163,7 @@ class UserFunctionStartInfo(OperationInfo):
     is_replay_children: bool = False
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class UserFunctionEndInfo(OperationInfo):
     """`on_user_function_end`: the user function returned, raised or was interrupted.
 
@@ -175,7 +176,7 @@ class UserFunctionEndInfo(OperationInfo):
     outcome: UserFunctionOutcome
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class InvocationInfo:
     """What both invocation hooks carry.
 
@@ -200,7 +201,7 @@ class InvocationInfo:
     )
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class InvocationStartInfo(InvocationInfo):
     """`on_invocation_start`, and the argument of `create_plugin`.
 
@@ -214,7 +215,7 @@ class InvocationStartInfo(InvocationInfo):
     )
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class InvocationEndInfo(InvocationInfo):
     """`on_invocation_end`.
 
@@ -230,7 +231,7 @@ class InvocationEndInfo(InvocationInfo):
     execution_result: str | None = field(default=None, kw_only=True, repr=False, compare=False)
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class PropagationInput:
     """Who asks for propagation metadata: a chained invoke about to be started.
 
@@ -247,7 +248,7 @@ class PropagationInput:
     parent_operation_id: str | None = None
 
 
-@dataclass(frozen=True)
+@value_type(slots=False)
 class PropagationMetadata:
     """What a plugin contributes to a new chained invoke (the first non-blank value wins).
 

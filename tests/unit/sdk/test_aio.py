@@ -452,3 +452,54 @@ def test_an_async_branch_on_the_sync_face_fails_naming_the_branch() -> None:
     output, _ = run_to_end(handler, FakeService())
     kind, message = error_of(output)
     assert kind == "DurableUsageError" and "parallelbranch 'parallel-branch-0'" in message
+
+
+def test_cancelling_an_awaited_step_fails_the_execution() -> None:
+    started = asyncio.Event()
+
+    async def slow(_: StepContext) -> None:
+        started.set()
+        await asyncio.sleep(10)
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> str:
+        step = ctx.step(slow, name="slow")
+
+        async def cancel_it() -> None:
+            await started.wait()
+            step.cancel()
+
+        canceller = asyncio.ensure_future(cancel_it())
+        try:
+            await step
+        except asyncio.CancelledError:
+            await canceller
+            return "cancelled"
+        return "finished"
+
+    output, _ = run_to_end(handler, FakeService())
+    kind, message = error_of(output)
+    assert kind == "OperationCancelledError" and "'slow'" in message
+
+
+def test_operations_awaited_in_another_order_than_called_all_run() -> None:
+    order: list[str] = []
+
+    def body(name: str) -> Callable[[StepContext], Any]:
+        async def run(_: StepContext) -> str:
+            order.append(name)
+            await asyncio.sleep(0)
+            return name
+
+        return run
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> list[str]:
+        first, second = ctx.step(body("a"), name="a"), ctx.step(body("b"), name="b")
+        later = await second
+        return [await first, later]
+
+    service = FakeService()
+    output, _ = run_to_end(handler, service)
+    assert json.loads(output["Result"]) == ["a", "b"] and order == ["a", "b"]
+    assert [u.name for u in service.updates() if u.action.value == "START"] == ["a", "b"]

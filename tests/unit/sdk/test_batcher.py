@@ -298,3 +298,44 @@ def test_gathering_gives_up_when_expected_callers_do_not_return() -> None:
     batcher.checkpoint(_succeed(3), sync=True)
     assert time.monotonic() - started < 5
     batcher.close()
+
+
+def test_an_async_update_queued_on_the_event_loop_is_sent_on_its_own() -> None:
+    """On the loop it serves, an async update wakes the sender from a loop callback: it is
+    still sent while nothing else is queued and the writer stays open."""
+    import asyncio
+
+    service = FakeService()
+    batcher, _ = _batcher(service, async_linger_seconds=0.01)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        batcher.serve_loop(loop, threading.get_ident())
+        batcher.checkpoint(_start(1), sync=False)
+        for _ in range(500):  # up to 5 s under load; sent after the 10 ms linger
+            if service.requests:
+                return
+            await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+    sent = [u.id for r in service.requests for u in r.updates]
+    batcher.close()
+    assert sent == ["s1"]
+
+
+def test_awaited_acknowledgements_of_one_request_are_all_released() -> None:
+    import asyncio
+
+    service = _SlowService()
+    batcher, state = _batcher(service, sync_linger_seconds=5.0, sync_gap_seconds=1.0)
+
+    async def main() -> None:
+        batcher.serve_loop(asyncio.get_running_loop(), threading.get_ident())
+        for i in range(5):
+            batcher.checkpoint(_start(i), sync=False)
+        await asyncio.gather(*(batcher.acheckpoint(_succeed(i)) for i in range(5)))
+
+    asyncio.run(main())
+    batcher.close()
+    assert all(state.get(f"s{i}").status is OperationStatus.SUCCEEDED for i in range(5))  # type: ignore[union-attr]
+    assert sum(len(r.updates) for r in service.requests) == 10
