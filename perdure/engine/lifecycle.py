@@ -22,7 +22,7 @@ from perdure.engine.processors._base import event_error
 from perdure.engine.registry import RegisteredFunction
 from perdure.engine.store import ExecutionRecord, StoreTx, Timer, TimerKind
 from perdure.wire import limits
-from perdure.wire.codec import to_wire
+from perdure.wire.codec import error_size, to_wire
 from perdure.wire.errors import DurableExecutionAlreadyStartedError, InvalidParameterValueError
 from perdure.wire.types import (
     DurableExecutionArn,
@@ -252,7 +252,7 @@ def _check_output(output: InvocationOutput) -> ErrorObject | None:
                 " response limit (checkpoint it with an EXECUTION update)",
             )
     if output.status is InvocationStatus.FAILED and output.error is not None:
-        size = limits.utf8_size(json.dumps(to_wire(output.error), separators=(",", ":"), ensure_ascii=False))
+        size = error_size(output.error)
         if size > limits.MAX_RESPONSE_BYTES:
             return ErrorObject(
                 error_type="Runtime.ResponseSizeTooLarge",

@@ -496,12 +496,19 @@ def retryable_invocation_error(error: BaseException) -> InvocationError | None:
 
 
 def error_object_from_exception(exception: BaseException) -> ErrorObject:
-    """The wire `ErrorObject` recorded for `exception`.
+    """The wire `ErrorObject` recorded for `exception`, cut to the service's error bound
+    (`perdure.wire.codec.fit_error`: a larger one would be refused, failing the invocation).
 
     `ErrorType` is the class's qualified name (builtins bare); a `SerDesError` always
     records `SERDES_ERROR_TYPE`. Operation and serdes errors keep their data and stack
     trace; other errors record only their message.
     """
+    from perdure.wire.codec import fit_error  # the codec is loaded by the time anything fails
+
+    return fit_error(_error_object(exception))
+
+
+def _error_object(exception: BaseException) -> ErrorObject:
     if isinstance(exception, SerDesError):
         return ErrorObject(
             error_message=exception.message,

@@ -194,12 +194,9 @@ class Invocation:
         return output(InvocationStatus.SUCCEEDED, result=serialized)
 
     def _failed(self, error: BaseException) -> dict[str, Any]:
-        record = error_object_from_exception(error)
-        size = sum(len(part or "") for part in (record.error_message, record.error_type, record.error_data))
-        if size > RESPONSE_LIMIT_CHARS:
-            self.state.create_checkpoint(self._execution_update(OperationAction.FAIL, error=record))
-            return output(InvocationStatus.FAILED)
-        return output(InvocationStatus.FAILED, error=record)
+        # The recorded error is cut to the service's error bound (`fit_error`), far under the
+        # response limit, so it always travels in the output.
+        return output(InvocationStatus.FAILED, error=error_object_from_exception(error))
 
     def _execution_update(self, action: OperationAction, **fields: Any) -> OperationUpdate:
         return OperationUpdate(

@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Literal, TypeVar, cast
 
-from .types import EVENT_DETAIL_FIELDS, Event, EventDetails, EventType
+from .limits import MAX_ERROR_BYTES, utf8_size
+from .types import EVENT_DETAIL_FIELDS, ErrorObject, Event, EventDetails, EventType
 
 TimestampFormat = Literal["epoch_millis", "epoch_seconds", "datetime"]
 T = TypeVar("T")
@@ -246,6 +247,31 @@ def from_wire(
 def dumps(obj: Any, *, timestamps: TimestampFormat = "epoch_seconds") -> str:
     """Compact JSON text of a wire dataclass."""
     return json.dumps(to_wire(obj, timestamps=timestamps), separators=(",", ":"), ensure_ascii=False)
+
+
+def error_size(error: ErrorObject) -> int:
+    """An error's size: the UTF-8 bytes of its compact wire JSON, what every error bound counts."""
+    return utf8_size(dumps(error))
+
+
+_CUT = " [truncated]"
+
+
+def fit_error(error: ErrorObject, limit: int = MAX_ERROR_BYTES) -> ErrorObject:
+    """`error` cut to at most `limit` bytes (`error_size`): the largest of its message, data,
+    type and stack trace is halved until it fits (a text keeps its start, marked as cut; a
+    stack trace its first frames)."""
+    while error_size(error) > limit:
+        frames = error.stack_trace or ()
+        sizes = {m: len(getattr(error, m) or "") for m in ("error_message", "error_data", "error_type")}
+        sizes["stack_trace"] = sum(len(frame) for frame in frames) + 3 * len(frames)
+        member = max(sizes, key=lambda m: sizes[m])
+        if member == "stack_trace":
+            error = dataclasses.replace(error, stack_trace=tuple(frames[: len(frames) // 2]) or None)
+            continue
+        text = getattr(error, member)[: sizes[member] // 2]
+        error = dataclasses.replace(error, **{member: text + _CUT if text else None})
+    return error
 
 
 def loads(cls: type[T], text: str | bytes, *, timestamps: TimestampFormat = "epoch_seconds") -> T:

@@ -31,6 +31,7 @@ from perdure import (
     Duration,
     InvokeConfig,
     MapConfig,
+    RetryPresets,
     StepConfig,
     durable_execution,
 )
@@ -39,8 +40,9 @@ from perdure.sdk.offload import BlobReference, LocalDirectoryBlobStore, OffloadS
 from perdure.sdk.operations import child_context
 from perdure.sdk.serdes import PassThroughSerDes, SerDesContext
 from perdure.testing import DurableTestRunner, ExecutionResult
+from perdure.wire.codec import error_size
 from perdure.wire.errors import InvalidParameterValueError
-from perdure.wire.limits import MAX_OPERATION_PAYLOAD_BYTES, MAX_RESPONSE_BYTES
+from perdure.wire.limits import MAX_ERROR_BYTES, MAX_OPERATION_PAYLOAD_BYTES, MAX_RESPONSE_BYTES
 from perdure.wire.types import (
     CheckpointDurableExecutionRequest,
     CheckpointDurableExecutionResponse,
@@ -665,3 +667,32 @@ def test_three_flat_branches_of_150_kb_are_rebuilt_after_a_replay(runner: Durabl
     ]
     assert succeed.context_options is not None and succeed.context_options.replay_children
     assert succeed.payload is not None and len(succeed.payload.encode()) <= MAX_OPERATION_PAYLOAD_BYTES
+
+
+@pytest.mark.parametrize("where", ["handler", "step"])
+def test_an_error_over_the_error_bound_fails_the_execution_with_its_start(
+    runner: DurableTestRunner, where: str
+) -> None:
+    huge = "boom " + "x" * (7 * 1024 * 1024)
+
+    @durable_execution
+    def handler(event: Any, context: DurableContext) -> str:
+        context.step(lambda _: "first", name="first")
+        if where == "step":
+
+            def explode(_: Any) -> str:
+                raise ValueError(huge)
+
+            return context.step(
+                explode, name="explode", config=StepConfig(retry_strategy=RetryPresets.none())
+            )
+        raise ValueError(huge)
+
+    recorded = Recorded(runner, handler)
+    result = recorded.run()
+    assert result.status == "FAILED"
+    assert recorded.client.errors == []  # nothing over the bound was ever sent
+    error = result.error
+    assert error is not None and error.error_message is not None
+    assert error.error_message.startswith("boom xxx") and error.error_message.endswith(" [truncated]")
+    assert error_size(error) <= MAX_ERROR_BYTES

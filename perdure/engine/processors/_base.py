@@ -9,7 +9,6 @@ Imports only `perdure.wire`, `perdure.engine.store` and the standard library.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from typing import Protocol
 
 from perdure.engine.store import ExecutionRecord, StoreTx, TimerKind
 from perdure.wire import limits
-from perdure.wire.codec import to_wire
+from perdure.wire.codec import error_size
 from perdure.wire.errors import InvalidParameterValueError
 from perdure.wire.types import (
     ContextDetails,
@@ -197,8 +196,7 @@ def error_size_rule(error: ErrorObject | None, member: str = "Error") -> str | N
     """Why `error` may not be stored: over `limits.MAX_ERROR_BYTES` as compact JSON (None: it may)."""
     if error is None:
         return None
-    text = json.dumps(to_wire(error), separators=(",", ":"), ensure_ascii=False)
-    size = limits.utf8_size(text)
+    size = error_size(error)
     if size <= limits.MAX_ERROR_BYTES:
         return None
     return f"{member} is {size} bytes as JSON, over the {limits.MAX_ERROR_BYTES}-byte limit"

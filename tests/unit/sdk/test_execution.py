@@ -123,7 +123,7 @@ def test_large_result_goes_through_an_execution_update() -> None:
 
 
 def test_result_over_6_mib_goes_through_an_execution_update_too() -> None:
-    # Issue 4 (large-payloads helper): the SDK does not bound the EXECUTION update; the
+    # The SDK does not bound the EXECUTION update; the
     # service does (the engine keeps the whole result, AWS refuses over 6,291,456).
     @durable_execution
     def handler(event: Any, ctx: DurableContext) -> str:
