@@ -1,6 +1,6 @@
 # perdure: make setup | demo | test | bench | lint | fuzz  (bench-quick: a smoke run of the benchmarks;
 # fuzz: 20,000 mutated requests against `perdure serve`, with a summary; browsers: the chromium the
-# console's browser tests drive, installed with apt-get when missing)
+# console's browser tests drive, installed with apt-get when missing; screenshots: docs/img from them)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: setup browsers demo test bench bench-quick lint fuzz clean
+.PHONY: setup browsers demo test bench bench-quick lint fuzz screenshots clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,9 @@ lint: setup
 	$(VENV)/bin/ruff check perdure tests examples benchmarks
 	$(VENV)/bin/ruff format --check perdure tests examples benchmarks
 	$(VENV)/bin/mypy
+
+screenshots: setup browsers
+	PERDURE_SCREENSHOTS=docs $(PY) -m pytest -q tests/console/test_console_browser.py
 
 bench: setup
 	$(PY) benchmarks/run.py

@@ -4,6 +4,7 @@ and headless Chromium (Debian's `chromium`, driven by Playwright; never download
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,14 @@ CHROMIUM_ARGS = [
 ]
 FUNCTIONS = ["approval", "big_map", "fanout", "gated", "many"]
 """The flows every test server registers (sorted)."""
-IMAGES = Path(__file__).resolve().parent.parent.parent / "docs" / "img"
+DOCS_IMAGES = Path(__file__).resolve().parent.parent.parent / "docs" / "img"
+IMAGES = (
+    DOCS_IMAGES
+    if os.environ.get("PERDURE_SCREENSHOTS") == "docs"
+    else Path(tempfile.gettempdir()) / "perdure-console"
+)
+"""Where the browser tests write their screenshots: docs/img with `make screenshots`
+(`PERDURE_SCREENSHOTS=docs`), else a temporary folder, so a test run leaves the tree as it was."""
 
 
 class Served:

@@ -1,7 +1,7 @@
 """The console in headless Chromium: the list, an execution's timeline, a live page, and
 the actions (complete a callback, stop, start), each through the Lambda REST routes.
 
-The list and timeline screenshots in docs/img/ are written here."""
+The list and timeline screenshots in docs/img/ are written here (`make screenshots`)."""
 
 from __future__ import annotations
 
