@@ -444,7 +444,7 @@ async function showDetail(state, box, item) {
       item.type === "EXECUTION" ? null : [h("dt", {}, "Id"), h("dd", { className: "mono" }, item.id)],
       h("dt", {}, "Started"), h("dd", {}, fmtTime(item.start)),
       h("dt", {}, "Duration"), h("dd", {}, fmtDur((item.end ?? now) - item.start) + (item.end ? "" : " so far")),
-      item.attempt ? [h("dt", {}, "Retries"), h("dd", {}, String(item.attempt))] : null,
+      item.attempt ? [h("dt", {}, "Attempts"), h("dd", {}, String(item.attempt))] : null,
       item.scheduledEnd ? [h("dt", {}, "Wakes"), h("dd", {}, fmtTime(item.scheduledEnd))] : null,
       item.callbackId ? [h("dt", {}, "Callback id"), h("dd", { className: "mono" }, item.callbackId)] : null,
       item.children ? [h("dt", {}, "Children"), h("dd", {}, String(item.children.length))] : null),
