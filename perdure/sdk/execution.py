@@ -29,11 +29,7 @@ from typing import Any, TypeVar, overload
 
 from perdure.wire.codec import from_wire
 from perdure.wire.service import DurableServiceClient
-from perdure.wire.types import (
-    ARN_PATTERN,
-    InvocationInput,
-    InvocationStatus,
-)
+from perdure.wire.types import InvocationInput, InvocationStatus
 
 from .batcher import BatcherLimits
 from .clock import SYSTEM_CLOCK, Clock
@@ -143,11 +139,10 @@ def parse_event(event: Any, boto3_client: Any = None) -> tuple[InvocationInput, 
             f"malformed durable invocation input: expected the durable-execution event object, "
             f"got {type(event).__name__}"
         )
-    if ARN_PATTERN.fullmatch(invocation.durable_execution_arn) is None:
-        raise ExecutionError(
-            "malformed durable invocation input: DurableExecutionArn "
-            f"{invocation.durable_execution_arn!r} is not a durable execution ARN"
-        )
+    # Any non-empty id is accepted, as the official SDK accepts it: emulators (the official
+    # testing library's among them) name executions with ids that are not ARNs.
+    if not invocation.durable_execution_arn:
+        raise ExecutionError("malformed durable invocation input: DurableExecutionArn is empty")
     from .aws import LambdaDurableServiceClient
 
     client = (
