@@ -36,7 +36,12 @@ from .clock import SYSTEM_CLOCK, Clock
 from .context import DurableContext
 from .errors import ExecutionError, GetExecutionStateError, error_object_from_exception
 from .invocation import Invocation, output
-from .plugin import NO_PLUGINS, DurableInstrumentationPluginFactory, PluginDispatcher
+from .plugin import (
+    NO_PLUGINS,
+    DurableInstrumentationPlugin,
+    DurableInstrumentationPluginFactory,
+    PluginDispatcher,
+)
 from .plugin_discovery import load_configured_plugins
 from .state import ExecutionState, ReplayStatus
 
@@ -63,7 +68,8 @@ class InvocationInputWithClient:
     """Where the SDK reads the time during this invocation (tests give a fixed or skewed one)."""
 
 
-PluginFactories = list[DurableInstrumentationPluginFactory] | None
+PluginFactories = Sequence[DurableInstrumentationPluginFactory | DurableInstrumentationPlugin] | None
+"""Factories (3.0), or plugin instances each invocation shares (the shape before 3.0)."""
 
 
 @overload
@@ -92,7 +98,8 @@ def durable_execution(
         func: the durable handler.
         boto3_client: the boto3 Lambda client for AWS events (default: created lazily).
         plugins: instrumentation plugin factories (objects with ``create_plugin(info)``);
-            those named in `DURABLE_EXECUTION_PLUGINS` follow them.
+            those named in `DURABLE_EXECUTION_PLUGINS` follow them. A plugin instance is
+            accepted too, as before 3.0: every invocation shares it, one at a time.
 
     Returns:
         ``lambda_handler(event, lambda_context) -> dict``, the invocation output.
