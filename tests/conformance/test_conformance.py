@@ -22,6 +22,8 @@ HERE = Path(__file__).parent
 REQUIREMENTS = Path(os.environ.get("PERDURE_CONFORMANCE_REQUIREMENTS", HERE / "requirements"))
 HANDLERS = HERE / "handlers"
 MAPPING = HERE / "mapping.json"
+PLUGIN_INSTANCES_MAPPING = HERE / "mapping_plugin_instances.json"
+"""Suite 10 again, with handlers that register plugin instances (the shape before 3.0)."""
 SUITES = ("1-*", "2-*", "3-*", "4-*", "5-*", "6-*", "7-*", "8-*", "9-*", "10-*")
 
 
@@ -56,6 +58,14 @@ def test_requirement(runner: ConformanceRunner, requirement_id: str) -> None:
     excluded = _exclusions().get(requirement_id)
     if excluded is not None:
         pytest.xfail(f"{requirement_id}: {excluded}")
+    assert outcome.status is Status.PASSED, f"{requirement_id} {outcome.status}: {outcome.detail}"
+
+
+@pytest.mark.parametrize("requirement_id", [f"10-{n}" for n in range(1, 8)])
+def test_plugin_requirement_with_plugin_instances(requirement_id: str) -> None:
+    mapping = load_mapping(PLUGIN_INSTANCES_MAPPING)
+    assert mapping[requirement_id]["handler"].startswith("plugin_instances/")
+    outcome = ConformanceRunner(REQUIREMENTS, HANDLERS, mapping).run_one(requirement_id)
     assert outcome.status is Status.PASSED, f"{requirement_id} {outcome.status}: {outcome.detail}"
 
 
