@@ -69,6 +69,21 @@ def test_plugin_requirement_with_plugin_instances(requirement_id: str) -> None:
     assert outcome.status is Status.PASSED, f"{requirement_id} {outcome.status}: {outcome.detail}"
 
 
+@pytest.mark.parametrize("isolation", ["process", "in-process"])
+@pytest.mark.parametrize("requirement_id", ["1-17", "1-18", "3-12"])
+def test_a_handler_that_exits_its_interpreter_is_a_crashed_invocation_in_either_isolation(
+    requirement_id: str, isolation: str
+) -> None:
+    # These handlers call os._exit; the requirements expect InvocationCompleted with
+    # Runtime.ExitError, then a replay. In process, the runner itself must survive it.
+    mapping = load_mapping(MAPPING)
+    entry = {key: value for key, value in mapping[requirement_id].items() if key != "isolation"}
+    if isolation == "process":
+        entry["isolation"] = "process"
+    outcome = ConformanceRunner(REQUIREMENTS, HANDLERS, {requirement_id: entry}).run_one(requirement_id)
+    assert outcome.status is Status.PASSED, f"{requirement_id} {outcome.status}: {outcome.detail}"
+
+
 def test_cli_report_and_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = tmp_path / "report.json"
     argv = ["conformance", "--requirements", str(REQUIREMENTS), "--handlers", str(HANDLERS)]

@@ -5,6 +5,11 @@ For each selected id: look up its mapping entry (`handler`, `function`, optional
 `not_implemented: "<reason>"`), start a fresh time-skipping engine, register the handler
 (and the extra functions, whose qualified ARNs go into their `env_var`), drive the
 requirement, and record PASSED / FAILED / OPTIONAL_FAILED / NOT_IMPLEMENTED.
+
+A handler that ends its interpreter (``os._exit``, ``sys.exit``) never ends the runner: in
+a worker process the worker dies, in process the call is intercepted
+(`perdure.link.inprocess.exits_as_crashes`); either way the invocation is recorded as
+Lambda records it, failed with `Runtime.ExitError`, and the engine re-invokes.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Any
 from perdure.engine import Engine
 from perdure.engine.invoker import Invocable, InvocationRetryPolicy
 from perdure.engine.registry import function_arn
-from perdure.link.inprocess import InProcessInvocable
+from perdure.link.inprocess import InProcessInvocable, exits_as_crashes
 from perdure.link.logs import LogStore, capture_logging
 from perdure.link.target import Target
 
@@ -149,7 +154,7 @@ class ConformanceRunner:
                 if raw.get("env_var"):
                     env[str(raw["env_var"])] = function_arn(function.name, "$LATEST")
             try:
-                with _environment(env), capture_logging(logs):
+                with _environment(env), capture_logging(logs), exits_as_crashes():
                     for function in [main, *extras]:
                         invocable = self._invocable(function, engine, logs, closers)
                         engine.register_function(function.name, invocable)
