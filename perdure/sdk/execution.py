@@ -1,8 +1,9 @@
 """`durable_execution`: turns a durable handler into an AWS Lambda handler.
 
 Owns the handler contract (docs/contracts.md, official SDK §2): parse the invocation input
-(the Lambda event dict with epoch-millisecond timestamps, an `InvocationInput`, or an
-`InvocationInputWithClient` carrying its own service client), load the replay state, and
+(the Lambda event dict with epoch-millisecond timestamps, an `InvocationInput`, an
+`InvocationInputWithClient` carrying its own service client, or the official SDK's
+in-process input with its client, `perdure.sdk.official_input`), load the replay state, and
 hand the handler to an `Invocation` (`perdure.sdk.invocation`), which owns the checkpoint
 writer and turns the handler's value or exception into the invocation output dict.
 A sync handler runs on the calling thread with a `DurableContext`; an `async def` handler
@@ -134,12 +135,20 @@ def parse_event(event: Any, boto3_client: Any = None) -> tuple[InvocationInput, 
     """
     if isinstance(event, InvocationInputWithClient):
         return event.input, event.client, event.clock
+    official_client: DurableServiceClient | None = None
     if isinstance(event, InvocationInput):
         invocation = event
     elif isinstance(event, dict):
         try:
             invocation = from_wire(InvocationInput, event, timestamps="epoch_millis", path="invocation input")
         except ValueError as exc:
+            raise ExecutionError(f"malformed durable invocation input: {exc}") from None
+    elif hasattr(event, "service_client"):  # the official testing library's in-process runner
+        from .official_input import from_official_input
+
+        try:
+            invocation, official_client = from_official_input(event)
+        except (ValueError, TypeError, AttributeError) as exc:
             raise ExecutionError(f"malformed durable invocation input: {exc}") from None
     else:
         raise ExecutionError(
@@ -150,6 +159,8 @@ def parse_event(event: Any, boto3_client: Any = None) -> tuple[InvocationInput, 
     # testing library's among them) name executions with ids that are not ARNs.
     if not invocation.durable_execution_arn:
         raise ExecutionError("malformed durable invocation input: DurableExecutionArn is empty")
+    if official_client is not None:
+        return invocation, official_client, SYSTEM_CLOCK
     from .aws import LambdaDurableServiceClient
 
     client = (
