@@ -5,7 +5,7 @@ Run by tests/e2e/test_official_emulator.py with the peer venv's Python (the offi
 
     python emulator.py perdure|official
 
-The handler is the same code under both SDKs (only its imports differ): a map of 30
+The handler is the same code under both SDKs (only its imports differ): a map of 6
 items whose results together pass 256 KiB (so the map is checkpointed with ReplayChildren
 and replayed from its children), a callback the driver completes, and a step that fails
 its first attempt and is retried. Prints one JSON object: the status, the result, and the
@@ -43,7 +43,7 @@ RETRY = create_retry_strategy(RetryStrategyConfig(max_attempts=3, initial_delay=
 @durable_execution
 def handler(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
     def item(ctx: DurableContext, value: int, index: int, items: list[int]) -> str:
-        return ctx.step(lambda _: str(value % 10) * 10_000, name=f"item-{index}")
+        return ctx.step(lambda _: str(value) * 50_000, name=f"item-{index}")
 
     batch = context.map(event["items"], item, name="big-map", config=MapConfig(max_concurrency=1))
     lengths = [len(text) for text in batch.get_results()]
@@ -72,7 +72,7 @@ def _operation(op: Any) -> dict[str, Any]:
 
 def main() -> None:
     with DurableFunctionTestRunner(handler=handler) as runner:
-        arn = runner.run_async(input=json.dumps({"items": list(range(30))}), execution_timeout=120)
+        arn = runner.run_async(input=json.dumps({"items": list(range(6))}), execution_timeout=120)
         callback_id = runner.wait_for_callback(arn, name="approval", timeout=120)
         runner.send_callback_success(callback_id, json.dumps({"approved": True}).encode())
         result = runner.wait_for_result(arn, timeout=120)
@@ -81,6 +81,11 @@ def main() -> None:
             (str(getattr(e, "event_type", None)), getattr(e, "name", None), getattr(e, "sub_type", None))
             for e in history.events
         ]
+        map_done = next(
+            e for e in history.events if e.event_type == "ContextSucceeded" and e.name == "big-map"
+        )
+        stored = runner._store.load(arn)  # the emulator's record of the map operation
+        big_map = next(op for op in stored.operations if op.name == "big-map")
         print(
             json.dumps(
                 {
@@ -89,6 +94,9 @@ def main() -> None:
                     "error": str(result.error) if result.error else None,
                     "operations": [_operation(op) for op in result.operations],
                     "events": events,
+                    "more_history": bool(history.next_marker),
+                    "map_result_chars": len(map_done.context_succeeded_details.result.payload or ""),
+                    "map_replay_children": big_map.context_details.replay_children,
                 }
             )
         )
