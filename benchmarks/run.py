@@ -148,6 +148,62 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def faces(by_key: dict[str, dict[str, Any]], chosen: list[workloads.Workload]) -> list[dict[str, Any]]:
+    """perdure's async-face rows beside their sync twins: seconds, peak MB, async/sync time."""
+    out: list[dict[str, Any]] = []
+    for wl in chosen:
+        if wl.twin is None:
+            continue
+        mine, twin = by_key.get(wl.key, {}).get("perdure"), by_key.get(wl.twin, {}).get("perdure")
+        both = bool(mine and twin and mine.get("ok") and twin.get("ok"))
+        out.append(
+            {
+                "async": wl.key,
+                "sync": wl.twin,
+                "async_seconds": mine["seconds"] if both and mine else None,
+                "sync_seconds": twin["seconds"] if both and twin else None,
+                "async_mb": mine["peak_mb"] if both and mine else None,
+                "sync_mb": twin["peak_mb"] if both and twin else None,
+                "ratio": mine["seconds"] / twin["seconds"] if both and mine and twin else None,
+            }
+        )
+    return out
+
+
+def faces_table(rows: list[dict[str, Any]]) -> str:
+    head = ("async face", "async s", "sync twin", "sync s", "async/sync", "async MB", "sync MB")
+    lines = [head]
+    for r in rows:
+
+        def num(value: float | None, fmt: str) -> str:
+            return "FAIL" if value is None else fmt.format(value)
+
+        lines.append(
+            (
+                r["async"],
+                num(r["async_seconds"], "{:.3f}"),
+                r["sync"],
+                num(r["sync_seconds"], "{:.3f}"),
+                num(r["ratio"], "{:.2f}x"),
+                num(r["async_mb"], "{:.0f}"),
+                num(r["sync_mb"], "{:.0f}"),
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    out = [
+        "  ".join(
+            c.ljust(w) if i in (0, 2) else c.rjust(w)
+            for i, (c, w) in enumerate(zip(line, widths, strict=True))
+        )
+        for line in lines
+    ]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return (
+        "async face against the sync face (perdure; async/sync < 1: the async face is faster)\n"
+        + "\n".join(out)
+    )
+
+
 def targets(by_key: dict[str, dict[str, Any]], quick: bool) -> list[tuple[str, str, str]]:
     """(target, measured, verdict) rows; 'n/a' where a figure is missing."""
 
@@ -243,9 +299,12 @@ def main(argv: list[str] | None = None) -> int:
         ensure_peer_venv()
         return 0
 
-    chosen = list(workloads.catalogue(args.quick).values())
+    catalogue = workloads.catalogue(args.quick)
+    chosen = list(catalogue.values())
     if args.only:
         wanted = {x.strip() for x in args.only.split(",") if x.strip()}
+        # An async-face row is reported against its sync twin, so the twin runs too.
+        wanted |= {w.twin for w in chosen if w.twin and (w.key in wanted or w.family in wanted)}
         chosen = [w for w in chosen if w.key in wanted or w.family in wanted]
     sides = ("perdure", "peer") if args.side == "both" else (args.side,)
     if "peer" in sides:
@@ -266,6 +325,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(rows))
     print()
+    face_rows = faces(by_key, chosen)
+    if face_rows:
+        print(faces_table(face_rows))
+        print()
     checks = targets(by_key, args.quick)
     width = max(len(t[0]) for t in checks)
     print("targets (perdure):")
@@ -306,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
             for r in rows
         ],
         "targets": [{"target": t, "measured": v, "verdict": s} for t, v, s in checks],
+        "faces": face_rows,
     }
     path = RESULTS / f"bench-{stamp}.json"
     path.write_text(json.dumps(report, indent=2) + "\n")

@@ -35,6 +35,10 @@ def main(argv: list[str]) -> int:
         import peer_side as runner
     else:
         import perdure_side as runner  # type: ignore[no-redef]
+    if side == "peer" and workload.is_async:
+        out.update(ok=False, unsupported=True, error="the official SDK has no async face")
+        print(json.dumps(out))
+        return 0
     try:
         api = runner.API if side == "peer" else runner.api()  # type: ignore[attr-defined]
         handler = workload.build(api, workload.n)

@@ -15,10 +15,18 @@ Workloads (research/02-testing.md, part B):
     W5   map over 200 items, each step returns a 2 KiB string (> 256 KiB in total),
          max_concurrency 10; W5-wait adds a 1 s wait after the map (forces a replay
          through the ReplayChildren path).
+
+The async face's rows (perdure only: the official SDK has no async face), each compared
+with its sync twin (`twin`):
+    W1-async  W1 as an `async def` handler, `await ctx.step(...)` with async step bodies.
+    W2-async  W2 with an async iteration function and async step bodies.
+    GATHER    N async steps started at once with `asyncio.gather` (twin: W1, the same
+              steps one after another).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -42,6 +50,12 @@ class Workload:
     expect: Callable[[int], Any]
     needs_batch: bool = False
     """Uses map/parallel (reported n/a on a side that does not have them yet)."""
+    twin: str | None = None
+    """For an async-face workload: the key of the sync workload it is compared with."""
+
+    @property
+    def is_async(self) -> bool:
+        return self.twin is not None
 
 
 # ----------------------------------------------------------------------- handlers
@@ -111,6 +125,45 @@ def _w5(api: Api, n: int, wait: bool) -> Handler:
     return handler
 
 
+# ----------------------------------------------------------------------- the async face
+
+
+def _value(i: int) -> Callable[[Any], Any]:
+    async def body(step_context: Any) -> int:
+        return i
+
+    return body
+
+
+def _w1_async(api: Api, n: int) -> Handler:
+    async def handler(event: Any, ctx: Any) -> int:
+        total = 0
+        for i in range(n):
+            total += await ctx.step(_value(i))
+        return total
+
+    return handler
+
+
+def _map_async(api: Api, n: int, concurrency: int) -> Handler:
+    async def item(ctx: Any, value: int, index: int, items: Any) -> int:
+        return int(await ctx.step(_value(value * 2)))
+
+    async def handler(event: Any, ctx: Any) -> int:
+        batch = await ctx.map(list(range(n)), item, config=api.MapConfig(max_concurrency=concurrency))
+        batch.throw_if_error()
+        return sum(batch.get_results())
+
+    return handler
+
+
+def _gather(api: Api, n: int) -> Handler:
+    async def handler(event: Any, ctx: Any) -> int:
+        return sum(await asyncio.gather(*(ctx.step(_value(i)) for i in range(n))))
+
+    return handler
+
+
 # ----------------------------------------------------------------------- catalogue
 
 
@@ -161,6 +214,24 @@ def _all(quick: bool) -> list[Workload]:
             True,
         )
     )
+    for n in seq:
+        out.append(
+            Workload(f"W1async-{n}", "W1-async", n, n, _w1_async, lambda n: sum(range(n)), twin=f"W1-{n}")
+        )
+    out.append(
+        Workload(
+            f"W2async-{m}",
+            "W2-async",
+            m,
+            m,
+            lambda a, n: _map_async(a, n, 10),
+            lambda n: n * (n - 1),
+            needs_batch=True,
+            twin=f"W2-{m}",
+        )
+    )
+    g = seq[0]
+    out.append(Workload(f"GATHER-{g}", "GATHER", g, g, _gather, lambda n: sum(range(n)), twin=f"W1-{g}"))
     return out
 
 

@@ -114,3 +114,20 @@ def test_order_out_of_stock_fails_without_retrying() -> None:
     assert proc.returncode != 0
     assert "unicorn" in json.dumps(report["error"])
     assert report["invocations"] == 1  # a non-retryable step error ends the execution at once
+
+
+def test_async_http_calls_the_api_concurrently() -> None:
+    path = ROOT / "examples" / "async_http.py"
+    payload = example_input(path)
+    _, report = run_example(path, payload)
+    assert report["status"] == "SUCCEEDED", report
+    result = report["result"]
+    highs = {city: sum(map(ord, city)) % 35 for city in payload["cities"]}
+    assert result["forecasts"] == highs
+    assert result["warmest"] == max(highs, key=lambda city: highs[city])
+    # Oslo's first call gets a 503; its step is retried after a delay, in a later invocation.
+    assert result["attempts"] == {city: 2 if city == "oslo" else 1 for city in payload["cities"]}
+    assert report["invocations"] >= 2
+    # The API holds each answer until every city has asked (or 10 s pass): the calls overlap
+    # only if the steps really run concurrently.
+    assert result["max_in_flight"] == len(payload["cities"])

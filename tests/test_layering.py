@@ -3,7 +3,7 @@
     perdure.wire     imports the standard library only
     perdure.sdk      imports wire (+ stdlib); boto3/botocore only inside functions
     perdure.engine   imports wire (+ stdlib)
-    tools            (cli, link, testing, server, compat, __main__) may import anything
+    tools            (cli, link, testing, server, compat, console, __main__) may import anything
     nobody           imports a tool, except another tool
     perdure          (__init__) re-exports the SDK and exposes nothing from the engine
 
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "perdure"
 
 CORE = {"wire", "sdk", "engine"}
-TOOLS = {"cli", "link", "testing", "server", "compat", "__main__"}
+TOOLS = {"cli", "link", "testing", "server", "compat", "console", "__main__"}
 LAZY_ONLY = {"boto3", "botocore"}
 """Optional dependencies the SDK may import only where they are used (inside a function)."""
 

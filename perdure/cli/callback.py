@@ -1,10 +1,17 @@
-"""`perdure callback succeed|fail|heartbeat CALLBACK_ID`: complete a callback from the shell.
+"""`perdure callback succeed|fail|heartbeat`: complete a callback from the shell.
 
-    perdure callback succeed CALLBACK_ID [--result JSON] [--db PATH | --endpoint URL]
+    perdure callback succeed CALLBACK_ID [--result JSON] [--db PATH | --endpoint URL [KEY]]
+    perdure callback succeed --execution NAME_OR_ARN [--callback NAME] [--result JSON] [--db PATH]
     perdure callback fail CALLBACK_ID [--error-type T] [--error-message M] [--error-data D] [...]
-    perdure callback heartbeat CALLBACK_ID [--db PATH | --endpoint URL]
+    perdure callback heartbeat CALLBACK_ID [--db PATH | --endpoint URL [KEY]]
 
-The id is the one in the execution's `CallbackStarted` event (`perdure history ARN`).
+KEY is `--access-key-id ID --secret-access-key SECRET`, the key `--endpoint` requests are
+signed with (default: `$PERDURE_ACCESS_KEY_ID`/`$PERDURE_SECRET_ACCESS_KEY`, else the AWS
+variables; none: unsigned).
+
+The id is the one in the execution's `CallbackStarted` event (`perdure history NAME`, or
+the line `perdure run` prints); `--execution` finds it instead, by the callback's name (the
+name given to `create_callback` or `wait_for_callback`), or the only open one.
 The call goes through the service (`SendDurableExecutionCallback*`): the engine's, on the
 same database a `perdure run` may be driving (that process notices the commit and
 re-invokes the execution), or, with `--endpoint`, a running `perdure serve` over HTTP
@@ -20,6 +27,7 @@ from pathlib import Path
 
 from perdure.engine import Engine
 from perdure.engine.store import default_db_path
+from perdure.testing.runner import find_callback_id
 from perdure.wire.service import DurableExecutionService
 from perdure.wire.types import (
     ErrorObject,
@@ -28,7 +36,8 @@ from perdure.wire.types import (
     SendDurableExecutionCallbackSuccessRequest,
 )
 
-from .commands import CommandError
+from . import commands
+from .commands import CommandError, Source, read_history, resolve_execution
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,7 +48,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description="Send a callback success, failure or heartbeat to a waiting execution.",
     )
     parser.add_argument("action", choices=("succeed", "fail", "heartbeat"))
-    parser.add_argument("callback_id", metavar="CALLBACK_ID", help="from the CallbackStarted event")
+    parser.add_argument(
+        "callback_id", metavar="CALLBACK_ID", nargs="?", default=None, help="from the CallbackStarted event"
+    )
+    parser.add_argument(
+        "--execution", default=None, help="find the callback in this execution (its name or ARN) instead"
+    )
+    parser.add_argument(
+        "--callback", default=None, help="with --execution: the callback's name (default: the only open one)"
+    )
     parser.add_argument("--result", default=None, help="succeed: the result, as JSON (default: none)")
     parser.add_argument("--error-type", default=None, help="fail: the error type")
     parser.add_argument("--error-message", default=None, help="fail: the error message")
@@ -51,10 +68,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     where.add_argument(
         "--endpoint", default=None, help="send it to a running `perdure serve` at this URL instead"
     )
+    commands.add_key_arguments(parser)
     parser.set_defaults(func=callback)
 
 
 def _check_options(args: argparse.Namespace) -> None:
+    if (args.callback_id is None) == (args.execution is None):
+        raise CommandError("give either CALLBACK_ID or --execution (with --callback NAME)")
+    if args.callback is not None and args.execution is None:
+        raise CommandError("--callback needs --execution")
     failure_options = (args.error_type, args.error_message, args.error_data)
     if args.action != "succeed" and args.result is not None:
         raise CommandError(f"--result is for 'succeed', not {args.action!r}")
@@ -71,9 +93,8 @@ def callback(args: argparse.Namespace) -> int:
     _check_options(args)
     endpoint = getattr(args, "endpoint", None)
     if endpoint is not None:
-        from perdure.server import HttpServiceClient
-
-        _send(HttpServiceClient(endpoint), args)
+        client = commands.endpoint_client(args)
+        _send(client, _callback_id(Source(client, None), args), args)
     else:
         path = Path(args.db) if args.db else default_db_path()
         if not path.exists():
@@ -81,7 +102,7 @@ def callback(args: argparse.Namespace) -> int:
         # No recovery: this short-lived process must not touch invocations another one runs.
         engine = Engine.open(path, recover_on_open=False)
         try:
-            _send(engine.service, args)
+            _send(engine.service, _callback_id(Source(engine.service, engine.function_names), args), args)
         finally:
             engine.close()
     done = {"succeed": "succeeded", "fail": "failed", "heartbeat": "heartbeat sent"}[args.action]
@@ -89,20 +110,36 @@ def callback(args: argparse.Namespace) -> int:
     return 0
 
 
-def _send(service: DurableExecutionService, args: argparse.Namespace) -> None:
+def _callback_id(source: Source, args: argparse.Namespace) -> str:
+    """CALLBACK_ID, or the id `--execution`/`--callback` name.
+
+    Raises:
+        CommandError: no such execution or callback (the message lists the callbacks).
+    """
+    if args.callback_id is not None:
+        return str(args.callback_id)
+    arn = resolve_execution(source, args.execution)
+    history = read_history(source, arn, data=False)
+    try:
+        return find_callback_id(history, args.execution, args.callback)
+    except LookupError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _send(service: DurableExecutionService, callback_id: str, args: argparse.Namespace) -> None:
     if args.action == "succeed":
         result = None if args.result is None else args.result.encode("utf-8")
         service.send_durable_execution_callback_success(
-            SendDurableExecutionCallbackSuccessRequest(callback_id=args.callback_id, result=result)
+            SendDurableExecutionCallbackSuccessRequest(callback_id=callback_id, result=result)
         )
     elif args.action == "fail":
         error = ErrorObject(
             error_message=args.error_message, error_type=args.error_type, error_data=args.error_data
         )
         service.send_durable_execution_callback_failure(
-            SendDurableExecutionCallbackFailureRequest(callback_id=args.callback_id, error=error)
+            SendDurableExecutionCallbackFailureRequest(callback_id=callback_id, error=error)
         )
     else:
         service.send_durable_execution_callback_heartbeat(
-            SendDurableExecutionCallbackHeartbeatRequest(callback_id=args.callback_id)
+            SendDurableExecutionCallbackHeartbeatRequest(callback_id=callback_id)
         )

@@ -12,7 +12,8 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,12 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from perdure.engine import Engine
-from perdure.engine.invoker import Invocable
+from perdure.engine.invoker import DEFAULT_INVOCATION_TIMEOUT_SECONDS, Invocable
+from perdure.engine.lifecycle import DEFAULT_EXECUTION_TIMEOUT_SECONDS
 from perdure.engine.registry import check_function_name
 from perdure.engine.store import default_db_path
 from perdure.link.inprocess import InProcessInvocable
-from perdure.link.target import Target, TargetError, as_lambda_handler
+from perdure.link.remote import HttpInvocable, check_function_url, is_function_url
+from perdure.link.target import Target, TargetError, as_lambda_handler, is_durable_handler
 from perdure.testing.runner import decode_result
+from perdure.wire import limits
 from perdure.wire.codec import to_wire
 from perdure.wire.errors import ResourceNotFoundError
 from perdure.wire.service import DurableExecutionService
@@ -37,27 +41,98 @@ from perdure.wire.types import (
     ListDurableExecutionsByFunctionRequest,
 )
 
-from . import render
+from . import live, render
+
+FunctionSource = Target | str
+"""Where a function runs: a handler to load (`Target`), or the URL of a remote function."""
 
 
 class CommandError(Exception):
     """An expected failure: printed as one line, exit status 2."""
 
 
+SKIP_TIME_HELP = (
+    "skip waits and retry delays (a virtual clock). While a callback is open the clock"
+    " follows real time instead, so its timeout counts in real seconds and"
+    " `perdure callback` (from another shell, on the same --db) can answer it"
+)
 ENDPOINT_HELP = "read from a running `perdure serve` at this URL (e.g. http://127.0.0.1:9000)"
 
 
-def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+def add_key_arguments(parser: argparse.ArgumentParser) -> None:
+    """The key a command signs its `--endpoint` requests with (a server bound beyond
+    loopback requires signatures)."""
+    parser.add_argument(
+        "--access-key-id",
+        default=None,
+        metavar="ID",
+        help="with --endpoint: sign requests (SigV4) with this key (default: $PERDURE_ACCESS_KEY_ID,"
+        " else $AWS_ACCESS_KEY_ID; none: unsigned)",
+    )
+    parser.add_argument(
+        "--secret-access-key",
+        default=None,
+        metavar="SECRET",
+        help="the key's secret (default: $PERDURE_SECRET_ACCESS_KEY, else $AWS_SECRET_ACCESS_KEY)",
+    )
+
+
+def endpoint_client(args: argparse.Namespace) -> DurableExecutionService:
+    """The client of `args.endpoint`, signing with the key `add_key_arguments` reads."""
+    from perdure.server import HttpServiceClient
+    from perdure.server.sigv4 import credentials_from_environment
+
+    try:
+        credentials = credentials_from_environment(args.access_key_id, args.secret_access_key)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    return HttpServiceClient(args.endpoint, credentials=credentials)
+
+
+def add_engine_arguments(
+    parser: argparse.ArgumentParser, skip_time_help: str = "skip waits and retry delays (virtual clock)"
+) -> None:
     """The options of a command that runs functions on an engine of its own (`run`, `serve`)."""
     store = parser.add_mutually_exclusive_group()
     store.add_argument(
         "--db", default=None, help="SQLite database file (default: $PERDURE_DB or .perdure/perdure.db)"
     )
     store.add_argument("--memory", action="store_true", help="keep everything in memory")
-    parser.add_argument(
-        "--skip-time", action="store_true", help="skip waits and retry delays (virtual clock)"
-    )
+    parser.add_argument("--skip-time", action="store_true", help=skip_time_help)
     parser.add_argument("--isolation", choices=("inprocess", "process"), default="inprocess")
+    parser.add_argument(
+        "--execution-timeout",
+        type=_positive_int,
+        default=DEFAULT_EXECUTION_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="ExecutionTimeout of the executions started without one: past it they end TIMED_OUT"
+        f" (default: {DEFAULT_EXECUTION_TIMEOUT_SECONDS}, a week; at most {limits.MAX_EXECUTION_TIMEOUT_SECONDS})",
+    )
+    parser.add_argument(
+        "--max-operations",
+        type=_positive_int,
+        default=limits.DEFAULT_MAX_OPERATIONS,
+        metavar="N",
+        help=f"operations allowed per execution (default: {limits.DEFAULT_MAX_OPERATIONS}, as on AWS)",
+    )
+    parser.add_argument(
+        "--invocation-timeout",
+        type=float,
+        default=DEFAULT_INVOCATION_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="how long an invocation of a remote function (--function NAME=URL) may take before it"
+        f" counts as timed out and is retried (default: {DEFAULT_INVOCATION_TIMEOUT_SECONDS:g})",
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
 
 
 # ------------------------------------------------------------------------- helpers
@@ -81,15 +156,32 @@ def reject_duplicate_names(names: list[str]) -> None:
         raise CommandError(f"--function: {', '.join(duplicates)} registered more than once")
 
 
-def open_engine(db: str | None, memory: bool = False, skip_time: bool = False) -> Engine:
+def open_engine(
+    db: str | None, memory: bool = False, skip_time: bool = False, args: argparse.Namespace | None = None
+) -> Engine:
+    """The engine of `run` or `serve`; `args` carries `add_engine_arguments`' limits.
+
+    Raises:
+        CommandError: `--execution-timeout` is over the maximum.
+    """
+    options: dict[str, Any] = {}
+    if args is not None:
+        if args.execution_timeout > limits.MAX_EXECUTION_TIMEOUT_SECONDS:
+            raise CommandError(
+                f"--execution-timeout {args.execution_timeout} is over the maximum,"
+                f" {limits.MAX_EXECUTION_TIMEOUT_SECONDS} seconds"
+            )
+        if not args.invocation_timeout > 0:
+            raise CommandError("--invocation-timeout must be > 0")
+        options = {"execution_timeout": args.execution_timeout, "max_operations": args.max_operations}
     if not memory:
         path = Path(db) if db else default_db_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        return Engine.open(path, skip_time=skip_time)
-    return Engine.open(memory=True, skip_time=skip_time)
+        return Engine.open(path, skip_time=skip_time, **options)
+    return Engine.open(memory=True, skip_time=skip_time, **options)
 
 
-def _open_existing(db: str | None) -> Engine:
+def open_existing(db: str | None) -> Engine:
     path = Path(db) if db else default_db_path()
     if not path.exists():
         raise CommandError(f"no database at {path} (run something first, or pass --db)")
@@ -106,7 +198,10 @@ class _StderrSink:
 
 
 def register_functions(
-    engine: Engine, functions: list[tuple[str, Target]], isolation: str
+    engine: Engine,
+    functions: Sequence[tuple[str, FunctionSource]],
+    isolation: str,
+    invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT_SECONDS,
 ) -> list[Callable[[], None]]:
     """Load and register each (name, target); returns what closes them, in load order.
 
@@ -116,7 +211,7 @@ def register_functions(
     closers: list[Callable[[], None]] = []
     try:
         for name, target in functions:
-            invocable, close = _load_invocable(target, engine, isolation)
+            invocable, close = _load_invocable(name, target, engine, isolation, invocation_timeout)
             if close is not None:
                 closers.append(close)
             engine.register_function(name, invocable)
@@ -133,8 +228,10 @@ def close_all(closers: list[Callable[[], None]]) -> None:
 
 
 def _load_invocable(
-    target: Target, engine: Engine, isolation: str
+    name: str, target: FunctionSource, engine: Engine, isolation: str, invocation_timeout: float
 ) -> tuple[Invocable, Callable[[], None] | None]:
+    if isinstance(target, str):
+        return HttpInvocable(name, target, timeout=invocation_timeout), None
     if isolation == "process":
         from perdure.link.process import ProcessInvocable
 
@@ -147,22 +244,43 @@ def _load_invocable(
         raise CommandError(str(exc)) from None
     except Exception as exc:
         raise CommandError(f"cannot load {target}: {type(exc).__name__}: {exc}") from None
+    warn_if_undecorated(target, handler)
     return InProcessInvocable(as_lambda_handler(handler), engine.service), None
+
+
+def warn_if_undecorated(target: Target, handler: Callable[..., Any]) -> None:
+    """Warn on stderr when `handler` lacks `@durable_execution`: it runs here, not on Lambda."""
+    if not is_durable_handler(handler):
+        print(
+            f"perdure: warning: {target} is not decorated with @durable_execution. It runs here,"
+            " but fails on AWS Lambda: add `@durable_execution` (from perdure import"
+            " durable_execution) above the handler.",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 # ----------------------------------------------------------------------------- run
 
 
-def parse_function(spec: str) -> tuple[str, Target]:
-    """`NAME=TARGET` or `TARGET` -> (function name, target).
+def parse_function(spec: str) -> tuple[str, FunctionSource]:
+    """`NAME=TARGET`, `TARGET` or `NAME=URL` -> (function name, target or URL).
 
     Raises:
-        CommandError: the target cannot be parsed, its file does not exist, or NAME is not
-            1-64 characters of [a-zA-Z0-9_-].
+        CommandError: the target cannot be parsed, its file does not exist, a URL is
+            malformed or has no NAME, or NAME is not 1-64 characters of [a-zA-Z0-9_-].
     """
     name, sep, rest = spec.partition("=")
     named = bool(sep) and ":" not in name and "/" not in name and "\\" not in name
     text = rest if named else spec
+    if is_function_url(text):
+        if not named:
+            raise CommandError(f"--function {spec}: a remote function needs a name: --function NAME={text}")
+        try:
+            check_function_name(name)
+            return name, check_function_url(text)
+        except ValueError as exc:
+            raise CommandError(f"--function {spec}: {exc}") from None
     try:
         target = Target.parse(text)
     except TargetError as exc:
@@ -177,7 +295,7 @@ def parse_function(spec: str) -> tuple[str, Target]:
     return (name if named else target.function_name), target
 
 
-def _invoke_targets(specs: list[str], main_name: str) -> list[tuple[str, Target]]:
+def _invoke_targets(specs: list[str], main_name: str) -> list[tuple[str, FunctionSource]]:
     """`--function NAME=TARGET` values: the functions the run's chained invokes may call.
 
     Raises:
@@ -186,6 +304,26 @@ def _invoke_targets(specs: list[str], main_name: str) -> list[tuple[str, Target]
     functions = [parse_function(spec) for spec in specs]
     reject_duplicate_names([main_name, *(name for name, _ in functions)])
     return functions
+
+
+def _serve_api(engine: Engine, port: int) -> Callable[[], None]:
+    """Serve the engine's Lambda API on 127.0.0.1:`port` for the run's remote functions, which
+    reach it through `AWS_ENDPOINT_URL_LAMBDA`; returns what stops it.
+
+    Raises:
+        CommandError: the `server` extra is missing, or the port is taken.
+    """
+    try:
+        from perdure.server import EngineHost
+    except ImportError:
+        raise CommandError("remote functions need the server extra: pip install 'perdure[server]'") from None
+    try:
+        host = EngineHost(engine, port=port)
+    except OSError as exc:
+        raise CommandError(f"--api-port {port}: cannot listen: {exc.strerror or exc}") from None
+    host.start()
+    print(f"perdure run: remote functions reach the engine at {host.url}", file=sys.stderr, flush=True)
+    return host.stop
 
 
 def run(args: argparse.Namespace) -> int:
@@ -201,12 +339,30 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"no such file: {target.module}")
     functions = _invoke_targets(getattr(args, "function", None) or [], target.function_name)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
-    engine = open_engine(args.db, args.memory, args.skip_time)
+    engine = open_engine(args.db, args.memory, args.skip_time, args)
     try:
-        closers = register_functions(engine, [(target.function_name, target), *functions], args.isolation)
+        closers = register_functions(
+            engine, [(target.function_name, target), *functions], args.isolation, args.invocation_timeout
+        )
         try:
+            if any(isinstance(source, str) for _, source in functions):
+                closers.append(_serve_api(engine, args.api_port))
             arn = engine.start_execution(target.function_name, payload, args.name)
-            execution = engine.drive(arn)
+            name = engine.get_execution(arn).durable_execution_name
+            out = sys.stderr if args.json else sys.stdout
+            print(f"name       {name}\nexecution  {arn}", file=out, flush=True)
+            follower = None
+            if not args.quiet:
+                progress = live.Progress(lambda line: print(line, file=out, flush=True), name, args.db)
+                follower = live.Follower(engine, arn, progress).start()
+            try:
+                execution = live.drive_skipping(engine, arn, name) if args.skip_time else engine.drive(arn)
+            except KeyboardInterrupt:
+                _print_resume_hint(args, name)
+                raise
+            finally:
+                if follower is not None:
+                    follower.stop()
             events = engine.history(arn, include_execution_data=False)
         finally:
             close_all(closers)
@@ -228,11 +384,25 @@ def run(args: argparse.Namespace) -> int:
     return 0 if execution.status is ExecutionStatus.SUCCEEDED else 1
 
 
+def _print_resume_hint(args: argparse.Namespace, name: str) -> None:
+    if args.memory:
+        print(f"perdure: execution {name} was in memory only: it is gone", file=sys.stderr)
+        return
+    db = f" --db {args.db}" if args.db else ""
+    given = f" --input '{args.input}'" if args.input is not None else ""
+    print(
+        f"perdure: execution {name} is saved; resume it with:"
+        f" perdure run {args.target} --name {name}{given}{db}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 # ---------------------------------------------------------------- list and history
 
 
 @dataclass(frozen=True)
-class _Source:
+class Source:
     """Where `list`/`history` read: a service, and the local database's function names
     (None over HTTP: the API only lists executions per function)."""
 
@@ -241,19 +411,17 @@ class _Source:
 
 
 @contextmanager
-def _source(args: argparse.Namespace) -> Iterator[_Source]:
+def _source(args: argparse.Namespace) -> Iterator[Source]:
     """`--endpoint`'s server, else the local database."""
     endpoint = getattr(args, "endpoint", None)
     if endpoint is not None:
         if args.db is not None:
             raise CommandError("--db and --endpoint are exclusive: the server reads its own database")
-        from perdure.server import HttpServiceClient
-
-        yield _Source(HttpServiceClient(endpoint), None)
+        yield Source(endpoint_client(args), None)
         return
-    engine = _open_existing(args.db)
+    engine = open_existing(args.db)
     try:
-        yield _Source(engine.service, engine.function_names)
+        yield Source(engine.service, engine.function_names)
     finally:
         engine.close()
 
@@ -285,27 +453,80 @@ def list_executions(args: argparse.Namespace) -> int:
     return 0
 
 
-def history(args: argparse.Namespace) -> int:
+def resolve_execution(source: Source, ref: str) -> str:
+    """The ARN of the execution `ref` names: an ARN as is, else a name looked up per function.
+
+    Raises:
+        CommandError: no execution has that name, or several do (they are listed), or the
+            source cannot list functions (`--endpoint`: pass the ARN).
+    """
+    if ref.startswith("arn:"):
+        return ref
+    if source.function_names is None:
+        raise CommandError(f"{ref!r}: over --endpoint, address the execution by its ARN (perdure list)")
+    found: list[tuple[str, str]] = []
+    for function in source.function_names():
+        page = source.service.list_durable_executions_by_function(
+            ListDurableExecutionsByFunctionRequest(function_name=function, durable_execution_name=ref)
+        )
+        found.extend((function, e.durable_execution_arn) for e in page.durable_executions)
+    if not found:
+        raise CommandError(f"no execution named {ref!r} (`perdure list` shows them)")
+    if len(found) > 1:
+        listed = "; ".join(f"{function}: {arn}" for function, arn in found)
+        raise CommandError(f"{len(found)} executions are named {ref!r}, pass one's ARN instead: {listed}")
+    return found[0][1]
+
+
+def read_history(source: Source, arn: str, after: int | None = None, *, data: bool = True) -> list[Event]:
+    """The events of `arn` after event id `after` (all when None).
+
+    Raises:
+        CommandError: no such execution.
+    """
     events: list[Event] = []
+    marker = None if after is None else str(after)
+    while True:
+        try:
+            page = source.service.get_durable_execution_history(
+                GetDurableExecutionHistoryRequest(arn, include_execution_data=data, marker=marker)
+            )
+        except ResourceNotFoundError:
+            raise CommandError(f"no execution {arn}") from None
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        events.extend(page.events)
+        marker = page.next_marker
+        if marker is None:
+            return events
+
+
+_EXECUTION_ENDS = {
+    EventType.EXECUTION_SUCCEEDED,
+    EventType.EXECUTION_FAILED,
+    EventType.EXECUTION_TIMED_OUT,
+    EventType.EXECUTION_STOPPED,
+}
+
+
+def history(args: argparse.Namespace) -> int:
+    if args.follow and args.json:
+        raise CommandError("--follow prints events as they are recorded; it does not combine with --json")
     with _source(args) as source:
-        marker: str | None = None
-        while True:
-            try:
-                page = source.service.get_durable_execution_history(
-                    GetDurableExecutionHistoryRequest(args.arn, include_execution_data=True, marker=marker)
-                )
-            except ResourceNotFoundError:
-                raise CommandError(f"no execution {args.arn}") from None
-            except ValueError as exc:
-                raise CommandError(str(exc)) from None
-            events.extend(page.events)
-            marker = page.next_marker
-            if marker is None:
-                break
-    if args.json:
-        print(json.dumps({"Events": [to_wire(e, timestamps="epoch_seconds") for e in events]}))
-    else:
-        print(render.history_table(events))
+        arn = resolve_execution(source, args.execution)
+        events = read_history(source, arn, None)
+        if args.json:
+            print(json.dumps({"Events": [to_wire(e, timestamps="epoch_seconds") for e in events]}))
+            return 0
+        print(render.history_table(events), flush=True)
+        if not args.follow:
+            return 0
+        while not any(e.event_type in _EXECUTION_ENDS for e in events):
+            time.sleep(live.POLL_SECONDS)
+            more = read_history(source, arn, events[-1].event_id if events else None)
+            for event in more:
+                print(render.history_line(event), flush=True)
+            events.extend(more)
     return 0
 
 

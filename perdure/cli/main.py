@@ -1,14 +1,20 @@
 """`perdure` command line entry point (argparse).
 
     perdure run TARGET [--input JSON] [--name NAME] [--db PATH | --memory] [--skip-time]
-                [--isolation inprocess|process] [--function NAME=TARGET ...] [--json]
-    perdure list [--db PATH | --endpoint URL] [--function NAME] [--json]
-    perdure history ARN [--db PATH | --endpoint URL] [--json]
+                [--isolation inprocess|process] [--function NAME=TARGET ...] [--json] [-q]
+    perdure list [--db PATH | --endpoint URL [--access-key-id ID --secret-access-key SECRET]]
+                 [--function NAME] [--json]
+    perdure history EXECUTION [--follow] [--db PATH | --endpoint URL [--access-key-id ...]] [--json]
     perdure conformance --requirements DIR --handlers DIR --mapping FILE [--only IDS] [--report FILE]
     perdure serve [--host 127.0.0.1] [--port 9000] [--db PATH | --memory] [--skip-time]
                   [--isolation inprocess|process] [--function [NAME=]TARGET ...] [--sync-timeout S]
-    perdure callback succeed|fail|heartbeat CALLBACK_ID [--result JSON | --error-type T --error-message M]
-                     [--db PATH | --endpoint URL]
+    perdure console [--db PATH] [--host 127.0.0.1] [--port 9001]
+    perdure callback succeed|fail|heartbeat [CALLBACK_ID | --execution EXECUTION [--callback NAME]]
+                     [--result JSON | --error-type T --error-message M] [--db PATH | --endpoint URL]
+
+    python -m perdure ...   (the same)
+
+An EXECUTION is addressed by its name or its ARN.
 
 Every expected failure (bad target, bad JSON, an unusable database, a refused start)
 prints one line `perdure: error: ...` on stderr and exits with status 2; `run` exits 1
@@ -24,28 +30,53 @@ from collections.abc import Sequence
 from perdure.wire.errors import PerdureError
 
 from . import callback, commands
+from . import console as console_cli
 from . import serve as serve_cli
 
 EXIT_ERROR = 2
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("perdure")
+    except PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="perdure", description="Durable execution for Python.")
+    parser.add_argument("--version", action="version", version=f"perdure {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a durable handler to its end", description="Run a durable handler.")
     run.add_argument("target", help="path/file.py:func or package.module:func")
     run.add_argument("--input", default=None, help="the execution input, as JSON (default: null)")
     run.add_argument("--name", default=None, help="execution name; the same name and input resumes it")
-    commands.add_engine_arguments(run)
+    commands.add_engine_arguments(run, commands.SKIP_TIME_HELP)
     run.add_argument(
         "--function",
         action="append",
         default=[],
-        metavar="NAME=TARGET",
-        help="also register a function its chained invokes call (repeatable)",
+        metavar="NAME=TARGET|URL",
+        help="also register a function its chained invokes call (repeatable); NAME=http://HOST:PORT"
+        " is a remote function, invoked through the Lambda Invoke API at that URL",
     )
-    run.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    run.add_argument(
+        "--api-port",
+        type=int,
+        default=9000,
+        metavar="PORT",
+        help="with remote functions: serve the engine's Lambda API on 127.0.0.1:PORT for them"
+        " (their AWS_ENDPOINT_URL_LAMBDA; default: 9000)",
+    )
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print the outcome as one JSON document on stdout (progress goes to stderr)",
+    )
+    run.add_argument("-q", "--quiet", action="store_true", help="no line per operation")
     run.set_defaults(func=commands.run)
 
     listing = sub.add_parser("list", help="list executions", description="List executions.")
@@ -53,13 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--function", default=None, help="only this function")
     listing.add_argument("--json", action="store_true")
     listing.add_argument("--endpoint", default=None, help=commands.ENDPOINT_HELP)
+    commands.add_key_arguments(listing)
     listing.set_defaults(func=commands.list_executions)
 
     history = sub.add_parser("history", help="show an execution's history", description="Show a history.")
-    history.add_argument("arn")
+    history.add_argument("execution", metavar="EXECUTION", help="its name or ARN")
+    history.add_argument(
+        "--follow", "-f", action="store_true", help="keep printing new events until the execution ends"
+    )
     history.add_argument("--db", default=None)
     history.add_argument("--json", action="store_true")
     history.add_argument("--endpoint", default=None, help=commands.ENDPOINT_HELP)
+    commands.add_key_arguments(history)
     history.set_defaults(func=commands.history)
 
     conformance = sub.add_parser(
@@ -73,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     conformance.set_defaults(func=commands.conformance)
     serve_cli.add_parser(sub)
     callback.add_parser(sub)
+    console_cli.add_parser(sub)
     return parser
 
 

@@ -34,7 +34,7 @@ def _time(value: Any) -> str:
 
 
 def run_summary(summary: dict[str, Any]) -> str:
-    lines = [f"execution  {summary['execution_arn']}", f"status     {summary['status']}"]
+    lines = [f"status     {summary['status']}"]
     if summary.get("result") is not None:
         lines.append(f"result     {json.dumps(summary['result'])}")
     if summary.get("error"):
@@ -61,10 +61,11 @@ def execution_table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def _detail(event: Event) -> str:
+    """The event's details on one line; a callback id is shown whole (`perdure callback` takes it)."""
     data = to_wire(event, timestamps="epoch_seconds").get(event.event_type.details_key) or {}
     parts: list[str] = []
     for key, value in data.items():
-        if key in ("StartTimestamp", "EndTimestamp", "ScheduledEndTimestamp"):
+        if key in ("StartTimestamp", "EndTimestamp", "ScheduledEndTimestamp", "CallbackId"):
             continue
         if isinstance(value, dict) and "Payload" in value:
             payload = value["Payload"]
@@ -75,21 +76,35 @@ def _detail(event: Event) -> str:
             parts.append(f"{key}=" + ",".join(f"{k}:{v}" for k, v in value.items()))
         else:
             parts.append(f"{key}={value}")
-    return _clip(" ".join(parts), 80)
+    text = _clip(" ".join(parts), 80)
+    callback_id = data.get("CallbackId")
+    return f"CallbackId={callback_id} {text}".rstrip() if callback_id else text
+
+
+HISTORY_HEADERS = ("#", "TIME", "EVENT", "SUBTYPE", "NAME", "ID", "PARENT", "DETAILS")
+
+
+def _history_row(event: Event) -> list[str]:
+    return [
+        str(event.event_id),
+        _time(event.event_timestamp),
+        event.event_type.value,
+        event.sub_type or "",
+        _clip(event.name or "", 24),
+        _clip(event.id or "", 13),
+        _clip(event.parent_id or "", 13),
+        _detail(event),
+    ]
 
 
 def history_table(events: Sequence[Event]) -> str:
-    rows = [
-        [
-            str(e.event_id),
-            _time(e.event_timestamp),
-            e.event_type.value,
-            e.sub_type or "",
-            _clip(e.name or "", 24),
-            _clip(e.id or "", 13),
-            _clip(e.parent_id or "", 13),
-            _detail(e),
-        ]
-        for e in events
-    ]
-    return table(["#", "TIME", "EVENT", "SUBTYPE", "NAME", "ID", "PARENT", "DETAILS"], rows)
+    return table(HISTORY_HEADERS, [_history_row(e) for e in events])
+
+
+_LINE_WIDTHS = (4, 23, 19, 12, 24, 13, 13)
+
+
+def history_line(event: Event) -> str:
+    """One event as a line of fixed-width columns (`perdure history --follow`)."""
+    cells = _history_row(event)
+    return "  ".join(c.ljust(w) for c, w in zip(cells, _LINE_WIDTHS, strict=False)) + "  " + cells[-1]

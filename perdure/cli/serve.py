@@ -30,13 +30,14 @@ from perdure.server import (
     EngineHost,
 )
 from perdure.server.host import check_bind
+from perdure.server.sigv4 import ACCESS_KEY_ENV, SECRET_KEY_ENV, credentials_from_environment
 
 from . import commands
 from .commands import CommandError
 
 INSTALL_HINT = "perdure serve needs the server extra: pip install 'perdure[server]'"
-ACCESS_KEY_ENV = "PERDURE_ACCESS_KEY_ID"
-SECRET_KEY_ENV = "PERDURE_SECRET_ACCESS_KEY"
+CONSOLE_TOKEN_ENV = "PERDURE_CONSOLE_TOKEN"
+"""The web console's login token when credentials are given (default: a fresh one, printed)."""
 
 
 def add_parser(sub: Any) -> None:
@@ -55,8 +56,10 @@ def add_parser(sub: Any) -> None:
         "--function",
         action="append",
         default=[],
-        metavar="[NAME=]TARGET",
-        help="register a durable function (TARGET as for `perdure run`; NAME defaults to file-function)",
+        metavar="[NAME=]TARGET|NAME=URL",
+        help="register a durable function (TARGET as for `perdure run`; NAME defaults to file-function);"
+        " NAME=http://HOST:PORT is a remote function, invoked through the Lambda Invoke API at that URL"
+        " (a Runtime Interface Emulator, `sam local start-lambda`)",
     )
     serve.add_argument(
         "--sync-timeout",
@@ -118,7 +121,7 @@ def serve_command(args: argparse.Namespace) -> int:
     commands.reject_duplicate_names([name for name, _ in functions])
     if args.sync_timeout < 0:
         raise CommandError("--sync-timeout must be >= 0")
-    credentials = _credentials(args.access_key_id, args.secret_access_key)
+    credentials = credentials_of(args.access_key_id, args.secret_access_key)
     try:
         check_bind(args.host, credentials)
     except CredentialsRequiredError as exc:
@@ -132,10 +135,10 @@ def serve_command(args: argparse.Namespace) -> int:
     if args.verbose:
         logging.getLogger("perdure.server.access").setLevel(logging.DEBUG)
         logging.getLogger("perdure.server").setLevel(logging.DEBUG)
-    engine = commands.open_engine(args.db, args.memory, args.skip_time)
+    engine = commands.open_engine(args.db, args.memory, args.skip_time, args)
     closers: list[Callable[[], None]] = []
     try:
-        closers = commands.register_functions(engine, functions, args.isolation)
+        closers = commands.register_functions(engine, functions, args.isolation, args.invocation_timeout)
         try:
             host = EngineHost(
                 engine,
@@ -145,6 +148,7 @@ def serve_command(args: argparse.Namespace) -> int:
                 allowed_hosts=args.allow_host,
                 credentials=credentials,
                 options=options,
+                console_token=os.environ.get(CONSOLE_TOKEN_ENV) or None,
             )
         except OSError as exc:
             raise CommandError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
@@ -159,6 +163,7 @@ def serve_command(args: argparse.Namespace) -> int:
                 print(
                     f"  requests must be SigV4-signed with access key {credentials.access_key_id}", flush=True
                 )
+            print(f"  console {host.console_url}", flush=True)
 
         signum = host.serve_until_signalled(on_started=announce)
         print(f"perdure serve: stopped (signal {signum})", file=sys.stderr, flush=True)
@@ -168,12 +173,9 @@ def serve_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _credentials(access_key_id: str | None, secret_access_key: str | None) -> Credentials | None:
-    if not access_key_id and not secret_access_key:
-        return None
-    if not access_key_id or not secret_access_key:
-        raise CommandError(
-            "--access-key-id and --secret-access-key go together"
-            f" (or {ACCESS_KEY_ENV} and {SECRET_KEY_ENV}); one is missing"
-        )
-    return Credentials(access_key_id, secret_access_key)
+def credentials_of(access_key_id: str | None, secret_access_key: str | None) -> Credentials | None:
+    # The options' defaults are the environment's; AWS_* keys never make the server demand signatures.
+    try:
+        return credentials_from_environment(access_key_id, secret_access_key, variables=())
+    except ValueError as exc:
+        raise CommandError(f"{exc} (the defaults are ${ACCESS_KEY_ENV} and ${SECRET_KEY_ENV})") from None

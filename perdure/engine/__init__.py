@@ -62,6 +62,9 @@ class Engine:
         workers: invocations that may run at once.
         execution_timeout: ExecutionTimeout recorded on new executions, in seconds.
         recover_on_open: close invocations a dead process left open (see `perdure.engine.recovery`).
+        state_page_bytes: the most of the state an invocation event (or a state page) holds, as
+            JSON; the rest is paged with `NextMarker` (default: Lambda's 6 MB invoke payload
+            less room for the event's other members; lower it to exercise paging).
     """
 
     def __init__(
@@ -74,12 +77,18 @@ class Engine:
         workers: int = 4,
         execution_timeout: int = DEFAULT_EXECUTION_TIMEOUT_SECONDS,
         recover_on_open: bool = True,
+        state_page_bytes: int = limits.STATE_PAGE_BYTES,
     ) -> None:
         self.store: Store = store if store is not None else MemoryStore()
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.registry = FunctionRegistry()
         self.scheduler = Scheduler(
-            self.store, self.clock, self.registry, retry_policy=invocation_retry, workers=workers
+            self.store,
+            self.clock,
+            self.registry,
+            retry_policy=invocation_retry,
+            workers=workers,
+            state_page_bytes=state_page_bytes,
         )
         self.service = EngineService(
             self.store,
@@ -89,6 +98,7 @@ class Engine:
             execution_timeout=execution_timeout,
             on_change=self.scheduler.notify,
             run_to_completion=self.drive,
+            state_page_bytes=state_page_bytes,
         )
         self._background: threading.Thread | None = None
         self._stop = threading.Event()
@@ -242,8 +252,7 @@ class Engine:
 
     def function_names(self) -> list[str]:
         """Every function with executions in the store (registered here or not), sorted."""
-        with self.store.transaction() as tx:
-            return tx.function_names()
+        return self.service.function_names()
 
     def history(self, arn: str, *, include_execution_data: bool = True) -> list[Event]:
         """Every history event of `arn`, in order."""

@@ -55,7 +55,9 @@ class Invocable(Protocol):
 
 
 class InvocationCrashed(PerdureError):
-    """Raised by an `Invocable` when the process running the handler died.
+    """Raised by an `Invocable` when the invocation failed outside the handler's own code: the
+    process running it died, a remote function could not be reached, timed out, answered
+    with `X-Amz-Function-Error` or with something that is not an invocation output.
 
     Args:
         error: what to record (`ErrorType` is usually `Runtime.ExitError`).

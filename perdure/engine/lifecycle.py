@@ -38,7 +38,10 @@ from perdure.wire.types import (
     OperationStatus,
 )
 
-DEFAULT_EXECUTION_TIMEOUT_SECONDS = 86_400
+DEFAULT_EXECUTION_TIMEOUT_SECONDS = 7 * 86_400
+"""A week: longer than the day-long waits and the approvals awaited for days that local
+workflows model (a one-day default would time out a 24-hour wait at the moment it ends), and
+short enough that an execution waiting for a callback nobody sends still ends."""
 EXECUTION_TIMEOUT_ERROR_TYPE = "Execution.Timeout"
 EXECUTION_STOPPED_ERROR_TYPE = "Execution.Stopped"
 INVOCATION_ABANDONED_ERROR_TYPE = "Invocation.Abandoned"
@@ -46,13 +49,67 @@ _EXECUTION_NAME_RE = re.compile(rf"[a-zA-Z0-9_-]{{1,{limits.MAX_EXECUTION_NAME_L
 INTERRUPTED_MESSAGE = "invocation was interrupted: the engine process stopped before it returned"
 
 
+_OPERATION_OVERHEAD_BYTES = 2048
+"""More than the JSON of an operation's members besides its payloads (ids, names, times)."""
+_JSON_EXPANSION = 6
+"""The most one character of a payload grows to in JSON (`\\u00e9`)."""
+
+
+def _payload_chars(op: Operation) -> int:
+    """The characters of the payloads (input, result, error) an operation carries."""
+    total = 0
+    for details in (
+        op.execution_details,
+        op.context_details,
+        op.step_details,
+        op.callback_details,
+        op.chained_invoke_details,
+    ):
+        if details is None:
+            continue
+        for name in ("input_payload", "result"):
+            value = getattr(details, name, None)
+            if value is not None:
+                total += len(value)
+        error = getattr(details, "error", None)
+        if error is not None:
+            total += (
+                len(error.error_message or "") + len(error.error_data or "") + len(error.error_type or "")
+            )
+            total += sum(len(line) for line in error.stack_trace or ())
+    return total
+
+
+def operation_json_bytes(op: Operation) -> int:
+    """The size of `op` in an invocation event or a state page (its JSON, ASCII-escaped)."""
+    return len(json.dumps(to_wire(op, timestamps="epoch_millis"), separators=(",", ":")))
+
+
 def operations_page(
-    tx: StoreTx, execution_key: int, after: int | None, size: int
+    tx: StoreTx,
+    execution_key: int,
+    after: int | None,
+    size: int,
+    max_bytes: int = limits.STATE_PAGE_BYTES,
 ) -> tuple[tuple[Operation, ...], str | None]:
-    """Up to `size` operations in sequence order after `after`, and the next page's marker."""
+    """Up to `size` operations in sequence order after `after`, and the next page's marker.
+
+    A page holds at most `max_bytes` of operations as JSON (at least one operation), so an
+    invocation event stays under Lambda's invoke payload limit. Sizes are measured only
+    when a cheap upper bound says the page might not fit.
+    """
     page = tx.list_operations(execution_key, -1 if after is None else after, size + 1)
+    ops = page[:size]
+    bound = sum(_payload_chars(op) * _JSON_EXPANSION + _OPERATION_OVERHEAD_BYTES for _, op in ops)
+    if bound > max_bytes:
+        total = 0
+        for index, (_, op) in enumerate(ops):
+            total += operation_json_bytes(op)
+            if total > max_bytes and index > 0:
+                ops = ops[:index]
+                return tuple(op for _, op in ops), str(ops[-1][0])
     marker = str(page[size - 1][0]) if len(page) > size else None
-    return tuple(op for _, op in page[:size]), marker
+    return tuple(op for _, op in ops), marker
 
 
 # ------------------------------------------------------------------------ start
@@ -138,10 +195,18 @@ class BegunInvocation:
     execution: ExecutionRecord
 
 
-def begin_invocation(tx: StoreTx, now: datetime, arn: str, invoker: str) -> BegunInvocation | None:
+def begin_invocation(
+    tx: StoreTx,
+    now: datetime,
+    arn: str,
+    invoker: str,
+    state_page_bytes: int = limits.STATE_PAGE_BYTES,
+) -> BegunInvocation | None:
     """Open an invocation if the execution needs one and none is running (else None).
 
-    `invoker` names the engine running it (see `perdure.engine.recovery`)."""
+    `invoker` names the engine running it (see `perdure.engine.recovery`). The event's
+    `InitialExecutionState` holds the EXECUTION operation first and at most
+    `state_page_bytes` of operations; its `NextMarker` pages the rest."""
     rec = tx.get_execution(arn)
     if rec is None or not rec.is_running or rec.request_id is not None or not rec.needs_invocation:
         return None
@@ -160,7 +225,7 @@ def begin_invocation(tx: StoreTx, now: datetime, arn: str, invoker: str) -> Begu
     rec.reported_seq = rec.change_seq  # the initial state below holds every change so far
     rec.invocation_count += 1
     tx.insert_invocation(rec.key, request_id, now)
-    operations, marker = operations_page(tx, rec.key, None, limits.MAX_STATE_PAGE)
+    operations, marker = operations_page(tx, rec.key, None, limits.MAX_STATE_PAGE, state_page_bytes)
     tx.update_execution(rec)
     state = InitialExecutionState(operations=operations, next_marker=marker)
     return BegunInvocation(
@@ -291,7 +356,9 @@ def fire_timer(tx: StoreTx, now: datetime, timer: Timer) -> bool:
     if timer.kind is TimerKind.EXECUTION_TIMEOUT:
         error = ErrorObject(
             error_type=EXECUTION_TIMEOUT_ERROR_TYPE,
-            error_message=f"the execution exceeded its ExecutionTimeout of {rec.execution_timeout} seconds",
+            error_message=f"the execution exceeded its ExecutionTimeout of {rec.execution_timeout} seconds"
+            " (set it per start, with `--execution-timeout` on `perdure run`/`serve`,"
+            " or `Engine(execution_timeout=...)`)",
         )
         terminate(tx, now, rec, ExecutionStatus.TIMED_OUT, error)
         return True

@@ -48,6 +48,7 @@ from perdure.engine.invoker import (
 )
 from perdure.engine.registry import FunctionRegistry
 from perdure.engine.store import Store, StoreTx
+from perdure.wire import limits
 from perdure.wire.types import ErrorObject, ExecutionStatus, InvocationOutput, OperationStatus, OperationType
 
 _BATCH = 100
@@ -73,6 +74,7 @@ class Scheduler:
         store, clock, registry: shared with the service.
         retry_policy: how failed invocations are retried.
         workers: invocations that may run at once (threads).
+        state_page_bytes: the most an invocation event's initial state holds, as JSON.
     """
 
     def __init__(
@@ -83,6 +85,7 @@ class Scheduler:
         *,
         retry_policy: InvocationRetryPolicy | None = None,
         workers: int = 4,
+        state_page_bytes: int = limits.STATE_PAGE_BYTES,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
@@ -90,6 +93,7 @@ class Scheduler:
         self._clock = clock
         self._registry = registry
         self._policy = retry_policy or InvocationRetryPolicy()
+        self._state_page_bytes = state_page_bytes
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="perdure-invoke")
         self._inflight: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
@@ -274,7 +278,9 @@ class Scheduler:
             function = self._registry.get(rec.function_name)
             if function is None:
                 return  # not registered in this process: leave it for one that has it
-            begun = lifecycle.begin_invocation(tx, self._clock.now(), arn, self.invoker_id)
+            begun = lifecycle.begin_invocation(
+                tx, self._clock.now(), arn, self.invoker_id, self._state_page_bytes
+            )
         if begun is None:
             return
         start = self._clock.now()

@@ -20,7 +20,7 @@ from perdure.engine.errors import UnknownFunctionError
 from perdure.engine.processors import Batch, apply_updates, callback
 from perdure.engine.processors._base import StartExecution, check_error_size
 from perdure.engine.registry import FunctionRegistry, function_name_of
-from perdure.engine.store import ExecutionQuery, ExecutionRecord, Store, StoreTx
+from perdure.engine.store import ExecutionQuery, ExecutionRecord, OperationSummary, Store, StoreTx
 from perdure.wire import limits
 from perdure.wire.codec import to_wire
 from perdure.wire.errors import (
@@ -147,6 +147,7 @@ class EngineService:
         execution_timeout: the ExecutionTimeout recorded on new executions, in seconds.
         on_change: called (with no lock held) after anything that may make work runnable.
         run_to_completion: blocks until an execution ends; used by `invoke(RequestResponse)`.
+        state_page_bytes: the most a state page holds, as JSON (see `limits.STATE_PAGE_BYTES`).
     """
 
     def __init__(
@@ -159,7 +160,10 @@ class EngineService:
         execution_timeout: int = lifecycle.DEFAULT_EXECUTION_TIMEOUT_SECONDS,
         on_change: Callable[[], None] | None = None,
         run_to_completion: Callable[[str], object] | None = None,
+        state_page_bytes: int = limits.STATE_PAGE_BYTES,
     ) -> None:
+        if state_page_bytes < 1:
+            raise ValueError("state_page_bytes must be >= 1")
         if max_operations < 1:
             raise ValueError("max_operations must be >= 1")
         try:
@@ -173,6 +177,7 @@ class EngineService:
         self.execution_timeout = execution_timeout
         self.on_change = on_change
         self.run_to_completion = run_to_completion
+        self.state_page_bytes = state_page_bytes
 
     def _changed(self) -> None:
         if self.on_change is not None:
@@ -380,7 +385,9 @@ class EngineService:
                 marker = _changes_marker(page[size - 1][0], change_upto) if len(page) > size else None
                 operations = tuple(op for _, op in page[:size] if op.type is not OperationType.EXECUTION)
             else:
-                operations, marker = lifecycle.operations_page(tx, rec.key, after, size)
+                operations, marker = lifecycle.operations_page(
+                    tx, rec.key, after, size, self.state_page_bytes
+                )
         return GetDurableExecutionStateResponse(operations=operations, next_marker=marker)
 
     # --------------------------------------------------------------- reading
@@ -447,6 +454,56 @@ class EngineService:
             ),
             next_marker=marker,
         )
+
+    # ---------------------------------------------------------------- reading
+
+    def list_executions(self, query: ExecutionQuery) -> list[ExecutionRecord]:
+        """One keyset page of executions across functions (the console's list; see
+        `ExecutionQuery`). The next page starts after the last record's `key`."""
+        with self.store.transaction() as tx:
+            return tx.list_executions(query)
+
+    def function_names(self) -> list[str]:
+        """Every function with executions in the store (registered here or not), sorted."""
+        with self.store.transaction() as tx:
+            return tx.function_names()
+
+    def execution_record(self, arn: str) -> ExecutionRecord:
+        """The stored record of an execution.
+
+        Raises:
+            ResourceNotFoundError: no such execution.
+        """
+        with self.store.transaction() as tx:
+            return self._execution(tx, arn)
+
+    def operation_summaries(
+        self, arn: str, *, after_seq: int = 0, limit: int | None = None
+    ) -> tuple[ExecutionRecord, list[tuple[int, OperationSummary]]]:
+        """An execution's record and its operations without payloads, in checkpoint order,
+        as (seq, summary), read in one transaction (default `limit`: every operation an
+        execution may have).
+
+        Raises:
+            ResourceNotFoundError: no such execution.
+        """
+        size = limit if limit is not None else self.max_operations + 1
+        with self.store.transaction() as tx:
+            rec = self._execution(tx, arn)
+            return rec, tx.operation_summaries(rec.key, after_seq, size)
+
+    def get_operation(self, arn: str, operation_id: str) -> Operation:
+        """One operation of an execution, with its payloads.
+
+        Raises:
+            ResourceNotFoundError: no such execution, or no such operation in it.
+        """
+        with self.store.transaction() as tx:
+            rec = self._execution(tx, arn)
+            op = tx.get_operation(rec.key, operation_id)
+        if op is None:
+            raise ResourceNotFoundError(f"operation {operation_id!r} not found in {arn!r}")
+        return op
 
     # -------------------------------------------------------------- stopping
 

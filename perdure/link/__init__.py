@@ -3,6 +3,8 @@
 `InProcessInvocable` calls the handler on the engine's thread with the engine's service
 as its client. `ProcessInvocable` runs it in worker subprocesses that reach the engine
 over a pipe, so a handler that crashes its interpreter is recorded as `Runtime.ExitError`.
+`HttpInvocable` (`perdure.link.remote`) invokes a remote function through the Lambda Invoke
+API; `python -m perdure.link.lambda_host` serves handlers on that API.
 `Target` loads handlers from `path/file.py:func` or `package.module:func`.
 """
 

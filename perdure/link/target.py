@@ -185,13 +185,18 @@ def load_target(text: str) -> Callable[..., Any]:
     return Target.parse(text).load()
 
 
+def is_durable_handler(function: Callable[..., Any]) -> bool:
+    """Whether `@durable_execution` wrapped `function` (Lambda needs it; the local tools do not)."""
+    return getattr(function, "__wrapped__", None) is not None
+
+
 def as_lambda_handler(function: Callable[..., Any]) -> Callable[..., Any]:
     """`function` itself if `@durable_execution` already wrapped it, else wrapped now.
 
     So `perdure run flow.py:handler` also accepts a plain `handler(event, context)`.
     (The decorator keeps the original under `__wrapped__`, as `functools.wraps` does.)
     """
-    if getattr(function, "__wrapped__", None) is not None:
+    if is_durable_handler(function):
         return function
     from perdure.sdk.execution import durable_execution
 

@@ -35,6 +35,7 @@ import contextvars
 import inspect
 import threading
 from collections.abc import Awaitable, Callable, Generator, Sequence
+from datetime import timedelta
 from typing import Any, Generic, TypeVar, overload
 
 from perdure.wire.types import OperationSubType
@@ -483,7 +484,7 @@ class AsyncDurableContext(ContextScope):
         """
         return self._spawn(step_operation(self, func, name, config, off_loop=not is_async_callable(func)))
 
-    def wait(self, duration: Duration, name: str | None = None) -> OperationTask[None]:
+    def wait(self, duration: Duration | timedelta, name: str | None = None) -> OperationTask[None]:
         """Suspend the execution for `duration` (see `DurableContext.wait`)."""
         return self._spawn(wait_operation(self, duration, name))
 

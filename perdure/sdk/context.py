@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from perdure.wire.types import OperationStatus
@@ -104,11 +105,12 @@ class DurableContext(ContextScope):
             )
         return self._run_operation(step_operation(self, func, name, config))
 
-    def wait(self, duration: Duration, name: str | None = None) -> None:
+    def wait(self, duration: Duration | timedelta, name: str | None = None) -> None:
         """Suspend the execution for `duration` (the function is re-invoked afterwards).
 
         Args:
-            duration: between 1 second and 31,622,400 seconds (366 days).
+            duration: a `Duration` or a `datetime.timedelta` (whole seconds), between 1
+                second and 31,622,400 seconds (366 days).
             name: the operation name.
 
         Raises:
@@ -312,6 +314,7 @@ def durable_step(
 
         function_with_arguments._original_name = func.__name__  # type: ignore[attr-defined]
         function_with_arguments._is_async = is_async  # type: ignore[attr-defined]
+        function_with_arguments.__wrapped__ = func  # type: ignore[attr-defined]  # its declared result type
         return function_with_arguments
 
     is_async = inspect.iscoroutinefunction(func)

@@ -13,14 +13,25 @@ lists of only those are plain compact JSON (`2`, `"two"`, `[1,2]`); everything e
 
     n None   s str   i int   f float   b bool   B bytes (base64)   u UUID   d Decimal
     dt datetime (isoformat)   D date   t tuple   l list   m dict   br BatchResult
+
+A dataclass or a pydantic model is stored as the dict of its fields (``m``), an enum as its
+value: stored data never names a class. A step's result comes back as the type its function
+declares (`result_type`, `as_type`): `def load(_) -> Order` returns an `Order` on the first
+run and on replay. pydantic is never imported here; a model is recognised when pydantic is.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
+import enum
 import json
+import sys
+import types
+import typing
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -192,7 +203,23 @@ def _encode(obj: Any) -> dict[str, Any]:
     batch_result = _batch_result_type()
     if batch_result is not None and isinstance(obj, batch_result):
         return {"t": "br", "v": _encode_dict(cast(Any, obj).to_dict())}
-    raise SerDesError(f"type {kind.__module__}.{kind.__qualname__} is not serializable")
+    if isinstance(obj, enum.Enum):
+        return _encode(obj.value)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {"t": "m", "v": _encode_dict({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)})}
+    if _is_pydantic_model(kind):
+        return {"t": "m", "v": _encode_dict(cast(Any, obj).model_dump())}
+    raise SerDesError(
+        f"type {kind.__module__}.{kind.__qualname__} is not serializable: return JSON-like values"
+        " (dict, list, str, int, float, bool, None), a dataclass, a pydantic model, an enum, datetime,"
+        " date, Decimal, UUID or bytes, or give the operation a serdes (its config's `serdes`)"
+    )
+
+
+def _is_pydantic_model(kind: Any) -> bool:
+    """Whether `kind` is a pydantic `BaseModel` class (never imports pydantic)."""
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(kind, type) and issubclass(kind, pydantic.BaseModel)
 
 
 def _encode_dict(obj: dict[Any, Any]) -> dict[Any, Any]:
@@ -272,26 +299,34 @@ _EXTENDED = ExtendedTypeSerDes()
 EXTENDED_TYPES_SERDES: SerDes[Any] = _EXTENDED
 
 
-def serialize(serdes: SerDes[T] | None, value: T, operation_id: str, durable_execution_arn: str) -> str:
+def serialize(
+    serdes: SerDes[T] | None,
+    value: T,
+    operation_id: str,
+    durable_execution_arn: str,
+    operation_name: str | None = None,
+) -> str:
     """Serialize `value` with `serdes` (default: the extended serdes).
 
     Raises:
-        SerDesError: naming the operation and the value's type when serialization fails.
+        SerDesError: naming the operation (its name too, when given) and the value's type
+            when serialization fails.
         RetryableSerDesError: propagated unchanged from a serdes that raised it.
     """
+    where = operation_id if operation_name is None else f"{operation_id} (name {operation_name!r})"
     try:
         if serdes is None:  # the default reads no context: none is built
             return _EXTENDED.serialize(value)
         return serdes.serialize(value, SerDesContext(operation_id, durable_execution_arn))
     except (SerDesError, RetryableSerDesError) as exc:
         if isinstance(exc, SerDesError) and exc.message and operation_id not in exc.message:
-            exc.message = f"Serialization failed for id: {operation_id}, error: {exc.message}."
+            exc.message = f"Serialization failed for id: {where}, error: {exc.message}."
             exc.args = (exc.message,)
         raise
     except Exception as exc:
         kind = type(value)
         raise SerDesError(
-            f"Serialization failed for id: {operation_id} (value of type "
+            f"Serialization failed for id: {where} (value of type "
             f"{kind.__module__}.{kind.__qualname__}), error: {exc}."
         ) from exc
 
@@ -331,3 +366,155 @@ def deserialize(serdes: SerDes[T] | None, data: str, operation_id: str, durable_
         raise
     except Exception as exc:
         raise SerDesError(f"Deserialization failed for id: {operation_id}, error: {exc}.") from exc
+
+
+# ------------------------------------------------------------------- typed results
+
+_RESULT_TYPES: dict[object, Any] = {}
+"""The declared return type per function (keyed by its code object), resolved once."""
+
+
+def result_type(func: Callable[..., Any]) -> Any:
+    """The return type `func` declares (None: none, or one that does not resolve, or `Any`).
+
+    A `durable_step` factory's body is read through its `__wrapped__` function.
+    """
+    target: Any = getattr(func, "__wrapped__", func)
+    key = getattr(target, "__code__", None) or type(target)
+    try:
+        return _RESULT_TYPES[key]
+    except KeyError:
+        pass
+    annotations = getattr(target, "__annotations__", None)
+    declared: Any = None
+    if annotations and "return" in annotations:
+        try:
+            declared = typing.get_type_hints(target).get("return")
+        except Exception:  # a name the module cannot resolve: the value stays as decoded
+            declared = None
+    if declared is Any or isinstance(declared, TypeVar) or declared is type(None):
+        declared = None
+    _RESULT_TYPES[key] = declared
+    return declared
+
+
+def as_type(value: Any, declared: Any) -> Any:
+    """`value`, as the serdes decoded it, converted to `declared` where it is a dataclass, a
+    pydantic model, an enum, a datetime, date, Decimal or UUID, or a container of those
+    (list, tuple, set, dict, Optional); anything else is returned unchanged.
+
+    Raises:
+        SerDesError: `value` does not fit `declared` (say, a field is missing).
+    """
+    if declared is None or value is None or type(value) is declared or not _converts(declared):
+        return value
+    try:
+        return _as_type(value, declared)
+    except SerDesError:
+        raise
+    except Exception as exc:
+        raise SerDesError(f"the stored value does not fit the declared type {declared!r}: {exc}") from exc
+
+
+_CONVERTS: dict[Any, bool] = {}
+_DECODED_AS_IS = frozenset({str, int, float, bool, bytes, list, dict, object, type(None)})
+_CONTAINERS = (list, dict, typing.Union, types.UnionType, typing.Annotated)
+
+
+def _converts(declared: Any) -> bool:
+    """Whether a value decoded for `declared` may need converting (cached: most do not)."""
+    try:
+        return _CONVERTS[declared]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable annotation
+        return True
+    origin = typing.get_origin(declared)
+    if origin is not None:
+        found = (
+            origin in (tuple, set, frozenset)
+            or (origin not in _CONTAINERS and _converts(origin))
+            or any(_converts(a) for a in typing.get_args(declared) if a is not Ellipsis)
+        )
+    else:
+        found = isinstance(declared, type) and declared not in _DECODED_AS_IS and declared is not Any
+    _CONVERTS[declared] = found
+    return found
+
+
+def _as_type(value: Any, declared: Any) -> Any:
+    if declared is Any or declared is object or isinstance(declared, TypeVar):
+        return value
+    origin = typing.get_origin(declared)
+    if origin is None:
+        return _as_class(value, declared) if isinstance(declared, type) else value
+    args = typing.get_args(declared)
+    if origin is typing.Union or origin is types.UnionType:
+        options = [a for a in args if a is not type(None)]
+        return _as_type(value, options[0]) if len(options) == 1 and value is not None else value
+    if origin is typing.Annotated:
+        return _as_type(value, args[0])
+    if origin in (list, set, frozenset) and isinstance(value, list | tuple | set | frozenset):
+        item = args[0] if args else None
+        return origin(_as_type(v, item) if item is not None else v for v in value)
+    if origin is tuple and isinstance(value, list | tuple):
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_as_type(v, args[0]) for v in value)
+        if len(args) == len(value):
+            return tuple(_as_type(v, a) for v, a in zip(value, args, strict=True))
+        return tuple(value)
+    if origin is dict and isinstance(value, dict) and len(args) == 2:
+        return {k: _as_type(v, args[1]) for k, v in value.items()}
+    if isinstance(origin, type) and origin not in (list, dict, tuple, set, frozenset):
+        # A generic dataclass or model, say `Page[Order]`: its fields' type variables are bound.
+        return _as_class(value, origin, dict(zip(getattr(origin, "__parameters__", ()), args, strict=False)))
+    return value
+
+
+def _as_class(value: Any, cls: type, bound: dict[Any, Any] | None = None) -> Any:
+    if isinstance(value, cls) and not (cls is date and isinstance(value, datetime)):
+        return value
+    if issubclass(cls, enum.Enum):
+        return cls(value)
+    if dataclasses.is_dataclass(cls) and isinstance(value, dict):
+        hints = _field_types(cls)
+        known = {f.name for f in dataclasses.fields(cls) if f.init}
+        return cls(**{k: _as_type(v, _bind(hints.get(k), bound)) for k, v in value.items() if k in known})
+    if _is_pydantic_model(cls):
+        return cast(Any, cls).model_validate(value)
+    if isinstance(value, str):
+        if cls is datetime:
+            return datetime.fromisoformat(value)
+        if cls is date:
+            return date.fromisoformat(value)
+        if cls is Decimal or cls is uuid.UUID:
+            return cls(value)
+    if cls in (tuple, set, frozenset) and isinstance(value, list):
+        return cls(value)
+    return value
+
+
+def _bind(hint: Any, bound: dict[Any, Any] | None) -> Any:
+    """`hint` with the type variables in `bound` replaced (`T` -> `Order`, `list[T]` -> `list[Order]`)."""
+    if not bound or hint is None:
+        return hint
+    if isinstance(hint, TypeVar):
+        return bound.get(hint)
+    parameters = getattr(hint, "__parameters__", ())
+    if parameters and all(p in bound for p in parameters):
+        return hint[tuple(bound[p] for p in parameters)]
+    return hint
+
+
+_FIELD_TYPES: dict[type, dict[str, Any]] = {}
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    found = _FIELD_TYPES.get(cls)
+    if found is None:
+        try:
+            found = typing.get_type_hints(cls)
+        except Exception:  # unresolvable annotations: the fields stay as decoded
+            found = {}
+        _FIELD_TYPES[cls] = found
+    return found

@@ -1,6 +1,6 @@
 """Lengths of time and the backoff arithmetic of retries and polls.
 
-Owns `Duration`, `JitterStrategy` and `exponential_delay` (re-exported by
+Owns `Duration` (which also takes a `datetime.timedelta`: `Duration.of`), `JitterStrategy` and `exponential_delay` (re-exported by
 `perdure.sdk.config`). A module of its own so `config`, `retries` and `waits` all build
 on it without importing each other. Imports only `perdure.sdk.errors` and the stdlib.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 from .errors import ValidationError
@@ -32,6 +33,20 @@ class Duration:
     def to_seconds(self) -> int:
         """The total number of seconds."""
         return self.seconds
+
+    @classmethod
+    def of(cls, value: Duration | timedelta) -> Duration:
+        """`value` as a `Duration`: a `datetime.timedelta` is truncated to whole seconds.
+
+        Raises:
+            TypeError: `value` is neither.
+            ValidationError: a negative timedelta.
+        """
+        if isinstance(value, Duration):
+            return value
+        if isinstance(value, timedelta):
+            return cls(seconds=math.floor(value.total_seconds()))
+        raise TypeError(f"expected a Duration or a datetime.timedelta, got {type(value).__name__}")
 
     @classmethod
     def from_seconds(cls, value: float) -> Duration:

@@ -9,7 +9,7 @@
 
 `routes` is the route table (checked against the botocore model by the tests), `api`
 turns one HTTP request into one service call, `guard` decides who may call (Host, Origin,
-Content-Type, SigV4), `http` owns the sockets (uvicorn, from the `server` extra: imported
+Content-Type, SigV4), `sigv4` signs and verifies signatures, `http` owns the sockets (uvicorn, from the `server` extra: imported
 only when a server is built, so the client and the CLI work without it), `host` runs an
 engine with its background loop and a bounded synchronous `Invoke`, and `client` is the
 stdlib `DurableExecutionService` over HTTP for perdure's own tools. A tool: it may
@@ -25,7 +25,7 @@ from perdure.wire.errors import InvalidRequestContentError, UnknownOperationErro
 from .api import HttpRequest, HttpResponse, LambdaApi
 from .client import HttpServiceClient
 from .errors import EndpointUnreachableError
-from .guard import Credentials, Guard
+from .guard import Guard
 from .host import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -34,6 +34,7 @@ from .host import (
     EngineHost,
 )
 from .routes import ROUTES, Route
+from .sigv4 import Credentials
 
 if TYPE_CHECKING:
     from .http import ApiServer, ServerOptions

@@ -2,10 +2,14 @@
 
 The client writes requests by the same route table the server reads them with (members
 in the path, query string, headers or body, as the botocore model places them), so it
-talks to `perdure serve` (and to any endpoint that speaks the Lambda REST API without
-signatures) with the standard library only. boto3 remains the client for AWS itself.
-An error response becomes the matching `perdure.wire.errors` service error; an endpoint
-that cannot be reached raises `EndpointUnreachableError`.
+talks to `perdure serve` (and to any endpoint that speaks the Lambda REST API) with the
+standard library only. Given `Credentials`, it signs every request with SigV4
+(`perdure.server.sigv4`, the implementation the server verifies with), as a server bound
+beyond loopback requires (`perdure.server.sigv4.credentials_from_environment` reads them
+where the CLI looks).
+boto3 remains the client for AWS itself. An error response becomes the matching service
+error (`perdure.wire.errors`, or the server's own refusals in `perdure.server.errors`);
+an endpoint that cannot be reached raises `EndpointUnreachableError`.
 """
 
 from __future__ import annotations
@@ -13,15 +17,16 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
 import typing
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from perdure.wire.codec import from_wire, member_name, to_wire
-from perdure.wire.errors import ServiceError, service_error_for
+from perdure.wire.errors import ServiceError
 from perdure.wire.service import DurableExecutionService
 from perdure.wire.types import (
     CheckpointDurableExecutionRequest,
@@ -43,8 +48,13 @@ from perdure.wire.types import (
     StopDurableExecutionResponse,
 )
 
+from . import errors
 from .errors import EndpointUnreachableError
 from .routes import ROUTES, Route
+from .sigv4 import ACCESS_KEY_ENV, SECRET_KEY_ENV, Credentials, sign
+
+DEFAULT_REGION = "us-east-1"
+"""The region a request is signed for when none is configured (`perdure serve` accepts any)."""
 
 _BY_METHOD = {route.service_method: route for route in ROUTES}
 
@@ -117,25 +127,62 @@ class HttpServiceClient:
         endpoint: the server's base URL.
         timeout: seconds to wait for each answer (a synchronous `invoke` waits for its
             execution, up to the server's sync timeout).
+        credentials: when given, every request is SigV4-signed with them.
+        region: the region requests are signed for (default: `$AWS_REGION`,
+            `$AWS_DEFAULT_REGION`, else `us-east-1`).
     """
 
-    def __init__(self, endpoint: str, *, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        timeout: float = 60.0,
+        credentials: Credentials | None = None,
+        region: str | None = None,
+    ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.timeout = timeout
+        self.credentials = credentials
+        self.region = (
+            region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+        )
 
     def _send(self, route: Route, request: Any) -> tuple[int, dict[str, str], bytes]:
         path, headers, body = encode_request(route, request)
-        http_request = urllib.request.Request(
-            self.endpoint + path, data=body, headers=headers, method=route.method
-        )
+        url = self.endpoint + path
+        if self.credentials is not None:
+            parts = urlsplit(url)
+            headers["Host"] = parts.netloc  # sent as signed (urllib keeps a Host it is given)
+            headers.update(
+                sign(
+                    self.credentials,
+                    route.method,
+                    parts.path,
+                    parts.query,
+                    headers,
+                    body or b"",
+                    region=self.region,
+                )
+            )
+        http_request = urllib.request.Request(url, data=body, headers=headers, method=route.method)
         try:
             with urllib.request.urlopen(http_request, timeout=self.timeout) as response:
                 return response.status, dict(response.headers), response.read()
         except urllib.error.HTTPError as exc:
-            raise _error_of(exc.code, dict(exc.headers), exc.read()) from None
+            raise self._refusal(_error_of(exc.code, dict(exc.headers), exc.read())) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise EndpointUnreachableError(f"cannot reach {self.endpoint}: {reason}") from None
+
+    def _refusal(self, error: ServiceError) -> ServiceError:
+        """`error`, saying which key signed the request when the server refused the signature."""
+        if not isinstance(error, errors.SIGNATURE_ERRORS):
+            return error
+        if self.credentials is None:
+            hint = f"the request was not signed: give the server's key, e.g. ${ACCESS_KEY_ENV} and ${SECRET_KEY_ENV}"
+        else:
+            hint = f"signed with access key {self.credentials.access_key_id}"
+        return type(error)(f"{error.message} ({hint})")
 
     def _call(self, service_method: str, request: Any) -> Any:
         route = _BY_METHOD[service_method]
@@ -216,4 +263,4 @@ def _error_of(status: int, headers: dict[str, str], body: bytes) -> ServiceError
     data = data if isinstance(data, dict) else {}
     code = lower.get("x-amzn-errortype", "").split(":", 1)[0] or str(data.get("__type") or "")
     message = str(data.get("message") or data.get("Message") or f"HTTP {status}")
-    return service_error_for(code or "ServiceException", message)
+    return errors.service_error(code or "ServiceException", message)

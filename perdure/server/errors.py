@@ -18,14 +18,21 @@ The service errors only the HTTP layer raises (`InvalidRequestContentError`,
 maps their codes back with the same `service_error_for`.
 
 `error_for` translates whatever a service call raised into a `ServiceError`, so the API
-maps every failure to a status and an `X-Amzn-ErrorType` with one lookup. Imports only
+maps every failure to a status and an `X-Amzn-ErrorType` with one lookup; `service_error`
+is the way back, from an answer's code to the error class, for perdure's client. Imports only
 `perdure.wire`, `perdure.engine.errors` and the standard library.
 """
 
 from __future__ import annotations
 
 from perdure.engine.errors import UnknownFunctionError
-from perdure.wire.errors import InvalidParameterValueError, PerdureError, ResourceNotFoundError, ServiceError
+from perdure.wire.errors import (
+    InvalidParameterValueError,
+    PerdureError,
+    ResourceNotFoundError,
+    ServiceError,
+    service_error_for,
+)
 
 
 class EndpointUnreachableError(PerdureError, ConnectionError):
@@ -60,6 +67,24 @@ class IncompleteSignatureError(ServiceError):
 class RequestTimeoutError(ServiceError):
     code = "RequestTimeoutException"
     http_status = 408
+
+
+SIGNATURE_ERRORS = (
+    MissingAuthenticationTokenError,
+    UnrecognizedClientError,
+    InvalidSignatureError,
+    IncompleteSignatureError,
+)
+"""The refusals of a request's signature (or of its missing one)."""
+
+_OWN = {error.code: error for error in (*SIGNATURE_ERRORS, AccessDeniedError, RequestTimeoutError)}
+
+
+def service_error(code: str, message: str) -> ServiceError:
+    """The error an answer's code names: the server's own refusals here, else the wire's
+    (`service_error_for`; unknown codes become `ServiceError`)."""
+    own = _OWN.get(code)
+    return own(message) if own is not None else service_error_for(code, message)
 
 
 def error_for(exc: Exception) -> ServiceError | None:

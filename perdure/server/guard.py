@@ -13,22 +13,20 @@ is a `ServiceError` (the codes AWS uses), raised here and answered by the socket
   cross-site without a preflight is refused too (boto3 sends `application/json`, or none).
 - SigV4: with credentials configured, every request must carry an AWS Signature Version 4
   `Authorization` header made with them, for the service `lambda`, dated within five
-  minutes of now (AWS's window). The canonical request is rebuilt as botocore builds it
-  (the path percent-encoded once more, the query sorted as sent) and compared in constant time.
+  minutes of now (AWS's window). The signature is rebuilt by `perdure.server.sigv4` (the
+  one SigV4 implementation, which perdure's client signs with) and compared in constant time.
 
-Imports only the standard library and `perdure.server.errors` (wire errors).
+Imports only the standard library, `perdure.server.errors` (wire errors) and `.sigv4`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote
 
 from .errors import (
     AccessDeniedError,
@@ -37,29 +35,16 @@ from .errors import (
     MissingAuthenticationTokenError,
     UnrecognizedClientError,
 )
+from .sigv4 import AMZ_DATE_FORMAT, SERVICE, Credentials, canonical_request, signature
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 SIMPLE_CONTENT_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data")
 """Content-Types a browser sends cross-site without asking first (a CORS "simple request")."""
 CLOCK_SKEW = timedelta(minutes=5)
-SERVICE = "lambda"
-_ALGORITHM = "AWS4-HMAC-SHA256"
 _AUTH = re.compile(
     r"AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+),\s*SignedHeaders=(?P<signed>[^,\s]+),"
     r"\s*Signature=(?P<signature>[0-9a-f]{64})\s*"
 )
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """The one access key the server accepts (any region; service `lambda`)."""
-
-    access_key_id: str
-    secret_access_key: str
-
-    def __post_init__(self) -> None:
-        if not self.access_key_id or not self.secret_access_key:
-            raise ValueError("both an access key id and a secret access key are needed")
 
 
 def is_loopback(host: str) -> bool:
@@ -106,11 +91,13 @@ class Guard:
         self.credentials = credentials
         self._now = now
 
-    def admit(self, method: str, headers: Mapping[str, str]) -> None:
+    def admit(self, method: str, headers: Mapping[str, str], *, signed: bool = True) -> None:
         """Refuse a request from the wrong place, before its body is read.
 
         Args:
             headers: lower-case names.
+            signed: check the signature's presence and date (when credentials are
+                configured). False for a request the console's login admits instead.
 
         Raises:
             AccessDeniedError: a Host not served, a foreign Origin, a browser-simple
@@ -136,7 +123,7 @@ class Guard:
                 raise AccessDeniedError(
                     f"Content-Type {media_type} is refused on {method} (send application/json or none)"
                 )
-        if self.credentials is not None:
+        if signed and self.credentials is not None:
             self._check_authorization_header(headers)
 
     def _check_authorization_header(self, headers: Mapping[str, str]) -> _Authorization:
@@ -161,7 +148,7 @@ class Guard:
             raise InvalidSignatureError(f"Credential should be scoped to correct service: '{SERVICE}'.")
         amz_date = headers.get("x-amz-date", "")
         try:
-            signed_at = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+            signed_at = datetime.strptime(amz_date, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
         except ValueError:
             raise IncompleteSignatureError(f"X-Amz-Date {amz_date!r} is not YYYYMMDDTHHMMSSZ") from None
         if date != amz_date[:8]:
@@ -170,7 +157,8 @@ class Guard:
         if abs(now - signed_at) > CLOCK_SKEW:
             raise InvalidSignatureError(
                 f"Signature expired: {amz_date} is now earlier than or later than"
-                f" {(now - CLOCK_SKEW):%Y%m%dT%H%M%SZ} .. {(now + CLOCK_SKEW):%Y%m%dT%H%M%SZ} (five minutes of skew)"
+                f" {(now - CLOCK_SKEW).strftime(AMZ_DATE_FORMAT)} .. {(now + CLOCK_SKEW).strftime(AMZ_DATE_FORMAT)}"
+                " (five minutes of skew)"
             )
         signed = found["signed"].split(";")
         if "host" not in signed or any(name not in headers for name in signed):
@@ -191,13 +179,7 @@ class Guard:
             return
         auth = self._check_authorization_header(headers)
         canonical = canonical_request(method, raw_path, raw_query, headers, auth.signed_headers, body)
-        scope = f"{auth.date}/{auth.region}/{SERVICE}/aws4_request"
-        to_sign = "\n".join((_ALGORITHM, auth.amz_date, scope, _sha256(canonical.encode())))
-        expected = hmac.new(
-            signing_key(self.credentials.secret_access_key, auth.date, auth.region),
-            to_sign.encode(),
-            hashlib.sha256,
-        ).hexdigest()
+        expected = signature(self.credentials.secret_access_key, auth.amz_date, auth.region, canonical)
         if not hmac.compare_digest(expected, auth.signature):
             raise InvalidSignatureError(
                 "The request signature we calculated does not match the signature you provided."
@@ -212,44 +194,3 @@ class _Authorization:
     signed_headers: list[str]
     signature: str
     amz_date: str
-
-
-def canonical_request(
-    method: str, raw_path: str, raw_query: str, headers: Mapping[str, str], signed: list[str], body: bytes
-) -> str:
-    """The SigV4 canonical request, as botocore builds it for a REST-JSON service."""
-    path = quote(_remove_dot_segments(raw_path) or "/", safe="/~")
-    pairs = sorted(pair.partition("=")[::2] for pair in raw_query.split("&")) if raw_query else []
-    query = "&".join(f"{key}={value}" for key, value in pairs)
-    names = sorted(signed)
-    lines = "".join(f"{name}:{' '.join(headers[name].split())}\n" for name in names)
-    return "\n".join((method, path, query, lines, ";".join(names), _sha256(body)))
-
-
-def signing_key(secret: str, date: str, region: str) -> bytes:
-    key = ("AWS4" + secret).encode()
-    for part in (date, region, SERVICE, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    return key
-
-
-def _remove_dot_segments(path: str) -> str:
-    # As botocore normalises before signing: "." and empty segments go, ".." pops one.
-    if not path:
-        return ""
-    kept: list[str] = []
-    for segment in path.split("/"):
-        if segment in ("", "."):
-            continue
-        if segment == "..":
-            if kept:
-                kept.pop()
-        else:
-            kept.append(segment)
-    first = "/" if path.startswith("/") else ""
-    last = "/" if path.endswith("/") and kept else ""
-    return first + "/".join(kept) + last
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

@@ -24,7 +24,8 @@ from perdure.engine import Engine
 from perdure.wire.types import ExecutionStatus
 
 from .api import HttpResponse, LambdaApi, invoke_response
-from .guard import Credentials, Guard, is_loopback
+from .guard import Guard, is_loopback
+from .sigv4 import ACCESS_KEY_ENV, SECRET_KEY_ENV, Credentials
 
 if TYPE_CHECKING:
     from .http import ServerOptions
@@ -52,7 +53,7 @@ def check_bind(host: str, credentials: Credentials | None) -> None:
         raise CredentialsRequiredError(
             f"listening on {host} (beyond this machine) needs credentials to check request"
             " signatures: give --access-key-id and --secret-access-key"
-            " (or PERDURE_ACCESS_KEY_ID and PERDURE_SECRET_ACCESS_KEY)"
+            f" (or {ACCESS_KEY_ENV} and {SECRET_KEY_ENV})"
         )
 
 
@@ -68,6 +69,11 @@ class EngineHost:
         credentials: when given, every request must be SigV4-signed with them. Required
             when `host` is not a loopback address.
         options: the socket layer's timeouts and bounds (`perdure.server.http.ServerOptions`).
+        console: serve the web console at `/` (see `perdure.console`).
+        console_token: the console's login token when credentials are given (default: a
+            fresh random one; see `console_url`). Without credentials no login is asked.
+        run_engine: run the engine's background loop (False: only answer requests, as
+            `perdure console` does for a database another process runs).
 
     Raises:
         CredentialsRequiredError: `host` reaches beyond this machine and no credentials were given.
@@ -84,14 +90,25 @@ class EngineHost:
         allowed_hosts: Iterable[str] = (),
         credentials: Credentials | None = None,
         options: ServerOptions | None = None,
+        console: bool = True,
+        console_token: str | None = None,
+        run_engine: bool = True,
     ) -> None:
+        from perdure.console import Console, ConsoleAuth, new_token
+
         from .http import ApiServer, ServerOptions
 
         if sync_timeout < 0:
             raise ValueError("sync_timeout must be >= 0")
         check_bind(host, credentials)
         self.engine = engine
+        self.run_engine = run_engine
         self.sync_timeout = sync_timeout
+        self.console: Console | None = None
+        if console:
+            # Signatures checked means a browser cannot call in: the console's own token then.
+            token = (console_token or new_token()) if credentials is not None else None
+            self.console = Console(engine.service, ConsoleAuth(token), can_start=run_engine)
         self.api = LambdaApi(engine.service)
         self._invokes = _SyncInvokes(engine, self.api, sync_timeout)
         # The engine's `invoke` calls this hook for RequestResponse; by default it drives
@@ -105,22 +122,32 @@ class EngineHost:
             guard=Guard(host, allowed_hosts, credentials),
             options=options or ServerOptions(),
             invokes=self._invokes,
+            console=self.console,
         )
 
     @property
     def url(self) -> str:
         return self.server.url
 
+    @property
+    def console_url(self) -> str | None:
+        """The web console's address (with `?token=` when it asks for a login); None: not served."""
+        from perdure.console import console_url
+
+        return None if self.console is None else console_url(self.url, self.console.auth)
+
     def start(self) -> None:
-        """Start the engine's background loop, then accept requests."""
-        self.engine.start()
+        """Start the engine's background loop (unless `run_engine` is False), then accept requests."""
+        if self.run_engine:
+            self.engine.start()
         self.server.start()
 
     def stop(self) -> None:
         """Release waiting invokes, stop the engine loop (running invocations finish), close
         the socket. The engine itself stays open: the caller closes it."""
         self.server.release_waiting()
-        self.engine.stop()
+        if self.run_engine:
+            self.engine.stop()
         self.server.stop()
 
     def serve_until_signalled(self, on_started: Callable[[], None] | None = None) -> int:

@@ -10,7 +10,8 @@ execution on the event loop (a future from the engine), holding no thread.
 
 uvicorn's h11 protocol is subclassed for two bounds it lacks: a connection that has not
 completed a request's headers within `idle_timeout` (fresh, between requests, or stalled
-in its headers) is closed, and connections beyond `max_connections` are closed on accept.
+in its headers) is closed, and connections beyond `max_connections` are closed on accept;
+and a client that closes its sending side after a request still gets the answer.
 
 Imports uvicorn (the `server` extra; `perdure.server.http` is imported only when a
 server is built), the standard library and `perdure.server`/`perdure.wire`.
@@ -24,7 +25,7 @@ import contextlib
 import logging
 import socket
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qs
@@ -37,6 +38,11 @@ from perdure.wire.errors import (
     RequestTooLargeError,
     ServiceError,
     TooManyRequestsError,
+)
+from perdure.wire.limits import (
+    MAX_CHECKPOINT_REQUEST_BYTES,
+    MAX_OPERATION_PAYLOAD_BYTES,
+    MAX_WIRE_PAYLOAD_BYTES,
 )
 from perdure.wire.types import ExecutionStatus
 
@@ -54,11 +60,11 @@ botocore escapes every non-ASCII character too), so a JSON body holding a payloa
 service's size limit may be this many times larger."""
 
 BODY_LIMITS: dict[str, int] = {
-    "Invoke": 6 * MiB,
-    "CheckpointDurableExecution": _ESCAPED * 750 * KiB + 64 * KiB,
-    "StopDurableExecution": _ESCAPED * 256 * KiB + 64 * KiB,
-    "SendDurableExecutionCallbackSuccess": 256 * KiB,
-    "SendDurableExecutionCallbackFailure": _ESCAPED * 256 * KiB + 64 * KiB,
+    "Invoke": MAX_WIRE_PAYLOAD_BYTES,  # 6 MiB, AWS's synchronous invocation quota
+    "CheckpointDurableExecution": _ESCAPED * MAX_CHECKPOINT_REQUEST_BYTES + 64 * KiB,
+    "StopDurableExecution": _ESCAPED * MAX_OPERATION_PAYLOAD_BYTES + 64 * KiB,
+    "SendDurableExecutionCallbackSuccess": MAX_OPERATION_PAYLOAD_BYTES,
+    "SendDurableExecutionCallbackFailure": _ESCAPED * MAX_OPERATION_PAYLOAD_BYTES + 64 * KiB,
     "SendDurableExecutionCallbackHeartbeat": 64 * KiB,
 }
 """The largest body each route reads (bytes); refused with 413 beyond. The service checks
@@ -66,6 +72,10 @@ its own, exact limits on the decoded request (750 KiB and 250 updates per checkp
 256 KiB per payload; see docs/limits.md); these bound what the socket layer buffers."""
 OTHER_BODY_LIMIT = 64 * KiB
 """Any other request (the GET routes, unknown paths) carries at most this much."""
+EVENT_INVOKE_LIMIT = 1 * MiB
+"""An `Event` (asynchronous) Invoke's payload: AWS's quota for asynchronous invocations,
+1 MB since October 2025 (it was 256 KB), counted as 1,048,576 bytes as the 6 MB
+synchronous quota is 6,291,456. `BODY_LIMITS["Invoke"]` is the synchronous quota."""
 DECODE_FACTOR = 32
 """What a request may cost in memory, per byte of its body: the chunks as read and the
 joined body (2), what decoding it as JSON builds (25 bytes per byte for `[{},{},...]`, the
@@ -113,6 +123,20 @@ class ServerOptions:
             raise ValueError(f"memory_budget must be >= {largest} (the largest request's reservation)")
 
 
+def body_limit(method: str, raw_path: str, headers: Mapping[str, str]) -> tuple[int, RequestTooLargeError]:
+    """(the most bytes a request's body may hold, the 413 it gets past that): its route's
+    limit, or `EVENT_INVOKE_LIMIT` for an Invoke whose `X-Amz-Invocation-Type` is `Event`."""
+    found = find_route(method, raw_path)
+    operation = found[0].operation if found else None
+    if operation == "Invoke" and headers.get("x-amz-invocation-type") == "Event":
+        return EVENT_INVOKE_LIMIT, RequestTooLargeError(
+            f"Request must be smaller than {EVENT_INVOKE_LIMIT} bytes for an asynchronous (Event) Invoke"
+            f" ({BODY_LIMITS['Invoke']} bytes for RequestResponse)"
+        )
+    limit = BODY_LIMITS.get(operation or "", OTHER_BODY_LIMIT)
+    return limit, RequestTooLargeError(f"Request must be smaller than {limit} bytes for this operation")
+
+
 class SyncInvokes(Protocol):
     """How the server waits for a synchronous Invoke's execution (`EngineHost` provides it)."""
 
@@ -127,6 +151,24 @@ class SyncInvokes(Protocol):
 
     def answer(self, arn: str) -> HttpResponse:
         """The Invoke's answer for `arn` now (run on a worker thread)."""
+
+
+class ConsoleRoutes(Protocol):
+    """Routes served beside the Lambda API with a login of their own (`perdure.console.Console`)."""
+
+    @property
+    def auth(self) -> ConsoleLogin: ...
+
+    def owns(self, path: str) -> bool:
+        """Whether the raw path (no query) is served here rather than by the Lambda API."""
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        """Answer a request to one of these routes (run on a worker thread); never raises."""
+
+
+class ConsoleLogin(Protocol):
+    def signed_in(self, method: str, headers: dict[str, str]) -> bool:
+        """Whether the request carries the console's session (it then needs no signature)."""
 
 
 class _Budget:
@@ -169,9 +211,15 @@ class AsgiApp:
     """The ASGI application: one `LambdaApi` behind the checks and bounds above."""
 
     def __init__(
-        self, api: LambdaApi, guard: Guard, options: ServerOptions, invokes: SyncInvokes | None = None
+        self,
+        api: LambdaApi,
+        guard: Guard,
+        options: ServerOptions,
+        invokes: SyncInvokes | None = None,
+        console: ConsoleRoutes | None = None,
     ) -> None:
         self.api = api
+        self.console = console
         self.guard = guard
         self.options = options
         self.invokes = invokes
@@ -193,19 +241,26 @@ class AsgiApp:
             text = value.decode("latin-1")
             headers[key] = f"{headers[key]},{text}" if key in headers else text
         reserved = 0
+        console = self.console
+        to_console = console is not None and console.owns(raw_path)
+        # The console's routes have a login of their own; a signed-in browser's Lambda
+        # requests need no signature (it cannot make one). Host, Origin and Content-Type
+        # are checked for every request alike.
+        signed = not to_console and not (console is not None and console.auth.signed_in(method, headers))
         try:
-            self.guard.admit(method, headers)
-            limit, need = self._body_size(method, raw_path, headers)
+            self.guard.admit(method, headers, signed=signed)
+            limit, too_large, need = self._body_size(method, raw_path, headers)
             if not await self.budget.take(need * DECODE_FACTOR, self.options.body_timeout):
                 raise _Refused(
                     TooManyRequestsError("Rate exceeded: too many large requests at once; retry later")
                 )
             reserved = need * DECODE_FACTOR
-            body = await self._read_body(scope, receive, limit)
+            body = await self._read_body(scope, receive, limit, too_large)
             if body is None:
                 access_log.debug("%s %s: the client left before its body was complete", method, raw_path)
                 return
-            self.guard.verify_signature(method, raw_path, raw_query, headers, body)
+            if signed:
+                self.guard.verify_signature(method, raw_path, raw_query, headers, body)
             request = HttpRequest(
                 method=method,
                 path=raw_path,
@@ -214,7 +269,11 @@ class AsgiApp:
                 body=body,
             )
             del body
-            response, pending = await self._run(self._handle, request)
+            if to_console:
+                assert console is not None
+                response, pending = await self._run(console.handle, request), None
+            else:
+                response, pending = await self._run(self._handle, request)
             del request
         except _Refused as refused:
             extra = (("Connection", "close"),) if refused.close else ()
@@ -228,11 +287,12 @@ class AsgiApp:
         access_log.debug("%s %s %s", method, raw_path, response.status)
         await _send(send, response, head=method == "HEAD")
 
-    def _body_size(self, method: str, raw_path: str, headers: dict[str, str]) -> tuple[int, int]:
-        """(the route's body limit, the size to reserve for): the declared length, or the
-        limit for a chunked body."""
-        found = find_route(method, raw_path)
-        limit = BODY_LIMITS.get(found[0].operation, OTHER_BODY_LIMIT) if found else OTHER_BODY_LIMIT
+    def _body_size(
+        self, method: str, raw_path: str, headers: dict[str, str]
+    ) -> tuple[int, RequestTooLargeError, int]:
+        """(the request's body limit, the error past it, the size to reserve for: the
+        declared length, or the limit for a chunked body)."""
+        limit, too_large = body_limit(method, raw_path, headers)
         length = headers.get("content-length")
         if length is not None:
             if not length.isdigit():
@@ -241,13 +301,15 @@ class AsgiApp:
         else:
             need = limit if "transfer-encoding" in headers else 0
         if need > limit:
-            raise _Refused(
-                RequestTooLargeError(f"Request must be smaller than {limit} bytes for this operation")
-            )
-        return limit, need
+            raise _Refused(too_large)
+        return limit, too_large, need
 
     async def _read_body(
-        self, scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], limit: int
+        self,
+        scope: dict[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        limit: int,
+        too_large: ServiceError,
     ) -> bytes | None:
         """The whole body (None: the client disconnected first).
 
@@ -273,9 +335,7 @@ class AsgiApp:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise _Refused(
-                    RequestTooLargeError(f"Request must be smaller than {limit} bytes for this operation")
-                )
+                raise _Refused(too_large)
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
@@ -338,18 +398,27 @@ class _GuardedH11(H11Protocol):
         if len(self.connections) > self.max_connections:
             transport.abort()
             return
+        # A response goes out in two writes (head, body): without TCP_NODELAY the body
+        # waits for the client's delayed ACK of the head, 40 ms on Linux, on every request.
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._arm()
 
     def eof_received(self) -> bool | None:  # type: ignore[override]
-        # uvicorn closes at once, so a client that sent part of a body and then closed its
-        # side (it may still read) would get no answer. Keep the connection for the app's
-        # 400 instead; the request is not acted on either way.
+        # uvicorn closes at once, so a client that closed its sending side after its request
+        # (it may still read) would get no answer. Keep the connection until the request in
+        # progress is answered, then close it: a complete request gets its answer, one whose
+        # body was cut short gets the app's 400 and is not acted on.
         cycle = self.cycle
-        if cycle is not None and not cycle.response_complete and cycle.more_body:
+        if cycle is None or cycle.response_complete:
+            return None
+        if cycle.more_body:
             cycle.scope[_EOF] = True  # type: ignore[literal-required]
             cycle.message_event.set()
-            return True
-        return None
+        cycle.keep_alive = False  # closed once answered
+        return True
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -387,6 +456,7 @@ class ApiServer:
         guard: who may call (default: the loopback names and `host`; no signatures).
         options: timeouts and bounds.
         invokes: how a synchronous Invoke waits for its execution (None: `api` blocks).
+        console: the web console's routes (`/` and `/console/`; None: not served).
     """
 
     def __init__(
@@ -398,10 +468,11 @@ class ApiServer:
         guard: Guard | None = None,
         options: ServerOptions | None = None,
         invokes: SyncInvokes | None = None,
+        console: ConsoleRoutes | None = None,
     ) -> None:
         self.api = api
         self.options = options or ServerOptions()
-        self.app = AsgiApp(api, guard or Guard(host), self.options, invokes)
+        self.app = AsgiApp(api, guard or Guard(host), self.options, invokes, console)
         self._socket = _listen(host, port)
         bound = self._socket.getsockname()
         self._address = (str(bound[0]), int(bound[1]))

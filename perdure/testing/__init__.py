@@ -1,12 +1,34 @@
 """Testing durable functions: `DurableTestRunner` and the conformance runner.
 
 `DurableTestRunner.start_time_skipping()` runs handlers on an in-memory engine whose
-clock skips waits and retry delays; `perdure.testing.conformance` runs the AWS
-conformance requirements against perdure.
+clock skips waits and retry delays; with pytest, the `perdure_runner` fixture (from
+`perdure.testing.pytest_plugin`, loaded automatically) gives each test one.
+`perdure.testing.conformance` runs the AWS conformance requirements against perdure.
+This package also re-exports what tests of durable functions compare and catch.
 """
 
 from __future__ import annotations
 
-from .runner import DurableTestRunner, ExecutionResult, OperationSummary
+from perdure.engine import EngineStalledError
+from perdure.wire.types import ErrorObject, Event, EventType, ExecutionStatus
 
-__all__ = ["DurableTestRunner", "ExecutionResult", "OperationSummary"]
+from .runner import (
+    DurableTestRunner,
+    ExecutionResult,
+    OperationSummary,
+    UndecoratedHandlerWarning,
+    find_callback_id,
+)
+
+__all__ = [
+    "DurableTestRunner",
+    "EngineStalledError",
+    "ErrorObject",
+    "Event",
+    "EventType",
+    "ExecutionResult",
+    "ExecutionStatus",
+    "OperationSummary",
+    "UndecoratedHandlerWarning",
+    "find_callback_id",
+]

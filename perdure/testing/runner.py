@@ -25,6 +25,7 @@ import asyncio
 import itertools
 import json
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,10 +33,13 @@ from types import TracebackType
 from typing import Any, Literal
 
 from perdure.engine import Engine, EngineStalledError, VirtualClock
-from perdure.engine.invoker import Invocable
+from perdure.engine.invoker import DEFAULT_INVOCATION_TIMEOUT_SECONDS, Invocable
 from perdure.link.inprocess import InProcessInvocable
 from perdure.link.logs import LogStore
-from perdure.link.target import Target, as_lambda_handler
+from perdure.link.remote import HttpInvocable, is_function_url
+from perdure.link.target import Target, as_lambda_handler, is_durable_handler
+from perdure.sdk.errors import SerDesError
+from perdure.sdk.serdes import EXTENDED_TYPES_SERDES, SerDesContext
 from perdure.wire.codec import to_wire
 from perdure.wire.types import (
     ErrorObject,
@@ -62,9 +66,16 @@ class OperationSummary:
     name: str | None
     parent_id: str | None
     status: str
-    result: str | None = None
+    raw_result: str | None = None
+    """The result as stored (the serdes text)."""
     error: ErrorObject | None = None
     attempts: int = 0
+
+    @property
+    def result(self) -> Any:
+        """The result decoded by the default serdes (a value a custom serdes wrote that it
+        cannot read is decoded as JSON, else returned as stored)."""
+        return decode_operation_result(self.raw_result)
 
 
 @dataclass(frozen=True)
@@ -116,6 +127,18 @@ def decode_result(raw: str | None) -> Any:
         return raw
 
 
+def decode_operation_result(raw: str | None) -> Any:
+    """An operation's stored result as a value: the default serdes' reading, else JSON's, else `raw`."""
+    if raw is None:
+        return None
+    try:
+        return EXTENDED_TYPES_SERDES.deserialize(raw, SerDesContext())
+    except SerDesError:
+        return decode_result(raw)
+    except ValueError:
+        return raw
+
+
 _STATUS_BY_EVENT = {
     "Started": "STARTED",
     "Succeeded": "SUCCEEDED",
@@ -157,11 +180,88 @@ def summarize_operations(history: list[Event]) -> list[OperationSummary]:
             name=event.name or (previous.name if previous else None),
             parent_id=event.parent_id or (previous.parent_id if previous else None),
             status=status,
-            result=details.result.payload if details.result else (previous.result if previous else None),
+            raw_result=details.result.payload
+            if details.result
+            else (previous.raw_result if previous else None),
             error=details.error.payload if details.error else None,
             attempts=attempts,
         )
     return list(found.values())
+
+
+_CALLBACK_ENDS = (EventType.CALLBACK_SUCCEEDED, EventType.CALLBACK_FAILED, EventType.CALLBACK_TIMED_OUT)
+
+
+def _context_names(history: list[Event]) -> dict[str | None, str | None]:
+    return {e.id: e.name for e in history if e.event_type is EventType.CONTEXT_STARTED}
+
+
+def _ended_callbacks(history: list[Event]) -> set[str | None]:
+    return {e.id for e in history if e.event_type in _CALLBACK_ENDS}
+
+
+def open_callbacks(history: list[Event]) -> list[str]:
+    """The names of the callbacks in `history` that started and have not ended (the name
+    given to `create_callback` or `wait_for_callback`; the operation id if it has none)."""
+    context_names = _context_names(history)
+    ended = _ended_callbacks(history)
+    return [
+        context_names.get(e.parent_id) or e.name or str(e.id)
+        for e in history
+        if e.event_type is EventType.CALLBACK_STARTED and e.id not in ended
+    ]
+
+
+def find_callback_id(history: list[Event], execution: str, name: str | None = None) -> str:
+    """The id of a callback in an execution's `history`.
+
+    Args:
+        execution: the execution's name or ARN, for the messages.
+        name: the callback's name, or the name given to `wait_for_callback`; None: the only
+            callback still open. Of several with that name, the open one (else the last).
+
+    Raises:
+        LookupError: no such callback (the message lists the callbacks there are), or
+            `name` is None and not exactly one callback is open.
+    """
+    context_names = {e.id: e.name for e in history if e.event_type is EventType.CONTEXT_STARTED}
+    ended = {
+        e.id
+        for e in history
+        if e.event_type
+        in (EventType.CALLBACK_SUCCEEDED, EventType.CALLBACK_FAILED, EventType.CALLBACK_TIMED_OUT)
+    }
+    started = [e for e in history if e.event_type is EventType.CALLBACK_STARTED and e.details.callback_id]
+    names = [context_names.get(e.parent_id) or e.name or "<unnamed>" for e in started]
+    if name is None:
+        candidates = [e for e in started if e.id not in ended]
+        if len(candidates) != 1:
+            raise LookupError(
+                f"execution {execution} has {len(candidates)} open callbacks; name one (callbacks: {names})"
+            )
+    else:
+        candidates = [e for e in started if name in (e.name, context_names.get(e.parent_id))]
+        if not candidates:
+            raise LookupError(f"execution {execution} has no callback named {name!r} (callbacks: {names})")
+        candidates = [e for e in candidates if e.id not in ended] or candidates
+    callback_id = candidates[-1].details.callback_id
+    assert callback_id is not None
+    return callback_id
+
+
+class UndecoratedHandlerWarning(UserWarning):
+    """A handler without `@durable_execution`: the runner runs it, AWS Lambda does not."""
+
+
+def _warn_if_undecorated(handler: Callable[..., Any]) -> None:
+    if not is_durable_handler(handler):
+        name = getattr(handler, "__qualname__", repr(handler))
+        warnings.warn(
+            f"{name} is not decorated with @durable_execution: it runs here but fails on AWS"
+            " Lambda; add `@durable_execution` (from perdure import durable_execution)",
+            UndecoratedHandlerWarning,
+            stacklevel=3,
+        )
 
 
 class DurableTestRunner:
@@ -228,21 +328,30 @@ class DurableTestRunner:
         *,
         isolation: Isolation = "inprocess",
         aliases: tuple[str, ...] = (),
+        invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT_SECONDS,
     ) -> str:
         """Register a handler (a decorated function, or a target string) and return its name.
 
         Args:
-            handler: a `@durable_execution` handler, or a target string.
+            handler: a `@durable_execution` handler, a target string, or the URL of a remote
+                function (`http://HOST:PORT`, invoked through the Lambda Invoke API there;
+                `name` is then required).
             name: the function name, which `context.invoke(name, ...)` of another handler calls
                 (default: derived from the handler, e.g. `orders-1`).
             isolation: `"inprocess"`, or `"process"` (worker subprocesses; needs a target
                 string, `path/file.py:func` or `module:func`, since the worker imports it).
             aliases: more names the function answers to.
+            invocation_timeout: seconds an invocation of a remote function may take.
         """
         if not isinstance(handler, str) and id(handler) in self._registered and name is None:
             return self._registered[id(handler)]
         invocable: Invocable
-        if isinstance(handler, str):
+        if isinstance(handler, str) and is_function_url(handler):
+            if name is None:
+                raise ValueError(f"a remote function needs a name: register({handler!r}, name=...)")
+            function_name = name
+            invocable = HttpInvocable(name, handler, timeout=invocation_timeout)
+        elif isinstance(handler, str):
             target = Target.parse(handler)
             function_name = name or target.function_name
             if isolation == "process":
@@ -252,7 +361,9 @@ class DurableTestRunner:
                 self._closers.append(process.close)
                 invocable = process
             else:
-                invocable = InProcessInvocable(as_lambda_handler(target.load()), self.engine.service)
+                loaded = target.load()
+                _warn_if_undecorated(loaded)
+                invocable = InProcessInvocable(as_lambda_handler(loaded), self.engine.service)
         else:
             if isolation == "process":
                 raise ValueError("process isolation needs a target string such as 'flows/order.py:handler'")
@@ -261,6 +372,7 @@ class DurableTestRunner:
                 function_name = f"{_NAME_SAFE.sub('-', raw)[:56]}-{next(self._counter)}"
             else:
                 function_name = name
+            _warn_if_undecorated(handler)
             invocable = InProcessInvocable(as_lambda_handler(handler), self.engine.service)
             self._registered[id(handler)] = function_name
         self.engine.register_function(function_name, invocable, aliases)
@@ -282,7 +394,7 @@ class DurableTestRunner:
             handler: a decorated handler, a target string, or the name of a registered function.
             input: the execution input (JSON-serialisable).
             execution_name: the idempotency name (default: a fresh uuid).
-            execution_timeout: its ExecutionTimeout in seconds (default: the engine's, one day).
+            execution_timeout: its ExecutionTimeout in seconds (default: the engine's, a week).
         """
         if isinstance(handler, str) and self.engine.registry.get(handler) is not None:
             function_name = handler
@@ -308,10 +420,33 @@ class DurableTestRunner:
         """Drive execution `arn` to its end (skipping waits on the virtual clock) and return it.
 
         Raises:
-            EngineStalledError: on the virtual clock, it waits for a callback nobody sends.
+            EngineStalledError: on the virtual clock, it waits for a callback nobody sends
+                (the message says which runner calls deliver it).
         """
-        self.engine.drive(arn)
+        try:
+            self.engine.drive(arn)
+        except EngineStalledError:
+            raise self._stalled(arn) from None
         return self.result(arn)
+
+    def _stalled(self, arn: str) -> EngineStalledError:
+        """Why `arn` stalled, told with the runner calls that move it."""
+        waiting = open_callbacks(self.engine.history(arn, include_execution_data=False))
+        if not waiting:
+            return EngineStalledError(
+                f"execution {arn} is RUNNING and nothing can move it on the virtual clock: no wait or"
+                " retry is scheduled and it has no open callback of its own (an execution it invoked"
+                " may wait for one: find it with `runner.result(arn).operations` and deliver it with"
+                " `runner.send_callback_success(runner.callback_id(invoked_arn, NAME), result)`)"
+            )
+        name = waiting[0]
+        return EngineStalledError(
+            f"execution {arn} waits for callback {name!r} ({len(waiting)} open) and nothing else can"
+            " move it on the virtual clock. Start it with `result = runner.run_until_suspended(handler,"
+            f" input)`, then `runner.send_callback_success(runner.callback_id(result.execution_arn, {name!r}),"
+            " '\"value\"')` (or send_callback_failure), then `runner.wait_for_result(result.execution_arn)`;"
+            " or `runner.advance(seconds)` past the callback's timeout"
+        )
 
     # -------------------------------------------------------------- stepping
 
@@ -346,8 +481,10 @@ class DurableTestRunner:
             due = self.engine.next_due_time()
             if due is None:
                 raise EngineStalledError(
-                    f"execution {arn} waits for something only the test can do (send_callback_success/"
-                    "failure, or advance() past its ExecutionTimeout); nothing is scheduled"
+                    f"execution {arn} waits for something only the test can do: nothing is scheduled."
+                    " Deliver its callback with `runner.send_callback_success(runner.callback_id(arn,"
+                    " NAME), result)` (or send_callback_failure), or `runner.advance(seconds)` past"
+                    " its ExecutionTimeout"
                 )
             clock.advance_to(due)
             self.engine.run_until_idle()
@@ -444,38 +581,7 @@ class DurableTestRunner:
             LookupError: no such callback (the message lists the callbacks there are), or
                 `name` is None and not exactly one callback is open.
         """
-        history = self.engine.history(arn, include_execution_data=False)
-        context_names = {e.id: e.name for e in history if e.event_type is EventType.CONTEXT_STARTED}
-        ended = {
-            e.id
-            for e in history
-            if e.event_type
-            in (EventType.CALLBACK_SUCCEEDED, EventType.CALLBACK_FAILED, EventType.CALLBACK_TIMED_OUT)
-        }
-        started = [e for e in history if e.event_type is EventType.CALLBACK_STARTED and e.details.callback_id]
-        if name is None:
-            candidates = [e for e in started if e.id not in ended]
-            if len(candidates) != 1:
-                raise LookupError(
-                    f"execution {arn} has {len(candidates)} open callbacks; name one"
-                    f" (callbacks: {self._callback_names(started, context_names)})"
-                )
-        else:
-            candidates = [e for e in started if name in (e.name, context_names.get(e.parent_id))]
-            if not candidates:
-                raise LookupError(
-                    f"execution {arn} has no callback named {name!r}"
-                    f" (callbacks: {self._callback_names(started, context_names)})"
-                )
-            open_ones = [e for e in candidates if e.id not in ended]
-            candidates = open_ones or candidates
-        callback_id = candidates[-1].details.callback_id
-        assert callback_id is not None
-        return callback_id
-
-    @staticmethod
-    def _callback_names(started: list[Event], context_names: dict[str | None, str | None]) -> list[str]:
-        return [context_names.get(e.parent_id) or e.name or "<unnamed>" for e in started]
+        return find_callback_id(self.engine.history(arn, include_execution_data=False), arn, name)
 
     def send_callback_success(self, callback_id: str, result: bytes | str | None = None) -> None:
         """Complete a callback; `result` is delivered verbatim (a str is sent as UTF-8)."""

@@ -65,6 +65,11 @@ DEFAULT_MAX_OPERATIONS = 3_000
 
 MAX_STATE_PAGE = 1000
 
+STATE_PAGE_BYTES = MAX_WIRE_PAYLOAD_BYTES - 64 * 1024
+"""The most an invocation event's `InitialExecutionState` (and a state page) holds, as JSON:
+Lambda's 6 MB invoke payload less room for the event's other members. The rest of a larger
+state is read through `GetDurableExecutionState` with the `NextMarker`."""
+
 
 def utf8_size(text: str) -> int:
     """The size of `text` in UTF-8 bytes, the unit of every size limit above."""

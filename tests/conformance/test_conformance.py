@@ -1,12 +1,16 @@
-"""The AWS conformance requirements of suites step (1-x), wait (2-x) and child (3-x).
+"""The AWS conformance requirements of suites 1-x to 10-x, on both faces of the SDK.
 
-Each id runs perdure's own handler (tests/conformance/handlers, mapping.json) on a fresh
-time-skipping engine and must PASS, unless tests/conformance/exclusions.yaml lists it
-with a reason. `PERDURE_CONFORMANCE_REQUIREMENTS` may point at another requirements folder.
+Each id runs perdure's own handler on a fresh time-skipping engine, once on the sync face
+(tests/conformance/handlers, mapping.json) and once on the async face (handlers_async,
+mapping_async.json: the same handlers written with `async def` and `await`), and must
+PASS, unless tests/conformance/exclusions.yaml lists it with a reason (a key `1-17`
+excuses both faces, `async:1-17` one face). `PERDURE_CONFORMANCE_REQUIREMENTS` may point
+at another requirements folder.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 from pathlib import Path
@@ -22,6 +26,10 @@ HERE = Path(__file__).parent
 REQUIREMENTS = Path(os.environ.get("PERDURE_CONFORMANCE_REQUIREMENTS", HERE / "requirements"))
 HANDLERS = HERE / "handlers"
 MAPPING = HERE / "mapping.json"
+FACES = {
+    "sync": (HANDLERS, MAPPING),
+    "async": (HERE / "handlers_async", HERE / "mapping_async.json"),
+}
 PLUGIN_INSTANCES_MAPPING = HERE / "mapping_plugin_instances.json"
 """Suite 10 again, with handlers that register plugin instances (the shape before 3.0)."""
 SUITES = ("1-*", "2-*", "3-*", "4-*", "5-*", "6-*", "7-*", "8-*", "9-*", "10-*")
@@ -35,30 +43,56 @@ def _exclusions() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def runner() -> ConformanceRunner:
+def runners() -> dict[str, ConformanceRunner]:
     from perdure.compat import install
 
     install()
-    return ConformanceRunner(REQUIREMENTS, HANDLERS, load_mapping(MAPPING))
+    return {
+        face: ConformanceRunner(REQUIREMENTS, handlers, load_mapping(mapping))
+        for face, (handlers, mapping) in FACES.items()
+    }
 
 
 def _ids() -> list[str]:
     return ConformanceRunner(REQUIREMENTS, HANDLERS, load_mapping(MAPPING)).select(SUITES)
 
 
-def test_every_id_of_the_suites_is_mapped():
-    mapping = load_mapping(MAPPING)
+@pytest.mark.parametrize("face", FACES)
+def test_every_id_of_the_suites_is_mapped(face: str) -> None:
+    mapping = load_mapping(FACES[face][1])
     assert len(_ids()) == 155
     assert set(_ids()) <= set(mapping)
 
 
+def test_the_async_mapping_mirrors_the_sync_one() -> None:
+    """Same handler file names, functions and isolation (a crashing handler stays in a process)."""
+    assert load_mapping(FACES["async"][1]) == load_mapping(MAPPING)
+
+
+@pytest.mark.parametrize("path", sorted(FACES["async"][0].rglob("*.py")), ids=lambda p: p.stem)
+def test_async_handlers_use_the_async_face(path: Path) -> None:
+    """An async handler is an `async def` over an `AsyncDurableContext`, never the sync context."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+    assert "DurableContext" not in names, f"{path.name} uses the sync DurableContext"
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        decorators = [d.func if isinstance(d, ast.Call) else d for d in node.decorator_list]
+        if any(isinstance(d, ast.Name) and d.id == "durable_execution" for d in decorators):
+            assert isinstance(node, ast.AsyncFunctionDef), f"{path.name}: {node.name} is not async def"
+
+
+@pytest.mark.parametrize("face", FACES)
 @pytest.mark.parametrize("requirement_id", _ids())
-def test_requirement(runner: ConformanceRunner, requirement_id: str) -> None:
-    outcome = runner.run_one(requirement_id)
-    excluded = _exclusions().get(requirement_id)
+def test_requirement(runners: dict[str, ConformanceRunner], face: str, requirement_id: str) -> None:
+    outcome = runners[face].run_one(requirement_id)
+    exclusions = _exclusions()
+    excluded = exclusions.get(f"{face}:{requirement_id}", exclusions.get(requirement_id))
     if excluded is not None:
-        pytest.xfail(f"{requirement_id}: {excluded}")
-    assert outcome.status is Status.PASSED, f"{requirement_id} {outcome.status}: {outcome.detail}"
+        pytest.xfail(f"{requirement_id} ({face}): {excluded}")
+    assert outcome.status is Status.PASSED, f"{requirement_id} ({face}) {outcome.status}: {outcome.detail}"
 
 
 @pytest.mark.parametrize("requirement_id", [f"10-{n}" for n in range(1, 8)])

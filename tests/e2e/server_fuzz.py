@@ -4,8 +4,9 @@
 several states (succeeded, failed, running with a pending callback), records each one's
 state and full history, then sends `requests` requests built from a valid request of
 every route and mutated: members replaced by values of the wrong type or out of range,
-removed, added; deep nesting; empty, truncated, huge and non-UTF-8 bodies; other methods;
-junk, CR and LF in paths, query strings and headers. It returns a `FuzzReport`: the answers
+removed, added; deep nesting; empty, truncated, huge and non-UTF-8 bodies; other methods
+(HEAD, OPTIONS, TRACE, CONNECT, lower case, made up); junk, CR and LF in paths, query
+strings, headers and the request line itself. It returns a `FuzzReport`: the answers
 by route and status, every answer >= 500 or missing, and whether the executions that
 existed before are unchanged and the database passes `PRAGMA integrity_check`.
 
@@ -63,6 +64,8 @@ class Request:
     body: bytes = b""
     raw_target: str | None = None
     """The request target exactly as sent (it may hold CR or LF); None: built from the parts."""
+    raw_line: str | None = None
+    """The whole request line exactly as sent (it may hold CR or LF); None: method, target, version."""
     declared_length: int | None = None
     """A Content-Length other than the body's: the body is sent, then the socket's write side closes."""
     may_drop: bool = False
@@ -84,7 +87,8 @@ class Request:
 
     def encode(self, host: str) -> bytes:
         length = len(self.body) if self.declared_length is None else self.declared_length
-        lines = [f"{self.method} {self.target()} HTTP/1.1", f"Host: {host}", "Connection: close"]
+        line = self.raw_line if self.raw_line is not None else f"{self.method} {self.target()} HTTP/1.1"
+        lines = [line, f"Host: {host}", "Connection: close"]
         lines += [f"{name}: {value}" for name, value in self.headers]
         lines.append(f"Content-Length: {length}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
@@ -352,8 +356,27 @@ WEIRD_TEXT = [
     "99999999999",
     "NaN",
 ]
-METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
-"""Methods the stdlib socket layer hands to the API; `LambdaApi` unit tests cover the rest."""
+METHODS = [
+    "GET",
+    "POST",
+    "PUT",
+    "DELETE",
+    "PATCH",
+    "HEAD",
+    "OPTIONS",
+    "TRACE",
+    "CONNECT",
+    "get",
+    "post",
+    "Delete",
+    "BREW",
+    "PROPFIND",
+    "M-SEARCH",
+    "X" * 40,
+]
+"""Every method a client might send: the standard ones, lower and mixed case, made-up ones."""
+REQUEST_LINE_BREAKS = ["\r\n", "\n", "\r", "\r\r\n", "\x00", "\t", " \r\n "]
+"""What `request_line` puts into the request line itself."""
 
 
 class Generator:
@@ -501,6 +524,7 @@ class Generator:
                 self.deep,
                 self.method,
                 self.line_breaks,
+                self.request_line,
                 self.length,
             ]
         )
@@ -614,7 +638,17 @@ class Generator:
         where = self.rng.randrange(len(request.path))
         brk = self.rng.choice(["\r\n", "\n", "\r", "%0D%0A", "%0A"])
         request.raw_target = request.path[:where] + brk + request.path[where:]
-        request.may_drop = "%" not in brk
+        request.may_drop = request.may_drop or "%" not in brk
+
+    def request_line(self, request: Request) -> None:
+        """A CR, LF or other control character inside the request line: in or after the
+        method, before the version, or in place of a space."""
+        line = f"{request.method} {request.target()} HTTP/1.1"
+        where = self.rng.choice([0, len(request.method), len(request.method) + 1, len(line) - 8, len(line)])
+        where = self.rng.randrange(len(line) + 1) if self.rng.random() < 0.3 else where
+        brk = self.rng.choice(REQUEST_LINE_BREAKS)
+        request.raw_line = line[:where] + brk + line[where:]
+        request.may_drop = True
 
     def length(self, request: Request) -> None:
         choice = self.rng.random()
@@ -690,6 +724,8 @@ class FuzzReport:
     by_route: Counter[str] = field(default_factory=Counter)
     by_status: Counter[str] = field(default_factory=Counter)
     by_mutation: Counter[str] = field(default_factory=Counter)
+    by_method: Counter[str] = field(default_factory=Counter)
+    """Answers by method: "GET 200", "BREW 404" ("line 400": a broken request line)."""
     failures: list[str] = field(default_factory=list)
     """Each answer >= 500, and each missing answer to a request that should have one."""
     changed: list[str] = field(default_factory=list)
@@ -710,6 +746,7 @@ class FuzzReport:
         lines.append("by route:  " + ", ".join(f"{k} {v}" for k, v in sorted(self.by_route.items())))
         lines.append("by answer: " + ", ".join(f"{k} {v}" for k, v in sorted(self.by_status.items())))
         lines.append("mutations: " + ", ".join(f"{k} {v}" for k, v in sorted(self.by_mutation.items())))
+        lines.append("by method: " + ", ".join(f"{k}: {v}" for k, v in sorted(self.by_method.items())))
         lines.append(f"answers >= 500 or missing: {len(self.failures)}")
         lines += [f"  {failure}" for failure in self.failures[:20]]
         lines.append(
@@ -783,7 +820,11 @@ def run_fuzz(requests: int, seed: int, workdir: Path) -> FuzzReport:
             report.by_route[request.route] += 1
             for mutation in request.mutations or ["none"]:
                 report.by_mutation[mutation] += 1
-            report.by_status[str(status) if outcome == "status" else outcome] += 1
+            answer = str(status) if outcome == "status" else outcome
+            report.by_status[answer] += 1
+            report.by_method[
+                f"{'line' if request.raw_line is not None else request.method[:12]} {answer}"
+            ] += 1
             if (outcome == "status" and status is not None and status >= 500) or (
                 outcome != "status" and not request.may_drop
             ):

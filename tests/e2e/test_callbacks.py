@@ -83,6 +83,12 @@ def test_drive_waits_for_a_callback_sent_by_another_thread(engine: Engine) -> No
 
     def external_system() -> None:
         cid = first_callback_id(engine, arn)
+        # Answer once the invocation that created the callback has suspended, as the
+        # expected history says (answered sooner, CallbackSucceeded may come before its end).
+        deadline = time.monotonic() + 20
+        while not any(e.event_type is EventType.INVOCATION_COMPLETED for e in engine.history(arn)):
+            assert time.monotonic() < deadline, "the first invocation did not end"
+            time.sleep(0.02)
         engine.service.send_durable_execution_callback_heartbeat(
             SendDurableExecutionCallbackHeartbeatRequest(cid)
         )

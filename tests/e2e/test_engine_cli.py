@@ -108,7 +108,15 @@ def test_callback_through_a_running_server(tmp_path: Path) -> None:
         assert cid is not None
         both = run_cli("callback", "succeed", cid, "--endpoint", host.url, "--db", "x.db", cwd=tmp_path)
         assert both.returncode == 2 and "not allowed with argument" in both.stderr
-        done = run_cli("callback", "succeed", cid, "--endpoint", host.url, "--result", '"yes"', cwd=tmp_path)
+        name = engine.get_execution(arn).durable_execution_name
+        by_name = run_cli("callback", "succeed", "--execution", name, "--endpoint", host.url, cwd=tmp_path)
+        assert (
+            by_name.returncode == 2 and "over --endpoint, address the execution by its ARN" in by_name.stderr
+        )
+        done = run_cli(
+            "callback", "succeed", "--execution", arn, "--callback", "approval", "--endpoint", host.url,
+            "--result", '"yes"', cwd=tmp_path,
+        )  # fmt: skip
         assert done.returncode == 0 and "callback succeeded" in done.stdout, done.stderr
         while engine.get_execution(arn).status is ExecutionStatus.RUNNING:
             assert time.monotonic() < deadline

@@ -25,7 +25,7 @@ from urllib.parse import quote
 import pytest
 
 from perdure.server import ApiServer, LambdaApi, ServerOptions
-from perdure.server.http import BODY_LIMITS, DECODE_FACTOR, _Budget
+from perdure.server.http import BODY_LIMITS, DECODE_FACTOR, EVENT_INVOKE_LIMIT, _Budget, body_limit
 from perdure.wire.types import CheckpointDurableExecutionResponse, CheckpointUpdatedExecutionState
 from tests.unit.tools.test_server_api import ARN, RecordingService
 
@@ -148,6 +148,20 @@ def test_a_body_cut_short_by_a_half_close_gets_a_400_and_changes_nothing(served:
     assert "before its Content-Length" in json.loads(body)["message"] and served.service.calls == []
 
 
+@pytest.mark.parametrize("extra", [b"", b"GET / HTTP/1.1\r\n"], ids=["complete", "then-a-partial-request"])
+def test_a_complete_request_then_a_half_close_gets_its_answer(served: Served, extra: bytes):
+    with served.connect() as sock:
+        sock.sendall(
+            f"POST {CALLBACK}/succeed HTTP/1.1\r\nHost: 127.0.0.1:{served.port}\r\n"
+            'Content-Type: application/json\r\nContent-Length: 5\r\n\r\n"abc"'.encode()
+            + extra
+        )
+        sock.shutdown(socket.SHUT_WR)
+        status, _, _ = read_response(sock)
+        assert sock.recv(1) == b""  # then the server closes
+    assert status == 200 and served.service.calls[0][1].result == b'"abc"'
+
+
 def test_a_truncated_callback_result_does_not_complete_the_callback(monkeypatch: pytest.MonkeyPatch):
     link = HttpLink(monkeypatch)
     try:
@@ -220,6 +234,40 @@ def test_a_body_over_its_route_limit_is_refused_unread(served: Served):
     )
     assert status == 413 and headers["x-amzn-errortype"] == "RequestTooLargeException"
     assert str(limit) in json.loads(body)["message"] and served.service.calls == []
+
+
+def test_an_event_invoke_over_the_asynchronous_limit_is_refused_unread_and_calls_nothing(served: Served):
+    invoke = "/2015-03-31/functions/f/invocations"
+    status, headers, body = served.exchange(
+        f"POST {invoke} HTTP/1.1\r\nHost: 127.0.0.1:{served.port}\r\nX-Amz-Invocation-Type: Event\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {EVENT_INVOKE_LIMIT + 1}\r\n\r\n".encode()
+    )
+    assert status == 413 and headers["x-amzn-errortype"] == "RequestTooLargeException"
+    message = json.loads(body)["message"]
+    assert str(EVENT_INVOKE_LIMIT) in message and "asynchronous (Event)" in message
+    assert served.service.calls == []
+    # at the limit an Event invoke goes through; so does a larger synchronous one
+    for invocation_type, size in (("Event", EVENT_INVOKE_LIMIT), ("RequestResponse", EVENT_INVOKE_LIMIT + 1)):
+        payload = b'"' + b"x" * (size - 2) + b'"'
+        status, _, answer = served.request(
+            "POST", invoke, payload, {"X-Amz-Invocation-Type": invocation_type}
+        )
+        assert status == 200, answer
+    assert [len(request.payload) for _, request in served.service.calls] == [
+        EVENT_INVOKE_LIMIT,
+        EVENT_INVOKE_LIMIT + 1,
+    ]
+
+
+def test_the_body_limit_of_each_request():
+    invoke = "/2015-03-31/functions/f/invocations"
+    assert body_limit("POST", invoke, {})[0] == BODY_LIMITS["Invoke"] == 6 * 1024 * 1024
+    assert body_limit("POST", invoke, {"x-amz-invocation-type": "RequestResponse"})[0] == 6 * 1024 * 1024
+    assert (
+        body_limit("POST", invoke, {"x-amz-invocation-type": "Event"})[0] == EVENT_INVOKE_LIMIT == 1024 * 1024
+    )
+    assert body_limit("POST", f"{CALLBACK}/succeed", {"x-amz-invocation-type": "Event"})[0] == 256 * 1024
+    assert body_limit("GET", "/nowhere", {})[0] == 64 * 1024
 
 
 def test_a_request_without_room_in_the_memory_budget_waits_unread():

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from perdure.server import Credentials, HttpServiceClient
+from perdure.wire.types import InvokeRequest
+
 from .helpers import FLOWS, perdure_command, run_cli
 from .http_links import lambda_client
 
@@ -62,7 +65,8 @@ def serve(*args: str, cwd: Path) -> Iterator[Served]:
             first = lines.get(timeout=START_TIMEOUT)
         except queue.Empty:
             pytest.fail("perdure serve printed nothing")
-        assert first.startswith("perdure serve: listening on http://127.0.0.1:"), first
+        bound = args[args.index("--host") + 1] if "--host" in args else "127.0.0.1"
+        assert first.startswith(f"perdure serve: listening on http://{bound}:"), first
         served = Served(process, first.split()[-1], lines)
         try:
             yield served
@@ -182,3 +186,64 @@ def test_list_and_history_read_from_the_server_with_endpoint(tmp_path: Path):
         assert served.stop()[0] == 0
     gone = run_cli("history", arn, "--endpoint", served.url, cwd=tmp_path)
     assert gone.returncode == 2 and "cannot reach" in gone.stderr and "Traceback" not in gone.stderr
+
+
+def test_the_cli_signs_its_endpoint_requests_for_a_server_beyond_loopback(tmp_path: Path):
+    keys = {"PERDURE_ACCESS_KEY_ID": "AKIDCLI", "PERDURE_SECRET_ACCESS_KEY": "cli/secret+1"}
+    key_options = ("--access-key-id", keys["PERDURE_ACCESS_KEY_ID"], "--secret-access-key")
+    options = ("--host", "0.0.0.0", *key_options, keys["PERDURE_SECRET_ACCESS_KEY"])
+    with serve("--memory", "--skip-time", "--function", f"order={ORDER}", *options, cwd=tmp_path) as served:
+        client = HttpServiceClient(served.url, credentials=Credentials(*keys.values()))
+        arn = client.invoke(
+            InvokeRequest(function_name="order", payload=json.dumps(ORDER_INPUT).encode())
+        ).durable_execution_arn
+        assert arn is not None
+        for env in (keys, {"AWS_ACCESS_KEY_ID": "AKIDCLI", "AWS_SECRET_ACCESS_KEY": "cli/secret+1"}):
+            listing = run_cli(
+                "list", "--endpoint", served.url, "--function", "order", "--json", cwd=tmp_path, env=env
+            )
+            assert listing.returncode == 0, listing.stderr
+            assert [r["DurableExecutionArn"] for r in json.loads(listing.stdout)["DurableExecutions"]] == [
+                arn
+            ]
+        history = run_cli(
+            "history", arn, "--endpoint", served.url, *key_options, "cli/secret+1", cwd=tmp_path
+        )
+        assert history.returncode == 0 and "ExecutionSucceeded" in history.stdout, history.stderr
+        # signed and let through: the engine itself answers that it never issued this id
+        heartbeat = run_cli(
+            "callback", "heartbeat", "bm9uZQ==", "--endpoint", served.url, cwd=tmp_path, env=keys
+        )
+        assert heartbeat.returncode == 2 and "not a callback id this service issued" in heartbeat.stderr, (
+            heartbeat.stderr
+        )
+        unsigned = {
+            "PERDURE_ACCESS_KEY_ID": "",
+            "PERDURE_SECRET_ACCESS_KEY": "",
+            "AWS_ACCESS_KEY_ID": "",
+            "AWS_SECRET_ACCESS_KEY": "",
+        }
+        for args, env, message in [
+            (
+                (*key_options, "wrong"),
+                {},
+                "InvalidSignatureError: The request signature we calculated does not match the signature"
+                " you provided. Check your AWS Secret Access Key and signing method. (signed with access key AKIDCLI)",
+            ),
+            (
+                (),
+                {**unsigned, "AWS_ACCESS_KEY_ID": "AKIDOTHER", "AWS_SECRET_ACCESS_KEY": "s"},
+                "UnrecognizedClientError",
+            ),
+            (
+                (),
+                unsigned,
+                "MissingAuthenticationTokenError: Missing Authentication Token (the request was not signed",
+            ),
+            (("--access-key-id", "AKIDCLI"), unsigned, "--secret-access-key is missing"),
+        ]:
+            done = run_cli("history", arn, "--endpoint", served.url, *args, cwd=tmp_path, env=env)
+            assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, (
+                done.stderr
+            )
+        assert served.stop()[0] == 0

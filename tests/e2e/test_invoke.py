@@ -81,7 +81,7 @@ def test_the_invoked_function_runs_as_its_own_execution(runner: DurableTestRunne
         "CHAINED_INVOKE",
         "ChainedInvoke",
         "SUCCEEDED",
-        '{"order": 42}',
+        {"order": 42},
     )
     started = next(e for e in result.history if e.event_type is EventType.CHAINED_INVOKE_STARTED)
     (child,) = executions_of(runner, "echo")

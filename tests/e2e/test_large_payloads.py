@@ -198,8 +198,8 @@ def test_an_offloaded_step_result_succeeds_and_replays_the_exact_value(
     assert isinstance(seen[1]["tag"], tuple)
     # The checkpoint holds a small reference; the blob holds the value.
     step = result.operation("produce")
-    assert step.result is not None and len(step.result) < 1000
-    reference = BlobReference.from_payload(step.result)
+    assert step.raw_result is not None and len(step.raw_result) < 1000
+    reference = BlobReference.from_payload(step.raw_result)
     assert reference is not None and reference.size > MAX_OPERATION_PAYLOAD_BYTES
     assert (tmp_path / reference.ref).stat().st_size == reference.size
 
@@ -442,7 +442,7 @@ def test_invoke_carries_large_values_both_ways_through_the_offload_serdes(
     assert result.status == "SUCCEEDED", result.error
     assert result.result == [4000, True]
     assert received == [BIG_VALUE]
-    assert BlobReference.from_payload(result.operation("call").result) is not None
+    assert BlobReference.from_payload(result.operation("call").raw_result) is not None
 
 
 def test_a_callback_result_over_256_kib_is_refused_and_the_callback_stays_open(

@@ -137,7 +137,10 @@ def apply_spec(
         timers.pop((spec.id, "wait"), None)
         ops[spec.id] = replace(current, status=S.CANCELLED)
     else:
-        ops[spec.id] = replace(current, status=S.SUCCEEDED if spec.action is A.SUCCEED else S.FAILED)
+        status = S.SUCCEEDED if spec.action is A.SUCCEED else S.FAILED
+        # An ended step's Attempt counts its last attempt too.
+        attempt = current.attempt + 1 if spec.type is T.STEP else current.attempt
+        ops[spec.id] = replace(current, status=status, attempt=attempt)
     return 1
 
 

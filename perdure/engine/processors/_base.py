@@ -130,7 +130,7 @@ class Batch:
             if count > self.max_operations:
                 raise reject(
                     f"the execution already has {self.max_operations} operations, the maximum"
-                    " (the engine's max_operations)"
+                    " (raise it with `--max-operations` on `perdure run`/`serve`, or `Engine(max_operations=...)`)"
                 )
             self.execution.operation_count = count
             self.new_seq[operation.id] = count

@@ -1,8 +1,9 @@
 """STEP checkpoint processing: START, RETRY, SUCCEED, FAIL.
 
-`StepDetails.Attempt` counts the attempts that already ended in RETRY (0 on the first
-run); the SDK runs attempt `Attempt + 1`, and history reports that 1-based number as
-`RetryDetails.CurrentAttempt`. RETRY parks the step PENDING until `NextAttemptTimestamp`;
+While a step runs, `StepDetails.Attempt` counts the attempts that already ended in RETRY
+(0 on the first run); the SDK runs attempt `Attempt + 1`, and history reports that 1-based
+number as `RetryDetails.CurrentAttempt`. SUCCEED and FAIL count the last attempt too (1
+after a first-try success, 3 after two retries), as the official testing library does. RETRY parks the step PENDING until `NextAttemptTimestamp`;
 the scheduler then makes it READY (no event) and re-invokes. A RETRY that carries a payload
 and no error is a wait_for_condition "continue" poll and is recorded as StepSucceeded.
 Imports only `perdure.wire`, `perdure.engine` internals and the standard library.
@@ -114,12 +115,15 @@ def _finish(batch: Batch, update: OperationUpdate, current: Operation, *, succee
     attempt = _attempt(current)
     retry = RetryDetails(current_attempt=attempt + 1)
     old = current.step_details or StepDetails(attempt=attempt)
+    # A running step's Attempt counts the attempts before it (the SDK runs attempt Attempt+1);
+    # an ended step's counts its attempts, this one included: 1 after a first-try success,
+    # 3 after two retries, as the official testing library reports it.
     if succeeded:
-        details = StepDetails(old.attempt, None, update.payload, None)
+        details = StepDetails(attempt + 1, None, update.payload, None)
         status, event_type = OperationStatus.SUCCEEDED, EventType.STEP_SUCCEEDED
         event = EventDetails(result=event_result(update.payload), retry_details=retry)
     else:
-        details = StepDetails(old.attempt, None, old.result, update.error)
+        details = StepDetails(attempt + 1, None, old.result, update.error)
         status, event_type = OperationStatus.FAILED, EventType.STEP_FAILED
         event = EventDetails(error=event_error(update.error), retry_details=retry)
     op = ended(current, status, batch.now, step_details=details)

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from perdure.wire.types import ErrorObject, Event, Operation
 
-from .records import ExecutionQuery, ExecutionRecord, Timer, TimerKind
+from .records import ExecutionQuery, ExecutionRecord, OperationSummary, Timer, TimerKind
 
 DB_ENV_VAR = "PERDURE_DB"
 DEFAULT_DB_RELATIVE_PATH = Path(".perdure") / "perdure.db"
@@ -90,6 +90,12 @@ class StoreTx(Protocol):
     def list_operations(
         self, execution_key: int, after_seq: int, limit: int
     ) -> list[tuple[int, Operation]]: ...
+    def operation_summaries(
+        self, execution_key: int, after_seq: int, limit: int
+    ) -> list[tuple[int, OperationSummary]]:
+        """(seq, summary) of operations after `after_seq`, in seq order: `list_operations`
+        without reading payloads (the console's timeline of up to 3,000 operations)."""
+        ...
 
     # history
     def append_events(self, execution_key: int, events: Sequence[Event]) -> None: ...
@@ -160,6 +166,7 @@ __all__ = [
     "ExecutionQuery",
     "ExecutionRecord",
     "MemoryStore",
+    "OperationSummary",
     "SqliteStore",
     "Store",
     "StoreTx",

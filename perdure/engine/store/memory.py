@@ -17,7 +17,7 @@ from datetime import datetime
 
 from perdure.wire.types import ErrorObject, Event, ExecutionStatus, Operation
 
-from .records import ExecutionQuery, ExecutionRecord, Timer, TimerKind
+from .records import ExecutionQuery, ExecutionRecord, OperationSummary, Timer, TimerKind
 
 
 @dataclasses.dataclass(slots=True)
@@ -100,9 +100,11 @@ class _MemoryTx:
             ):
                 continue
             r = self._s.by_key[key].record
-            if r.function_name != query.function_name:
+            if query.function_name is not None and r.function_name != query.function_name:
                 continue
             if query.name is not None and r.name != query.name:
+                continue
+            if query.name_contains and query.name_contains not in r.name:
                 continue
             if query.statuses and r.status not in query.statuses:
                 continue
@@ -210,6 +212,14 @@ class _MemoryTx:
         data = self._s.by_key[execution_key]
         start = bisect.bisect_right(data.order, after_seq)
         return [(seq, data.operations[data.by_seq[seq]][1]) for seq in data.order[start : start + limit]]
+
+    def operation_summaries(
+        self, execution_key: int, after_seq: int, limit: int
+    ) -> list[tuple[int, OperationSummary]]:
+        return [
+            (seq, OperationSummary.of(op))
+            for seq, op in self.list_operations(execution_key, after_seq, limit)
+        ]
 
     # ------------------------------------------------------------------- history
     def append_events(self, execution_key: int, events: Sequence[Event]) -> None:

@@ -13,7 +13,16 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from perdure.wire.codec import from_wire, to_wire
-from perdure.wire.types import ErrorObject, EventDetails, EventInput, EventResult, ExecutionStatus
+from perdure.wire.types import (
+    ErrorObject,
+    EventDetails,
+    EventInput,
+    EventResult,
+    ExecutionStatus,
+    Operation,
+    OperationStatus,
+    OperationType,
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _COMPACT_ENCODER = json.JSONEncoder(separators=(",", ":"))
@@ -223,13 +232,67 @@ class ExecutionRecord:
 
 @dataclass(frozen=True, slots=True)
 class ExecutionQuery:
-    """Filters and paging for `StoreTx.list_executions`."""
+    """Filters and paging for `StoreTx.list_executions`.
 
-    function_name: str
+    `function_name` None lists every function's executions; `name` matches a name exactly,
+    `name_contains` any name holding that text (case-sensitive). Pages are keyset pages on
+    the execution's key (its insertion order): `reverse` lists newest first.
+    """
+
+    function_name: str | None
     name: str | None = None
+    name_contains: str | None = None
     statuses: tuple[ExecutionStatus, ...] | None = None
     started_after: datetime | None = None
     started_before: datetime | None = None
     reverse: bool = False
     after_key: int | None = None
     limit: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class OperationSummary:
+    """An operation without its payloads (input, result), as a timeline row shows it.
+    Times are epoch microseconds, as stored; `error` is the operation's, if it failed."""
+
+    id: str
+    type: OperationType
+    status: OperationStatus
+    parent_id: str | None
+    name: str | None
+    sub_type: str | None
+    start_us: int
+    end_us: int | None
+    attempt: int | None = None
+    next_attempt_us: int | None = None
+    scheduled_end_us: int | None = None
+    callback_id: str | None = None
+    replay_children: bool | None = None
+    error: ErrorObject | None = None
+
+    @classmethod
+    def of(cls, op: Operation) -> OperationSummary:
+        """The summary of a whole operation."""
+        step, wait, context, callback = (
+            op.step_details,
+            op.wait_details,
+            op.context_details,
+            op.callback_details,
+        )
+        details = step or context or callback or op.chained_invoke_details
+        return cls(
+            id=op.id,
+            type=op.type,
+            status=op.status,
+            parent_id=op.parent_id,
+            name=op.name,
+            sub_type=op.sub_type,
+            start_us=to_us(op.start_timestamp),
+            end_us=opt_to_us(op.end_timestamp),
+            attempt=step.attempt if step is not None else None,
+            next_attempt_us=opt_to_us(step.next_attempt_timestamp) if step is not None else None,
+            scheduled_end_us=opt_to_us(wait.scheduled_end_timestamp) if wait is not None else None,
+            callback_id=callback.callback_id if callback is not None else None,
+            replay_children=context.replay_children if context is not None else None,
+            error=getattr(details, "error", None),
+        )

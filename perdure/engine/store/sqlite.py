@@ -46,6 +46,7 @@ from perdure.wire.types import (
 from .records import (
     ExecutionQuery,
     ExecutionRecord,
+    OperationSummary,
     Timer,
     TimerKind,
     details_from_json,
@@ -107,6 +108,15 @@ _RESULT = "COALESCE(o.result, (SELECT r.result FROM operation_results r WHERE r.
 _OP_SELECT = ", ".join(_RESULT if c == "result" else f"o.{c}" for c in _OP_COLUMNS.split(", "))
 """`_OP_COLUMNS` as read from `operations o` (the result wherever it is kept)."""
 _SELECT_OPERATION = f"SELECT {_OP_SELECT} FROM operations o WHERE o.execution_key = ? AND o.operation_id = ?"
+_SELECT_SUMMARIES = (
+    "SELECT seq, operation_id, type, status, parent_id, name, sub_type, start_us, end_us, attempt,"
+    " next_attempt_us, scheduled_end_us, callback_id, replay_children, error"
+    " FROM operations WHERE execution_key = ? AND seq > ? ORDER BY seq LIMIT ?"
+)
+"""An execution's operations without their payloads (`operation_summaries`)."""
+_OPERATION_TYPES = {t._value_: t for t in OperationType}
+_OPERATION_STATUSES = {s._value_: s for s in OperationStatus}
+"""Stored names to members: a dict lookup is ten times cheaper than calling the enum."""
 _IN_CHUNK = 512
 """Ids per `WHERE operation_id IN (...)` read (well under SQLite's bound-parameter limit)."""
 
@@ -463,11 +473,17 @@ class _SqliteTx:
         self._stored[record.key] = values
 
     def list_executions(self, query: ExecutionQuery) -> list[ExecutionRecord]:
-        where = ["function_name = ?"]
-        args: list[Any] = [query.function_name]
+        where = ["1"]
+        args: list[Any] = []
+        if query.function_name is not None:
+            where.append("function_name = ?")
+            args.append(query.function_name)
         if query.name is not None:
             where.append("name = ?")
             args.append(query.name)
+        if query.name_contains:
+            where.append("instr(name, ?) > 0")
+            args.append(query.name_contains)
         if query.statuses:
             where.append(f"status IN ({', '.join('?' * len(query.statuses))})")
             args.extend(s.value for s in query.statuses)
@@ -585,6 +601,33 @@ class _SqliteTx:
             (execution_key, after_seq, limit),
         )
         return [(r[0], _op_from_row(r)) for r in rows]
+
+    def operation_summaries(
+        self, execution_key: int, after_seq: int, limit: int
+    ) -> list[tuple[int, OperationSummary]]:
+        rows = self._c.execute(_SELECT_SUMMARIES, (execution_key, after_seq, limit))
+        return [
+            (
+                r[0],
+                OperationSummary(
+                    id=r[1],
+                    type=_OPERATION_TYPES[r[2]],
+                    status=_OPERATION_STATUSES[r[3]],
+                    parent_id=r[4],
+                    name=r[5],
+                    sub_type=r[6],
+                    start_us=r[7],
+                    end_us=r[8],
+                    attempt=r[9],
+                    next_attempt_us=r[10],
+                    scheduled_end_us=r[11],
+                    callback_id=r[12],
+                    replay_children=None if r[13] is None else bool(r[13]),
+                    error=error_from_json(r[14]),
+                ),
+            )
+            for r in rows
+        ]
 
     # ------------------------------------------------------------------- history
     def append_events(self, execution_key: int, events: Sequence[Event]) -> None:

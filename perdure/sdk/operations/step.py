@@ -9,7 +9,8 @@ Owns `StepOperation`. Semantics (official SDK 3.0, §4.5):
   FAIL (`StepError`); `SerDesError` fails without retry; `ExecutionError` and a
   `RetryableSerDesError` propagate unchanged.
 The value returned on the first run is the serdes round trip of the result, the same
-value replay returns. A result over the 256 KiB payload limit fails the step (no retry)
+value replay returns; with the default serdes, converted to the type the step function
+declares (a dataclass, a pydantic model, an enum...: see `perdure.sdk.serdes`). A result over the 256 KiB payload limit fails the step (no retry)
 before anything is sent.
 
 Imports only `perdure.wire`, `perdure.sdk` modules below the context, and the stdlib.
@@ -44,7 +45,7 @@ from ..errors import (
 from ..logger import Logger, LogInfo
 from ..payloads import check_payload_size
 from ..retries import RetryPresets
-from ..serdes import deserialize, round_trip, serialize
+from ..serdes import as_type, deserialize, result_type, round_trip, serialize
 from ..state import ExecutionState
 from ..types import StepContext
 from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, Scope, UserCall, validate_name
@@ -132,7 +133,23 @@ class StepOperation(OperationExecutor[T]):
         value: T = deserialize(
             self.config.serdes, details.result, self.identity.operation_id, self.state.durable_execution_arn
         )
-        return value
+        typed: T = self._typed(value)
+        return typed
+
+    def _typed(self, value: Any) -> Any:
+        """`value` as the step function's declared return type (the default serdes only)."""
+        if self.config.serdes is not None:
+            return value
+        declared = result_type(self.func)
+        if declared is None:
+            return value
+        try:
+            return as_type(value, declared)
+        except SerDesError as exc:
+            raise SerDesError(
+                f"step {self.identity.name or self.identity.operation_id!r} (id {self.identity.operation_id}):"
+                f" {exc.message or exc}"
+            ) from exc
 
     def execute(self, checkpoint: Operation | None) -> Flow[T]:
         identity = self.identity
@@ -154,9 +171,9 @@ class StepOperation(OperationExecutor[T]):
             raw = yield UserCall(
                 identity, lambda: func(step_context), off_loop=self.off_loop, attempt=attempt
             )
-            payload = serialize(self.config.serdes, raw, identity.operation_id, arn)
+            payload = serialize(self.config.serdes, raw, identity.operation_id, arn, identity.name)
             check_payload_size("step", identity.operation_id, identity.name, payload)
-            value: Any = round_trip(self.config.serdes, raw, payload, identity.operation_id, arn)
+            value: Any = self._typed(round_trip(self.config.serdes, raw, payload, identity.operation_id, arn))
             yield from self.send(OperationAction.SUCCEED, payload=payload)
             return value  # type: ignore[no-any-return]
         except RetryableSerDesError:

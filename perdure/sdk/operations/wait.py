@@ -8,6 +8,8 @@ Imports only `perdure.wire`, `perdure.sdk` modules below the context, and the st
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from perdure.wire.limits import MAX_DELAY_SECONDS
 from perdure.wire.types import (
     Operation,
@@ -50,13 +52,14 @@ class WaitOperation(OperationExecutor[None]):
         yield  # a flow (never reached: both branches raise)
 
 
-def wait_operation(scope: Scope, duration: Duration, name: str | None) -> WaitOperation:
+def wait_operation(scope: Scope, duration: Duration | timedelta, name: str | None) -> WaitOperation:
     """The wait `context.wait(duration, name)` runs (its id taken now).
 
     Raises:
         ValidationError: the duration is out of range or the name invalid.
+        TypeError: `duration` is neither a `Duration` nor a `datetime.timedelta`.
     """
-    seconds = duration.to_seconds()
+    seconds = Duration.of(duration).to_seconds()
     if seconds < 1:
         raise ValidationError("duration must be at least 1 second")
     if seconds > MAX_DELAY_SECONDS:

@@ -104,7 +104,7 @@ def test_execution_started_is_event_1_and_every_event_has_its_details_key(engine
     assert first["EventType"] == "ExecutionStarted" and first["EventId"] == 1
     assert first["ExecutionStartedDetails"] == {
         "Input": {"Payload": '{"k": 1}', "Truncated": False},
-        "ExecutionTimeout": 86400,
+        "ExecutionTimeout": 7 * 86400,
     }
     assert [e.event_id for e in events] == list(range(1, len(events) + 1))
     for e in events:

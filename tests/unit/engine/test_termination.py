@@ -25,7 +25,7 @@ from perdure.wire.types import (
     StopDurableExecutionRequest,
 )
 
-from .fakes import PENDING, Recorder, Session, Wait, event_types, start, succeed, succeeded, workflow
+from .fakes import PENDING, Recorder, Session, Step, Wait, event_types, start, succeed, succeeded, workflow
 from .test_callback import callback_flow, callback_id, success
 from .test_chained_invoke import caller, child_arns, target
 
@@ -43,20 +43,26 @@ def operation_status(engine: Engine, arn: str, op_id: str) -> OperationStatus:
 
 
 def test_an_execution_past_its_timeout_ends_timed_out(engine: Engine) -> None:
-    engine.register_function("fn", workflow(engine, [Wait("w", 2 * 86_400)]))
+    engine.register_function("fn", workflow(engine, [Wait("w", 8 * 86_400)]))
     arn = engine.start_execution("fn", None)
     t0 = engine.clock.now()
     execution = engine.drive(arn)
     assert execution.status is ExecutionStatus.TIMED_OUT
-    assert execution.end_timestamp == t0 + timedelta(seconds=86_400)
+    assert execution.end_timestamp == t0 + timedelta(seconds=7 * 86_400)  # the default: a week
     assert execution.error is not None and execution.error.error_type == "Execution.Timeout"
-    assert "ExecutionTimeout of 86400 seconds" in (execution.error.error_message or "")
+    message = execution.error.error_message or ""
+    assert "ExecutionTimeout of 604800 seconds" in message and "--execution-timeout" in message
     history = engine.history(arn)
-    assert history[0].details.execution_timeout == 86_400
+    assert history[0].details.execution_timeout == 7 * 86_400
     assert [e.event_type.value for e in history][-2:] == ["InvocationCompleted", "ExecutionTimedOut"]
     assert history[-1].details.error is not None and history[-1].details.error.payload == execution.error
     assert operation_status(engine, arn, "w") is OperationStatus.STARTED  # left as it was
     assert engine.next_due_time() is None
+
+
+def test_a_day_long_wait_ends_within_the_default_timeout(engine: Engine) -> None:
+    engine.register_function("fn", workflow(engine, [Wait("w", 86_400), Step("after")]))
+    assert engine.drive(engine.start_execution("fn", None)).status is ExecutionStatus.SUCCEEDED
 
 
 def test_the_timeout_is_set_per_engine_and_per_start() -> None:

@@ -20,7 +20,8 @@ from perdure.server.errors import (
     MissingAuthenticationTokenError,
     UnrecognizedClientError,
 )
-from perdure.server.guard import Credentials, Guard, host_name, is_loopback
+from perdure.server.guard import Guard, host_name, is_loopback
+from perdure.server.sigv4 import Credentials, credentials_from_environment, sign
 
 KEYS = Credentials("AKIDPERDURE", "s3cret/key+value")
 ARN_PATH = (
@@ -162,3 +163,49 @@ def test_loopback_and_host_name_parsing():
     assert not is_loopback("example.com")
     assert host_name("[::1]:9000") == "::1" and host_name("Example.COM.:80") == "example.com"
     assert host_name("::1") == "::1"
+
+
+# ---------------------------------------------------------------- perdure's own signer
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", ARN_PATH + "?MaxItems=5&IncludeExecutionData=true&Marker=a%2Fb", b""),
+        ("POST", "/2025-12-01/durable-execution-callbacks/cb%2B1/succeed", bytes(range(256))),
+    ],
+)
+def test_perdures_signer_signs_exactly_as_botocore_does(method: str, path: str, body: bytes):
+    at = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    raw_path, raw_query, headers = signed(method, path, body, at=at)
+    mine = sign(
+        KEYS,
+        method,
+        raw_path,
+        raw_query,
+        {n: headers[n] for n in ("content-type", "host", "x-amz-invocation-type")},
+        body,
+        region="eu-west-1",
+        now=at,
+    )
+    assert mine == {"X-Amz-Date": headers["x-amz-date"], "Authorization": headers["authorization"]}
+    check = guard(now=at + timedelta(minutes=1))
+    check.verify_signature(method, raw_path, raw_query, headers, body)
+    with pytest.raises(InvalidSignatureError):
+        guard(now=at, credentials=Credentials(KEYS.access_key_id, "another")).verify_signature(
+            method, raw_path, raw_query, headers, body
+        )
+
+
+def test_the_client_finds_its_key_in_options_then_perdures_variables_then_aws_ones():
+    perdure = {"PERDURE_ACCESS_KEY_ID": "P", "PERDURE_SECRET_ACCESS_KEY": "ps"}
+    aws = {"AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "as"}
+    assert credentials_from_environment("O", "os", {**perdure, **aws}) == Credentials("O", "os")
+    assert credentials_from_environment(None, None, {**perdure, **aws}) == Credentials("P", "ps")
+    assert credentials_from_environment(None, None, aws) == Credentials("A", "as")
+    assert credentials_from_environment(None, None, {}) is None
+    with pytest.raises(ValueError, match=r"\$AWS_SECRET_ACCESS_KEY is missing"):
+        credentials_from_environment(None, None, {"AWS_ACCESS_KEY_ID": "A"})
+    with pytest.raises(ValueError, match="--access-key-id is missing"):
+        credentials_from_environment(None, "os", perdure)
+    assert "ps" not in repr(Credentials("P", "ps"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
 from urllib.parse import quote
 
@@ -15,6 +16,10 @@ from perdure.server.validation import (
     MAX_JSON_DEPTH,
     OPERATIONS,
     SCHEMA_FILE,
+    RequestValidator,
+    Rule,
+    _count,
+    _violations,
     generate_schema,
     parse_json,
     schema_text,
@@ -285,3 +290,87 @@ def test_any_method_gets_a_4xx(method: str):
         status, headers, _ = call(service, method, path)
         assert status in (404, 405) and headers["X-Amzn-ErrorType"] == "UnknownOperationException"
     assert service.calls == []
+
+
+# ----------------------------------------------------- counting agrees with the messages
+
+JUNK: tuple[Any, ...] = (
+    None,
+    0,
+    -1,
+    1,
+    2**31,
+    2**63,
+    True,
+    1.5,
+    "",
+    "a",
+    "a b",
+    "é",
+    "\ud800",
+    "x" * 300,
+    [],
+    {},
+    b"",
+)
+
+
+def _sample(rule: Rule, rng: random.Random, depth: int = 0) -> Any:
+    """A value for `rule`: usually of its type, often breaking one of its rules."""
+    if rng.random() < 0.15 or depth > 6:
+        return rng.choice(JUNK)
+    if rule.type == "structure":
+        names = [n for n in rule.members if n in rule.required or rng.random() < 0.5]
+        return {n: _sample(rule.members[n], rng, depth + 1) for n in names}
+    if rule.type == "list":
+        assert rule.member is not None
+        return [_sample(rule.member, rng, depth + 1) for _ in range(rng.choice((0, 1, 2, 3, 40)))]
+    if rule.type == "string":
+        if rule.enum is not None:
+            return rng.choice(sorted(rule.enum))
+        return rng.choice(("abc", "a-1_B", "QUJD", "ab==", "x y", ARN, "$LATEST", "é", "a" * 70))
+    if rule.type in ("integer", "long"):
+        return rng.choice((0, 1, 5, 1000, 1001, 99999999, 31622401, -5))
+    if rule.type == "boolean":
+        return rng.random() < 0.5
+    return rng.choice(JUNK)
+
+
+def _oracle(rule: Rule, value: Any) -> int:
+    """Violations counted value by value: containers here, scalars by `_violations`."""
+    if rule.type == "structure" and isinstance(value, dict):
+        missing = sum(1 for name in rule.required if value.get(name) is None)
+        return missing + sum(
+            _oracle(member, value[name])
+            for name, member in rule.members.items()
+            if value.get(name) is not None
+        )
+    if rule.type == "list" and isinstance(value, list):
+        assert rule.member is not None
+        bounds = int(rule.min is not None and len(value) < rule.min) + int(
+            rule.max is not None and len(value) > rule.max
+        )
+        return bounds + sum(1 if item is None else _oracle(rule.member, item) for item in value)
+    return len(list(_violations(rule, value, "")))
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_violations_counted_by_columns_are_the_violations_listed(operation: str):
+    rule = RequestValidator().rules[operation]
+    rng = random.Random(operation)
+    refused = 0
+    for _ in range(400):
+        members = _sample(rule, rng, depth=1)
+        counted = _count(rule, [members])
+        assert counted == _oracle(rule, members) == len(list(_violations(rule, members, ""))), members
+        refused += counted > 0
+    assert 0 < refused < 400
+
+
+def test_the_first_violations_are_listed_in_order_wherever_they_lie_in_a_long_list():
+    updates = [update(Id=f"ok{i}") for i in range(5000)]
+    for index in (0, 17, 18, 1999, 4998, 4999):
+        updates[index] = update(Id=f"bad {index}")
+    _, message = refused("POST", f"{EXECUTIONS}/checkpoint", checkpoint(*updates))
+    listed = [int(part.split("]")[0]) for part in message.split("'Updates[")[1:]]
+    assert message.startswith("6 validation errors detected: ") and listed == [0, 17, 18, 1999, 4998, 4999]

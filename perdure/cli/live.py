@@ -1,0 +1,232 @@
+"""`perdure run`'s live view, and how it drives an execution with `--skip-time`.
+
+`Progress` turns history events into lines: one per operation as it ends, one when a wait
+or a callback starts (with the callback's full id and the command that answers it), and,
+for a map, a progress line at most once a second (items done / items started so far; a
+map with a concurrency limit starts its items as others end) instead of one line per item. `follow` polls the history on a thread
+of its own and feeds `Progress` until told to stop (so `drive` keeps the main thread, and
+Ctrl-C interrupts it). `drive_skipping` is `--skip-time`'s driver: waits and retry delays
+are skipped, but while a callback is open the virtual clock follows real time, so another
+process (`perdure callback`) can answer it before its timeout.
+
+Imports the engine, the wire types and the test runner's history readers.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from perdure.engine import Engine, EngineStalledError
+from perdure.testing.runner import open_callbacks
+from perdure.wire.types import (
+    Event,
+    EventType,
+    ExecutionStatus,
+    GetDurableExecutionHistoryRequest,
+    GetDurableExecutionResponse,
+)
+
+POLL_SECONDS = 0.2
+"""How often the live view reads new history events, and `--skip-time` looks for a callback's answer."""
+
+_KINDS = {
+    "Step": "step",
+    "Wait": "wait",
+    "Context": "context",
+    "Callback": "callback",
+    "ChainedInvoke": "invoke",
+}
+_ENDINGS = {
+    "Succeeded": "succeeded",
+    "Failed": "failed",
+    "TimedOut": "timed out",
+    "Stopped": "stopped",
+    "Cancelled": "cancelled",
+}
+
+
+@dataclass
+class _MapProgress:
+    name: str
+    started: int = 0
+    done: int = 0
+    shown_at: float = 0.0
+    shown: int = 0
+
+
+class Progress:
+    """Writes one line per event worth a line (see the module docstring).
+
+    Args:
+        write: where lines go.
+        execution: the execution's name, for the `perdure callback` hint.
+        db: the database file the run was given (`--db`), for the same hint.
+        now: a monotonic clock in seconds (a map prints at most one progress line per second).
+    """
+
+    def __init__(
+        self,
+        write: Callable[[str], None],
+        execution: str,
+        db: str | None = None,
+        now: Callable[[], float] = time.monotonic,
+    ):
+        self._write = write
+        self._execution = execution
+        self._db = f" --db {db}" if db else ""
+        self._now = now
+        self._maps: dict[str, _MapProgress] = {}
+        self._in_map: dict[str, str] = {}  # operation id -> the outermost map it runs under
+        self._names: dict[str, str] = {}  # operation id -> name, for context names of callbacks
+
+    def feed(self, events: list[Event]) -> None:
+        """Write the lines `events` (the next ones of the history) call for."""
+        for event in events:
+            self._event(event)
+        now = self._now()
+        for progress in self._maps.values():
+            if progress.done > progress.shown and now - progress.shown_at >= 1.0:
+                progress.shown, progress.shown_at = progress.done, now
+                self._write(f"{'map':<8} {progress.name}  {progress.done}/{progress.started} items done")
+
+    def _event(self, event: Event) -> None:
+        kind = next((k for k in _KINDS if event.event_type.value.startswith(k)), None)
+        if kind is None or event.id is None:
+            return
+        if event.name:
+            self._names[event.id] = event.name
+        outer = self._in_map.get(event.parent_id or "") or (
+            event.parent_id if event.parent_id in self._maps else None
+        )
+        if outer is not None:
+            self._in_map[event.id] = outer
+            if event.parent_id == outer and event.sub_type == "MapIteration":
+                self._map_item(self._maps[outer], event)
+            return
+        ending = event.event_type.value[len(kind) :]
+        label = f"{_KINDS[kind]:<8} {event.name or event.id}"
+        if event.event_type is EventType.CONTEXT_STARTED and event.sub_type == "Map":
+            self._maps[event.id] = _MapProgress(event.name or event.id, shown_at=self._now())
+            return
+        if event.event_type is EventType.WAIT_STARTED:
+            seconds = event.details.duration
+            self._write(f"{label}  waiting {seconds}s" if seconds is not None else f"{label}  waiting")
+        elif event.event_type is EventType.CALLBACK_STARTED:
+            name = event.name or self._names.get(event.parent_id or "")
+            target = (
+                f"--execution {self._execution} --callback {name}" if name else str(event.details.callback_id)
+            )
+            self._write(
+                f"{label}  waiting, id {event.details.callback_id}\n"
+                f"{'':<9}answer it: perdure callback succeed {target} --result JSON{self._db}"
+            )
+        elif ending in _ENDINGS:
+            self._write(f"{label}  {_ENDINGS[ending]}{self._suffix(event)}")
+            self._maps.pop(event.id, None)
+
+    def _suffix(self, event: Event) -> str:
+        if event.id in self._maps:
+            progress = self._maps[event.id]
+            return f" ({progress.done} items)"
+        error = event.details.error.payload if event.details.error else None
+        retry = event.details.retry_details
+        parts = []
+        if retry is not None and retry.current_attempt and retry.current_attempt > 1:
+            parts.append(f" (attempt {retry.current_attempt})")
+        if error is not None:
+            parts.append(f": {error.error_type}: {error.error_message}")
+        if retry is not None and retry.next_attempt_delay_seconds:
+            parts.append(f", retrying in {retry.next_attempt_delay_seconds}s")
+        return "".join(parts)
+
+    def _map_item(self, progress: _MapProgress, event: Event) -> None:
+        if event.event_type is EventType.CONTEXT_STARTED:
+            progress.started += 1
+            return
+        if event.event_type not in (EventType.CONTEXT_SUCCEEDED, EventType.CONTEXT_FAILED):
+            return
+        progress.done += 1
+
+
+def new_events(engine: Engine, arn: str, after: int | None) -> list[Event]:
+    """The events of `arn` after event id `after` (all when None), without payloads."""
+    events: list[Event] = []
+    marker = None if after is None else str(after)
+    while True:
+        page = engine.service.get_durable_execution_history(
+            GetDurableExecutionHistoryRequest(arn, include_execution_data=False, marker=marker)
+        )
+        events.extend(page.events)
+        if page.next_marker is None:
+            return events
+        marker = page.next_marker
+
+
+class Follower:
+    """Feeds `progress` with `arn`'s new events on a thread, until `stop()` (which feeds the last)."""
+
+    def __init__(self, engine: Engine, arn: str, progress: Progress) -> None:
+        self._engine = engine
+        self._arn = arn
+        self._progress = progress
+        self._last: int | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="perdure-progress", daemon=True)
+
+    def start(self, skip_existing: bool = False) -> Follower:
+        if skip_existing:
+            events = new_events(self._engine, self._arn, None)
+            self._last = events[-1].event_id if events else None
+        self._thread.start()
+        return self
+
+    def _read(self) -> None:
+        events = new_events(self._engine, self._arn, self._last)
+        if events:
+            self._last = events[-1].event_id
+            self._progress.feed(events)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(POLL_SECONDS):
+            self._read()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._read()
+
+
+def has_open_callback(engine: Engine, arn: str) -> bool:
+    """Whether execution `arn` has a callback that started and has not ended."""
+    return bool(open_callbacks(new_events(engine, arn, None)))
+
+
+def drive_skipping(engine: Engine, arn: str, name: str) -> GetDurableExecutionResponse:
+    """Run `arn` to its end on the virtual clock, skipping waits and retry delays; while a
+    callback is open, the clock moves with real time (another process may answer it).
+
+    Raises:
+        EngineStalledError: the execution is RUNNING and nothing can resume it.
+    """
+    while True:
+        engine.run_until_idle()
+        execution = engine.get_execution(arn)
+        if execution.status is not ExecutionStatus.RUNNING:
+            return execution
+        due = engine.next_due_time()
+        if has_open_callback(engine, arn):
+            started = time.monotonic()
+            time.sleep(POLL_SECONDS)
+            target = engine.clock.now() + timedelta(seconds=time.monotonic() - started)
+            engine.advance_to(min(due, target) if due is not None else target)
+            continue
+        if due is None:
+            raise EngineStalledError(
+                f"execution {name} is RUNNING but nothing is scheduled to resume it"
+                f" (see `perdure history {name}`)"
+            )
+        engine.advance_to(due)

@@ -1,0 +1,16 @@
+"""4-13: a failed callback is caught, then a 2 s wait, then the error message is returned."""
+
+from __future__ import annotations
+
+from perdure import AsyncDurableContext, CallbackError, Duration, durable_execution
+
+
+@durable_execution
+async def handler(event: str, context: AsyncDurableContext) -> str:
+    callback = await context.create_callback(name=event)
+    try:
+        message = f"approved: {await callback.result()}"
+    except CallbackError as error:
+        message = f"callback failed: {error}"
+    await context.wait(Duration.from_seconds(2))
+    return message

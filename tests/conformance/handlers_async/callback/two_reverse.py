@@ -1,0 +1,14 @@
+"""4-19: create callbacks A and B, then wait for B first, then for A."""
+
+from __future__ import annotations
+
+from perdure import AsyncDurableContext, durable_execution
+
+
+@durable_execution
+async def handler(event: list[str], context: AsyncDurableContext) -> list[object]:
+    first = await context.create_callback(name=event[0])
+    second = await context.create_callback(name=event[1])
+    b = await second.result()
+    a = await first.result()
+    return [a, b]

@@ -1,0 +1,28 @@
+"""9-10: map tolerated_failure_percentage=25 exceeded at 2 of 4 failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from async_shared import summary
+
+from perdure import AsyncDurableContext, CompletionConfig, MapConfig, durable_execution
+
+
+async def _iteration(ctx: AsyncDurableContext, item: str, index: int, items: list[str]) -> str:
+    if item == "fail":
+        raise ValueError(f"item {index} failed")
+    return f"{item}-{index}"
+
+
+@durable_execution
+async def handler(event: Any, context: AsyncDurableContext) -> dict[str, Any]:
+    result = await context.map(
+        ["fail", "fail", "ok", "ok"],
+        _iteration,
+        name="tolerated-pct",
+        config=MapConfig(
+            max_concurrency=1, completion_config=CompletionConfig(tolerated_failure_percentage=25)
+        ),
+    )
+    return summary(result, "completionReason", "successCount", "failureCount", "totalCount")

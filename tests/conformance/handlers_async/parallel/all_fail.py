@@ -1,0 +1,21 @@
+"""8-16: every branch fails within tolerated_failure_count=3: ALL_COMPLETED, status FAILED."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from async_batch_cases import branch, summary
+
+from perdure import AsyncDurableContext, CompletionConfig, ParallelConfig, durable_execution
+
+
+@durable_execution
+async def handler(event: Any, context: AsyncDurableContext) -> dict[str, Any]:
+    result = await context.parallel(
+        [branch(0, True), branch(1, True), branch(2, True)],
+        name="all-fail",
+        config=ParallelConfig(
+            max_concurrency=1, completion_config=CompletionConfig(tolerated_failure_count=3)
+        ),
+    )
+    return summary(result, "completionReason", "status", "successCount", "failureCount", "totalCount")

@@ -1,0 +1,204 @@
+"""Step results come back as the type the step function declares; `wait` takes a timedelta."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+import pydantic
+import pytest
+
+from perdure import AsyncDurableContext, DurableContext, StepContext, durable_execution, durable_step
+from perdure.sdk.serdes import EXTENDED_TYPES_SERDES, SerDesContext, as_type, result_type
+from perdure.testing import DurableTestRunner
+
+
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@dataclasses.dataclass(frozen=True)
+class Line:
+    sku: str
+    price: Decimal
+
+
+@dataclasses.dataclass(frozen=True)
+class Order:
+    id: uuid.UUID
+    placed: datetime
+    color: Color
+    lines: list[Line]
+    note: str | None = None
+
+
+class Customer(pydantic.BaseModel):
+    name: str
+    since: date
+    favourite: Color
+
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class Box(Generic[T]):
+    item: T
+
+
+ORDER = Order(
+    uuid.UUID(int=7), datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), Color.BLUE, [Line("a", Decimal("1.50"))]
+)
+
+
+def load_order(_: StepContext) -> Order:
+    return ORDER
+
+
+@durable_step
+def load_customer(_: StepContext, name: str) -> Customer:
+    return Customer(name=name, since=date(2020, 1, 1), favourite=Color.RED)
+
+
+def pick_color(_: StepContext) -> Color:
+    return Color.RED
+
+
+def many(_: StepContext) -> dict[str, list[Line]]:
+    return {"x": [Line("b", Decimal("2"))]}
+
+
+seen: list[tuple[Any, ...]] = []
+
+
+@durable_execution
+def typed_flow(event: Any, context: DurableContext) -> str:
+    values = (
+        context.step(load_order, name="order"),
+        context.step(load_customer("ann")),
+        context.step(pick_color, name="color"),
+        context.step(many, name="many"),
+        context.step(lambda _: Decimal("0.10"), name="untyped decimal"),
+    )
+    seen.append(values)
+    context.wait(timedelta(minutes=5), name="pause")  # replays every step above
+    return "done"
+
+
+def test_dataclass_pydantic_enum_results_round_trip_to_their_declared_types() -> None:
+    seen.clear()
+    with DurableTestRunner.start_time_skipping() as runner:
+        result = runner.run(typed_flow)
+    assert result.succeeded, result.error
+    first, replayed = seen
+    assert first == replayed  # the first run returns what replay returns
+    order, customer, color, many_lines, untyped = replayed
+    assert order == ORDER and type(order.lines[0]) is Line and order.color is Color.BLUE
+    assert isinstance(customer, Customer) and customer.since == date(2020, 1, 1)
+    assert customer.favourite is Color.RED
+    assert color is Color.RED
+    assert many_lines == {"x": [Line("b", Decimal("2"))]}
+    assert untyped == Decimal("0.10")
+    # Stored data holds fields and values, never a class to import.
+    stored = result.operation("order").raw_result or ""
+    assert "Order" not in stored and "Line" not in stored and "Color" not in stored
+    assert "__main__" not in stored and "test_typed_results" not in stored
+
+
+class Opaque:
+    pass
+
+
+@durable_execution
+def returns_opaque(event: Any, context: DurableContext) -> Any:
+    return context.step(lambda _: Opaque(), name="make opaque")
+
+
+def test_an_unserialisable_result_names_the_operation_and_what_to_do() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        result = runner.run(returns_opaque)
+    assert result.status == "FAILED"
+    message = (result.error.error_message if result.error else "") or ""
+    assert "'make opaque'" in message and "Opaque" in message
+    assert "a dataclass, a pydantic model" in message and "serdes" in message
+
+
+def test_the_declared_type_is_resolved_once_per_function() -> None:
+    assert result_type(load_order) is Order
+    assert result_type(load_customer("x")) is Customer  # through the durable_step factory
+    assert result_type(lambda _: 1) is None
+
+
+def test_as_type_leaves_undeclared_shapes_alone_and_refuses_a_misfit() -> None:
+    assert as_type({"a": 1}, None) == {"a": 1}
+    assert as_type(["2026-01-02"], list[date]) == [date(2026, 1, 2)]
+    assert as_type(None, Order) is None
+    assert as_type({"a": [1, "x"]}, dict[str, Any]) == {"a": [1, "x"]}
+    assert as_type([{"a": 1}], list[Any]) == [{"a": 1}]
+    assert as_type(3, Any) == 3
+    assert as_type({"item": "red"}, Box[Color]) == Box(Color.RED)
+    assert as_type({"item": ["red"]}, Box[list[Color]]) == Box([Color.RED])
+    assert as_type(["red", None], list[Color | None]) == [Color.RED, None]
+    with pytest.raises(Exception, match="does not fit the declared type"):
+        as_type({"sku": "a"}, Line)
+
+
+def test_pydantic_is_not_needed_to_store_a_dataclass() -> None:
+    text = EXTENDED_TYPES_SERDES.serialize(Line("a", Decimal("1")), SerDesContext())
+    assert EXTENDED_TYPES_SERDES.deserialize(text, SerDesContext()) == {"sku": "a", "price": Decimal("1")}
+
+
+@durable_execution
+def waits_a_timedelta(event: Any, context: DurableContext) -> str:
+    context.wait(timedelta(hours=2), name="two hours")
+    return "waited"
+
+
+@durable_execution
+async def awaits_a_timedelta(event: Any, context: AsyncDurableContext) -> str:
+    await context.wait(timedelta(hours=2), name="two hours")
+    return "waited"
+
+
+@pytest.mark.parametrize("handler", [waits_a_timedelta, awaits_a_timedelta], ids=["sync", "async"])
+def test_wait_takes_a_timedelta_on_both_faces(handler: Any) -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        result = runner.run(handler)
+    assert result.result == "waited"
+    started = next(e for e in result.history if e.event_type.value == "WaitStarted")
+    assert started.details.duration == 7200
+
+
+def test_wait_refuses_what_is_not_a_duration() -> None:
+    @durable_execution
+    def bad(event: Any, context: DurableContext) -> None:
+        context.wait(5, name="five")  # type: ignore[arg-type]
+
+    with DurableTestRunner.start_time_skipping() as runner:
+        result = runner.run(bad)
+    message = (result.error.error_message if result.error else "") or ""
+    assert "expected a Duration or a datetime.timedelta, got int" in message
+
+
+async def load_order_async(_: StepContext) -> Order:
+    return ORDER
+
+
+@durable_execution
+async def typed_async(event: Any, context: AsyncDurableContext) -> str:
+    order = await context.step(load_order_async, name="order")
+    await context.wait(timedelta(seconds=5), name="pause")
+    assert order == ORDER and type(order) is Order, order
+    return order.color.value
+
+
+def test_the_async_face_returns_the_declared_type_too() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        result = runner.run(typed_async)
+    assert result.succeeded, result.error
+    assert result.result == "blue" and result.invocations == 2

@@ -1,0 +1,68 @@
+"""`perdure run`'s live lines, from a real history fed in pieces on a fake clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from perdure import DurableContext, durable_execution
+from perdure.cli.live import Progress
+from perdure.testing import DurableTestRunner
+
+
+@durable_execution
+def mapped(event: Any, context: DurableContext) -> int:
+    context.step(lambda _: 1, name="first")
+    batch = context.map(list(range(100)), lambda ctx, item, index, items: item, name="items")
+    return sum(batch.get_results())
+
+
+def _history() -> list[Any]:
+    with DurableTestRunner.start_time_skipping() as runner:
+        result = runner.run(mapped)
+        assert result.succeeded
+        return result.history
+
+
+def test_a_map_prints_progress_at_most_once_a_second_not_per_item() -> None:
+    events = _history()
+    seconds = [0.0]
+    lines: list[str] = []
+    progress = Progress(lines.append, "m-1", now=lambda: seconds[0])
+    for start in range(0, len(events), 20):  # one read of the history per half second
+        progress.feed(events[start : start + 20])
+        seconds[0] += 0.5
+    progress_lines = [line for line in lines if line.startswith("map ")]
+    assert 0 < len(progress_lines) <= len(events) // 40 + 1
+    assert all(" items done" in line for line in progress_lines)
+    assert not any("map-item" in line for line in lines)
+    assert lines[0].split() == ["step", "first", "succeeded"]
+    assert lines[-1].split() == ["context", "items", "succeeded", "(100", "items)"]
+
+
+def test_no_progress_line_within_the_first_second() -> None:
+    lines: list[str] = []
+    progress = Progress(lines.append, "m-1", now=lambda: 0.0)
+    progress.feed(_history())
+    assert not any(line.startswith("map ") for line in lines)
+    assert len(lines) == 2
+
+
+@durable_execution
+def two_callbacks(event: Any, context: DurableContext) -> None:
+    context.create_callback(name="approval")
+    context.create_callback()
+
+
+def test_a_callback_line_gives_the_command_that_answers_it() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        state = runner.run_until_suspended(two_callbacks)
+    started = [e for e in state.history if e.event_type.value == "CallbackStarted"]
+    lines: list[str] = []
+    Progress(lines.append, "order-42", db="work.db").feed(state.history)
+    text = "\n".join(lines)
+    named, unnamed = (e.details.callback_id for e in started)
+    assert f"waiting, id {named}" in text and f"waiting, id {unnamed}" in text
+    assert (
+        "perdure callback succeed --execution order-42 --callback approval --result JSON --db work.db" in text
+    )
+    assert f"perdure callback succeed {unnamed} --result JSON --db work.db" in text

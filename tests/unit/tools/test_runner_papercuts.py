@@ -1,0 +1,94 @@
+"""What a test of a durable function meets: decoded operation results, stall messages in the
+runner's words, the undecorated-handler warning, the pytest fixture, the exports."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from perdure import DurableContext, durable_execution
+from perdure.testing import (
+    DurableTestRunner,
+    EngineStalledError,
+    ErrorObject,
+    UndecoratedHandlerWarning,
+)
+
+WHEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+@durable_execution
+def stamped(event: Any, context: DurableContext) -> str:
+    when = context.step(lambda _: WHEN, name="when")
+    context.step(lambda _: {"n": 1, "tags": ("a", "b")}, name="dict")
+    return when.isoformat()
+
+
+@durable_execution
+def waits_for_approval(event: Any, context: DurableContext) -> Any:
+    return context.wait_for_callback(lambda callback_id, _: None, name="approval")
+
+
+def test_operation_results_are_decoded_and_the_stored_text_kept() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        result = runner.run(stamped)
+    assert result.operation("when").result == WHEN
+    assert result.operation("dict").result == {"n": 1, "tags": ("a", "b")}
+    assert result.operation("when").raw_result == '{"t":"dt","v":"2026-01-02T03:04:05+00:00"}'
+
+
+def test_a_stall_names_the_runner_calls_that_deliver_the_callback() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        with pytest.raises(EngineStalledError) as stalled:
+            runner.run(waits_for_approval)
+        message = str(stalled.value)
+        assert "callback 'approval'" in message
+        assert "runner.run_until_suspended(" in message and "runner.send_callback_success(" in message
+        assert "runner.callback_id(result.execution_arn, 'approval')" in message
+        assert "send_durable_execution_callback" not in message and "run_until_idle" not in message
+        # ... and the calls it names do deliver it.
+        state = runner.run_until_suspended(waits_for_approval)
+        runner.send_callback_success(runner.callback_id(state.execution_arn, "approval"), '"yes"')
+        assert runner.wait_for_result(state.execution_arn).result == '"yes"'
+
+
+def test_a_handler_without_the_decorator_warns_naming_it() -> None:
+    def plain(event: Any, context: DurableContext) -> int:
+        return 1
+
+    with (
+        DurableTestRunner.start_time_skipping() as runner,
+        pytest.warns(UndecoratedHandlerWarning, match="@durable_execution"),
+    ):
+        result = runner.run(plain)
+    assert result.succeeded
+
+
+def test_the_perdure_runner_fixture_skips_time(perdure_runner: DurableTestRunner) -> None:
+    @durable_execution
+    def sleepy(event: Any, context: DurableContext) -> str:
+        context.wait(timedelta(hours=12), name="half a day")
+        return "rested"
+
+    result = perdure_runner.run(sleepy)
+    assert result.result == "rested" and result.invocations == 2
+
+
+async def _async_run(runner: DurableTestRunner) -> Any:
+    return await runner.arun(stamped)
+
+
+def test_the_fixture_serves_async_tests_through_the_twins(perdure_runner: DurableTestRunner) -> None:
+    import asyncio
+
+    assert asyncio.run(_async_run(perdure_runner)).result == WHEN.isoformat()
+
+
+def test_what_tests_need_is_importable_from_perdure_testing() -> None:
+    import perdure.testing as testing
+
+    assert ErrorObject(error_type="E").type == "E"
+    for name in ("EngineStalledError", "ErrorObject", "EventType", "ExecutionStatus", "find_callback_id"):
+        assert name in testing.__all__
