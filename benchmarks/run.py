@@ -276,6 +276,35 @@ def targets(by_key: dict[str, dict[str, Any]], quick: bool) -> list[tuple[str, s
     return out
 
 
+def throughput(quick: bool, timeout: float) -> list[dict[str, Any]]:
+    """The THROUGHPUT row: 100 executions x 20 steps started together (`throughput.py`, in a
+    fresh process), group commit on and off; target: on >= 2x off."""
+    executions = "20" if quick else "100"
+    try:
+        proc = subprocess.run(
+            [sys.executable, str(HERE / "throughput.py"), "--json", "--executions", executions],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=HERE.parent,
+        )
+        rows: list[dict[str, Any]] = json.loads(proc.stdout.splitlines()[-1])
+    except (subprocess.TimeoutExpired, IndexError, json.JSONDecodeError) as exc:
+        print(f"THROUGHPUT: FAILED ({type(exc).__name__})")
+        return []
+    on, off = rows
+    print(f"\nthroughput ({executions} executions x 20 steps started together, SQLite synchronous=FULL):")
+    for r in rows:
+        print(
+            f"  group commit {'on ' if r['group_commit'] else 'off'}  {r['steps_per_s']:7,.0f} steps/s"
+            f"  wall {r['wall_us_per_step']:5.0f} us/step  CPU {r['cpu_us_per_step']:5.0f} us/step"
+            f" ({r['cpu_share']:.0%} of wall)  {r['commits']:,} commits"
+        )
+    ratio = on["steps_per_s"] / off["steps_per_s"]
+    print(f"  group commit on / off = {ratio:.2f}x (target >= 2x): {'PASS' if ratio >= 2 else 'MISS'}")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -346,6 +375,10 @@ def main(argv: list[str] | None = None) -> int:
     for line in unsupported:
         print(f"n/a: {line}")
 
+    concurrent: list[dict[str, Any]] = []
+    if "perdure" in sides and (not args.only or "THROUGHPUT" in args.only.split(",")):
+        concurrent = throughput(args.quick, args.timeout)
+
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     report = {
@@ -370,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         ],
         "targets": [{"target": t, "measured": v, "verdict": s} for t, v, s in checks],
         "faces": face_rows,
+        "throughput": concurrent,
     }
     path = RESULTS / f"bench-{stamp}.json"
     path.write_text(json.dumps(report, indent=2) + "\n")

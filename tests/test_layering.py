@@ -2,7 +2,9 @@
 
     perdure.wire     imports the standard library only
     perdure.sdk      imports wire (+ stdlib); boto3/botocore only inside functions
-    perdure.engine   imports wire (+ stdlib)
+    perdure.engine   imports wire (+ stdlib); its PostgreSQL store (perdure.engine.store.postgres)
+                     also imports psycopg (the `postgres` extra), and other modules import
+                     that store only inside functions, so the engine runs without the extra
     tools            (cli, link, testing, server, compat, console, __main__) may import anything
     nobody           imports a tool, except another tool
     perdure          (__init__) re-exports the SDK and exposes nothing from the engine
@@ -29,6 +31,10 @@ CORE = {"wire", "sdk", "engine"}
 TOOLS = {"cli", "link", "testing", "server", "compat", "console", "__main__"}
 LAZY_ONLY = {"boto3", "botocore"}
 """Optional dependencies the SDK may import only where they are used (inside a function)."""
+
+DRIVERS: dict[str, set[str]] = {"perdure.engine.store.postgres": {"psycopg"}}
+"""Modules of an optional backend and the third-party driver each may import; anything else
+imports such a module only inside a function (`lazy`)."""
 
 ALLOWED: dict[str, set[str]] = {
     "wire": {"wire"},
@@ -152,6 +158,14 @@ def violations_of(path: Path) -> list[str]:
         top = imp.module.split(".")[0]
         if layer in TOOLS:
             continue
+        if top in DRIVERS.get(importer, set()):
+            continue
+        if imp.module in DRIVERS and not imp.lazy and importer != imp.module:
+            out.append(
+                f"{where}:{imp.line}: {importer} imports {imp.module} at module level "
+                "(an optional backend is imported only inside the function that uses it)"
+            )
+            continue
         if target_layer is None:
             if top in sys.stdlib_module_names or top == "__future__":
                 continue
@@ -250,6 +264,8 @@ def _check(tmp_path: Path, rel: str, source: str) -> list[str]:
         ("perdure/engine/x.py", "import importlib\nimportlib.import_module('perdure.testing')\n", "the tool"),
         ("perdure/sdk/x.py", "from perdure import testing\n", "the tool perdure.testing"),
         ("perdure/__init__.py", "from .engine import Engine\n", "__init__ may import only"),
+        ("perdure/engine/store/sqlite.py", "import psycopg\n", "third-party psycopg"),
+        ("perdure/engine/store/x.py", "from .postgres import PostgresStore\n", "at module level"),
     ],
 )
 def test_checker_flags_wrong_arrows(tmp_path: Path, rel: str, source: str, fragment: str) -> None:
@@ -273,6 +289,8 @@ def test_checker_flags_wrong_arrows(tmp_path: Path, rel: str, source: str, fragm
             "perdure/cli/x.py",
             "import yaml\nfrom perdure.engine import Engine\nfrom perdure.testing import x\n",
         ),
+        ("perdure/engine/store/postgres.py", "import psycopg\nfrom psycopg import sql\n"),
+        ("perdure/engine/store/x.py", "def open_it():\n    from .postgres import PostgresStore\n"),
     ],
 )
 def test_checker_accepts_right_arrows(tmp_path: Path, rel: str, source: str) -> None:

@@ -1,9 +1,9 @@
 """`perdure callback succeed|fail|heartbeat`: complete a callback from the shell.
 
-    perdure callback succeed CALLBACK_ID [--result JSON] [--db PATH | --endpoint URL [KEY]]
-    perdure callback succeed --execution NAME_OR_ARN [--callback NAME] [--result JSON] [--db PATH]
+    perdure callback succeed CALLBACK_ID [--result JSON] [--db PATH|URL | --endpoint URL [KEY]]
+    perdure callback succeed --execution NAME_OR_ARN [--callback NAME] [--result JSON] [--db PATH|URL]
     perdure callback fail CALLBACK_ID [--error-type T] [--error-message M] [--error-data D] [...]
-    perdure callback heartbeat CALLBACK_ID [--db PATH | --endpoint URL [KEY]]
+    perdure callback heartbeat CALLBACK_ID [--db PATH|URL | --endpoint URL [KEY]]
 
 KEY is `--access-key-id ID --secret-access-key SECRET`, the key `--endpoint` requests are
 signed with (default: `$PERDURE_ACCESS_KEY_ID`/`$PERDURE_SECRET_ACCESS_KEY`, else the AWS
@@ -26,7 +26,6 @@ import json
 from pathlib import Path
 
 from perdure.engine import Engine
-from perdure.engine.store import default_db_path
 from perdure.testing.runner import find_callback_id
 from perdure.wire.service import DurableExecutionService
 from perdure.wire.types import (
@@ -37,7 +36,7 @@ from perdure.wire.types import (
 )
 
 from . import commands
-from .commands import CommandError, Source, read_history, resolve_execution
+from .commands import CommandError, Source, read_history, resolve_execution, store_location
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,7 +62,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--error-data", default=None, help="fail: extra error data")
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
-        "--db", default=None, help="SQLite database file (default: $PERDURE_DB or .perdure/perdure.db)"
+        "--db",
+        default=None,
+        help="SQLite database file or postgresql:// URL (default: $PERDURE_DB or .perdure/perdure.db)",
     )
     where.add_argument(
         "--endpoint", default=None, help="send it to a running `perdure serve` at this URL instead"
@@ -96,11 +97,11 @@ def callback(args: argparse.Namespace) -> int:
         client = commands.endpoint_client(args)
         _send(client, _callback_id(Source(client, None), args), args)
     else:
-        path = Path(args.db) if args.db else default_db_path()
-        if not path.exists():
-            raise CommandError(f"no database at {path} (pass --db or --endpoint)")
+        location = store_location(args.db)
+        if isinstance(location, Path) and not location.exists():
+            raise CommandError(f"no database at {location} (pass --db or --endpoint)")
         # No recovery: this short-lived process must not touch invocations another one runs.
-        engine = Engine.open(path, recover_on_open=False)
+        engine = Engine.open(location, recover_on_open=False)
         try:
             _send(engine.service, _callback_id(Source(engine.service, engine.function_names), args), args)
         finally:

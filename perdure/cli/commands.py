@@ -24,7 +24,7 @@ from perdure.engine import Engine
 from perdure.engine.invoker import DEFAULT_INVOCATION_TIMEOUT_SECONDS, Invocable
 from perdure.engine.lifecycle import DEFAULT_EXECUTION_TIMEOUT_SECONDS
 from perdure.engine.registry import check_function_name
-from perdure.engine.store import default_db_path
+from perdure.engine.store import default_db_location, is_postgres_url
 from perdure.link.inprocess import InProcessInvocable
 from perdure.link.remote import HttpInvocable, check_function_url, is_function_url
 from perdure.link.target import Target, TargetError, as_lambda_handler, is_durable_handler
@@ -95,7 +95,9 @@ def add_engine_arguments(
     """The options of a command that runs functions on an engine of its own (`run`, `serve`)."""
     store = parser.add_mutually_exclusive_group()
     store.add_argument(
-        "--db", default=None, help="SQLite database file (default: $PERDURE_DB or .perdure/perdure.db)"
+        "--db",
+        default=None,
+        help="SQLite database file or postgresql:// URL (default: $PERDURE_DB or .perdure/perdure.db)",
     )
     store.add_argument("--memory", action="store_true", help="keep everything in memory")
     parser.add_argument("--skip-time", action="store_true", help=skip_time_help)
@@ -156,6 +158,14 @@ def reject_duplicate_names(names: list[str]) -> None:
         raise CommandError(f"--function: {', '.join(duplicates)} registered more than once")
 
 
+def store_location(db: str | None) -> str | Path:
+    """`--db` as a store location: a postgresql:// URL or a file path (default: $PERDURE_DB
+    or .perdure/perdure.db)."""
+    if db is None:
+        return default_db_location()
+    return db if is_postgres_url(db) else Path(db)
+
+
 def open_engine(
     db: str | None, memory: bool = False, skip_time: bool = False, args: argparse.Namespace | None = None
 ) -> Engine:
@@ -174,18 +184,19 @@ def open_engine(
         if not args.invocation_timeout > 0:
             raise CommandError("--invocation-timeout must be > 0")
         options = {"execution_timeout": args.execution_timeout, "max_operations": args.max_operations}
-    if not memory:
-        path = Path(db) if db else default_db_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return Engine.open(path, skip_time=skip_time, **options)
-    return Engine.open(memory=True, skip_time=skip_time, **options)
+    if memory:
+        return Engine.open(memory=True, skip_time=skip_time, **options)
+    location = store_location(db)
+    if isinstance(location, Path):
+        location.parent.mkdir(parents=True, exist_ok=True)
+    return Engine.open(location, skip_time=skip_time, **options)
 
 
 def open_existing(db: str | None) -> Engine:
-    path = Path(db) if db else default_db_path()
-    if not path.exists():
-        raise CommandError(f"no database at {path} (run something first, or pass --db)")
-    return Engine.open(path)
+    location = store_location(db)
+    if isinstance(location, Path) and not location.exists():
+        raise CommandError(f"no database at {location} (run something first, or pass --db)")
+    return Engine.open(location)
 
 
 class _StderrSink:

@@ -1,16 +1,16 @@
 """`perdure` command line entry point (argparse).
 
-    perdure run TARGET [--input JSON] [--name NAME] [--db PATH | --memory] [--skip-time]
+    perdure run TARGET [--input JSON] [--name NAME] [--db PATH|URL | --memory] [--skip-time]
                 [--isolation inprocess|process] [--function NAME=TARGET ...] [--json] [-q]
-    perdure list [--db PATH | --endpoint URL [--access-key-id ID --secret-access-key SECRET]]
+    perdure list [--db PATH|URL | --endpoint URL [--access-key-id ID --secret-access-key SECRET]]
                  [--function NAME] [--json]
-    perdure history EXECUTION [--follow] [--db PATH | --endpoint URL [--access-key-id ...]] [--json]
+    perdure history EXECUTION [--follow] [--db PATH|URL | --endpoint URL [--access-key-id ...]] [--json]
     perdure conformance --requirements DIR --handlers DIR --mapping FILE [--only IDS] [--report FILE]
-    perdure serve [--host 127.0.0.1] [--port 9000] [--db PATH | --memory] [--skip-time]
+    perdure serve [--host 127.0.0.1] [--port 9000] [--db PATH|URL | --memory] [--skip-time]
                   [--isolation inprocess|process] [--function [NAME=]TARGET ...] [--sync-timeout S]
-    perdure console [--db PATH] [--host 127.0.0.1] [--port 9001]
+    perdure console [--db PATH|URL] [--host 127.0.0.1] [--port 9001]
     perdure callback succeed|fail|heartbeat [CALLBACK_ID | --execution EXECUTION [--callback NAME]]
-                     [--result JSON | --error-type T --error-message M] [--db PATH | --endpoint URL]
+                     [--result JSON | --error-type T --error-message M] [--db PATH|URL | --endpoint URL]
 
     python -m perdure ...   (the same)
 

@@ -40,7 +40,15 @@ from perdure.engine.recovery import recover
 from perdure.engine.registry import FunctionRegistry, RegisteredFunction
 from perdure.engine.scheduler import Scheduler
 from perdure.engine.service import EngineService
-from perdure.engine.store import Durability, MemoryStore, SqliteStore, Store, default_db_path
+from perdure.engine.store import (
+    Durability,
+    MemoryStore,
+    SqliteStore,
+    Store,
+    default_db_location,
+    default_db_path,
+    open_store,
+)
 from perdure.wire import limits
 from perdure.wire.types import (
     Event,
@@ -115,22 +123,30 @@ class Engine:
         memory: bool = False,
         skip_time: bool = False,
         durability: Durability | str = Durability.FULL,
+        group_commit: bool = True,
         **options: Any,
     ) -> Engine:
-        """An engine on a SQLite file (default: `default_db_path()`) or, with `memory`, in memory.
+        """An engine on a SQLite file or a PostgreSQL database (default: `default_db_location()`)
+        or, with `memory`, in memory.
 
         Args:
-            db_path: the database file; None: `$PERDURE_DB` or `.perdure/perdure.db` under the cwd.
+            db_path: a database file or a `postgresql://` URL; None: `$PERDURE_DB` or
+                `.perdure/perdure.db` under the cwd.
             memory: keep everything in memory instead (nothing survives the process).
             skip_time: use a `VirtualClock` that jumps over waits and retry delays.
             durability: `"full"` (default) or `"normal"` (see `Durability`).
+            group_commit: concurrent transactions share commits (see `SqliteStore`).
             **options: passed to `Engine(...)` (max_operations, invocation_retry, workers, ...).
 
         Raises:
             StoreCorruptedError, StoreError: the database cannot be used.
         """
         store: Store = (
-            MemoryStore() if memory else SqliteStore(db_path or default_db_path(), durability=durability)
+            MemoryStore()
+            if memory
+            else open_store(
+                db_path or default_db_location(), durability=durability, group_commit=group_commit
+            )
         )
         clock: Clock = VirtualClock() if skip_time else SystemClock()
         try:
@@ -326,5 +342,7 @@ __all__ = [
     "SystemClock",
     "UnknownFunctionError",
     "VirtualClock",
+    "default_db_location",
     "default_db_path",
+    "open_store",
 ]

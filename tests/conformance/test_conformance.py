@@ -1,11 +1,12 @@
 """The AWS conformance requirements of suites 1-x to 10-x, on both faces of the SDK.
 
-Each id runs perdure's own handler on a fresh time-skipping engine, once on the sync face
-(tests/conformance/handlers, mapping.json) and once on the async face (handlers_async,
-mapping_async.json: the same handlers written with `async def` and `await`), and must
-PASS, unless tests/conformance/exclusions.yaml lists it with a reason (a key `1-17`
-excuses both faces, `async:1-17` one face). `PERDURE_CONFORMANCE_REQUIREMENTS` may point
-at another requirements folder.
+Each id runs perdure's own handler on a fresh time-skipping engine, on the sync face
+(tests/conformance/handlers, mapping.json) over each store (memory, SQLite, PostgreSQL) and
+on the async face (handlers_async, mapping_async.json: the same handlers written with
+`async def` and `await`) over the memory store (the faces are the SDK's, the stores the
+engine's: see `_cases`), and must PASS, unless tests/conformance/exclusions.yaml lists it
+with a reason (a key `1-17` excuses both faces, `async:1-17` one face).
+`PERDURE_CONFORMANCE_REQUIREMENTS` may point at another requirements folder.
 """
 
 from __future__ import annotations
@@ -13,14 +14,17 @@ from __future__ import annotations
 import ast
 import json
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
 from perdure.cli.main import main
+from perdure.engine.store import Store, open_store
 from perdure.testing.conformance.report import Status
 from perdure.testing.conformance.runner import ConformanceRunner, load_mapping
+from tests.postgres import fresh_schema_url, give_back
 
 HERE = Path(__file__).parent
 REQUIREMENTS = Path(os.environ.get("PERDURE_CONFORMANCE_REQUIREMENTS", HERE / "requirements"))
@@ -84,10 +88,45 @@ def test_async_handlers_use_the_async_face(path: Path) -> None:
             assert isinstance(node, ast.AsyncFunctionDef), f"{path.name}: {node.name} is not async def"
 
 
-@pytest.mark.parametrize("face", FACES)
-@pytest.mark.parametrize("requirement_id", _ids())
-def test_requirement(runners: dict[str, ConformanceRunner], face: str, requirement_id: str) -> None:
-    outcome = runners[face].run_one(requirement_id)
+@pytest.fixture
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store] | None]:
+    """Where each requirement's engine keeps its executions: memory, a SQLite file, or a
+    PostgreSQL schema."""
+    if request.param == "memory":
+        yield None
+        return
+    if request.param == "sqlite":
+        yield lambda: open_store(tmp_path / "perdure.db")
+        return
+    url = fresh_schema_url(request.getfixturevalue("pg_database"))
+    yield lambda: open_store(url)
+    give_back(url)
+
+
+def _cases() -> list[tuple[str, str, str]]:
+    """(face, store, requirement) triples: every requirement on both faces over memory; on
+    SQLite and PostgreSQL, the sync face's, but for the plugin requirements of a worker
+    process, which check the order of log lines across the process's stdout and log channels
+    (no store is involved in it)."""
+    mapping = load_mapping(MAPPING)
+
+    def log_order_only(rid: str) -> bool:
+        entry = mapping.get(rid, {})
+        return entry.get("isolation") == "process" and str(entry.get("handler", "")).startswith("plugin/")
+
+    ids = _ids()
+    return [(face, "memory", i) for face in FACES for i in ids] + [
+        ("sync", kind, i) for kind in ("sqlite", "postgres") for i in ids if not log_order_only(i)
+    ]
+
+
+@pytest.mark.parametrize(("face", "store", "requirement_id"), _cases(), indirect=["store"])
+def test_requirement(
+    runners: dict[str, ConformanceRunner], face: str, store: Callable[[], Store] | None, requirement_id: str
+) -> None:
+    runner = runners[face]
+    runner.store = store
+    outcome = runner.run_one(requirement_id)
     exclusions = _exclusions()
     excluded = exclusions.get(f"{face}:{requirement_id}", exclusions.get(requirement_id))
     if excluded is not None:

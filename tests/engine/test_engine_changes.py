@@ -15,7 +15,7 @@ from engine.fakes import PENDING, Recorder, Session, Wait, sqlite_file_at_versio
 from engine.test_callback import callback_flow, callback_id, success
 
 from perdure.engine import Engine, SqliteStore
-from perdure.engine.store import StoreTx, TimerKind
+from perdure.engine.store import Store, StoreTx, TimerKind
 from perdure.engine.store.records import to_us
 from perdure.engine.store.schema import MIGRATIONS
 from perdure.wire.types import (
@@ -33,7 +33,7 @@ def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
-def count_transactions(store: SqliteStore) -> list[int]:
+def count_transactions(store: Store) -> list[int]:
     """Wrap `store.transaction` to count calls; returns the one-element counter."""
     counter = [0]
     original: Callable[[], AbstractContextManager[StoreTx]] = store.transaction
@@ -48,9 +48,9 @@ def count_transactions(store: SqliteStore) -> list[int]:
     return counter
 
 
-def test_a_callback_sent_from_another_connection_wakes_drive(db_path: Path) -> None:
-    runner = Engine.open(db_path)  # real time
-    other = Engine.open(db_path, recover_on_open=False)
+def test_a_callback_sent_from_another_connection_wakes_drive(store_url: str | Path) -> None:
+    runner = Engine.open(store_url)  # real time
+    other = Engine.open(store_url, recover_on_open=False)
     try:
         runner.register_function("fn", callback_flow(runner))
         arn = runner.start_execution("fn", None)
@@ -58,14 +58,13 @@ def test_a_callback_sent_from_another_connection_wakes_drive(db_path: Path) -> N
         thread = threading.Thread(target=lambda: outcome.append(runner.drive(arn).status))
         thread.start()
         eventually(lambda: any(e.event_type.value == "InvocationCompleted" for e in other.history(arn)))
-        assert isinstance(runner.store, SqliteStore)
         reads = count_transactions(runner.store)
         settled = reads[0] - 1
         while reads[0] != settled:  # let the loop finish its last look and settle into idling
             settled = reads[0]
             time.sleep(0.2)
         time.sleep(0.3)
-        assert reads[0] == settled, "an idle loop reads only PRAGMA data_version, never the tables"
+        assert reads[0] == settled, "an idle loop reads only the store's external version, never the tables"
         success(other, callback_id(other, arn))
         thread.join(10)
         assert outcome == [ExecutionStatus.SUCCEEDED]
@@ -74,9 +73,9 @@ def test_a_callback_sent_from_another_connection_wakes_drive(db_path: Path) -> N
         runner.close()
 
 
-def test_a_serving_engine_runs_an_execution_another_process_started(db_path: Path) -> None:
-    server = Engine.open(db_path, skip_time=True)
-    starter = Engine.open(db_path, skip_time=True, recover_on_open=False)
+def test_a_serving_engine_runs_an_execution_another_process_started(store_url: str | Path) -> None:
+    server = Engine.open(store_url, skip_time=True)
+    starter = Engine.open(store_url, skip_time=True, recover_on_open=False)
     try:
         server.register_function("fn", workflow(server, [Wait("w", 30)]))
         server.start()
@@ -119,7 +118,7 @@ def time_zero() -> datetime:
     return datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def test_a_checkpoint_is_replayed_by_client_token_after_reopening(db_path: Path) -> None:
+def test_a_checkpoint_is_replayed_by_client_token_after_reopening(store_url: str | Path) -> None:
     sent: list[CheckpointDurableExecutionRequest] = []
     answers: list[CheckpointDurableExecutionResponse] = []
 
@@ -129,11 +128,11 @@ def test_a_checkpoint_is_replayed_by_client_token_after_reopening(db_path: Path)
         answers.append(s.engine.service.checkpoint_durable_execution(request))
         return PENDING
 
-    with Engine.open(db_path, skip_time=True) as engine:
+    with Engine.open(store_url, skip_time=True) as engine:
         engine.register_function("fn", Recorder(engine, body))
         arn = engine.start_execution("fn", None)
         engine.scheduler.invoke_once(arn)
         history = engine.history(arn)
-    with Engine.open(db_path, skip_time=True) as engine:
+    with Engine.open(store_url, skip_time=True) as engine:
         assert engine.service.checkpoint_durable_execution(sent[0]) == answers[0]
         assert engine.history(arn) == history

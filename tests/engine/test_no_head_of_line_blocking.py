@@ -61,12 +61,14 @@ def holds() -> Iterator[list[Held]]:
         held.release.set()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path, holds: list[Held]) -> Iterator[Engine]:
     if request.param == "memory":
         eng = Engine.in_memory(workers=2)
-    else:
+    elif request.param == "sqlite":
         eng = Engine.open(tmp_path / "perdure.db", skip_time=True, workers=2)
+    else:
+        eng = Engine.open(request.getfixturevalue("pg_url"), skip_time=True, workers=2)
     yield eng
     eng.close()
 
@@ -223,11 +225,11 @@ def test_a_pending_when_finished_is_cancelled_by_close_and_cancelling_one_drops_
 
 
 def test_a_callback_another_engine_commits_to_the_file_is_picked_up_while_an_invocation_runs(
-    tmp_path: Path, holds: list[Held]
+    store_url: str | Path, holds: list[Held]
 ) -> None:
     """The second engine stands for another process (`perdure callback --db`): its commit is
-    seen through the file's data version, while this engine's held invocation still runs."""
-    path = tmp_path / "perdure.db"
+    seen through the store's external version, while this engine's held invocation still runs."""
+    path = store_url
     engine = Engine.open(path, skip_time=True, workers=2)
     other = Engine.open(path, skip_time=True, recover_on_open=False)
     try:

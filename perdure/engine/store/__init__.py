@@ -1,10 +1,13 @@
-"""The engine's persistence: the `Store` Protocol, its two implementations, and the default path.
+"""The engine's persistence: the `Store` Protocol, its implementations, and where a store is.
 
 `SqliteStore` (a file, WAL, synchronous=FULL by default) is what users get;
-`MemoryStore` has the same interface for unit tests. Every change goes through
+`PostgresStore` (`postgres`, the `postgres` extra) keeps the same contract on a PostgreSQL
+database; `MemoryStore` has the same interface for unit tests. `open_store` picks the SQL
+store a location names: a `postgresql://` URL or a file path. Every change goes through
 `Store.transaction()`, which yields a `StoreTx`: all its writes commit together or not at
-all. No sqlite3 exception leaves this package: failures become `StoreError`.
-Imports only `perdure.wire`, `perdure.engine.errors` and the standard library.
+all. No driver exception leaves this package: failures become `StoreError`.
+Imports only `perdure.wire`, `perdure.engine.errors` and the standard library (psycopg only
+in `postgres`, imported when a URL asks for it).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from perdure.engine.errors import StoreError
 from perdure.wire.types import ErrorObject, Event, Operation
 
 from .records import ExecutionQuery, ExecutionRecord, OperationSummary, Timer, TimerKind
@@ -24,12 +28,30 @@ DB_ENV_VAR = "PERDURE_DB"
 DEFAULT_DB_RELATIVE_PATH = Path(".perdure") / "perdure.db"
 
 
+URL_SCHEMES = ("postgresql://", "postgres://")
+"""A store location starting with one of these is a PostgreSQL database."""
+
+
+def is_postgres_url(location: object) -> bool:
+    """Whether a store location (`--db`, `$PERDURE_DB`) names a PostgreSQL database."""
+    return isinstance(location, str) and location.startswith(URL_SCHEMES)
+
+
 def default_db_path(cwd: Path | None = None) -> Path:
     """`$PERDURE_DB` if set, else `.perdure/perdure.db` under `cwd` (default: the working directory)."""
     env = os.environ.get(DB_ENV_VAR)
     if env:
         return Path(env)
     return (cwd or Path.cwd()) / DEFAULT_DB_RELATIVE_PATH
+
+
+def default_db_location(cwd: Path | None = None) -> str | Path:
+    """`$PERDURE_DB` if set (a `postgresql://` URL or a file path), else `.perdure/perdure.db`
+    under `cwd` (default: the working directory)."""
+    env = os.environ.get(DB_ENV_VAR)
+    if env and is_postgres_url(env):
+        return env
+    return default_db_path(cwd)
 
 
 class StoreTx(Protocol):
@@ -159,6 +181,28 @@ class Store(Protocol):
 from .memory import MemoryStore  # noqa: E402
 from .sqlite import Durability, SqliteStore  # noqa: E402
 
+
+def open_store(
+    location: str | Path, *, durability: Durability | str = Durability.FULL, group_commit: bool = True
+) -> Store:
+    """The SQL store at `location`: a `postgresql://` URL (PostgreSQL, the `postgres` extra)
+    or a SQLite file path (created with its directory if missing).
+
+    Raises:
+        StoreError: psycopg is not installed for a URL; the database cannot be opened.
+        StoreCorruptedError: the file or schema is not a perdure store.
+    """
+    if is_postgres_url(location):
+        try:
+            from .postgres import PostgresStore
+        except ImportError as exc:
+            raise StoreError(
+                f"a PostgreSQL store needs psycopg 3 ({exc}): pip install 'perdure[postgres]'"
+            ) from None
+        return PostgresStore(str(location), durability=durability, group_commit=group_commit)
+    return SqliteStore(location, durability=durability, group_commit=group_commit)
+
+
 __all__ = [
     "DB_ENV_VAR",
     "DEFAULT_DB_RELATIVE_PATH",
@@ -172,5 +216,8 @@ __all__ = [
     "StoreTx",
     "Timer",
     "TimerKind",
+    "default_db_location",
     "default_db_path",
+    "is_postgres_url",
+    "open_store",
 ]

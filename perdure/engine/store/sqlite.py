@@ -13,10 +13,8 @@ file. Imports only `perdure.wire`, `perdure.engine.errors` and the standard libr
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import sqlite3
-import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -27,37 +25,38 @@ from typing import Any
 
 from perdure.engine.errors import StoreCorruptedError, StoreError
 from perdure.wire.types import (
-    CallbackDetails,
-    ChainedInvokeDetails,
-    ContextDetails,
     ErrorObject,
     Event,
     EventResult,
     EventType,
-    ExecutionDetails,
-    ExecutionStatus,
     Operation,
     OperationStatus,
-    OperationType,
-    StepDetails,
-    WaitDetails,
 )
 
+from .group import GroupCommit
 from .records import (
     ExecutionQuery,
     ExecutionRecord,
     OperationSummary,
     Timer,
     TimerKind,
-    details_from_json,
     details_to_json,
-    error_from_json,
     error_to_json,
     from_us,
     opt_from_us,
-    opt_to_us,
     to_us,
 )
+from .rows import EVENT_COLUMNS as _EVENT_COLUMNS
+from .rows import EXEC_COLUMNS as _EXEC_COLUMNS
+from .rows import EXEC_SET_COLUMNS as _EXEC_SET_COLUMNS
+from .rows import OP_COLUMNS as _OP_COLUMNS
+from .rows import SUMMARY_COLUMNS as _SUMMARY_COLUMNS
+from .rows import event_from_row as _event_from_row
+from .rows import exec_from_row as _exec_from_row
+from .rows import exec_values as _exec_values
+from .rows import op_from_row as _op_from_row
+from .rows import op_values as _op_values
+from .rows import summary_from_row as _summary_from_row
 from .schema import APPLICATION_ID, CURRENT, MIGRATIONS, SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 30_000
@@ -75,21 +74,7 @@ class Durability(StrEnum):
     """synchronous=NORMAL: survives a killed process; a power loss may lose the last commits."""
 
 
-_EXEC_COLUMNS = (
-    "key, arn, execution_id, function_name, function_arn, name, status, input_payload, start_us,"
-    " end_us, execution_timeout, result, error, closing_status, checkpoint_token, request_id,"
-    " invocation_start_us, next_event_id, operation_count, needs_invocation, invoke_after_us,"
-    " failed_invocations, invocation_count, updated_operation_ids, invoker, parent_arn,"
-    " parent_operation_id, revoked_token, change_seq, reported_seq"
-)
-_OP_COLUMNS = (
-    "seq, operation_id, type, status, parent_id, name, sub_type, start_us, end_us, attempt,"
-    " next_attempt_us, scheduled_end_us, result, error, replay_children, input_payload, callback_id"
-)
-_EVENT_COLUMNS = "event_id, event_type, timestamp_us, operation_id, name, sub_type, parent_id, details"
-
 # Hot-path statements, built once (sqlite3 caches prepared statements by SQL text).
-_EXEC_SET_COLUMNS = _EXEC_COLUMNS.removeprefix("key, ").split(", ")
 _SELECT_EXECUTION = f"SELECT {_EXEC_COLUMNS} FROM executions WHERE arn = ?"
 _INSERT_EXECUTION = f"INSERT INTO executions ({', '.join(_EXEC_SET_COLUMNS)}) VALUES ({', '.join('?' * len(_EXEC_SET_COLUMNS))})"
 
@@ -109,14 +94,9 @@ _OP_SELECT = ", ".join(_RESULT if c == "result" else f"o.{c}" for c in _OP_COLUM
 """`_OP_COLUMNS` as read from `operations o` (the result wherever it is kept)."""
 _SELECT_OPERATION = f"SELECT {_OP_SELECT} FROM operations o WHERE o.execution_key = ? AND o.operation_id = ?"
 _SELECT_SUMMARIES = (
-    "SELECT seq, operation_id, type, status, parent_id, name, sub_type, start_us, end_us, attempt,"
-    " next_attempt_us, scheduled_end_us, callback_id, replay_children, error"
-    " FROM operations WHERE execution_key = ? AND seq > ? ORDER BY seq LIMIT ?"
+    f"SELECT {_SUMMARY_COLUMNS} FROM operations WHERE execution_key = ? AND seq > ? ORDER BY seq LIMIT ?"
 )
 """An execution's operations without their payloads (`operation_summaries`)."""
-_OPERATION_TYPES = {t._value_: t for t in OperationType}
-_OPERATION_STATUSES = {s._value_: s for s in OperationStatus}
-"""Stored names to members: a dict lookup is ten times cheaper than calling the enum."""
 _IN_CHUNK = 512
 """Ids per `WHERE operation_id IN (...)` read (well under SQLite's bound-parameter limit)."""
 
@@ -171,173 +151,6 @@ _REF_EVENTS = frozenset(
 _RESULT_COLUMN = _EXEC_SET_COLUMNS.index("result")
 
 
-def _exec_from_row(row: Sequence[Any]) -> ExecutionRecord:
-    ids = row[23]
-    return ExecutionRecord(
-        key=row[0],
-        arn=row[1],
-        execution_id=row[2],
-        function_name=row[3],
-        function_arn=row[4],
-        name=row[5],
-        status=ExecutionStatus(row[6]),
-        input_payload=row[7],
-        start_timestamp=from_us(row[8]),
-        end_timestamp=opt_from_us(row[9]),
-        execution_timeout=row[10],
-        result=row[11],
-        error=error_from_json(row[12]),
-        closing_status=None if row[13] is None else ExecutionStatus(row[13]),
-        checkpoint_token=row[14],
-        request_id=row[15],
-        invocation_started=opt_from_us(row[16]),
-        next_event_id=row[17],
-        operation_count=row[18],
-        needs_invocation=bool(row[19]),
-        invoke_after=opt_from_us(row[20]),
-        failed_invocations=row[21],
-        invocation_count=row[22],
-        updated_operation_ids=tuple(ids.split(",")) if ids else (),
-        invoker=row[24],
-        parent_arn=row[25],
-        parent_operation_id=row[26],
-        revoked_token=row[27],
-        change_seq=row[28],
-        reported_seq=row[29],
-    )
-
-
-def _exec_values(r: ExecutionRecord) -> tuple[Any, ...]:
-    return (
-        r.arn,
-        r.execution_id,
-        r.function_name,
-        r.function_arn,
-        r.name,
-        r.status._value_,  # `.value` is a property: this runs for every checkpoint
-        r.input_payload,
-        to_us(r.start_timestamp),
-        opt_to_us(r.end_timestamp),
-        r.execution_timeout,
-        r.result,
-        error_to_json(r.error),
-        None if r.closing_status is None else r.closing_status.value,
-        r.checkpoint_token,
-        r.request_id,
-        opt_to_us(r.invocation_started),
-        r.next_event_id,
-        r.operation_count,
-        int(r.needs_invocation),
-        opt_to_us(r.invoke_after),
-        r.failed_invocations,
-        r.invocation_count,
-        ",".join(r.updated_operation_ids),
-        r.invoker,
-        r.parent_arn,
-        r.parent_operation_id,
-        r.revoked_token,
-        r.change_seq,
-        r.reported_seq,
-    )
-
-
-def _op_values(op: Operation) -> tuple[Any, ...]:
-    attempt = next_attempt = scheduled_end = result = error = replay = input_payload = callback_id = None
-    if op.step_details is not None:
-        d = op.step_details
-        attempt, next_attempt, result, error = (
-            d.attempt,
-            opt_to_us(d.next_attempt_timestamp),
-            d.result,
-            d.error,
-        )
-    elif op.wait_details is not None:
-        scheduled_end = opt_to_us(op.wait_details.scheduled_end_timestamp)
-    elif op.context_details is not None:
-        c = op.context_details
-        result, error = c.result, c.error
-        replay = None if c.replay_children is None else int(c.replay_children)
-    elif op.execution_details is not None:
-        input_payload = op.execution_details.input_payload
-    elif op.callback_details is not None:
-        callback_id, result, error = (
-            op.callback_details.callback_id,
-            op.callback_details.result,
-            op.callback_details.error,
-        )
-    elif op.chained_invoke_details is not None:
-        result, error = op.chained_invoke_details.result, op.chained_invoke_details.error
-    return (
-        op.id,
-        op.type._value_,  # `.value` is a property: these run for every operation written
-        op.status._value_,
-        op.parent_id,
-        op.name,
-        op.sub_type,
-        to_us(op.start_timestamp),
-        opt_to_us(op.end_timestamp),
-        attempt,
-        next_attempt,
-        scheduled_end,
-        result,
-        error_to_json(error),
-        replay,
-        input_payload,
-        callback_id,
-    )
-
-
-def _op_from_row(row: Sequence[Any]) -> Operation:
-    op_type = OperationType(row[2])
-    result: str | None = row[12]
-    error: ErrorObject | None = error_from_json(row[13])
-    kwargs: dict[str, Any] = {}
-    if op_type is OperationType.STEP:
-        kwargs["step_details"] = StepDetails(
-            attempt=row[9], next_attempt_timestamp=opt_from_us(row[10]), result=result, error=error
-        )
-    elif op_type is OperationType.WAIT:
-        kwargs["wait_details"] = WaitDetails(scheduled_end_timestamp=opt_from_us(row[11]))
-    elif op_type is OperationType.CONTEXT:
-        kwargs["context_details"] = ContextDetails(
-            replay_children=None if row[14] is None else bool(row[14]), result=result, error=error
-        )
-    elif op_type is OperationType.EXECUTION:
-        kwargs["execution_details"] = ExecutionDetails(input_payload=row[15])
-    elif op_type is OperationType.CALLBACK:
-        kwargs["callback_details"] = CallbackDetails(callback_id=row[16], result=result, error=error)
-    elif op_type is OperationType.CHAINED_INVOKE:
-        kwargs["chained_invoke_details"] = ChainedInvokeDetails(result=result, error=error)
-    return Operation(
-        id=row[1],
-        type=op_type,
-        status=OperationStatus(row[3]),
-        parent_id=row[4],
-        name=row[5],
-        sub_type=row[6],
-        start_timestamp=from_us(row[7]),
-        end_timestamp=opt_from_us(row[8]),
-        **kwargs,
-    )
-
-
-def _event_from_row(row: Sequence[Any]) -> Event:
-    details = details_from_json(row[7])
-    if row[8] is not None:  # the result is kept by its operation or execution (schema 6)
-        truncated = details.result.truncated if details.result is not None else False
-        details = replace(details, result=EventResult(payload=row[8], truncated=truncated))
-    return Event(
-        event_id=row[0],
-        event_type=EventType(row[1]),
-        event_timestamp=from_us(row[2]),
-        id=row[3],
-        name=row[4],
-        sub_type=row[5],
-        parent_id=row[6],
-        details=details,
-    )
-
-
 def _statements(script: str) -> Iterator[str]:
     """The statements of a migration script (a trigger's body holds `;` too)."""
     pending = ""
@@ -382,6 +195,11 @@ class _OperationCache:
     def _clear(self) -> None:
         self.operations.clear()
         self.ids.clear()
+
+    def reset(self) -> None:
+        """Forget everything (writes it holds were lost with their transaction)."""
+        self._clear()
+        self._data_version = None
 
     def commit(self, created: list[int], written: dict[tuple[int, str], Operation]) -> None:
         """Take what a transaction that committed created and wrote."""
@@ -605,28 +423,9 @@ class _SqliteTx:
     def operation_summaries(
         self, execution_key: int, after_seq: int, limit: int
     ) -> list[tuple[int, OperationSummary]]:
-        rows = self._c.execute(_SELECT_SUMMARIES, (execution_key, after_seq, limit))
         return [
-            (
-                r[0],
-                OperationSummary(
-                    id=r[1],
-                    type=_OPERATION_TYPES[r[2]],
-                    status=_OPERATION_STATUSES[r[3]],
-                    parent_id=r[4],
-                    name=r[5],
-                    sub_type=r[6],
-                    start_us=r[7],
-                    end_us=r[8],
-                    attempt=r[9],
-                    next_attempt_us=r[10],
-                    scheduled_end_us=r[11],
-                    callback_id=r[12],
-                    replay_children=None if r[13] is None else bool(r[13]),
-                    error=error_from_json(r[14]),
-                ),
-            )
-            for r in rows
+            _summary_from_row(r)
+            for r in self._c.execute(_SELECT_SUMMARIES, (execution_key, after_seq, limit))
         ]
 
     # ------------------------------------------------------------------- history
@@ -760,22 +559,27 @@ class _SqliteTx:
         )
 
 
-class SqliteStore:
+class SqliteStore(GroupCommit[_SqliteTx]):
     """The durable store: one SQLite file (created with its parent directory if missing).
 
     Args:
         path: the database file.
         durability: `Durability.FULL` (default) or `Durability.NORMAL` (see the enum).
+        group_commit: transactions of different threads that arrive while one commits share
+            the next commit (and its fsync); each is still acknowledged only once that
+            commit is durable, and one that fails changes nothing (see `transaction`).
 
     Raises:
         StoreCorruptedError: the file is not a perdure database or is damaged.
         StoreError: the file cannot be opened or migrated.
     """
 
-    def __init__(self, path: str | Path, *, durability: Durability | str = Durability.FULL) -> None:
+    def __init__(
+        self, path: str | Path, *, durability: Durability | str = Durability.FULL, group_commit: bool = True
+    ) -> None:
+        super().__init__(group_commit)
         self._path = Path(path)
         self._durability = Durability(durability)
-        self._lock = threading.RLock()
         self._cache = _OperationCache()
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -861,7 +665,9 @@ class SqliteStore:
         with self._lock:
             return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
-    def _translate(self, exc: sqlite3.Error, doing: str) -> StoreError:
+    _errors = (sqlite3.Error,)
+
+    def _translate(self, exc: Exception, doing: str) -> StoreError:
         text = str(exc)
         if isinstance(exc, sqlite3.DatabaseError) and (
             "not a database" in text or "malformed" in text or "corrupt" in text
@@ -874,37 +680,34 @@ class SqliteStore:
 
     @contextmanager
     def transaction(self) -> Iterator[_SqliteTx]:
-        with self._lock:
-            c = self._conn
-            try:
-                c.execute("BEGIN IMMEDIATE")
-                # Changes only when another connection (or process) has committed since.
-                self._cache.check(c.execute("PRAGMA data_version").fetchone()[0])
-            except sqlite3.Error as exc:
-                raise self._translate(exc, "begin") from None
-            tx = _SqliteTx(c, self._cache)
-            try:
-                yield tx
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise self._translate(exc, "transaction") from None
-            except BaseException:
-                self._rollback()
-                raise
-            try:
-                c.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise self._translate(exc, "commit") from None
-            self._cache.commit(tx._created, tx._written)
+        """One atomic unit of work, durable when this returns (see `GroupCommit`)."""
+        yield from self._transactions()
 
-    def _rollback(self) -> None:
-        # SQLite may already have rolled back (e.g. after SQLITE_FULL): nothing left to undo.
-        with contextlib.suppress(sqlite3.Error):
-            self._conn.execute("ROLLBACK")
+    def _begin(self) -> _SqliteTx:
+        c = self._conn
+        try:
+            c.execute("BEGIN IMMEDIATE")
+            # Changes only when another connection (or process) has committed since.
+            self._cache.check(c.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error as exc:
+            raise self._translate(exc, "begin") from None
+        return _SqliteTx(c, self._cache)
+
+    def _member(self) -> _SqliteTx:
+        return _SqliteTx(self._conn, self._cache)
+
+    def _run(self, sql: str) -> None:
+        self._conn.execute(sql)
+
+    def _joined(self, tx: _SqliteTx) -> None:
+        self._cache.commit(tx._created, tx._written)
+
+    def _lost(self) -> None:
+        self._cache.reset()
 
     def close(self) -> None:
         with self._lock:
+            self._finish_open_group()
             try:
                 self._conn.close()
             except sqlite3.Error as exc:

@@ -28,13 +28,13 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from perdure.engine import Engine
+from perdure.engine import Engine, MemoryStore, Store, VirtualClock
 from perdure.engine.invoker import Invocable, InvocationRetryPolicy
 from perdure.engine.registry import function_arn
 from perdure.link.inprocess import InProcessInvocable, exits_as_crashes
@@ -123,9 +123,20 @@ def _released(handlers: Path) -> Iterator[None]:
 
 
 class ConformanceRunner:
-    """Runs requirements; `run(ids)` returns a `Report`."""
+    """Runs requirements; `run(ids)` returns a `Report`.
 
-    def __init__(self, requirements: Path, handlers: Path, mapping: Mapping[str, Mapping[str, Any]]) -> None:
+    Each requirement runs on a fresh time-skipping engine over `store()` (default: a memory store).
+    """
+
+    def __init__(
+        self,
+        requirements: Path,
+        handlers: Path,
+        mapping: Mapping[str, Mapping[str, Any]],
+        *,
+        store: Callable[[], Store] | None = None,
+    ) -> None:
+        self.store = store
         self.requirements = requirements
         self.handlers = handlers
         self.mapping = mapping
@@ -173,8 +184,10 @@ class ConformanceRunner:
             _function(self.handlers, x, f"extra-{i}") for i, x in enumerate(entry.get("extra_functions", []))
         ]
         logs = LogStore()
-        engine = Engine.in_memory(
-            skip_time=True, invocation_retry=InvocationRetryPolicy(max_attempts=3, initial_delay_seconds=1.0)
+        engine = Engine(
+            self.store() if self.store is not None else MemoryStore(),
+            VirtualClock(),
+            invocation_retry=InvocationRetryPolicy(max_attempts=3, initial_delay_seconds=1.0),
         )
         closers: list[Any] = []
         with tempfile.TemporaryDirectory(prefix="perdure-conformance-") as scratch:

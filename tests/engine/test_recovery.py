@@ -1,5 +1,6 @@
 """Recovery after the process dies mid-invocation: the open invocation is closed with a
-Runtime.ExitError-like error, due timers still fire, and the execution runs to its end."""
+Runtime.ExitError-like error, due timers still fire, and the execution runs to its end.
+Every test runs on both SQL stores (a SQLite file, a PostgreSQL schema)."""
 
 from __future__ import annotations
 
@@ -14,16 +15,16 @@ from engine.fakes import Child, Step, Wait, workflow
 
 from perdure.engine import Engine
 from perdure.engine.lifecycle import INTERRUPTED_MESSAGE
-from perdure.engine.store import SqliteStore
+from perdure.engine.store import open_store
 from perdure.wire.codec import to_wire
 from perdure.wire.types import EventType, ExecutionStatus, ListDurableExecutionsByFunctionRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_reopening_closes_an_interrupted_invocation(db_path: Path) -> None:
+def test_reopening_closes_an_interrupted_invocation(store_url: str | Path) -> None:
     ops: list[Step | Wait | Child] = [Step("a"), Wait("w", 10), Step("b")]
-    engine = Engine.open(db_path, skip_time=True)
+    engine = Engine.open(store_url, skip_time=True)
     engine.register_function("fn", workflow(engine, ops))
     arn = engine.start_execution("fn", None, "crashy")
     # Simulate a kill: the invocation begins (as the scheduler would), then the process vanishes.
@@ -34,7 +35,7 @@ def test_reopening_closes_an_interrupted_invocation(db_path: Path) -> None:
     assert begun is not None
     engine.close()
 
-    engine = Engine.open(db_path, skip_time=True)
+    engine = Engine.open(store_url, skip_time=True)
     assert engine.recovered == [arn]
     engine.register_function("fn", workflow(engine, ops))
     assert engine.drive(arn).status is ExecutionStatus.SUCCEEDED
@@ -47,7 +48,7 @@ def test_reopening_closes_an_interrupted_invocation(db_path: Path) -> None:
     }
     assert events[-1].event_type is EventType.EXECUTION_SUCCEEDED
     engine.close()
-    reopened = Engine.open(db_path)
+    reopened = Engine.open(store_url)
     assert reopened.recovered == []
     reopened.close()
 
@@ -79,9 +80,9 @@ CHILD = textwrap.dedent(
 )
 
 
-def test_sigkill_mid_invocation_loses_no_acknowledged_checkpoint(db_path: Path) -> None:
+def test_sigkill_mid_invocation_loses_no_acknowledged_checkpoint(store_url: str | Path) -> None:
     unit = str(ROOT / "tests" / "unit")
-    script = CHILD.format(unit=unit, db=str(db_path), kill_at=17)
+    script = CHILD.format(unit=unit, db=str(store_url), kill_at=17)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     killed = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60
@@ -89,7 +90,7 @@ def test_sigkill_mid_invocation_loses_no_acknowledged_checkpoint(db_path: Path) 
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert "acked 17" in killed.stdout
 
-    store = SqliteStore(db_path)
+    store = open_store(store_url)
     with store.transaction() as tx:
         (rec,) = tx.executions_with_open_invocation()
         ops = tx.list_operations(rec.key, -1, 1000)
@@ -97,7 +98,7 @@ def test_sigkill_mid_invocation_loses_no_acknowledged_checkpoint(db_path: Path) 
     assert len(ops) == 1 + 18  # EXECUTION + every acknowledged step
 
     resumed = subprocess.run(
-        [sys.executable, "-c", CHILD.format(unit=unit, db=str(db_path), kill_at=-1)],
+        [sys.executable, "-c", CHILD.format(unit=unit, db=str(store_url), kill_at=-1)],
         capture_output=True,
         text=True,
         env=env,
@@ -105,7 +106,7 @@ def test_sigkill_mid_invocation_loses_no_acknowledged_checkpoint(db_path: Path) 
     )
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout.strip().endswith("SUCCEEDED")
-    engine = Engine.open(db_path)
+    engine = Engine.open(store_url)
     (arn,) = [
         e.durable_execution_arn
         for e in engine.service.list_durable_executions_by_function(
@@ -118,12 +119,12 @@ def test_sigkill_mid_invocation_loses_no_acknowledged_checkpoint(db_path: Path) 
     engine.close()
 
 
-def test_a_second_engine_spares_a_live_engines_invocation(db_path: Path) -> None:
+def test_a_second_engine_spares_a_live_engines_invocation(store_url: str | Path) -> None:
     import threading
 
     from engine.fakes import PENDING, Recorder, Session
 
-    first = Engine.open(db_path, skip_time=True)
+    first = Engine.open(store_url, skip_time=True)
     inside, release = threading.Event(), threading.Event()
 
     def body(s: Session) -> object:
@@ -136,7 +137,7 @@ def test_a_second_engine_spares_a_live_engines_invocation(db_path: Path) -> None
     worker = threading.Thread(target=first.scheduler.invoke_once, args=(arn,))
     worker.start()
     assert inside.wait(10)
-    second = Engine.open(db_path, skip_time=True)
+    second = Engine.open(store_url, skip_time=True)
     assert second.recovered == []  # the first engine is alive: its invocation stays open
     release.set()
     worker.join(10)
@@ -146,10 +147,10 @@ def test_a_second_engine_spares_a_live_engines_invocation(db_path: Path) -> None
     first.close()
 
 
-def test_an_invocation_of_a_dead_process_is_recovered(db_path: Path) -> None:
+def test_an_invocation_of_a_dead_process_is_recovered(store_url: str | Path) -> None:
     from perdure.engine import lifecycle, recovery
 
-    engine = Engine.open(db_path, skip_time=True)
+    engine = Engine.open(store_url, skip_time=True)
     engine.register_function("fn", workflow(engine, [Step("a")]))
     arn = engine.start_execution("fn", None)
     dead = subprocess.run(

@@ -1,0 +1,203 @@
+"""Group commit on both SQL stores (a SQLite file, a PostgreSQL schema): transactions of threads that queue while one runs share
+one commit, each returns only once that commit is done, a failed one changes nothing and
+does not fail the others, and with group commit off every transaction commits alone.
+
+The tests order the threads with events and the store's queue count, never with timing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from perdure.engine import Engine, StoreError, VirtualClock, lifecycle
+from perdure.engine.store import StoreTx, open_store
+from perdure.engine.store.group import GroupCommit
+
+QUEUED = 4
+
+
+@pytest.fixture
+def engine(store_url: str | Path) -> Iterator[Engine]:
+    eng = Engine(open_store(store_url), VirtualClock())
+    eng.register_function("fn", lambda i, c: None)  # type: ignore[arg-type, return-value]
+    yield eng
+    eng.close()
+
+
+def _start(engine: Engine, tx: StoreTx, name: str) -> None:
+    function = engine.registry.resolve("fn")
+    lifecycle.start_execution(tx, engine.clock.now(), function, '"in"', name)
+
+
+def _names(engine: Engine) -> set[str]:
+    with engine.store.transaction() as tx:
+        return {tx.get_execution(arn).name for arn in _arns(tx)}  # type: ignore[union-attr]
+
+
+def _arns(tx: StoreTx) -> list[str]:
+    from perdure.engine.store import ExecutionQuery
+
+    return [r.arn for r in tx.list_executions(ExecutionQuery(function_name="fn", limit=100))]
+
+
+def _wait_until(condition: Callable[[], bool]) -> None:
+    """Poll an ordering condition (not a duration: it only bounds a hung test)."""
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, "the threads never reached the expected state"
+        time.sleep(0.001)
+
+
+def _queue_behind(engine: Engine, bodies: list[Callable[[StoreTx], None]]) -> list[BaseException | None]:
+    """Run `bodies` on threads that all queue while the main thread's transaction is open,
+    then let them in; the outcome of each (None: it returned)."""
+    store = engine.store
+    assert isinstance(store, GroupCommit)
+    outcomes: list[BaseException | None] = [None] * len(bodies)
+
+    def member(i: int) -> None:
+        try:
+            with store.transaction() as tx:
+                bodies[i](tx)
+        except BaseException as exc:
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=member, args=(i,)) for i in range(len(bodies))]
+    with store.transaction() as tx:
+        _start(engine, tx, "opener")
+        for t in threads:
+            t.start()
+        _wait_until(lambda: store._entering == len(bodies))
+    for t in threads:
+        t.join()
+    return outcomes
+
+
+def test_transactions_queued_behind_one_share_its_commit(engine: Engine) -> None:
+    store = engine.store
+    assert isinstance(store, GroupCommit)
+    before = store.commits
+    bodies = [lambda tx, i=i: _start(engine, tx, f"e{i}") for i in range(QUEUED)]
+    assert _queue_behind(engine, bodies) == [None] * QUEUED
+    assert store.commits == before + 1
+    assert _names(engine) == {"opener", *(f"e{i}" for i in range(QUEUED))}
+
+
+def test_a_failed_member_changes_nothing_and_the_others_commit(engine: Engine) -> None:
+    def failing(tx: StoreTx) -> None:
+        _start(engine, tx, "failed")
+        raise RuntimeError("refused")
+
+    bodies: list[Callable[[StoreTx], None]] = [lambda tx: _start(engine, tx, "a"), failing]
+    bodies.append(lambda tx: _start(engine, tx, "b"))
+    outcomes = _queue_behind(engine, bodies)
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], RuntimeError)
+    assert _names(engine) == {"opener", "a", "b"}
+
+
+def test_a_member_the_database_refuses_is_undone_alone(engine: Engine) -> None:
+    """A statement the database refuses (a duplicate ARN) inside a member that joined a group:
+    that member raises StoreError and leaves nothing; the others commit (on PostgreSQL, the
+    refused statement aborts the transaction until its savepoint is rolled back)."""
+
+    def duplicate(tx: StoreTx) -> None:
+        function = engine.registry.resolve("fn")
+        rec, _ = lifecycle.start_execution(tx, engine.clock.now(), function, '"in"', "dup")
+        tx.insert_execution(replace(rec, key=0))
+
+    bodies: list[Callable[[StoreTx], None]] = [lambda tx: _start(engine, tx, "a"), duplicate]
+    bodies.append(lambda tx: _start(engine, tx, "b"))
+    outcomes = _queue_behind(engine, bodies)
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], StoreError)
+    assert _names(engine) == {"opener", "a", "b"}
+
+
+def test_a_member_returns_only_after_the_group_commits(engine: Engine) -> None:
+    """A member that finished its work waits while a later member of its group still runs."""
+    store = engine.store
+    assert isinstance(store, GroupCommit)
+    returned: list[str] = []
+    inside, release = threading.Event(), threading.Event()
+    entered = []
+
+    def body(tx: StoreTx, name: str) -> None:
+        _start(engine, tx, name)
+        entered.append(name)
+        if len(entered) == QUEUED:  # the last member to run holds the group open
+            inside.set()
+            assert release.wait(30)
+
+    def member(name: str) -> None:
+        with store.transaction() as tx:
+            body(tx, name)
+        returned.append(name)
+
+    threads = [threading.Thread(target=member, args=(f"m{i}",)) for i in range(QUEUED)]
+    before = store.commits
+
+    def opener() -> None:
+        with store.transaction() as tx:
+            _start(engine, tx, "opener")
+            for t in threads:
+                t.start()
+            _wait_until(lambda: store._entering == QUEUED)
+        returned.append("opener")
+
+    first = threading.Thread(target=opener)
+    first.start()
+    assert inside.wait(30)
+    assert returned == [] and store.commits == before  # finished members still wait
+    release.set()
+    for t in (first, *threads):
+        t.join()
+    assert sorted(returned) == sorted(["opener", *(f"m{i}" for i in range(QUEUED))])
+    assert store.commits == before + 1
+
+
+def test_group_commit_off_commits_every_transaction(store_url: str | Path) -> None:
+    store = open_store(store_url, group_commit=False)
+    assert isinstance(store, GroupCommit)
+    engine = Engine(store, VirtualClock())
+    engine.register_function("fn", lambda i, c: None)  # type: ignore[arg-type, return-value]
+    try:
+        before = store.commits
+        threads = [
+            threading.Thread(target=engine.start_execution, args=("fn", '"in"', f"e{i}"))
+            for i in range(QUEUED)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert store.commits == before + QUEUED
+        assert _names(engine) == {f"e{i}" for i in range(QUEUED)}
+    finally:
+        engine.close()
+
+
+def test_executions_run_concurrently_with_group_commit_survive_a_reopen(store_url: str | Path) -> None:
+    """Many executions checkpointing at once, on the real clock: every one ends, and a new
+    store on the file reads every result."""
+    from perdure import durable_execution
+    from perdure.link.inprocess import InProcessInvocable
+
+    @durable_execution
+    def handler(event: object, ctx: object) -> int:
+        return sum(ctx.step(lambda _, i=i: i, name=f"s{i}") for i in range(5))  # type: ignore[attr-defined]
+
+    with Engine(open_store(store_url), workers=8) as engine:
+        engine.register_function("fn", InProcessInvocable(handler, engine.service))
+        arns = [engine.start_execution("fn", "{}", f"e{i}") for i in range(16)]
+        futures = [engine.when_finished(arn) for arn in arns]
+        engine.start()
+        assert {str(f.result(timeout=60).value) for f in futures} == {"SUCCEEDED"}
+    with Engine(open_store(store_url)) as reopened:
+        assert {reopened.get_execution(arn).result for arn in arns} == {"10"}
