@@ -116,3 +116,26 @@ def test_a_second_file_with_the_same_name_gets_a_private_module_and_both_stay_co
     # Each module's pickled values load back through its own name.
     page = sys.modules[private.rsplit(".", 1)[0]].Page(1)
     assert type(pickle.loads(pickle.dumps(page))) is type(page)
+
+
+def test_a_file_named_like_a_standard_library_module_runs_in_a_worker_process(tmp_path: Path) -> None:
+    # It is imported under a private name, with a warning logged while the worker starts.
+    (tmp_path / "calendar.py").write_text(
+        "import logging\n"
+        "from perdure import durable_execution\n"
+        "logging.getLogger(__name__).warning('imported')\n"
+        "@durable_execution\n"
+        "def handler(event, ctx):\n"
+        "    return __name__\n"
+    )
+    command = [sys.executable, "-m", "perdure.cli.main", "run", f"{tmp_path}/calendar.py:handler", "--memory"]
+    done = subprocess.run(
+        [*command, "--json", "--isolation", "process"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    outcome = json.loads(done.stdout.splitlines()[-1])
+    assert outcome["status"] == "SUCCEEDED", done.stderr[-2000:]
+    assert outcome["result"].startswith("_perdure_target_calendar_")
