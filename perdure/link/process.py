@@ -73,6 +73,9 @@ class _Worker:
         assert self.process.stdin is not None and self.process.stdout is not None
         self.channel = LineChannel(self.process.stdout, self.process.stdin)
         hello = self.channel.receive()
+        # What the target prints or logs while it is imported arrives before "ready".
+        while hello is not None and hello.get("op") in ("log", "print"):
+            hello = self.channel.receive()
         if hello is None or hello.get("op") != "ready":
             message = (hello or {}).get("message") or f"worker exited with status {self.process.wait()}"
             self.close()

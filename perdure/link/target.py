@@ -1,15 +1,29 @@
 """Loading a handler from a target string: `path/to/file.py:func` or `package.module:func`.
 
-A file path is imported under a private module name with its folder put first on
-`sys.path`, so the handler's sibling imports work from any working directory. A module
-path is imported normally (the working directory is on `sys.path`, as for `python -m`).
+A file is imported the way the AWS Lambda Python runtime imports a handler: its folder
+first on `sys.path` (so sibling imports work from any working directory) and the module
+named after the file, so `docflow.py` is the module `docflow`. Error types, pickled
+values and logger names then read `docflow.TransientOCRError`, as on Lambda and as the
+official SDK records them. A module path is imported normally (the working directory is
+on `sys.path`, as for `python -m`).
+
+One process has one module per name. Loading a file whose name is already taken by
+another module (a second `basic.py` from another folder, or a name of the standard
+library or of an installed package, which the file must not shadow for the rest of the
+process) imports it under a private name, `_perdure_target_<stem>_<hash>`, and logs a
+warning: that handler works, but its error types name the private module. Run it in its
+own process (process isolation) to get Lambda's names; the conformance runner does so by
+itself (`Target.is_module_name_held_by_another_file`). A file named like an installed
+module keeps the private name in any process: on Lambda it would shadow that module.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.machinery
 import importlib.util
+import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +32,8 @@ from types import ModuleType
 from typing import Any
 
 from perdure.wire.errors import PerdureError
+
+logger = logging.getLogger("perdure.link")
 
 
 class TargetError(PerdureError, ValueError):
@@ -54,6 +70,19 @@ class Target:
         raw = f"{stem}-{self.function}"
         return "".join(c if c.isalnum() or c in "-_" else "-" for c in raw)[:64]
 
+    @property
+    def module_name(self) -> str:
+        """The module a file target is imported as when the name is free (Lambda's name)."""
+        return Path(self.module).stem if self.is_file else self.module
+
+    def is_module_name_held_by_another_file(self) -> bool:
+        """Whether another file loaded in this process holds this file target's module name.
+
+        Such a target is imported under a private name here, and under its own name in a
+        fresh process. (A name of an installed module is private in any process.)
+        """
+        return self.is_file and _owner_of(Path(self.module)) == "another file"
+
     def load_module(self) -> ModuleType:
         return _load_file(Path(self.module)) if self.is_file else _load_module(self.module)
 
@@ -82,16 +111,62 @@ def _load_module(name: str) -> ModuleType:
         raise
 
 
+def _is_module_of(module: ModuleType, path: Path) -> bool:
+    origin = getattr(module, "__file__", None)
+    try:
+        return origin is not None and Path(origin).resolve() == path
+    except OSError:
+        return False
+
+
+def _shadows_installed(path: Path) -> bool:
+    """Whether the file's module name is a standard-library or installed module's."""
+    name = path.stem
+    if name in sys.builtin_module_names or name in sys.stdlib_module_names:
+        return True
+    elsewhere = [entry for entry in sys.path if entry and Path(entry).resolve() != path.parent]
+    try:
+        spec = importlib.machinery.PathFinder.find_spec(name, elsewhere)
+    except (ImportError, ValueError):
+        return False
+    return spec is not None and spec.origin is not None and Path(spec.origin).resolve() != path
+
+
+def _owner_of(path: Path) -> str:
+    """Who holds the module name of the file at `path`.
+
+    "this file", "free", "installed" (a standard-library or installed module the file must
+    not shadow) or "another file" (another module loaded in this process).
+    """
+    loaded = sys.modules.get(path.stem)
+    if loaded is not None and _is_module_of(loaded, path):
+        return "this file"
+    if _shadows_installed(path):
+        return "installed"
+    return "free" if loaded is None else "another file"
+
+
 def _load_file(path: Path) -> ModuleType:
     if not path.is_file():
         raise TargetError(f"no such file: {path}")
-    digest = hashlib.sha1(str(path).encode()).hexdigest()[:10]
-    name = f"_perdure_target_{path.stem}_{digest}"
-    if name in sys.modules:
-        return sys.modules[name]
     folder = str(path.parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)
+    owner = _owner_of(path)
+    if owner == "this file":
+        return sys.modules[path.stem]
+    name = path.stem
+    if owner in ("installed", "another file"):
+        name = f"_perdure_target_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:10]}"
+        if name in sys.modules:
+            return sys.modules[name]
+        logger.warning(
+            "module name %r is taken in this process, so %s is imported as %r: its error types "
+            "and pickled values name that module; run it in its own process for Lambda's names",
+            path.stem,
+            path,
+            name,
+        )
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise TargetError(f"cannot import {path}")

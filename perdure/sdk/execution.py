@@ -1,8 +1,9 @@
 """`durable_execution`: turns a durable handler into an AWS Lambda handler.
 
 Owns the handler contract (docs/contracts.md): parse the invocation input
-(the Lambda event dict with epoch-millisecond timestamps, an `InvocationInput`, or an
-`InvocationInputWithClient` carrying its own service client), load the replay state, and
+(the Lambda event dict with epoch-millisecond timestamps, an `InvocationInput`, an
+`InvocationInputWithClient` carrying its own service client, or the official SDK's
+in-process input with its client, `perdure.sdk.official_input`), load the replay state, and
 hand the handler to an `Invocation` (`perdure.sdk.invocation`), which owns the checkpoint
 writer and turns the handler's value or exception into the invocation output dict.
 A sync handler runs on the calling thread with a `DurableContext`; an `async def` handler
@@ -29,18 +30,19 @@ from typing import Any, TypeVar, overload
 from perdure.wire.codec import from_wire
 from perdure.wire.fast_init import value_type
 from perdure.wire.service import DurableServiceClient
-from perdure.wire.types import (
-    ARN_PATTERN,
-    InvocationInput,
-    InvocationStatus,
-)
+from perdure.wire.types import InvocationInput, InvocationStatus
 
 from .batcher import BatcherLimits
 from .clock import SYSTEM_CLOCK, Clock
 from .context import DurableContext
 from .errors import ExecutionError, GetExecutionStateError, error_object_from_exception
 from .invocation import Invocation, output
-from .plugin import NO_PLUGINS, DurableInstrumentationPluginFactory, PluginDispatcher
+from .plugin import (
+    NO_PLUGINS,
+    DurableInstrumentationPlugin,
+    DurableInstrumentationPluginFactory,
+    PluginDispatcher,
+)
 from .plugin_discovery import load_configured_plugins
 from .state import ExecutionState, ReplayStatus
 
@@ -67,7 +69,8 @@ class InvocationInputWithClient:
     """Where the SDK reads the time during this invocation (tests give a fixed or skewed one)."""
 
 
-PluginFactories = list[DurableInstrumentationPluginFactory] | None
+PluginFactories = Sequence[DurableInstrumentationPluginFactory | DurableInstrumentationPlugin] | None
+"""Factories (3.0), or plugin instances each invocation shares (the shape before 3.0)."""
 
 
 @overload
@@ -96,7 +99,8 @@ def durable_execution(
         func: the durable handler.
         boto3_client: the boto3 Lambda client for AWS events (default: created lazily).
         plugins: instrumentation plugin factories (objects with ``create_plugin(info)``);
-            those named in `DURABLE_EXECUTION_PLUGINS` follow them.
+            those named in `DURABLE_EXECUTION_PLUGINS` follow them. A plugin instance is
+            accepted too, as before 3.0: every invocation shares it, one at a time.
 
     Returns:
         ``lambda_handler(event, lambda_context) -> dict``, the invocation output.
@@ -131,6 +135,7 @@ def parse_event(event: Any, boto3_client: Any = None) -> tuple[InvocationInput, 
     """
     if isinstance(event, InvocationInputWithClient):
         return event.input, event.client, event.clock
+    official_client: DurableServiceClient | None = None
     if isinstance(event, InvocationInput):
         invocation = event
     elif isinstance(event, dict):
@@ -138,16 +143,24 @@ def parse_event(event: Any, boto3_client: Any = None) -> tuple[InvocationInput, 
             invocation = from_wire(InvocationInput, event, timestamps="epoch_millis", path="invocation input")
         except ValueError as exc:
             raise ExecutionError(f"malformed durable invocation input: {exc}") from None
+    elif hasattr(event, "service_client"):  # the official testing library's in-process runner
+        from .official_input import from_official_input
+
+        try:
+            invocation, official_client = from_official_input(event)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ExecutionError(f"malformed durable invocation input: {exc}") from None
     else:
         raise ExecutionError(
             f"malformed durable invocation input: expected the durable-execution event object, "
             f"got {type(event).__name__}"
         )
-    if ARN_PATTERN.fullmatch(invocation.durable_execution_arn) is None:
-        raise ExecutionError(
-            "malformed durable invocation input: DurableExecutionArn "
-            f"{invocation.durable_execution_arn!r} is not a durable execution ARN"
-        )
+    # Any non-empty id is accepted, as the official SDK accepts it: emulators (the official
+    # testing library's among them) name executions with ids that are not ARNs.
+    if not invocation.durable_execution_arn:
+        raise ExecutionError("malformed durable invocation input: DurableExecutionArn is empty")
+    if official_client is not None:
+        return invocation, official_client, SYSTEM_CLOCK
     from .aws import LambdaDurableServiceClient
 
     client = (

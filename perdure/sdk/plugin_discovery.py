@@ -2,7 +2,7 @@
 
 Owns `load_configured_plugins`, which `durable_execution` calls once, when it decorates
 the handler. Explicit factories (`durable_execution(plugins=[...])`) come first, in
-order; then the names listed in `DURABLE_EXECUTION_PLUGINS` (comma-separated), each
+order (a plugin instance there, the shape before 3.0, gets its `InstanceFactory`); then the names listed in `DURABLE_EXECUTION_PLUGINS` (comma-separated), each
 resolved through the entry-point group `aws_durable_execution.plugins` (the official
 group) or `perdure.plugins`. A factory already registered explicitly is skipped.
 Everything that can be checked without an invocation is checked here, and any problem is
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     # Imported where entry points are read, and only then: it costs ~20 ms at import
     # time, and most processes configure no plugin by name.
     from importlib import metadata
-from .plugin import DurableInstrumentationPluginFactory
+from .plugin import DurableInstrumentationPlugin, DurableInstrumentationPluginFactory
+from .plugin._instances import InstanceFactory, is_plugin_instance
 
 logger = logging.getLogger("perdure.sdk.plugin")
 
@@ -86,14 +87,22 @@ def is_plugin_factory(value: object) -> bool:
     return True
 
 
-def _check_explicit(factories: Sequence[object]) -> None:
+def _check_explicit(factories: Sequence[object]) -> list[object]:
+    """The explicit factories, a plugin instance (the pre-3.0 shape) wrapped in its factory."""
+    checked: list[object] = []
     for index, factory in enumerate(factories):
+        if is_plugin_instance(factory):
+            checked.append(InstanceFactory(cast(DurableInstrumentationPlugin, factory)))
+            continue
         if not is_plugin_factory(factory):
             raise PluginLoadError(
                 f"plugins[{index}] must be a plugin factory (an object with a create_plugin(info) "
-                f"method returning a DurableInstrumentationPlugin), but is {describe(factory)}; "
-                "pass a factory instance, e.g. plugins=[MyPluginFactory()]"
+                f"method returning a DurableInstrumentationPlugin) or a DurableInstrumentationPlugin "
+                f"instance, but is {describe(factory)}; pass a factory instance, e.g. "
+                "plugins=[MyPluginFactory()]"
             )
+        checked.append(factory)
+    return checked
 
 
 def configured_names(environment: Mapping[str, str]) -> list[str]:
@@ -206,7 +215,7 @@ def _notify(factories: Iterable[object], *, registered: bool) -> None:
 
 
 def load_configured_plugins(
-    explicit_plugins: Sequence[DurableInstrumentationPluginFactory] | None,
+    explicit_plugins: Sequence[DurableInstrumentationPluginFactory | DurableInstrumentationPlugin] | None,
     *,
     environment: Mapping[str, str] | None = None,
     entry_points: EntryPointSource | None = None,
@@ -214,7 +223,8 @@ def load_configured_plugins(
     """The handler's plugin factories: the explicit ones, then the configured ones.
 
     Args:
-        explicit_plugins: the factories passed to `durable_execution(plugins=...)`.
+        explicit_plugins: the factories (or pre-3.0 plugin instances) passed to
+            `durable_execution(plugins=...)`.
         environment: where to read `DURABLE_EXECUTION_PLUGINS` (default: `os.environ`).
         entry_points: lists a group's entry points (default: the installed ones).
 
@@ -225,10 +235,10 @@ def load_configured_plugins(
         PluginLoadError: a factory is missing, ambiguous, fails to load, has the wrong
             shape, or shares an exclusive group with another.
     """
-    factories: list[object] = list(explicit_plugins or [])
-    candidates: list[object] = list(factories)
+    candidates: list[object] = list(explicit_plugins or [])
+    factories: list[object] = []
     try:
-        _check_explicit(factories)
+        factories = _check_explicit(candidates)
         names = configured_names(os.environ if environment is None else environment)
         if names:
             providers = _providers(entry_points or _installed_entry_points)

@@ -34,6 +34,8 @@ FACES = {
     "sync": (HANDLERS, MAPPING),
     "async": (HERE / "handlers_async", HERE / "mapping_async.json"),
 }
+PLUGIN_INSTANCES_MAPPING = HERE / "mapping_plugin_instances.json"
+"""Suite 10 again, with handlers that register plugin instances (the shape before 3.0)."""
 SUITES = ("1-*", "2-*", "3-*", "4-*", "5-*", "6-*", "7-*", "8-*", "9-*", "10-*")
 
 
@@ -130,6 +132,29 @@ def test_requirement(
     if excluded is not None:
         pytest.xfail(f"{requirement_id} ({face}): {excluded}")
     assert outcome.status is Status.PASSED, f"{requirement_id} ({face}) {outcome.status}: {outcome.detail}"
+
+
+@pytest.mark.parametrize("requirement_id", [f"10-{n}" for n in range(1, 8)])
+def test_plugin_requirement_with_plugin_instances(requirement_id: str) -> None:
+    mapping = load_mapping(PLUGIN_INSTANCES_MAPPING)
+    assert mapping[requirement_id]["handler"].startswith("plugin_instances/")
+    outcome = ConformanceRunner(REQUIREMENTS, HANDLERS, mapping).run_one(requirement_id)
+    assert outcome.status is Status.PASSED, f"{requirement_id} {outcome.status}: {outcome.detail}"
+
+
+@pytest.mark.parametrize("isolation", ["process", "in-process"])
+@pytest.mark.parametrize("requirement_id", ["1-17", "1-18", "3-12"])
+def test_a_handler_that_exits_its_interpreter_is_a_crashed_invocation_in_either_isolation(
+    requirement_id: str, isolation: str
+) -> None:
+    # These handlers call os._exit; the requirements expect InvocationCompleted with
+    # Runtime.ExitError, then a replay. In process, the runner itself must survive it.
+    mapping = load_mapping(MAPPING)
+    entry = {key: value for key, value in mapping[requirement_id].items() if key != "isolation"}
+    if isolation == "process":
+        entry["isolation"] = "process"
+    outcome = ConformanceRunner(REQUIREMENTS, HANDLERS, {requirement_id: entry}).run_one(requirement_id)
+    assert outcome.status is Status.PASSED, f"{requirement_id} {outcome.status}: {outcome.detail}"
 
 
 def test_cli_report_and_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

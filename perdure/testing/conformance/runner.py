@@ -5,6 +5,18 @@ For each selected id: look up its mapping entry (`handler`, `function`, optional
 `not_implemented: "<reason>"`), start a fresh time-skipping engine, register the handler
 (and the extra functions, whose qualified ARNs go into their `env_var`), drive the
 requirement, and record PASSED / FAILED / OPTIONAL_FAILED / NOT_IMPLEMENTED.
+
+A handler that ends its interpreter (``os._exit``, ``sys.exit``) never ends the runner: in
+a worker process the worker dies, in process the call is intercepted
+(`perdure.link.inprocess.exits_as_crashes`); either way the invocation is recorded as
+Lambda records it, failed with `Runtime.ExitError`, and the engine re-invokes.
+
+Handler files are imported as the Lambda runtime imports them, named after the file
+(`perdure.link.target`), so error types read `basic.MyError`. The suite reuses file names
+across folders; each requirement's handler modules are forgotten when it ends, and a
+handler whose module name is still held by another module (two functions of one
+requirement with one file name) runs in a worker process, where the name is free. A
+handler named like an installed module (`concurrent.py`) is imported under a private name.
 """
 
 from __future__ import annotations
@@ -12,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import tempfile
 import time
 import traceback
@@ -24,7 +37,7 @@ from typing import Any
 from perdure.engine import Engine, MemoryStore, Store, VirtualClock
 from perdure.engine.invoker import Invocable, InvocationRetryPolicy
 from perdure.engine.registry import function_arn
-from perdure.link.inprocess import InProcessInvocable
+from perdure.link.inprocess import InProcessInvocable, exits_as_crashes
 from perdure.link.logs import LogStore, capture_logging
 from perdure.link.target import Target
 
@@ -86,6 +99,27 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = old
+
+
+@contextmanager
+def _released(handlers: Path) -> Iterator[None]:
+    """Forget, afterwards, the handler modules and `sys.path` folders one requirement loaded.
+
+    Handlers are imported as Lambda imports them, named after their file, and the suite
+    reuses file names (`basic.py`, `flat.py`, ...) across folders: releasing them lets the
+    next requirement import its own `basic.py` under the same name, with its own siblings.
+    """
+    root = handlers.resolve()
+    path = list(sys.path)
+    before = set(sys.modules)
+    try:
+        yield
+    finally:
+        sys.path[:] = path
+        for name in set(sys.modules) - before:
+            origin = getattr(sys.modules.get(name), "__file__", None)
+            if origin is not None and Path(origin).resolve().is_relative_to(root):
+                del sys.modules[name]
 
 
 class ConformanceRunner:
@@ -162,7 +196,7 @@ class ConformanceRunner:
                 if raw.get("env_var"):
                     env[str(raw["env_var"])] = function_arn(function.name, "$LATEST")
             try:
-                with _environment(env), capture_logging(logs):
+                with _environment(env), capture_logging(logs), exits_as_crashes(), _released(self.handlers):
                     for function in [main, *extras]:
                         invocable = self._invocable(function, engine, logs, closers)
                         engine.register_function(function.name, invocable)
@@ -174,13 +208,16 @@ class ConformanceRunner:
 
     @staticmethod
     def _invocable(function: Function, engine: Engine, logs: LogStore, closers: list[Any]) -> Invocable:
-        if function.process:
+        target = Target.parse(function.target)
+        # A file whose module name another handler file holds in this process would get a
+        # private name in process; its own process gives it Lambda's (named after the file).
+        if function.process or target.is_module_name_held_by_another_file():
             from perdure.link.process import ProcessInvocable
 
             process = ProcessInvocable(function.target, engine.service, log_sink=logs)
             closers.append(process.close)
             return process
-        return InProcessInvocable(Target.parse(function.target).load(), engine.service)
+        return InProcessInvocable(target.load(), engine.service)
 
 
 def run_conformance(

@@ -68,10 +68,27 @@ def test_aws_event_dict_runs_through_the_boto3_client() -> None:
     assert service.actions() == [("STEP", "START"), ("STEP", "SUCCEED")]
 
 
+@pytest.mark.parametrize("arn", ["4b1e5c7a-0e6f-4f0c-9d0e-1c2b3a4d5e6f/2f1d", "exec-1", "arn:x"])
+def test_any_non_empty_execution_id_is_accepted_as_the_official_sdk_accepts_it(arn: str) -> None:
+    # The official testing library's emulator names executions with ids that are not ARNs.
+    service = FakeService('"x"', arn=arn)
+    adapter = BotoAdapter(service)
+
+    @durable_execution(boto3_client=adapter)
+    def handler(event: Any, ctx: DurableContext) -> Any:
+        return ctx.step(lambda _: event + "!", name="s")
+
+    event = to_wire(service.invocation().input, timestamps="epoch_millis")
+    assert event["DurableExecutionArn"] == arn
+    assert handler(event, None) == {"Status": "SUCCEEDED", "Result": '"x!"'}
+    assert service.requests and {r.durable_execution_arn for r in service.requests} == {arn}
+
+
 @pytest.mark.parametrize(
     ("event", "fragment"),
     [
         ({"CheckpointToken": "t"}, "DurableExecutionArn"),
+        ({"DurableExecutionArn": "", "CheckpointToken": "t"}, "DurableExecutionArn is empty"),
         (
             {"DurableExecutionArn": "a", "CheckpointToken": "t", "InitialExecutionState": []},
             "InitialExecutionState",

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from perdure import DurableInstrumentationPlugin, InvocationStartInfo, PluginLoadError, durable_execution
+from perdure.sdk.plugin._instances import InstanceFactory
 from perdure.sdk.plugin_discovery import (
     PERDURE_ENTRY_POINT_GROUP,
     PLUGIN_ENTRY_POINT_GROUP,
@@ -70,8 +71,14 @@ def test_explicit_factories_keep_their_order_and_the_wrong_shape_is_refused() ->
     assert load_configured_plugins([a, ClassFactory, b], environment={}) == [a, ClassFactory, b]
     with pytest.raises(PluginLoadError, match=r"plugins\[1\] .* the class .*Plugin"):
         load_configured_plugins([a, Plugin], environment={})  # type: ignore[list-item]
-    with pytest.raises(PluginLoadError):
-        durable_execution(plugins=[Plugin()])  # type: ignore[list-item]
+    with pytest.raises(PluginLoadError, match=r"plugins\[0\] .* or a DurableInstrumentationPlugin instance"):
+        durable_execution(plugins=[object()])  # type: ignore[list-item]
+
+
+def test_a_plugin_instance_is_wrapped_in_its_factory_in_place() -> None:
+    a, instance = PluginFactory(), Plugin()
+    loaded = load_configured_plugins([a, instance], environment={})
+    assert loaded[0] is a and isinstance(loaded[1], InstanceFactory) and loaded[1].instance is instance
 
 
 @dataclass

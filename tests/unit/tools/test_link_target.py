@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -48,3 +49,13 @@ def test_missing_file_module_and_attribute(tmp_path):
         load_target(f"{tmp_path}/f.py:handler")
     with pytest.raises(TargetError, match="not callable"):
         load_target(f"{tmp_path}/f.py:x")
+
+
+def test_a_file_named_like_a_standard_library_module_never_shadows_it(tmp_path):
+    import queue
+
+    (tmp_path / "queue.py").write_text("def handler(e, c):\n    return __name__\n")
+    name = load_target(f"{tmp_path}/queue.py:handler")(None, None)
+    assert name.startswith("_perdure_target_queue_")
+    assert sys.modules["queue"] is queue
+    assert not Target.parse(f"{tmp_path}/queue.py:handler").is_module_name_held_by_another_file()
