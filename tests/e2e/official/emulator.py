@@ -40,7 +40,7 @@ def main() -> None:
         callback_id = runner.wait_for_callback(arn, name="approval", timeout=120)
         runner.send_callback_success(callback_id, json.dumps({"approved": True}).encode())
         result = runner.wait_for_result(arn, timeout=120)
-        history = runner.get_execution_history(arn)
+        history = runner.get_execution_history(arn, include_execution_data=True)
         events = [
             (str(getattr(e, "event_type", None)), getattr(e, "name", None), getattr(e, "sub_type", None))
             for e in history.events
@@ -48,6 +48,7 @@ def main() -> None:
         map_done = next(
             e for e in history.events if e.event_type == "ContextSucceeded" and e.name == "big-map"
         )
+        map_payload = map_done.context_succeeded_details.result.payload
         stored = runner._store.load(arn)  # the emulator's record of the map operation
         big_map = next(op for op in stored.operations if op.name == "big-map")
         print(
@@ -59,7 +60,8 @@ def main() -> None:
                     "operations": [_operation(op) for op in result.operations],
                     "events": events,
                     "more_history": bool(history.next_marker),
-                    "map_result_chars": len(map_done.context_succeeded_details.result.payload or ""),
+                    "map_summary": {k: v for k, v in json.loads(map_payload).items() if k != "perdure"},
+                    "map_bytes": len(map_payload.encode()),
                     "map_replay_children": big_map.context_details.replay_children,
                 }
             )
