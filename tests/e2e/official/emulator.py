@@ -5,60 +5,24 @@ Run by tests/e2e/test_official_emulator.py with the peer venv's Python (the offi
 
     python emulator.py perdure|official
 
-The handler is the same code under both SDKs (only its imports differ): a map of 6
-items whose results together pass 256 KiB (so the map is checkpointed with ReplayChildren
-and replayed from its children), a callback the driver completes, and a step that fails
-its first attempt and is retried. Prints one JSON object: the status, the result, and the
+The handler (`handler.py`, the SDK chosen by the argument) is a map of 6 items whose
+results together pass 256 KiB (so the map is checkpointed with ReplayChildren and
+replayed from its children), a callback the driver completes, and a step that fails its
+first attempt and is retried. Prints one JSON object: the status, the result, and the
 operations and history as the emulator recorded them.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
-if sys.argv[1] == "perdure":
-    from perdure import (
-        CallbackConfig,
-        DurableContext,
-        Duration,
-        MapConfig,
-        RetryStrategyConfig,
-        StepConfig,
-        StepContext,
-        create_retry_strategy,
-        durable_execution,
-    )
-else:
-    from aws_durable_execution_sdk_python import DurableContext, StepContext, durable_execution
-    from aws_durable_execution_sdk_python.config import CallbackConfig, Duration, MapConfig, StepConfig
-    from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
+os.environ["E2E_SDK"] = sys.argv[1]
 
 from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
-
-RETRY = create_retry_strategy(RetryStrategyConfig(max_attempts=3, initial_delay=Duration.from_seconds(1)))
-
-
-@durable_execution
-def handler(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
-    def item(ctx: DurableContext, value: int, index: int, items: list[int]) -> str:
-        return ctx.step(lambda _: str(value) * 50_000, name=f"item-{index}")
-
-    batch = context.map(event["items"], item, name="big-map", config=MapConfig(max_concurrency=1))
-    lengths = [len(text) for text in batch.get_results()]
-    callback = context.create_callback(
-        name="approval", config=CallbackConfig(timeout=Duration.from_minutes(10))
-    )
-    approval = callback.result()
-
-    def flaky(step_context: StepContext) -> int:
-        if step_context.attempt == 1:
-            raise ConnectionError("first attempt fails")
-        return step_context.attempt
-
-    attempts = context.step(flaky, name="flaky", config=StepConfig(retry_strategy=RETRY))
-    return {"total": sum(lengths), "items": len(lengths), "approval": approval, "attempts": attempts}
+from handler import handler
 
 
 def _operation(op: Any) -> dict[str, Any]:
@@ -76,7 +40,7 @@ def main() -> None:
         callback_id = runner.wait_for_callback(arn, name="approval", timeout=120)
         runner.send_callback_success(callback_id, json.dumps({"approved": True}).encode())
         result = runner.wait_for_result(arn, timeout=120)
-        history = runner.get_execution_history(arn)
+        history = runner.get_execution_history(arn, include_execution_data=True)
         events = [
             (str(getattr(e, "event_type", None)), getattr(e, "name", None), getattr(e, "sub_type", None))
             for e in history.events
@@ -84,6 +48,7 @@ def main() -> None:
         map_done = next(
             e for e in history.events if e.event_type == "ContextSucceeded" and e.name == "big-map"
         )
+        map_payload = map_done.context_succeeded_details.result.payload
         stored = runner._store.load(arn)  # the emulator's record of the map operation
         big_map = next(op for op in stored.operations if op.name == "big-map")
         print(
@@ -95,7 +60,8 @@ def main() -> None:
                     "operations": [_operation(op) for op in result.operations],
                     "events": events,
                     "more_history": bool(history.next_marker),
-                    "map_result_chars": len(map_done.context_succeeded_details.result.payload or ""),
+                    "map_summary": {k: v for k, v in json.loads(map_payload).items() if k != "perdure"},
+                    "map_bytes": len(map_payload.encode()),
                     "map_replay_children": big_map.context_details.replay_children,
                 }
             )
