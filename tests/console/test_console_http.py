@@ -164,9 +164,17 @@ def test_list_is_newest_first_filtered_and_keyset_paged(open_server: Served) -> 
 
 def test_execution_page_data_and_one_operation_s_payloads(open_server: Served) -> None:
     arn = start_approval(open_server, "payloads")
-    page = until(
-        lambda: api(open_server, f"execution?arn={quote(arn)}"),
-        lambda p: any(o["name"] == "approval" for o in p["operations"]),
+    # Read once the invocation that opened the callback has ended: until then its end still
+    # moves the version between the page's read and the version's.
+    page, version = until(
+        lambda: (
+            api(open_server, f"execution?arn={quote(arn)}"),
+            api(open_server, f"version?arn={quote(arn)}"),
+        ),
+        lambda read: (
+            any(o["name"] == "approval" for o in read[0]["operations"])
+            and read[1]["version"] == read[0]["version"]
+        ),
     )
     assert page["execution"]["status"] == "RUNNING"
     by_name = {o["name"]: o for o in page["operations"]}
@@ -176,7 +184,6 @@ def test_execution_page_data_and_one_operation_s_payloads(open_server: Served) -
     assert json.loads(submit["result"]["text"]) == {"request": {}} and submit["result"]["decoded"] is True
     execution = api(open_server, f"operation?arn={quote(arn)}")
     assert execution["input"]["text"] == "{}"
-    version = api(open_server, f"version?arn={quote(arn)}")
     assert version == {"status": "RUNNING", "version": page["version"]}
     open_server.client().send_durable_execution_callback_success(
         CallbackId=by_name["approval"]["callbackId"], Result=b'{"ok": true}'
