@@ -184,6 +184,8 @@ def open_engine(
         if not args.invocation_timeout > 0:
             raise CommandError("--invocation-timeout must be > 0")
         options = {"execution_timeout": args.execution_timeout, "max_operations": args.max_operations}
+    # A skipped callback timeout would time out every callback before a client could answer it.
+    options["callbacks_in_real_time"] = skip_time
     if memory:
         return Engine.open(memory=True, skip_time=skip_time, **options)
     location = store_location(db)

@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from perdure.engine import Engine, EngineStalledError
 from perdure.testing.runner import open_callbacks
@@ -219,10 +218,7 @@ def drive_skipping(engine: Engine, arn: str, name: str) -> GetDurableExecutionRe
             return execution
         due = engine.next_due_time()
         if has_open_callback(engine, arn):
-            started = time.monotonic()
-            time.sleep(POLL_SECONDS)
-            target = engine.clock.now() + timedelta(seconds=time.monotonic() - started)
-            engine.advance_to(min(due, target) if due is not None else target)
+            engine.follow_real_time(due, POLL_SECONDS)
             continue
         if due is None:
             raise EngineStalledError(

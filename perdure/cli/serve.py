@@ -51,7 +51,12 @@ def add_parser(sub: Any) -> None:
     serve.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0: any free)"
     )
-    commands.add_engine_arguments(serve)
+    commands.add_engine_arguments(
+        serve,
+        "skip waits and retry delays (a virtual clock). A callback's timeout is never skipped: when it"
+        " is the next timer, the clock follows real time, so a client has the callback's real timeout"
+        " to answer it",
+    )
     serve.add_argument(
         "--function",
         action="append",
