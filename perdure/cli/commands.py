@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -401,11 +402,11 @@ def _print_resume_hint(args: argparse.Namespace, name: str) -> None:
     if args.memory:
         print(f"perdure: execution {name} was in memory only: it is gone", file=sys.stderr)
         return
-    db = f" --db {args.db}" if args.db else ""
-    given = f" --input '{args.input}'" if args.input is not None else ""
+    db = f" --db {shlex.quote(args.db)}" if args.db else ""
+    given = f" --input {shlex.quote(args.input)}" if args.input is not None else ""
     print(
         f"perdure: execution {name} is saved; resume it with:"
-        f" perdure run {args.target} --name {name}{given}{db}",
+        f" perdure run {shlex.quote(args.target)} --name {shlex.quote(name)}{given}{db}",
         file=sys.stderr,
         flush=True,
     )

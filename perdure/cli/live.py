@@ -14,6 +14,7 @@ Imports the engine, the wire types and the test runner's history readers.
 
 from __future__ import annotations
 
+import shlex
 import threading
 import time
 from collections.abc import Callable
@@ -76,7 +77,7 @@ class Progress:
     ):
         self._write = write
         self._execution = execution
-        self._db = f" --db {db}" if db else ""
+        self._db = f" --db {shlex.quote(db)}" if db else ""
         self._now = now
         self._maps: dict[str, _MapProgress] = {}
         self._in_map: dict[str, str] = {}  # operation id -> the outermost map it runs under
@@ -117,7 +118,9 @@ class Progress:
         elif event.event_type is EventType.CALLBACK_STARTED:
             name = event.name or self._names.get(event.parent_id or "")
             target = (
-                f"--execution {self._execution} --callback {name}" if name else str(event.details.callback_id)
+                f"--execution {shlex.quote(self._execution)} --callback {shlex.quote(name)}"
+                if name
+                else shlex.quote(str(event.details.callback_id))
             )
             self._write(
                 f"{label}  waiting, id {event.details.callback_id}\n"
@@ -223,6 +226,6 @@ def drive_skipping(engine: Engine, arn: str, name: str) -> GetDurableExecutionRe
         if due is None:
             raise EngineStalledError(
                 f"execution {name} is RUNNING but nothing is scheduled to resume it"
-                f" (see `perdure history {name}`)"
+                f" (see `perdure history {shlex.quote(name)}`)"
             )
         engine.advance_to(due)
