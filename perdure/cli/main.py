@@ -74,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--json",
         action="store_true",
-        help="print the outcome as one JSON document on stdout (progress goes to stderr)",
+        help="print the outcome as one JSON document on stdout (progress, and what the handler"
+        " prints to stdout, go to stderr)",
     )
     run.add_argument("-q", "--quiet", action="store_true", help="no line per operation")
     run.set_defaults(func=commands.run)
