@@ -108,9 +108,9 @@ class Progress:
                 self._map_item(self._maps[outer], event)
             return
         ending = event.event_type.value[len(kind) :]
-        label = f"{_KINDS[kind]:<8} {event.name or event.id}"
+        label = f"{_KINDS[kind]:<8} {short_name(event)}"
         if event.event_type is EventType.CONTEXT_STARTED and event.sub_type == "Map":
-            self._maps[event.id] = _MapProgress(event.name or event.id, shown_at=self._now())
+            self._maps[event.id] = _MapProgress(short_name(event), shown_at=self._now())
             return
         if event.event_type is EventType.WAIT_STARTED:
             seconds = event.details.duration
@@ -152,6 +152,12 @@ class Progress:
         if event.event_type not in (EventType.CONTEXT_SUCCEEDED, EventType.CONTEXT_FAILED):
             return
         progress.done += 1
+
+
+def short_name(event: Event) -> str:
+    """The operation's name, or, unnamed, the start of its id (`#` and 8 hex digits): a
+    64-digit id is noise in a progress line, and 8 digits tell operations apart."""
+    return event.name or f"#{(event.id or '')[:8]}"
 
 
 def new_events(engine: Engine, arn: str, after: int | None) -> list[Event]:

@@ -101,3 +101,20 @@ def test_the_resume_hint_pastes_into_a_shell(capsys: pytest.CaptureFixture[str])
         *("perdure", "run", "my flow.py:handler", "--name", "run-1"),
         *("--input", '{"who": "O\'Brien"}', "--db", "my work.db"),
     ]
+
+
+@durable_execution
+def unnamed(event: Any, context: DurableContext) -> None:
+    context.step(lambda _: 1)
+    context.map([1, 2], lambda ctx, item, index, items: item)
+
+
+def test_an_unnamed_operation_shows_the_start_of_its_id_not_64_digits() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        result = runner.run(unnamed)
+    step_id = next(e.id for e in result.history if e.event_type.value == "StepSucceeded")
+    assert step_id is not None and len(step_id) == 64
+    lines: list[str] = []
+    Progress(lines.append, "u-1", now=lambda: 0.0).feed(result.history)
+    assert lines[0].split() == ["step", f"#{step_id[:8]}", "succeeded"]
+    assert all(len(word) < 64 for line in lines for word in line.split())
