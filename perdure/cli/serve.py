@@ -29,6 +29,7 @@ from perdure.server import (
     CredentialsRequiredError,
     EngineHost,
 )
+from perdure.server.guard import is_loopback
 from perdure.server.host import check_bind
 from perdure.server.sigv4 import ACCESS_KEY_ENV, SECRET_KEY_ENV, credentials_from_environment
 
@@ -169,6 +170,13 @@ def serve_command(args: argparse.Namespace) -> int:
                     f"  requests must be SigV4-signed with access key {credentials.access_key_id}", flush=True
                 )
             print(f"  console {host.console_url}", flush=True)
+            own = [name for name in host.machine_hosts if not is_loopback(name)]
+            if own:
+                print(
+                    f"  serves Host {', '.join(own)} and loopback;"
+                    " another name (a DNS name, a NAT address) needs --allow-host NAME",
+                    flush=True,
+                )
 
         signum = host.serve_until_signalled(on_started=announce)
         print(f"perdure serve: stopped (signal {signum})", file=sys.stderr, flush=True)
