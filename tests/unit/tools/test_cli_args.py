@@ -98,3 +98,21 @@ def test_tables():
         }
     )
     assert "error      E: m" in summary and "invocations 2" in summary
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage", "hint"),
+    [
+        (["run", "x.py:f", "--inptu", "{}"], "usage: perdure run ", "--inptu: did you mean --input?"),
+        (["callback", "succeed", "--reslt=1"], "usage: perdure callback ", "--reslt: did you mean --result?"),
+        (["history", "e-1", "stray"], "usage: perdure history ", None),
+    ],
+)
+def test_a_mistyped_argument_shows_the_commands_usage_and_the_closest_option(capsys, argv, usage, hint):
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(usage)
+    assert f"perdure {argv[0]}: error: unrecognized arguments: {' '.join(argv[2:])}" in err
+    assert (hint in err) if hint else "did you mean" not in err
