@@ -137,7 +137,6 @@ def serve_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CommandError(f"--{str(exc).replace('_', '-')}") from None
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
-    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     if args.verbose:
         logging.getLogger("perdure.server.access").setLevel(logging.DEBUG)
         logging.getLogger("perdure.server").setLevel(logging.DEBUG)
