@@ -9,8 +9,11 @@ its database).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
+import shlex
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -38,6 +41,7 @@ from perdure.wire.types import (
     EventType,
     ExecutionStatus,
     GetDurableExecutionHistoryRequest,
+    GetDurableExecutionResponse,
     ListDurableExecutionsByFunctionRequest,
 )
 
@@ -184,6 +188,8 @@ def open_engine(
         if not args.invocation_timeout > 0:
             raise CommandError("--invocation-timeout must be > 0")
         options = {"execution_timeout": args.execution_timeout, "max_operations": args.max_operations}
+    # A skipped callback timeout would time out every callback before a client could answer it.
+    options["callbacks_in_real_time"] = skip_time
     if memory:
         return Engine.open(memory=True, skip_time=skip_time, **options)
     location = store_location(db)
@@ -350,6 +356,28 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"no such file: {target.module}")
     functions = _invoke_targets(getattr(args, "function", None) or [], target.function_name)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
+    with stdout_to_stderr() if args.json else contextlib.nullcontext():
+        arn, execution, events = _run_engine(args, target, payload, functions)
+    invocations = sum(1 for e in events if e.event_type is EventType.INVOCATION_COMPLETED)
+    summary = {
+        "execution_arn": arn,
+        "name": execution.durable_execution_name,
+        "status": execution.status.value,
+        "result": decode_result(execution.result),
+        "error": to_wire(execution.error) if execution.error is not None else None,
+        "invocations": invocations,
+    }
+    if args.json:
+        print(json.dumps(summary, default=str))
+    else:
+        print(render.run_summary(summary))
+    return 0 if execution.status is ExecutionStatus.SUCCEEDED else 1
+
+
+def _run_engine(
+    args: argparse.Namespace, target: Target, payload: str | None, functions: list[tuple[str, FunctionSource]]
+) -> tuple[str, GetDurableExecutionResponse, list[Event]]:
+    """Run the execution `run` asked for on an engine of its own: (ARN, its end, its history)."""
     engine = open_engine(args.db, args.memory, args.skip_time, args)
     try:
         closers = register_functions(
@@ -379,31 +407,40 @@ def run(args: argparse.Namespace) -> int:
             close_all(closers)
     finally:
         engine.close()
-    invocations = sum(1 for e in events if e.event_type is EventType.INVOCATION_COMPLETED)
-    summary = {
-        "execution_arn": arn,
-        "name": execution.durable_execution_name,
-        "status": execution.status.value,
-        "result": decode_result(execution.result),
-        "error": to_wire(execution.error) if execution.error is not None else None,
-        "invocations": invocations,
-    }
-    if args.json:
-        print(json.dumps(summary, default=str))
-    else:
-        print(render.run_summary(summary))
-    return 0 if execution.status is ExecutionStatus.SUCCEEDED else 1
+    return arn, execution, events
+
+
+@contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send whatever is written to stdout meanwhile (a handler's `print`, a library writing to
+    file descriptor 1) to stderr: `--json`'s stdout is the one JSON document written after."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        fd = sys.stdout.fileno()
+        saved: int | None = os.dup(fd)
+        os.dup2(sys.stderr.fileno(), fd)
+    except (OSError, ValueError, AttributeError):  # not a file (a captured stream): Python level only
+        fd, saved = -1, None
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        if saved is not None:
+            os.dup2(saved, fd)
+            os.close(saved)
 
 
 def _print_resume_hint(args: argparse.Namespace, name: str) -> None:
     if args.memory:
         print(f"perdure: execution {name} was in memory only: it is gone", file=sys.stderr)
         return
-    db = f" --db {args.db}" if args.db else ""
-    given = f" --input '{args.input}'" if args.input is not None else ""
+    db = f" --db {shlex.quote(args.db)}" if args.db else ""
+    given = f" --input {shlex.quote(args.input)}" if args.input is not None else ""
     print(
         f"perdure: execution {name} is saved; resume it with:"
-        f" perdure run {args.target} --name {name}{given}{db}",
+        f" perdure run {shlex.quote(args.target)} --name {shlex.quote(name)}{given}{db}",
         file=sys.stderr,
         flush=True,
     )

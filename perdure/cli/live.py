@@ -14,11 +14,11 @@ Imports the engine, the wire types and the test runner's history readers.
 
 from __future__ import annotations
 
+import shlex
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from perdure.engine import Engine, EngineStalledError
 from perdure.testing.runner import open_callbacks
@@ -77,7 +77,7 @@ class Progress:
     ):
         self._write = write
         self._execution = execution
-        self._db = f" --db {db}" if db else ""
+        self._db = f" --db {shlex.quote(db)}" if db else ""
         self._now = now
         self._maps: dict[str, _MapProgress] = {}
         self._in_map: dict[str, str] = {}  # operation id -> the outermost map it runs under
@@ -108,9 +108,9 @@ class Progress:
                 self._map_item(self._maps[outer], event)
             return
         ending = event.event_type.value[len(kind) :]
-        label = f"{_KINDS[kind]:<8} {event.name or event.id}"
+        label = f"{_KINDS[kind]:<8} {short_name(event)}"
         if event.event_type is EventType.CONTEXT_STARTED and event.sub_type == "Map":
-            self._maps[event.id] = _MapProgress(event.name or event.id, shown_at=self._now())
+            self._maps[event.id] = _MapProgress(short_name(event), shown_at=self._now())
             return
         if event.event_type is EventType.WAIT_STARTED:
             seconds = event.details.duration
@@ -118,7 +118,9 @@ class Progress:
         elif event.event_type is EventType.CALLBACK_STARTED:
             name = event.name or self._names.get(event.parent_id or "")
             target = (
-                f"--execution {self._execution} --callback {name}" if name else str(event.details.callback_id)
+                f"--execution {shlex.quote(self._execution)} --callback {shlex.quote(name)}"
+                if name
+                else shlex.quote(str(event.details.callback_id))
             )
             self._write(
                 f"{label}  waiting, id {event.details.callback_id}\n"
@@ -150,6 +152,12 @@ class Progress:
         if event.event_type not in (EventType.CONTEXT_SUCCEEDED, EventType.CONTEXT_FAILED):
             return
         progress.done += 1
+
+
+def short_name(event: Event) -> str:
+    """The operation's name, or, unnamed, the start of its id (`#` and 8 hex digits): a
+    64-digit id is noise in a progress line, and 8 digits tell operations apart."""
+    return event.name or f"#{(event.id or '')[:8]}"
 
 
 def new_events(engine: Engine, arn: str, after: int | None) -> list[Event]:
@@ -219,14 +227,11 @@ def drive_skipping(engine: Engine, arn: str, name: str) -> GetDurableExecutionRe
             return execution
         due = engine.next_due_time()
         if has_open_callback(engine, arn):
-            started = time.monotonic()
-            time.sleep(POLL_SECONDS)
-            target = engine.clock.now() + timedelta(seconds=time.monotonic() - started)
-            engine.advance_to(min(due, target) if due is not None else target)
+            engine.follow_real_time(due, POLL_SECONDS)
             continue
         if due is None:
             raise EngineStalledError(
                 f"execution {name} is RUNNING but nothing is scheduled to resume it"
-                f" (see `perdure history {name}`)"
+                f" (see `perdure history {shlex.quote(name)}`)"
             )
         engine.advance_to(due)

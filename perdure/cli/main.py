@@ -24,6 +24,7 @@ when the execution did not succeed, `conformance` when a selected id FAILED.
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from collections.abc import Sequence
 
@@ -74,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--json",
         action="store_true",
-        help="print the outcome as one JSON document on stdout (progress goes to stderr)",
+        help="print the outcome as one JSON document on stdout (progress, and what the handler"
+        " prints to stdout, go to stderr)",
     )
     run.add_argument("-q", "--quiet", action="store_true", help="no line per operation")
     run.set_defaults(func=commands.run)
@@ -113,9 +115,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse `argv`; an argument the command does not take is reported with the command's own
+    usage (not the top-level one), and a mistyped option with the closest one it has."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        command: argparse.ArgumentParser = subparsers.choices[args.command]
+        options = [option for action in command._actions for option in action.option_strings]
+        hints: list[str] = []
+        for extra in extras:
+            if extra.startswith("-"):
+                close = difflib.get_close_matches(extra.partition("=")[0], options, n=1)
+                hints.extend(f"{extra.partition('=')[0]}: did you mean {match}?" for match in close)
+        command.error(f"unrecognized arguments: {' '.join(extras)}" + "".join(f"\n  {h}" for h in hints))
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     try:
         code: int = args.func(args)
     except commands.CommandError as exc:

@@ -67,6 +67,10 @@ def _detail(event: Event) -> str:
     for key, value in data.items():
         if key in ("StartTimestamp", "EndTimestamp", "ScheduledEndTimestamp", "CallbackId"):
             continue
+        if isinstance(value, dict) and "Payload" not in value and set(value) <= {"Truncated"}:
+            if value.get("Truncated"):
+                parts.append(f"{key}=(truncated)")
+            continue  # no payload (a callback succeeded without a result): nothing to show
         if isinstance(value, dict) and "Payload" in value:
             payload = value["Payload"]
             if isinstance(payload, dict):

@@ -29,6 +29,7 @@ from perdure.server import (
     CredentialsRequiredError,
     EngineHost,
 )
+from perdure.server.guard import is_loopback
 from perdure.server.host import check_bind
 from perdure.server.sigv4 import ACCESS_KEY_ENV, SECRET_KEY_ENV, credentials_from_environment
 
@@ -51,7 +52,12 @@ def add_parser(sub: Any) -> None:
     serve.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0: any free)"
     )
-    commands.add_engine_arguments(serve)
+    commands.add_engine_arguments(
+        serve,
+        "skip waits and retry delays (a virtual clock). A callback's timeout is never skipped: when it"
+        " is the next timer, the clock follows real time, so a client has the callback's real timeout"
+        " to answer it",
+    )
     serve.add_argument(
         "--function",
         action="append",
@@ -131,7 +137,6 @@ def serve_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CommandError(f"--{str(exc).replace('_', '-')}") from None
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
-    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     if args.verbose:
         logging.getLogger("perdure.server.access").setLevel(logging.DEBUG)
         logging.getLogger("perdure.server").setLevel(logging.DEBUG)
@@ -164,6 +169,13 @@ def serve_command(args: argparse.Namespace) -> int:
                     f"  requests must be SigV4-signed with access key {credentials.access_key_id}", flush=True
                 )
             print(f"  console {host.console_url}", flush=True)
+            own = [name for name in host.machine_hosts if not is_loopback(name)]
+            if own:
+                print(
+                    f"  serves Host {', '.join(own)} and loopback;"
+                    " another name (a DNS name, a NAT address) needs --allow-host NAME",
+                    flush=True,
+                )
 
         signum = host.serve_until_signalled(on_started=announce)
         print(f"perdure serve: stopped (signal {signum})", file=sys.stderr, flush=True)

@@ -73,6 +73,9 @@ class Engine:
         state_page_bytes: the most of the state an invocation event (or a state page) holds, as
             JSON; the rest is paged with `NextMarker` (default: Lambda's 6 MB invoke payload
             less room for the event's other members; lower it to exercise paging).
+        callbacks_in_real_time: on a virtual clock, `start()`'s loop never jumps to a callback's
+            timeout or heartbeat timeout: while one is next, time follows the wall clock, so a
+            client can answer the callback (what `perdure serve --skip-time` does).
     """
 
     def __init__(
@@ -86,6 +89,7 @@ class Engine:
         execution_timeout: int = DEFAULT_EXECUTION_TIMEOUT_SECONDS,
         recover_on_open: bool = True,
         state_page_bytes: int = limits.STATE_PAGE_BYTES,
+        callbacks_in_real_time: bool = False,
     ) -> None:
         self.store: Store = store if store is not None else MemoryStore()
         self.clock: Clock = clock if clock is not None else SystemClock()
@@ -97,6 +101,7 @@ class Engine:
             retry_policy=invocation_retry,
             workers=workers,
             state_page_bytes=state_page_bytes,
+            callbacks_in_real_time=callbacks_in_real_time,
         )
         self.service = EngineService(
             self.store,
@@ -216,6 +221,17 @@ class Engine:
         if not isinstance(self.clock, VirtualClock):
             raise TypeError("advance_to needs a virtual clock: use Engine.open(skip_time=True)")
         self.clock.advance_to(when)
+
+    def follow_real_time(self, deadline: datetime | None, seconds: float) -> None:
+        """Let `seconds` of real time pass on the virtual clock (never past `deadline`): how a
+        skip-time run waits for a callback's answer (see `VirtualClock.follow_real_time`).
+
+        Raises:
+            TypeError: the engine runs on real time.
+        """
+        if not isinstance(self.clock, VirtualClock):
+            raise TypeError("follow_real_time needs a virtual clock: use Engine.open(skip_time=True)")
+        self.clock.follow_real_time(deadline, threading.Event(), seconds)
 
     def drive(self, arn: str, skip_time: bool | None = None) -> GetDurableExecutionResponse:
         """Run execution `arn` to its end and return it (`GetDurableExecution`).

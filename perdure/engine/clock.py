@@ -8,6 +8,7 @@ runnable. Imports only the standard library.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -77,3 +78,15 @@ class VirtualClock:
             wakeup.wait()
             return
         self.advance_to(deadline)
+
+    def follow_real_time(self, deadline: datetime | None, wakeup: threading.Event, seconds: float) -> None:
+        """Wait up to `seconds` of real time (less if `wakeup` is set), then move forward by the
+        real time that passed, never past `deadline` (None: no limit).
+
+        How a skip-time run lets the outside world answer a callback: while one is open, time
+        follows the wall clock instead of jumping to the callback's timeout.
+        """
+        started = time.monotonic()
+        wakeup.wait(seconds)
+        target = self.now() + timedelta(seconds=time.monotonic() - started)
+        self.advance_to(target if deadline is None else min(deadline, target))

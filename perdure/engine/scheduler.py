@@ -47,7 +47,7 @@ from perdure.engine.invoker import (
     error_of,
 )
 from perdure.engine.registry import FunctionRegistry
-from perdure.engine.store import Store, StoreTx
+from perdure.engine.store import Store, StoreTx, TimerKind
 from perdure.wire import limits
 from perdure.wire.types import ErrorObject, ExecutionStatus, InvocationOutput, OperationStatus, OperationType
 
@@ -65,6 +65,9 @@ execution's invocation (it cannot happen with the memory store, which no other e
 _EXTERNAL = frozenset({OperationType.CALLBACK, OperationType.CHAINED_INVOKE})
 """Operations completed from outside the execution: by a callback call, or by the invoked
 execution (which may itself wait for a callback)."""
+_REAL_TIME_STEP_SECONDS = 0.2
+"""While time follows the wall clock toward a callback's timeout, how often a loop looks again."""
+_CALLBACK_TIMERS = frozenset({TimerKind.CALLBACK_TIMEOUT, TimerKind.CALLBACK_HEARTBEAT})
 
 
 class Scheduler:
@@ -75,6 +78,8 @@ class Scheduler:
         retry_policy: how failed invocations are retried.
         workers: invocations that may run at once (threads).
         state_page_bytes: the most an invocation event's initial state holds, as JSON.
+        callbacks_in_real_time: `run_forever` on a virtual clock follows real time toward a
+            callback's timeout instead of jumping to it (see `VirtualClock.follow_real_time`).
     """
 
     def __init__(
@@ -86,6 +91,7 @@ class Scheduler:
         retry_policy: InvocationRetryPolicy | None = None,
         workers: int = 4,
         state_page_bytes: int = limits.STATE_PAGE_BYTES,
+        callbacks_in_real_time: bool = False,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
@@ -94,6 +100,7 @@ class Scheduler:
         self._registry = registry
         self._policy = retry_policy or InvocationRetryPolicy()
         self._state_page_bytes = state_page_bytes
+        self._callbacks_in_real_time = callbacks_in_real_time
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="perdure-invoke")
         self._inflight: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
@@ -538,7 +545,7 @@ class Scheduler:
                 if stop.is_set():
                     break
                 if virtual and due is not None and not wakeup.is_set():
-                    self._clock.sleep_until(due, wakeup)
+                    self._skip_to(due, wakeup)
                 else:
                     self._wait_for_change(wakeup, version)
         finally:
@@ -546,6 +553,18 @@ class Scheduler:
         with self._lock:
             running = list(self._inflight.values())
         wait(running)
+
+    def _skip_to(self, due: datetime, wakeup: threading.Event) -> None:
+        """Jump the virtual clock to `due`, or, when a callback would time out there and
+        `callbacks_in_real_time`, follow real time toward it (woken by `notify`)."""
+        assert isinstance(self._clock, VirtualClock)
+        if self._callbacks_in_real_time:
+            with self._store.transaction() as tx:
+                timers = tx.due_timers(due, _BATCH)
+            if any(t.kind in _CALLBACK_TIMERS for t in timers):
+                self._clock.follow_real_time(due, wakeup, _REAL_TIME_STEP_SECONDS)
+                return
+        self._clock.sleep_until(due, wakeup)
 
     def close(self) -> None:
         """Wait for running invocations, stop the worker threads, cancel pending `when_finished` futures."""

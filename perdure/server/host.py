@@ -14,7 +14,10 @@ finish (they may still checkpoint over HTTP), then closes the socket.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import ipaddress
 import signal
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from types import FrameType
@@ -57,6 +60,34 @@ def check_bind(host: str, credentials: Credentials | None) -> None:
         )
 
 
+def is_wildcard(host: str) -> bool:
+    """Whether `host` is a wildcard address (0.0.0.0, ::): one that listens on every interface."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
+
+
+def machine_names() -> list[str]:
+    """This machine's own names, which a client reaching a wildcard-bound server may send as
+    Host: its host name (short and fully qualified), the addresses those resolve to, and the
+    address of each family's default-route interface. Sorted; lookups that fail are skipped."""
+    names: set[str] = set()
+    for name in {socket.gethostname(), socket.getfqdn()}:
+        if not name:
+            continue
+        names.add(name.lower())
+        with contextlib.suppress(OSError, UnicodeError):
+            for *_, address in socket.getaddrinfo(name, None):
+                names.add(str(address[0]).partition("%")[0])
+    # Connecting a UDP socket sends nothing; it picks the interface a packet would leave by.
+    for family, probe in ((socket.AF_INET, "192.0.2.1"), (socket.AF_INET6, "2001:db8::1")):
+        with contextlib.suppress(OSError), socket.socket(family, socket.SOCK_DGRAM) as probe_socket:
+            probe_socket.connect((probe, 9))
+            names.add(str(probe_socket.getsockname()[0]).partition("%")[0])
+    return sorted(names)
+
+
 class EngineHost:
     """Hosts `engine` on `host:port` (port 0: an ephemeral port, see `url`).
 
@@ -65,7 +96,8 @@ class EngineHost:
         host, port: where to listen (the socket is bound here: OSError if taken).
         sync_timeout: seconds a RequestResponse `Invoke` waits before answering 202.
         allowed_hosts: Host names served besides the bound address and the loopback names
-            (`*`: any).
+            (`*`: any). Bound to a wildcard address, this machine's own names are served too
+            (`machine_names`, listed in `machine_hosts`).
         credentials: when given, every request must be SigV4-signed with them. Required
             when `host` is not a loopback address.
         options: the socket layer's timeouts and bounds (`perdure.server.http.ServerOptions`).
@@ -104,6 +136,8 @@ class EngineHost:
         self.engine = engine
         self.run_engine = run_engine
         self.sync_timeout = sync_timeout
+        self.machine_hosts = machine_names() if is_wildcard(host) else []
+        """This machine's names, served as Host because the server listens on every interface."""
         self.console: Console | None = None
         if console:
             # Signatures checked means a browser cannot call in: the console's own token then.
@@ -119,7 +153,7 @@ class EngineHost:
             self.api,
             host,
             port,
-            guard=Guard(host, allowed_hosts, credentials),
+            guard=Guard(host, [*allowed_hosts, *self.machine_hosts], credentials),
             options=options or ServerOptions(),
             invokes=self._invokes,
             console=self.console,

@@ -495,6 +495,7 @@ class ApiServer:
             interface="asgi3",
             access_log=False,
             log_config=None,
+            log_level="warning",  # uvicorn's own lines (started, shutting down) are noise; errors stay
             server_header=False,
             timeout_keep_alive=max(1, int(self.options.idle_timeout)),
             timeout_graceful_shutdown=max(1, int(self.options.graceful_timeout)),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -136,7 +137,8 @@ def test_ctrl_c_then_resume_by_the_printed_name(tmp_path: Path) -> None:
             run.kill()
     assert run.returncode == 130, err
     assert "Traceback" not in err
-    assert f"resume it with: perdure run {LIVE}:slow --name {name} --input '3600'" in err
+    hint = err.split("resume it with:", 1)[1].splitlines()[0]
+    assert shlex.split(hint) == ["perdure", "run", f"{LIVE}:slow", "--name", name, "--input", "3600"]
     resumed = run_cli(
         "run", f"{LIVE}:slow", "--name", name, "--input", "3600", "--skip-time", "--json", cwd=tmp_path
     )

@@ -166,3 +166,26 @@ def test_a_client_token_retry_over_http_gets_the_same_answer() -> None:
         engine.close()
     assert answers[0] == answers[1]
     assert "'retry-me' was already used for a different checkpoint request" in str(answers[2])
+
+
+PRINTER = """
+import os
+from perdure import DurableContext, durable_execution
+
+@durable_execution
+def handler(event, context: DurableContext):
+    print("from print")
+    context.step(lambda _: os.write(1, b"from fd 1\\n"), name="write")
+    return 7
+"""
+
+
+@pytest.mark.parametrize("isolation", ["inprocess", "process"])
+def test_run_json_stdout_is_one_document_when_the_handler_prints(tmp_path: Path, isolation: str) -> None:
+    (tmp_path / "printer.py").write_text(textwrap.dedent(PRINTER))
+    done = run_cli(
+        "run", "printer.py:handler", "--memory", "--skip-time", "--json", "--isolation", isolation, cwd=tmp_path
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["result"] == 7
+    assert "from print" in done.stderr and "from fd 1" in done.stderr

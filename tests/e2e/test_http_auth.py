@@ -4,6 +4,7 @@ unsigned and wrongly signed requests are refused; beyond loopback, credentials a
 from __future__ import annotations
 
 import json
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -16,6 +17,8 @@ from botocore.config import Config
 
 from perdure.engine import Engine
 from perdure.server import Credentials, CredentialsRequiredError, EngineHost
+from perdure.server.guard import is_loopback
+from perdure.server.host import is_wildcard
 from perdure.wire.types import ListDurableExecutionsByFunctionRequest
 
 from .http_links import HTTP_FLOWS, HttpLink
@@ -107,3 +110,23 @@ def test_listening_beyond_loopback_without_credentials_is_refused():
                 EngineHost(engine, host=host, port=0)
     finally:
         engine.close()
+
+
+def test_a_wildcard_bind_serves_the_machines_own_names(signed: HttpLink):
+    port = signed.host.server.address[1]
+    served = signed.host.machine_hosts
+    assert socket.gethostname().lower() in served
+    # The address a client on the network uses: the default route's, or the name's.
+    names = [a for a in served if not is_loopback(a) and ":" not in a] or [socket.gethostname()]
+    client = keyed_client(
+        f"http://{names[0]}:{port}", key_id=KEYS.access_key_id, secret=KEYS.secret_access_key
+    )
+    try:
+        client.list_durable_executions_by_function(FunctionName="chatty")  # not refused for its Host
+    finally:
+        client.close()
+
+
+def test_only_a_wildcard_bind_serves_the_machines_names() -> None:
+    assert is_wildcard("0.0.0.0") and is_wildcard("::") and is_wildcard("[::]")
+    assert not any(is_wildcard(h) for h in ("127.0.0.1", "192.0.2.1", "localhost", "example.com"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
 from datetime import timedelta
 
 import pytest
@@ -394,3 +395,25 @@ def test_drive_on_the_virtual_clock_reports_a_callback_stall(engine: Engine) -> 
         engine.drive(arn)
     success(engine, callback_id(engine, arn))
     assert engine.drive(arn).status is ExecutionStatus.SUCCEEDED
+
+
+# ------------------------------------------------------------------ skipped time, served
+
+
+def test_a_served_engine_on_skipped_time_never_jumps_to_a_callbacks_timeout() -> None:
+    """`perdure serve --skip-time`: the background loop follows real time toward a callback's
+    timeout (an hour here), so a client that answers it after it started is in time."""
+    engine = Engine.in_memory(callbacks_in_real_time=True)
+    try:
+        engine.register_function("fn", callback_flow(engine, cb_start(timeout=3600, heartbeat=3600)))
+        engine.start()
+        arn = engine.start_execution("fn", None)
+        finished = engine.when_finished(arn)
+        pause = threading.Event()
+        while EventType.CALLBACK_STARTED.value not in event_types(engine, arn) and not finished.done():
+            pause.wait(0.05)
+        success(engine, callback_id(engine, arn))
+        assert finished.result(timeout=60) is ExecutionStatus.SUCCEEDED
+        assert EventType.CALLBACK_TIMED_OUT.value not in event_types(engine, arn)
+    finally:
+        engine.close()

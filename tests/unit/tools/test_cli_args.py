@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
+from perdure import DurableContext, durable_execution
 from perdure.cli import commands, render
 from perdure.cli.main import build_parser, main
+from perdure.testing import DurableTestRunner
 
 
 def test_run_arguments_and_defaults():
@@ -98,3 +101,36 @@ def test_tables():
         }
     )
     assert "error      E: m" in summary and "invocations 2" in summary
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage", "hint"),
+    [
+        (["run", "x.py:f", "--inptu", "{}"], "usage: perdure run ", "--inptu: did you mean --input?"),
+        (["callback", "succeed", "--reslt=1"], "usage: perdure callback ", "--reslt: did you mean --result?"),
+        (["history", "e-1", "stray"], "usage: perdure history ", None),
+    ],
+)
+def test_a_mistyped_argument_shows_the_commands_usage_and_the_closest_option(capsys, argv, usage, hint):
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(usage)
+    assert f"perdure {argv[0]}: error: unrecognized arguments: {' '.join(argv[2:])}" in err
+    assert (hint in err) if hint else "did you mean" not in err
+
+
+@durable_execution
+def answered(event: Any, context: DurableContext) -> Any:
+    return context.create_callback(name="approval").result()
+
+
+def test_history_omits_the_result_of_a_callback_succeeded_without_one():
+    with DurableTestRunner.start_time_skipping() as runner:
+        state = runner.run_until_suspended(answered)
+        runner.send_callback_success(runner.callback_id(state.execution_arn, "approval"), None)
+        result = runner.wait_for_result(state.execution_arn)
+    (succeeded,) = [e for e in result.history if e.event_type.value == "CallbackSucceeded"]
+    row = render.history_line(succeeded)
+    assert "Truncated" not in row and "Result" not in row

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+import shlex
 from typing import Any
 
+import pytest
+
 from perdure import DurableContext, durable_execution
+from perdure.cli.commands import _print_resume_hint
 from perdure.cli.live import Progress
 from perdure.testing import DurableTestRunner
 
@@ -66,3 +71,50 @@ def test_a_callback_line_gives_the_command_that_answers_it() -> None:
         "perdure callback succeed --execution order-42 --callback approval --result JSON --db work.db" in text
     )
     assert f"perdure callback succeed {unnamed} --result JSON --db work.db" in text
+
+
+@durable_execution
+def spaced_callback(event: Any, context: DurableContext) -> None:
+    context.create_callback(name="manager create callback id")
+
+
+def test_the_answer_hint_pastes_into_a_shell_whatever_the_names() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        state = runner.run_until_suspended(spaced_callback)
+    lines: list[str] = []
+    Progress(lines.append, "order-42", db="my work.db").feed(state.history)
+    (hint,) = [line for line in "\n".join(lines).splitlines() if "answer it:" in line]
+    command = shlex.split(hint.split("answer it:", 1)[1])
+    assert command == [
+        *("perdure", "callback", "succeed", "--execution", "order-42"),
+        *("--callback", "manager create callback id", "--result", "JSON", "--db", "my work.db"),
+    ]
+
+
+def test_the_resume_hint_pastes_into_a_shell(capsys: pytest.CaptureFixture[str]) -> None:
+    args = argparse.Namespace(
+        memory=False, db="my work.db", input='{"who": "O\'Brien"}', target="my flow.py:handler"
+    )
+    _print_resume_hint(args, "run-1")
+    hint = capsys.readouterr().err.split("resume it with:", 1)[1]
+    assert shlex.split(hint) == [
+        *("perdure", "run", "my flow.py:handler", "--name", "run-1"),
+        *("--input", '{"who": "O\'Brien"}', "--db", "my work.db"),
+    ]
+
+
+@durable_execution
+def unnamed(event: Any, context: DurableContext) -> None:
+    context.step(lambda _: 1)
+    context.map([1, 2], lambda ctx, item, index, items: item)
+
+
+def test_an_unnamed_operation_shows_the_start_of_its_id_not_64_digits() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        result = runner.run(unnamed)
+    step_id = next(e.id for e in result.history if e.event_type.value == "StepSucceeded")
+    assert step_id is not None and len(step_id) == 64
+    lines: list[str] = []
+    Progress(lines.append, "u-1", now=lambda: 0.0).feed(result.history)
+    assert lines[0].split() == ["step", f"#{step_id[:8]}", "succeeded"]
+    assert all(len(word) < 64 for line in lines for word in line.split())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,22 @@ def test_without_the_server_extra_serve_names_the_install_command(
     assert main(["serve", "--memory", "--port", "0"]) == 2
     err = capsys.readouterr().err
     assert err == "perdure: error: perdure serve needs the server extra: pip install 'perdure[server]'\n"
+
+
+def test_the_server_keeps_uvicorns_own_lines_out_of_the_output(caplog: pytest.LogCaptureFixture) -> None:
+    """`perdure run` with remote functions serves the API beside its progress lines: uvicorn's
+    INFO lines (started, shutting down) must not appear; its warnings and errors would."""
+    from perdure.engine import Engine
+    from perdure.server import EngineHost
+
+    caplog.set_level(logging.INFO)
+    engine = Engine.in_memory()
+    try:
+        host = EngineHost(engine, port=0)
+        host.start()
+        host.stop()
+    finally:
+        engine.close()
+    uvicorn_lines = [r for r in caplog.records if r.name.startswith("uvicorn")]
+    assert not [r.getMessage() for r in uvicorn_lines if r.levelno < logging.WARNING]
+    assert logging.getLogger("uvicorn.error").isEnabledFor(logging.WARNING)
