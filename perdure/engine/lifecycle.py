@@ -138,7 +138,7 @@ def start_execution(
             f"DurableExecutionName {execution_name!r} must be 1-{limits.MAX_EXECUTION_NAME_LENGTH}"
             " characters of [a-zA-Z0-9_-]"
         )
-    if input_payload is not None and limits.utf8_size(input_payload) > limits.MAX_WIRE_PAYLOAD_BYTES:
+    if limits.size_over(input_payload, limits.MAX_WIRE_PAYLOAD_BYTES) is not None:
         raise InvalidParameterValueError(
             f"the execution input is over the {limits.MAX_WIRE_PAYLOAD_BYTES}-byte payload limit"
         )
@@ -243,9 +243,9 @@ def begin_invocation(
 
 def _check_output(output: InvocationOutput) -> ErrorObject | None:
     """A problem with a well-formed output that makes it a failure, if any."""
-    if output.status is InvocationStatus.SUCCEEDED and output.result is not None:
-        size = limits.utf8_size(output.result)
-        if size > limits.MAX_RESPONSE_BYTES:
+    if output.status is InvocationStatus.SUCCEEDED:
+        size = limits.size_over(output.result, limits.MAX_RESPONSE_BYTES)
+        if size is not None:
             return ErrorObject(
                 error_type="Runtime.ResponseSizeTooLarge",
                 error_message=f"the result is {size} bytes, over the {limits.MAX_RESPONSE_BYTES}-byte"

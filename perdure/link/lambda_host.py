@@ -11,6 +11,9 @@ a Lambda handler (a `@durable_execution` function, of perdure's SDK or the offic
 it reaches the durable-execution API as it would on Lambda, through
 `AWS_ENDPOINT_URL_LAMBDA` in this process's environment. Invocations run on their own
 threads. Prints `lambda host: listening on http://HOST:PORT` once bound (port 0: any free).
+Log records (the root logger's, so `context.logger`'s) go to stderr as the Lambda runtime
+writes them, `[LEVEL]<TAB>TIME<TAB>REQUEST_ID<TAB>MESSAGE`, from INFO up (or from
+`AWS_LAMBDA_LOG_LEVEL`: DEBUG, INFO, WARN, ERROR, FATAL).
 With `--compat`, handlers written against the official SDK's module names run on perdure's
 SDK (`perdure.compat`).
 
@@ -22,7 +25,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import contextvars
 import json
+import logging
+import os
 import re
 import sys
 import threading
@@ -40,6 +46,51 @@ from .target import Target, TargetError
 
 _ROUTE = re.compile(r"/2015-03-31/functions/([^/]+)/invocations")
 DEFAULT_TIMEOUT_SECONDS = 900.0
+
+_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("lambda_host_request", default=None)
+_last_request_id = ""  # for records from threads a handler starts (they do not inherit the context)
+_LOG_LEVELS = {
+    "TRACE": logging.DEBUG,
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARN": logging.WARNING,
+    "WARNING": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "FATAL": logging.CRITICAL,
+}
+
+
+class _RequestIdFilter(logging.Filter):
+    """Adds `aws_request_id`: the invocation this thread runs, else the latest one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.aws_request_id = _request_id.get() or _last_request_id
+        return True
+
+
+def configure_logging(level_name: str | None = None) -> logging.Handler:
+    """Write the root logger's records to stderr as the Lambda runtime does (text format).
+
+    Args:
+        level_name: `AWS_LAMBDA_LOG_LEVEL`'s values; None: that variable, else INFO.
+
+    Raises:
+        ValueError: an unknown level name.
+    """
+    name = (level_name or os.environ.get("AWS_LAMBDA_LOG_LEVEL") or "INFO").upper()
+    if name not in _LOG_LEVELS:
+        raise ValueError(f"log level {name!r} is not one of {', '.join(_LOG_LEVELS)}")
+    formatter = logging.Formatter(
+        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s", "%Y-%m-%dT%H:%M:%S"
+    )
+    formatter.converter = time.gmtime
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    handler.addFilter(_RequestIdFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(_LOG_LEVELS[name])
+    return handler
 
 
 class LambdaContext:
@@ -156,6 +207,9 @@ class LambdaHost:
                 request, 400, {"message": f"the event is not JSON: {exc}"}, "InvalidRequestContentException"
             )
         request_id = request.headers.get("X-Amz-Request-Id") or str(uuid.uuid4())
+        global _last_request_id
+        _last_request_id = request_id
+        token = _request_id.set(request_id)
         try:
             result = handler(event, LambdaContext(name, request_id, self.timeout))
             text = json.dumps(result)
@@ -166,6 +220,8 @@ class LambdaHost:
                 "stackTrace": traceback.format_exception(exc),
             }
             return _answer(request, 200, error, function_error="Unhandled")
+        finally:
+            _request_id.reset(token)
         _send(request, 200, text.encode())
 
 
@@ -217,6 +273,11 @@ def main(argv: list[str] | None = None) -> int:
         "functions", nargs="+", metavar="NAME=TARGET", help="a handler to serve as function NAME"
     )
     args = parser.parse_args(argv)
+    try:
+        configure_logging()
+    except ValueError as exc:
+        print(f"lambda host: AWS_LAMBDA_LOG_LEVEL: {exc}", file=sys.stderr)
+        return 2
     if args.compat:
         from perdure.compat import install
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from perdure.wire.fast_init import value_type
-from perdure.wire.limits import MAX_OPERATION_PAYLOAD_BYTES, utf8_size
+from perdure.wire.limits import MAX_OPERATION_PAYLOAD_BYTES, size_over
 from perdure.wire.types import DurableExecutionArn
 
 from .errors import RetryableSerDesError, SerDesError
@@ -325,8 +325,7 @@ class OffloadSerDes(SerDes[T]):
         if not isinstance(text, str):  # a pass-through serdes given None: nothing to store
             return text
         inline = _escape(text)
-        size = utf8_size(inline)
-        if not self.always and size <= self.threshold_bytes:
+        if not self.always and size_over(inline, self.threshold_bytes) is None:
             return inline
         data = text.encode()
         digest = hashlib.sha256(data).hexdigest()
@@ -342,7 +341,7 @@ class OffloadSerDes(SerDes[T]):
         preview, preview_error = self._preview(value)
         reference = BlobReference(ref, digest, len(data), preview, preview_error)
         payload = reference.to_payload()
-        if utf8_size(payload) > MAX_OPERATION_PAYLOAD_BYTES:
+        if size_over(payload, MAX_OPERATION_PAYLOAD_BYTES) is not None:
             raise SerDesError(
                 f"the blob reference for operation {context.operation_id!r} is over "
                 f"{MAX_OPERATION_PAYLOAD_BYTES} bytes: the store returned a reference of {len(ref)} characters"

@@ -1,8 +1,7 @@
 """The SDK's one rule for payload sizes: how big a payload is, and refusing one too big.
 
-Owns `size_over` (a payload's UTF-8 size when it is over a limit, measured only when it
-could be: a character is at most 4 bytes) and `check_payload_size` (the `SerDesError`
-naming the operation, what was too large, the size and the limit). Steps, child contexts,
+Owns `check_payload_size` (the `SerDesError` naming the operation, what was too large, the
+size and the limit; the size is measured by `perdure.wire.limits.size_over`). Steps, child contexts,
 wait-for-condition, chained invoke and the offloading serdes all ask here. The checkpoint
 writer's request-size estimate (`perdure.sdk.batcher.estimate_update_bytes`) is another
 rule: the size of an update as the request's JSON carries it. Imports only
@@ -11,7 +10,7 @@ rule: the size of an update as the request's JSON carries it. Imports only
 
 from __future__ import annotations
 
-from perdure.wire.limits import MAX_OPERATION_PAYLOAD_BYTES, utf8_size
+from perdure.wire.limits import MAX_OPERATION_PAYLOAD_BYTES, size_over
 
 from .errors import SerDesError
 
@@ -19,14 +18,6 @@ OFFLOAD_ADVICE = (
     "return a smaller value or use an offloading serdes (perdure.OffloadSerDes) that stores the"
     " value elsewhere and checkpoints a reference"
 )
-
-
-def size_over(payload: str | None, limit: int = MAX_OPERATION_PAYLOAD_BYTES) -> int | None:
-    """The UTF-8 size of `payload` if it is over `limit` bytes, else None."""
-    if payload is None or len(payload) * 4 <= limit:  # cannot be over: skip measuring
-        return None
-    size = utf8_size(payload)
-    return size if size > limit else None
 
 
 def check_payload_size(
@@ -54,4 +45,4 @@ def check_payload_size(
     )
 
 
-__all__ = ["OFFLOAD_ADVICE", "check_payload_size", "size_over"]
+__all__ = ["OFFLOAD_ADVICE", "check_payload_size"]

@@ -10,7 +10,9 @@ Imports only `perdure.wire`, the `perdure.sdk` modules below the contexts and th
 
 Replay status is tracked per context (as the official SDK 3.0 tracks it): a context starts replaying when
 recorded operations exist, and flips to new when it reaches an operation without a record,
-a non-terminal step (a retry), or after a non-terminal resume point (a wait).
+a non-terminal step (a retry), after a non-terminal resume point (a wait, an invoke, a child
+context), or when the next operation has no record. A pending callback is not a resume point:
+`create_callback` returns at once, so what follows it was recorded and still replays.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .state import ExecutionState, ReplayStatus
 from .types import ExecutionContext
 
 _STEP = OperationType.STEP
+_CALLBACK = OperationType.CALLBACK
 ScopeT = TypeVar("ScopeT", bound="ContextScope")
 
 
@@ -148,7 +151,7 @@ class ContextScope:
         elif not op.status.is_terminal:
             if op.type is _STEP:
                 self._replaying = False
-            else:
+            elif op.type is not _CALLBACK:
                 return True
         return False
 

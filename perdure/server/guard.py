@@ -2,7 +2,9 @@
 
 Pure functions over a request's method, raw path, raw query, headers and body, so every
 rule is testable without a socket; `perdure.server.http` calls `Guard.admit` once the
-headers are read and `Guard.verify_signature` once the whole body has arrived. A refusal
+headers are read and `Guard.verify_signature` with what `admit` returned once the whole
+body has arrived. The Authorization header is parsed and its date window checked once, at
+admission: a body that takes a while to arrive does not expire its signature. A refusal
 is a `ServiceError` (the codes AWS uses), raised here and answered by the socket layer.
 
 - Host: a web page that rebinds its own DNS name to 127.0.0.1 sends its own name as
@@ -91,13 +93,17 @@ class Guard:
         self.credentials = credentials
         self._now = now
 
-    def admit(self, method: str, headers: Mapping[str, str], *, signed: bool = True) -> None:
+    def admit(self, method: str, headers: Mapping[str, str], *, signed: bool = True) -> Authorization | None:
         """Refuse a request from the wrong place, before its body is read.
 
         Args:
             headers: lower-case names.
             signed: check the signature's presence and date (when credentials are
                 configured). False for a request the console's login admits instead.
+
+        Returns:
+            The parsed Authorization header, for `verify_signature`; None when no
+            signature is checked.
 
         Raises:
             AccessDeniedError: a Host not served, a foreign Origin, a browser-simple
@@ -124,9 +130,10 @@ class Guard:
                     f"Content-Type {media_type} is refused on {method} (send application/json or none)"
                 )
         if signed and self.credentials is not None:
-            self._check_authorization_header(headers)
+            return self._check_authorization_header(headers)
+        return None
 
-    def _check_authorization_header(self, headers: Mapping[str, str]) -> _Authorization:
+    def _check_authorization_header(self, headers: Mapping[str, str]) -> Authorization:
         assert self.credentials is not None
         value = headers.get("authorization")
         if value is None:
@@ -165,19 +172,32 @@ class Guard:
             raise InvalidSignatureError(
                 "SignedHeaders must include host and name only headers the request has"
             )
-        return _Authorization(date, region, signed, found["signature"], amz_date)
+        return Authorization(date, region, signed, found["signature"], amz_date)
 
     def verify_signature(
-        self, method: str, raw_path: str, raw_query: str, headers: Mapping[str, str], body: bytes
+        self,
+        authorization: Authorization | None,
+        method: str,
+        raw_path: str,
+        raw_query: str,
+        headers: Mapping[str, str],
+        body: bytes,
     ) -> None:
         """Check the SigV4 signature over the whole request (nothing when no credentials).
 
+        Args:
+            authorization: what `admit` returned for this request (its date was checked then).
+
         Raises:
+            MissingAuthenticationTokenError: credentials are configured and the request was
+                not admitted as a signed one.
             InvalidSignatureError: the signature does not match the request.
         """
         if self.credentials is None:
             return
-        auth = self._check_authorization_header(headers)
+        if authorization is None:
+            raise MissingAuthenticationTokenError("Missing Authentication Token")
+        auth = authorization
         canonical = canonical_request(method, raw_path, raw_query, headers, auth.signed_headers, body)
         expected = signature(self.credentials.secret_access_key, auth.amz_date, auth.region, canonical)
         if not hmac.compare_digest(expected, auth.signature):
@@ -188,7 +208,9 @@ class Guard:
 
 
 @dataclass(frozen=True)
-class _Authorization:
+class Authorization:
+    """A request's parsed SigV4 Authorization header (and its X-Amz-Date), as `admit` found it."""
+
     date: str
     region: str
     signed_headers: list[str]

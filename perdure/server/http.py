@@ -248,7 +248,7 @@ class AsgiApp:
         # are checked for every request alike.
         signed = not to_console and not (console is not None and console.auth.signed_in(method, headers))
         try:
-            self.guard.admit(method, headers, signed=signed)
+            authorization = self.guard.admit(method, headers, signed=signed)
             limit, too_large, need = self._body_size(method, raw_path, headers)
             if not await self.budget.take(need * DECODE_FACTOR, self.options.body_timeout):
                 raise _Refused(
@@ -260,7 +260,7 @@ class AsgiApp:
                 access_log.debug("%s %s: the client left before its body was complete", method, raw_path)
                 return
             if signed:
-                self.guard.verify_signature(method, raw_path, raw_query, headers, body)
+                self.guard.verify_signature(authorization, method, raw_path, raw_query, headers, body)
             request = HttpRequest(
                 method=method,
                 path=raw_path,

@@ -7,12 +7,16 @@ Installed with perdure (entry point `pytest11`), so any test may ask for it:
         assert result.succeeded
 
 The runner runs on a memory store and a virtual clock, and is closed after the test. Async
-tests use the same fixture and await its twins (`await perdure_runner.arun(handler, ...)`).
+tests use the same fixture and await its twins (`await perdure_runner.arun(handler, ...)`):
+the plugin runs an `async def` test that asks for `perdure_runner` with `asyncio.run`, so
+no async plugin is needed (a test marked for anyio or pytest-asyncio is left to it).
 Imports the test runner only, when a test asks for the fixture.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -31,3 +35,20 @@ def perdure_runner() -> Iterator[DurableTestRunner]:
 
     with DurableTestRunner.start_time_skipping() as runner:
         yield runner
+
+
+_ASYNC_PLUGIN_MARKS = ("anyio", "asyncio", "trio")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run an `async def` test that takes `perdure_runner` in a fresh event loop."""
+    if (
+        "perdure_runner" not in pyfuncitem.fixturenames
+        or not inspect.iscoroutinefunction(pyfuncitem.obj)
+        or any(pyfuncitem.get_closest_marker(mark) for mark in _ASYNC_PLUGIN_MARKS)
+    ):
+        return None
+    arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    asyncio.run(pyfuncitem.obj(**arguments))
+    return True

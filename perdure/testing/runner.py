@@ -58,7 +58,8 @@ _NAME_SAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 @dataclass(frozen=True)
 class OperationSummary:
-    """One operation as its history events tell it."""
+    """One operation as its history events tell it; `status` is the operation's own (AWS's
+    operation status: PENDING while a step waits for its retry, READY when the retry is due)."""
 
     id: str
     type: str
@@ -88,6 +89,8 @@ class ExecutionResult:
     raw_result: str | None
     error: ErrorObject | None
     history: list[Event] = field(default_factory=list)
+    operation_statuses: dict[str, str] = field(default_factory=dict)
+    """Each operation's status (by id) as the engine holds it when the result was read."""
 
     @property
     def succeeded(self) -> bool:
@@ -104,7 +107,7 @@ class ExecutionResult:
 
     @property
     def operations(self) -> list[OperationSummary]:
-        return summarize_operations(self.history)
+        return summarize_operations(self.history, self.operation_statuses)
 
     def operation(self, name: str) -> OperationSummary:
         """The operation named `name` (KeyError if none)."""
@@ -156,8 +159,17 @@ _OPERATION_TYPES = {
 }
 
 
-def summarize_operations(history: list[Event]) -> list[OperationSummary]:
-    """One summary per operation id, in order of first appearance."""
+def summarize_operations(
+    history: list[Event], statuses: dict[str, str] | None = None
+) -> list[OperationSummary]:
+    """One summary per operation id, in order of first appearance.
+
+    Args:
+        history: the execution's events.
+        statuses: operation statuses by id; an operation listed here takes its status from
+            it, any other from its last event (which says FAILED for a step awaiting a retry).
+    """
+    statuses = statuses or {}
     found: dict[str, OperationSummary] = {}
     for event in history:
         if event.id is None:
@@ -179,7 +191,7 @@ def summarize_operations(history: list[Event]) -> list[OperationSummary]:
             sub_type=event.sub_type or (previous.sub_type if previous else None),
             name=event.name or (previous.name if previous else None),
             parent_id=event.parent_id or (previous.parent_id if previous else None),
-            status=status,
+            status=statuses.get(event.id, status),
             raw_result=details.result.payload
             if details.result
             else (previous.raw_result if previous else None),
@@ -614,6 +626,9 @@ class DurableTestRunner:
             raw_result=execution.result,
             error=execution.error,
             history=self.engine.history(arn),
+            operation_statuses={
+                op.id: op.status.value for _, op in self.engine.service.operation_summaries(arn)[1]
+            },
         )
 
     def logs(self, arn: str) -> list[dict[str, Any]]:

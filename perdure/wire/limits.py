@@ -74,3 +74,14 @@ state is read through `GetDurableExecutionState` with the `NextMarker`."""
 def utf8_size(text: str) -> int:
     """The size of `text` in UTF-8 bytes, the unit of every size limit above."""
     return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+def size_over(text: str | None, limit: int) -> int | None:
+    """The UTF-8 size of `text` if it is over `limit` bytes, else None (also for None).
+
+    Measures only a text that could be over: a character is at most 4 bytes.
+    """
+    if text is None or len(text) * 4 <= limit:
+        return None
+    size = utf8_size(text)
+    return size if size > limit else None

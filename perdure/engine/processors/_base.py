@@ -219,12 +219,9 @@ def check_error_size(error: ErrorObject | None, member: str = "Error") -> None:
 
 
 def check_payload(update: OperationUpdate, limit: int = limits.MAX_OPERATION_PAYLOAD_BYTES) -> None:
-    payload = update.payload
-    # Fast path: a string of n characters is at most 4n UTF-8 bytes.
-    if payload is not None and len(payload) * 4 > limit and limits.utf8_size(payload) > limit:
-        raise reject(
-            f"Payload is {limits.utf8_size(payload)} bytes (UTF-8), over the {limit}-byte limit per operation"
-        )
+    size = limits.size_over(update.payload, limit)
+    if size is not None:
+        raise reject(f"Payload is {size} bytes (UTF-8), over the {limit}-byte limit per operation")
 
 
 def check_delay(value: int | None, member: str) -> int:

@@ -73,12 +73,11 @@ def _check_start(update: OperationUpdate) -> ChainedInvokeOptions:
         )
     if options.tenant_id is not None and not 1 <= len(options.tenant_id) <= limits.MAX_TENANT_ID_LENGTH:
         raise reject(f"ChainedInvokeOptions.TenantId must be 1-{limits.MAX_TENANT_ID_LENGTH} characters")
-    payload = update.payload
     limit = limits.MAX_CHAINED_INVOKE_PAYLOAD_BYTES
-    # Fast path: a string of n characters is at most 4n UTF-8 bytes.
-    if payload is not None and len(payload) * 4 > limit and limits.utf8_size(payload) > limit:
+    size = limits.size_over(update.payload, limit)
+    if size is not None:
         raise reject(
-            f"the chained invoke Payload is {limits.utf8_size(payload):,} bytes (UTF-8), over the {limit:,}-byte"
+            f"the chained invoke Payload is {size:,} bytes (UTF-8), over the {limit:,}-byte"
             " limit of an invoke payload"
         )
     return options
@@ -157,10 +156,11 @@ def _outcome(child: ExecutionRecord) -> tuple[OperationStatus, EventType, str | 
         )
     result = child.result
     limit = limits.MAX_CHAINED_INVOKE_PAYLOAD_BYTES
-    if result is not None and len(result) * 4 > limit and limits.utf8_size(result) > limit:
+    size = limits.size_over(result, limit)
+    if size is not None:
         error = ErrorObject(
             error_type=RESULT_TOO_LARGE_ERROR_TYPE,
-            error_message=f"the invoked execution's result is {limits.utf8_size(result):,} bytes, over the"
+            error_message=f"the invoked execution's result is {size:,} bytes, over the"
             f" {limit:,}-byte limit of a chained invoke result ({child.arn})",
         )
         return OperationStatus.FAILED, EventType.CHAINED_INVOKE_FAILED, None, error

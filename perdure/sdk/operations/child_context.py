@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from perdure.wire.limits import MAX_OPERATION_PAYLOAD_BYTES, size_over
 from perdure.wire.types import (
     ContextOptions,
     Operation,
@@ -40,7 +41,7 @@ from ..errors import (
     raise_operation_error,
     retryable_invocation_error,
 )
-from ..payloads import check_payload_size, size_over
+from ..payloads import check_payload_size
 from ..serdes import deserialize, round_trip, serialize
 from ..state import ExecutionState
 from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, Scope, UserCall, validate_name
@@ -131,7 +132,7 @@ class ChildContextOperation(OperationExecutor[T]):
                 # No terminal checkpoint follows: the plugins hear of the end here.
                 plugins.context_ended(identity, OperationStatus.SUCCEEDED, is_replayed=replaying_children)
                 return value  # type: ignore[no-any-return]
-            replay_children = size_over(payload) is not None
+            replay_children = size_over(payload, MAX_OPERATION_PAYLOAD_BYTES) is not None
             if replay_children:
                 generator = self.config.summary_generator
                 payload = generator(raw) if generator is not None else ""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from perdure.sdk.aio import AsyncDurableContext
 from perdure.sdk.config import CallbackConfig, Duration
 from perdure.sdk.context import DurableContext
 from perdure.sdk.errors import (
@@ -30,7 +32,7 @@ from perdure.wire.types import (
     StepDetails,
 )
 
-from .fakes import FakeService
+from .fakes import FakeService, run_to_end
 
 
 class CallbackService(FakeService):
@@ -312,3 +314,30 @@ def test_plugins_see_the_callback_start_and_its_end() -> None:
     handler(updated(service, service.callback().id), None)  # the service names what it changed
     (end,) = factory.of("operation_end")
     assert (end.operation_type, end.status) == (OperationType.CALLBACK, OperationStatus.SUCCEEDED)
+
+
+def test_a_pending_callback_does_not_end_replay(caplog: pytest.LogCaptureFixture) -> None:
+    """create_callback returns at once, so the lines after a still-pending callback replay silently."""
+
+    @durable_execution
+    def handler(event: Any, ctx: DurableContext) -> None:
+        ctx.step(lambda _: 1, name="one")
+        ctx.create_callback(name="cb")
+        ctx.logger.info("after create_callback")
+        ctx.wait(Duration(1), name="w")
+        ctx.logger.info("after wait")
+
+    @durable_execution
+    async def async_handler(event: Any, ctx: AsyncDurableContext) -> None:
+        await ctx.step(lambda _: 1, name="one")
+        await ctx.create_callback(name="cb")
+        ctx.logger.info("after create_callback")
+        await ctx.wait(Duration(1), name="w")
+        ctx.logger.info("after wait")
+
+    for face in (handler, async_handler):
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            _, invocations = run_to_end(face, CallbackService())
+        assert invocations == 2
+        assert [r.getMessage() for r in caplog.records] == ["after create_callback", "after wait"]

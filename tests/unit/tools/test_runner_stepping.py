@@ -100,3 +100,21 @@ def test_stepping_needs_the_virtual_clock() -> None:
             real.resume(arn)
         with pytest.raises(TypeError, match="virtual clock"):
             real.advance(1)
+
+
+@durable_execution
+def flaky(event: Any, context: DurableContext) -> int:
+    def body(step: Any) -> int:
+        if step.attempt < 2:
+            raise RuntimeError(f"boom {step.attempt}")
+        return step.attempt
+
+    return context.step(body, name="flaky")  # the default strategy retries after a delay
+
+
+def test_a_step_awaiting_its_retry_is_pending(runner: DurableTestRunner) -> None:
+    state = runner.run_until_suspended(flaky)
+    step = state.operation("flaky")
+    assert (step.status, step.attempts, step.error and step.error.error_message) == ("PENDING", 1, "boom 1")
+    ended = runner.wait_for_result(state.execution_arn)
+    assert [(o.name, o.status, o.attempts) for o in ended.operations] == [("flaky", "SUCCEEDED", 2)]

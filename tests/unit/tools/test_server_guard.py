@@ -62,6 +62,13 @@ def guard(now: datetime | None = None, **options: Any) -> Guard:
     )
 
 
+def verify(
+    check: Guard, method: str, raw_path: str, raw_query: str, headers: dict[str, str], body: bytes
+) -> None:
+    """A request as the server checks it: admitted on its headers, then verified with its body."""
+    check.verify_signature(check.admit(method, headers), method, raw_path, raw_query, headers, body)
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
@@ -74,8 +81,7 @@ def guard(now: datetime | None = None, **options: Any) -> Guard:
 def test_a_request_botocore_signed_is_accepted(method: str, path: str, body: bytes):
     raw_path, raw_query, headers = signed(method, path, body)
     check = guard()
-    check.admit(method, headers)
-    check.verify_signature(method, raw_path, raw_query, headers, body)
+    verify(check, method, raw_path, raw_query, headers, body)
 
 
 def test_any_change_to_a_signed_request_is_refused():
@@ -84,23 +90,21 @@ def test_any_change_to_a_signed_request_is_refused():
     )
     check = guard()
     with pytest.raises(InvalidSignatureError, match="does not match"):
-        check.verify_signature("POST", raw_path, raw_query, headers, b'"no"')
+        verify(check, "POST", raw_path, raw_query, headers, b'"no"')
     with pytest.raises(InvalidSignatureError):
-        check.verify_signature("POST", raw_path.replace("cb", "cc"), raw_query, headers, b'"yes"')
+        verify(check, "POST", raw_path.replace("cb", "cc"), raw_query, headers, b'"yes"')
     with pytest.raises(InvalidSignatureError):
-        check.verify_signature("POST", raw_path, "x=1", headers, b'"yes"')
+        verify(check, "POST", raw_path, "x=1", headers, b'"yes"')
     with pytest.raises(InvalidSignatureError):
-        check.verify_signature(
-            "POST", raw_path, raw_query, {**headers, "x-amz-invocation-type": "Event"}, b'"yes"'
-        )
+        verify(check, "POST", raw_path, raw_query, {**headers, "x-amz-invocation-type": "Event"}, b'"yes"')
     with pytest.raises(InvalidSignatureError):
-        check.verify_signature("PUT", raw_path, raw_query, headers, b'"yes"')
+        verify(check, "PUT", raw_path, raw_query, headers, b'"yes"')
 
 
 def test_the_wrong_secret_or_key_id_is_refused():
     raw_path, raw_query, headers = signed("GET", ARN_PATH, keys=Credentials(KEYS.access_key_id, "wrong"))
     with pytest.raises(InvalidSignatureError):
-        guard().verify_signature("GET", raw_path, raw_query, headers, b"")
+        verify(guard(), "GET", raw_path, raw_query, headers, b"")
     _, _, headers = signed("GET", ARN_PATH, keys=Credentials("AKIDOTHER", KEYS.secret_access_key))
     with pytest.raises(UnrecognizedClientError, match="security token"):
         guard().admit("GET", headers)
@@ -123,16 +127,34 @@ def test_the_five_minute_clock_skew_window():
     at = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
     raw_path, raw_query, headers = signed("GET", ARN_PATH, at=at)
     for skew in (timedelta(minutes=-4, seconds=-59), timedelta(0), timedelta(minutes=4, seconds=59)):
-        guard(now=at + skew).verify_signature("GET", raw_path, raw_query, headers, b"")
+        verify(guard(now=at + skew), "GET", raw_path, raw_query, headers, b"")
     for skew in (timedelta(minutes=-5, seconds=-1), timedelta(minutes=5, seconds=1)):
         with pytest.raises(InvalidSignatureError, match="Signature expired"):
             guard(now=at + skew).admit("GET", headers)
 
 
+def test_a_slow_body_does_not_expire_the_signature():
+    at = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+    raw_path, raw_query, headers = signed("POST", ARN_PATH, b'"late"', at=at)
+    clock = [at + timedelta(minutes=4)]
+    check = Guard("127.0.0.1", credentials=KEYS, now=lambda: clock[0])
+    authorization = check.admit("POST", headers)  # in the window when its headers arrive
+    clock[0] = at + timedelta(minutes=9)  # the body trickles in for five minutes
+    check.verify_signature(authorization, "POST", raw_path, raw_query, headers, b'"late"')
+    with pytest.raises(InvalidSignatureError, match="does not match"):
+        check.verify_signature(authorization, "POST", raw_path, raw_query, headers, b'"lax"')
+
+
+def test_verifying_needs_an_admitted_signature():
+    raw_path, raw_query, headers = signed("GET", ARN_PATH)
+    with pytest.raises(MissingAuthenticationTokenError):
+        guard().verify_signature(None, "GET", raw_path, raw_query, headers, b"")
+
+
 def test_without_credentials_signatures_are_not_checked():
     check = Guard("127.0.0.1")
     check.admit("POST", {"host": "127.0.0.1:9000", "authorization": "anything"})
-    check.verify_signature("POST", "/x", "", {"host": "127.0.0.1:9000"}, b"{}")
+    verify(check, "POST", "/x", "", {"host": "127.0.0.1:9000"}, b"{}")
 
 
 def test_host_names_and_origins():
@@ -190,10 +212,15 @@ def test_perdures_signer_signs_exactly_as_botocore_does(method: str, path: str, 
     )
     assert mine == {"X-Amz-Date": headers["x-amz-date"], "Authorization": headers["authorization"]}
     check = guard(now=at + timedelta(minutes=1))
-    check.verify_signature(method, raw_path, raw_query, headers, body)
+    verify(check, method, raw_path, raw_query, headers, body)
     with pytest.raises(InvalidSignatureError):
-        guard(now=at, credentials=Credentials(KEYS.access_key_id, "another")).verify_signature(
-            method, raw_path, raw_query, headers, body
+        verify(
+            guard(now=at, credentials=Credentials(KEYS.access_key_id, "another")),
+            method,
+            raw_path,
+            raw_query,
+            headers,
+            body,
         )
 
 

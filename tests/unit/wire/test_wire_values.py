@@ -79,3 +79,12 @@ def test_limits_match_the_decisions_table() -> None:
 def test_sizes_are_counted_in_utf8_bytes() -> None:
     assert limits.utf8_size("abc") == 3
     assert limits.utf8_size("é€😀") == 2 + 3 + 4
+
+
+def test_size_over_measures_only_what_may_be_over() -> None:
+    assert limits.size_over(None, 4) is None
+    assert limits.size_over("abcd", 4) is None  # at the limit is not over
+    assert limits.size_over("abcde", 4) == 5
+    assert limits.size_over("éé", 4) is None  # 2 characters may be 8 bytes: measured, 4
+    assert limits.size_over("é€", 4) == 5
+    assert limits.size_over("😀", 4) is None  # 1 character is at most 4 bytes: not measured

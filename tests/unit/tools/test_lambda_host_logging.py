@@ -1,0 +1,50 @@
+"""`python -m perdure.link.lambda_host` writes a handler's log records to stderr, as the
+Lambda runtime does: level, time, request id and message, tab-separated."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+HANDLER = """
+import logging
+
+def handler(event, context):
+    logging.getLogger().info("handling %s", event["n"])
+    logging.getLogger("app").warning("careful")
+    logging.getLogger().debug("not shown")
+    return event["n"]
+"""
+
+
+def test_handler_logs_go_to_stderr(tmp_path: Path) -> None:
+    (tmp_path / "fn.py").write_text(HANDLER, encoding="utf-8")
+    host = subprocess.Popen(
+        [sys.executable, "-m", "perdure.link.lambda_host", "--port", "0", f"fn={tmp_path / 'fn.py'}:handler"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert host.stdout is not None
+        url = host.stdout.readline().split()[-1]
+        request = urllib.request.Request(
+            f"{url}/2015-03-31/functions/fn/invocations",
+            data=json.dumps({"n": 7}).encode(),
+            headers={"X-Amz-Request-Id": "req-1"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert json.loads(response.read()) == 7
+    finally:
+        host.terminate()
+        _, err = host.communicate(timeout=30)
+    lines = [line.split("\t") for line in err.splitlines() if line.startswith("[")]
+    assert [(f[0], f[2], f[3]) for f in lines] == [
+        ("[INFO]", "req-1", "handling 7"),
+        ("[WARNING]", "req-1", "careful"),
+    ]
+    assert lines[0][1].endswith("Z")
