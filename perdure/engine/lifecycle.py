@@ -412,7 +412,7 @@ def terminate(
     3. the executions its chained invokes started that still run are stopped too (recursively):
        nobody is left to receive their results. The ended caller records nothing for them.
     """
-    batch = Batch(tx, rec, now)
+    batch = Batch(tx, rec, now).not_before_latest_event()
     why = "stopped" if status is ExecutionStatus.STOPPED else "timed out"
     if rec.request_id is not None:
         abandoned = ErrorObject(

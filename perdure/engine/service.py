@@ -592,7 +592,7 @@ class EngineService:
         now = self.clock.now()
         with self.store.transaction() as tx:
             rec, op, ref = callback.resolve(tx, callback_id)
-            batch = Batch(tx, rec, now)
+            batch = Batch(tx, rec, now).not_before_latest_event()
             transition(batch, op, ref)
             batch.flush()
         self._changed()
