@@ -55,8 +55,18 @@ _JSON_EXPANSION = 6
 """The most one character of a payload grows to in JSON (`\\u00e9`)."""
 
 
+def _json_chars(text: str | None) -> int:
+    """At least the length of `text` as a JSON string's contents, ASCII-escaped: exact for
+    printable ASCII (only quotes and backslashes grow), the worst case otherwise."""
+    if not text:
+        return 0
+    if text.isascii() and text.isprintable():
+        return len(text) + text.count('"') + text.count("\\")
+    return len(text) * _JSON_EXPANSION
+
+
 def _payload_chars(op: Operation) -> int:
-    """The characters of the payloads (input, result, error) an operation carries."""
+    """An upper bound of the JSON size of the payloads (input, result, error) an operation carries."""
     total = 0
     for details in (
         op.execution_details,
@@ -68,15 +78,15 @@ def _payload_chars(op: Operation) -> int:
         if details is None:
             continue
         for name in ("input_payload", "result"):
-            value = getattr(details, name, None)
-            if value is not None:
-                total += len(value)
+            total += _json_chars(getattr(details, name, None))
         error = getattr(details, "error", None)
         if error is not None:
             total += (
-                len(error.error_message or "") + len(error.error_data or "") + len(error.error_type or "")
+                _json_chars(error.error_message)
+                + _json_chars(error.error_data)
+                + _json_chars(error.error_type)
             )
-            total += sum(len(line) for line in error.stack_trace or ())
+            total += sum(_json_chars(line) for line in error.stack_trace or ())
     return total
 
 
@@ -100,7 +110,7 @@ def operations_page(
     """
     page = tx.list_operations(execution_key, -1 if after is None else after, size + 1)
     ops = page[:size]
-    bound = sum(_payload_chars(op) * _JSON_EXPANSION + _OPERATION_OVERHEAD_BYTES for _, op in ops)
+    bound = sum(_payload_chars(op) + _OPERATION_OVERHEAD_BYTES for _, op in ops)
     if bound > max_bytes:
         total = 0
         for index, (_, op) in enumerate(ops):
