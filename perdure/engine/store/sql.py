@@ -151,6 +151,8 @@ class Dialect:
         """The UPDATE of the execution columns at these positions of `EXEC_SET_COLUMNS`."""
         sql = self._updates.get(columns)
         if sql is None:
+            if len(self._updates) >= 256:  # column sets seen are few; this only bounds them
+                self._updates.clear()
             sets = ", ".join(f"{EXEC_SET_COLUMNS[i]} = ?" for i in columns)
             sql = self._updates[columns] = self.mark(f"UPDATE executions SET {sets} WHERE key = ?")
         return sql

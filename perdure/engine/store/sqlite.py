@@ -21,7 +21,6 @@ from contextlib import contextmanager
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 from perdure.engine.errors import StoreCorruptedError, StoreError
 from perdure.wire.types import (
