@@ -5,6 +5,13 @@
 its `schema_version` table. A released migration is never edited: changes are new entries.
 Times are microseconds since the epoch (BIGINT); identifiers and names that are sorted are
 `COLLATE "C"`, so they sort by code point, as SQLite sorts them. Standard library only.
+
+This schema and SQLite's (`schema`) are written out apiece, not generated from one
+declaration: both are released migrations, which are never edited, so a shared declaration
+could only ever feed new migrations; and the tables differ beyond type names (SQLite's
+`WITHOUT ROWID` tables, its `operation_results` spill table and trigger and the events'
+`result_ref`; here the identity key, `COLLATE "C"`, other partial indexes, the
+`schema_version` table and the `transactions` sequence).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`PostgresStore`: the store on a PostgreSQL database, through psycopg 3 (the `postgres` extra).
 
-All of its SQL is here (its schema is in `pg_schema`); the rows it writes and reads are the
+Its SQL is here and, where the dialects agree, in `sql` (its schema is in `pg_schema`); the rows it writes and reads are the
 SQLite store's (`rows`). Its tables live in their own schema (namespace), `perdure` by
 default, created and migrated on open under an advisory lock.
 
@@ -15,17 +15,15 @@ password).
 
 This is the only engine module that imports a third-party package (psycopg); nothing imports
 it at module level, so the engine runs without the extra. Imports `perdure.wire`,
-`perdure.engine.errors`, psycopg and the standard library.
+`perdure.engine.errors`, the store's shared modules, psycopg and the standard library.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import zlib
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -33,47 +31,23 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from perdure.engine.errors import StoreCorruptedError, StoreError
-from perdure.wire.types import ErrorObject, Event, Operation
+from perdure.wire.types import Event, Operation
 
 from .group import GroupCommit
 from .pg_schema import MIGRATIONS, SCHEMA_VERSION
-from .records import (
-    ExecutionQuery,
-    ExecutionRecord,
-    OperationSummary,
-    Timer,
-    TimerKind,
-    details_to_json,
-    error_to_json,
-    from_us,
-    opt_from_us,
-    to_us,
-)
-from .rows import (
-    EVENT_COLUMNS,
-    EXEC_COLUMNS,
-    EXEC_SET_COLUMNS,
-    OP_COLUMNS,
-    SUMMARY_COLUMNS,
-    event_from_row,
-    exec_from_row,
-    exec_values,
-    op_from_row,
-    op_values,
-    summary_from_row,
-)
+from .records import ExecutionRecord, details_to_json, to_us
+from .rows import EVENT_COLUMNS, EXEC_SET_COLUMNS, OP_COLUMNS, exec_values, op_from_row, op_values
+from .sql import EVENT_SELECT, Dialect, SqlTx
 from .sqlite import Durability
 
 DEFAULT_SCHEMA = "perdure"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _LOCK_CLASS = 0x50524455  # "PRDU": the advisory-lock class of perdure's stores
 
-_SELECT_EXECUTION = f"SELECT {EXEC_COLUMNS} FROM executions WHERE arn = %s"
 _INSERT_EXECUTION = (
     f"INSERT INTO executions ({', '.join(EXEC_SET_COLUMNS)})"
     f" VALUES ({', '.join(['%s'] * len(EXEC_SET_COLUMNS))}) RETURNING key"
 )
-_ALL_EXECUTION_COLUMNS = tuple(range(len(EXEC_SET_COLUMNS)))
 _OP_SELECT = ", ".join(f"o.{c}" for c in OP_COLUMNS.split(", "))
 _SELECT_OPERATIONS = (
     f"SELECT {_OP_SELECT} FROM operations o WHERE o.execution_key = %s AND o.operation_id = ANY(%s)"
@@ -86,21 +60,14 @@ _UPSERT_OPERATION = (
     " result = excluded.result, error = excluded.error,"
     " replay_children = excluded.replay_children, callback_id = excluded.callback_id"
 )
-_SELECT_CHANGED = (
-    f"SELECT c.change_seq, {_OP_SELECT}"
-    " FROM operation_changes c JOIN operations o"
-    " ON o.execution_key = c.execution_key AND o.operation_id = c.operation_id"
-    " WHERE c.execution_key = %s AND c.change_seq > %s AND c.change_seq <= %s"
-    " ORDER BY c.change_seq LIMIT %s"
-)
 _INSERT_EVENT = f"INSERT INTO events (execution_key, {EVENT_COLUMNS}) VALUES ({', '.join(['%s'] * 9)})"
-_SELECT_EVENTS = f"SELECT {EVENT_COLUMNS}, NULL FROM events WHERE execution_key = %s AND "
-
-
-@functools.lru_cache(maxsize=64)
-def _update_execution(columns: tuple[int, ...]) -> str:
-    """The UPDATE of the execution columns at these positions of `EXEC_SET_COLUMNS`."""
-    return f"UPDATE executions SET {', '.join(f'{EXEC_SET_COLUMNS[i]} = %s' for i in columns)} WHERE key = %s"
+_DIALECT = Dialect(
+    "%s",
+    true="TRUE",
+    contains="strpos(name, ?) > 0",
+    op_select=_OP_SELECT,
+    select_events=f"SELECT {EVENT_SELECT}, NULL FROM events e WHERE e.execution_key = ? AND ",
+)
 
 
 def split_schema(url: str) -> tuple[str, str | None]:
@@ -128,121 +95,30 @@ def shown_url(url: str) -> str:
     return f"postgresql://{who}{where}/{params.get('dbname', '')}"
 
 
-class _PostgresTx:
+class _PostgresTx(SqlTx):
     """`StoreTx` over one connection inside an open transaction."""
+
+    _q = _DIALECT
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._c = conn
-        self._stored: dict[int, Sequence[Any]] = {}
-        """Execution columns as this transaction last read or wrote them, by key: an update
-        writes only the columns that changed."""
+        self._stored = {}
 
-    def _one(self, sql: str, args: Sequence[Any] = ()) -> Any:
-        return self._c.execute(sql, args).fetchone()
-
-    def _all(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
-        return self._c.execute(sql, args).fetchall()
-
-    # ---------------------------------------------------------------- executions
-    def get_execution(self, arn: str) -> ExecutionRecord | None:
-        row = self._one(_SELECT_EXECUTION, (arn,))
-        if row is None:
-            return None
-        self._stored[row[0]] = row[1:]
-        return exec_from_row(row)
-
-    def find_execution(self, function_name: str, name: str) -> ExecutionRecord | None:
-        row = self._one(
-            f"SELECT {EXEC_COLUMNS} FROM executions WHERE function_name = %s AND name = %s",
-            (function_name, name),
-        )
-        return None if row is None else exec_from_row(row)
+    def _statuses(self, statuses: Sequence[Any]) -> tuple[str, list[Any]]:
+        return "status = ANY(%s)", [[s.value for s in statuses]]
 
     def insert_execution(self, record: ExecutionRecord) -> None:
         values = exec_values(record)
-        record.key = self._one(_INSERT_EXECUTION, values)[0]
+        record.key = self._c.execute(_INSERT_EXECUTION, values).fetchone()[0]
         self._stored[record.key] = values
 
-    def update_execution(self, record: ExecutionRecord) -> None:
-        values = exec_values(record)
-        stored = self._stored.get(record.key)
-        if stored is None:
-            columns = _ALL_EXECUTION_COLUMNS
-        else:
-            columns = tuple(i for i, (new, old) in enumerate(zip(values, stored, strict=True)) if new != old)
-            if not columns:
-                return
-        self._c.execute(_update_execution(columns), (*(values[i] for i in columns), record.key))
-        self._stored[record.key] = values
-
-    def list_executions(self, query: ExecutionQuery) -> list[ExecutionRecord]:
-        where = ["TRUE"]
-        args: list[Any] = []
-        if query.function_name is not None:
-            where.append("function_name = %s")
-            args.append(query.function_name)
-        if query.name is not None:
-            where.append("name = %s")
-            args.append(query.name)
-        if query.name_contains:
-            where.append("strpos(name, %s) > 0")
-            args.append(query.name_contains)
-        if query.statuses:
-            where.append("status = ANY(%s)")
-            args.append([s.value for s in query.statuses])
-        if query.started_after is not None:
-            where.append("start_us >= %s")
-            args.append(to_us(query.started_after))
-        if query.started_before is not None:
-            where.append("start_us <= %s")
-            args.append(to_us(query.started_before))
-        if query.after_key is not None:
-            where.append("key < %s" if query.reverse else "key > %s")
-            args.append(query.after_key)
-        order = "DESC" if query.reverse else "ASC"
-        sql = (
-            f"SELECT {EXEC_COLUMNS} FROM executions WHERE {' AND '.join(where)} ORDER BY key {order} LIMIT %s"
-        )
-        return [exec_from_row(r) for r in self._all(sql, (*args, query.limit))]
-
-    def executions_to_invoke(self, now: datetime, limit: int) -> list[str]:
-        rows = self._all(
-            "SELECT arn FROM executions WHERE needs_invocation = 1 AND status = 'RUNNING'"
-            " AND request_id IS NULL AND (invoke_after_us IS NULL OR invoke_after_us <= %s)"
-            " ORDER BY key LIMIT %s",
-            (to_us(now), limit),
-        )
-        return [r[0] for r in rows]
-
-    def next_invoke_after(self) -> datetime | None:
-        row = self._one(
-            "SELECT MIN(invoke_after_us) FROM executions WHERE needs_invocation = 1"
-            " AND status = 'RUNNING' AND request_id IS NULL"
-        )
-        return opt_from_us(row[0])
-
-    def executions_with_open_invocation(self) -> list[ExecutionRecord]:
-        rows = self._all(f"SELECT {EXEC_COLUMNS} FROM executions WHERE request_id IS NOT NULL ORDER BY key")
-        return [exec_from_row(r) for r in rows]
-
-    def function_names(self) -> list[str]:
-        rows = self._all("SELECT DISTINCT function_name FROM executions ORDER BY function_name")
-        return [str(r[0]) for r in rows]
-
-    def child_executions(self, parent_arn: str) -> list[ExecutionRecord]:
-        rows = self._all(
-            f"SELECT {EXEC_COLUMNS} FROM executions WHERE parent_arn = %s ORDER BY key", (parent_arn,)
-        )
-        return [exec_from_row(r) for r in rows]
-
-    # ---------------------------------------------------------------- operations
     def get_operation(self, execution_key: int, operation_id: str) -> Operation | None:
         return self.get_operations(execution_key, (operation_id,)).get(operation_id)
 
     def get_operations(self, execution_key: int, operation_ids: Collection[str]) -> dict[str, Operation]:
         if not operation_ids:
             return {}
-        rows = self._all(_SELECT_OPERATIONS, (execution_key, list(operation_ids)))
+        rows = self._c.execute(_SELECT_OPERATIONS, (execution_key, list(operation_ids))).fetchall()
         return {row[1]: op_from_row(row) for row in rows}
 
     def put_operations(self, execution_key: int, operations: Sequence[tuple[int, Operation]]) -> None:
@@ -251,44 +127,6 @@ class _PostgresTx:
             with self._c.cursor() as cur:
                 cur.executemany(_UPSERT_OPERATION, rows)
 
-    def log_change(self, execution_key: int, operation_id: str, change: int) -> None:
-        self._c.execute(
-            "INSERT INTO operation_changes (execution_key, operation_id, change_seq) VALUES (%s, %s, %s)"
-            " ON CONFLICT (execution_key, operation_id) DO UPDATE SET change_seq = excluded.change_seq",
-            (execution_key, operation_id, change),
-        )
-
-    def operations_changed(
-        self, execution_key: int, after_change: int, upto_change: int, limit: int
-    ) -> list[tuple[int, Operation]]:
-        rows = self._all(_SELECT_CHANGED, (execution_key, after_change, upto_change, limit))
-        return [(r[0], op_from_row(r[1:])) for r in rows]
-
-    def prune_changes(self, execution_key: int, upto_change: int) -> None:
-        self._c.execute(
-            "DELETE FROM operation_changes WHERE execution_key = %s AND change_seq <= %s",
-            (execution_key, upto_change),
-        )
-
-    def list_operations(self, execution_key: int, after_seq: int, limit: int) -> list[tuple[int, Operation]]:
-        rows = self._all(
-            f"SELECT {_OP_SELECT} FROM operations o WHERE o.execution_key = %s AND o.seq > %s"
-            " ORDER BY o.seq LIMIT %s",
-            (execution_key, after_seq, limit),
-        )
-        return [(r[0], op_from_row(r)) for r in rows]
-
-    def operation_summaries(
-        self, execution_key: int, after_seq: int, limit: int
-    ) -> list[tuple[int, OperationSummary]]:
-        rows = self._all(
-            f"SELECT {SUMMARY_COLUMNS} FROM operations WHERE execution_key = %s AND seq > %s"
-            " ORDER BY seq LIMIT %s",
-            (execution_key, after_seq, limit),
-        )
-        return [summary_from_row(r) for r in rows]
-
-    # ------------------------------------------------------------------- history
     def append_events(self, execution_key: int, events: Sequence[Event]) -> None:
         rows = [
             (
@@ -307,101 +145,6 @@ class _PostgresTx:
         if rows:
             with self._c.cursor() as cur:
                 cur.executemany(_INSERT_EVENT, rows)
-
-    def list_events(
-        self, execution_key: int, after_event_id: int | None, limit: int, reverse: bool
-    ) -> list[Event]:
-        if reverse:
-            bound = after_event_id if after_event_id is not None else 2**62
-            sql = "event_id < %s ORDER BY event_id DESC"
-        else:
-            bound = after_event_id if after_event_id is not None else 0
-            sql = "event_id > %s ORDER BY event_id ASC"
-        rows = self._all(f"{_SELECT_EVENTS}{sql} LIMIT %s", (execution_key, bound, limit))
-        return [event_from_row(r) for r in rows]
-
-    # -------------------------------------------------------------------- timers
-    def set_timer(self, execution_key: int, operation_id: str, kind: TimerKind, due: datetime) -> None:
-        self._c.execute(
-            "INSERT INTO timers (execution_key, operation_id, kind, due_us) VALUES (%s, %s, %s, %s)"
-            " ON CONFLICT (execution_key, operation_id, kind) DO UPDATE SET due_us = excluded.due_us",
-            (execution_key, operation_id, kind.value, to_us(due)),
-        )
-
-    def delete_timer(self, execution_key: int, operation_id: str, kind: TimerKind) -> None:
-        self._c.execute(
-            "DELETE FROM timers WHERE execution_key = %s AND operation_id = %s AND kind = %s",
-            (execution_key, operation_id, kind.value),
-        )
-
-    def take_timer(self, timer: Timer) -> bool:
-        cur = self._c.execute(
-            "DELETE FROM timers WHERE execution_key = %s AND operation_id = %s AND kind = %s AND due_us = %s",
-            (timer.execution_key, timer.operation_id, timer.kind.value, to_us(timer.due)),
-        )
-        return cur.rowcount == 1
-
-    def delete_timers(self, execution_key: int) -> None:
-        self._c.execute("DELETE FROM timers WHERE execution_key = %s", (execution_key,))
-
-    def due_timers(self, now: datetime, limit: int) -> list[Timer]:
-        rows = self._all(
-            "SELECT t.execution_key, e.arn, t.operation_id, t.kind, t.due_us FROM timers t"
-            " JOIN executions e ON e.key = t.execution_key WHERE t.due_us <= %s"
-            " ORDER BY t.due_us, t.execution_key, t.operation_id, t.kind LIMIT %s",
-            (to_us(now), limit),
-        )
-        return [Timer(r[0], r[1], r[2], TimerKind(r[3]), from_us(r[4])) for r in rows]
-
-    def due_timers_of(self, execution_key: int, arn: str, now: datetime) -> list[Timer]:
-        rows = self._all(
-            "SELECT operation_id, kind, due_us FROM timers WHERE execution_key = %s AND due_us <= %s"
-            " ORDER BY due_us, operation_id, kind",
-            (execution_key, to_us(now)),
-        )
-        return [Timer(execution_key, arn, r[0], TimerKind(r[1]), from_us(r[2])) for r in rows]
-
-    def next_timer_due(self, *, deadlines: bool = True) -> datetime | None:
-        if deadlines:
-            return opt_from_us(self._one("SELECT MIN(due_us) FROM timers")[0])
-        row = self._one(
-            "SELECT MIN(due_us) FROM timers WHERE kind != %s", (TimerKind.EXECUTION_TIMEOUT.value,)
-        )
-        return opt_from_us(row[0])
-
-    # ------------------------------------------------------------ idempotency
-    def get_checkpoint_request(self, execution_key: int, client_token: str) -> tuple[str, str | None] | None:
-        row = self._one(
-            "SELECT digest, response FROM checkpoint_requests WHERE execution_key = %s AND client_token = %s",
-            (execution_key, client_token),
-        )
-        return None if row is None else (row[0], row[1])
-
-    def put_checkpoint_request(
-        self, execution_key: int, client_token: str, digest: str, response: str
-    ) -> None:
-        self._c.execute(
-            "UPDATE checkpoint_requests SET response = NULL WHERE execution_key = %s AND response IS NOT NULL",
-            (execution_key,),
-        )
-        self._c.execute(
-            "INSERT INTO checkpoint_requests (execution_key, client_token, digest, response)"
-            " VALUES (%s, %s, %s, %s)",
-            (execution_key, client_token, digest, response),
-        )
-
-    # --------------------------------------------------------------- invocations
-    def insert_invocation(self, execution_key: int, request_id: str, start: datetime) -> None:
-        self._c.execute(
-            "INSERT INTO invocations (request_id, execution_key, start_us) VALUES (%s, %s, %s)",
-            (request_id, execution_key, to_us(start)),
-        )
-
-    def complete_invocation(self, request_id: str, end: datetime, error: ErrorObject | None) -> None:
-        self._c.execute(
-            "UPDATE invocations SET end_us = %s, error = %s WHERE request_id = %s",
-            (to_us(end), error_to_json(error), request_id),
-        )
 
 
 class PostgresStore(GroupCommit[_PostgresTx]):

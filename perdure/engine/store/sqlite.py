@@ -8,7 +8,8 @@ One connection per store, shared by threads under a lock (the SDK's checkpoint t
 the scheduler both write). Writers take `BEGIN IMMEDIATE`, so two stores (or processes)
 on one file serialise on SQLite's write lock; the busy timeout makes the loser wait
 instead of failing. Every sqlite3 error is translated here into a `StoreError` naming the
-file. Imports only `perdure.wire`, `perdure.engine.errors` and the standard library.
+file. The queries both SQL stores write the same way are in `sql`; the rest of its SQL is
+here. Imports only `perdure.wire`, `perdure.engine.errors` and the standard library.
 """
 
 from __future__ import annotations
@@ -18,14 +19,11 @@ import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 from perdure.engine.errors import StoreCorruptedError, StoreError
 from perdure.wire.types import (
-    ErrorObject,
     Event,
     EventResult,
     EventType,
@@ -35,29 +33,18 @@ from perdure.wire.types import (
 
 from .group import GroupCommit
 from .records import (
-    ExecutionQuery,
     ExecutionRecord,
-    OperationSummary,
-    Timer,
-    TimerKind,
     details_to_json,
-    error_to_json,
-    from_us,
-    opt_from_us,
     to_us,
 )
 from .rows import EVENT_COLUMNS as _EVENT_COLUMNS
-from .rows import EXEC_COLUMNS as _EXEC_COLUMNS
 from .rows import EXEC_SET_COLUMNS as _EXEC_SET_COLUMNS
 from .rows import OP_COLUMNS as _OP_COLUMNS
-from .rows import SUMMARY_COLUMNS as _SUMMARY_COLUMNS
-from .rows import event_from_row as _event_from_row
-from .rows import exec_from_row as _exec_from_row
 from .rows import exec_values as _exec_values
 from .rows import op_from_row as _op_from_row
 from .rows import op_values as _op_values
-from .rows import summary_from_row as _summary_from_row
 from .schema import APPLICATION_ID, CURRENT, MIGRATIONS, SCHEMA_VERSION
+from .sql import EVENT_SELECT, Dialect, SqlTx
 
 BUSY_TIMEOUT_MS = 30_000
 """How long a writer waits for another connection's write lock before giving up. Long
@@ -75,17 +62,8 @@ class Durability(StrEnum):
 
 
 # Hot-path statements, built once (sqlite3 caches prepared statements by SQL text).
-_SELECT_EXECUTION = f"SELECT {_EXEC_COLUMNS} FROM executions WHERE arn = ?"
 _INSERT_EXECUTION = f"INSERT INTO executions ({', '.join(_EXEC_SET_COLUMNS)}) VALUES ({', '.join('?' * len(_EXEC_SET_COLUMNS))})"
 
-
-@functools.lru_cache(maxsize=64)
-def _update_execution(columns: tuple[int, ...]) -> str:
-    """The UPDATE of the execution columns at these positions of `_EXEC_SET_COLUMNS`."""
-    return f"UPDATE executions SET {', '.join(f'{_EXEC_SET_COLUMNS[i]} = ?' for i in columns)} WHERE key = ?"
-
-
-_ALL_EXECUTION_COLUMNS = tuple(range(len(_EXEC_SET_COLUMNS)))
 _SPILL_LENGTH = 1024
 """Results of this many characters or more are kept in `operation_results` (schema 7)."""
 _RESULT = "COALESCE(o.result, (SELECT r.result FROM operation_results r WHERE r.rowid = o.result_row))"
@@ -93,10 +71,6 @@ _RESULT = "COALESCE(o.result, (SELECT r.result FROM operation_results r WHERE r.
 _OP_SELECT = ", ".join(_RESULT if c == "result" else f"o.{c}" for c in _OP_COLUMNS.split(", "))
 """`_OP_COLUMNS` as read from `operations o` (the result wherever it is kept)."""
 _SELECT_OPERATION = f"SELECT {_OP_SELECT} FROM operations o WHERE o.execution_key = ? AND o.operation_id = ?"
-_SELECT_SUMMARIES = (
-    f"SELECT {_SUMMARY_COLUMNS} FROM operations WHERE execution_key = ? AND seq > ? ORDER BY seq LIMIT ?"
-)
-"""An execution's operations without their payloads (`operation_summaries`)."""
 _IN_CHUNK = 512
 """Ids per `WHERE operation_id IN (...)` read (well under SQLite's bound-parameter limit)."""
 
@@ -118,23 +92,22 @@ _UPSERT_OPERATION = (
     " replay_children = excluded.replay_children, callback_id = excluded.callback_id,"
     " result_row = excluded.result_row"
 )
-_SELECT_CHANGED = (
-    f"SELECT c.change_seq, {_OP_SELECT}"
-    " FROM operation_changes c JOIN operations o"
-    " ON o.execution_key = c.execution_key AND o.operation_id = c.operation_id"
-    " WHERE c.execution_key = ? AND c.change_seq > ? AND c.change_seq <= ? ORDER BY c.change_seq LIMIT ?"
-)
 _INSERT_EVENT = (
     f"INSERT INTO events (execution_key, {_EVENT_COLUMNS}, result_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_SELECT_EVENTS = (
-    f"SELECT {', '.join('e.' + c for c in _EVENT_COLUMNS.split(', '))},"
-    f" CASE e.result_ref WHEN 1 THEN {_RESULT} WHEN 2 THEN x.result END"
-    " FROM events e"
-    " LEFT JOIN operations o ON e.result_ref = 1 AND o.execution_key = e.execution_key"
-    " AND o.operation_id = e.operation_id"
-    " LEFT JOIN executions x ON e.result_ref = 2 AND x.key = e.execution_key"
-    " WHERE e.execution_key = ? AND "
+_DIALECT = Dialect(
+    "?",
+    true="1",
+    contains="instr(name, ?) > 0",
+    op_select=_OP_SELECT,
+    select_events=(
+        f"SELECT {EVENT_SELECT}, CASE e.result_ref WHEN 1 THEN {_RESULT} WHEN 2 THEN x.result END"
+        " FROM events e"
+        " LEFT JOIN operations o ON e.result_ref = 1 AND o.execution_key = e.execution_key"
+        " AND o.operation_id = e.operation_id"
+        " LEFT JOIN executions x ON e.result_ref = 2 AND x.key = e.execution_key"
+        " WHERE e.execution_key = ? AND "
+    ),
 )
 _REF_OPERATION, _REF_EXECUTION = 1, 2
 _REF_MIN_LENGTH = 256
@@ -240,8 +213,10 @@ def _payload_length(op: Operation) -> int:
     return length
 
 
-class _SqliteTx:
+class _SqliteTx(SqlTx):
     """`StoreTx` over one connection inside an open transaction."""
+
+    _q = _DIALECT
 
     def __init__(self, conn: sqlite3.Connection, cache: _OperationCache) -> None:
         self._c = conn
@@ -250,27 +225,9 @@ class _SqliteTx:
         """Operations this transaction wrote (the cache takes them when it commits)."""
         self._created: list[int] = []
         """Keys of the executions this transaction inserted."""
-        self._stored: dict[int, Sequence[Any]] = {}
+        self._stored = {}
         self._results: dict[tuple[int, str], str] = {}
         """Large results of the operations this transaction wrote SUCCEEDED (`append_events`)."""
-        """Execution columns as this transaction last read or wrote them, by key: an update
-        writes only the columns that changed, so the indexes over the others (ARN, name,
-        start time, open invocation) are not rewritten by every checkpoint."""
-
-    # ---------------------------------------------------------------- executions
-    def get_execution(self, arn: str) -> ExecutionRecord | None:
-        row = self._c.execute(_SELECT_EXECUTION, (arn,)).fetchone()
-        if row is None:
-            return None
-        self._stored[row[0]] = row[1:]
-        return _exec_from_row(row)
-
-    def find_execution(self, function_name: str, name: str) -> ExecutionRecord | None:
-        row = self._c.execute(
-            f"SELECT {_EXEC_COLUMNS} FROM executions WHERE function_name = ? AND name = ?",
-            (function_name, name),
-        ).fetchone()
-        return None if row is None else _exec_from_row(row)
 
     def insert_execution(self, record: ExecutionRecord) -> None:
         cur = self._c.execute(_INSERT_EXECUTION, _exec_values(record))
@@ -278,79 +235,6 @@ class _SqliteTx:
         record.key = cur.lastrowid
         self._created.append(record.key)
 
-    def update_execution(self, record: ExecutionRecord) -> None:
-        values = _exec_values(record)
-        stored = self._stored.get(record.key)
-        if stored is None:
-            columns = _ALL_EXECUTION_COLUMNS
-        else:
-            columns = tuple(i for i, (new, old) in enumerate(zip(values, stored, strict=True)) if new != old)
-            if not columns:
-                return
-        self._c.execute(_update_execution(columns), (*(values[i] for i in columns), record.key))
-        self._stored[record.key] = values
-
-    def list_executions(self, query: ExecutionQuery) -> list[ExecutionRecord]:
-        where = ["1"]
-        args: list[Any] = []
-        if query.function_name is not None:
-            where.append("function_name = ?")
-            args.append(query.function_name)
-        if query.name is not None:
-            where.append("name = ?")
-            args.append(query.name)
-        if query.name_contains:
-            where.append("instr(name, ?) > 0")
-            args.append(query.name_contains)
-        if query.statuses:
-            where.append(f"status IN ({', '.join('?' * len(query.statuses))})")
-            args.extend(s.value for s in query.statuses)
-        if query.started_after is not None:
-            where.append("start_us >= ?")
-            args.append(to_us(query.started_after))
-        if query.started_before is not None:
-            where.append("start_us <= ?")
-            args.append(to_us(query.started_before))
-        if query.after_key is not None:
-            where.append("key < ?" if query.reverse else "key > ?")
-            args.append(query.after_key)
-        order = "DESC" if query.reverse else "ASC"
-        sql = (
-            f"SELECT {_EXEC_COLUMNS} FROM executions WHERE {' AND '.join(where)} ORDER BY key {order} LIMIT ?"
-        )
-        return [_exec_from_row(r) for r in self._c.execute(sql, (*args, query.limit))]
-
-    def executions_to_invoke(self, now: datetime, limit: int) -> list[str]:
-        rows = self._c.execute(
-            "SELECT arn FROM executions WHERE needs_invocation = 1 AND status = 'RUNNING'"
-            " AND request_id IS NULL AND (invoke_after_us IS NULL OR invoke_after_us <= ?)"
-            " ORDER BY key LIMIT ?",
-            (to_us(now), limit),
-        ).fetchall()
-        return [r[0] for r in rows]
-
-    def next_invoke_after(self) -> datetime | None:
-        row = self._c.execute(
-            "SELECT MIN(invoke_after_us) FROM executions WHERE needs_invocation = 1"
-            " AND status = 'RUNNING' AND request_id IS NULL"
-        ).fetchone()
-        return opt_from_us(row[0])
-
-    def executions_with_open_invocation(self) -> list[ExecutionRecord]:
-        rows = self._c.execute(f"SELECT {_EXEC_COLUMNS} FROM executions WHERE request_id IS NOT NULL")
-        return [_exec_from_row(r) for r in rows]
-
-    def function_names(self) -> list[str]:
-        rows = self._c.execute("SELECT DISTINCT function_name FROM executions ORDER BY function_name")
-        return [str(r[0]) for r in rows]
-
-    def child_executions(self, parent_arn: str) -> list[ExecutionRecord]:
-        rows = self._c.execute(
-            f"SELECT {_EXEC_COLUMNS} FROM executions WHERE parent_arn = ? ORDER BY key", (parent_arn,)
-        )
-        return [_exec_from_row(r) for r in rows]
-
-    # ---------------------------------------------------------------- operations
     def get_operation(self, execution_key: int, operation_id: str) -> Operation | None:
         return self.get_operations(execution_key, (operation_id,)).get(operation_id)
 
@@ -394,41 +278,6 @@ class _SqliteTx:
             self._written[(execution_key, op.id)] = op
         self._c.executemany(_UPSERT_OPERATION, rows)
 
-    def log_change(self, execution_key: int, operation_id: str, change: int) -> None:
-        self._c.execute(
-            "INSERT OR REPLACE INTO operation_changes (execution_key, operation_id, change_seq) VALUES (?, ?, ?)",
-            (execution_key, operation_id, change),
-        )
-
-    def operations_changed(
-        self, execution_key: int, after_change: int, upto_change: int, limit: int
-    ) -> list[tuple[int, Operation]]:
-        rows = self._c.execute(_SELECT_CHANGED, (execution_key, after_change, upto_change, limit))
-        return [(r[0], _op_from_row(r[1:])) for r in rows]
-
-    def prune_changes(self, execution_key: int, upto_change: int) -> None:
-        self._c.execute(
-            "DELETE FROM operation_changes WHERE execution_key = ? AND change_seq <= ?",
-            (execution_key, upto_change),
-        )
-
-    def list_operations(self, execution_key: int, after_seq: int, limit: int) -> list[tuple[int, Operation]]:
-        rows = self._c.execute(
-            f"SELECT {_OP_SELECT} FROM operations o WHERE o.execution_key = ? AND o.seq > ?"
-            " ORDER BY o.seq LIMIT ?",
-            (execution_key, after_seq, limit),
-        )
-        return [(r[0], _op_from_row(r)) for r in rows]
-
-    def operation_summaries(
-        self, execution_key: int, after_seq: int, limit: int
-    ) -> list[tuple[int, OperationSummary]]:
-        return [
-            _summary_from_row(r)
-            for r in self._c.execute(_SELECT_SUMMARIES, (execution_key, after_seq, limit))
-        ]
-
-    # ------------------------------------------------------------------- history
     def append_events(self, execution_key: int, events: Sequence[Event]) -> None:
         """An event whose large result is the one its operation or execution recorded earlier
         in this transaction keeps a reference to it instead of a copy (schema 6)."""
@@ -461,102 +310,6 @@ class _SqliteTx:
                 )
             )
         self._c.executemany(_INSERT_EVENT, rows)
-
-    def list_events(
-        self, execution_key: int, after_event_id: int | None, limit: int, reverse: bool
-    ) -> list[Event]:
-        if reverse:
-            bound = after_event_id if after_event_id is not None else 2**62
-            sql = "event_id < ? ORDER BY event_id DESC"
-        else:
-            bound = after_event_id if after_event_id is not None else 0
-            sql = "event_id > ? ORDER BY event_id ASC"
-        rows = self._c.execute(
-            f"{_SELECT_EVENTS}e.{sql.replace('ORDER BY ', 'ORDER BY e.')} LIMIT ?",
-            (execution_key, bound, limit),
-        )
-        return [_event_from_row(r) for r in rows]
-
-    # -------------------------------------------------------------------- timers
-    def set_timer(self, execution_key: int, operation_id: str, kind: TimerKind, due: datetime) -> None:
-        self._c.execute(
-            "INSERT OR REPLACE INTO timers (execution_key, operation_id, kind, due_us) VALUES (?, ?, ?, ?)",
-            (execution_key, operation_id, kind.value, to_us(due)),
-        )
-
-    def delete_timer(self, execution_key: int, operation_id: str, kind: TimerKind) -> None:
-        self._c.execute(
-            "DELETE FROM timers WHERE execution_key = ? AND operation_id = ? AND kind = ?",
-            (execution_key, operation_id, kind.value),
-        )
-
-    def take_timer(self, timer: Timer) -> bool:
-        cur = self._c.execute(
-            "DELETE FROM timers WHERE execution_key = ? AND operation_id = ? AND kind = ? AND due_us = ?",
-            (timer.execution_key, timer.operation_id, timer.kind.value, to_us(timer.due)),
-        )
-        return cur.rowcount == 1
-
-    def delete_timers(self, execution_key: int) -> None:
-        self._c.execute("DELETE FROM timers WHERE execution_key = ?", (execution_key,))
-
-    def due_timers(self, now: datetime, limit: int) -> list[Timer]:
-        rows = self._c.execute(
-            "SELECT t.execution_key, e.arn, t.operation_id, t.kind, t.due_us FROM timers t"
-            " JOIN executions e ON e.key = t.execution_key WHERE t.due_us <= ?"
-            " ORDER BY t.due_us, t.execution_key, t.operation_id, t.kind LIMIT ?",
-            (to_us(now), limit),
-        )
-        return [Timer(r[0], r[1], r[2], TimerKind(r[3]), from_us(r[4])) for r in rows]
-
-    def due_timers_of(self, execution_key: int, arn: str, now: datetime) -> list[Timer]:
-        rows = self._c.execute(
-            "SELECT operation_id, kind, due_us FROM timers WHERE execution_key = ? AND due_us <= ?"
-            " ORDER BY due_us, operation_id, kind",
-            (execution_key, to_us(now)),
-        )
-        return [Timer(execution_key, arn, r[0], TimerKind(r[1]), from_us(r[2])) for r in rows]
-
-    def next_timer_due(self, *, deadlines: bool = True) -> datetime | None:
-        if deadlines:
-            return opt_from_us(self._c.execute("SELECT MIN(due_us) FROM timers").fetchone()[0])
-        row = self._c.execute(
-            "SELECT MIN(due_us) FROM timers WHERE kind != ?", (TimerKind.EXECUTION_TIMEOUT.value,)
-        ).fetchone()
-        return opt_from_us(row[0])
-
-    # ------------------------------------------------------------ idempotency
-    def get_checkpoint_request(self, execution_key: int, client_token: str) -> tuple[str, str | None] | None:
-        row = self._c.execute(
-            "SELECT digest, response FROM checkpoint_requests WHERE execution_key = ? AND client_token = ?",
-            (execution_key, client_token),
-        ).fetchone()
-        return None if row is None else (row[0], row[1])
-
-    def put_checkpoint_request(
-        self, execution_key: int, client_token: str, digest: str, response: str
-    ) -> None:
-        self._c.execute(
-            "UPDATE checkpoint_requests SET response = NULL WHERE execution_key = ? AND response IS NOT NULL",
-            (execution_key,),
-        )
-        self._c.execute(
-            "INSERT INTO checkpoint_requests (execution_key, client_token, digest, response) VALUES (?, ?, ?, ?)",
-            (execution_key, client_token, digest, response),
-        )
-
-    # --------------------------------------------------------------- invocations
-    def insert_invocation(self, execution_key: int, request_id: str, start: datetime) -> None:
-        self._c.execute(
-            "INSERT INTO invocations (request_id, execution_key, start_us) VALUES (?, ?, ?)",
-            (request_id, execution_key, to_us(start)),
-        )
-
-    def complete_invocation(self, request_id: str, end: datetime, error: ErrorObject | None) -> None:
-        self._c.execute(
-            "UPDATE invocations SET end_us = ?, error = ? WHERE request_id = ?",
-            (to_us(end), error_to_json(error), request_id),
-        )
 
 
 class SqliteStore(GroupCommit[_SqliteTx]):
