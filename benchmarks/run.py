@@ -11,7 +11,7 @@ use. A workload perdure cannot run yet prints "n/a". The cold-start rows (`colds
 run with everything or with `--only COLD`. Results also go to
 `benchmarks/results/bench-<UTC time>.json`.
 
-Benchmarks measure; they never assert. The targets (issues 2-4) are printed beside the
+Benchmarks measure; they never assert. The targets are printed beside the
 figures with PASS / MISS.
 """
 

@@ -1,6 +1,6 @@
 """Bad input, end to end: each gets a clear error naming the problem, and stored state stays intact.
 
-The cases of issue 2: a non-serialisable step result, a wait under 1 s, a 300 KiB step
+The cases: a non-serialisable step result, a wait under 1 s, a 300 KiB step
 result, a stale checkpoint token, a malformed invocation input. (A corrupted database file
 is covered through the CLI in test_cli.py.)
 """
