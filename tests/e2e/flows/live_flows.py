@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
-from perdure import CallbackConfig, DurableContext, Duration, durable_execution
+from perdure import CallbackConfig, DurableContext, Duration, MapConfig, durable_execution
 
 
 @durable_execution
@@ -29,6 +30,18 @@ def slow(event: Any, context: DurableContext) -> str:
 def mapped(event: Any, context: DurableContext) -> int:
     """A map over `event` items."""
     batch = context.map(list(range(event)), lambda ctx, item, index, items: item, name="items")
+    return sum(batch.get_results())
+
+
+@durable_execution
+def slow_map(event: Any, context: DurableContext) -> int:
+    """A map over `event` items, two at a time, each 25 ms: a progress line or two."""
+
+    def item(ctx: DurableContext, item: int, index: int, items: Any) -> int:
+        time.sleep(0.025)
+        return item
+
+    batch = context.map(list(range(event)), item, name="items", config=MapConfig(max_concurrency=2))
     return sum(batch.get_results())
 
 
