@@ -41,6 +41,7 @@ from perdure.sdk.plugin import (
 )
 from perdure.testing.runner import open_callbacks
 from perdure.wire.types import (
+    DurableExecutionArn,
     Event,
     EventType,
     ExecutionStatus,
@@ -183,6 +184,9 @@ class Progress:
         if event.event_type is EventType.WAIT_STARTED:
             seconds = event.details.duration
             self._write(f"{label}  waiting {seconds}s" if seconds is not None else f"{label}  waiting")
+        elif event.event_type is EventType.CHAINED_INVOKE_STARTED and event.details.durable_execution_arn:
+            invoked = execution_name(event.details.durable_execution_arn)
+            self._write(f"{label}  waiting for execution {invoked} (perdure history {shlex.quote(invoked)})")
         elif event.event_type is EventType.CALLBACK_STARTED:
             name = event.name or self._names.get(event.parent_id or "")
             target = (
@@ -220,6 +224,14 @@ class Progress:
         if event.event_type not in (EventType.CONTEXT_SUCCEEDED, EventType.CONTEXT_FAILED):
             return
         progress.done += 1
+
+
+def execution_name(arn: str) -> str:
+    """The execution name an ARN holds (the ARN itself when it is not one perdure makes)."""
+    try:
+        return DurableExecutionArn.parse(arn).execution_name
+    except ValueError:
+        return arn
 
 
 def short_name(event: Event) -> str:
@@ -292,8 +304,29 @@ class Follower:
 
 
 def has_open_callback(engine: Engine, arn: str) -> bool:
-    """Whether execution `arn` has a callback that started and has not ended."""
-    return bool(open_callbacks(new_events(engine, arn, None)))
+    """Whether execution `arn` has a callback that started and has not ended, itself or in
+    an execution it invoked and still waits for (at any depth)."""
+    events = new_events(engine, arn, None)
+    if open_callbacks(events):
+        return True
+    ended = {e.id for e in events if e.event_type in _INVOKE_ENDS}
+    return any(
+        has_open_callback(engine, e.details.durable_execution_arn)
+        for e in events
+        if e.event_type is EventType.CHAINED_INVOKE_STARTED
+        and e.id not in ended
+        and e.details.durable_execution_arn
+    )
+
+
+_INVOKE_ENDS = frozenset(
+    {
+        EventType.CHAINED_INVOKE_SUCCEEDED,
+        EventType.CHAINED_INVOKE_FAILED,
+        EventType.CHAINED_INVOKE_TIMED_OUT,
+        EventType.CHAINED_INVOKE_STOPPED,
+    }
+)
 
 
 def drive_skipping(engine: Engine, arn: str, name: str) -> GetDurableExecutionResponse:

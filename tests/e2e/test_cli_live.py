@@ -116,6 +116,24 @@ def test_skip_time_waits_for_a_callback_sent_by_name_from_another_process(tmp_pa
     assert "status     SUCCEEDED" in out and '"answer": "\\"yes\\""' in out
 
 
+def test_skip_time_waits_for_a_callback_an_invoked_execution_waits_for(tmp_path: Path) -> None:
+    run = _start(
+        "run", f"{LIVE}:asks_through_a_child", "--function", f"asker={LIVE}:asks", "--skip-time", cwd=tmp_path
+    )
+    try:
+        lines = _read_until(run, "waiting for execution")
+        child = lines[-1].split("waiting for execution ")[1].split()[0]
+        assert re.search(r"invoke\s+ask\s+waiting for execution", lines[-1])
+        sent = run_cli("callback", "succeed", "--execution", child, "--result", '"through"', cwd=tmp_path)
+        assert sent.returncode == 0, sent.stderr
+        out, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 0, err
+    assert re.search(r"invoke\s+ask\s+succeeded", out) and "status     SUCCEEDED" in out
+
+
 def test_callback_by_name_errors_name_what_exists(tmp_path: Path) -> None:
     done = run_cli("run", f"{LIVE}:quick", "--name", "q", "--skip-time", "-q", cwd=tmp_path)
     assert done.returncode == 0, done.stderr

@@ -59,3 +59,9 @@ def quick_too(event: Any, context: DurableContext) -> str:
 def asks(event: Any, context: DurableContext) -> Any:
     """Waits for the callback "ok", with no timeout."""
     return context.create_callback(name="ok").result()
+
+
+@durable_execution
+def asks_through_a_child(event: Any, context: DurableContext) -> Any:
+    """Invokes the function "asker" (`asks`), which waits for a callback."""
+    return context.invoke("asker", None, name="ask")
