@@ -11,11 +11,11 @@ import pytest
 
 from perdure import DurableContext, durable_execution
 from perdure.cli.commands import _print_resume_hint
-from perdure.cli.live import Progress, RunObserver
-from perdure.engine import Engine
+from perdure.cli.live import Progress, RunObserver, drive_skipping
+from perdure.engine import Engine, EngineStalledError
 from perdure.link.inprocess import InProcessInvocable
 from perdure.testing import DurableTestRunner
-from perdure.wire.types import ExecutionStatus
+from perdure.wire.types import ExecutionStatus, InvocationOutput, InvocationStatus
 
 
 @durable_execution
@@ -64,7 +64,7 @@ def test_an_observed_run_shows_the_map_total_and_one_in_a_worker_what_started() 
     ):
         seconds = [0.0]
         lines: list[str] = []
-        progress = Progress(lines.append, "m-1", now=lambda: seconds[0], item_counts=counts)
+        progress = Progress(lines.append, "m-1", now=lambda seconds=seconds: seconds[0], item_counts=counts)
         for start in range(0, len(events), 20):
             progress.feed(events[start : start + 20])
             seconds[0] += 0.5
@@ -146,3 +146,17 @@ def test_an_unnamed_operation_shows_the_start_of_its_id_not_64_digits() -> None:
     Progress(lines.append, "u-1", now=lambda: 0.0).feed(result.history)
     assert lines[0].split() == ["step", f"#{step_id[:8]}", "succeeded"]
     assert all(len(word) < 64 for line in lines for word in line.split())
+
+
+def test_a_stalled_skip_time_run_points_at_the_history_command() -> None:
+    def suspends_on_nothing(input: Any, context: Any) -> InvocationOutput:
+        return InvocationOutput(InvocationStatus.PENDING)
+
+    with Engine.in_memory() as engine:
+        engine.register_function("fn", suspends_on_nothing)
+        arn = engine.start_execution("fn", None, "stuck-1")
+        with pytest.raises(EngineStalledError) as raised:
+            drive_skipping(engine, arn, "stuck-1")
+    assert str(raised.value) == (
+        "execution stuck-1 is RUNNING but nothing is scheduled to resume it (see `perdure history stuck-1`)"
+    )
