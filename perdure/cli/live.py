@@ -1,7 +1,8 @@
 """`perdure run`'s live view, and how it drives an execution with `--skip-time`.
 
-`Progress` turns history events into lines: one per operation as it ends, one when a wait
-or a callback starts (with the callback's full id and the command that answers it), and,
+`Progress` turns history events into lines: one per operation as it ends, one when a wait,
+a callback (with its full id and the command that answers it) or a chained invoke (with
+the invoked execution's name) starts, and,
 for a map, a progress line at most once a second instead of one line per item: items done
 out of the map's total where the run observes its handler (`RunObserver`), else items done
 and items started so far (a map with a concurrency limit starts its items as others end).
@@ -16,8 +17,9 @@ ends or an invocation does. Without it (`--isolation process`: the handler runs 
 worker) the follower reads the history every `POLL_SECONDS`.
 
 `drive_skipping` is `--skip-time`'s driver: waits and retry delays are skipped, but while a
-callback is open the virtual clock follows real time, so another process (`perdure
-callback`) can answer it before its timeout.
+callback is open (the execution's own, or one an execution it invoked waits for) the
+virtual clock follows real time, so another process (`perdure callback`) can answer it
+before its timeout.
 
 Imports the engine, the SDK's plugin types, the wire types and the test runner's history
 readers.
