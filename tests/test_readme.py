@@ -35,3 +35,35 @@ def test_the_first_example_runs_as_written(tmp_path: Path) -> None:
     outcome = json.loads(done.stdout.strip().splitlines()[-1])
     assert outcome["status"] == "SUCCEEDED"
     assert outcome["result"]["charge_id"].startswith("ch-")
+
+
+def _user_documents() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "benchmarks" / "README.md"]
+
+
+def test_the_readme_introduces_the_test_runner_and_links_its_page() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "DurableTestRunner" in readme and "perdure_runner" in readme
+    assert "](docs/testing.md)" in readme
+
+
+def test_user_documents_link_only_to_files_in_the_repository() -> None:
+    """Every relative link (and its #anchor) resolves inside the repository, and no page
+    points at notes kept outside it."""
+    for page in _user_documents():
+        text = page.read_text()
+        assert not re.search(r"\b(DECISIONS|shared/spec|shared/research|research/0\d)", text), page
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue  # http(s), mailto
+            path, _, anchor = target.partition("#")
+            resolved = (page.parent / path).resolve() if path else page
+            assert resolved.is_relative_to(ROOT) and resolved.exists(), f"{page.name}: {target}"
+            if anchor and resolved.suffix == ".md":
+                assert anchor in _anchors(resolved.read_text()), f"{page.name}: {target}"
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens."""
+    headings = re.findall(r"^#+\s+(.*)$", markdown, re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}

@@ -142,14 +142,15 @@ def serve(target_text: str, *, compat: bool) -> int:
         install()
     from perdure.sdk.execution import InvocationInputWithClient
 
-    from .target import Target, as_lambda_handler
+    from .target import Target, as_lambda_handler, is_durable_handler
 
     try:
-        handler = as_lambda_handler(Target.parse(target_text).load())
+        loaded = Target.parse(target_text).load()
+        handler = as_lambda_handler(loaded)
     except BaseException as exc:
         channel.send({"op": "load_error", "message": f"{type(exc).__name__}: {exc}"})
         return 2
-    channel.send({"op": "ready", "pid": os.getpid()})
+    channel.send({"op": "ready", "pid": os.getpid(), "durable": is_durable_handler(loaded)})
     client = PipeServiceClient(channel)
     while True:
         message = channel.receive()

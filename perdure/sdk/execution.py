@@ -67,6 +67,9 @@ class InvocationInputWithClient:
     client: DurableServiceClient
     clock: Clock = SYSTEM_CLOCK
     """Where the SDK reads the time during this invocation (tests give a fixed or skewed one)."""
+    plugins: tuple[DurableInstrumentationPluginFactory, ...] = ()
+    """Plugin factories added for this invocation after the handler's own: how a tool in the
+    same process observes the run (`perdure run`'s live lines)."""
 
 
 PluginFactories = Sequence[DurableInstrumentationPluginFactory | DurableInstrumentationPlugin] | None
@@ -206,6 +209,8 @@ def run_invocation(
     """
     invocation, client, clock = parse_event(event, boto3_client)
     arn = invocation.durable_execution_arn
+    if isinstance(event, InvocationInputWithClient) and event.plugins:
+        plugins = (*plugins, *event.plugins)
     dispatcher = PluginDispatcher(plugins) if plugins else NO_PLUGINS
     try:
         state = ExecutionState.load(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 from typing import Any
 
@@ -10,8 +11,11 @@ import pytest
 
 from perdure import DurableContext, durable_execution
 from perdure.cli.commands import _print_resume_hint
-from perdure.cli.live import Progress
+from perdure.cli.live import Progress, RunObserver, drive_skipping
+from perdure.engine import Engine, EngineStalledError
+from perdure.link.inprocess import InProcessInvocable
 from perdure.testing import DurableTestRunner
+from perdure.wire.types import ExecutionStatus, InvocationOutput, InvocationStatus
 
 
 @durable_execution
@@ -42,6 +46,30 @@ def test_a_map_prints_progress_at_most_once_a_second_not_per_item() -> None:
     assert not any("map-item" in line for line in lines)
     assert lines[0].split() == ["step", "first", "succeeded"]
     assert lines[-1].split() == ["context", "items", "succeeded", "(100", "items)"]
+
+
+def test_an_observed_run_shows_the_map_total_and_one_in_a_worker_what_started() -> None:
+    observer = RunObserver()
+    with Engine.in_memory() as engine:
+        engine.register_function("fn", InProcessInvocable(mapped, engine.service, [observer]))
+        arn = engine.start_execution("fn", None)
+        assert engine.drive(arn).status is ExecutionStatus.SUCCEEDED
+        events = engine.history(arn, include_execution_data=False)
+    assert observer.changed.is_set()
+    [map_id] = [e.id for e in events if e.sub_type == "Map" and e.event_type.value == "ContextStarted"]
+    assert observer.item_counts == {map_id: 100}
+    for counts, pattern in (
+        (observer.item_counts, r"\d+/100 items done"),
+        (None, r"\d+ items done, \d+ started"),
+    ):
+        seconds = [0.0]
+        lines: list[str] = []
+        progress = Progress(lines.append, "m-1", now=lambda seconds=seconds: seconds[0], item_counts=counts)
+        for start in range(0, len(events), 20):
+            progress.feed(events[start : start + 20])
+            seconds[0] += 0.5
+        shown = [line for line in lines if line.startswith("map ")]
+        assert shown and all(re.fullmatch(rf"map\s+items  {pattern}", line) for line in shown), shown
 
 
 def test_no_progress_line_within_the_first_second() -> None:
@@ -118,3 +146,17 @@ def test_an_unnamed_operation_shows_the_start_of_its_id_not_64_digits() -> None:
     Progress(lines.append, "u-1", now=lambda: 0.0).feed(result.history)
     assert lines[0].split() == ["step", f"#{step_id[:8]}", "succeeded"]
     assert all(len(word) < 64 for line in lines for word in line.split())
+
+
+def test_a_stalled_skip_time_run_points_at_the_history_command() -> None:
+    def suspends_on_nothing(input: Any, context: Any) -> InvocationOutput:
+        return InvocationOutput(InvocationStatus.PENDING)
+
+    with Engine.in_memory() as engine:
+        engine.register_function("fn", suspends_on_nothing)
+        arn = engine.start_execution("fn", None, "stuck-1")
+        with pytest.raises(EngineStalledError) as raised:
+            drive_skipping(engine, arn, "stuck-1")
+    assert str(raised.value) == (
+        "execution stuck-1 is RUNNING but nothing is scheduled to resume it (see `perdure history stuck-1`)"
+    )
