@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -67,3 +69,36 @@ def _anchors(markdown: str) -> set[str]:
     """GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens."""
     headings = re.findall(r"^#+\s+(.*)$", markdown, re.M)
     return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+_OUTSIDE = re.compile(r"/work/shared|\b(DECISIONS|shared/spec|shared/research|research/0\d)\b")
+
+
+def test_no_tracked_file_points_at_notes_kept_outside_the_repository() -> None:
+    """Code, tests, examples and benchmarks, not only the user documents, state facts
+    themselves instead of pointing at files a clone of the repository does not have."""
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    offenders = []
+    for name in listed.stdout.splitlines():
+        path = ROOT / name
+        if path.suffix not in {
+            ".py",
+            ".md",
+            ".toml",
+            ".json",
+            ".yaml",
+            ".yml",
+            ".js",
+            ".ts",
+            ".html",
+            ".css",
+        }:
+            continue
+        if name == "tests/test_readme.py" or not path.is_file():
+            continue
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if _OUTSIDE.search(line):
+                offenders.append(f"{name}:{number}: {line.strip()[:100]}")
+    assert not offenders, "\n".join(offenders)
