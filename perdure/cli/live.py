@@ -242,13 +242,18 @@ def short_name(event: Event) -> str:
     return event.name or f"#{(event.id or '')[:8]}"
 
 
-def new_events(engine: Engine, arn: str, after: int | None) -> list[Event]:
-    """The events of `arn` after event id `after` (all when None), without payloads."""
+def new_events(
+    engine: Engine, arn: str, after: int | None, *, include_execution_data: bool = False
+) -> list[Event]:
+    """The events of `arn` after event id `after` (all when None), without payloads unless
+    `include_execution_data`."""
     events: list[Event] = []
     marker = None if after is None else str(after)
     while True:
         page = engine.service.get_durable_execution_history(
-            GetDurableExecutionHistoryRequest(arn, include_execution_data=False, marker=marker)
+            GetDurableExecutionHistoryRequest(
+                arn, include_execution_data=include_execution_data, marker=marker
+            )
         )
         events.extend(page.events)
         if page.next_marker is None:
@@ -284,6 +289,9 @@ class Follower:
 
     def _read(self) -> None:
         events = new_events(self._engine, self._arn, self._last)
+        if any(e.details.error is not None for e in events):
+            # A failure's line shows its error, which a read without payloads leaves out.
+            events = new_events(self._engine, self._arn, self._last, include_execution_data=True)
         if events:
             self._last = events[-1].event_id
             self._progress.feed(events)

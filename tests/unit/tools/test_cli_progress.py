@@ -9,9 +9,16 @@ from typing import Any
 
 import pytest
 
-from perdure import DurableContext, durable_execution
+from perdure import (
+    DurableContext,
+    RetryStrategyConfig,
+    StepConfig,
+    StepContext,
+    create_retry_strategy,
+    durable_execution,
+)
 from perdure.cli.commands import _print_resume_hint
-from perdure.cli.live import Progress, RunObserver, drive_skipping
+from perdure.cli.live import Follower, Progress, RunObserver, drive_skipping
 from perdure.engine import Engine, EngineStalledError
 from perdure.link.inprocess import InProcessInvocable
 from perdure.testing import DurableTestRunner
@@ -160,3 +167,28 @@ def test_a_stalled_skip_time_run_points_at_the_history_command() -> None:
     assert str(raised.value) == (
         "execution stuck-1 is RUNNING but nothing is scheduled to resume it (see `perdure history stuck-1`)"
     )
+
+
+@durable_execution
+def flaky_reserve(event: Any, context: DurableContext) -> str:
+    def reserve(step: StepContext) -> str:
+        if step.attempt < 2:
+            raise ConnectionError("warehouse unreachable")
+        return "reserved"
+
+    retry = StepConfig(retry_strategy=create_retry_strategy(RetryStrategyConfig(max_attempts=3)))
+    return context.step(reserve, name="reserve", config=retry)
+
+
+def test_a_failed_attempt_line_names_its_error() -> None:
+    lines: list[str] = []
+    with Engine.in_memory() as engine:
+        engine.register_function("fn", InProcessInvocable(flaky_reserve, engine.service, []))
+        arn = engine.start_execution("fn", None)
+        follower = Follower(engine, arn, Progress(lines.append, "r-1")).start()
+        assert drive_skipping(engine, arn, "r-1").status is ExecutionStatus.SUCCEEDED
+        follower.stop()
+    assert re.fullmatch(
+        r"step\s+reserve  failed: ConnectionError: warehouse unreachable, retrying in \d+s", lines[0]
+    )
+    assert re.fullmatch(r"step\s+reserve  succeeded \(attempt 2\)", lines[1])
