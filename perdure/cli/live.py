@@ -147,6 +147,7 @@ class Progress:
         self._maps: dict[str, _MapProgress] = {}
         self._in_map: dict[str, str] = {}  # operation id -> the outermost map it runs under
         self._names: dict[str, str] = {}  # operation id -> name, for context names of callbacks
+        self._waits_for_callback: dict[str, str] = {}  # a wait_for_callback's id -> its name
 
     def feed(self, events: list[Event]) -> None:
         """Write the lines `events` (the next ones of the history) call for."""
@@ -170,6 +171,8 @@ class Progress:
             return
         if event.name:
             self._names[event.id] = event.name
+            if event.sub_type == "WaitForCallback":
+                self._waits_for_callback[event.id] = event.name
         outer = self._in_map.get(event.parent_id or "") or (
             event.parent_id if event.parent_id in self._maps else None
         )
@@ -190,7 +193,9 @@ class Progress:
             invoked = execution_name(event.details.durable_execution_arn)
             self._write(f"{label}  waiting for execution {invoked} (perdure history {shlex.quote(invoked)})")
         elif event.event_type is EventType.CALLBACK_STARTED:
-            name = event.name or self._names.get(event.parent_id or "")
+            # `--callback` takes a wait_for_callback's own name for the callback inside it.
+            parent = event.parent_id or ""
+            name = self._waits_for_callback.get(parent) or event.name or self._names.get(parent)
             target = (
                 f"--execution {shlex.quote(self._execution)} --callback {shlex.quote(name)}"
                 if name

@@ -109,6 +109,20 @@ def test_a_callback_line_gives_the_command_that_answers_it() -> None:
 
 
 @durable_execution
+def waits_for_approval(event: Any, context: DurableContext) -> None:
+    context.wait_for_callback(lambda callback_id, _: None, name="approval")
+
+
+def test_the_answer_hint_of_a_wait_for_callback_names_it_as_perdure_callback_takes_it() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        state = runner.run_until_suspended(waits_for_approval)
+    lines: list[str] = []
+    Progress(lines.append, "order-42").feed(state.history)
+    (hint,) = [line for line in "\n".join(lines).splitlines() if "answer it:" in line]
+    assert hint.endswith("perdure callback succeed --execution order-42 --callback approval --result JSON")
+
+
+@durable_execution
 def spaced_callback(event: Any, context: DurableContext) -> None:
     context.create_callback(name="manager create callback id")
 
