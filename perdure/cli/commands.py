@@ -427,6 +427,7 @@ def _run_engine(
                     name,
                     args.db,
                     item_counts=observer.item_counts if observer is not None else None,
+                    memory=args.memory,
                 )
                 follower = live.Follower(
                     engine, arn, progress, observer.changed if observer is not None else None

@@ -129,6 +129,8 @@ class Progress:
         db: the database file the run was given (`--db`), for the same hint.
         now: a monotonic clock in seconds (a map prints at most one progress line per second).
         item_counts: each map's item count by operation id, where known (`RunObserver`).
+        memory: the run keeps its executions in memory (`--memory`): no other process can
+            answer a callback.
     """
 
     def __init__(
@@ -138,11 +140,13 @@ class Progress:
         db: str | None = None,
         now: Callable[[], float] = time.monotonic,
         item_counts: Mapping[str, int] | None = None,
+        memory: bool = False,
     ):
         self._write = write
         self._execution = execution
         self._db = f" --db {shlex.quote(db)}" if db else ""
         self._now = now
+        self._memory = memory
         self._item_counts: Mapping[str, int] = item_counts if item_counts is not None else {}
         self._maps: dict[str, _MapProgress] = {}
         self._in_map: dict[str, str] = {}  # operation id -> the outermost map it runs under
@@ -201,10 +205,13 @@ class Progress:
                 if name
                 else shlex.quote(str(event.details.callback_id))
             )
-            self._write(
-                f"{label}  waiting, id {event.details.callback_id}\n"
-                f"{'':<9}answer it: perdure callback succeed {target} --result JSON{self._db}"
+            answer = (
+                "no other process can answer it: this run keeps its executions in memory (--memory);"
+                " run with --db PATH to answer it with `perdure callback`"
+                if self._memory
+                else f"answer it: perdure callback succeed {target} --result JSON{self._db}"
             )
+            self._write(f"{label}  waiting, id {event.details.callback_id}\n{'':<9}{answer}")
         elif ending in _ENDINGS:
             self._write(f"{label}  {_ENDINGS[ending]}{self._suffix(event)}")
             self._maps.pop(event.id, None)

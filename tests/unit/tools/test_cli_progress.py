@@ -122,6 +122,16 @@ def test_the_answer_hint_of_a_wait_for_callback_names_it_as_perdure_callback_tak
     assert hint.endswith("perdure callback succeed --execution order-42 --callback approval --result JSON")
 
 
+def test_a_run_in_memory_says_no_other_process_can_answer_its_callback() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        state = runner.run_until_suspended(waits_for_approval)
+    lines: list[str] = []
+    Progress(lines.append, "order-42", memory=True).feed(state.history)
+    text = "\n".join(lines)
+    assert "perdure callback succeed" not in text
+    assert "no other process can answer it: this run keeps its executions in memory (--memory)" in text
+
+
 @durable_execution
 def spaced_callback(event: Any, context: DurableContext) -> None:
     context.create_callback(name="manager create callback id")
