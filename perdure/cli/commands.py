@@ -36,7 +36,7 @@ from perdure.sdk.plugin import DurableInstrumentationPluginFactory
 from perdure.testing.runner import decode_result
 from perdure.wire import limits
 from perdure.wire.codec import to_wire
-from perdure.wire.errors import ResourceNotFoundError
+from perdure.wire.errors import DurableExecutionAlreadyStartedError, ResourceNotFoundError
 from perdure.wire.service import DurableExecutionService
 from perdure.wire.types import (
     Event,
@@ -409,7 +409,14 @@ def _run_engine(
         try:
             if any(isinstance(source, str) for _, source in functions):
                 closers.append(_serve_api(engine, args.api_port))
-            arn = engine.start_execution(target.function_name, payload, args.name)
+            try:
+                arn = engine.start_execution(target.function_name, payload, args.name)
+            except DurableExecutionAlreadyStartedError as exc:
+                db = f" --db {shlex.quote(args.db)}" if args.db else ""
+                raise CommandError(
+                    f"{exc}: to resume it, run it with the input it was started with (`perdure history"
+                    f" {shlex.quote(args.name)}{db}` shows it); to start another, give another --name"
+                ) from exc
             name = engine.get_execution(arn).durable_execution_name
             out = sys.stderr if args.json else sys.stdout
             print(f"name       {name}\nexecution  {arn}", file=out, flush=True)
@@ -420,6 +427,7 @@ def _run_engine(
                     name,
                     args.db,
                     item_counts=observer.item_counts if observer is not None else None,
+                    memory=args.memory,
                 )
                 follower = live.Follower(
                     engine, arn, progress, observer.changed if observer is not None else None

@@ -129,6 +129,8 @@ class Progress:
         db: the database file the run was given (`--db`), for the same hint.
         now: a monotonic clock in seconds (a map prints at most one progress line per second).
         item_counts: each map's item count by operation id, where known (`RunObserver`).
+        memory: the run keeps its executions in memory (`--memory`): no other process can
+            answer a callback.
     """
 
     def __init__(
@@ -138,15 +140,18 @@ class Progress:
         db: str | None = None,
         now: Callable[[], float] = time.monotonic,
         item_counts: Mapping[str, int] | None = None,
+        memory: bool = False,
     ):
         self._write = write
         self._execution = execution
         self._db = f" --db {shlex.quote(db)}" if db else ""
         self._now = now
+        self._memory = memory
         self._item_counts: Mapping[str, int] = item_counts if item_counts is not None else {}
         self._maps: dict[str, _MapProgress] = {}
         self._in_map: dict[str, str] = {}  # operation id -> the outermost map it runs under
         self._names: dict[str, str] = {}  # operation id -> name, for context names of callbacks
+        self._waits_for_callback: dict[str, str] = {}  # a wait_for_callback's id -> its name
 
     def feed(self, events: list[Event]) -> None:
         """Write the lines `events` (the next ones of the history) call for."""
@@ -170,6 +175,8 @@ class Progress:
             return
         if event.name:
             self._names[event.id] = event.name
+            if event.sub_type == "WaitForCallback":
+                self._waits_for_callback[event.id] = event.name
         outer = self._in_map.get(event.parent_id or "") or (
             event.parent_id if event.parent_id in self._maps else None
         )
@@ -190,16 +197,21 @@ class Progress:
             invoked = execution_name(event.details.durable_execution_arn)
             self._write(f"{label}  waiting for execution {invoked} (perdure history {shlex.quote(invoked)})")
         elif event.event_type is EventType.CALLBACK_STARTED:
-            name = event.name or self._names.get(event.parent_id or "")
+            # `--callback` takes a wait_for_callback's own name for the callback inside it.
+            parent = event.parent_id or ""
+            name = self._waits_for_callback.get(parent) or event.name or self._names.get(parent)
             target = (
                 f"--execution {shlex.quote(self._execution)} --callback {shlex.quote(name)}"
                 if name
                 else shlex.quote(str(event.details.callback_id))
             )
-            self._write(
-                f"{label}  waiting, id {event.details.callback_id}\n"
-                f"{'':<9}answer it: perdure callback succeed {target} --result JSON{self._db}"
+            answer = (
+                "no other process can answer it: this run keeps its executions in memory (--memory);"
+                " run with --db PATH to answer it with `perdure callback`"
+                if self._memory
+                else f"answer it: perdure callback succeed {target} --result JSON{self._db}"
             )
+            self._write(f"{label}  waiting, id {event.details.callback_id}\n{'':<9}{answer}")
         elif ending in _ENDINGS:
             self._write(f"{label}  {_ENDINGS[ending]}{self._suffix(event)}")
             self._maps.pop(event.id, None)
@@ -242,13 +254,18 @@ def short_name(event: Event) -> str:
     return event.name or f"#{(event.id or '')[:8]}"
 
 
-def new_events(engine: Engine, arn: str, after: int | None) -> list[Event]:
-    """The events of `arn` after event id `after` (all when None), without payloads."""
+def new_events(
+    engine: Engine, arn: str, after: int | None, *, include_execution_data: bool = False
+) -> list[Event]:
+    """The events of `arn` after event id `after` (all when None), without payloads unless
+    `include_execution_data`."""
     events: list[Event] = []
     marker = None if after is None else str(after)
     while True:
         page = engine.service.get_durable_execution_history(
-            GetDurableExecutionHistoryRequest(arn, include_execution_data=False, marker=marker)
+            GetDurableExecutionHistoryRequest(
+                arn, include_execution_data=include_execution_data, marker=marker
+            )
         )
         events.extend(page.events)
         if page.next_marker is None:
@@ -284,6 +301,9 @@ class Follower:
 
     def _read(self) -> None:
         events = new_events(self._engine, self._arn, self._last)
+        if any(e.details.error is not None for e in events):
+            # A failure's line shows its error, which a read without payloads leaves out.
+            events = new_events(self._engine, self._arn, self._last, include_execution_data=True)
         if events:
             self._last = events[-1].event_id
             self._progress.feed(events)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -180,6 +181,9 @@ def serve(target_text: str, *, compat: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The parent (`perdure run`, `perdure serve`) ends its workers when it stops: a terminal's
+    # Ctrl-C, which reaches the whole process group, is the parent's to handle, not a traceback here.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     args = list(sys.argv[1:] if argv is None else argv)
     compat = "--compat" in args
     args = [a for a in args if a != "--compat"]

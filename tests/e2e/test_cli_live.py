@@ -143,6 +143,30 @@ def test_callback_by_name_errors_name_what_exists(tmp_path: Path) -> None:
     assert neither.returncode == 2 and "give either CALLBACK_ID or --execution" in neither.stderr
 
 
+def test_ctrl_c_in_a_terminal_stops_process_workers_without_a_traceback(tmp_path: Path) -> None:
+    environment = dict(os.environ)
+    environment.pop("PERDURE_DB", None)
+    run = subprocess.Popen(
+        perdure_command("run", f"{LIVE}:slow", "--input", "3600", "--isolation", "process"),
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        _read_until(run, "waiting 3600s")
+        os.killpg(run.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole process group
+        _out, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    assert run.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert "resume it with:" in err
+
+
 def test_ctrl_c_then_resume_by_the_printed_name(tmp_path: Path) -> None:
     run = _start("run", f"{LIVE}:slow", "--input", "3600", cwd=tmp_path)
     try:

@@ -9,9 +9,16 @@ from typing import Any
 
 import pytest
 
-from perdure import DurableContext, durable_execution
+from perdure import (
+    DurableContext,
+    RetryStrategyConfig,
+    StepConfig,
+    StepContext,
+    create_retry_strategy,
+    durable_execution,
+)
 from perdure.cli.commands import _print_resume_hint
-from perdure.cli.live import Progress, RunObserver, drive_skipping
+from perdure.cli.live import Follower, Progress, RunObserver, drive_skipping
 from perdure.engine import Engine, EngineStalledError
 from perdure.link.inprocess import InProcessInvocable
 from perdure.testing import DurableTestRunner
@@ -102,6 +109,30 @@ def test_a_callback_line_gives_the_command_that_answers_it() -> None:
 
 
 @durable_execution
+def waits_for_approval(event: Any, context: DurableContext) -> None:
+    context.wait_for_callback(lambda callback_id, _: None, name="approval")
+
+
+def test_the_answer_hint_of_a_wait_for_callback_names_it_as_perdure_callback_takes_it() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        state = runner.run_until_suspended(waits_for_approval)
+    lines: list[str] = []
+    Progress(lines.append, "order-42").feed(state.history)
+    (hint,) = [line for line in "\n".join(lines).splitlines() if "answer it:" in line]
+    assert hint.endswith("perdure callback succeed --execution order-42 --callback approval --result JSON")
+
+
+def test_a_run_in_memory_says_no_other_process_can_answer_its_callback() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        state = runner.run_until_suspended(waits_for_approval)
+    lines: list[str] = []
+    Progress(lines.append, "order-42", memory=True).feed(state.history)
+    text = "\n".join(lines)
+    assert "perdure callback succeed" not in text
+    assert "no other process can answer it: this run keeps its executions in memory (--memory)" in text
+
+
+@durable_execution
 def spaced_callback(event: Any, context: DurableContext) -> None:
     context.create_callback(name="manager create callback id")
 
@@ -160,3 +191,28 @@ def test_a_stalled_skip_time_run_points_at_the_history_command() -> None:
     assert str(raised.value) == (
         "execution stuck-1 is RUNNING but nothing is scheduled to resume it (see `perdure history stuck-1`)"
     )
+
+
+@durable_execution
+def flaky_reserve(event: Any, context: DurableContext) -> str:
+    def reserve(step: StepContext) -> str:
+        if step.attempt < 2:
+            raise ConnectionError("warehouse unreachable")
+        return "reserved"
+
+    retry = StepConfig(retry_strategy=create_retry_strategy(RetryStrategyConfig(max_attempts=3)))
+    return context.step(reserve, name="reserve", config=retry)
+
+
+def test_a_failed_attempt_line_names_its_error() -> None:
+    lines: list[str] = []
+    with Engine.in_memory() as engine:
+        engine.register_function("fn", InProcessInvocable(flaky_reserve, engine.service, []))
+        arn = engine.start_execution("fn", None)
+        follower = Follower(engine, arn, Progress(lines.append, "r-1")).start()
+        assert drive_skipping(engine, arn, "r-1").status is ExecutionStatus.SUCCEEDED
+        follower.stop()
+    assert re.fullmatch(
+        r"step\s+reserve  failed: ConnectionError: warehouse unreachable, retrying in \d+s", lines[0]
+    )
+    assert re.fullmatch(r"step\s+reserve  succeeded \(attempt 2\)", lines[1])
