@@ -184,8 +184,13 @@ class EngineService:
             self.on_change()
 
     @staticmethod
-    def _execution(tx: StoreTx, arn: str) -> ExecutionRecord:
-        rec = tx.get_execution(arn)
+    def _execution(tx: StoreTx, arn: str, *, read_only: bool = False) -> ExecutionRecord:
+        """The execution (locked for this transaction's writes unless `read_only`).
+
+        Raises:
+            ResourceNotFoundError: no such execution.
+        """
+        rec = tx.peek_execution(arn) if read_only else tx.get_execution(arn)
         if rec is None:
             raise ResourceNotFoundError(f"durable execution {arn!r} not found")
         return rec
@@ -256,7 +261,7 @@ class EngineService:
         """A RequestResponse `Invoke`'s answer for execution `arn` as it stands: 200 with the
         result, 200 with the error and `Unhandled`, or 202 while it still runs."""
         with self.store.transaction() as tx:
-            rec = self._execution(tx, arn)
+            rec = self._execution(tx, arn, read_only=True)
         if rec.status is ExecutionStatus.SUCCEEDED:
             body = None if rec.result is None else rec.result.encode("utf-8")
             return InvokeResponse(200, arn, "$LATEST", body)
@@ -290,9 +295,16 @@ class EngineService:
                 replayed = idempotency.replay(tx, rec, client_token, digest)
                 if replayed is not None:
                     return replayed
+            valid = tokens.is_current(request.checkpoint_token, rec.checkpoint_token)
+            if valid and rec.request_id is not None and tx.holds_lease(rec.key, rec.request_id) is False:
+                # Fencing: the invocation's lease expired (its worker paused or lost the
+                # database), so another worker may run the execution now; nothing is applied.
+                raise InvalidParameterValueError(
+                    f"{INVALID_CHECKPOINT_TOKEN}: the lease of invocation {rec.request_id} of {rec.arn}"
+                    " expired; the execution is recovered and invoked again"
+                )
             # Its timers already due fire now (the scheduler may not have got to them yet):
             # this response reports them, as AWS reports a timer that fired.
-            valid = tokens.is_current(request.checkpoint_token, rec.checkpoint_token)
             if valid and lifecycle.fire_due_timers_of(tx, now, rec):
                 rec = self._execution(tx, request.durable_execution_arn)
             if tokens.is_current(request.checkpoint_token, rec.revoked_token):
@@ -376,7 +388,7 @@ class EngineService:
         else:
             after = _marker(request.marker)
         with self.store.transaction() as tx:
-            rec = self._execution(tx, request.durable_execution_arn)
+            rec = self._execution(tx, request.durable_execution_arn, read_only=True)
             if not tokens.is_of_invocation(request.checkpoint_token, rec.checkpoint_token):
                 raise InvalidParameterValueError(_stale_token_message(rec, request.checkpoint_token))
             if changes:
@@ -394,7 +406,7 @@ class EngineService:
 
     def get_durable_execution(self, request: GetDurableExecutionRequest) -> GetDurableExecutionResponse:
         with self.store.transaction() as tx:
-            rec = self._execution(tx, request.durable_execution_arn)
+            rec = self._execution(tx, request.durable_execution_arn, read_only=True)
         return GetDurableExecutionResponse(
             durable_execution_arn=rec.arn,
             durable_execution_name=rec.name,
@@ -415,7 +427,7 @@ class EngineService:
         after = _marker(request.marker)
         reverse = bool(request.reverse_order)
         with self.store.transaction() as tx:
-            rec = self._execution(tx, request.durable_execution_arn)
+            rec = self._execution(tx, request.durable_execution_arn, read_only=True)
             events = tx.list_events(rec.key, after, size + 1, reverse)
         marker = str(events[size - 1].event_id) if len(events) > size else None
         page = events[:size]
@@ -475,7 +487,7 @@ class EngineService:
             ResourceNotFoundError: no such execution.
         """
         with self.store.transaction() as tx:
-            return self._execution(tx, arn)
+            return self._execution(tx, arn, read_only=True)
 
     def operation_summaries(
         self, arn: str, *, after_seq: int = 0, limit: int | None = None
@@ -489,7 +501,7 @@ class EngineService:
         """
         size = limit if limit is not None else self.max_operations + 1
         with self.store.transaction() as tx:
-            rec = self._execution(tx, arn)
+            rec = self._execution(tx, arn, read_only=True)
             return rec, tx.operation_summaries(rec.key, after_seq, size)
 
     def get_operation(self, arn: str, operation_id: str) -> Operation:
@@ -499,7 +511,7 @@ class EngineService:
             ResourceNotFoundError: no such execution, or no such operation in it.
         """
         with self.store.transaction() as tx:
-            rec = self._execution(tx, arn)
+            rec = self._execution(tx, arn, read_only=True)
             op = tx.get_operation(rec.key, operation_id)
         if op is None:
             raise ResourceNotFoundError(f"operation {operation_id!r} not found in {arn!r}")
