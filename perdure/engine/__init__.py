@@ -120,6 +120,7 @@ class Engine:
             on_change=self.scheduler.notify,
             run_to_completion=self.drive,
             state_page_bytes=state_page_bytes,
+            functions_elsewhere=None if self._workers is None else self._functions_elsewhere,
         )
         self._background: threading.Thread | None = None
         self._stop = threading.Event()
@@ -368,6 +369,10 @@ class Engine:
         """The workers serving the store now, with their functions (a store many workers
         share); None for a store one process serves."""
         return None if self._workers is None else self._workers.live_workers()
+
+    def _functions_elsewhere(self) -> set[str]:
+        workers = self.live_workers() or []
+        return {name for worker in workers for name in worker.functions}
 
     def _beat(self, offset: timedelta) -> None:
         """After each lease renewal (on the workers' thread): follow the database's clock and

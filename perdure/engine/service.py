@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from datetime import datetime
 
@@ -19,7 +19,7 @@ from perdure.engine.clock import Clock
 from perdure.engine.errors import UnknownFunctionError
 from perdure.engine.processors import Batch, apply_updates, callback
 from perdure.engine.processors._base import StartExecution, check_error_size
-from perdure.engine.registry import FunctionRegistry, function_name_of
+from perdure.engine.registry import FunctionRegistry, RegisteredFunction, function_name_of
 from perdure.engine.store import ExecutionQuery, ExecutionRecord, OperationSummary, Store, StoreTx
 from perdure.wire import limits
 from perdure.wire.codec import to_wire
@@ -46,6 +46,8 @@ from perdure.wire.types import (
     GetDurableExecutionResponse,
     GetDurableExecutionStateRequest,
     GetDurableExecutionStateResponse,
+    InvocationInput,
+    InvocationOutput,
     InvokeRequest,
     InvokeResponse,
     ListDurableExecutionsByFunctionRequest,
@@ -136,6 +138,12 @@ def _without_data(event: Event) -> Event:
     return replace(event, details=details)
 
 
+def _runs_elsewhere(input: InvocationInput, context: object) -> InvocationOutput:
+    """The invocable of a function another worker registered: this worker never claims its
+    executions (it claims only its own functions'), so this is never called."""
+    raise UnknownFunctionError(f"{input.durable_execution_arn} runs on another worker")
+
+
 class EngineService:
     """The local durable-execution service over a `Store`.
 
@@ -148,6 +156,8 @@ class EngineService:
         on_change: called (with no lock held) after anything that may make work runnable.
         run_to_completion: blocks until an execution ends; used by `invoke(RequestResponse)`.
         state_page_bytes: the most a state page holds, as JSON (see `limits.STATE_PAGE_BYTES`).
+        functions_elsewhere: the functions other live workers of a shared store registered
+            (an execution of one of them may be started here: one of them runs it).
     """
 
     def __init__(
@@ -161,6 +171,7 @@ class EngineService:
         on_change: Callable[[], None] | None = None,
         run_to_completion: Callable[[str], object] | None = None,
         state_page_bytes: int = limits.STATE_PAGE_BYTES,
+        functions_elsewhere: Callable[[], Collection[str]] | None = None,
     ) -> None:
         if state_page_bytes < 1:
             raise ValueError("state_page_bytes must be >= 1")
@@ -178,6 +189,22 @@ class EngineService:
         self.on_change = on_change
         self.run_to_completion = run_to_completion
         self.state_page_bytes = state_page_bytes
+        self.functions_elsewhere = functions_elsewhere
+
+    def _function(self, name_or_arn: str) -> RegisteredFunction:
+        """The function an execution is started for: registered here, or (on a store many
+        workers share) by another live worker, which runs it.
+
+        Raises:
+            UnknownFunctionError: no worker has it.
+        """
+        try:
+            return self.registry.resolve(name_or_arn)
+        except UnknownFunctionError:
+            name = function_name_of(name_or_arn)
+            if self.functions_elsewhere is None or name not in self.functions_elsewhere():
+                raise
+            return RegisteredFunction(name, _runs_elsewhere)
 
     def _changed(self) -> None:
         if self.on_change is not None:
@@ -215,7 +242,7 @@ class EngineService:
         Raises:
             UnknownFunctionError, DurableExecutionAlreadyStartedError, InvalidParameterValueError.
         """
-        function = self.registry.resolve(function_name)
+        function = self._function(function_name)
         timeout = self.execution_timeout if execution_timeout is None else execution_timeout
         with self.store.transaction() as tx:
             rec, created = lifecycle.start_execution(
@@ -367,7 +394,7 @@ class EngineService:
         def start(
             function_name: str, input_payload: str | None, execution_name: str
         ) -> tuple[ExecutionRecord, bool]:
-            function = self.registry.resolve(function_name)
+            function = self._function(function_name)
             child, created = lifecycle.start_execution(
                 tx, now, function, input_payload, execution_name, self.execution_timeout
             )

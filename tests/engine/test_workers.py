@@ -19,7 +19,8 @@ import psycopg
 import pytest
 from engine.fakes import PENDING, Recorder, Session, Step, Wait, start, succeed, succeeded, workflow
 
-from perdure.engine import Engine, StoreError
+from perdure.cli.commands import unserved_functions
+from perdure.engine import Engine, StoreError, UnknownFunctionError
 from perdure.engine.store import open_store
 from perdure.engine.store.pg_schema import MIGRATIONS, SCHEMA_VERSION
 from perdure.engine.store.postgres import PostgresStore, split_schema
@@ -176,6 +177,30 @@ def test_an_execution_runs_only_on_a_worker_that_has_its_function(pg_url: str) -
         first.start()
         eventually(lambda: first.get_execution(waiting).status is ExecutionStatus.SUCCEEDED)
         assert ran == {"first": [waiting], "second": []}
+
+
+def test_any_worker_starts_an_execution_that_another_worker_runs(pg_url: str) -> None:
+    with _workers(pg_url, 2) as (front, back):
+        back.register_function("backend", workflow(back, [Step("s")]))
+        back.start()
+        front.start()
+        assert {w.worker_id: w.functions for w in front.live_workers() or []} == {
+            "w0": (),
+            "w1": ("backend",),
+        }
+        arn = front.start_execution("backend", None, "started-in-front")
+        eventually(lambda: front.get_execution(arn).status is ExecutionStatus.SUCCEEDED)
+        with pytest.raises(UnknownFunctionError, match="no durable function registered as 'nowhere'"):
+            front.start_execution("nowhere", None)
+        # Once no live worker has it, it cannot be started; executions of it that still run
+        # wait, and `perdure list` says so.
+        back.close()
+        with pytest.raises(UnknownFunctionError):
+            front.start_execution("backend", None, "later")
+        rows = [
+            {"FunctionArn": "arn:aws:lambda:us-east-1:000000000000:function:backend", "Status": "RUNNING"}
+        ]
+        assert unserved_functions(rows, front.live_workers() or []) == {"backend": 1}
 
 
 def test_virtual_time_is_refused_beside_another_worker(pg_url: str) -> None:
