@@ -374,12 +374,12 @@ class Engine:
         workers = self.live_workers() or []
         return {name for worker in workers for name in worker.functions}
 
-    def _beat(self, offset: timedelta) -> None:
-        """After each lease renewal (on the workers' thread): follow the database's clock and
-        recover the invocations whose lease expired (a worker died or paused)."""
+    def _beat(self, offset: timedelta, expired: bool) -> None:
+        """After each lease renewal (on the workers' thread): follow the database's clock and,
+        when an open invocation's lease `expired` (a worker died or paused), recover it."""
         if isinstance(self.clock, DatabaseClock):
             self.clock.set_offset(offset)
-        if recover(self.store, self.clock):
+        if expired and recover(self.store, self.clock):
             self.scheduler.notify()
 
     def _leave(self) -> None:

@@ -216,7 +216,7 @@ class SharedWorkers(Protocol):
         functions: Callable[[], list[str]],
         skip_time: bool,
         on_notify: Callable[[], None],
-        on_beat: Callable[[timedelta], None],
+        on_beat: Callable[[timedelta, bool], None],
     ) -> None:
         """Register, then listen for other workers' news and renew leases on a thread."""
         ...

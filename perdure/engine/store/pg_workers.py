@@ -12,7 +12,7 @@ in every transaction that writes for it (`holds_lease`). Every time is the datab
 notification channel (`pg_notify` on the commit of whatever makes an execution runnable or
 ends it) and wakes the engine at once; every `lease_ttl / 3` it renews this worker's row and
 the leases of its open invocations, measures the database's clock against this machine's,
-and lets the engine recover the invocations whose lease expired. A lease that has expired is
+and, when an open invocation has no live lease, lets the engine recover it. A lease that has expired is
 never renewed: its invocation can no longer commit, whoever recovers it first.
 
 Imports `perdure.engine.errors`, the store's `records`, psycopg and the standard library.
@@ -69,6 +69,12 @@ _RENEW_LEASES = (
     " FROM executions e WHERE l.owner = %s AND l.expires_at > clock_timestamp()"
     " AND e.key = l.execution_key AND e.request_id = l.request_id"
 )
+_ANY_EXPIRED = (
+    "SELECT EXISTS (SELECT 1 FROM executions e WHERE e.request_id IS NOT NULL AND NOT EXISTS"
+    " (SELECT 1 FROM leases l WHERE l.execution_key = e.key AND l.request_id = e.request_id"
+    " AND l.expires_at > clock_timestamp()))"
+)
+"""Whether an open invocation has no live lease (someone must recover it)."""
 _EXPIRE_OWN = "UPDATE leases SET expires_at = '-infinity' WHERE owner = %s AND expires_at > clock_timestamp()"
 _LEAVE = "DELETE FROM workers WHERE worker_id = %s"
 
@@ -130,7 +136,7 @@ class Workers:
         functions: Callable[[], list[str]],
         skip_time: bool,
         on_notify: Callable[[], None],
-        on_beat: Callable[[timedelta], None],
+        on_beat: Callable[[timedelta, bool], None],
     ) -> None:
         """Register this worker and start its thread (listening, renewing; see the module).
 
@@ -138,7 +144,8 @@ class Workers:
             functions: the names of the functions it runs (read again at each renewal).
             skip_time: it runs on a virtual clock.
             on_notify: called (on the thread) when another worker committed something runnable.
-            on_beat: called after each renewal with the database's clock less this machine's.
+            on_beat: called after each renewal with the database's clock less this machine's,
+                and whether an open invocation has no live lease (the engine recovers it).
 
         Raises:
             StoreError: virtual time with another live worker (or a live worker on virtual
@@ -192,7 +199,7 @@ class Workers:
         self,
         conn: psycopg.Connection[Any],
         on_notify: Callable[[], None],
-        on_beat: Callable[[timedelta], None],
+        on_beat: Callable[[timedelta, bool], None],
     ) -> None:
         next_beat = 0.0
         try:
@@ -209,7 +216,8 @@ class Workers:
                     if woken:
                         on_notify()
                     if time.monotonic() >= next_beat:
-                        on_beat(self._beat(conn))
+                        offset, expired = self._beat(conn)
+                        on_beat(offset, expired)
                         next_beat = time.monotonic() + self.renew_interval
                 except psycopg.Error as exc:
                     logger.warning(
@@ -225,8 +233,9 @@ class Workers:
             with contextlib.suppress(psycopg.Error):
                 conn.close()
 
-    def _beat(self, conn: psycopg.Connection[Any]) -> timedelta:
-        """Renew this worker's row and its live leases; the database's clock less this machine's."""
+    def _beat(self, conn: psycopg.Connection[Any]) -> tuple[timedelta, bool]:
+        """Renew this worker's row and its live leases. Returns the database's clock less this
+        machine's, and whether an open invocation has no live lease (to recover)."""
         ttl = self.lease_ttl
         sent = datetime.now(UTC)
         row = conn.execute(_BEAT, (ttl, self._functions(), self.worker_id)).fetchone()
@@ -235,9 +244,10 @@ class Workers:
             conn.execute(_UPSERT_WORKER, (self.worker_id, self._functions(), False, ttl))
             row = conn.execute("SELECT clock_timestamp()").fetchone()
         conn.execute(_RENEW_LEASES, (ttl, self.worker_id))
-        assert row is not None
+        expired = conn.execute(_ANY_EXPIRED).fetchone()
+        assert row is not None and expired is not None
         database_now: datetime = row[0]
-        return database_now - (sent + (received - sent) / 2)
+        return database_now - (sent + (received - sent) / 2), bool(expired[0])
 
 
 def _check_virtual_time(skip_time: bool, others: list[WorkerInfo]) -> None:
