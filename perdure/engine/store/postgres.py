@@ -14,13 +14,13 @@ group commit as on SQLite (`GroupCommit`). One connection per store, shared by t
 the group-commit lock; a broken connection is reopened by the next transaction. Every psycopg
 error becomes a `StoreError` naming the database (never its password).
 
-Many workers (`perdure serve` processes) share one database as one service: the store is
-their `SharedStore` (see `pg_workers`): the lease of each open invocation (`claim_lease`,
-`holds_lease`), the workers' registry, and a notification (`pg_notify`) on the commit of
-whatever makes an execution runnable or ends it.
+Many workers (`perdure serve` processes) share one database as one service: each
+transaction keeps the lease of an open invocation (`claim_lease`, `holds_lease`) and sends a
+notification (`pg_notify`) on the commit of whatever makes an execution runnable or ends it;
+`workers` (`pg_workers.Workers`) is this process among the workers.
 
-This is the only engine module that imports a third-party package (psycopg); nothing imports
-it at module level, so the engine runs without the extra. Imports `perdure.wire`,
+This module and `pg_workers` are the only engine modules that import a third-party package
+(psycopg); nothing else imports them at module level, so the engine runs without the extra. Imports `perdure.wire`,
 `perdure.engine.errors`, the store's shared modules, psycopg and the standard library.
 """
 
