@@ -1,7 +1,7 @@
 """Several `perdure serve` processes on one PostgreSQL database are one service: a worker
 stopped with SIGTERM hands its running execution over at once, one killed with SIGKILL has
-it resumed by another within the lease bound, and `--skip-time` is refused beside a live
-worker. (Two engines in one process: tests/engine/test_workers.py.)"""
+it resumed by another within the lease bound, a worker without the function answers a
+synchronous invoke that another runs, and `--skip-time` is refused beside a live worker. (Two engines in one process: tests/engine/test_workers.py.)"""
 
 from __future__ import annotations
 
@@ -87,6 +87,21 @@ def test_a_killed_workers_execution_resumes_on_another_within_the_lease_bound(
     # for a loaded machine.
     assert taken < lease_ttl * 4 / 3 + 5, f"resumed after {taken:.1f} s"
     assert ended["Status"] == "SUCCEEDED"
+
+
+def test_any_worker_answers_for_an_execution_another_worker_runs(pg_url: str, tmp_path: Path) -> None:
+    trace = tmp_path / "trace"
+    with (
+        serve("--db", pg_url, "--function", WORK, cwd=tmp_path) as runner,
+        serve("--db", pg_url, cwd=tmp_path) as front,  # no functions of its own
+    ):
+        event = {"hold": str(tmp_path / "no-hold"), "trace": str(trace)}
+        answer = front.client.invoke(FunctionName="work", Payload=json.dumps(event).encode())
+        assert answer["StatusCode"] == 200 and "FunctionError" not in answer
+        assert json.loads(answer["Payload"].read()) == runner.process.pid
+        arn = answer["DurableExecutionArn"]
+        history = front.client.get_durable_execution_history(DurableExecutionArn=arn)["Events"]
+        assert [e["EventType"] for e in history][-1] == "ExecutionSucceeded"
 
 
 def test_skip_time_is_refused_beside_a_live_worker(pg_url: str, tmp_path: Path) -> None:
