@@ -2,9 +2,10 @@
 
     perdure.wire     imports the standard library only
     perdure.sdk      imports wire (+ stdlib); boto3/botocore only inside functions
-    perdure.engine   imports wire (+ stdlib); its PostgreSQL store (perdure.engine.store.postgres)
-                     also imports psycopg (the `postgres` extra), and other modules import
-                     that store only inside functions, so the engine runs without the extra
+    perdure.engine   imports wire (+ stdlib); its PostgreSQL store (perdure.engine.store.postgres,
+                     and pg_workers, which only the store imports) also imports psycopg (the
+                     `postgres` extra), and other modules import that store only inside
+                     functions, so the engine runs without the extra
     tools            (cli, link, testing, server, compat, console, __main__) may import anything
     nobody           imports a tool, except another tool
     perdure          (__init__) re-exports the SDK and exposes nothing from the engine
@@ -32,9 +33,12 @@ TOOLS = {"cli", "link", "testing", "server", "compat", "console", "__main__"}
 LAZY_ONLY = {"boto3", "botocore"}
 """Optional dependencies the SDK may import only where they are used (inside a function)."""
 
-DRIVERS: dict[str, set[str]] = {"perdure.engine.store.postgres": {"psycopg"}}
+DRIVERS: dict[str, set[str]] = {
+    "perdure.engine.store.postgres": {"psycopg"},
+    "perdure.engine.store.pg_workers": {"psycopg"},
+}
 """Modules of an optional backend and the third-party driver each may import; anything else
-imports such a module only inside a function (`lazy`)."""
+(but another module of the backend) imports such a module only inside a function (`lazy`)."""
 
 ALLOWED: dict[str, set[str]] = {
     "wire": {"wire"},
@@ -160,7 +164,7 @@ def violations_of(path: Path) -> list[str]:
             continue
         if top in DRIVERS.get(importer, set()):
             continue
-        if imp.module in DRIVERS and not imp.lazy and importer != imp.module:
+        if imp.module in DRIVERS and not imp.lazy and importer not in DRIVERS:
             out.append(
                 f"{where}:{imp.line}: {importer} imports {imp.module} at module level "
                 "(an optional backend is imported only inside the function that uses it)"

@@ -26,9 +26,9 @@ from typing import Any
 from perdure.engine import Engine
 from perdure.engine.invoker import DEFAULT_INVOCATION_TIMEOUT_SECONDS, Invocable
 from perdure.engine.lifecycle import DEFAULT_EXECUTION_TIMEOUT_SECONDS
-from perdure.engine.registry import check_function_name
+from perdure.engine.registry import check_function_name, function_name_of
 from perdure.engine.scheduler import EXTERNAL_CHECK_SECONDS
-from perdure.engine.store import default_db_location, is_postgres_url
+from perdure.engine.store import WorkerInfo, default_db_location, is_postgres_url
 from perdure.link.inprocess import InProcessInvocable
 from perdure.link.remote import HttpInvocable, check_function_url, is_function_url
 from perdure.link.target import Target, TargetError, as_lambda_handler, is_durable_handler
@@ -173,9 +173,14 @@ def store_location(db: str | None) -> str | Path:
 
 
 def open_engine(
-    db: str | None, memory: bool = False, skip_time: bool = False, args: argparse.Namespace | None = None
+    db: str | None,
+    memory: bool = False,
+    skip_time: bool = False,
+    args: argparse.Namespace | None = None,
+    **store_options: Any,
 ) -> Engine:
-    """The engine of `run` or `serve`; `args` carries `add_engine_arguments`' limits.
+    """The engine of `run` or `serve`; `args` carries `add_engine_arguments`' limits,
+    `store_options` what `Engine.open` passes to a PostgreSQL store (worker id, lease TTL).
 
     Raises:
         CommandError: `--execution-timeout` is over the maximum.
@@ -197,7 +202,7 @@ def open_engine(
     location = store_location(db)
     if isinstance(location, Path):
         location.parent.mkdir(parents=True, exist_ok=True)
-    return Engine.open(location, skip_time=skip_time, **options)
+    return Engine.open(location, skip_time=skip_time, **store_options, **options)
 
 
 def open_existing(db: str | None) -> Engine:
@@ -496,6 +501,8 @@ class Source:
     service: DurableExecutionService
     function_names: Callable[[], list[str]] | None
     version: Callable[[], int | None] | None = None
+    live_workers: Callable[[], list[WorkerInfo] | None] | None = None
+    """The workers serving a database several share (None: not such a database)."""
 
 
 @contextmanager
@@ -509,7 +516,12 @@ def _source(args: argparse.Namespace) -> Iterator[Source]:
         return
     engine = open_existing(args.db)
     try:
-        yield Source(engine.service, engine.function_names, engine.store.external_version)
+        yield Source(
+            engine.service,
+            engine.function_names,
+            version=engine.store.external_version,
+            live_workers=engine.live_workers,
+        )
     finally:
         engine.close()
 
@@ -533,12 +545,31 @@ def list_executions(args: argparse.Namespace) -> int:
                 marker = page.next_marker
                 if marker is None:
                     break
+        workers = source.live_workers() if source.live_workers is not None else None
     rows.sort(key=lambda r: r.get("StartTimestamp") or 0)
     if args.json:
         print(json.dumps({"DurableExecutions": rows}))
     else:
         print(render.execution_table(rows))
+    if workers is not None:
+        for function, count in unserved_functions(rows, workers).items():
+            print(
+                f"note: {count} RUNNING execution(s) of {function} wait: no live worker registered"
+                f" it (perdure serve --function {function}=TARGET on this database runs them)",
+                file=sys.stderr,
+            )
     return 0
+
+
+def unserved_functions(rows: list[dict[str, Any]], workers: list[WorkerInfo]) -> dict[str, int]:
+    """RUNNING executions per function that no live worker registered (they wait for one)."""
+    served = {name for worker in workers for name in worker.functions}
+    waiting: dict[str, int] = {}
+    for row in rows:
+        function = function_name_of(str(row.get("FunctionArn", "")))
+        if row.get("Status") == "RUNNING" and function not in served:
+            waiting[function] = waiting.get(function, 0) + 1
+    return waiting
 
 
 def resolve_execution(source: Source, ref: str) -> str:

@@ -5,6 +5,7 @@
                   [--sync-timeout SECONDS] [--allow-host NAME ...]
                   [--access-key-id ID --secret-access-key SECRET]
                   [--idle-timeout SECONDS] [--body-timeout SECONDS] [--verbose]
+                  [--worker-id ID] [--lease-ttl SECONDS]
 
 Prints `perdure serve: listening on http://HOST:PORT` once the socket is bound (port 0
 picks a free port, and the line shows it), then one line per registered function. Needs
@@ -21,6 +22,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from perdure.engine.errors import StoreError
+from perdure.engine.store.records import DEFAULT_LEASE_TTL_SECONDS
 from perdure.server import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -111,6 +114,21 @@ def add_parser(sub: Any) -> None:
         help="answer 408 to a request whose body has not fully arrived this long after its headers"
         " (default: 60)",
     )
+    serve.add_argument(
+        "--worker-id",
+        default=None,
+        metavar="ID",
+        help="this worker's id among the workers sharing a PostgreSQL --db (default: host:pid:random)",
+    )
+    serve.add_argument(
+        "--lease-ttl",
+        type=float,
+        default=DEFAULT_LEASE_TTL_SECONDS,
+        metavar="SECONDS",
+        help="with a PostgreSQL --db, how long an invocation's lease holds without renewal (renewed"
+        " every third of it): a worker that dies has its executions resumed by the others within"
+        f" about 1.33 x this (default: {DEFAULT_LEASE_TTL_SECONDS:g})",
+    )
     serve.add_argument("--verbose", action="store_true", help="log every request")
     serve.set_defaults(func=serve_command)
 
@@ -127,6 +145,8 @@ def serve_command(args: argparse.Namespace) -> int:
     commands.reject_duplicate_names([name for name, _ in functions])
     if args.sync_timeout < 0:
         raise CommandError("--sync-timeout must be >= 0")
+    if not args.lease_ttl > 0:
+        raise CommandError("--lease-ttl must be > 0")
     credentials = credentials_of(args.access_key_id, args.secret_access_key)
     try:
         check_bind(args.host, credentials)
@@ -140,10 +160,16 @@ def serve_command(args: argparse.Namespace) -> int:
     if args.verbose:
         logging.getLogger("perdure.server.access").setLevel(logging.DEBUG)
         logging.getLogger("perdure.server").setLevel(logging.DEBUG)
-    engine = commands.open_engine(args.db, args.memory, args.skip_time, args)
+    engine = commands.open_engine(
+        args.db, args.memory, args.skip_time, args, worker_id=args.worker_id, lease_ttl=args.lease_ttl
+    )
     closers: list[Callable[[], None]] = []
     try:
         closers = commands.register_functions(engine, functions, args.isolation, args.invocation_timeout)
+        try:
+            engine.join()  # on a PostgreSQL database: one of its workers (refused with --skip-time beside others)
+        except StoreError as exc:
+            raise CommandError(str(exc)) from None
         try:
             host = EngineHost(
                 engine,

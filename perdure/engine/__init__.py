@@ -19,14 +19,15 @@ work is started beside the invocations already running (see `perdure.engine.sche
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from concurrent.futures import Future
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from perdure.engine.clock import Clock, SystemClock, VirtualClock
+from perdure.engine.clock import Clock, DatabaseClock, SystemClock, VirtualClock
 from perdure.engine.errors import (
     EngineError,
     EngineStalledError,
@@ -45,9 +46,11 @@ from perdure.engine.store import (
     MemoryStore,
     SqliteStore,
     Store,
+    WorkerInfo,
     default_db_location,
     default_db_path,
     open_store,
+    workers_of,
 )
 from perdure.wire import limits
 from perdure.wire.types import (
@@ -94,6 +97,10 @@ class Engine:
         self.store: Store = store if store is not None else MemoryStore()
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.registry = FunctionRegistry()
+        self._workers = workers_of(self.store)
+        """This engine as one of the workers of a shared store (PostgreSQL); None otherwise."""
+        self._joined = False
+        self._join_lock = threading.Lock()
         self.scheduler = Scheduler(
             self.store,
             self.clock,
@@ -102,6 +109,7 @@ class Engine:
             workers=workers,
             state_page_bytes=state_page_bytes,
             callbacks_in_real_time=callbacks_in_real_time,
+            invoker_id=None if self._workers is None else self._workers.worker_id,
         )
         self.service = EngineService(
             self.store,
@@ -112,6 +120,7 @@ class Engine:
             on_change=self.scheduler.notify,
             run_to_completion=self.drive,
             state_page_bytes=state_page_bytes,
+            functions_elsewhere=None if self._workers is None else self._functions_elsewhere,
         )
         self._background: threading.Thread | None = None
         self._stop = threading.Event()
@@ -129,6 +138,8 @@ class Engine:
         skip_time: bool = False,
         durability: Durability | str = Durability.FULL,
         group_commit: bool = True,
+        worker_id: str | None = None,
+        lease_ttl: float | None = None,
         **options: Any,
     ) -> Engine:
         """An engine on a SQLite file or a PostgreSQL database (default: `default_db_location()`)
@@ -141,6 +152,10 @@ class Engine:
             skip_time: use a `VirtualClock` that jumps over waits and retry delays.
             durability: `"full"` (default) or `"normal"` (see `Durability`).
             group_commit: concurrent transactions share commits (see `SqliteStore`).
+            worker_id: this engine's id among the workers of a PostgreSQL database (default:
+                `host:pid:random`).
+            lease_ttl: seconds an invocation's lease holds without renewal on a PostgreSQL
+                database (default `DEFAULT_LEASE_TTL_SECONDS`, 10).
             **options: passed to `Engine(...)` (max_operations, invocation_retry, workers, ...).
 
         Raises:
@@ -150,11 +165,24 @@ class Engine:
             MemoryStore()
             if memory
             else open_store(
-                db_path or default_db_location(), durability=durability, group_commit=group_commit
+                db_path or default_db_location(),
+                durability=durability,
+                group_commit=group_commit,
+                worker_id=worker_id,
+                lease_ttl=lease_ttl,
             )
         )
-        clock: Clock = VirtualClock() if skip_time else SystemClock()
         try:
+            workers = workers_of(store)
+            clock: Clock
+            if skip_time:
+                clock = VirtualClock()
+            elif workers is not None:
+                # Workers on one database agree on time: the database's (leases use it too).
+                clock = DatabaseClock()
+                clock.set_offset(workers.clock_offset())
+            else:
+                clock = SystemClock()
             return cls(store, clock, **options)
         except BaseException:
             store.close()
@@ -205,6 +233,7 @@ class Engine:
 
     def run_until_idle(self) -> None:
         """Fire due timers and run invocations until nothing is runnable now (time does not move)."""
+        self.join()
         self.scheduler.run_until_idle()
 
     def next_due_time(self) -> datetime | None:
@@ -259,6 +288,7 @@ class Engine:
             skip_time = self.skips_time
         if skip_time and not self.skips_time:
             raise ValueError("skip_time needs a virtual clock: use Engine.open(skip_time=True)")
+        self.join()
         self.scheduler.drive(arn)
         return self.get_execution(arn)
 
@@ -306,25 +336,85 @@ class Engine:
         executions are invoked without anyone calling `drive`. `stop()` or `close()` ends it."""
         if self._background is not None:
             return
+        self.join()
         self._stop.clear()
         self._background = threading.Thread(
             target=self.scheduler.run_forever, args=(self._stop,), name="perdure-scheduler", daemon=True
         )
         self._background.start()
 
+    # --------------------------------------------------------------- workers
+
+    def join(self) -> None:
+        """On a store many workers share (PostgreSQL), join them: register this engine (its
+        functions, its clock), listen for the others' news, renew the leases of the
+        invocations it runs and recover those whose lease expired, on a thread (see
+        `perdure.engine.store.pg_workers`). `start`, `drive` and `run_until_idle` call it;
+        nothing to do on other stores.
+
+        Raises:
+            StoreError: the engine skips time and another worker is live, or a live worker
+                skips time (virtual time needs a database of its own).
+        """
+        workers = self._workers
+        if workers is None:
+            return
+        with self._join_lock:
+            if not self._joined:
+                workers.join(self.registry.names, self.skips_time, self.scheduler.wake, self._beat)
+                self._joined = True
+                self.scheduler.claiming = True
+
+    def live_workers(self) -> list[WorkerInfo] | None:
+        """The workers serving the store now, with their functions (a store many workers
+        share); None for a store one process serves."""
+        return None if self._workers is None else self._workers.live_workers()
+
+    def _functions_elsewhere(self) -> set[str]:
+        workers = self.live_workers() or []
+        return {name for worker in workers for name in worker.functions}
+
+    def _beat(self, offset: timedelta, expired: bool) -> None:
+        """After each lease renewal (on the workers' thread): follow the database's clock and,
+        when an open invocation's lease `expired` (a worker died or paused), recover it."""
+        if isinstance(self.clock, DatabaseClock):
+            self.clock.set_offset(offset)
+        if expired and recover(self.store, self.clock):
+            self.scheduler.notify()
+
+    def _leave(self) -> None:
+        """Leave the workers: open no more invocations, end this engine's leases and close
+        their invocations as interrupted now, so the other workers run them at once."""
+        workers = self._workers
+        if workers is None:
+            return
+        with self._join_lock:
+            self._joined = False
+        self.scheduler.claiming = False
+        workers.leave()
+        recover(self.store, self.clock)
+
     def stop(self) -> None:
         """End the background thread started by `start()` (running invocations finish first;
-        nothing new starts unless `drive` or `run_until_idle` is called)."""
+        nothing new starts unless `drive` or `run_until_idle` is called). On a store many
+        workers share, this engine leaves them first (see `close`)."""
         thread = self._background
         if thread is None:
             return
         self._stop.set()
         self.scheduler.notify()
+        with contextlib.suppress(StoreError):  # the database is gone: the leases expire alone
+            self._leave()  # before waiting for the invocations: the other workers take them now
         thread.join()
         self._background = None
 
     def close(self) -> None:
-        """Stop the background thread and the worker threads, then close the store."""
+        """Stop the background thread and the worker threads, then close the store. On a store
+        many workers share, this engine's leases end first: the invocations it still runs are
+        closed as interrupted and the other workers invoke them again at once (their late
+        checkpoints are refused)."""
+        with contextlib.suppress(StoreError):  # the database is gone: the leases expire alone
+            self._leave()
         self.stop()
         self.scheduler.close()
         self.store.close()
@@ -340,6 +430,7 @@ class Engine:
 
 __all__ = [
     "Clock",
+    "DatabaseClock",
     "Durability",
     "Engine",
     "EngineError",

@@ -1,4 +1,5 @@
-"""The engine's one source of time: the `Clock` Protocol, `SystemClock` and `VirtualClock`.
+"""The engine's one source of time: the `Clock` Protocol, `SystemClock`, `DatabaseClock` and
+`VirtualClock`.
 
 Every time read in the engine goes through a clock, so tests and `--skip-time` runs can
 replace real time with a virtual clock that jumps to the next due timer when nothing is
@@ -42,6 +43,22 @@ class SystemClock:
         remaining = (deadline - self.now()).total_seconds()
         if remaining > 0:
             wakeup.wait(remaining)
+
+
+class DatabaseClock(SystemClock):
+    """Real time as a shared database tells it: the system clock corrected by the offset last
+    measured against the database's clock (`set_offset`). Workers on one database then agree
+    on when a timer is due and stamp history on one time line, the one their leases use."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+
+    def set_offset(self, offset: timedelta) -> None:
+        """The database's clock less this machine's (measured at the middle of a round trip)."""
+        self._offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
 
 
 class VirtualClock:

@@ -239,6 +239,7 @@ def begin_invocation(
     rec.reported_seq = rec.change_seq  # the initial state below holds every change so far
     rec.invocation_count += 1
     tx.insert_invocation(rec.key, request_id, now)
+    tx.claim_lease(rec.key, request_id)
     operations, marker = operations_page(tx, rec.key, None, limits.MAX_STATE_PAGE, state_page_bytes)
     tx.update_execution(rec)
     state = InitialExecutionState(operations=operations, next_marker=marker)
@@ -289,6 +290,10 @@ def end_invocation(
     rec = tx.get_execution(arn)
     if rec is None or rec.request_id != request_id:
         return None  # recovered meanwhile: someone else already closed this invocation
+    if tx.holds_lease(rec.key, request_id) is False:
+        # Its lease expired (this worker paused or lost the database): its outcome is not
+        # recorded; the invocation is closed as interrupted and invoked again (`recover_interrupted`).
+        return None
     batch = Batch(tx, rec, now)
     _close_invocation(batch, error)
     rec.checkpoint_token = None
@@ -360,11 +365,14 @@ def fire_timer(tx: StoreTx, now: datetime, timer: Timer) -> bool:
     returns PENDING it is invoked again afterwards, as AWS re-invokes after every
     service-side transition (see docs/engine.md, "What a checkpoint response carries").
     """
-    if not tx.take_timer(timer):
-        return False  # another scheduler fired it first, or it was re-armed meanwhile
-    rec = tx.get_execution(timer.arn)
+    # The execution first, then the timer: every transaction that changes an execution locks
+    # it before its timers (a checkpoint fires its due timers). One that another worker holds
+    # is left for a later pass (a checkpoint holds its own execution: never skipped).
+    rec = tx.get_execution(timer.arn, skip_locked=True)
     if rec is None:
         return False
+    if not tx.take_timer(timer):
+        return False  # another scheduler fired it first, or it was re-armed meanwhile
     if not rec.is_running:
         return True
     if timer.kind is TimerKind.EXECUTION_TIMEOUT:
@@ -452,17 +460,28 @@ def terminate(
 
 
 def recover_interrupted(tx: StoreTx, now: datetime, is_alive: Callable[[str | None], bool]) -> list[str]:
-    """Close every invocation whose invoker is no longer alive; schedule re-invocation.
+    """Close every invocation nothing runs any more; schedule re-invocation.
 
-    Returns the ARNs recovered. The interruption is not counted as a failed invocation:
-    the function did not fail, the engine stopped.
+    On a store with leases (several workers), that is exactly an invocation whose lease
+    expired (on the database's clock), whoever ran it; otherwise one whose invoker is not
+    alive (`is_alive`, see `perdure.engine.recovery`). Returns the ARNs recovered. The
+    interruption is not counted as a failed invocation: the function did not fail, the
+    engine stopped.
     """
+
+    def running(rec: ExecutionRecord) -> bool:
+        assert rec.request_id is not None
+        held = tx.holds_lease(rec.key, rec.request_id)
+        return is_alive(rec.invoker) if held is None else held
+
     recovered = []
     for listed in tx.executions_with_open_invocation():
-        # Read it again: ending an invoked execution below updates its caller (chained invoke).
-        rec = tx.get_execution(listed.arn) or listed
-        assert rec.request_id is not None
-        if is_alive(rec.invoker):
+        if running(listed):
+            continue
+        # Read (and lock) it again: its invocation may have ended meanwhile, and ending an
+        # invoked execution below updates its caller (chained invoke).
+        rec = tx.get_execution(listed.arn, skip_locked=True)  # held elsewhere: a later pass
+        if rec is None or rec.request_id != listed.request_id or running(rec):
             continue
         close_interrupted(tx, now, rec)
         recovered.append(rec.arn)

@@ -26,9 +26,9 @@ _live: set[str] = set()
 _live_lock = threading.Lock()
 
 
-def new_invoker_id() -> str:
-    """A fresh invoker id for an engine of this process, registered as alive."""
-    invoker = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+def new_invoker_id(invoker: str | None = None) -> str:
+    """A fresh invoker id (or `invoker`) for an engine of this process, registered as alive."""
+    invoker = invoker or f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
     with _live_lock:
         _live.add(invoker)
     return invoker

@@ -80,6 +80,7 @@ class Scheduler:
         state_page_bytes: the most an invocation event's initial state holds, as JSON.
         callbacks_in_real_time: `run_forever` on a virtual clock follows real time toward a
             callback's timeout instead of jumping to it (see `VirtualClock.follow_real_time`).
+        invoker_id: the name its invocations carry (default: a fresh `recovery.new_invoker_id()`).
     """
 
     def __init__(
@@ -92,6 +93,7 @@ class Scheduler:
         workers: int = 4,
         state_page_bytes: int = limits.STATE_PAGE_BYTES,
         callbacks_in_real_time: bool = False,
+        invoker_id: str | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
@@ -104,8 +106,11 @@ class Scheduler:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="perdure-invoke")
         self._inflight: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
-        self.invoker_id = recovery.new_invoker_id()
-        """Names this engine on the invocations it opens (see `perdure.engine.recovery`)."""
+        self.invoker_id = recovery.new_invoker_id(invoker_id)
+        """Names this engine on the invocations it opens (see `perdure.engine.recovery`; on a
+        store many workers share, the worker's id, which owns their leases)."""
+        self.claiming = True
+        """Whether this engine opens invocations (False once it leaves the workers)."""
         self._waiters: set[threading.Event] = set()
         """One event per loop (`drive`, `run_until_idle`, `run_forever`); `notify` sets them all."""
         self._running: set[str] = set()
@@ -157,13 +162,15 @@ class Scheduler:
 
     def _runnable(self) -> list[str]:
         with self._store.transaction() as tx:
-            arns = tx.executions_to_invoke(self._clock.now(), _BATCH)
+            arns = tx.executions_to_invoke(self._clock.now(), _BATCH, self._registry.names())
         with self._lock:
             return [a for a in arns if a not in self._inflight]
 
     def dispatch(self) -> int:
         """Start an invocation for each runnable execution not already running. Returns how many."""
         started = 0
+        if not self.claiming:
+            return 0
         for arn in self._runnable():
             with self._lock:
                 if arn in self._inflight:
@@ -196,13 +203,17 @@ class Scheduler:
             error = self._failures.pop(0)
         raise error
 
-    def notify(self) -> None:
-        """Something may have changed (a start, a callback, a stop, an invocation ended): wake
-        every sleeping loop and settle the `when_finished` futures of executions that ended."""
+    def wake(self) -> None:
+        """Wake every sleeping loop (another worker committed news: the loops read it)."""
         with self._lock:
             waiters = list(self._waiters)
         for event in waiters:
             event.set()
+
+    def notify(self) -> None:
+        """Something may have changed (a start, a callback, a stop, an invocation ended): wake
+        every sleeping loop and settle the `when_finished` futures of executions that ended."""
+        self.wake()
         try:
             self._settle_watchers()
         except Exception:  # the store failed: the next loop pass settles them (and raises it)
@@ -245,7 +256,7 @@ class Scheduler:
         ended: dict[str, ExecutionStatus] = {}
         with self._store.transaction() as tx:
             for arn in arns:
-                rec = tx.get_execution(arn)
+                rec = tx.peek_execution(arn)
                 if rec is not None and not rec.is_running and not self._is_running_here(arn):
                     ended[arn] = rec.status
         with self._lock:
@@ -280,11 +291,13 @@ class Scheduler:
 
     def _invoke(self, arn: str) -> None:
         with self._store.transaction() as tx:
-            rec = tx.get_execution(arn)
+            # Skip it if another transaction holds it: another worker is claiming or changing
+            # it (a wait there could deadlock two workers' group commits); a later pass sees.
+            rec = tx.get_execution(arn, skip_locked=True)
             if rec is None:
                 return
             function = self._registry.get(rec.function_name)
-            if function is None:
+            if function is None or not self.claiming:
                 return  # not registered in this process: leave it for one that has it
             begun = lifecycle.begin_invocation(
                 tx, self._clock.now(), arn, self.invoker_id, self._state_page_bytes
@@ -400,7 +413,7 @@ class Scheduler:
             with self._store.transaction() as tx:
                 # One snapshot: another loop on this engine (`perdure serve`'s) may fire a
                 # timer between two reads, and the execution would look stalled.
-                rec = tx.get_execution(arn)
+                rec = tx.peek_execution(arn)
                 due = self._next_due(tx)
             if rec is None:
                 raise UnknownFunctionError(f"no durable execution {arn!r}")
@@ -455,7 +468,10 @@ class Scheduler:
                     # first (closing now would fail the same way and bury it).
                     if rec.arn in self._running or rec.arn in self._inflight or self._failures:
                         continue
-                lifecycle.close_interrupted(tx, self._clock.now(), tx.get_execution(rec.arn) or rec)
+                current = tx.get_execution(rec.arn)  # locked: another worker may have recovered it
+                if current is None or current.request_id != rec.request_id:
+                    continue
+                lifecycle.close_interrupted(tx, self._clock.now(), current)
                 closed = True
         return closed
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from datetime import datetime
 
@@ -19,7 +19,7 @@ from perdure.engine.clock import Clock
 from perdure.engine.errors import UnknownFunctionError
 from perdure.engine.processors import Batch, apply_updates, callback
 from perdure.engine.processors._base import StartExecution, check_error_size
-from perdure.engine.registry import FunctionRegistry, function_name_of
+from perdure.engine.registry import FunctionRegistry, RegisteredFunction, function_name_of
 from perdure.engine.store import ExecutionQuery, ExecutionRecord, OperationSummary, Store, StoreTx
 from perdure.wire import limits
 from perdure.wire.codec import to_wire
@@ -46,6 +46,8 @@ from perdure.wire.types import (
     GetDurableExecutionResponse,
     GetDurableExecutionStateRequest,
     GetDurableExecutionStateResponse,
+    InvocationInput,
+    InvocationOutput,
     InvokeRequest,
     InvokeResponse,
     ListDurableExecutionsByFunctionRequest,
@@ -136,6 +138,12 @@ def _without_data(event: Event) -> Event:
     return replace(event, details=details)
 
 
+def _runs_elsewhere(input: InvocationInput, context: object) -> InvocationOutput:
+    """The invocable of a function another worker registered: this worker never claims its
+    executions (it claims only its own functions'), so this is never called."""
+    raise UnknownFunctionError(f"{input.durable_execution_arn} runs on another worker")
+
+
 class EngineService:
     """The local durable-execution service over a `Store`.
 
@@ -148,6 +156,8 @@ class EngineService:
         on_change: called (with no lock held) after anything that may make work runnable.
         run_to_completion: blocks until an execution ends; used by `invoke(RequestResponse)`.
         state_page_bytes: the most a state page holds, as JSON (see `limits.STATE_PAGE_BYTES`).
+        functions_elsewhere: the functions other live workers of a shared store registered
+            (an execution of one of them may be started here: one of them runs it).
     """
 
     def __init__(
@@ -161,6 +171,7 @@ class EngineService:
         on_change: Callable[[], None] | None = None,
         run_to_completion: Callable[[str], object] | None = None,
         state_page_bytes: int = limits.STATE_PAGE_BYTES,
+        functions_elsewhere: Callable[[], Collection[str]] | None = None,
     ) -> None:
         if state_page_bytes < 1:
             raise ValueError("state_page_bytes must be >= 1")
@@ -178,14 +189,35 @@ class EngineService:
         self.on_change = on_change
         self.run_to_completion = run_to_completion
         self.state_page_bytes = state_page_bytes
+        self.functions_elsewhere = functions_elsewhere
+
+    def _function(self, name_or_arn: str) -> RegisteredFunction:
+        """The function an execution is started for: registered here, or (on a store many
+        workers share) by another live worker, which runs it.
+
+        Raises:
+            UnknownFunctionError: no worker has it.
+        """
+        try:
+            return self.registry.resolve(name_or_arn)
+        except UnknownFunctionError:
+            name = function_name_of(name_or_arn)
+            if self.functions_elsewhere is None or name not in self.functions_elsewhere():
+                raise
+            return RegisteredFunction(name, _runs_elsewhere)
 
     def _changed(self) -> None:
         if self.on_change is not None:
             self.on_change()
 
     @staticmethod
-    def _execution(tx: StoreTx, arn: str) -> ExecutionRecord:
-        rec = tx.get_execution(arn)
+    def _execution(tx: StoreTx, arn: str, *, read_only: bool = False) -> ExecutionRecord:
+        """The execution (locked for this transaction's writes unless `read_only`).
+
+        Raises:
+            ResourceNotFoundError: no such execution.
+        """
+        rec = tx.peek_execution(arn) if read_only else tx.get_execution(arn)
         if rec is None:
             raise ResourceNotFoundError(f"durable execution {arn!r} not found")
         return rec
@@ -210,7 +242,7 @@ class EngineService:
         Raises:
             UnknownFunctionError, DurableExecutionAlreadyStartedError, InvalidParameterValueError.
         """
-        function = self.registry.resolve(function_name)
+        function = self._function(function_name)
         timeout = self.execution_timeout if execution_timeout is None else execution_timeout
         with self.store.transaction() as tx:
             rec, created = lifecycle.start_execution(
@@ -256,7 +288,7 @@ class EngineService:
         """A RequestResponse `Invoke`'s answer for execution `arn` as it stands: 200 with the
         result, 200 with the error and `Unhandled`, or 202 while it still runs."""
         with self.store.transaction() as tx:
-            rec = self._execution(tx, arn)
+            rec = self._execution(tx, arn, read_only=True)
         if rec.status is ExecutionStatus.SUCCEEDED:
             body = None if rec.result is None else rec.result.encode("utf-8")
             return InvokeResponse(200, arn, "$LATEST", body)
@@ -290,9 +322,16 @@ class EngineService:
                 replayed = idempotency.replay(tx, rec, client_token, digest)
                 if replayed is not None:
                     return replayed
+            valid = tokens.is_current(request.checkpoint_token, rec.checkpoint_token)
+            if valid and rec.request_id is not None and tx.holds_lease(rec.key, rec.request_id) is False:
+                # Fencing: the invocation's lease expired (its worker paused or lost the
+                # database), so another worker may run the execution now; nothing is applied.
+                raise InvalidParameterValueError(
+                    f"{INVALID_CHECKPOINT_TOKEN}: the lease of invocation {rec.request_id} of {rec.arn}"
+                    " expired; the execution is recovered and invoked again"
+                )
             # Its timers already due fire now (the scheduler may not have got to them yet):
             # this response reports them, as AWS reports a timer that fired.
-            valid = tokens.is_current(request.checkpoint_token, rec.checkpoint_token)
             if valid and lifecycle.fire_due_timers_of(tx, now, rec):
                 rec = self._execution(tx, request.durable_execution_arn)
             if tokens.is_current(request.checkpoint_token, rec.revoked_token):
@@ -355,7 +394,7 @@ class EngineService:
         def start(
             function_name: str, input_payload: str | None, execution_name: str
         ) -> tuple[ExecutionRecord, bool]:
-            function = self.registry.resolve(function_name)
+            function = self._function(function_name)
             child, created = lifecycle.start_execution(
                 tx, now, function, input_payload, execution_name, self.execution_timeout
             )
@@ -376,7 +415,7 @@ class EngineService:
         else:
             after = _marker(request.marker)
         with self.store.transaction() as tx:
-            rec = self._execution(tx, request.durable_execution_arn)
+            rec = self._execution(tx, request.durable_execution_arn, read_only=True)
             if not tokens.is_of_invocation(request.checkpoint_token, rec.checkpoint_token):
                 raise InvalidParameterValueError(_stale_token_message(rec, request.checkpoint_token))
             if changes:
@@ -394,7 +433,7 @@ class EngineService:
 
     def get_durable_execution(self, request: GetDurableExecutionRequest) -> GetDurableExecutionResponse:
         with self.store.transaction() as tx:
-            rec = self._execution(tx, request.durable_execution_arn)
+            rec = self._execution(tx, request.durable_execution_arn, read_only=True)
         return GetDurableExecutionResponse(
             durable_execution_arn=rec.arn,
             durable_execution_name=rec.name,
@@ -415,7 +454,7 @@ class EngineService:
         after = _marker(request.marker)
         reverse = bool(request.reverse_order)
         with self.store.transaction() as tx:
-            rec = self._execution(tx, request.durable_execution_arn)
+            rec = self._execution(tx, request.durable_execution_arn, read_only=True)
             events = tx.list_events(rec.key, after, size + 1, reverse)
         marker = str(events[size - 1].event_id) if len(events) > size else None
         page = events[:size]
@@ -475,7 +514,7 @@ class EngineService:
             ResourceNotFoundError: no such execution.
         """
         with self.store.transaction() as tx:
-            return self._execution(tx, arn)
+            return self._execution(tx, arn, read_only=True)
 
     def operation_summaries(
         self, arn: str, *, after_seq: int = 0, limit: int | None = None
@@ -489,7 +528,7 @@ class EngineService:
         """
         size = limit if limit is not None else self.max_operations + 1
         with self.store.transaction() as tx:
-            rec = self._execution(tx, arn)
+            rec = self._execution(tx, arn, read_only=True)
             return rec, tx.operation_summaries(rec.key, after_seq, size)
 
     def get_operation(self, arn: str, operation_id: str) -> Operation:
@@ -499,7 +538,7 @@ class EngineService:
             ResourceNotFoundError: no such execution, or no such operation in it.
         """
         with self.store.transaction() as tx:
-            rec = self._execution(tx, arn)
+            rec = self._execution(tx, arn, read_only=True)
             op = tx.get_operation(rec.key, operation_id)
         if op is None:
             raise ResourceNotFoundError(f"operation {operation_id!r} not found in {arn!r}")

@@ -13,16 +13,24 @@ in `postgres`, imported when a URL asks for it).
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from perdure.engine.errors import StoreError
 from perdure.wire.types import ErrorObject, Event, Operation
 
-from .records import ExecutionQuery, ExecutionRecord, OperationSummary, Timer, TimerKind, start_of
+from .records import (
+    ExecutionQuery,
+    ExecutionRecord,
+    OperationSummary,
+    Timer,
+    TimerKind,
+    WorkerInfo,
+    start_of,
+)
 
 DB_ENV_VAR = "PERDURE_DB"
 DEFAULT_DB_RELATIVE_PATH = Path(".perdure") / "perdure.db"
@@ -58,7 +66,12 @@ class StoreTx(Protocol):
     """Reads and writes inside one transaction."""
 
     # executions
-    def get_execution(self, arn: str) -> ExecutionRecord | None: ...
+    def get_execution(self, arn: str, *, skip_locked: bool = False) -> ExecutionRecord | None:
+        """The execution, to change it: a store that locks each execution against other
+        workers' writers (PostgreSQL) locks it until the transaction ends; with `skip_locked`,
+        one another transaction holds reads as None (someone else is working on it now)."""
+        ...
+
     def find_execution(self, function_name: str, name: str) -> ExecutionRecord | None: ...
     def insert_execution(self, record: ExecutionRecord) -> None:
         """Insert and set `record.key`."""
@@ -70,8 +83,16 @@ class StoreTx(Protocol):
         """Every function that has executions, sorted."""
         ...
 
-    def executions_to_invoke(self, now: datetime, limit: int) -> list[str]:
-        """ARNs of RUNNING executions that need an invocation now and have none running."""
+    def peek_execution(self, arn: str) -> ExecutionRecord | None:
+        """`get_execution` for a read that writes nothing back: a store that locks each
+        execution against other workers' writers (PostgreSQL) does not lock it here."""
+        ...
+
+    def executions_to_invoke(
+        self, now: datetime, limit: int, functions: Collection[str] | None = None
+    ) -> list[str]:
+        """ARNs of RUNNING executions that need an invocation now and have none running
+        (only those of `functions`, when given)."""
         ...
 
     def next_invoke_after(self) -> datetime | None:
@@ -81,6 +102,19 @@ class StoreTx(Protocol):
     def executions_with_open_invocation(self) -> list[ExecutionRecord]: ...
     def child_executions(self, parent_arn: str) -> list[ExecutionRecord]:
         """The executions started by `parent_arn`'s chained invokes."""
+        ...
+
+    # leases: which worker may run an execution's open invocation (a store many workers
+    # share); a store one process uses has none
+    def claim_lease(self, execution_key: int, request_id: str) -> None:
+        """Give this worker the lease of the execution's invocation `request_id`, just opened
+        (its fencing token moves on; it expires one lease TTL from now, on the database's clock)."""
+        ...
+
+    def holds_lease(self, execution_key: int, request_id: str) -> bool | None:
+        """Whether invocation `request_id` holds a live lease (it names that invocation and
+        has not expired on the database's clock); None: the store has no leases (liveness
+        is the process's: see `perdure.engine.recovery`)."""
         ...
 
     # operations (`seq` orders them for paging; it is used on insert only)
@@ -178,15 +212,55 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+class SharedWorkers(Protocol):
+    """This process as one of the workers of a store several processes serve together
+    (PostgreSQL; see `perdure.engine.store.pg_workers`)."""
+
+    worker_id: str
+    lease_ttl: float
+
+    def join(
+        self,
+        functions: Callable[[], list[str]],
+        skip_time: bool,
+        on_notify: Callable[[], None],
+        on_beat: Callable[[timedelta, bool], None],
+    ) -> None:
+        """Register, then listen for other workers' news and renew leases on a thread."""
+        ...
+
+    def leave(self) -> None:
+        """Stop, and end this worker's leases at once (see `pg_workers.Workers.leave`)."""
+        ...
+
+    def live_workers(self) -> list[WorkerInfo]: ...
+    def clock_offset(self) -> timedelta:
+        """The database's clock less this machine's, measured now."""
+        ...
+
+
+def workers_of(store: Store) -> SharedWorkers | None:
+    """The worker membership of a store many workers share; None for a store one process serves."""
+    workers: SharedWorkers | None = getattr(store, "workers", None)
+    return workers
+
+
 from .memory import MemoryStore  # noqa: E402
 from .sqlite import Durability, SqliteStore  # noqa: E402
 
 
 def open_store(
-    location: str | Path, *, durability: Durability | str = Durability.FULL, group_commit: bool = True
+    location: str | Path,
+    *,
+    durability: Durability | str = Durability.FULL,
+    group_commit: bool = True,
+    worker_id: str | None = None,
+    lease_ttl: float | None = None,
 ) -> Store:
     """The SQL store at `location`: a `postgresql://` URL (PostgreSQL, the `postgres` extra)
-    or a SQLite file path (created with its directory if missing).
+    or a SQLite file path (created with its directory if missing). `worker_id` and `lease_ttl`
+    (seconds) name this process among the workers of a PostgreSQL store (default: a fresh id,
+    `records.DEFAULT_LEASE_TTL_SECONDS`); a SQLite file has one process and no leases.
 
     Raises:
         StoreError: psycopg is not installed for a URL; the database cannot be opened.
@@ -199,7 +273,10 @@ def open_store(
             raise StoreError(
                 f"a PostgreSQL store needs psycopg 3 ({exc}): pip install 'perdure[postgres]'"
             ) from None
-        return PostgresStore(str(location), durability=durability, group_commit=group_commit)
+        options: dict[str, Any] = {} if lease_ttl is None else {"lease_ttl": lease_ttl}
+        return PostgresStore(
+            str(location), durability=durability, group_commit=group_commit, worker_id=worker_id, **options
+        )
     return SqliteStore(location, durability=durability, group_commit=group_commit)
 
 
@@ -211,14 +288,17 @@ __all__ = [
     "ExecutionRecord",
     "MemoryStore",
     "OperationSummary",
+    "SharedWorkers",
     "SqliteStore",
     "Store",
     "StoreTx",
     "Timer",
     "TimerKind",
+    "WorkerInfo",
     "default_db_location",
     "default_db_path",
     "is_postgres_url",
     "open_store",
     "start_of",
+    "workers_of",
 ]

@@ -60,9 +60,12 @@ class _MemoryTx:
         self.undo: list[Callable[[], None]] = []
 
     # ---------------------------------------------------------------- executions
-    def get_execution(self, arn: str) -> ExecutionRecord | None:
+    def get_execution(self, arn: str, *, skip_locked: bool = False) -> ExecutionRecord | None:
         key = self._s.by_arn.get(arn)
         return None if key is None else dataclasses.replace(self._s.by_key[key].record)
+
+    def peek_execution(self, arn: str) -> ExecutionRecord | None:
+        return self.get_execution(arn)
 
     def find_execution(self, function_name: str, name: str) -> ExecutionRecord | None:
         key = self._s.by_name.get((function_name, name))
@@ -123,8 +126,15 @@ class _MemoryTx:
             if r.needs_invocation and r.status is ExecutionStatus.RUNNING and r.request_id is None:
                 yield r
 
-    def executions_to_invoke(self, now: datetime, limit: int) -> list[str]:
-        ready = [r.arn for r in self._waiting() if r.invoke_after is None or r.invoke_after <= now]
+    def executions_to_invoke(
+        self, now: datetime, limit: int, functions: Collection[str] | None = None
+    ) -> list[str]:
+        ready = [
+            r.arn
+            for r in self._waiting()
+            if (r.invoke_after is None or r.invoke_after <= now)
+            and (functions is None or r.function_name in functions)
+        ]
         return ready[:limit]
 
     def next_invoke_after(self) -> datetime | None:
@@ -145,6 +155,13 @@ class _MemoryTx:
             for d in self._s.by_key.values()
             if d.record.parent_arn == parent_arn
         ]
+
+    # -------------------------------------------------------------------- leases
+    def claim_lease(self, execution_key: int, request_id: str) -> None:
+        """No other process shares a memory store: nothing to claim."""
+
+    def holds_lease(self, execution_key: int, request_id: str) -> bool | None:
+        return None
 
     # ---------------------------------------------------------------- operations
     def get_operation(self, execution_key: int, operation_id: str) -> Operation | None:

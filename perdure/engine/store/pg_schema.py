@@ -137,7 +137,31 @@ The tables of SQLite's schema 7, less what SQLite needs for its page layout (Pos
 keeps a large value out of its row by itself, TOAST): an operation keeps its result in its
 row, and an event its own copy."""
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+_V2 = """
+CREATE TABLE workers (
+    worker_id            TEXT COLLATE "C" PRIMARY KEY,
+    functions            TEXT[] NOT NULL,
+    skip_time            BOOLEAN NOT NULL,
+    started_at           TIMESTAMPTZ NOT NULL,
+    expires_at           TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE leases (
+    execution_key        BIGINT PRIMARY KEY REFERENCES executions (key),
+    request_id           TEXT NOT NULL,
+    owner                TEXT COLLATE "C" NOT NULL,
+    token                BIGINT NOT NULL,
+    expires_at           TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX leases_by_owner ON leases (owner);
+"""
+"""Many workers on one database: `workers` lists the serving processes (the functions each
+registered, whether it runs on virtual time, until when its heartbeat holds); `leases` holds,
+per execution, the lease of its open invocation: which invocation (`request_id`), which worker
+owns it, its fencing token (incremented at every claim) and its expiry, on the database's
+clock. A lease is live while it names the execution's open invocation and has not expired."""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 """Ordered migrations; `len(MIGRATIONS)` is the current schema version."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -4,17 +4,23 @@ Its SQL is here and, where the dialects agree, in `sql` (its schema is in `pg_sc
 SQLite store's (`rows`). Its tables live in their own schema (namespace), `perdure` by
 default, created and migrated on open under an advisory lock.
 
-Guarantees, as with SQLite: every transaction holds a transaction-level advisory lock
-for the store's schema, so writers (in this process or any other) run one at a time, as
-SQLite's `BEGIN IMMEDIATE` makes them; `synchronous_commit` is `on` (Durability.FULL: an
-acknowledged commit is on the server's disk) or `off` (Durability.NORMAL: a server crash may
-lose the last commits); group commit as on SQLite (`GroupCommit`). One connection per store,
-shared by threads under the group-commit lock; a broken connection is reopened by the next
-transaction. Every psycopg error becomes a `StoreError` naming the database (never its
-password).
+Guarantees, as with SQLite, with writers of different executions running at once: a
+transaction that changes an execution locks its row first (`get_execution` reads it `FOR
+UPDATE`; a read that changes nothing uses `peek_execution`, which does not lock), so the
+writers of one execution, in this process or any other, run one at a time while those of
+others do not wait; `synchronous_commit` is `on` (Durability.FULL: an acknowledged commit is
+on the server's disk) or `off` (Durability.NORMAL: a server crash may lose the last commits);
+group commit as on SQLite (`GroupCommit`). One connection per store, shared by threads under
+the group-commit lock; a broken connection is reopened by the next transaction. Every psycopg
+error becomes a `StoreError` naming the database (never its password).
 
-This is the only engine module that imports a third-party package (psycopg); nothing imports
-it at module level, so the engine runs without the extra. Imports `perdure.wire`,
+Many workers (`perdure serve` processes) share one database as one service: each
+transaction keeps the lease of an open invocation (`claim_lease`, `holds_lease`) and sends a
+notification (`pg_notify`) on the commit of whatever makes an execution runnable or ends it;
+`workers` (`pg_workers.Workers`) is this process among the workers.
+
+This module and `pg_workers` are the only engine modules that import a third-party package
+(psycopg); nothing else imports them at module level, so the engine runs without the extra. Imports `perdure.wire`,
 `perdure.engine.errors`, the store's shared modules, psycopg and the standard library.
 """
 
@@ -35,8 +41,18 @@ from perdure.wire.types import Event, Operation
 
 from .group import GroupCommit
 from .pg_schema import MIGRATIONS, SCHEMA_VERSION
-from .records import ExecutionRecord, details_to_json, to_us
-from .rows import EVENT_COLUMNS, EXEC_SET_COLUMNS, OP_COLUMNS, exec_values, op_from_row, op_values
+from .pg_workers import Workers, new_worker_id
+from .records import DEFAULT_LEASE_TTL_SECONDS, ExecutionRecord, details_to_json, to_us
+from .rows import (
+    EVENT_COLUMNS,
+    EXEC_COLUMNS,
+    EXEC_SET_COLUMNS,
+    OP_COLUMNS,
+    exec_from_row,
+    exec_values,
+    op_from_row,
+    op_values,
+)
 from .sql import EVENT_SELECT, Dialect, SqlTx
 from .sqlite import Durability
 
@@ -61,6 +77,36 @@ _UPSERT_OPERATION = (
     " replay_children = excluded.replay_children, callback_id = excluded.callback_id"
 )
 _INSERT_EVENT = f"INSERT INTO events (execution_key, {EVENT_COLUMNS}) VALUES ({', '.join(['%s'] * 9)})"
+_LIVE_LEASE = (
+    "(SELECT l.request_id FROM leases l WHERE l.execution_key = executions.key"
+    " AND l.expires_at > clock_timestamp())"
+)
+"""The invocation whose lease on the execution is live now (the database's clock), if any."""
+_LOCK_EXECUTION = f"SELECT {EXEC_COLUMNS}, {_LIVE_LEASE} FROM executions WHERE arn = %s FOR UPDATE"
+_SKIP_LOCKED = f"{_LOCK_EXECUTION} SKIP LOCKED"
+_OPEN_INVOCATIONS = (
+    f"SELECT {EXEC_COLUMNS}, {_LIVE_LEASE} FROM executions WHERE request_id IS NOT NULL ORDER BY key"
+)
+_SELECT_LEASE = "SELECT request_id FROM leases WHERE execution_key = %s AND expires_at > clock_timestamp()"
+_CLAIM_LEASE = (
+    "INSERT INTO leases (execution_key, request_id, owner, token, expires_at)"
+    " VALUES (%s, %s, %s, 1, clock_timestamp() + %s * interval '1 second')"
+    " ON CONFLICT (execution_key) DO UPDATE SET request_id = excluded.request_id,"
+    " owner = excluded.owner, token = leases.token + 1, expires_at = excluded.expires_at"
+)
+_LOCK_NAME = f"SELECT pg_advisory_xact_lock({_LOCK_CLASS}, hashtext(%s))"
+_NOTIFY = "SELECT pg_notify(%s, %s)"
+_NEEDS, _REQUEST, _STATUS = (EXEC_SET_COLUMNS.index(c) for c in ("needs_invocation", "request_id", "status"))
+
+
+def _runnable(values: Sequence[Any]) -> bool:
+    return bool(values[_NEEDS]) and values[_REQUEST] is None and values[_STATUS] == "RUNNING"
+
+
+def _ended(values: Sequence[Any]) -> bool:
+    return bool(values[_STATUS] != "RUNNING")
+
+
 _DIALECT = Dialect(
     "%s",
     true="TRUE",
@@ -100,17 +146,81 @@ class _PostgresTx(SqlTx):
 
     _q = _DIALECT
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], workers: Workers) -> None:
         self._c = conn
         self._stored = {}
+        self._workers = workers
+        self._leases: dict[int, str | None] = {}
+        """The invocation holding a live lease, by execution key, as this transaction read it."""
+        self._notified: set[str] = set()
 
     def _statuses(self, statuses: Sequence[Any]) -> tuple[str, list[Any]]:
         return "status = ANY(%s)", [[s.value for s in statuses]]
+
+    def _functions(self, names: Collection[str]) -> tuple[str, list[Any]]:
+        return " AND function_name = ANY(%s)", [list(names)]
+
+    # ------------------------------------------------------------ executions
+    def get_execution(self, arn: str, *, skip_locked: bool = False) -> ExecutionRecord | None:
+        """The execution, its row locked until the transaction ends (a writer of the same
+        execution elsewhere waits, and then reads what this one committed); with
+        `skip_locked`, None if another transaction holds it."""
+        row = self._c.execute(_SKIP_LOCKED if skip_locked else _LOCK_EXECUTION, (arn,)).fetchone()
+        if row is None:
+            return None
+        self._stored[row[0]] = row[1:-1]
+        self._leases[row[0]] = row[-1]
+        return exec_from_row(row)
+
+    def peek_execution(self, arn: str) -> ExecutionRecord | None:
+        return super().get_execution(arn)  # no lock
+
+    def find_execution(self, function_name: str, name: str) -> ExecutionRecord | None:
+        # Two workers starting the same name at once: the second waits for the first's
+        # commit and then finds its execution (instead of failing on the unique index).
+        self._c.execute(_LOCK_NAME, (f"{self._workers.schema}/{function_name}/{name}",))
+        return super().find_execution(function_name, name)
 
     def insert_execution(self, record: ExecutionRecord) -> None:
         values = exec_values(record)
         record.key = self._c.execute(_INSERT_EXECUTION, values).fetchone()[0]
         self._stored[record.key] = values
+        if _runnable(values):
+            self._notify(record.function_name)
+
+    def update_execution(self, record: ExecutionRecord) -> None:
+        before = self._stored.get(record.key)
+        super().update_execution(record)
+        after = self._stored[record.key]
+        if (_runnable(after) and (before is None or not _runnable(before))) or (
+            _ended(after) and (before is None or not _ended(before))
+        ):
+            self._notify(record.function_name)
+
+    def _notify(self, function_name: str) -> None:
+        """Tell the other workers, when this transaction commits, that an execution of
+        `function_name` became runnable or ended (once per function and transaction)."""
+        if function_name not in self._notified:
+            self._notified.add(function_name)
+            self._c.execute(_NOTIFY, (self._workers.channel, function_name))
+
+    def executions_with_open_invocation(self) -> list[ExecutionRecord]:
+        rows = self._c.execute(_OPEN_INVOCATIONS).fetchall()
+        for row in rows:
+            self._leases[row[0]] = row[-1]
+        return [exec_from_row(row) for row in rows]
+
+    # ---------------------------------------------------------------- leases
+    def claim_lease(self, execution_key: int, request_id: str) -> None:
+        w = self._workers
+        self._c.execute(_CLAIM_LEASE, (execution_key, request_id, w.worker_id, w.lease_ttl))
+        self._leases[execution_key] = request_id
+
+    def holds_lease(self, execution_key: int, request_id: str) -> bool | None:
+        if execution_key not in self._leases:
+            row = self._c.execute(_SELECT_LEASE, (execution_key,)).fetchone()
+            self._leases[execution_key] = None if row is None else row[0]
+        return self._leases[execution_key] == request_id
 
     def get_operation(self, execution_key: int, operation_id: str) -> Operation | None:
         return self.get_operations(execution_key, (operation_id,)).get(operation_id)
@@ -172,6 +282,8 @@ class PostgresStore(GroupCommit[_PostgresTx]):
         schema: str = DEFAULT_SCHEMA,
         durability: Durability | str = Durability.FULL,
         group_commit: bool = True,
+        worker_id: str | None = None,
+        lease_ttl: float = DEFAULT_LEASE_TTL_SECONDS,
     ) -> None:
         super().__init__(group_commit)
         url, named = split_schema(url)
@@ -187,9 +299,13 @@ class PostgresStore(GroupCommit[_PostgresTx]):
         self._durability = Durability(durability)
         key = zlib.crc32(schema.encode()) - 2**31  # an int4
         self._lock_sql = f"BEGIN; SELECT pg_advisory_xact_lock({_LOCK_CLASS}, {key})"
-        self._begin_sql = f"{self._lock_sql}, nextval('transactions')"
+        """Migrations run under a lock for the whole schema; other transactions lock the
+        executions they change (`_PostgresTx.get_execution`)."""
+        self._begin_sql = "BEGIN; SELECT nextval('transactions')"
         self._own = 0
         """Numbers this store took from the `transactions` sequence."""
+        self.workers = Workers(self, url, schema, worker_id or new_worker_id(), lease_ttl)
+        """This process as one of the workers sharing the database (`pg_workers.Workers`)."""
         self._conn = self._connect()
         try:
             self._migrate()
@@ -291,11 +407,11 @@ class PostgresStore(GroupCommit[_PostgresTx]):
                 self._rollback()
                 raise self._translate(exc, "begin") from None
             self._own += 1
-            return _PostgresTx(self._conn)
+            return _PostgresTx(self._conn, self.workers)
         raise AssertionError("unreachable")
 
     def _member(self) -> _PostgresTx:
-        return _PostgresTx(self._conn)
+        return _PostgresTx(self._conn, self.workers)
 
     def _run(self, sql: str) -> None:
         self._conn.execute(sql)
@@ -313,7 +429,27 @@ class PostgresStore(GroupCommit[_PostgresTx]):
             given = int(row[0]) if row and row[1] else 0
             return given - self._own
 
+    def execute(self, sql: str, params: Sequence[Any] = (), doing: str = "query") -> list[tuple[Any, ...]]:
+        """Run one statement outside any transaction (autocommit, under the store's lock); its rows.
+
+        Raises:
+            StoreError: it failed (the message says what was being done).
+        """
+        with self._lock:
+            if self._conn.closed or self._conn.broken:
+                self._conn = self._connect()
+            try:
+                cur = self._conn.execute(sql, params)
+                return cur.fetchall() if cur.description is not None else []
+            except psycopg.Error as exc:
+                raise self._translate(exc, doing) from None
+
+    def connect(self) -> psycopg.Connection[Any]:
+        """A new connection to the store's schema (the workers' listener has its own)."""
+        return self._connect()
+
     def close(self) -> None:
+        self.workers.stop_listening()
         with self._lock:
             self._finish_open_group()
             self._conn.close()

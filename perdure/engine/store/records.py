@@ -303,3 +303,20 @@ class OperationSummary:
             replay_children=context.replay_children if context is not None else None,
             error=getattr(details, "error", None),
         )
+
+
+DEFAULT_LEASE_TTL_SECONDS = 10.0
+"""How long a lease (and a worker's heartbeat) holds without renewal on a store many workers
+share. Renewed every third of it, so a worker may miss two renewals (a pause, a slow database)
+before it loses anything; a worker that dies has its invocations recovered by the others
+within about 1.33 x this (see docs/engine.md, "Many workers")."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInfo:
+    """A live worker of a store many workers share, as its `workers` table holds it."""
+
+    worker_id: str
+    functions: tuple[str, ...]
+    skip_time: bool
+    expires_at: datetime

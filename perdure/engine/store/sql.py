@@ -11,7 +11,7 @@ cache). Imports `perdure.wire`, the store's `records` and `rows`, and the standa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -77,7 +77,7 @@ class Dialect:
         }
         self.executions_to_invoke = p(
             "SELECT arn FROM executions WHERE needs_invocation = 1 AND status = 'RUNNING'"
-            " AND request_id IS NULL AND (invoke_after_us IS NULL OR invoke_after_us <= ?)"
+            " AND request_id IS NULL AND (invoke_after_us IS NULL OR invoke_after_us <= ?){}"
             " ORDER BY key LIMIT ?"
         )
         self.next_invoke_after = (
@@ -157,6 +157,10 @@ class Dialect:
             sql = self._updates[columns] = self.mark(f"UPDATE executions SET {sets} WHERE key = ?")
         return sql
 
+    def in_functions(self, count: int) -> str:
+        """The test that `function_name` is one of the bound names (SQLite: `count` of them)."""
+        return self.mark(f" AND function_name IN ({', '.join('?' * count)})")
+
     def in_statuses(self, count: int) -> str:
         """The test that `status` is one of the bound statuses (SQLite: `count` of them)."""
         return self.mark(f"status IN ({', '.join('?' * count)})")
@@ -178,12 +182,15 @@ class SqlTx:
         return self._q.in_statuses(len(statuses)), [s.value for s in statuses]
 
     # ---------------------------------------------------------------- executions
-    def get_execution(self, arn: str) -> ExecutionRecord | None:
+    def get_execution(self, arn: str, *, skip_locked: bool = False) -> ExecutionRecord | None:
         row = self._c.execute(self._q.select_execution, (arn,)).fetchone()
         if row is None:
             return None
         self._stored[row[0]] = row[1:]
         return exec_from_row(row)
+
+    def peek_execution(self, arn: str) -> ExecutionRecord | None:
+        return self.get_execution(arn)
 
     def find_execution(self, function_name: str, name: str) -> ExecutionRecord | None:
         row = self._c.execute(self._q.find_execution, (function_name, name)).fetchone()
@@ -230,8 +237,16 @@ class SqlTx:
         sql = q.executions_page.format(" AND ".join(where), "DESC" if query.reverse else "ASC")
         return [exec_from_row(r) for r in self._c.execute(sql, (*args, query.limit)).fetchall()]
 
-    def executions_to_invoke(self, now: datetime, limit: int) -> list[str]:
-        rows = self._c.execute(self._q.executions_to_invoke, (to_us(now), limit)).fetchall()
+    def _functions(self, names: Collection[str]) -> tuple[str, list[Any]]:
+        """The function filter of `executions_to_invoke` and its arguments."""
+        return self._q.in_functions(len(names)), list(names)
+
+    def executions_to_invoke(
+        self, now: datetime, limit: int, functions: Collection[str] | None = None
+    ) -> list[str]:
+        where, args = ("", []) if functions is None else self._functions(functions)
+        sql = self._q.executions_to_invoke.format(where)
+        rows = self._c.execute(sql, (to_us(now), *args, limit)).fetchall()
         return [r[0] for r in rows]
 
     def next_invoke_after(self) -> datetime | None:
@@ -246,6 +261,13 @@ class SqlTx:
     def child_executions(self, parent_arn: str) -> list[ExecutionRecord]:
         rows = self._c.execute(self._q.child_executions, (parent_arn,)).fetchall()
         return [exec_from_row(r) for r in rows]
+
+    # -------------------------------------------------------------------- leases
+    def claim_lease(self, execution_key: int, request_id: str) -> None:
+        """One process runs a file's invocations: nothing to claim."""
+
+    def holds_lease(self, execution_key: int, request_id: str) -> bool | None:
+        return None
 
     # ---------------------------------------------------------------- operations
     def log_change(self, execution_key: int, operation_id: str, change: int) -> None:
