@@ -6,6 +6,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +18,13 @@ FLOWS = Path(__file__).parent / "flows"
 
 def perdure_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "perdure.cli.main", *args]
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a server that must know its port before it starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def run_cli(

@@ -18,15 +18,14 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
-
-import pytest
+from typing import TYPE_CHECKING, Any
 
 from perdure.engine import Engine
 from perdure.link.inprocess import InProcessInvocable
 from perdure.link.target import Target, as_lambda_handler
 from perdure.sdk.aws import LambdaDurableServiceClient
 from perdure.server import EngineHost
+from perdure.wire import limits
 from perdure.wire.codec import from_wire, to_wire
 from perdure.wire.types import (
     ErrorObject,
@@ -38,6 +37,9 @@ from perdure.wire.types import (
 
 from .helpers import FLOWS
 from .lambda_runtime import LambdaEventInvocable, lambda_client
+
+if TYPE_CHECKING:  # no pytest at run time: `official/in_process.py` uses the links in the peer venv
+    import pytest
 
 ORDER = f"{FLOWS}/order_flow.py:handler"
 HTTP_FLOWS = f"{FLOWS}/http_flows.py"
@@ -58,6 +60,21 @@ class Outcome:
     @property
     def value(self) -> Any:
         return None if self.result is None else json.loads(self.result)
+
+    def to_json(self) -> dict[str, Any]:
+        """This outcome as JSON, its history as wire events (for a process to hand it over)."""
+        return {
+            "arn": self.arn,
+            "status": self.status,
+            "result": self.result,
+            "error": self.error,
+            "history": [to_wire(e) for e in self.history],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Outcome:
+        history = [from_wire(Event, e) for e in data["history"]]
+        return cls(data["arn"], data["status"], data["result"], data["error"], history)
 
 
 _VOLATILE_DETAILS = {"scheduled_end_timestamp": None, "start_timestamp": None, "end_timestamp": None}
@@ -142,9 +159,10 @@ class HttpLink:
         *,
         skip_time: bool = True,
         sync_timeout: float = 30,
+        state_page_bytes: int = limits.STATE_PAGE_BYTES,
         **host_options: Any,
     ) -> None:
-        self.engine = Engine.in_memory(skip_time=skip_time)
+        self.engine = Engine.in_memory(skip_time=skip_time, state_page_bytes=state_page_bytes)
         self.host = EngineHost(self.engine, port=0, sync_timeout=sync_timeout, **host_options)
         self.invocables: dict[str, LambdaEventInvocable] = {}
         # What the Lambda runtime environment provides; the SDK's default boto3 client reads it.

@@ -4,28 +4,30 @@ Invoke API host, invoked by the engine through `HttpInvocable`.
 `LambdaHostProcess` starts `python -m perdure.link.lambda_host` (with any interpreter: the
 peer venv's runs the official SDK) with the environment a Lambda function has
 (`AWS_ENDPOINT_URL_LAMBDA` pointing at the engine's HTTP API, credentials, a region).
-`RemoteLink` is `HttpLink` with its functions registered as remote ones.
+`RemoteLink` is `HttpLink` with its functions registered as remote ones; `ServeLink` is
+`perdure serve --function NAME=URL ...` in a process of its own. `run_cases` runs the
+remote-function cases on any link. No pytest at run time: `official/in_process.py` runs the
+cases in the peer venv.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
-
-import pytest
+from typing import IO, TYPE_CHECKING, Any
 
 from perdure.engine import Engine
 from perdure.link.remote import HttpInvocable
 from perdure.server import EngineHost
-from perdure.wire.codec import to_wire
-from perdure.wire.types import InvocationInput, InvocationOutput
 
-from .http_links import HttpLink
+from .helpers import FLOWS, free_port, perdure_command
+from .http_links import HttpLink, InProcessLink, Outcome, callback_id
 from .lambda_runtime import lambda_client
+
+if TYPE_CHECKING:
+    import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,24 +98,6 @@ class LambdaHostProcess:
             self.process.stdout.close()
 
 
-class MeasuredInvocable(HttpInvocable):
-    """An `HttpInvocable` that records the size of every event it posts."""
-
-    def __init__(self, name: str, url: str, **options: Any) -> None:
-        super().__init__(name, url, **options)
-        self.event_sizes: list[int] = []
-        self.initial_state_sizes: list[int] = []
-        self.markers: list[str | None] = []
-
-    def __call__(self, input: InvocationInput, context: Any) -> InvocationOutput:
-
-        event = json.dumps(to_wire(input, timestamps="epoch_millis"), separators=(",", ":"))
-        self.event_sizes.append(len(event.encode()))
-        self.initial_state_sizes.append(len(input.initial_execution_state.operations))
-        self.markers.append(input.initial_execution_state.next_marker)
-        return super().__call__(input, context)
-
-
 class RemoteLink(HttpLink):
     """The engine behind `EngineHost`; every function served by one `LambdaHostProcess`."""
 
@@ -124,8 +108,6 @@ class RemoteLink(HttpLink):
         monkeypatch: pytest.MonkeyPatch,
         functions: dict[str, str],
         *,
-        python: str | Path = sys.executable,
-        flags: tuple[str, ...] = (),
         invocation_timeout: float = 60,
         **engine_options: Any,
     ) -> None:
@@ -136,15 +118,100 @@ class RemoteLink(HttpLink):
         monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
         self.host.start()
         self.client = lambda_client(self.host.url, read_timeout=90)
-        self.functions = LambdaHostProcess(functions, self.host.url, python=python, flags=flags)
-        self.remote: dict[str, MeasuredInvocable] = {}
+        self.functions = LambdaHostProcess(functions, self.host.url)
         for name in functions:
-            invocable = MeasuredInvocable(name, self.functions.url, timeout=invocation_timeout)
-            self.remote[name] = invocable
-            self.engine.register_function(name, invocable)
+            self.engine.register_function(
+                name, HttpInvocable(name, self.functions.url, timeout=invocation_timeout)
+            )
 
     def close(self) -> None:
         self.functions.close()
         self.client.close()
         self.host.stop()
         self.engine.close()
+
+
+class ServeLink(HttpLink):
+    """`perdure serve --skip-time --function NAME=URL ...` in a process of its own (in memory,
+    its log, with every request, in `log`), every function served by one `LambdaHostProcess`;
+    executions are started, answered and read with boto3."""
+
+    name = "serve"
+
+    def __init__(
+        self,
+        functions: dict[str, str],
+        log: Path,
+        *,
+        python: str | Path = sys.executable,
+        flags: tuple[str, ...] = (),
+    ) -> None:
+        port = free_port()
+        self.functions = LambdaHostProcess(functions, f"http://127.0.0.1:{port}", python=python, flags=flags)
+        specs = [f"--function={name}={self.functions.url}" for name in functions]
+        self.log: IO[str] = log.open("w")
+        self.server = subprocess.Popen(
+            perdure_command("serve", "--port", str(port), "--memory", "--skip-time", "--verbose", *specs),
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+            cwd=ROOT,
+        )
+        assert self.server.stdout is not None
+        line = self.server.stdout.readline()
+        if "listening on" not in line:
+            self._stop()
+            raise AssertionError(f"perdure serve did not start: {line!r} (its log: {log})")
+        self.client = lambda_client(f"http://127.0.0.1:{port}", read_timeout=90)
+
+    def close(self) -> None:
+        self.client.close()
+        self._stop()
+
+    def _stop(self) -> None:
+        self.server.terminate()
+        self.server.wait(30)
+        if self.server.stdout is not None:
+            self.server.stdout.close()
+        self.log.close()
+        self.functions.close()
+
+
+# -------------------------------------------------------------------- the cases
+
+
+REMOTE_FLOWS = f"{FLOWS}/remote_flows.py"
+PERDURES = {
+    "journey": f"{REMOTE_FLOWS}:journey",
+    "doubler": f"{REMOTE_FLOWS}:doubler",
+    "big_state": f"{REMOTE_FLOWS}:big_state",
+    "retrying": f"{FLOWS}/http_flows.py:retrying",
+    "approval": f"{FLOWS}/http_flows.py:approval",
+}
+"""The functions of the cases, on perdure's SDK."""
+OFFICIALS = {name: f"{FLOWS}/remote_official.py:{name}" for name in PERDURES}
+"""The same functions written with the official SDK's names (it runs them in the peer venv)."""
+EXPECTED = {
+    "journey": ("SUCCEEDED", {"first": 20, "sizes": [40_000 * (i + 1) for i in range(6)], "doubled": 42}),
+    "retrying": ("SUCCEEDED", {"attempts": 3}),
+    "big_state": ("SUCCEEDED", 30 * 220_000 + 4),
+    "approval": ("SUCCEEDED", {"answer": '"approved"'}),
+}
+"""Each case's (status, result)."""
+SMALL_PAGES = 64 * 1024
+"""A state page size that makes every invocation past the first few steps page its state."""
+
+
+def run_cases(link: InProcessLink | HttpLink) -> dict[str, Outcome]:
+    """Steps, a wait, a map whose results are rebuilt by replaying its children and a chained
+    invoke (`journey`); a step retried twice (`retrying`); a state over 6 MB (`big_state`); a
+    callback answered from outside (`approval`)."""
+    outcomes = {
+        "journey": link.run("journey", {}, "journey-1"),
+        "retrying": link.run("retrying", {"failures": 2}, "retry-1"),
+        "big_state": link.run("big_state", {"steps": 30}, "big-1"),
+    }
+    arn = link.start("approval", {})
+    link.succeed_callback(callback_id(link, arn), b'"approved"')
+    outcomes["approval"] = link.finish(arn)
+    return outcomes

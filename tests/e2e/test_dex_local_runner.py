@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,8 @@ from typing import IO, Any
 
 import pytest
 
+from .helpers import free_port
+
 boto3 = pytest.importorskip("boto3")
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,12 +37,6 @@ PEER = ROOT / "benchmarks" / ".peer-venv" / "bin"
 HANDLER = Path(__file__).parent / "official" / "handler.py"
 REGION = "us-west-2"
 DEADLINE_SECONDS = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _until(what: str, probe: Any, log: Path) -> Any:
@@ -103,7 +98,7 @@ def _callback_ready(client: Any, arn: str) -> str | None:
 
 def _run_on_dex(sdk: str, tmp_path: Path) -> dict[str, Any]:
     """Runs the handler on `sdk` behind dex-local-runner; returns what a user can observe."""
-    dex_url = f"http://127.0.0.1:{_free_port()}"
+    dex_url = f"http://127.0.0.1:{free_port()}"
     log_path = tmp_path / f"{sdk}.log"
     python = sys.executable if sdk == "perdure" else str(PEER / "python")
     env = {

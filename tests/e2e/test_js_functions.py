@@ -24,9 +24,8 @@ from typing import Any
 
 import pytest
 
-from .helpers import FLOWS, perdure_command
+from .helpers import FLOWS, free_port, perdure_command
 from .lambda_runtime import lambda_client
-from .test_remote_cli import free_port
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -4,14 +4,13 @@ invoking a function served by `python -m perdure.link.lambda_host` in another pr
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .helpers import FLOWS, last_json, perdure_command, run_cli
+from .helpers import FLOWS, free_port, last_json, perdure_command, run_cli
 from .lambda_runtime import lambda_client
 from .remote_host import LambdaHostProcess
 
@@ -19,12 +18,6 @@ pytestmark = pytest.mark.timeout(120)
 
 REMOTE = f"{FLOWS}/remote_flows.py"
 HTTP = f"{FLOWS}/http_flows.py"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -1,15 +1,20 @@
 """Remote functions: handlers in another process behind the Lambda Invoke API, invoked by the
-engine through `--function NAME=URL` (`HttpInvocable`), with the results and histories of the
-same handlers in process; and the faults of that link, recorded as Lambda records them.
+engine through `--function NAME=URL`, with the results and histories of the same handlers in
+process; and the faults of that link, recorded as Lambda records them.
 
 The function host is `python -m perdure.link.lambda_host`, a separate process that imports
 the handlers and serves `POST /2015-03-31/functions/NAME/invocations`; the handlers reach
-the engine's HTTP API through `AWS_ENDPOINT_URL_LAMBDA`, as on Lambda.
+the engine's HTTP API through `AWS_ENDPOINT_URL_LAMBDA`, as on Lambda. For each SDK (perdure's,
+and the official SDK 3.0 in the peer venv `benchmarks/.peer-venv`), `perdure serve --skip-time
+--function NAME=http://...` in a process of its own runs the cases of `run_cases` driven with
+boto3 (the callback answered through boto3, the chained invoke from one remote function to
+another), and the same handler file runs them in process, with state pages of 64 KiB.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,25 +27,18 @@ import pytest
 from perdure.engine import Engine, InvocationRetryPolicy
 from perdure.link.inprocess import InProcessInvocable
 from perdure.link.target import Target
+from perdure.wire import limits
 from perdure.wire.types import EventType
 
 from .helpers import FLOWS
-from .http_links import InProcessLink, Outcome, callback_id, load, normalized
-from .remote_host import ROOT, RemoteLink
+from .http_links import InProcessLink, Outcome, load, normalized
+from .remote_host import EXPECTED, OFFICIALS, PERDURES, ROOT, SMALL_PAGES, RemoteLink, ServeLink, run_cases
 
 pytestmark = pytest.mark.timeout(120)
 
 REMOTE = f"{FLOWS}/remote_flows.py"
-HTTP = f"{FLOWS}/http_flows.py"
-FUNCTIONS = {
-    "journey": f"{REMOTE}:journey",
-    "doubler": f"{REMOTE}:doubler",
-    "big_state": f"{REMOTE}:big_state",
-    "retrying": f"{HTTP}:retrying",
-    "approval": f"{HTTP}:approval",
-}
-SMALL_PAGES = 64 * 1024
-"""A state page size that makes every invocation past the first few steps page its state."""
+PEER_PYTHON = ROOT / "benchmarks" / ".peer-venv" / "bin" / "python"
+IN_PROCESS_OFFICIAL = Path(__file__).parent / "official" / "in_process.py"
 
 
 class LocalLink(InProcessLink):
@@ -52,27 +50,6 @@ class LocalLink(InProcessLink):
     def register_all(self, functions: dict[str, str]) -> None:
         for name, target in functions.items():
             self.engine.register_function(name, InProcessInvocable(load(target), self.engine.service))
-
-
-@pytest.fixture(scope="module")
-def monkeymodule() -> Iterator[pytest.MonkeyPatch]:
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
-
-
-@pytest.fixture(scope="module", params=[None, SMALL_PAGES], ids=["6mb-pages", "small-pages"])
-def links(
-    request: pytest.FixtureRequest, monkeymodule: pytest.MonkeyPatch
-) -> Iterator[tuple[LocalLink, RemoteLink]]:
-    options = {} if request.param is None else {"state_page_bytes": request.param}
-    local = LocalLink(**options)
-    local.register_all(FUNCTIONS)
-    remote = RemoteLink(monkeymodule, FUNCTIONS, **options)
-    try:
-        yield local, remote
-    finally:
-        remote.close()
-        local.close()
 
 
 def operations(outcome: Outcome) -> list[dict[str, Any]]:
@@ -93,51 +70,89 @@ def same(local: Outcome, remote: Outcome) -> None:
     assert invocation_errors(remote) == invocation_errors(local)
 
 
-def test_steps_a_wait_a_map_replaying_children_and_a_chained_invoke(
-    links: tuple[LocalLink, RemoteLink],
-) -> None:
-    local, remote = links
-    outcomes = [link.run("journey", {}, "journey-1") for link in (local, remote)]
-    assert outcomes[1].status == "SUCCEEDED", outcomes[1].error
-    assert outcomes[1].value == {"first": 20, "sizes": [40_000 * (i + 1) for i in range(6)], "doubled": 42}
-    same(*outcomes)
-    with remote.engine.store.transaction() as tx:
-        rec = tx.get_execution(outcomes[1].arn)
-        assert rec is not None
-        ops = [op for _, op in tx.list_operations(rec.key, -1, 1000) if op.name == "fill-all"]
+def shape(outcome: Outcome) -> list[tuple[str, str | None, str | None, str | None, str | None]]:
+    """Every operation event as (type, id, name, sub-type, parent id), sorted."""
+    return sorted(
+        (e.event_type.value, e.id, e.name, e.sub_type, e.parent_id)
+        for e in outcome.history
+        if e.id is not None and not e.event_type.value.startswith(("Execution", "Invocation"))
+    )
+
+
+@pytest.fixture(scope="module")
+def perdures_in_process() -> dict[str, Outcome]:
+    """The cases on perdure's SDK, in process, state pages of 64 KiB."""
+    local = LocalLink(state_page_bytes=SMALL_PAGES)
+    try:
+        local.register_all(PERDURES)
+        outcomes = run_cases(local)
+        with local.engine.store.transaction() as tx:
+            rec = tx.get_execution(outcomes["journey"].arn)
+            assert rec is not None
+            ops = [op for _, op in tx.list_operations(rec.key, -1, 1000) if op.name == "fill-all"]
+    finally:
+        local.close()
     assert ops[0].context_details is not None
     assert ops[0].context_details.replay_children  # its result (over 256 KiB) is rebuilt on replay
-    assert remote.remote["doubler"].event_sizes, "the chained invoke ran on the remote function"
+    return outcomes
 
 
-def test_a_step_retried_twice_reports_attempt_3(links: tuple[LocalLink, RemoteLink]) -> None:
-    local, remote = links
-    outcomes = [link.run("retrying", {"failures": 2}, "retry-1") for link in (local, remote)]
-    assert outcomes[1].value == {"attempts": 3}
-    same(*outcomes)
+def served(functions: dict[str, str], log: Path, **host: Any) -> dict[str, Outcome]:
+    """The cases on `perdure serve` with `functions` remote ones, served by a function host
+    (`host`: its interpreter and flags); checked for their results, the chained invoke and
+    the paged state."""
+    link = ServeLink(functions, log, **host)
+    try:
+        outcomes = run_cases(link)
+        chained = link.client.list_durable_executions_by_function(FunctionName="doubler")
+    finally:
+        link.close()
+    assert {case: (o.status, o.value) for case, o in outcomes.items()} == EXPECTED
+    # the chained invoke: `doubler`, a remote function, ran as an execution of its own
+    assert [e["Status"] for e in chained["DurableExecutions"]] == ["SUCCEEDED"]
+    # The state of `big_state`'s last invocation is over 6 MB; the host refuses an event over
+    # 6 MB (as Lambda does), so the event held a page of it and the SDK read the rest.
+    results = [e.details.result for e in outcomes["big_state"].history if e.details.result is not None]
+    state = sum(len(result.payload or "") for result in results)
+    assert state > limits.MAX_WIRE_PAYLOAD_BYTES
+    reads = [
+        line for line in log.read_text().splitlines() if line.startswith("DEBUG GET") and "/state" in line
+    ]
+    assert reads and all("big-1" in line for line in reads)  # GetDurableExecutionState, by big_state
+    return outcomes
 
 
-def test_a_callback_answered_from_outside(links: tuple[LocalLink, RemoteLink]) -> None:
-    local, remote = links
-    outcomes = []
-    for link in (local, remote):
-        arn = link.start("approval", {})
-        link.succeed_callback(callback_id(link, arn), json.dumps("yes").encode())
-        outcomes.append(link.finish(arn))
-    assert outcomes[1].value == {"answer": '"yes"'}  # the raw callback result
-    same(*outcomes)
+def test_perdures_sdk_behind_perdure_serve_as_in_process(
+    tmp_path: Path, perdures_in_process: dict[str, Outcome]
+) -> None:
+    remote = served(PERDURES, tmp_path / "serve.log")
+    for case, in_process in perdures_in_process.items():
+        assert (in_process.status, in_process.value) == EXPECTED[case]
+        same(in_process, remote[case])
 
 
-def test_a_state_over_6_mb_is_paged(links: tuple[LocalLink, RemoteLink]) -> None:
-    local, remote = links
-    outcomes = [link.run("big_state", {"steps": 30}, "big-1") for link in (local, remote)]
-    assert outcomes[1].status == "SUCCEEDED", outcomes[1].error
-    assert outcomes[1].value == 30 * 220_000 + 4
-    same(*outcomes)
-    invocable = remote.remote["big_state"]
-    assert max(invocable.event_sizes) <= 6 * 1024 * 1024  # Lambda's invoke payload limit
-    # the invocation after the wait: its 30 big steps could not all be in its event
-    assert invocable.markers[-1] is not None and invocable.initial_state_sizes[-1] < 32
+def test_the_official_sdk_behind_perdure_serve_as_in_process(
+    tmp_path: Path, perdures_in_process: dict[str, Outcome]
+) -> None:
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--install-peer"], check=True, timeout=600
+    )
+    done = subprocess.run(
+        [str(PEER_PYTHON), str(IN_PROCESS_OFFICIAL)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    in_process = {case: Outcome.from_json(o) for case, o in json.loads(done.stdout).items()}
+    remote = served(OFFICIALS, tmp_path / "serve.log", python=PEER_PYTHON)
+    for case, outcome in in_process.items():
+        assert (outcome.status, outcome.value) == EXPECTED[case]
+        same(outcome, remote[case])
+        # the same operations as perdure's SDK (the SDKs word a map's summary differently)
+        assert shape(outcome) == shape(perdures_in_process[case]), case
+        assert invocation_errors(outcome) == invocation_errors(perdures_in_process[case])
 
 
 def test_executions_of_a_remote_function_are_invoked_at_once(
@@ -244,7 +259,7 @@ def test_an_answer_that_is_not_an_invocation_output_names_the_function(faulty: R
 
 
 def test_an_unreachable_function_fails_after_the_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    link = RemoteLink(monkeypatch, {"doubler": FUNCTIONS["doubler"]})
+    link = RemoteLink(monkeypatch, {"doubler": PERDURES["doubler"]})
     try:
         link.functions.close()  # nothing listens at its URL any more
         outcome = link.run("doubler", {"n": 1})
@@ -252,58 +267,3 @@ def test_an_unreachable_function_fails_after_the_retries(monkeypatch: pytest.Mon
         link.close()
     assert outcome.status == "FAILED"
     assert invocation_errors(outcome) == ["Runtime.Unreachable"] * 3
-
-
-# ------------------------------------------------------------ the official SDK
-
-
-OFFICIAL = f"{FLOWS}/remote_official.py"
-PEER_PYTHON = ROOT / "benchmarks" / ".peer-venv" / "bin" / "python"
-
-
-def _official_cases(link: RemoteLink) -> dict[str, Outcome]:
-    outcomes = {
-        "journey": link.run("journey", {}, "journey-1"),
-        "retrying": link.run("retrying", {}, "retry-1"),
-        "big_state": link.run("big_state", {}, "big-1"),
-    }
-    arn = link.start("approval", {})
-    link.succeed_callback(callback_id(link, arn), b'"approved"')
-    outcomes["approval"] = link.finish(arn)
-    return outcomes
-
-
-def test_the_official_sdk_and_perdures_as_remote_functions_agree(monkeypatch: pytest.MonkeyPatch) -> None:
-    subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--install-peer"], check=True, timeout=600
-    )
-    functions = {
-        name: f"{OFFICIAL}:{name}" for name in ("journey", "doubler", "retrying", "approval", "big_state")
-    }
-    results: list[dict[str, Outcome]] = []
-    for python, flags in ((PEER_PYTHON, ()), (Path(sys.executable), ("--compat",))):
-        link = RemoteLink(monkeypatch, functions, python=python, flags=flags, state_page_bytes=SMALL_PAGES)
-        try:
-            results.append(_official_cases(link))
-            assert link.remote["big_state"].markers[-1] is not None  # its state was paged
-        finally:
-            link.close()
-    official, perdure = results
-    assert {case: (o.status, o.value) for case, o in official.items()} == {
-        "journey": ("SUCCEEDED", {"first": 20, "sizes": [40_000 * (i + 1) for i in range(6)], "doubled": 42}),
-        "retrying": ("SUCCEEDED", {"attempts": 3}),
-        "big_state": ("SUCCEEDED", 30 * 220_000 + 4),
-        "approval": ("SUCCEEDED", {"answer": '"approved"'}),
-    }
-    for case in official:  # the same operations; the SDKs word a map's summary differently
-        assert shape(perdure[case]) == shape(official[case]), case
-        assert invocation_errors(perdure[case]) == invocation_errors(official[case])
-
-
-def shape(outcome: Outcome) -> list[tuple[str, str | None, str | None, str | None, str | None]]:
-    """Every operation event as (type, id, name, sub-type, parent id), sorted."""
-    return sorted(
-        (e.event_type.value, e.id, e.name, e.sub_type, e.parent_id)
-        for e in outcome.history
-        if e.id is not None and not e.event_type.value.startswith(("Execution", "Invocation"))
-    )
