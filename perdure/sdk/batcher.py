@@ -19,7 +19,8 @@ Batching rules:
 - async-only work may accumulate while updates keep arriving (the sender checks every
   100 ms and sends after a check that found nothing new, or after 1 s in total), so a
   step's async START usually rides in the request of its SUCCEED. An idle sender looks
-  for async work every 100 ms instead of being woken for it. It is woken only when that
+  for async work instead of being woken for it: after 100 ms, then after pauses twice as
+  long each time it found nothing, up to 1 s. It is woken only when that
   changes what it does: by a first sync caller, or when every sync caller it expects has
   arrived (fewer thread switches under the GIL); and once: the callers that queue before
   it runs do not notify it again;
@@ -481,13 +482,17 @@ class CheckpointBatcher:
         limits = self._limits
         queue = self._queue
         with self._cond:
+            pause = limits.async_linger_seconds
             while not queue or self._inflight:
                 if self._stopping and not queue and not self._inflight:
                     return None
                 self._idle = True
                 self._woken = False
-                # Async work does not wake an idle sender (`_enqueue`): it looks every linger.
-                self._cond.wait(limits.async_linger_seconds)
+                # Async work does not wake an idle sender (`_enqueue`): it looks after every
+                # pause, a pause twice as long (up to `max_batch_seconds`) each time it looked
+                # and found nothing, so many idle writers cost few wake-ups.
+                if not self._cond.wait(pause):
+                    pause = min(2 * pause, limits.max_batch_seconds)
                 self._idle = False
             batch: list[_Item] = []
             self._collecting = batch
