@@ -10,8 +10,7 @@ use. A workload perdure cannot run yet prints "n/a". The cold-start rows (`colds
 `import perdure`, and import + decorate + first invocation, beside the official SDK's)
 run with everything or with `--only COLD`. perdure's W1 rows are also shown against the
 disk's commit rate, measured in the same run (`disk.py`), with their CPU time per step.
-Results also go to
-`benchmarks/results/bench-<UTC time>.json`.
+Results also go to `benchmarks/results/bench-<UTC time>.json`.
 
 Benchmarks measure; they never assert. The targets are printed beside the figures with
 PASS / MISS.

@@ -1,8 +1,7 @@
 """The public API: every official SDK 3.0 name is importable from `perdure`, and `__all__` is exact.
 
-Two lists pin it (DECISIONS §2): the 43 names the conformance handlers import
-(shared/spec/conformance/README.md) and the official package's top-level `__all__`
-(research/01-sdk.md §1.1). `perdure.__all__` must be sorted and equal the set of public
+Two lists pin it: the 43 names the conformance handlers import and the official
+package's top-level `__all__`. `perdure.__all__` must be sorted and equal the set of public
 names the package actually has (as httpx `tests/test_exported_members.py` does), so a
 name is never exported by accident nor forgotten.
 """

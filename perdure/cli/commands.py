@@ -16,7 +16,7 @@ import os
 import shlex
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,14 +27,16 @@ from perdure.engine import Engine
 from perdure.engine.invoker import DEFAULT_INVOCATION_TIMEOUT_SECONDS, Invocable
 from perdure.engine.lifecycle import DEFAULT_EXECUTION_TIMEOUT_SECONDS
 from perdure.engine.registry import check_function_name
+from perdure.engine.scheduler import EXTERNAL_CHECK_SECONDS
 from perdure.engine.store import default_db_location, is_postgres_url
 from perdure.link.inprocess import InProcessInvocable
 from perdure.link.remote import HttpInvocable, check_function_url, is_function_url
 from perdure.link.target import Target, TargetError, as_lambda_handler, is_durable_handler
+from perdure.sdk.plugin import DurableInstrumentationPluginFactory
 from perdure.testing.runner import decode_result
 from perdure.wire import limits
 from perdure.wire.codec import to_wire
-from perdure.wire.errors import ResourceNotFoundError
+from perdure.wire.errors import DurableExecutionAlreadyStartedError, ResourceNotFoundError
 from perdure.wire.service import DurableExecutionService
 from perdure.wire.types import (
     Event,
@@ -219,8 +221,13 @@ def register_functions(
     functions: Sequence[tuple[str, FunctionSource]],
     isolation: str,
     invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT_SECONDS,
+    plugins: Mapping[str, Sequence[DurableInstrumentationPluginFactory]] | None = None,
 ) -> list[Callable[[], None]]:
     """Load and register each (name, target); returns what closes them, in load order.
+
+    Args:
+        plugins: plugin factories to add to a function's invocations, by function name
+            (a handler run in this process only: not one in a worker or a remote one).
 
     Raises:
         CommandError: a target cannot be loaded (what was loaded before is closed).
@@ -228,7 +235,9 @@ def register_functions(
     closers: list[Callable[[], None]] = []
     try:
         for name, target in functions:
-            invocable, close = _load_invocable(name, target, engine, isolation, invocation_timeout)
+            invocable, close = _load_invocable(
+                name, target, engine, isolation, invocation_timeout, (plugins or {}).get(name, ())
+            )
             if close is not None:
                 closers.append(close)
             engine.register_function(name, invocable)
@@ -245,7 +254,12 @@ def close_all(closers: list[Callable[[], None]]) -> None:
 
 
 def _load_invocable(
-    name: str, target: FunctionSource, engine: Engine, isolation: str, invocation_timeout: float
+    name: str,
+    target: FunctionSource,
+    engine: Engine,
+    isolation: str,
+    invocation_timeout: float,
+    plugins: Sequence[DurableInstrumentationPluginFactory],
 ) -> tuple[Invocable, Callable[[], None] | None]:
     if isinstance(target, str):
         return HttpInvocable(name, target, timeout=invocation_timeout), None
@@ -254,6 +268,8 @@ def _load_invocable(
 
         process = ProcessInvocable(str(target), engine.service, log_sink=_StderrSink())
         process.start()
+        if not process.is_durable_handler:
+            warn_undecorated(target)
         return process, process.close
     try:
         handler = target.load()
@@ -261,20 +277,20 @@ def _load_invocable(
         raise CommandError(str(exc)) from None
     except Exception as exc:
         raise CommandError(f"cannot load {target}: {type(exc).__name__}: {exc}") from None
-    warn_if_undecorated(target, handler)
-    return InProcessInvocable(as_lambda_handler(handler), engine.service), None
-
-
-def warn_if_undecorated(target: Target, handler: Callable[..., Any]) -> None:
-    """Warn on stderr when `handler` lacks `@durable_execution`: it runs here, not on Lambda."""
     if not is_durable_handler(handler):
-        print(
-            f"perdure: warning: {target} is not decorated with @durable_execution. It runs here,"
-            " but fails on AWS Lambda: add `@durable_execution` (from perdure import"
-            " durable_execution) above the handler.",
-            file=sys.stderr,
-            flush=True,
-        )
+        warn_undecorated(target)
+    return InProcessInvocable(as_lambda_handler(handler), engine.service, plugins), None
+
+
+def warn_undecorated(target: Target) -> None:
+    """Warn on stderr that `target` lacks `@durable_execution`: it runs here, not on Lambda."""
+    print(
+        f"perdure: warning: {target} is not decorated with @durable_execution. It runs here,"
+        " but fails on AWS Lambda: add `@durable_execution` (from perdure import"
+        " durable_execution) above the handler.",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 # ----------------------------------------------------------------------------- run
@@ -379,21 +395,43 @@ def _run_engine(
 ) -> tuple[str, GetDurableExecutionResponse, list[Event]]:
     """Run the execution `run` asked for on an engine of its own: (ARN, its end, its history)."""
     engine = open_engine(args.db, args.memory, args.skip_time, args)
+    # A handler in this process is observed (each map's item count, a wake-up per ended
+    # operation); one in a worker process is followed by reading its history.
+    observer = live.RunObserver() if not args.quiet and args.isolation == "inprocess" else None
     try:
         closers = register_functions(
-            engine, [(target.function_name, target), *functions], args.isolation, args.invocation_timeout
+            engine,
+            [(target.function_name, target), *functions],
+            args.isolation,
+            args.invocation_timeout,
+            {target.function_name: (observer,)} if observer is not None else None,
         )
         try:
             if any(isinstance(source, str) for _, source in functions):
                 closers.append(_serve_api(engine, args.api_port))
-            arn = engine.start_execution(target.function_name, payload, args.name)
+            try:
+                arn = engine.start_execution(target.function_name, payload, args.name)
+            except DurableExecutionAlreadyStartedError as exc:
+                db = f" --db {shlex.quote(args.db)}" if args.db else ""
+                raise CommandError(
+                    f"{exc}: to resume it, run it with the input it was started with (`perdure history"
+                    f" {shlex.quote(args.name)}{db}` shows it); to start another, give another --name"
+                ) from exc
             name = engine.get_execution(arn).durable_execution_name
             out = sys.stderr if args.json else sys.stdout
             print(f"name       {name}\nexecution  {arn}", file=out, flush=True)
             follower = None
             if not args.quiet:
-                progress = live.Progress(lambda line: print(line, file=out, flush=True), name, args.db)
-                follower = live.Follower(engine, arn, progress).start()
+                progress = live.Progress(
+                    lambda line: print(line, file=out, flush=True),
+                    name,
+                    args.db,
+                    item_counts=observer.item_counts if observer is not None else None,
+                    memory=args.memory,
+                )
+                follower = live.Follower(
+                    engine, arn, progress, observer.changed if observer is not None else None
+                ).start()
             try:
                 execution = live.drive_skipping(engine, arn, name) if args.skip_time else engine.drive(arn)
             except KeyboardInterrupt:
@@ -451,11 +489,13 @@ def _print_resume_hint(args: argparse.Namespace, name: str) -> None:
 
 @dataclass(frozen=True)
 class Source:
-    """Where `list`/`history` read: a service, and the local database's function names
-    (None over HTTP: the API only lists executions per function)."""
+    """Where `list`/`history` read: a service, the local database's function names (None
+    over HTTP: the API only lists executions per function), and a number that changes
+    when another process commits to that database (None over HTTP: poll)."""
 
     service: DurableExecutionService
     function_names: Callable[[], list[str]] | None
+    version: Callable[[], int | None] | None = None
 
 
 @contextmanager
@@ -469,7 +509,7 @@ def _source(args: argparse.Namespace) -> Iterator[Source]:
         return
     engine = open_existing(args.db)
     try:
-        yield Source(engine.service, engine.function_names)
+        yield Source(engine.service, engine.function_names, engine.store.external_version)
     finally:
         engine.close()
 
@@ -562,6 +602,7 @@ def history(args: argparse.Namespace) -> int:
         raise CommandError("--follow prints events as they are recorded; it does not combine with --json")
     with _source(args) as source:
         arn = resolve_execution(source, args.execution)
+        version = source.version() if source.version is not None else None
         events = read_history(source, arn, None)
         if args.json:
             print(json.dumps({"Events": [to_wire(e, timestamps="epoch_seconds") for e in events]}))
@@ -570,12 +611,23 @@ def history(args: argparse.Namespace) -> int:
         if not args.follow:
             return 0
         while not any(e.event_type in _EXECUTION_ENDS for e in events):
-            time.sleep(live.POLL_SECONDS)
+            version = _await_change(source, version)
             more = read_history(source, arn, events[-1].event_id if events else None)
             for event in more:
                 print(render.history_line(event), flush=True)
             events.extend(more)
     return 0
+
+
+def _await_change(source: Source, version: int | None) -> int | None:
+    """Return once the history may have grown: when the database's version moves past
+    `version` (read before the history was), else (over HTTP) after `live.POLL_SECONDS`."""
+    if source.version is None or version is None:
+        time.sleep(live.POLL_SECONDS)
+        return None
+    while (current := source.version()) == version:
+        time.sleep(EXTERNAL_CHECK_SECONDS)
+    return current
 
 
 # --------------------------------------------------------------------- conformance

@@ -1,15 +1,28 @@
 """`perdure run`'s live view, and how it drives an execution with `--skip-time`.
 
-`Progress` turns history events into lines: one per operation as it ends, one when a wait
-or a callback starts (with the callback's full id and the command that answers it), and,
-for a map, a progress line at most once a second (items done / items started so far; a
-map with a concurrency limit starts its items as others end) instead of one line per item. `follow` polls the history on a thread
-of its own and feeds `Progress` until told to stop (so `drive` keeps the main thread, and
-Ctrl-C interrupts it). `drive_skipping` is `--skip-time`'s driver: waits and retry delays
-are skipped, but while a callback is open the virtual clock follows real time, so another
-process (`perdure callback`) can answer it before its timeout.
+`Progress` turns history events into lines: one per operation as it ends, one when a wait,
+a callback (with its full id and the command that answers it) or a chained invoke (with
+the invoked execution's name) starts, and,
+for a map, a progress line at most once a second instead of one line per item: items done
+out of the map's total where the run observes its handler (`RunObserver`), else items done
+and items started so far (a map with a concurrency limit starts its items as others end).
 
-Imports the engine, the wire types and the test runner's history readers.
+`Follower` feeds `Progress` from the history on a thread of its own until told to stop (so
+`drive` keeps the main thread, and Ctrl-C interrupts it). The history does not carry a
+map's item count, and the engine announces no checkpoint, so a handler run in this
+process (`--isolation inprocess`) is observed through the SDK's plugin hooks: `RunObserver`
+is a plugin factory the in-process link adds to each invocation; it records each map's
+item count (`OperationStartInfo.branch_count`) and wakes the follower when an operation
+ends or an invocation does. Without it (`--isolation process`: the handler runs in a
+worker) the follower reads the history every `POLL_SECONDS`.
+
+`drive_skipping` is `--skip-time`'s driver: waits and retry delays are skipped, but while a
+callback is open (the execution's own, or one an execution it invoked waits for) the
+virtual clock follows real time, so another process (`perdure callback`) can answer it
+before its timeout.
+
+Imports the engine, the SDK's plugin types, the wire types and the test runner's history
+readers.
 """
 
 from __future__ import annotations
@@ -17,12 +30,20 @@ from __future__ import annotations
 import shlex
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from perdure.engine import Engine, EngineStalledError
+from perdure.sdk.plugin import (
+    DurableInstrumentationPlugin,
+    InvocationEndInfo,
+    InvocationStartInfo,
+    OperationEndInfo,
+    OperationStartInfo,
+)
 from perdure.testing.runner import open_callbacks
 from perdure.wire.types import (
+    DurableExecutionArn,
     Event,
     EventType,
     ExecutionStatus,
@@ -31,7 +52,15 @@ from perdure.wire.types import (
 )
 
 POLL_SECONDS = 0.2
-"""How often the live view reads new history events, and `--skip-time` looks for a callback's answer."""
+"""How often the live view reads new history events when nothing wakes it (a handler in a
+worker process, `history --follow` over `--endpoint`), and `--skip-time` looks for a
+callback's answer."""
+OBSERVED_POLL_SECONDS = 1.0
+"""How often the live view of an observed run reads the history unwoken (events no hook of
+the handler reports: an invocation that crashed)."""
+COALESCE_SECONDS = 0.05
+"""The least time between two reads of the history: a burst of wake-ups (the items of a
+map ending) is read at once."""
 
 _KINDS = {
     "Step": "step",
@@ -58,6 +87,39 @@ class _MapProgress:
     shown: int = 0
 
 
+class RunObserver:
+    """A plugin factory observing the handler a run executes in this process.
+
+    `item_counts` maps a map's (or parallel's) operation id to its item (branch) count,
+    recorded before its START is checkpointed; `changed` is set whenever the history may
+    have grown (an operation ended, an invocation ended).
+    """
+
+    def __init__(self) -> None:
+        self.item_counts: dict[str, int] = {}
+        self.changed = threading.Event()
+
+    def create_plugin(self, info: InvocationStartInfo, /) -> DurableInstrumentationPlugin:
+        return _ObserverPlugin(self)
+
+
+class _ObserverPlugin(DurableInstrumentationPlugin):
+    # on_operation_change is not overridden: its infos copy every operation per call.
+
+    def __init__(self, observer: RunObserver) -> None:
+        self._observer = observer
+
+    def on_operation_start(self, info: OperationStartInfo) -> None:
+        if info.branch_count is not None:
+            self._observer.item_counts[info.operation_id] = info.branch_count
+
+    def on_operation_end(self, info: OperationEndInfo) -> None:
+        self._observer.changed.set()
+
+    def on_invocation_end(self, info: InvocationEndInfo) -> None:
+        self._observer.changed.set()
+
+
 class Progress:
     """Writes one line per event worth a line (see the module docstring).
 
@@ -66,6 +128,9 @@ class Progress:
         execution: the execution's name, for the `perdure callback` hint.
         db: the database file the run was given (`--db`), for the same hint.
         now: a monotonic clock in seconds (a map prints at most one progress line per second).
+        item_counts: each map's item count by operation id, where known (`RunObserver`).
+        memory: the run keeps its executions in memory (`--memory`): no other process can
+            answer a callback.
     """
 
     def __init__(
@@ -74,24 +139,35 @@ class Progress:
         execution: str,
         db: str | None = None,
         now: Callable[[], float] = time.monotonic,
+        item_counts: Mapping[str, int] | None = None,
+        memory: bool = False,
     ):
         self._write = write
         self._execution = execution
         self._db = f" --db {shlex.quote(db)}" if db else ""
         self._now = now
+        self._memory = memory
+        self._item_counts: Mapping[str, int] = item_counts if item_counts is not None else {}
         self._maps: dict[str, _MapProgress] = {}
         self._in_map: dict[str, str] = {}  # operation id -> the outermost map it runs under
         self._names: dict[str, str] = {}  # operation id -> name, for context names of callbacks
+        self._waits_for_callback: dict[str, str] = {}  # a wait_for_callback's id -> its name
 
     def feed(self, events: list[Event]) -> None:
         """Write the lines `events` (the next ones of the history) call for."""
         for event in events:
             self._event(event)
         now = self._now()
-        for progress in self._maps.values():
+        for map_id, progress in self._maps.items():
             if progress.done > progress.shown and now - progress.shown_at >= 1.0:
                 progress.shown, progress.shown_at = progress.done, now
-                self._write(f"{'map':<8} {progress.name}  {progress.done}/{progress.started} items done")
+                total = self._item_counts.get(map_id)
+                counted = (
+                    f"{progress.done}/{total} items done"
+                    if total is not None
+                    else f"{progress.done} items done, {progress.started} started"
+                )
+                self._write(f"{'map':<8} {progress.name}  {counted}")
 
     def _event(self, event: Event) -> None:
         kind = next((k for k in _KINDS if event.event_type.value.startswith(k)), None)
@@ -99,6 +175,8 @@ class Progress:
             return
         if event.name:
             self._names[event.id] = event.name
+            if event.sub_type == "WaitForCallback":
+                self._waits_for_callback[event.id] = event.name
         outer = self._in_map.get(event.parent_id or "") or (
             event.parent_id if event.parent_id in self._maps else None
         )
@@ -115,17 +193,25 @@ class Progress:
         if event.event_type is EventType.WAIT_STARTED:
             seconds = event.details.duration
             self._write(f"{label}  waiting {seconds}s" if seconds is not None else f"{label}  waiting")
+        elif event.event_type is EventType.CHAINED_INVOKE_STARTED and event.details.durable_execution_arn:
+            invoked = execution_name(event.details.durable_execution_arn)
+            self._write(f"{label}  waiting for execution {invoked} (perdure history {shlex.quote(invoked)})")
         elif event.event_type is EventType.CALLBACK_STARTED:
-            name = event.name or self._names.get(event.parent_id or "")
+            # `--callback` takes a wait_for_callback's own name for the callback inside it.
+            parent = event.parent_id or ""
+            name = self._waits_for_callback.get(parent) or event.name or self._names.get(parent)
             target = (
                 f"--execution {shlex.quote(self._execution)} --callback {shlex.quote(name)}"
                 if name
                 else shlex.quote(str(event.details.callback_id))
             )
-            self._write(
-                f"{label}  waiting, id {event.details.callback_id}\n"
-                f"{'':<9}answer it: perdure callback succeed {target} --result JSON{self._db}"
+            answer = (
+                "no other process can answer it: this run keeps its executions in memory (--memory);"
+                " run with --db PATH to answer it with `perdure callback`"
+                if self._memory
+                else f"answer it: perdure callback succeed {target} --result JSON{self._db}"
             )
+            self._write(f"{label}  waiting, id {event.details.callback_id}\n{'':<9}{answer}")
         elif ending in _ENDINGS:
             self._write(f"{label}  {_ENDINGS[ending]}{self._suffix(event)}")
             self._maps.pop(event.id, None)
@@ -154,19 +240,32 @@ class Progress:
         progress.done += 1
 
 
+def execution_name(arn: str) -> str:
+    """The execution name an ARN holds (the ARN itself when it is not one perdure makes)."""
+    try:
+        return DurableExecutionArn.parse(arn).execution_name
+    except ValueError:
+        return arn
+
+
 def short_name(event: Event) -> str:
     """The operation's name, or, unnamed, the start of its id (`#` and 8 hex digits): a
     64-digit id is noise in a progress line, and 8 digits tell operations apart."""
     return event.name or f"#{(event.id or '')[:8]}"
 
 
-def new_events(engine: Engine, arn: str, after: int | None) -> list[Event]:
-    """The events of `arn` after event id `after` (all when None), without payloads."""
+def new_events(
+    engine: Engine, arn: str, after: int | None, *, include_execution_data: bool = False
+) -> list[Event]:
+    """The events of `arn` after event id `after` (all when None), without payloads unless
+    `include_execution_data`."""
     events: list[Event] = []
     marker = None if after is None else str(after)
     while True:
         page = engine.service.get_durable_execution_history(
-            GetDurableExecutionHistoryRequest(arn, include_execution_data=False, marker=marker)
+            GetDurableExecutionHistoryRequest(
+                arn, include_execution_data=include_execution_data, marker=marker
+            )
         )
         events.extend(page.events)
         if page.next_marker is None:
@@ -175,14 +274,22 @@ def new_events(engine: Engine, arn: str, after: int | None) -> list[Event]:
 
 
 class Follower:
-    """Feeds `progress` with `arn`'s new events on a thread, until `stop()` (which feeds the last)."""
+    """Feeds `progress` with `arn`'s new events on a thread, until `stop()` (which feeds the last).
 
-    def __init__(self, engine: Engine, arn: str, progress: Progress) -> None:
+    Args:
+        wake: set when the history may have grown (`RunObserver.changed`); None: poll it.
+    """
+
+    def __init__(
+        self, engine: Engine, arn: str, progress: Progress, wake: threading.Event | None = None
+    ) -> None:
         self._engine = engine
         self._arn = arn
         self._progress = progress
         self._last: int | None = None
         self._stop = threading.Event()
+        self._wake = wake if wake is not None else threading.Event()
+        self._idle_seconds = OBSERVED_POLL_SECONDS if wake is not None else POLL_SECONDS
         self._thread = threading.Thread(target=self._loop, name="perdure-progress", daemon=True)
 
     def start(self, skip_existing: bool = False) -> Follower:
@@ -194,23 +301,54 @@ class Follower:
 
     def _read(self) -> None:
         events = new_events(self._engine, self._arn, self._last)
+        if any(e.details.error is not None for e in events):
+            # A failure's line shows its error, which a read without payloads leaves out.
+            events = new_events(self._engine, self._arn, self._last, include_execution_data=True)
         if events:
             self._last = events[-1].event_id
             self._progress.feed(events)
 
     def _loop(self) -> None:
-        while not self._stop.wait(POLL_SECONDS):
+        while True:
+            self._wake.wait(self._idle_seconds)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             self._read()
+            if self._stop.wait(COALESCE_SECONDS):
+                return
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join()
         self._read()
 
 
 def has_open_callback(engine: Engine, arn: str) -> bool:
-    """Whether execution `arn` has a callback that started and has not ended."""
-    return bool(open_callbacks(new_events(engine, arn, None)))
+    """Whether execution `arn` has a callback that started and has not ended, itself or in
+    an execution it invoked and still waits for (at any depth)."""
+    events = new_events(engine, arn, None)
+    if open_callbacks(events):
+        return True
+    ended = {e.id for e in events if e.event_type in _INVOKE_ENDS}
+    return any(
+        has_open_callback(engine, e.details.durable_execution_arn)
+        for e in events
+        if e.event_type is EventType.CHAINED_INVOKE_STARTED
+        and e.id not in ended
+        and e.details.durable_execution_arn
+    )
+
+
+_INVOKE_ENDS = frozenset(
+    {
+        EventType.CHAINED_INVOKE_SUCCEEDED,
+        EventType.CHAINED_INVOKE_FAILED,
+        EventType.CHAINED_INVOKE_TIMED_OUT,
+        EventType.CHAINED_INVOKE_STOPPED,
+    }
+)
 
 
 def drive_skipping(engine: Engine, arn: str, name: str) -> GetDurableExecutionResponse:

@@ -99,8 +99,7 @@ def execution_page(service: EngineService, arn: str) -> dict[str, Any]:
     """
     rec, operations = service.operation_summaries(arn)
     ops = [_operation_row(op) for _seq, op in operations]
-    # A step's `attempt` counts its failed attempts (0: none), so 1 or more means retried.
-    retried = {o["id"] for o in ops if o.get("attempt") or o.get("nextAttempt")}
+    retried = {o["id"] for o in ops if _was_retried(o)}
     return {
         "execution": {
             **_execution_row(rec),
@@ -148,6 +147,15 @@ def _operation_row(op: OperationSummary) -> dict[str, Any]:
     if op.error is not None:
         row["error"] = {"type": op.error.error_type, "message": op.error.error_message}
     return row
+
+
+def _was_retried(row: dict[str, Any]) -> bool:
+    """Whether a step row had more than one attempt. A running step's `attempt` counts the
+    attempts that ended before it (0 on the first run); an ended step's counts them all, the
+    last included (1 after a first-try success)."""
+    attempt = row.get("attempt") or 0
+    ended = row["status"] in ("SUCCEEDED", "FAILED")
+    return attempt > (1 if ended else 0) or row.get("nextAttempt") is not None
 
 
 def _ms_of_us(value: int | None) -> int | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -55,19 +55,16 @@ _JSON_EXPANSION = 6
 """The most one character of a payload grows to in JSON (`\\u00e9`)."""
 
 
-def _json_chars(text: str | None) -> int:
+def _json_chars(text: str) -> int:
     """At least the length of `text` as a JSON string's contents, ASCII-escaped: exact for
-    printable ASCII (only quotes and backslashes grow), the worst case otherwise."""
-    if not text:
-        return 0
-    if text.isascii() and text.isprintable():
-        return len(text) + text.count('"') + text.count("\\")
-    return len(text) * _JSON_EXPANSION
+    ASCII without control characters (only quotes and backslashes grow), the worst case
+    otherwise."""
+    size = limits.ascii_json_length(text)
+    return size if size is not None else len(text) * _JSON_EXPANSION
 
 
-def _payload_chars(op: Operation) -> int:
-    """An upper bound of the JSON size of the payloads (input, result, error) an operation carries."""
-    total = 0
+def _payloads(op: Operation) -> Iterator[str]:
+    """The payload texts (input, result, error) an operation carries."""
     for details in (
         op.execution_details,
         op.context_details,
@@ -78,16 +75,14 @@ def _payload_chars(op: Operation) -> int:
         if details is None:
             continue
         for name in ("input_payload", "result"):
-            total += _json_chars(getattr(details, name, None))
+            text = getattr(details, name, None)
+            if text:
+                yield text
         error = getattr(details, "error", None)
         if error is not None:
-            total += (
-                _json_chars(error.error_message)
-                + _json_chars(error.error_data)
-                + _json_chars(error.error_type)
-            )
-            total += sum(_json_chars(line) for line in error.stack_trace or ())
-    return total
+            for text in (error.error_message, error.error_data, error.error_type, *(error.stack_trace or ())):
+                if text:
+                    yield text
 
 
 def operation_json_bytes(op: Operation) -> int:
@@ -105,12 +100,21 @@ def operations_page(
     """Up to `size` operations in sequence order after `after`, and the next page's marker.
 
     A page holds at most `max_bytes` of operations as JSON (at least one operation), so an
-    invocation event stays under Lambda's invoke payload limit. Sizes are measured only
-    when a cheap upper bound says the page might not fit.
+    invocation event stays under Lambda's invoke payload limit. An upper bound counts every
+    payload character at its worst JSON growth; only when that is over, the largest
+    payloads are measured, until it fits; only when it still does not, the operations'
+    JSON is.
     """
     page = tx.list_operations(execution_key, -1 if after is None else after, size + 1)
     ops = page[:size]
-    bound = sum(_payload_chars(op) + _OPERATION_OVERHEAD_BYTES for _, op in ops)
+    texts = [text for _, op in ops for text in _payloads(op)]
+    bound = len(ops) * _OPERATION_OVERHEAD_BYTES + _JSON_EXPANSION * sum(map(len, texts))
+    if bound > max_bytes:
+        # Tighter: the largest payloads' escaped lengths, only until the bound fits.
+        for text in sorted(texts, key=len, reverse=True):
+            bound -= _JSON_EXPANSION * len(text) - _json_chars(text)
+            if bound <= max_bytes:
+                break
     if bound > max_bytes:
         total = 0
         for index, (_, op) in enumerate(ops):

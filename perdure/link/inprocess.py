@@ -18,12 +18,13 @@ from __future__ import annotations
 import contextvars
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
 from perdure.engine.invoker import InvocationCrashed, crash_error
 from perdure.sdk.execution import InvocationInputWithClient
+from perdure.sdk.plugin import DurableInstrumentationPluginFactory
 from perdure.wire.codec import from_wire
 from perdure.wire.errors import PerdureError
 from perdure.wire.service import DurableServiceClient
@@ -134,11 +135,24 @@ def _crash(status: object) -> InvocationCrashed:
 
 
 class InProcessInvocable:
-    """An engine `Invocable` that runs the handler on the calling thread."""
+    """An engine `Invocable` that runs the handler on the calling thread.
 
-    def __init__(self, handler: LambdaHandler, client: DurableServiceClient) -> None:
+    Args:
+        handler: the `@durable_execution` handler.
+        client: the engine's service.
+        plugins: plugin factories every invocation adds to the handler's own (an observer of
+            the run in this process).
+    """
+
+    def __init__(
+        self,
+        handler: LambdaHandler,
+        client: DurableServiceClient,
+        plugins: Sequence[DurableInstrumentationPluginFactory] = (),
+    ) -> None:
         self.handler = handler
         self.client = client
+        self.plugins = tuple(plugins)
 
     def __call__(self, input: InvocationInput, context: Any) -> InvocationOutput:
         exit_record = _Exit()
@@ -146,7 +160,9 @@ class InProcessInvocable:
         token = _invocation_exit.set(exit_record)
         try:
             with running(input.durable_execution_arn):
-                raw = self.handler(InvocationInputWithClient(input=input, client=client), context)
+                raw = self.handler(
+                    InvocationInputWithClient(input=input, client=client, plugins=self.plugins), context
+                )
         except SystemExit as exc:
             # sys.exit() exits with 0, sys.exit("message") with 1, as the interpreter does
             raise _crash(0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1) from None

@@ -80,6 +80,8 @@ class _Worker:
             message = (hello or {}).get("message") or f"worker exited with status {self.process.wait()}"
             self.close()
             raise WorkerStartError(f"cannot load {target}: {message}")
+        self.is_durable_handler = bool(hello.get("durable", True))
+        """Whether the target carries `@durable_execution` (the worker wraps it if not)."""
 
     @property
     def alive(self) -> bool:
@@ -117,10 +119,13 @@ class ProcessInvocable:
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._closed = False
+        self.is_durable_handler: bool | None = None
+        """Whether the target carries `@durable_execution`, once `start` has loaded it."""
 
     def start(self) -> None:
         """Start one worker now, so a target that cannot load fails here (WorkerStartError)."""
         worker = _Worker(self.target, compat=self.compat, env=self.env)
+        self.is_durable_handler = worker.is_durable_handler
         self._release(worker)
 
     def _acquire(self) -> _Worker:

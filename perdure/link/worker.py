@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -142,14 +143,15 @@ def serve(target_text: str, *, compat: bool) -> int:
         install()
     from perdure.sdk.execution import InvocationInputWithClient
 
-    from .target import Target, as_lambda_handler
+    from .target import Target, as_lambda_handler, is_durable_handler
 
     try:
-        handler = as_lambda_handler(Target.parse(target_text).load())
+        loaded = Target.parse(target_text).load()
+        handler = as_lambda_handler(loaded)
     except BaseException as exc:
         channel.send({"op": "load_error", "message": f"{type(exc).__name__}: {exc}"})
         return 2
-    channel.send({"op": "ready", "pid": os.getpid()})
+    channel.send({"op": "ready", "pid": os.getpid(), "durable": is_durable_handler(loaded)})
     client = PipeServiceClient(channel)
     while True:
         message = channel.receive()
@@ -179,6 +181,9 @@ def serve(target_text: str, *, compat: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The parent (`perdure run`, `perdure serve`) ends its workers when it stops: a terminal's
+    # Ctrl-C, which reaches the whole process group, is the parent's to handle, not a traceback here.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     args = list(sys.argv[1:] if argv is None else argv)
     compat = "--compat" in args
     args = [a for a in args if a != "--compat"]

@@ -625,7 +625,7 @@ class AsyncDurableContext(ContextScope):
             await child.step(submit, name=f"{prefix}submitter", config=step_config)
             return await callback.result()
 
-        return self._spawn(wait_for_callback_operation(self, body, name))
+        return self._spawn(wait_for_callback_operation(self, body, name, submitter))
 
     def wait_for_condition(
         self,

@@ -47,7 +47,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from perdure.wire.limits import MAX_CHECKPOINT_REQUEST_BYTES, MAX_CHECKPOINT_UPDATES
+from perdure.wire.limits import MAX_CHECKPOINT_REQUEST_BYTES, MAX_CHECKPOINT_UPDATES, ascii_json_length
 from perdure.wire.service import DurableServiceClient
 from perdure.wire.types import (
     CheckpointDurableExecutionRequest,
@@ -84,9 +84,9 @@ def _text_bytes(text: str | None) -> int:
         return 0
     if len(text) <= _SHORT_TEXT:
         return 12 * len(text)
-    if text.isascii() and text.isprintable():
-        # JSON escapes quotes and backslashes inside a string member.
-        return len(text) + text.count('"') + text.count("\\")
+    size = ascii_json_length(text)
+    if size is not None:
+        return size
     # boto3 (botocore's JSON serializer, ensure_ascii) sends every non-ASCII character as
     # \uXXXX (two of them outside the BMP: 6 or 12 bytes, not its 2-4 UTF-8 bytes) and every
     # control character escaped, so such text is measured exactly as the request carries it

@@ -8,7 +8,7 @@ built (`ExecutionState(..., clock=...)`); a tool or a test gives its own through
 
 from __future__ import annotations
 
-import time
+import time as _time
 from typing import Protocol
 
 
@@ -25,13 +25,10 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """The real clock."""
+    """The real clock (the C functions themselves: a read is no Python call)."""
 
-    def time(self) -> float:
-        return time.time()
-
-    def monotonic(self) -> float:
-        return time.monotonic()
+    time = staticmethod(_time.time)
+    monotonic = staticmethod(_time.monotonic)
 
 
 SYSTEM_CLOCK: Clock = SystemClock()

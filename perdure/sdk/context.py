@@ -244,7 +244,7 @@ class DurableContext(ContextScope):
         def body(child: DurableContext) -> Any:
             return wait_for_callback_body(child, submitter, name, config)
 
-        operation = wait_for_callback_operation(self, body, name)
+        operation = wait_for_callback_operation(self, body, name, submitter)
         return translate_errors(lambda: self._run_operation(operation))
 
     def wait_for_condition(
@@ -316,6 +316,7 @@ def durable_step(
         return function_with_arguments
 
     is_async = inspect.iscoroutinefunction(func)
+    bind._factory_of = ("durable_step", func.__name__)  # type: ignore[attr-defined]  # see refuse_factory
     return bind
 
 
@@ -333,6 +334,7 @@ def durable_with_child_context(
         return function_with_arguments
 
     is_async = inspect.iscoroutinefunction(func)
+    bind._factory_of = ("durable_with_child_context", func.__name__)  # type: ignore[attr-defined]  # see refuse_factory
     return bind
 
 
@@ -350,6 +352,7 @@ def durable_wait_for_callback(
         return submitter
 
     is_async = inspect.iscoroutinefunction(func)
+    bind._factory_of = ("durable_wait_for_callback", func.__name__)  # type: ignore[attr-defined]  # see refuse_factory
     return bind
 
 

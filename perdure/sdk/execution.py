@@ -67,6 +67,9 @@ class InvocationInputWithClient:
     client: DurableServiceClient
     clock: Clock = SYSTEM_CLOCK
     """Where the SDK reads the time during this invocation (tests give a fixed or skewed one)."""
+    plugins: tuple[DurableInstrumentationPluginFactory, ...] = ()
+    """Plugin factories added for this invocation after the handler's own: how a tool in the
+    same process observes the run (`perdure run`'s live lines)."""
 
 
 PluginFactories = Sequence[DurableInstrumentationPluginFactory | DurableInstrumentationPlugin] | None
@@ -155,10 +158,6 @@ def parse_event(event: Any, boto3_client: Any = None) -> tuple[InvocationInput, 
             f"malformed durable invocation input: expected the durable-execution event object, "
             f"got {type(event).__name__}"
         )
-    # Any non-empty id is accepted, as the official SDK accepts it: emulators (the official
-    # testing library's among them) name executions with ids that are not ARNs.
-    if not invocation.durable_execution_arn:
-        raise ExecutionError("malformed durable invocation input: DurableExecutionArn is empty")
     if official_client is not None:
         return invocation, official_client, SYSTEM_CLOCK
     from .aws import LambdaDurableServiceClient
@@ -173,11 +172,8 @@ def parse_event(event: Any, boto3_client: Any = None) -> tuple[InvocationInput, 
 
 def _user_input(state: ExecutionState) -> Any:
     op = state.execution_operation()
-    if op is None:
-        raise ExecutionError(
-            f"malformed durable invocation input: no EXECUTION operation for {state.durable_execution_arn}"
-        )
-    payload = op.execution_details.input_payload if op.execution_details else None
+    # No EXECUTION operation: the handler gets `{}`, as the official SDK gives it.
+    payload = op.execution_details.input_payload if op is not None and op.execution_details else None
     if not payload or not payload.strip():
         return {}
     try:
@@ -206,13 +202,18 @@ def run_invocation(
     """
     invocation, client, clock = parse_event(event, boto3_client)
     arn = invocation.durable_execution_arn
+    if isinstance(event, InvocationInputWithClient) and event.plugins:
+        plugins = (*plugins, *event.plugins)
+    # A null token is read as the official SDK reads it: the invocation runs, and its first
+    # service call fails (retryably) for want of a token.
+    token = invocation.checkpoint_token or ""
     dispatcher = PluginDispatcher(plugins) if plugins else NO_PLUGINS
     try:
         state = ExecutionState.load(
             arn,
             invocation.initial_execution_state,
             client,
-            invocation.checkpoint_token,
+            token,
             clock=clock,
             plugins=dispatcher,
         )
@@ -234,7 +235,7 @@ def run_invocation(
             lambda_context=lambda_context,
         )
         replay = ReplayStatus.REPLAY if state.has_replay_operations() else ReplayStatus.NEW
-        with Invocation(state, client, invocation.checkpoint_token, limits) as runtime:
+        with Invocation(state, client, token, limits) as runtime:
             if is_async_handler(handler):
                 from .aio import run_async_handler  # the asyncio face loads only for async handlers
 

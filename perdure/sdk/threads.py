@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -42,8 +42,13 @@ class ThreadBudget:
     def __init__(self, size: int) -> None:
         self.size = size
         self._free = size
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        """Entered as itself, not through `_cond` (entering a Condition is a Python call)."""
+        self._cond = threading.Condition(self._lock)
+        self._waiting = 0
+        """Threads blocked in `acquire` (a release notifies only when there are some)."""
         self._local = threading.local()
+        self._holding = _Holding(self._local)
 
     @property
     def free(self) -> int:
@@ -52,7 +57,7 @@ class ThreadBudget:
 
     def try_acquire(self) -> bool:
         """Take a slot if one is free."""
-        with self._cond:
+        with self._lock:
             if self._free > 0:
                 self._free -= 1
                 return True
@@ -60,31 +65,30 @@ class ThreadBudget:
 
     def acquire(self) -> None:
         """Take a slot, waiting for one."""
-        with self._cond:
+        with self._lock:
             while self._free <= 0:
-                self._cond.wait()
+                self._waiting += 1
+                try:
+                    self._cond.wait()
+                finally:
+                    self._waiting -= 1
             self._free -= 1
 
     def force_acquire(self) -> None:
         """Take a slot now, overdrawing the budget if none is free."""
-        with self._cond:
+        with self._lock:
             self._free -= 1
 
     def release(self) -> None:
         """Give a slot back."""
-        with self._cond:
+        with self._lock:
             self._free += 1
-            self._cond.notify()
+            if self._waiting:
+                self._cond.notify()
 
-    @contextmanager
-    def holding(self) -> Iterator[None]:
+    def holding(self) -> AbstractContextManager[None]:
         """Mark the calling thread as holding a slot (it already took one) while inside."""
-        previous = getattr(self._local, "holds", False)
-        self._local.holds = True
-        try:
-            yield
-        finally:
-            self._local.holds = previous
+        return self._holding
 
     @contextmanager
     def lend(self) -> Iterator[None]:
@@ -99,6 +103,27 @@ class ThreadBudget:
         finally:
             self.force_acquire()
             self._local.holds = True
+
+
+class _Holding:
+    """`ThreadBudget.holding()`: one object per budget, re-entrant, its state per thread."""
+
+    __slots__ = ("_local",)
+
+    def __init__(self, local: threading.local) -> None:
+        self._local = local
+
+    def __enter__(self) -> None:
+        local = self._local
+        stack: list[bool] | None = getattr(local, "previous", None)
+        if stack is None:
+            stack = local.previous = []
+        stack.append(getattr(local, "holds", False))
+        local.holds = True
+
+    def __exit__(self, *exc_info: object) -> None:
+        local = self._local
+        local.holds = local.previous.pop()
 
 
 BUDGET = ThreadBudget(MAX_THREADS)

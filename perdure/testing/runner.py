@@ -454,10 +454,10 @@ class DurableTestRunner:
         name = waiting[0]
         return EngineStalledError(
             f"execution {arn} waits for callback {name!r} ({len(waiting)} open) and nothing else can"
-            " move it on the virtual clock. Start it with `result = runner.run_until_suspended(handler,"
-            f" input)`, then `runner.send_callback_success(runner.callback_id(result.execution_arn, {name!r}),"
-            " '\"value\"')` (or send_callback_failure), then `runner.wait_for_result(result.execution_arn)`;"
-            " or `runner.advance(seconds)` past the callback's timeout"
+            " move it on the virtual clock. Start it with `arn = runner.start(handler, input)`, then"
+            f" `runner.send_callback_success(runner.wait_for_callback(arn, {name!r}), '\"value\"')` (or"
+            " send_callback_failure), then `runner.wait_for_result(arn)`; or `runner.advance(seconds)`"
+            " past the callback's timeout"
         )
 
     # -------------------------------------------------------------- stepping
@@ -559,6 +559,10 @@ class DurableTestRunner:
         """`resume`, awaitable."""
         return await asyncio.to_thread(self.resume, arn)
 
+    async def await_for_callback(self, arn: str, name: str | None = None) -> str:
+        """`wait_for_callback`, awaitable."""
+        return await asyncio.to_thread(self.wait_for_callback, arn, name)
+
     async def aadvance(self, duration: timedelta | float) -> None:
         """`advance`, awaitable."""
         await asyncio.to_thread(self.advance, duration)
@@ -594,6 +598,38 @@ class DurableTestRunner:
                 `name` is None and not exactly one callback is open.
         """
         return find_callback_id(self.engine.history(arn, include_execution_data=False), arn, name)
+
+    def wait_for_callback(self, arn: str, name: str | None = None) -> str:
+        """Run execution `arn` on the virtual clock, skipping its waits and retry delays, until
+        callback `name` is open, and return its id (the official testing library's name).
+
+        Args:
+            name: the callback's name, or the name given to `wait_for_callback`; None: the
+                first callback open.
+
+        Raises:
+            LookupError: the execution ended without opening that callback.
+            EngineStalledError: it is RUNNING, that callback is not open and nothing can move it.
+            TypeError: the runner is on real time.
+        """
+        self._virtual_clock("wait_for_callback")
+        while True:
+            history = self.engine.history(arn, include_execution_data=False)
+            context_names = _context_names(history)
+            ended = _ended_callbacks(history)
+            for event in history:
+                if (
+                    event.event_type is EventType.CALLBACK_STARTED
+                    and event.id not in ended
+                    and event.details.callback_id
+                    and (name is None or name in (event.name, context_names.get(event.parent_id)))
+                ):
+                    return event.details.callback_id
+            status = self.engine.get_execution(arn).status
+            if status is not ExecutionStatus.RUNNING:
+                wanted = "a callback" if name is None else f"callback {name!r}"
+                raise LookupError(f"execution {arn} ended {status.value} without opening {wanted}")
+            self.resume(arn)
 
     def send_callback_success(self, callback_id: str, result: bytes | str | None = None) -> None:
         """Complete a callback; `result` is delivered verbatim (a str is sent as UTF-8)."""

@@ -5,6 +5,12 @@ member `DurableExecutionArn`; nested dataclasses, enums, tuples, bytes and times
 converted recursively. `None` members are omitted. History events carry their details
 under `<EventType>Details`, with exactly the members that event type defines.
 
+Reading, each field's presence rule comes from its declaration (`Presence`): a field with
+a default may be absent or null; one without may not, unless its type admits None (the
+member must be there, its value may be null: the invocation input's `CheckpointToken`, as
+the official SDK reads it); a field declared with `metadata=NOT_NULL` may be absent but not null.
+An empty object for an optional member whose type has required members reads as absent.
+
 Timestamps travel in three forms: epoch milliseconds in the invocation event, epoch
 seconds in the REST API's JSON, and `datetime` objects through boto3.
 
@@ -23,7 +29,7 @@ from enum import Enum
 from typing import Any, Literal, TypeVar, cast
 
 from .limits import MAX_ERROR_BYTES, utf8_size
-from .types import EVENT_DETAIL_FIELDS, ErrorObject, Event, EventDetails, EventType
+from .types import EVENT_DETAIL_FIELDS, ErrorObject, Event, EventDetails, EventType, Presence
 
 TimestampFormat = Literal["epoch_millis", "epoch_seconds", "datetime"]
 T = TypeVar("T")
@@ -84,21 +90,35 @@ def _kind_of(tp: Any) -> _Kind:
     return ("plain",)
 
 
-_FIELDS: dict[type, tuple[tuple[str, str, _Kind], ...]] = {}
+_Field = tuple[str, str, _Kind, Presence]
+_FIELDS: dict[type, tuple[_Field, ...]] = {}
 
 
-def _fields(cls: type) -> tuple[tuple[str, str, _Kind], ...]:
-    """(attribute, member, kind) per field of a wire dataclass, computed once per class."""
+def _presence(f: dataclasses.Field[Any], tp: Any) -> Presence:
+    if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
+        return cast(Presence, f.metadata.get("presence", Presence.OPTIONAL))
+    admits_none = typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in typing.get_args(
+        tp
+    )
+    return Presence.NULLABLE if admits_none else Presence.REQUIRED
+
+
+def _fields(cls: type) -> tuple[_Field, ...]:
+    """(attribute, member, kind, presence) per field of a wire dataclass, computed once per class."""
     table = _FIELDS.get(cls)
     if table is None:
         hints = typing.get_type_hints(cls)
         table = tuple(
-            (f.name, member_name(f.name), _kind_of(hints[f.name]))
+            (f.name, member_name(f.name), _kind_of(hints[f.name]), _presence(f, hints[f.name]))
             for f in dataclasses.fields(cls)
             if f.name != "details" or cls is not Event
         )
         _FIELDS[cls] = table
     return table
+
+
+def _has_required(cls: type) -> bool:
+    return any(presence in (Presence.REQUIRED, Presence.NULLABLE) for *_, presence in _fields(cls))
 
 
 # ---------------------------------------------------------------------------- encode
@@ -129,19 +149,22 @@ def _encode(value: Any, kind: _Kind, fmt: TimestampFormat) -> Any:
 
 
 def to_wire(obj: Any, *, timestamps: TimestampFormat = "epoch_seconds") -> dict[str, Any]:
-    """Encode a wire dataclass as the service's JSON dict (`None` members omitted)."""
+    """Encode a wire dataclass as the service's JSON dict (`None` members omitted, but for a
+    member that must be there, which is null)."""
     out: dict[str, Any] = {}
-    for name, key, kind in _fields(type(obj)):
+    for name, key, kind, presence in _fields(type(obj)):
         value = getattr(obj, name)
         if value is not None:
             out[key] = _encode(value, kind, timestamps)
+        elif presence is Presence.NULLABLE:
+            out[key] = None
     if isinstance(obj, Event):
         out[obj.event_type.details_key] = _encode_details(obj.event_type, obj.details, timestamps)
     return out
 
 
 def _encode_details(event_type: EventType, details: EventDetails, fmt: TimestampFormat) -> dict[str, Any]:
-    kinds = {name: kind for name, _, kind in _fields(EventDetails)}
+    kinds = {name: kind for name, _, kind, _ in _fields(EventDetails)}
     out: dict[str, Any] = {}
     for name in EVENT_DETAIL_FIELDS[event_type]:
         value = getattr(details, name)
@@ -157,6 +180,8 @@ def _decode_ts(value: Any, fmt: TimestampFormat) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, str):
+        if fmt == "epoch_millis":  # the invocation event's numbers, as the official SDK reads them
+            raise ValueError(value)
         try:
             value = float(value)
         except ValueError:
@@ -186,7 +211,8 @@ def _decode(value: Any, kind: _Kind, fmt: TimestampFormat, path: str) -> Any:
         try:
             return _decode_ts(value, fmt)
         except (TypeError, ValueError, OverflowError, OSError):  # OSError: out of the platform's time_t
-            raise ValueError(f"{path}: {value!r} is not a timestamp") from None
+            unit = " (epoch milliseconds)" if fmt == "epoch_millis" else ""
+            raise ValueError(f"{path}: {value!r} is not a timestamp{unit}") from None
     if tag == "bytes":
         if isinstance(value, bytes | bytearray):
             return bytes(value)
@@ -206,10 +232,17 @@ def _decode(value: Any, kind: _Kind, fmt: TimestampFormat, path: str) -> Any:
 
 def _from_wire(cls: type[T], data: dict[str, Any], fmt: TimestampFormat, path: str) -> T:
     kwargs: dict[str, Any] = {}
-    for name, key, kind in _fields(cls):
+    for name, key, kind, presence in _fields(cls):
         value = data.get(key)
-        if value is not None:
-            kwargs[name] = _decode(value, kind, fmt, f"{path}.{key}")
+        if value is None:
+            if presence is Presence.NULLABLE and key in data:
+                kwargs[name] = None
+            elif presence is Presence.NOT_NULL and key in data:
+                raise ValueError(f"{path}.{key}: may be absent but not null")
+            continue
+        if kind[0] == "dc" and value == {} and presence is not Presence.REQUIRED and _has_required(kind[1]):
+            continue  # an empty object reads as absent (the official SDK's `if details := ...`)
+        kwargs[name] = _decode(value, kind, fmt, f"{path}.{key}")
     if cls is Event and "EventType" in data:
         event_type = kwargs["event_type"]
         raw = data.get(event_type.details_key) or {}
@@ -218,11 +251,9 @@ def _from_wire(cls: type[T], data: dict[str, Any], fmt: TimestampFormat, path: s
         return cls(**kwargs)
     except TypeError as exc:
         missing = [
-            member_name(f.name)
-            for f in dataclasses.fields(cast(Any, cls))
-            if f.name not in kwargs
-            and f.default is dataclasses.MISSING
-            and f.default_factory is dataclasses.MISSING
+            key + (" (null)" if key in data else "")
+            for name, key, _, presence in _fields(cls)
+            if name not in kwargs and presence in (Presence.REQUIRED, Presence.NULLABLE)
         ]
         raise ValueError(f"{path}: missing required member(s) {', '.join(missing)}") from exc
 

@@ -14,10 +14,24 @@ import re
 from collections.abc import Mapping
 from dataclasses import field
 from datetime import datetime
-from enum import StrEnum
-from typing import Any
+from enum import Enum, StrEnum
+from typing import Any, Final
 
 from .fast_init import value_type
+
+
+class Presence(Enum):
+    """How a member may be missing when it is read (`perdure.wire.codec`)."""
+
+    OPTIONAL = "optional"
+    REQUIRED = "required"
+    NULLABLE = "nullable"
+    NOT_NULL = "not null"
+
+
+NOT_NULL: Final = {"presence": Presence.NOT_NULL}
+"""`field(metadata=NOT_NULL)`: the member may be absent, but a null is refused (as the
+official SDK refuses it)."""
 
 
 class OperationType(StrEnum):
@@ -207,7 +221,8 @@ class WaitDetails:
 
 @value_type
 class CallbackDetails:
-    callback_id: str | None = None
+    callback_id: str | None
+    """A member the official SDK requires in a non-empty `CallbackDetails`, null or not."""
     result: str | None = None
     error: ErrorObject | None = None
 
@@ -225,7 +240,8 @@ class Operation:
     id: str
     type: OperationType
     status: OperationStatus
-    start_timestamp: datetime
+    start_timestamp: datetime | None = None
+    """Always set by the service; an operation without one is read, as the official SDK reads it."""
     parent_id: str | None = None
     name: str | None = None
     sub_type: str | None = None
@@ -407,9 +423,13 @@ class InvocationInput:
     """What the service passes to the handler on each invocation (the Lambda event)."""
 
     durable_execution_arn: str
-    checkpoint_token: str
-    initial_execution_state: InitialExecutionState = field(default_factory=InitialExecutionState)
-    updated_operation_ids: tuple[str, ...] = ()
+    """Any string, as the official SDK reads it (emulators' execution ids are not ARNs)."""
+    checkpoint_token: str | None
+    """A member that must be there, but may be null (the SDK then cannot checkpoint)."""
+    initial_execution_state: InitialExecutionState = field(
+        default_factory=InitialExecutionState, metadata=NOT_NULL
+    )
+    updated_operation_ids: tuple[str, ...] = field(default=(), metadata=NOT_NULL)
 
 
 @value_type
@@ -440,7 +460,9 @@ class CheckpointUpdatedExecutionState:
 
 @value_type
 class CheckpointDurableExecutionResponse:
-    new_execution_state: CheckpointUpdatedExecutionState
+    new_execution_state: CheckpointUpdatedExecutionState = field(
+        default_factory=CheckpointUpdatedExecutionState
+    )
     checkpoint_token: str | None = None
 
 

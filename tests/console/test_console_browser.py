@@ -154,6 +154,24 @@ def test_completing_a_callback_from_the_page_resumes_the_execution(served: Serve
     expect(page.locator("#banner")).to_contain_text("DurableExecutionAlreadyStartedException")
 
 
+def test_failing_a_callback_from_the_page_fails_the_execution_with_that_error(
+    served: Served, page: Any
+) -> None:
+    arn = invoke(served, "approval", {"order": "o-8"})
+    page.goto(f"{served.url}/#/x/{arn}")
+    callback = row(page, "approval")
+    expect(callback).to_have_attribute("data-status", "STARTED")
+    callback.click()
+    page.fill("input[name=callback-error-type]", "Rejected")
+    page.fill("input[name=callback-error-message]", "no stock")
+    page.click("#callback-fail")
+    expect(page.locator("#banner")).to_contain_text("Callback failed.")
+    expect(page.locator(".titlebar .status")).to_have_text("FAILED")
+    expect(callback).to_have_attribute("data-status", "FAILED")
+    error = served.engine.get_execution(arn).error
+    assert error is not None and "no stock" in (error.error_message or "")
+
+
 def test_stopping_an_execution_from_the_page(served: Served, page: Any) -> None:
     arn = invoke(served, "approval", {"order": "o-9"})
     page.goto(f"{served.url}/#/x/{arn}")

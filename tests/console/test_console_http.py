@@ -180,6 +180,7 @@ def test_execution_page_data_and_one_operation_s_payloads(open_server: Served) -
     by_name = {o["name"]: o for o in page["operations"]}
     assert by_name["approval"]["type"] == "CALLBACK" and by_name["approval"]["callbackId"]
     assert "result" not in by_name["submit"]  # payloads are read when an operation is opened
+    assert by_name["submit"]["attempt"] == 1 and page["attempts"] == {}  # not retried: no history read
     submit = api(open_server, f"operation?arn={quote(arn)}&id={by_name['submit']['id']}")
     assert json.loads(submit["result"]["text"]) == {"request": {}} and submit["result"]["decoded"] is True
     execution = api(open_server, f"operation?arn={quote(arn)}")

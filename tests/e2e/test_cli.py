@@ -51,6 +51,7 @@ def test_same_name_other_input_is_refused(tmp_path: Path):
     other = run_cli(*args, "--input", '{"order_id": "o-2"}', cwd=tmp_path)
     assert other.returncode == 2
     assert "already started" in other.stderr and "Traceback" not in other.stderr
+    assert "`perdure history dup` shows it); to start another, give another --name" in other.stderr
 
 
 def test_failed_execution_exits_non_zero(tmp_path: Path):

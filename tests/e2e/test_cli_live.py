@@ -116,6 +116,24 @@ def test_skip_time_waits_for_a_callback_sent_by_name_from_another_process(tmp_pa
     assert "status     SUCCEEDED" in out and '"answer": "\\"yes\\""' in out
 
 
+def test_skip_time_waits_for_a_callback_an_invoked_execution_waits_for(tmp_path: Path) -> None:
+    run = _start(
+        "run", f"{LIVE}:asks_through_a_child", "--function", f"asker={LIVE}:asks", "--skip-time", cwd=tmp_path
+    )
+    try:
+        lines = _read_until(run, "waiting for execution")
+        child = lines[-1].split("waiting for execution ")[1].split()[0]
+        assert re.search(r"invoke\s+ask\s+waiting for execution", lines[-1])
+        sent = run_cli("callback", "succeed", "--execution", child, "--result", '"through"', cwd=tmp_path)
+        assert sent.returncode == 0, sent.stderr
+        out, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 0, err
+    assert re.search(r"invoke\s+ask\s+succeeded", out) and "status     SUCCEEDED" in out
+
+
 def test_callback_by_name_errors_name_what_exists(tmp_path: Path) -> None:
     done = run_cli("run", f"{LIVE}:quick", "--name", "q", "--skip-time", "-q", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -123,6 +141,30 @@ def test_callback_by_name_errors_name_what_exists(tmp_path: Path) -> None:
     assert sent.returncode == 2 and "has no callback named 'approval'" in sent.stderr
     neither = run_cli("callback", "succeed", cwd=tmp_path)
     assert neither.returncode == 2 and "give either CALLBACK_ID or --execution" in neither.stderr
+
+
+def test_ctrl_c_in_a_terminal_stops_process_workers_without_a_traceback(tmp_path: Path) -> None:
+    environment = dict(os.environ)
+    environment.pop("PERDURE_DB", None)
+    run = subprocess.Popen(
+        perdure_command("run", f"{LIVE}:slow", "--input", "3600", "--isolation", "process"),
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        _read_until(run, "waiting 3600s")
+        os.killpg(run.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole process group
+        _out, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    assert run.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert "resume it with:" in err
 
 
 def test_ctrl_c_then_resume_by_the_printed_name(tmp_path: Path) -> None:
@@ -181,6 +223,22 @@ def test_map_progress_is_not_one_line_per_item(tmp_path: Path) -> None:
     assert len(done.stdout.splitlines()) < 20
 
 
+def test_a_long_map_shows_items_done_out_of_its_total(tmp_path: Path) -> None:
+    done = run_cli("run", f"{LIVE}:slow_map", "--input", "120", "--memory", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    shown = re.findall(r"map\s+items  (\d+)/120 items done", done.stdout)
+    assert shown and all(0 < int(n) <= 120 for n in shown), done.stdout
+    assert re.search(r"context\s+items\s+succeeded \(120 items\)", done.stdout)
+    # In a worker process the handler is not observed: items done, and started so far (its
+    # items' checkpoints are batched there, so the map needs longer to show a line).
+    isolated = run_cli(
+        "run", f"{LIVE}:slow_map", "--input", "240", "--memory", "--isolation", "process", cwd=tmp_path
+    )
+    assert isolated.returncode == 0, isolated.stderr
+    assert re.search(r"map\s+items  \d+ items done, \d+ started", isolated.stdout), isolated.stdout
+    assert "/240" not in isolated.stdout
+
+
 def test_version_and_python_dash_m(tmp_path: Path) -> None:
     version = run_cli("--version", cwd=tmp_path)
     assert version.returncode == 0 and re.fullmatch(r"perdure \d+\.\d+\.\d+\S*\n", version.stdout)
@@ -211,3 +269,11 @@ def test_a_handler_without_the_decorator_gets_a_warning_naming_it(tmp_path: Path
     assert "fails on AWS Lambda" in done.stderr
     decorated = run_cli("run", f"{LIVE}:quick", "--memory", cwd=tmp_path)
     assert "warning" not in decorated.stderr
+    isolated = run_cli(
+        "run", f"{FLOWS}/plain_handler.py:handler", "--input", "2", "--memory", "--isolation", "process",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert isolated.returncode == 0, isolated.stderr
+    assert "is not decorated with @durable_execution" in isolated.stderr
+    decorated = run_cli("run", f"{LIVE}:quick", "--memory", "--isolation", "process", cwd=tmp_path)
+    assert decorated.returncode == 0 and "warning" not in decorated.stderr

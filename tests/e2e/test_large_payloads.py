@@ -4,7 +4,7 @@ Each handler runs under `DurableTestRunner` (time skipped). A recording proxy si
 the SDK and the engine's service, so the tests see the exact checkpoint requests the SDK
 sent, the service errors it got, and every invocation's output.
 
-Covered (issue 4; DECISIONS §3): a step result over 256 KiB fails clearly and once; the
+Covered: a step result over 256 KiB fails clearly and once; the
 same step with `OffloadSerDes` succeeds and replays the exact value, and a missing or
 altered blob fails the replay loudly; a child context over 256 KiB is recorded with
 ReplayChildren and rebuilt on replay (conformance 3-11 semantics), nested ones too, across
@@ -619,7 +619,7 @@ def test_perdure_run_json_prints_a_10_mib_result(tmp_path: Path) -> None:
     assert summary["result"] == {"blob": "b" * TEN_MIB, "n": 3}
 
 
-# ---------------------------------------------------------- parallel (the seed's case)
+# ---------------------------------------------------------- parallel (the .NET SDK's case)
 
 needs_parallel = pytest.mark.skipif(
     not hasattr(DurableContext, "parallel"), reason="DurableContext.parallel is not implemented yet"
@@ -628,7 +628,7 @@ needs_parallel = pytest.mark.skipif(
 
 @needs_parallel
 def test_three_flat_branches_of_150_kb_are_rebuilt_after_a_replay(runner: DurableTestRunner) -> None:
-    """The seed's end-to-end case (research/05 checklist 57)."""
+    """The .NET SDK's end-to-end overflow case."""
     from perdure.sdk.completion import NestingType, ParallelConfig
 
     produced: list[str] = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from perdure.engine.store import TimerKind
+from perdure.engine.store import TimerKind, start_of
 from perdure.wire.types import (
     EventDetails,
     EventType,
@@ -51,7 +51,7 @@ def process(batch: Batch, update: OperationUpdate, current: Operation | None) ->
 def duration_of(op: Operation) -> int:
     """The configured wait in whole seconds (scheduled end minus start)."""
     end = op.wait_details.scheduled_end_timestamp if op.wait_details else None
-    return 0 if end is None else round((end - op.start_timestamp).total_seconds())
+    return 0 if end is None else round((end - start_of(op)).total_seconds())
 
 
 def complete(batch: Batch, op: Operation) -> None:

@@ -22,7 +22,7 @@ from typing import Protocol
 from perdure.engine.errors import StoreError
 from perdure.wire.types import ErrorObject, Event, Operation
 
-from .records import ExecutionQuery, ExecutionRecord, OperationSummary, Timer, TimerKind
+from .records import ExecutionQuery, ExecutionRecord, OperationSummary, Timer, TimerKind, start_of
 
 DB_ENV_VAR = "PERDURE_DB"
 DEFAULT_DB_RELATIVE_PATH = Path(".perdure") / "perdure.db"
@@ -220,4 +220,5 @@ __all__ = [
     "default_db_path",
     "is_postgres_url",
     "open_store",
+    "start_of",
 ]

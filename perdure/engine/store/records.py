@@ -35,6 +35,13 @@ def to_us(value: datetime) -> int:
     return (value - _EPOCH) // _US
 
 
+def start_of(op: Operation) -> datetime:
+    """The start of an operation the engine built (it always sets one; only a reader of
+    another service's state may meet an operation without)."""
+    assert op.start_timestamp is not None, op.id
+    return op.start_timestamp
+
+
 def from_us(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value)
 
@@ -287,7 +294,7 @@ class OperationSummary:
             parent_id=op.parent_id,
             name=op.name,
             sub_type=op.sub_type,
-            start_us=to_us(op.start_timestamp),
+            start_us=to_us(start_of(op)),
             end_us=opt_to_us(op.end_timestamp),
             attempt=step.attempt if step is not None else None,
             next_attempt_us=opt_to_us(step.next_attempt_timestamp) if step is not None else None,

@@ -37,6 +37,7 @@ from .records import (
     from_us,
     opt_from_us,
     opt_to_us,
+    start_of,
     to_us,
 )
 
@@ -164,7 +165,7 @@ def op_values(op: Operation) -> tuple[Any, ...]:
         op.parent_id,
         op.name,
         op.sub_type,
-        to_us(op.start_timestamp),
+        to_us(start_of(op)),
         opt_to_us(op.end_timestamp),
         attempt,
         next_attempt,

@@ -33,6 +33,24 @@ from ..state import ExecutionState, check_identity
 T = TypeVar("T")
 
 
+def refuse_factory(operation: str, func: object) -> None:
+    """Refuse a function decorated with `@durable_step` (or `@durable_with_child_context`,
+    `@durable_wait_for_callback`) given itself where the body calling it makes belongs:
+    called with the context, the factory would return a function instead of running.
+
+    Raises:
+        DurableUsageError: naming the function and the call to write instead.
+    """
+    made_by = getattr(func, "_factory_of", None)
+    if made_by is not None:
+        decorator, name = made_by
+        raise DurableUsageError(
+            f"{operation} was given the @{decorator} function {name!r} itself: pass {name}(...),"
+            f" called with its arguments after the context (the decorator makes {name}(...) return"
+            " the body to run)"
+        )
+
+
 def validate_name(what: str, name: str | None) -> None:
     """Reject a name the service would refuse (1-256 printable ASCII characters), before
     anything is checkpointed.

@@ -107,6 +107,7 @@ class BatchRun:
             nesting_type=config.nesting_type,
             serialize_result=serialize_item,
         )
+        state.plugins.batch_declared(identity.operation_id, len(branches))
         self.recorded = state.get(identity.operation_id)
         batch_serdes = config.serdes
         if batch_serdes is None and config.item_serdes is not None:

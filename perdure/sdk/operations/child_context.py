@@ -44,7 +44,16 @@ from ..errors import (
 from ..payloads import check_payload_size
 from ..serdes import deserialize, round_trip, serialize
 from ..state import ExecutionState
-from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, Scope, UserCall, validate_name
+from ._base import (
+    CheckResult,
+    Flow,
+    OperationExecutor,
+    OperationIdentity,
+    Scope,
+    UserCall,
+    refuse_factory,
+    validate_name,
+)
 
 _KIND = {
     OperationSubType.MAP.value: "map",
@@ -184,7 +193,9 @@ def child_operation(
 
     Raises:
         ValidationError: the name is invalid.
+        DurableUsageError: `func` is a `@durable_with_child_context` function, not called.
     """
+    refuse_factory("run_in_child_context", func)
     name = name or getattr(func, "_original_name", None)
     validate_name("operation name", name)
     active: ChildConfig[Any] = config or _DEFAULT_CONFIG

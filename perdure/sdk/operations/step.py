@@ -48,7 +48,16 @@ from ..retries import RetryPresets
 from ..serdes import as_type, deserialize, result_type, round_trip, serialize
 from ..state import ExecutionState
 from ..types import StepContext
-from ._base import CheckResult, Flow, OperationExecutor, OperationIdentity, Scope, UserCall, validate_name
+from ._base import (
+    CheckResult,
+    Flow,
+    OperationExecutor,
+    OperationIdentity,
+    Scope,
+    UserCall,
+    refuse_factory,
+    validate_name,
+)
 from ._suspend import suspend_for, suspend_until
 
 T = TypeVar("T")
@@ -222,7 +231,9 @@ def step_operation(
 
     Raises:
         ValidationError: the name is invalid (nothing is checkpointed).
+        DurableUsageError: `func` is a `@durable_step` function, not called.
     """
+    refuse_factory("step", func)
     name = name or getattr(func, "_original_name", None)
     validate_name("operation name", name)
     config = config or _DEFAULT_CONFIG

@@ -24,7 +24,7 @@ from perdure.wire.types import OperationSubType, OperationType
 from ..config import CallbackConfig, ChildConfig, StepConfig, WaitForCallbackConfig
 from ..errors import CallbackError, CallbackSubmitterError, ChildContextError, StepError
 from ..types import StepContext, WaitForCallbackContext
-from ._base import Scope, validate_name
+from ._base import Scope, refuse_factory, validate_name
 from .callback import Callback
 from .child_context import ChildContextOperation
 
@@ -95,14 +95,16 @@ def translate_errors(run: Callable[[], T]) -> T:
 
 
 def wait_for_callback_operation(
-    scope: Scope, body: Callable[[Any], Any], name: str | None
+    scope: Scope, body: Callable[[Any], Any], name: str | None, submitter: object
 ) -> ChildContextOperation[Any]:
     """The WaitForCallback child context of `context.wait_for_callback` (its id taken now);
-    `body(child_context)` is the face's `wait_for_callback_body`.
+    `body(child_context)` is the face's `wait_for_callback_body`, which runs `submitter`.
 
     Raises:
         ValidationError: the name is invalid.
+        DurableUsageError: `submitter` is a `@durable_wait_for_callback` function, not called.
     """
+    refuse_factory("wait_for_callback", submitter)
     validate_name("operation name", name)
     identity = scope.new_identity(OperationType.CONTEXT, OperationSubType.WAIT_FOR_CALLBACK.value, name)
     child_id = identity.operation_id

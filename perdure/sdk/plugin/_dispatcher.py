@@ -26,6 +26,7 @@ import logging
 import queue
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Protocol, TypeVar
 
 from perdure.wire.codec import from_wire
@@ -124,6 +125,7 @@ class PluginDispatcher:
         self._lock = threading.Lock()
         self._ended: set[str] = set()
         self._replay_pending: set[str] = set()
+        self._branch_counts: dict[str, int] = {}
         self._changes: _ChangeWorker | None = None
 
     # ---------------------------------------------------------------- invocation
@@ -244,6 +246,12 @@ class PluginDispatcher:
 
     # ----------------------------------------------------------------- operations
 
+    def batch_declared(self, operation_id: str, branch_count: int) -> None:
+        """A map or parallel declared its branches (before its start hook): the start info
+        carries the count (`OperationStartInfo.branch_count`)."""
+        if self._plugins:
+            self._branch_counts[operation_id] = branch_count
+
     def operation_starting(self, identity: OperationIdentityLike, previous: Operation | None) -> None:
         """Run `on_operation_start` before a START of `identity` is checkpointed."""
         if not self._plugins:
@@ -259,6 +267,7 @@ class PluginDispatcher:
                 start_time=previous.start_timestamp if previous is not None else _now(),
                 is_replayed=previous is not None,
                 status=OperationStatus.STARTED,
+                branch_count=self._branch_counts.get(identity.operation_id),
             ),
         )
 
@@ -273,7 +282,9 @@ class PluginDispatcher:
             if op.id not in self._replay_pending:
                 return
             self._replay_pending.discard(op.id)
-        self._fan_out("on_operation_start", OperationStartInfo.from_operation(op, is_replayed=True))
+        info = OperationStartInfo.from_operation(op, is_replayed=True)
+        count = self._branch_counts.get(op.id)
+        self._fan_out("on_operation_start", info if count is None else replace(info, branch_count=count))
 
     def _operation_ended(self, op: Operation) -> None:
         with self._lock:

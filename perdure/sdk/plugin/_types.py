@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from perdure.wire.fast_init import value_type
 from perdure.wire.types import ErrorObject, Operation, OperationStatus, OperationType
@@ -108,7 +108,7 @@ class OperationInfo:
     attempt: int | None = field(default=None, kw_only=True)
 
     @classmethod
-    def from_operation(cls, op: Operation, *, is_replayed: bool = False) -> OperationInfo:
+    def from_operation(cls, op: Operation, *, is_replayed: bool = False) -> Self:
         """The plugin view of a checkpointed operation."""
         return cls(
             operation_id=op.id,
@@ -128,7 +128,14 @@ class OperationInfo:
 
 @value_type(slots=False)
 class OperationStartInfo(OperationInfo):
-    """`on_operation_start`: a START is about to be checkpointed, or a live operation replays."""
+    """`on_operation_start`: a START is about to be checkpointed, or a live operation replays.
+
+    Attributes:
+        branch_count: for a map, how many items it has; for a parallel, how many branches;
+            None for other operations. A perdure extension: no history records it.
+    """
+
+    branch_count: int | None = field(default=None, kw_only=True)
 
 
 @value_type(slots=False)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
-from perdure import CallbackConfig, DurableContext, Duration, durable_execution
+from perdure import CallbackConfig, DurableContext, Duration, MapConfig, durable_execution
 
 
 @durable_execution
@@ -33,6 +34,18 @@ def mapped(event: Any, context: DurableContext) -> int:
 
 
 @durable_execution
+def slow_map(event: Any, context: DurableContext) -> int:
+    """A map over `event` items, two at a time, each 25 ms: a progress line or two."""
+
+    def item(ctx: DurableContext, item: int, index: int, items: Any) -> int:
+        time.sleep(0.025)
+        return item
+
+    batch = context.map(list(range(event)), item, name="items", config=MapConfig(max_concurrency=2))
+    return sum(batch.get_results())
+
+
+@durable_execution
 def quick(event: Any, context: DurableContext) -> str:
     return context.step(lambda _: "quick", name="only")
 
@@ -46,3 +59,9 @@ def quick_too(event: Any, context: DurableContext) -> str:
 def asks(event: Any, context: DurableContext) -> Any:
     """Waits for the callback "ok", with no timeout."""
     return context.create_callback(name="ok").result()
+
+
+@durable_execution
+def asks_through_a_child(event: Any, context: DurableContext) -> Any:
+    """Invokes the function "asker" (`asks`), which waits for a callback."""
+    return context.invoke("asker", None, name="ask")

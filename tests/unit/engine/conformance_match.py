@@ -1,4 +1,4 @@
-"""A small re-implementation of the conformance history matcher (03-conformance §1.3):
+"""A small re-implementation of the conformance history matcher (the conformance suite's rules):
 expected events are matched by EventId, expected keys must exist, `'*'`/`{}` accept
 anything, `${NAME}` binds on first sight and must agree afterwards."""
 
@@ -13,7 +13,7 @@ import yaml
 from perdure.wire.codec import to_wire
 from perdure.wire.types import Event
 
-REQUIREMENTS = Path("/work/shared/spec/conformance/requirements")
+REQUIREMENTS = Path(__file__).resolve().parents[2] / "conformance" / "requirements"
 _PLACEHOLDER = re.compile(r"^\$\{(.+)\}$")
 
 

@@ -1,8 +1,8 @@
 """Helpers for the map/parallel tests: services that model what the AWS service returns.
 
 - `DroppingService`: a new invocation does not receive the children of a completed
-  CONTEXT unless it was recorded with ReplayChildren (research/05 §4, the .NET #2476
-  finding), so replay must not depend on them.
+  CONTEXT unless it was recorded with ReplayChildren (as the
+  service does), so replay must not depend on them.
 - `RefreshingService`: every checkpoint response (a refresh, too) reports started waits
   as SUCCEEDED, as the service does once their timer fired.
 """

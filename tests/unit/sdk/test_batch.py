@@ -1,6 +1,6 @@
 """BatchItem and BatchResult: views, counts, status, throw_if_error, dict round trip.
 
-Checklist numbers refer to research/05 §5; conformance ids to shared/spec/conformance.
+Conformance ids name the requirements in tests/conformance/requirements.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _mixed() -> BatchResult[str]:
     )
 
 
-def test_views_are_filtered_in_index_order() -> None:  # checklist 18
+def test_views_are_filtered_in_index_order() -> None:
     result = _mixed()
     assert [i.index for i in result.succeeded()] == [0, 2]
     assert [i.index for i in result.failed()] == [1, 4]
@@ -57,17 +57,17 @@ def test_views_are_filtered_in_index_order() -> None:  # checklist 18
     assert [i.index for i in result.all] == [0, 1, 2, 3, 4]
 
 
-def test_results_skip_failed_and_started_but_keep_none() -> None:  # checklist 19
+def test_results_skip_failed_and_started_but_keep_none() -> None:
     assert _mixed().get_results() == ["r0", None]
 
 
-def test_errors_one_per_failed_item() -> None:  # checklist 19, 8-20
+def test_errors_one_per_failed_item() -> None:
     assert _mixed().get_errors() == [BOOM_A, BOOM_B]
     no_error: BatchResult[Any] = BatchResult([BatchItem(0, F)], R.ALL_COMPLETED)
     assert no_error.get_errors() == [None]
 
 
-def test_counts_match_the_views() -> None:  # checklist 19
+def test_counts_match_the_views() -> None:
     result = _mixed()
     assert (result.success_count, result.failure_count, result.started_count, result.total_count) == (
         2,
@@ -94,7 +94,7 @@ def test_custom_reasons_decide_status_regardless_of_items() -> None:
     assert BatchResult([BatchItem(0, S, 1)], R.CUSTOM_COMPLETION_FAILED).status is F
 
 
-def test_empty_result() -> None:  # checklist 22, 8-5, 9-4
+def test_empty_result() -> None:
     empty: BatchResult[Any] = BatchResult([], R.ALL_COMPLETED)
     assert (empty.total_count, empty.get_results(), empty.status, empty.has_failure) == (0, [], S, False)
     empty.throw_if_error()
@@ -103,7 +103,7 @@ def test_empty_result() -> None:  # checklist 22, 8-5, 9-4
 # ------------------------------------------------------------------- throw_if_error
 
 
-def test_throw_if_error_raises_the_first_failure_as_child_context_error() -> None:  # checklist 12, 8-7
+def test_throw_if_error_raises_the_first_failure_as_child_context_error() -> None:
     with pytest.raises(ChildContextError) as caught:
         _mixed().throw_if_error()
     error = caught.value
@@ -157,7 +157,7 @@ def test_throw_if_error_is_silent_without_failures(reason: CompletionReason) -> 
     BatchResult([BatchItem(0, S, 1), BatchItem(1, ST)], reason).throw_if_error()
 
 
-def test_failure_tolerance_exceeded_does_not_raise_by_itself() -> None:  # DECISIONS §2 vs checklist 23
+def test_failure_tolerance_exceeded_does_not_raise_by_itself() -> None:
     result: BatchResult[Any] = BatchResult(
         [BatchItem(0, S, "ok"), BatchItem(1, F, error=BOOM_A)], R.FAILURE_TOLERANCE_EXCEEDED
     )
@@ -253,9 +253,7 @@ def test_from_items_passes_the_predicate_a_snapshot() -> None:
         ({"all": [], "completionReason": "SOMETHING"}, "unknown completion reason"),
     ],
 )
-def test_from_dict_rejects_unknown_strings(
-    data: dict[str, Any], message: str
-) -> None:  # checklist 33 (differs)
+def test_from_dict_rejects_unknown_strings(data: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         BatchResult.from_dict(data)
 

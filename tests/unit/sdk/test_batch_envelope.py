@@ -104,7 +104,7 @@ def test_envelope_perdure_extension() -> None:
     }
 
 
-def test_round_trip_rebuilds_the_exact_result() -> None:  # checklist 31, 32, 38 (names from the envelope)
+def test_round_trip_rebuilds_the_exact_result() -> None:
     payload = BatchEnvelope.encode(_result(), BatchType.MAP, declared_count=6, serialize_result=_dumps)
     envelope = BatchEnvelope.decode(payload)
     assert envelope is not None
@@ -112,7 +112,7 @@ def test_round_trip_rebuilds_the_exact_result() -> None:  # checklist 31, 32, 38
     assert _rebuild(envelope) == _result()
 
 
-def test_round_trip_of_an_empty_batch() -> None:  # checklist 22
+def test_round_trip_of_an_empty_batch() -> None:
     empty: BatchResult[Any] = BatchResult([], R.ALL_COMPLETED)
     envelope = BatchEnvelope.decode(BatchEnvelope.encode(empty, BatchType.PARALLEL, declared_count=0))
     assert envelope is not None
@@ -282,7 +282,7 @@ def test_official_completed_indexes_form() -> None:
         ' "perdure": {"nesting": "DEEP"}}',
     ],
 )
-def test_invalid_envelopes_decode_to_none(payload: str | None) -> None:  # checklist 33, 34
+def test_invalid_envelopes_decode_to_none(payload: str | None) -> None:
     assert BatchEnvelope.decode(payload) is None
 
 

@@ -1,6 +1,6 @@
 """Completion config, presets, custom completion and the completion policy.
 
-Checklist numbers refer to research/05 §5; conformance ids to shared/spec/conformance.
+Conformance ids name the requirements in tests/conformance/requirements.
 """
 
 from __future__ import annotations
@@ -36,30 +36,30 @@ R = CompletionReason
 
 
 @pytest.mark.parametrize("value", [0, -1, -100])
-def test_min_successful_below_one_is_rejected_naming_the_field(value: int) -> None:  # checklist 1
+def test_min_successful_below_one_is_rejected_naming_the_field(value: int) -> None:
     with pytest.raises(ValidationError, match="min_successful"):
         CompletionConfig(min_successful=value)
 
 
-def test_none_and_one_are_valid_min_successful() -> None:  # checklist 1
+def test_none_and_one_are_valid_min_successful() -> None:
     assert CompletionConfig(min_successful=None).min_successful is None
     assert CompletionConfig(min_successful=1).min_successful == 1
 
 
-def test_tolerated_failure_count_negative_is_rejected_zero_is_not() -> None:  # checklist 2
+def test_tolerated_failure_count_negative_is_rejected_zero_is_not() -> None:
     with pytest.raises(ValidationError, match="tolerated_failure_count"):
         CompletionConfig(tolerated_failure_count=-1)
     assert CompletionConfig(tolerated_failure_count=0).tolerated_failure_count == 0
 
 
 @pytest.mark.parametrize("value", [-0.001, 100.001, 101, -1, math.nan])
-def test_percentage_outside_0_100_is_rejected(value: float) -> None:  # checklist 3 (percent, not ratio)
+def test_percentage_outside_0_100_is_rejected(value: float) -> None:
     with pytest.raises(ValidationError, match="tolerated_failure_percentage"):
         CompletionConfig(tolerated_failure_percentage=value)
 
 
 @pytest.mark.parametrize("value", [0, 0.0, 0.5, 1.0, 25, 100, 100.0])
-def test_percentage_bounds_are_inclusive(value: float) -> None:  # checklist 3
+def test_percentage_bounds_are_inclusive(value: float) -> None:
     assert CompletionConfig(tolerated_failure_percentage=value).tolerated_failure_percentage == value
 
 
@@ -92,7 +92,7 @@ def test_config_is_frozen() -> None:
 # ------------------------------------------------------------------------- presets
 
 
-def test_presets_match_the_official_sdk() -> None:  # checklist 4
+def test_presets_match_the_official_sdk() -> None:
     assert CompletionConfig.all_successful() == CompletionConfig(
         tolerated_failure_count=0, tolerated_failure_percentage=0
     )
@@ -101,14 +101,14 @@ def test_presets_match_the_official_sdk() -> None:  # checklist 4
 
 
 @pytest.mark.parametrize("total", [1, 2, 5, 17])
-def test_all_completed_never_exceeds_tolerance(total: int) -> None:  # checklist 4
+def test_all_completed_never_exceeds_tolerance(total: int) -> None:
     policy = CompletionPolicy.from_config(total, CompletionConfig.all_completed())
     for failed in range(total + 1):
         assert not policy.is_tolerance_exceeded(failed)
         assert policy.reason(total - failed, failed) is R.ALL_COMPLETED
 
 
-def test_parallel_and_map_defaults() -> None:  # checklist 5, 6, 7
+def test_parallel_and_map_defaults() -> None:
     parallel = ParallelConfig()
     assert parallel.max_concurrency is None
     assert parallel.completion_config == CompletionConfig.all_successful()
@@ -116,7 +116,7 @@ def test_parallel_and_map_defaults() -> None:  # checklist 5, 6, 7
     assert (parallel.serdes, parallel.item_serdes, parallel.summary_generator) == (None, None, None)
     mapping: MapConfig[int] = MapConfig()
     assert mapping.max_concurrency is None
-    # The official SDK 3.0 default (fail fast), not the seed's all_completed (docs say why).
+    # The official SDK 3.0 default (fail fast), not the .NET SDK's all_completed (docs say why).
     assert mapping.completion_config == CompletionConfig()
     assert mapping.nesting_type is NestingType.NESTED
     assert mapping.item_namer is None
@@ -124,18 +124,18 @@ def test_parallel_and_map_defaults() -> None:  # checklist 5, 6, 7
 
 @pytest.mark.parametrize("cls", [ParallelConfig, MapConfig])
 @pytest.mark.parametrize("value", [0, -1])
-def test_max_concurrency_below_one_is_rejected(cls: type, value: int) -> None:  # checklist 5, 8-19
+def test_max_concurrency_below_one_is_rejected(cls: type, value: int) -> None:
     with pytest.raises(ValidationError, match="max_concurrency must be at least 1"):
         cls(max_concurrency=value)
 
 
 @pytest.mark.parametrize("cls", [ParallelConfig, MapConfig])
-def test_max_concurrency_one_and_none_are_valid(cls: type) -> None:  # checklist 5
+def test_max_concurrency_one_and_none_are_valid(cls: type) -> None:
     assert cls(max_concurrency=1).max_concurrency == 1
     assert cls(max_concurrency=None).max_concurrency is None
 
 
-def test_map_item_namer_is_kept() -> None:  # checklist 20
+def test_map_item_namer_is_kept() -> None:
     config: MapConfig[int] = MapConfig(item_namer=lambda item, index: f"Order-{item}")
     assert config.item_namer is not None
     assert config.item_namer(7, 0) == "Order-7"
@@ -164,13 +164,13 @@ def _policy(total: int, **config: object) -> CompletionPolicy:
     return CompletionPolicy.from_config(total, CompletionConfig(**config))  # type: ignore[arg-type]
 
 
-def test_tolerated_count_is_strict() -> None:  # checklist 8
+def test_tolerated_count_is_strict() -> None:
     policy = _policy(10, tolerated_failure_count=2)
     assert not policy.is_tolerance_exceeded(2)
     assert policy.is_tolerance_exceeded(3)
 
 
-def test_tolerated_percentage_is_strict_against_the_declared_total() -> None:  # checklist 9, 8-13, 8-22
+def test_tolerated_percentage_is_strict_against_the_declared_total() -> None:
     policy = _policy(4, tolerated_failure_percentage=50)
     assert not policy.is_tolerance_exceeded(2)
     assert policy.is_tolerance_exceeded(3)
@@ -186,12 +186,12 @@ def test_no_criteria_fails_fast() -> None:
     assert policy.is_tolerance_exceeded(1)
 
 
-def test_tolerance_is_checked_before_min_successful() -> None:  # checklist 10
+def test_tolerance_is_checked_before_min_successful() -> None:
     policy = _policy(4, min_successful=1, tolerated_failure_count=0)
     assert policy.reason(1, 1) is R.FAILURE_TOLERANCE_EXCEEDED
 
 
-def test_min_successful_reached_only_with_branches_left() -> None:  # checklist 11
+def test_min_successful_reached_only_with_branches_left() -> None:
     policy = _policy(4, min_successful=2)
     assert policy.reason(2, 0) is R.MIN_SUCCESSFUL_REACHED
     assert policy.reason(2, 1) is R.MIN_SUCCESSFUL_REACHED
@@ -200,7 +200,7 @@ def test_min_successful_reached_only_with_branches_left() -> None:  # checklist 
     assert policy.reason(4, 0) is R.ALL_COMPLETED
 
 
-def test_first_successful_with_every_branch_failing_is_all_completed() -> None:  # checklist 12
+def test_first_successful_with_every_branch_failing_is_all_completed() -> None:
     policy = CompletionPolicy.from_config(3, CompletionConfig.first_successful())
     for failed in range(3):
         assert not policy.check(0, failed).is_done
@@ -209,7 +209,7 @@ def test_first_successful_with_every_branch_failing_is_all_completed() -> None: 
     assert check.reason is R.ALL_COMPLETED
 
 
-def test_empty_batch_is_done_at_once_with_all_completed() -> None:  # checklist 22, 8-5, 9-4
+def test_empty_batch_is_done_at_once_with_all_completed() -> None:
     for config in (None, CompletionConfig.all_successful(), CompletionConfig.all_completed()):
         check = CompletionPolicy.from_config(0, config).check(0, 0)
         assert check.is_done
@@ -381,7 +381,7 @@ def test_tracker_names_must_match_total() -> None:
         CompletionTracker(CompletionPolicy(total=2), names=["a"])
 
 
-def test_min_successful_stops_admission_with_branches_in_flight() -> None:  # checklist 13 (STARTED)
+def test_min_successful_stops_admission_with_branches_in_flight() -> None:
     tracker = CompletionTracker(CompletionPolicy.from_config(4, CompletionConfig(min_successful=1)))
     tracker.mark(0, ST)
     tracker.mark(1, ST)

@@ -1,7 +1,7 @@
 """perdure.sdk.concurrency: admission, in-flight bounds, short-circuit, resume waves, threads.
 
-Checklist numbers refer to research/05 §5; docs/parallel-and-map.md lists where perdure
-differs from the seed (no cancellation token in Python: #14).
+docs/parallel-and-map.md lists where perdure differs from the .NET SDK (no cancellation
+token in Python).
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def test_suspended_branches_keep_their_slot() -> None:
 
 
 def test_short_circuit_reports_running_branches_started_and_never_abandons_them() -> None:
-    """#13, #14, #15: the batch completes at min_successful; the slow branch is STARTED,
+    """the batch completes at min_successful; the slow branch is STARTED,
     keeps running, is refused its checkpoint (orphaned) and is joined before the
     invocation returns."""
     release = threading.Event()
@@ -177,7 +177,7 @@ def test_custom_predicate_sees_every_change() -> None:
 
 
 def test_non_determinism_in_a_branch_fails_the_execution() -> None:
-    """#17: an ExecutionError escapes the policy; ordinary errors are items."""
+    """an ExecutionError escapes the policy; ordinary errors are items."""
 
     def bad(ctx: DurableContext) -> str:
         raise NonDeterministicExecutionError("changed", step_id="x")

@@ -6,12 +6,18 @@ from typing import Any
 
 import pytest
 
+from perdure.sdk.aio import AsyncDurableContext
 from perdure.sdk.config import Duration, StepConfig
-from perdure.sdk.context import DurableContext, durable_wait_for_callback
+from perdure.sdk.context import (
+    DurableContext,
+    durable_step,
+    durable_wait_for_callback,
+    durable_with_child_context,
+)
 from perdure.sdk.errors import ValidationError
 from perdure.sdk.execution import durable_execution
 from perdure.sdk.ids import operation_id
-from perdure.sdk.types import WaitForCallbackContext
+from perdure.sdk.types import StepContext, WaitForCallbackContext
 
 from .fakes import FakeService, run_to_end
 
@@ -87,3 +93,54 @@ def test_durable_wait_for_callback_binds() -> None:
     submitter = submit("svc")
     assert submitter._original_name == "submit"  # type: ignore[attr-defined]
     assert submitter("cb-1", WaitForCallbackContext(logger=None)) == "cb-1->svc"  # type: ignore[arg-type]
+
+
+@durable_step
+def reserve(step: StepContext, sku: str) -> str:
+    return f"reserved {sku}"
+
+
+@durable_with_child_context
+def pack(child: DurableContext, sku: str) -> str:
+    return f"packed {sku}"
+
+
+@durable_wait_for_callback
+def ask_manager(callback_id: str, context: WaitForCallbackContext, who: str) -> None:
+    pass
+
+
+@pytest.mark.parametrize(
+    ("operation", "use"),
+    [
+        ("step", lambda ctx: ctx.step(reserve)),
+        ("run_in_child_context", lambda ctx: ctx.run_in_child_context(pack)),
+        ("wait_for_callback", lambda ctx: ctx.wait_for_callback(ask_manager)),
+    ],
+)
+def test_a_decorated_function_passed_uncalled_is_refused_naming_the_call_to_write(
+    operation: str, use: Any
+) -> None:
+    @durable_execution
+    def handler(event: Any, ctx: DurableContext) -> Any:
+        return use(ctx)
+
+    service = FakeService()
+    output, _ = run_to_end(handler, service)
+    assert output["Status"] == "FAILED"
+    error = output["Error"]
+    assert error["ErrorType"].endswith("DurableUsageError")
+    name = {"step": "reserve", "run_in_child_context": "pack", "wait_for_callback": "ask_manager"}[operation]
+    assert error["ErrorMessage"].startswith(f"{operation} was given the @")
+    assert f"function {name!r} itself: pass {name}(...)" in error["ErrorMessage"]
+    assert service.updates() == []  # refused before anything is checkpointed
+
+
+def test_a_decorated_step_passed_uncalled_is_refused_on_the_async_face() -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        return await ctx.step(reserve)  # type: ignore[arg-type]
+
+    output, _ = run_to_end(handler, FakeService())
+    assert output["Error"]["ErrorType"].endswith("DurableUsageError")
+    assert "pass reserve(...)" in output["Error"]["ErrorMessage"]

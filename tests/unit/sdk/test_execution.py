@@ -88,7 +88,7 @@ def test_any_non_empty_execution_id_is_accepted_as_the_official_sdk_accepts_it(a
     ("event", "fragment"),
     [
         ({"CheckpointToken": "t"}, "DurableExecutionArn"),
-        ({"DurableExecutionArn": "", "CheckpointToken": "t"}, "DurableExecutionArn is empty"),
+        ({"DurableExecutionArn": None, "CheckpointToken": "t"}, "DurableExecutionArn (null)"),
         (
             {"DurableExecutionArn": "a", "CheckpointToken": "t", "InitialExecutionState": []},
             "InitialExecutionState",

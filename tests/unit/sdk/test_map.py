@@ -1,6 +1,6 @@
 """DurableContext.map through a handler and the fake service.
 
-Checklist numbers refer to research/05 §5; conformance ids to shared/spec/conformance.
+Conformance ids name the requirements in tests/conformance/requirements.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def test_name_defaults_to_the_decorated_function() -> None:
 
 
 def test_default_completion_fails_fast() -> None:
-    """#6 (official, not the seed): map's default CompletionConfig() stops at the first failure."""
+    """As the official SDK (not the .NET one): map's default CompletionConfig() stops at the first failure."""
 
     def func(ctx: DurableContext, item: str, index: int, items: Any) -> str:
         if item == "bad":
@@ -90,7 +90,7 @@ def test_empty_map() -> None:
 
 
 def test_item_namer_names_iterations() -> None:
-    """#20, 9-13."""
+    """9-13."""
 
     def body(ctx: DurableContext) -> Any:
         config: MapConfig[int] = MapConfig(max_concurrency=1, item_namer=lambda item, i: f"item-{item}")

@@ -1,7 +1,6 @@
 """DurableContext.parallel through a handler and the fake service.
 
-Checklist numbers refer to research/05 §5 (the seed); where perdure differs from the seed
-by DECISIONS' precedence, docs/parallel-and-map.md lists why.
+Where perdure differs from the .NET SDK's parallel, docs/parallel-and-map.md lists why.
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ def _const(value: Any) -> Any:
 
 
 def test_results_in_index_order_and_the_history() -> None:
-    """#18, #24, #28: parent START first; a START/SUCCEED per branch, sub-type ParallelBranch."""
+    """parent START first; a START/SUCCEED per branch, sub-type ParallelBranch."""
     seen: list[BatchResult[Any]] = []
 
     def body(ctx: DurableContext) -> Any:
@@ -89,7 +88,7 @@ def test_results_in_index_order_and_the_history() -> None:
 
 
 def test_out_of_order_completion_keeps_index_order() -> None:
-    """#18: `all` and the views are in index order whatever order branches finish in."""
+    """`all` and the views are in index order whatever order branches finish in."""
     import threading
 
     second_done = threading.Event()
@@ -115,7 +114,7 @@ def test_out_of_order_completion_keeps_index_order() -> None:
 
 
 def test_branch_ids_are_stable_across_fresh_runs() -> None:
-    """#21: ids derive from the batch id and the index (0-based), identical across runs."""
+    """ids derive from the batch id and the index (0-based), identical across runs."""
 
     def body(ctx: DurableContext) -> Any:
         return ctx.parallel(
@@ -131,7 +130,7 @@ def test_branch_ids_are_stable_across_fresh_runs() -> None:
 
 
 def test_named_branches() -> None:
-    """#20: ParallelBranch.name and durable_parallel_branch name the branch operation."""
+    """ParallelBranch.name and durable_parallel_branch name the branch operation."""
 
     @durable_parallel_branch(name="second")
     def second(ctx: DurableContext, value: str) -> str:
@@ -152,7 +151,7 @@ def test_named_branches() -> None:
 
 
 def test_empty_parallel_still_records_the_batch() -> None:
-    """#22, 8-5: no branch, ALL_COMPLETED, total 0, parent START and SUCCEED."""
+    """8-5: no branch, ALL_COMPLETED, total 0, parent START and SUCCEED."""
     seen: list[BatchResult[Any]] = []
 
     def body(ctx: DurableContext) -> Any:
@@ -192,7 +191,7 @@ def test_invalid_input_fails_before_any_checkpoint(functions: Any, config: Any, 
 
 
 def test_max_concurrency_below_one_is_rejected_when_configured() -> None:
-    """#5, 8-19."""
+    """8-19."""
     with pytest.raises(ValidationError, match="max_concurrency must be at least 1"):
         ParallelConfig(max_concurrency=0)
 
@@ -211,7 +210,7 @@ def _projection(result: BatchResult[Any]) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("completion", "branches", "reason", "statuses"),
     [
-        # 8-6, #25: fail fast (the default), the parent still SUCCEEDs; branch 2 never runs
+        # 8-6: fail fast (the default), the parent still SUCCEEDs; branch 2 never runs
         (None, ["ok", "boom", "ok"], "FAILURE_TOLERANCE_EXCEEDED", ["SUCCEEDED", "FAILED"]),
         # 8-9: one failure tolerated
         (
@@ -220,14 +219,14 @@ def _projection(result: BatchResult[Any]) -> dict[str, Any]:
             "ALL_COMPLETED",
             ["SUCCEEDED", "FAILED", "SUCCEEDED"],
         ),
-        # 8-10, #8: count + 1 exceeds
+        # 8-10: count + 1 exceeds
         (
             CompletionConfig(tolerated_failure_count=1),
             ["boom", "boom", "ok"],
             "FAILURE_TOLERANCE_EXCEEDED",
             ["FAILED", "FAILED"],
         ),
-        # 8-13, 8-22, #9: percentage, strict
+        # 8-13, 8-22: percentage, strict
         (
             CompletionConfig(tolerated_failure_percentage=25),
             ["boom", "boom", "ok", "ok"],
@@ -240,35 +239,35 @@ def _projection(result: BatchResult[Any]) -> dict[str, Any]:
             "ALL_COMPLETED",
             ["FAILED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"],
         ),
-        # 8-8, #13, #27: min successful; undispatched branches are left out
+        # 8-8: min successful; undispatched branches are left out
         (
             CompletionConfig(min_successful=2),
             ["ok", "ok", "ok", "ok"],
             "MIN_SUCCESSFUL_REACHED",
             ["SUCCEEDED", "SUCCEEDED"],
         ),
-        # 8-17, #11: min successful not reached
+        # 8-17: min successful not reached
         (
             CompletionConfig(min_successful=3),
             ["ok", "boom", "ok"],
             "ALL_COMPLETED",
             ["SUCCEEDED", "FAILED", "SUCCEEDED"],
         ),
-        # 8-18, #10: tolerance is checked before min successful
+        # 8-18: tolerance is checked before min successful
         (
             CompletionConfig(min_successful=3, tolerated_failure_count=1),
             ["boom", "boom", "ok", "ok"],
             "FAILURE_TOLERANCE_EXCEEDED",
             ["FAILED", "FAILED"],
         ),
-        # #12: first_successful with every branch failing
+        # first_successful with every branch failing
         (
             CompletionConfig.first_successful(),
             ["boom", "boom", "boom"],
             "ALL_COMPLETED",
             ["FAILED", "FAILED", "FAILED"],
         ),
-        # all_completed never exceeds the tolerance (#4)
+        # all_completed never exceeds the tolerance
         (CompletionConfig.all_completed(), ["boom", "boom"], "ALL_COMPLETED", ["FAILED", "FAILED"]),
     ],
 )
@@ -294,7 +293,7 @@ def test_completion_matrix(completion: Any, branches: list[str], reason: str, st
 
 
 def test_neither_raises_but_throw_if_error_does() -> None:
-    """#12, #19, 8-7: the first failed branch's error, with the inner error type."""
+    """8-7: the first failed branch's error, with the inner error type."""
 
     def body(ctx: DurableContext) -> Any:
         result = ctx.parallel(
@@ -319,7 +318,7 @@ def test_neither_raises_but_throw_if_error_does() -> None:
 
 
 def test_flat_writes_no_branch_contexts() -> None:
-    """#29, #30, 8-12: inner operations parented to the batch, ids from the branch id."""
+    """8-12: inner operations parented to the batch, ids from the branch id."""
 
     def body(ctx: DurableContext) -> Any:
         return ctx.parallel(
@@ -361,7 +360,7 @@ def test_flat_failure_is_an_item_without_a_fail_checkpoint() -> None:
 
 
 def test_completed_parallel_replays_without_running_branches() -> None:
-    """#31, 9-17/9-18: the recorded result, no branch body, no new checkpoint."""
+    """9-17/9-18: the recorded result, no branch body, no new checkpoint."""
     runs: list[int] = []
 
     def branch(i: int) -> Any:
@@ -389,7 +388,7 @@ def test_completed_parallel_replays_without_running_branches() -> None:
 
 
 def test_flat_completed_parallel_survives_dropped_children() -> None:
-    """#2476: after a later resume the service no longer returns the batch's children."""
+    """after a later resume the service no longer returns the batch's children."""
 
     def body(ctx: DurableContext) -> Any:
         result = ctx.parallel(
@@ -405,7 +404,7 @@ def test_flat_completed_parallel_survives_dropped_children() -> None:
 
 
 def test_interrupted_parallel_resumes() -> None:
-    """#36, 8-14: finished branches return their records; START is not sent again."""
+    """8-14: finished branches return their records; START is not sent again."""
     runs: list[int] = []
 
     def b0(ctx: DurableContext) -> str:
@@ -429,7 +428,7 @@ def test_interrupted_parallel_resumes() -> None:
 
 
 def test_every_branch_suspended_suspends_the_execution() -> None:
-    """#16: the batch suspends only when no branch is running."""
+    """the batch suspends only when no branch is running."""
     import threading
 
     finished = threading.Event()
@@ -451,7 +450,7 @@ def test_every_branch_suspended_suspends_the_execution() -> None:
 
 
 def test_parent_identity_change_is_non_deterministic() -> None:
-    """#40: the batch's own record is identity-checked before anything else."""
+    """the batch's own record is identity-checked before anything else."""
     service = FakeService()
 
     @durable_execution
@@ -484,7 +483,7 @@ def _wait_branch(ctx: DurableContext) -> str:
 
 
 def test_renamed_branch_is_non_deterministic() -> None:
-    """#39: naming the index and the operation."""
+    """naming the index and the operation."""
     output = _interrupted(
         lambda ctx: ctx.parallel([ParallelBranch(_wait_branch, name="old")], name="p"),
         lambda ctx: ctx.parallel([ParallelBranch(_wait_branch, name="new")], name="p"),
@@ -526,7 +525,6 @@ def test_renamed_branch_of_a_completed_parallel_is_non_deterministic() -> None:
 
 
 def test_batch_in_an_unexpected_status_is_non_deterministic() -> None:
-    """#37."""
     service = FakeService()
     handler = durable_execution(lambda event, ctx: ctx.parallel([_wait_branch], name="p").get_results())
     assert handler(service.invocation(), None)["Status"] == "PENDING"
@@ -556,7 +554,7 @@ def test_branch_failure_error_survives_replay() -> None:
 
 
 def test_recorded_payload_rebuilds_the_exact_result() -> None:
-    """#26 (perdure differs from the seed): the payload is the serialized BatchResult,
+    """perdure differs from the .NET SDK: the payload is the serialized BatchResult,
     and replay gives back exactly the live result: statuses, names, results, errors, reason."""
     from perdure.sdk.serdes import deserialize
 
@@ -581,7 +579,7 @@ def test_recorded_payload_rebuilds_the_exact_result() -> None:
 
 
 def test_interrupted_flat_parallel_replays_finished_branches_from_inner_records() -> None:
-    """#36 for FLAT: a finished virtual branch re-runs, its step replays (no second body call)."""
+    """FLAT: a finished virtual branch re-runs, its step replays (no second body call)."""
     calls: list[str] = []
 
     def b0(ctx: DurableContext) -> str:

@@ -1,7 +1,6 @@
 """Batch results over 256 KiB: the envelope, ReplayChildren, and exact rebuilds on replay.
 
-Checklist items 41-58 of research/05 §5 (the seed's overflow work) and issue 4. Items 44,
-45, 53-55 (a single child context's overflow) are covered by test_child_context.py.
+A single child context's overflow is covered by test_child_context.py.
 """
 
 from __future__ import annotations
@@ -48,7 +47,7 @@ def _generate(i: int) -> str:
 
 
 def test_seed_end_to_end_three_flat_branches_of_150_kb() -> None:
-    """#57: each branch makes 150 KB behind a wait; a wait after the parallel replays it."""
+    """each branch makes 150 KB behind a wait; a wait after the parallel replays it."""
     generated: list[int] = []
 
     def branch(i: int) -> Any:
@@ -73,7 +72,7 @@ def test_seed_end_to_end_three_flat_branches_of_150_kb() -> None:
 
     output, service, invocations = run_body(body)
     assert json.loads(output["Result"]) == {"Lengths": "153600,153600,153600", "FirstChars": "abc"}
-    assert invocations >= 3 and sorted(generated) == [0, 1, 2]  # step bodies ran once (#56)
+    assert invocations >= 3 and sorted(generated) == [0, 1, 2]  # step bodies ran once
     contexts = [
         u for u in service.updates() if u.type.value == "CONTEXT" and u.action is OperationAction.START
     ]
@@ -81,13 +80,13 @@ def test_seed_end_to_end_three_flat_branches_of_150_kb() -> None:
     steps = [u for u in service.updates() if u.name == "generate" and u.action is OperationAction.SUCCEED]
     assert sorted(u.id for u in steps) == sorted(operation_id(operation_id(P, i), 1) for i in range(3))
     assert {u.parent_id for u in steps} == {P}
-    (done,) = _parent_succeeds(service)  # #50: one terminal checkpoint for the parent
+    (done,) = _parent_succeeds(service)  # one terminal checkpoint for the parent
     assert done.context_options.replay_children is True  # type: ignore[union-attr]
-    assert len(done.payload or "") <= MAX_OPERATION_PAYLOAD_BYTES  # #43
+    assert len(done.payload or "") <= MAX_OPERATION_PAYLOAD_BYTES
 
 
 def test_flat_overflow_keeps_full_values_in_the_current_invocation() -> None:
-    """#42, #43: a stripped envelope with every status; this invocation keeps the values."""
+    """a stripped envelope with every status; this invocation keeps the values."""
     seen: list[BatchResult[Any]] = []
 
     def body(ctx: DurableContext) -> Any:
@@ -120,7 +119,7 @@ def _exact_threshold_length() -> int:
 
 @pytest.mark.parametrize(("extra", "overflows"), [(0, False), (1, True)])
 def test_threshold_is_strictly_greater_than_256_kib(extra: int, overflows: bool) -> None:
-    """#41: UTF-8 bytes of the serialized result > 262,144 overflows; exactly 262,144 does not."""
+    """UTF-8 bytes of the serialized result > 262,144 overflows; exactly 262,144 does not."""
     length = _exact_threshold_length() + extra
 
     def body(ctx: DurableContext) -> Any:
@@ -137,7 +136,7 @@ def test_threshold_is_strictly_greater_than_256_kib(extra: int, overflows: bool)
 
 
 def test_overflow_replay_never_runs_a_started_branch() -> None:
-    """#47, #48, #49, #50: statuses and reason from the envelope; STARTED never re-runs;
+    """statuses and reason from the envelope; STARTED never re-runs;
     only branches whose value is missing re-run; nothing is checkpointed for the parent."""
     runs: list[int] = []
     slow_runs: list[int] = []  # runs of the slow branch when each invocation began
@@ -186,7 +185,7 @@ def test_overflow_replay_never_runs_a_started_branch() -> None:
 
 
 def test_overflow_replay_recovers_a_failed_branch_error() -> None:
-    """#51: the error is in the envelope (perdure records it when it fits)."""
+    """the error is in the envelope (perdure records it when it fits)."""
 
     def failing(ctx: DurableContext) -> str:
         raise ValueError("flat boom")
@@ -205,7 +204,7 @@ def test_overflow_replay_recovers_a_failed_branch_error() -> None:
 
 
 def test_overflow_replay_of_an_error_not_in_the_envelope_reruns_the_flat_branch() -> None:
-    """#51 as the seed does it: when the error did not fit, a FLAT branch re-runs to recover it."""
+    """As the .NET SDK does it: when the error did not fit, a FLAT branch re-runs to recover it."""
     service = FakeService()
     calls: list[int] = []
 
@@ -235,7 +234,6 @@ def test_overflow_replay_of_an_error_not_in_the_envelope_reruns_the_flat_branch(
 
 
 def test_overflow_replay_name_drift_is_non_deterministic() -> None:
-    """#52."""
     service = FakeService()
 
     def run(name: str) -> Any:
@@ -274,7 +272,7 @@ def test_overflow_replay_count_change_is_non_deterministic() -> None:
 
 
 def test_nested_unit_over_256_kib_is_recovered_after_later_resumes() -> None:
-    """#58: a NESTED branch overflowing on its own (its context has ReplayChildren too)."""
+    """a NESTED branch overflowing on its own (its context has ReplayChildren too)."""
     step_runs: list[int] = []
 
     def branch(ctx: DurableContext) -> str:
@@ -358,7 +356,7 @@ def test_an_invalid_envelope_falls_back_to_the_branch_records() -> None:
 
 
 def test_official_envelope_without_perdure_fields_replays_from_branch_records() -> None:
-    """#32: an envelope without perdure's key (the official SDK's) is read; statuses of
+    """an envelope without perdure's key (the official SDK's) is read; statuses of
     terminal branches come from their records, names from the code."""
     service = FakeService()
 

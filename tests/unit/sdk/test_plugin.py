@@ -577,3 +577,25 @@ def test_map_branch_ends_are_reported_right_after_their_checkpoint() -> None:
     names = [(name, getattr(info, "sub_type", None)) for name, info in factory.events]
     # every branch's end comes before the Map's end, which comes before the invocation's
     assert names.index(("operation_end", "Map")) < names.index(("invocation_end", None))
+
+
+def test_a_batch_start_carries_its_item_count_also_when_it_replays_live() -> None:
+    """`OperationStartInfo.branch_count`: a map's items, a parallel's branches, None else;
+    a map interrupted by a suspension reports it again when the next invocation resumes it."""
+    factory = Factory()
+
+    @durable_execution(plugins=[factory])
+    def handler(event: Any, ctx: DurableContext) -> Any:
+        ctx.parallel([lambda c: 1, lambda c: 2])
+        return ctx.map([1, 2, 3], lambda c, item, i, items: c.wait(Duration.from_seconds(item))).get_results()
+
+    service = FakeService()
+    assert handler(service.invocation(), None)["Status"] == "PENDING"
+    starts = {info.sub_type: info.branch_count for info in factory.of("operation_start")}
+    assert starts["Parallel"] == 2 and starts["Map"] == 3
+    assert starts["ParallelBranch"] is None and starts["MapIteration"] is None
+    assert starts["Wait"] is None
+    factory.take()
+    assert handler(service.invocation(), None)["Status"] == "PENDING"  # woken early: all still wait
+    [replayed] = [info for info in factory.of("operation_start") if info.sub_type == "Map"]
+    assert replayed.is_replayed and replayed.branch_count == 3

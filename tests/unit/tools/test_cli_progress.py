@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 from typing import Any
 
 import pytest
 
-from perdure import DurableContext, durable_execution
+from perdure import (
+    DurableContext,
+    RetryStrategyConfig,
+    StepConfig,
+    StepContext,
+    create_retry_strategy,
+    durable_execution,
+)
 from perdure.cli.commands import _print_resume_hint
-from perdure.cli.live import Progress
+from perdure.cli.live import Follower, Progress, RunObserver, drive_skipping
+from perdure.engine import Engine, EngineStalledError
+from perdure.link.inprocess import InProcessInvocable
 from perdure.testing import DurableTestRunner
+from perdure.wire.types import ExecutionStatus, InvocationOutput, InvocationStatus
 
 
 @durable_execution
@@ -44,6 +55,30 @@ def test_a_map_prints_progress_at_most_once_a_second_not_per_item() -> None:
     assert lines[-1].split() == ["context", "items", "succeeded", "(100", "items)"]
 
 
+def test_an_observed_run_shows_the_map_total_and_one_in_a_worker_what_started() -> None:
+    observer = RunObserver()
+    with Engine.in_memory() as engine:
+        engine.register_function("fn", InProcessInvocable(mapped, engine.service, [observer]))
+        arn = engine.start_execution("fn", None)
+        assert engine.drive(arn).status is ExecutionStatus.SUCCEEDED
+        events = engine.history(arn, include_execution_data=False)
+    assert observer.changed.is_set()
+    [map_id] = [e.id for e in events if e.sub_type == "Map" and e.event_type.value == "ContextStarted"]
+    assert observer.item_counts == {map_id: 100}
+    for counts, pattern in (
+        (observer.item_counts, r"\d+/100 items done"),
+        (None, r"\d+ items done, \d+ started"),
+    ):
+        seconds = [0.0]
+        lines: list[str] = []
+        progress = Progress(lines.append, "m-1", now=lambda seconds=seconds: seconds[0], item_counts=counts)
+        for start in range(0, len(events), 20):
+            progress.feed(events[start : start + 20])
+            seconds[0] += 0.5
+        shown = [line for line in lines if line.startswith("map ")]
+        assert shown and all(re.fullmatch(rf"map\s+items  {pattern}", line) for line in shown), shown
+
+
 def test_no_progress_line_within_the_first_second() -> None:
     lines: list[str] = []
     progress = Progress(lines.append, "m-1", now=lambda: 0.0)
@@ -71,6 +106,30 @@ def test_a_callback_line_gives_the_command_that_answers_it() -> None:
         "perdure callback succeed --execution order-42 --callback approval --result JSON --db work.db" in text
     )
     assert f"perdure callback succeed {unnamed} --result JSON --db work.db" in text
+
+
+@durable_execution
+def waits_for_approval(event: Any, context: DurableContext) -> None:
+    context.wait_for_callback(lambda callback_id, _: None, name="approval")
+
+
+def test_the_answer_hint_of_a_wait_for_callback_names_it_as_perdure_callback_takes_it() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        state = runner.run_until_suspended(waits_for_approval)
+    lines: list[str] = []
+    Progress(lines.append, "order-42").feed(state.history)
+    (hint,) = [line for line in "\n".join(lines).splitlines() if "answer it:" in line]
+    assert hint.endswith("perdure callback succeed --execution order-42 --callback approval --result JSON")
+
+
+def test_a_run_in_memory_says_no_other_process_can_answer_its_callback() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        state = runner.run_until_suspended(waits_for_approval)
+    lines: list[str] = []
+    Progress(lines.append, "order-42", memory=True).feed(state.history)
+    text = "\n".join(lines)
+    assert "perdure callback succeed" not in text
+    assert "no other process can answer it: this run keeps its executions in memory (--memory)" in text
 
 
 @durable_execution
@@ -118,3 +177,42 @@ def test_an_unnamed_operation_shows_the_start_of_its_id_not_64_digits() -> None:
     Progress(lines.append, "u-1", now=lambda: 0.0).feed(result.history)
     assert lines[0].split() == ["step", f"#{step_id[:8]}", "succeeded"]
     assert all(len(word) < 64 for line in lines for word in line.split())
+
+
+def test_a_stalled_skip_time_run_points_at_the_history_command() -> None:
+    def suspends_on_nothing(input: Any, context: Any) -> InvocationOutput:
+        return InvocationOutput(InvocationStatus.PENDING)
+
+    with Engine.in_memory() as engine:
+        engine.register_function("fn", suspends_on_nothing)
+        arn = engine.start_execution("fn", None, "stuck-1")
+        with pytest.raises(EngineStalledError) as raised:
+            drive_skipping(engine, arn, "stuck-1")
+    assert str(raised.value) == (
+        "execution stuck-1 is RUNNING but nothing is scheduled to resume it (see `perdure history stuck-1`)"
+    )
+
+
+@durable_execution
+def flaky_reserve(event: Any, context: DurableContext) -> str:
+    def reserve(step: StepContext) -> str:
+        if step.attempt < 2:
+            raise ConnectionError("warehouse unreachable")
+        return "reserved"
+
+    retry = StepConfig(retry_strategy=create_retry_strategy(RetryStrategyConfig(max_attempts=3)))
+    return context.step(reserve, name="reserve", config=retry)
+
+
+def test_a_failed_attempt_line_names_its_error() -> None:
+    lines: list[str] = []
+    with Engine.in_memory() as engine:
+        engine.register_function("fn", InProcessInvocable(flaky_reserve, engine.service, []))
+        arn = engine.start_execution("fn", None)
+        follower = Follower(engine, arn, Progress(lines.append, "r-1")).start()
+        assert drive_skipping(engine, arn, "r-1").status is ExecutionStatus.SUCCEEDED
+        follower.stop()
+    assert re.fullmatch(
+        r"step\s+reserve  failed: ConnectionError: warehouse unreachable, retrying in \d+s", lines[0]
+    )
+    assert re.fullmatch(r"step\s+reserve  succeeded \(attempt 2\)", lines[1])

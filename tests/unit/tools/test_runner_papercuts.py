@@ -28,6 +28,8 @@ def stamped(event: Any, context: DurableContext) -> str:
 
 @durable_execution
 def waits_for_approval(event: Any, context: DurableContext) -> Any:
+    context.step(lambda step: 1 // (step.attempt - 1), name="flaky")  # fails once, then retried
+    context.wait(timedelta(hours=1), name="cool-off")
     return context.wait_for_callback(lambda callback_id, _: None, name="approval")
 
 
@@ -45,13 +47,26 @@ def test_a_stall_names_the_runner_calls_that_deliver_the_callback() -> None:
             runner.run(waits_for_approval)
         message = str(stalled.value)
         assert "callback 'approval'" in message
-        assert "runner.run_until_suspended(" in message and "runner.send_callback_success(" in message
-        assert "runner.callback_id(result.execution_arn, 'approval')" in message
+        assert "runner.start(" in message and "runner.send_callback_success(" in message
+        assert "runner.wait_for_callback(arn, 'approval')" in message
         assert "send_durable_execution_callback" not in message and "run_until_idle" not in message
-        # ... and the calls it names do deliver it.
-        state = runner.run_until_suspended(waits_for_approval)
-        runner.send_callback_success(runner.callback_id(state.execution_arn, "approval"), '"yes"')
-        assert runner.wait_for_result(state.execution_arn).result == '"yes"'
+        # ... and the calls it names do deliver it, through the retry delay and the wait before it.
+        arn = runner.start(waits_for_approval)
+        runner.send_callback_success(runner.wait_for_callback(arn, "approval"), '"yes"')
+        assert runner.wait_for_result(arn).result == '"yes"'
+
+
+def test_wait_for_callback_says_when_the_execution_ends_without_the_callback() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        arn = runner.start(stamped)
+        with pytest.raises(LookupError, match=r"ended SUCCEEDED without opening callback 'approval'"):
+            runner.wait_for_callback(arn, "approval")
+
+
+async def test_await_for_callback_is_the_async_twin(perdure_runner: DurableTestRunner) -> None:
+    arn = perdure_runner.start(waits_for_approval)
+    perdure_runner.send_callback_success(await perdure_runner.await_for_callback(arn), '"ok"')
+    assert (await perdure_runner.await_for_result(arn)).result == '"ok"'
 
 
 def test_a_handler_without_the_decorator_warns_naming_it() -> None:

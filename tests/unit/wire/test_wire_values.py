@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -88,3 +89,13 @@ def test_size_over_measures_only_what_may_be_over() -> None:
     assert limits.size_over("éé", 4) is None  # 2 characters may be 8 bytes: measured, 4
     assert limits.size_over("é€", 4) == 5
     assert limits.size_over("😀", 4) is None  # 1 character is at most 4 bytes: not measured
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "abc", 'say "hi"', "C:\\path\\", "~ !{}", "line\nbreak", "tab\t", "del\x7f", "nul\x00", "é", "😀"],
+)
+def test_ascii_json_length_is_the_escaped_length_or_none(text: str) -> None:
+    escaped = len(json.dumps(text)) - 2  # ensure_ascii, as boto3 sends a string
+    plain = text.isascii() and text.isprintable()
+    assert limits.ascii_json_length(text) == (escaped if plain else None)
