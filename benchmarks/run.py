@@ -8,11 +8,12 @@ default SQLite store (a temp-dir file) through the engine and the in-process lin
 peer runs in its own venv, `benchmarks/.peer-venv`, which this script creates on first
 use. A workload perdure cannot run yet prints "n/a". The cold-start rows (`coldstart.py`:
 `import perdure`, and import + decorate + first invocation, beside the official SDK's)
-run with everything or with `--only COLD`. Results also go to
-`benchmarks/results/bench-<UTC time>.json`.
+run with everything or with `--only COLD`. perdure's W1 rows are also shown against the
+disk's commit rate, measured in the same run (`disk.py`), with their CPU time per step.
+Results also go to `benchmarks/results/bench-<UTC time>.json`.
 
-Benchmarks measure; they never assert. The targets are printed beside the
-figures with PASS / MISS.
+Benchmarks measure; they never assert. The targets are printed beside the figures with
+PASS / MISS.
 """
 
 from __future__ import annotations
@@ -97,6 +98,12 @@ def measure(side: str, key: str, runs: int, timeout: float) -> dict[str, Any]:
     merged["seconds"] = statistics.median(s["seconds"] for s in good)
     merged["runs"] = [round(s["seconds"], 4) for s in good]
     merged["peak_mb"] = max(s["peak_mb"] for s in good)
+    merged["cpu_seconds"] = statistics.median(s["cpu_seconds"] for s in good)
+    rates = [s["commit_rate"] for s in good if "commit_rate" in s]
+    if rates:
+        merged["commit_rate"] = {
+            key: statistics.median(r[key] for r in rates) for key in ("commits_per_s", "cpu_us_per_commit")
+        }
     replays = [s["invocations"][-1] for s in good if len(s.get("invocations", [])) >= 2]
     if replays:
         # The last invocation of W4 replays the N recorded steps (and then returns).
@@ -207,6 +214,50 @@ def faces_table(rows: list[dict[str, Any]]) -> str:
     )
 
 
+CPU_PER_STEP_US = 250
+"""The target for the process CPU time of one sequential step (W1) on the default store."""
+
+
+def disk(by_key: dict[str, dict[str, Any]], chosen: list[workloads.Workload]) -> list[dict[str, Any]]:
+    """perdure's W1 rows against the disk's commit rate measured beside them (`disk.py`)."""
+    out: list[dict[str, Any]] = []
+    for wl in chosen:
+        r = by_key.get(wl.key, {}).get("perdure")
+        if wl.family != "W1" or not r or not r.get("ok") or "commit_rate" not in r:
+            continue
+        rate = r["commit_rate"]
+        steps_per_s = wl.steps / r["seconds"]
+        out.append(
+            {
+                "workload": wl.key,
+                "commits_per_s": rate["commits_per_s"],
+                "cpu_us_per_commit": rate["cpu_us_per_commit"],
+                "steps_per_s": steps_per_s,
+                "of_commit_rate": steps_per_s / rate["commits_per_s"],
+                "cpu_us_per_step": r["cpu_seconds"] / wl.steps * 1e6,
+                "cpu_us_around_commit": r["cpu_seconds"] / wl.steps * 1e6 - rate["cpu_us_per_commit"],
+                "wall_us_per_step": r["seconds"] / wl.steps * 1e6,
+            }
+        )
+    return out
+
+
+def disk_table(rows: list[dict[str, Any]]) -> str:
+    lines = ["one execution against the disk (SQLite, WAL, synchronous=FULL; a step is one commit):"]
+    for r in rows:
+        lines.append(
+            f"  COMMIT-RATE   {r['commits_per_s']:7,.0f} commits/s  CPU {r['cpu_us_per_commit']:4.0f} us/commit"
+            f"  (one-row transactions beside {r['workload']}'s store, just before it)"
+        )
+        lines.append(
+            f"  {r['workload']:<12}  {r['steps_per_s']:7,.0f} steps/s    = {r['of_commit_rate']:.0%} of the"
+            f" commit rate;  CPU {r['cpu_us_per_step']:4.0f} us/step (the commit's and"
+            f" {r['cpu_us_around_commit']:.0f} around it) of {r['wall_us_per_step']:.0f} us wall"
+            f" (target <= {CPU_PER_STEP_US})"
+        )
+    return "\n".join(lines)
+
+
 def targets(by_key: dict[str, dict[str, Any]], quick: bool) -> list[tuple[str, str, str]]:
     """(target, measured, verdict) rows; 'n/a' where a figure is missing."""
 
@@ -231,6 +282,15 @@ def targets(by_key: dict[str, dict[str, Any]], quick: bool) -> list[tuple[str, s
             rate,
             f"{rate:,.0f} steps/s" if rate else "",
             bool(rate and rate >= 2500),
+        )
+    for n in (small, large):
+        r = ok("perdure", f"W1-{n}")
+        cpu = r["cpu_seconds"] / n * 1e6 if r and "cpu_seconds" in r else None
+        add(
+            f"W1-{n} CPU <= {CPU_PER_STEP_US} us/step",
+            cpu,
+            f"{cpu:.0f} us/step" if cpu is not None else "",
+            cpu is not None and cpu <= CPU_PER_STEP_US,
         )
     a, b = ok("perdure", f"W1-{small}"), ok("perdure", f"W1-{large}")
     growth = b["seconds"] / a["seconds"] if a and b else None
@@ -363,6 +423,10 @@ def main(argv: list[str] | None = None) -> int:
     if face_rows:
         print(faces_table(face_rows))
         print()
+    disk_rows = disk(by_key, chosen)
+    if disk_rows:
+        print(disk_table(disk_rows))
+        print()
     cold_start: dict[str, dict[str, dict[str, float]]] = {}
     if cold:
         pythons = {"perdure": sys.executable} if "perdure" in sides else {}
@@ -419,6 +483,7 @@ def main(argv: list[str] | None = None) -> int:
         ],
         "targets": [{"target": t, "measured": v, "verdict": s} for t, v, s in checks],
         "faces": face_rows,
+        "disk": disk_rows,
         "throughput": concurrent,
         "cold_start": cold_start,
     }

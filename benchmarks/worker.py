@@ -3,7 +3,10 @@
     python benchmarks/worker.py perdure|peer WORKLOAD_KEY
 
 `run.py` starts one of these per (workload, side), so peak RSS (`ru_maxrss`) belongs to
-that workload alone. The peer side runs under `benchmarks/.peer-venv/bin/python`.
+that workload alone. The peer side runs under `benchmarks/.peer-venv/bin/python`. Besides
+the wall time it reports the process CPU time of the run (all threads), and for perdure's
+W1 rows the disk's commit rate, measured just before in the directory of the run's store
+(`disk.py`).
 """
 
 from __future__ import annotations
@@ -43,9 +46,15 @@ def main(argv: list[str]) -> int:
         api = runner.API if side == "peer" else runner.api()  # type: ignore[attr-defined]
         handler = workload.build(api, workload.n)
         with tempfile.TemporaryDirectory(prefix="perdure-bench-") as tmp:
+            if side == "perdure" and workload.family == "W1":
+                import disk
+
+                out["commit_rate"] = disk.commit_rate(tmp)
+            cpu = time.process_time()
             started = time.perf_counter()
             status, value, invocations = runner.run(handler, {"n": workload.n}, str(Path(tmp) / "perdure.db"))
             seconds = time.perf_counter() - started
+            cpu = time.process_time() - cpu
     except Exception as exc:
         unsupported = type(exc).__name__ == "Unsupported"
         out.update(ok=False, unsupported=unsupported, error=f"{type(exc).__name__}: {exc}"[:400])
@@ -57,6 +66,7 @@ def main(argv: list[str]) -> int:
         unsupported=False,
         status=status,
         seconds=seconds,
+        cpu_seconds=cpu,
         peak_mb=_peak_mb(),
         invocations=[round(x, 6) for x in invocations],
     )

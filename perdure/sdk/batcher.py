@@ -18,10 +18,18 @@ Batching rules:
   single caller (k + j = 1) never waits;
 - async-only work may accumulate while updates keep arriving (the sender checks every
   100 ms and sends after a check that found nothing new, or after 1 s in total), so a
-  step's async START usually rides in the request of its SUCCEED. The sender is woken
-  only when that changes what it does: when it is idle, by a first sync caller, or when
-  every sync caller it expects has arrived (fewer thread switches under the GIL); and
-  once: the callers that queue before it runs do not notify it again.
+  step's async START usually rides in the request of its SUCCEED. An idle sender looks
+  for async work instead of being woken for it: after 100 ms, then after pauses twice as
+  long each time it found nothing, up to 1 s. It is woken only when that
+  changes what it does: by a first sync caller, or when every sync caller it expects has
+  arrived (fewer thread switches under the GIL); and once: the callers that queue before
+  it runs do not notify it again;
+- a lone sync caller sends its own request: when the sender is idle, no request is in
+  flight, no other sync caller is queued or expected and the queue fits one request, the
+  caller takes the queue and sends it on its own thread (the in-process link then runs the
+  engine, and its commit, there). It returns, as any sync caller, only once the response
+  has been merged, so only after the commit holding its update is durable; what it saves
+  is the two thread hand-offs (caller to sender and back) of every sequential step.
 
 Responses: the checkpoint token is chained from each response. A response without a token
 means the execution completed (when the request carried an EXECUTION update) or the token
@@ -266,6 +274,8 @@ class CheckpointBatcher:
         """Sync items in `_queue`."""
         self._idle = False
         """The sender waits for a first item."""
+        self._inflight = False
+        """A caller is sending a request on its own thread (`_send_here`)."""
         self._woken = False
         """A caller has notified the sender since it last began to wait."""
         self._gathered = 0
@@ -335,12 +345,16 @@ class CheckpointBatcher:
             SuspendExecution: the checkpoint token was revoked.
             OrphanedChildException: the enclosing context (or the execution) completed.
         """
-        waiter = _Waiter() if sync else None
-        self._enqueue(update, waiter)
-        if waiter is not None:
-            waiter.wait()
-            if waiter.error is not None:
-                raise waiter.error
+        if not sync:
+            self._enqueue(update, None)
+            return
+        waiter = _Waiter()
+        batch = self._enqueue(update, waiter)
+        if batch is not None:
+            self._send_here(batch)
+        waiter.wait()
+        if waiter.error is not None:
+            raise waiter.error
 
     def acheckpoint(self, update: OperationUpdate | None) -> asyncio.Future[None]:
         """Queue `update` as a sync update whose acknowledgement is awaited, not blocked on.
@@ -355,7 +369,11 @@ class CheckpointBatcher:
         self._enqueue(update, _LoopWaiter(future))
         return future
 
-    def _enqueue(self, update: OperationUpdate | None, waiter: _Waiter | _LoopWaiter | None) -> None:
+    def _enqueue(
+        self, update: OperationUpdate | None, waiter: _Waiter | _LoopWaiter | None
+    ) -> list[_Item] | None:
+        """Queue one item; the batch to send on the calling thread, if it is a lone
+        `_Waiter`'s turn to send (module doc), else None."""
         sync = waiter is not None
         item = _Item(update, estimate_update_bytes(update) if update else 0, waiter)
         with self._lock:
@@ -366,25 +384,62 @@ class CheckpointBatcher:
                 self._refuse_if_closed(
                     OperationUpdate("refresh", OperationType.EXECUTION, OperationAction.START)
                 )
-            self._queue.append(item)
-            if sync:
-                self._queued_sync += 1
-            # A lingering sender wakes on its timer and keeps what arrived (module doc).
+            queue = self._queue
+            queue.append(item)
+            if not sync:
+                if (
+                    self._loop is not None
+                    and self._idle
+                    and not self._wake_scheduled
+                    and not self._woken
+                    and threading.get_ident() == self._loop_thread
+                ):  # see `serve_loop`
+                    self._wake_scheduled = True
+                    self._loop.call_soon(self._wake_later)
+                # Otherwise an idle sender finds it on its next look, and a lingering one on
+                # its timer, and keeps what arrived (module doc).
+                return None
+            self._queued_sync += 1
+            if (
+                self._idle
+                and not self._inflight
+                and self._queued_sync == 1
+                and self._expected_sync == 1
+                and type(waiter) is _Waiter
+                and len(queue) <= self._limits.max_updates
+                and (len(queue) == 1 or sum(i.size for i in queue) <= self._limits.max_bytes)
+            ):
+                batch = list(queue)
+                queue.clear()
+                self._queued_sync = 0
+                self._inflight = True
+                return batch
             if not self._woken and (
                 self._idle
                 or self._stopping
-                or (
-                    sync and (not self._gathered or self._gathered + self._queued_sync >= self._expected_sync)
-                )
+                or not self._gathered
+                or self._gathered + self._queued_sync >= self._expected_sync
             ):
-                if not sync and self._loop is not None and threading.get_ident() == self._loop_thread:
-                    if not self._wake_scheduled:  # see `serve_loop`
-                        self._wake_scheduled = True
-                        self._loop.call_soon(self._wake_later)
-                    return
                 # Once: the callers that queue before the sender runs find it already woken.
                 self._woken = True
                 self._cond.notify()
+            return None
+
+    def _send_here(self, batch: list[_Item]) -> None:
+        """Send `batch` on the calling thread (its waiters are released or failed)."""
+        try:
+            self._send(batch)
+        except BaseException as exc:  # `_send` handles Exception; e.g. KeyboardInterrupt
+            # What the service applied is unknown: the writer stops, as after a failed request.
+            self._stop_failed(batch, RuntimeError(f"the checkpoint was interrupted: {exc!r}"))
+            raise
+        finally:
+            with self._lock:
+                self._inflight = False
+                if (self._queue or self._stopping) and not self._woken:
+                    # Items that arrived meanwhile are the sender's.
+                    self._woken = True
+                    self._cond.notify()
 
     def _refuse_if_closed(self, update: OperationUpdate) -> None:
         if self._failure is not None:
@@ -427,12 +482,17 @@ class CheckpointBatcher:
         limits = self._limits
         queue = self._queue
         with self._cond:
-            while not queue:
-                if self._stopping:
+            pause = limits.async_linger_seconds
+            while not queue or self._inflight:
+                if self._stopping and not queue and not self._inflight:
                     return None
                 self._idle = True
                 self._woken = False
-                self._cond.wait()
+                # Async work does not wake an idle sender (`_enqueue`): it looks after every
+                # pause, a pause twice as long (up to `max_batch_seconds`) each time it looked
+                # and found nothing, so many idle writers cost few wake-ups.
+                if not self._cond.wait(pause):
+                    pause = min(2 * pause, limits.max_batch_seconds)
                 self._idle = False
             batch: list[_Item] = []
             self._collecting = batch

@@ -6,7 +6,7 @@ import json
 import sqlite3
 import threading
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from engine.fakes import Child, Step, Wait, sqlite_file_at_version, workflow
 
 from perdure.engine import Engine, MemoryStore, StoreCorruptedError, StoreError, VirtualClock
 from perdure.engine.store import DB_ENV_VAR, SqliteStore, default_db_path
+from perdure.engine.store.records import TimerKind
 from perdure.engine.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from perdure.engine.store.sqlite import _statements
 from perdure.wire.errors import InvalidParameterValueError
@@ -410,5 +411,76 @@ def test_cached_operations_follow_other_connections_and_rollbacks(db_path: Path)
         rec = tx.get_execution(arn)
         assert rec is not None
         assert tx.get_operations(rec.key, ["added", "never"]).keys() == {"added"}
+    b.close()
+    engine.close()
+
+
+def test_cached_executions_and_timer_bounds_follow_other_connections_and_rollbacks(db_path: Path) -> None:
+    # A checkpoint reads its execution's row and its due timers from the store's cache of
+    # committed state: what another connection committed is seen, what a rolled-back
+    # transaction wrote is not, and a timer set (here or elsewhere) is due when it is due.
+    engine = Engine(SqliteStore(db_path), VirtualClock())
+    engine.register_function("fn", workflow(engine, [Step("s0")]))
+    arn = engine.start_execution("fn", '"in"')
+    a, b = engine.store, SqliteStore(db_path)
+    now = engine.clock.now()
+
+    def count(store: SqliteStore) -> int:
+        with store.transaction() as tx:
+            rec = tx.get_execution(arn)
+            assert rec is not None
+            return rec.failed_invocations
+
+    def bump(store: SqliteStore, by: int) -> None:
+        with store.transaction() as tx:
+            rec = tx.get_execution(arn)
+            assert rec is not None
+            rec.failed_invocations += by
+            tx.update_execution(rec)
+
+    def due(store: SqliteStore, at: datetime) -> list[str]:
+        with store.transaction() as tx:
+            rec = tx.get_execution(arn)
+            assert rec is not None
+            return [t.operation_id for t in tx.due_timers_of(rec.key, arn, at)]
+
+    def arm(store: SqliteStore, operation_id: str, at: datetime) -> None:
+        with store.transaction() as tx:
+            rec = tx.get_execution(arn)
+            assert rec is not None
+            tx.set_timer(rec.key, operation_id, TimerKind.WAIT, at)
+
+    assert count(a) == count(b) == 0  # both have the row cached now
+    bump(b, 1)
+    assert count(a) == 1
+    bump(a, 2)
+    assert count(b) == 3
+    with pytest.raises(RuntimeError), a.transaction() as tx:
+        rec = tx.get_execution(arn)
+        assert rec is not None
+        rec.failed_invocations = 99
+        tx.update_execution(rec)
+        raise RuntimeError("the transaction rolls back")
+    assert count(a) == count(b) == 3
+
+    assert due(a, now) == due(b, now) == []  # both know no timer is due before the deadline
+    arm(b, "from-b", now - timedelta(seconds=1))
+    assert due(a, now) == ["from-b"]
+    with pytest.raises(RuntimeError), a.transaction() as tx:
+        rec = tx.get_execution(arn)
+        assert rec is not None
+        tx.set_timer(rec.key, "lost", TimerKind.WAIT, now - timedelta(seconds=2))
+        raise RuntimeError("the transaction rolls back")
+    assert due(a, now) == ["from-b"]
+    with a.transaction() as tx:
+        rec = tx.get_execution(arn)
+        assert rec is not None
+        tx.delete_timer(rec.key, "from-b", TimerKind.WAIT)
+    assert due(a, now) == []
+    arm(a, "later", now + timedelta(seconds=10))
+    assert due(a, now) == []
+    assert due(a, now + timedelta(seconds=10)) == ["later"]
+    arm(a, "sooner", now + timedelta(seconds=5))
+    assert due(a, now + timedelta(seconds=6)) == ["sooner"]
     b.close()
     engine.close()

@@ -19,8 +19,10 @@ import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from perdure.engine.errors import StoreCorruptedError, StoreError
 from perdure.wire.types import (
@@ -34,12 +36,15 @@ from perdure.wire.types import (
 from .group import GroupCommit
 from .records import (
     ExecutionRecord,
+    Timer,
+    TimerKind,
     details_to_json,
     to_us,
 )
 from .rows import EVENT_COLUMNS as _EVENT_COLUMNS
 from .rows import EXEC_SET_COLUMNS as _EXEC_SET_COLUMNS
 from .rows import OP_COLUMNS as _OP_COLUMNS
+from .rows import exec_from_row as _exec_from_row
 from .rows import exec_values as _exec_values
 from .rows import op_from_row as _op_from_row
 from .rows import op_values as _op_values
@@ -122,6 +127,12 @@ _REF_EVENTS = frozenset(
 )
 """Terminal success events of operations (an operation's result never changes afterwards)."""
 _RESULT_COLUMN = _EXEC_SET_COLUMNS.index("result")
+_TEXT_COLUMNS = tuple(1 + _EXEC_SET_COLUMNS.index(c) for c in ("input_payload", "result", "error"))
+"""Positions in an execution row (key first) of its payloads: a row with one of
+`_SPILL_LENGTH` characters or more is not cached."""
+_NO_TIMER = 1 << 62
+"""The due time (µs) `_OperationCache.next_due` records for an execution without timers."""
+_FIRST_DUE = "SELECT MIN(due_us) FROM timers WHERE execution_key = ?"
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -147,7 +158,10 @@ class _OperationCache:
     as before); at `MAX_ENTRIES` it starts over.
 
     For an execution this connection created, it also knows every operation id (`ids`), so
-    the ids a checkpoint starts are known to be new without a read.
+    the ids a checkpoint starts are known to be new without a read. A checkpoint also reads
+    its execution's row and the execution's timers that are due: the rows (`executions`)
+    and, per execution, a time before which none of its timers is due (`next_due`) are kept
+    by the same rules, so the usual checkpoint reads neither table.
     """
 
     MAX_ENTRIES = 50_000
@@ -157,6 +171,11 @@ class _OperationCache:
         self.ids: dict[int, set[str]] = {}
         """Every operation id of each execution this connection created (since the cache
         last started over): an id missing from its set names no operation."""
+        self.executions: dict[str, tuple[Any, ...]] = {}
+        """Execution rows (`EXEC_COLUMNS`, the key first) by ARN."""
+        self.next_due: dict[int, int] = {}
+        """Per execution key, a time (µs) no timer of the execution is due before: its
+        earliest timer's due time when it was read, lowered by every timer set since."""
         self._data_version: int | None = None
 
     def check(self, data_version: int) -> None:
@@ -168,21 +187,40 @@ class _OperationCache:
     def _clear(self) -> None:
         self.operations.clear()
         self.ids.clear()
+        self.executions.clear()
+        self.next_due.clear()
 
     def reset(self) -> None:
         """Forget everything (writes it holds were lost with their transaction)."""
         self._clear()
         self._data_version = None
 
-    def commit(self, created: list[int], written: dict[tuple[int, str], Operation]) -> None:
+    def commit(self, tx: _SqliteTx) -> None:
         """Take what a transaction that committed created and wrote."""
-        for execution_key in created:
+        for execution_key in tx._created:
             self.ids[execution_key] = set()
-        for (execution_key, operation_id), op in written.items():
+        for (execution_key, operation_id), op in tx._written.items():
             ids = self.ids.get(execution_key)
             if ids is not None:
                 ids.add(operation_id)
             self.keep(execution_key, op)
+        for row in tx._rows.values():
+            self.keep_execution(row)
+        next_due = self.next_due
+        next_due.update(tx._first_due)
+        for execution_key, due in tx._timers_set.items():
+            known = next_due.get(execution_key)
+            if known is not None and due < known:
+                next_due[execution_key] = due
+
+    def keep_execution(self, row: tuple[Any, ...]) -> None:
+        arn = row[1]
+        if any(row[i] is not None and len(row[i]) >= _SPILL_LENGTH for i in _TEXT_COLUMNS):
+            self.executions.pop(arn, None)
+            return
+        if len(self.executions) >= self.MAX_ENTRIES:
+            self._clear()
+        self.executions[arn] = row
 
     def keep(self, execution_key: int, op: Operation) -> None:
         key = (execution_key, op.id)
@@ -228,12 +266,54 @@ class _SqliteTx(SqlTx):
         self._stored = {}
         self._results: dict[tuple[int, str], str] = {}
         """Large results of the operations this transaction wrote SUCCEEDED (`append_events`)."""
+        self._rows: dict[str, tuple[Any, ...]] = {}
+        """Execution rows this transaction wrote, by ARN (the cache takes them when it commits)."""
+        self._first_due: dict[int, int] = {}
+        """Earliest due time of an execution's timers, read by this transaction."""
+        self._timers_set: dict[int, int] = {}
+        """Earliest due time of the timers this transaction set, per execution."""
 
     def insert_execution(self, record: ExecutionRecord) -> None:
-        cur = self._c.execute(_INSERT_EXECUTION, _exec_values(record))
+        values = _exec_values(record)
+        cur = self._c.execute(_INSERT_EXECUTION, values)
         assert cur.lastrowid is not None
         record.key = cur.lastrowid
         self._created.append(record.key)
+        self._stored[record.key] = values
+        self._rows[record.arn] = (record.key, *values)
+
+    def get_execution(self, arn: str) -> ExecutionRecord | None:
+        row = self._rows.get(arn) or self._cache.executions.get(arn)
+        if row is None:
+            row = self._c.execute(self._q.select_execution, (arn,)).fetchone()
+            if row is None:
+                return None
+            self._cache.keep_execution(row)
+        self._stored[row[0]] = row[1:]
+        return _exec_from_row(row)
+
+    def update_execution(self, record: ExecutionRecord) -> None:
+        super().update_execution(record)
+        self._rows[record.arn] = (record.key, *self._stored[record.key])
+
+    def set_timer(self, execution_key: int, operation_id: str, kind: TimerKind, due: datetime) -> None:
+        super().set_timer(execution_key, operation_id, kind, due)
+        due_us = to_us(due)
+        if due_us < self._timers_set.get(execution_key, _NO_TIMER):
+            self._timers_set[execution_key] = due_us
+
+    def due_timers_of(self, execution_key: int, arn: str, now: datetime) -> list[Timer]:
+        now_us = to_us(now)
+        known = self._first_due.get(execution_key)
+        if known is None:
+            known = self._cache.next_due.get(execution_key)
+        if known is not None and min(known, self._timers_set.get(execution_key, _NO_TIMER)) > now_us:
+            return []
+        due = super().due_timers_of(execution_key, arn, now)
+        if not due:  # every timer is in the future: the earliest is the bound (none fires unseen)
+            first = self._c.execute(_FIRST_DUE, (execution_key,)).fetchone()[0]
+            self._first_due[execution_key] = _NO_TIMER if first is None else first
+        return due
 
     def get_operation(self, execution_key: int, operation_id: str) -> Operation | None:
         return self.get_operations(execution_key, (operation_id,)).get(operation_id)
@@ -453,7 +533,7 @@ class SqliteStore(GroupCommit[_SqliteTx]):
         self._conn.execute(sql)
 
     def _joined(self, tx: _SqliteTx) -> None:
-        self._cache.commit(tx._created, tx._written)
+        self._cache.commit(tx)
 
     def _lost(self) -> None:
         self._cache.reset()

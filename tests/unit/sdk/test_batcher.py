@@ -121,8 +121,9 @@ def test_failed_send_fails_waiters_and_later_calls() -> None:
 
 
 def test_a_fault_of_the_writer_itself_fails_its_waiters(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Whatever breaks the writer thread (here its clock, after it took the update from the
-    queue), the sync caller and every later call fail; none waits forever."""
+    """Whatever breaks the writer thread (here its clock, when it takes an update from the
+    queue), the sync caller and every later call fail; none waits forever. (The queue is
+    more than one request, so the sync caller waits on the writer instead of sending.)"""
 
     class BrokenClock:
         def time(self) -> float:
@@ -132,11 +133,12 @@ def test_a_fault_of_the_writer_itself_fails_its_waiters(monkeypatch: pytest.Monk
             raise RuntimeError("clock broke (injected)")
 
     service = FakeService()
-    batcher, _ = _batcher(service, clock=BrokenClock())
+    batcher, _ = _batcher(service, clock=BrokenClock(), max_updates=1)
     outcome: list[BaseException] = []
 
     def call() -> None:
         try:
+            batcher.checkpoint(_start(1), sync=False)
             batcher.checkpoint(_succeed(1), sync=True)
         except BaseException as exc:
             outcome.append(exc)
@@ -276,6 +278,69 @@ def test_a_lone_sync_caller_never_lingers() -> None:
     assert time.monotonic() - started < 5
     batcher.close()
     assert len(service.requests) == 20
+
+
+class _ThreadRecordingService(FakeService):
+    """Records the thread each request is sent on; the first request waits for `gate`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[int] = []
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def checkpoint_durable_execution(self, request: Any) -> Any:
+        self.threads.append(threading.get_ident())
+        self.gate.wait(10)
+        return super().checkpoint_durable_execution(request)
+
+
+def test_a_lone_sync_caller_sends_its_own_request_after_what_was_queued() -> None:
+    """A lone sync caller sends the queue itself (no hand-off to the writer thread), and is
+    released only with the response; an async update alone is still sent by the writer."""
+    service = _ThreadRecordingService()
+    batcher, state = _batcher(service, async_linger_seconds=0.01)
+    for i in range(3):
+        batcher.checkpoint(_start(i), sync=False)
+        batcher.checkpoint(_succeed(i), sync=True)
+        assert state.get(f"s{i}").status is OperationStatus.SUCCEEDED  # type: ignore[union-attr]
+    assert [[u.id for u in r.updates] for r in service.requests] == [["s0", "s0"], ["s1", "s1"], ["s2", "s2"]]
+    assert set(service.threads) == {threading.get_ident()}
+    batcher.checkpoint(_start(9), sync=False)
+    for _ in range(500):  # the writer finds it on its next look (10 ms here), up to 5 s under load
+        if len(service.requests) == 4:
+            break
+        time.sleep(0.01)
+    assert [u.id for u in service.requests[-1].updates] == ["s9"]
+    assert service.threads[-1] != threading.get_ident()
+    batcher.close()
+
+
+def test_callers_arriving_while_a_caller_sends_go_to_the_writer_in_order() -> None:
+    service = _ThreadRecordingService()
+    batcher, _ = _batcher(service)
+    service.gate.clear()
+    first = threading.Thread(target=batcher.checkpoint, args=(_succeed(1),), kwargs={"sync": True})
+    first.start()
+    for _ in range(500):
+        if service.threads:
+            break
+        time.sleep(0.01)
+    others = [
+        threading.Thread(target=batcher.checkpoint, args=(_succeed(i),), kwargs={"sync": True})
+        for i in (2, 3)
+    ]
+    for worker in others:
+        worker.start()
+    time.sleep(0.05)  # both queue behind the request in flight
+    service.gate.set()
+    for worker in (first, *others):
+        worker.join(10)
+        assert not worker.is_alive()
+    batcher.close()
+    sent = [u.id for r in service.requests for u in r.updates]
+    assert sent[0] == "s1" and sorted(sent[1:]) == ["s2", "s3"]
+    assert service.threads[0] == first.ident
 
 
 def test_gathering_gives_up_when_expected_callers_do_not_return() -> None:
