@@ -282,7 +282,8 @@ class _SqliteTx(SqlTx):
         self._stored[record.key] = values
         self._rows[record.arn] = (record.key, *values)
 
-    def get_execution(self, arn: str) -> ExecutionRecord | None:
+    def get_execution(self, arn: str, *, skip_locked: bool = False) -> ExecutionRecord | None:
+        # skip_locked changes nothing here: a SQLite transaction is the only writer
         row = self._rows.get(arn) or self._cache.executions.get(arn)
         if row is None:
             row = self._c.execute(self._q.select_execution, (arn,)).fetchone()
