@@ -104,19 +104,11 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[
 
 
 def _cases() -> list[tuple[str, str, str]]:
-    """(face, store, requirement) triples: every requirement on both faces over memory; on
-    SQLite and PostgreSQL, the sync face's, but for the plugin requirements of a worker
-    process, which check the order of log lines across the process's stdout and log channels
-    (no store is involved in it)."""
-    mapping = load_mapping(MAPPING)
-
-    def log_order_only(rid: str) -> bool:
-        entry = mapping.get(rid, {})
-        return entry.get("isolation") == "process" and str(entry.get("handler", "")).startswith("plugin/")
-
+    """(face, store, requirement) triples: every requirement on both faces over memory, and
+    every requirement on the sync face over SQLite and PostgreSQL."""
     ids = _ids()
     return [(face, "memory", i) for face in FACES for i in ids] + [
-        ("sync", kind, i) for kind in ("sqlite", "postgres") for i in ids if not log_order_only(i)
+        ("sync", kind, i) for kind in ("sqlite", "postgres") for i in ids
     ]
 
 
