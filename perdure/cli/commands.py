@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import os
 import shlex
 import sys
@@ -48,6 +47,7 @@ from perdure.wire.types import (
 )
 
 from . import live, render
+from .logs import configure_logging, is_shown_level
 
 FunctionSource = Target | str
 """Where a function runs: a handler to load (`Target`), or the URL of a remote function."""
@@ -213,10 +213,12 @@ def open_existing(db: str | None) -> Engine:
 
 
 class _StderrSink:
-    """Prints a worker's log records on stderr."""
+    """Prints a worker's log records on stderr (those `configure_logging` would show)."""
 
     def emit(self, arn: str | None, record: dict[str, Any]) -> None:
         level = record.get("level")
+        if not is_shown_level(level, record.get("logger")):
+            return
         text = str(record.get("message", ""))
         print(f"{level} {text}" if level else text, file=sys.stderr, flush=True)
 
@@ -376,7 +378,6 @@ def run(args: argparse.Namespace) -> int:
     if target.is_file and not Path(target.module).is_file():
         raise CommandError(f"no such file: {target.module}")
     functions = _invoke_targets(getattr(args, "function", None) or [], target.function_name)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
     with stdout_to_stderr() if args.json else contextlib.nullcontext():
         arn, execution, events = _run_engine(args, target, payload, functions)
     invocations = sum(1 for e in events if e.event_type is EventType.INVOCATION_COMPLETED)
@@ -411,9 +412,11 @@ def _run_engine(
             args.invocation_timeout,
             {target.function_name: (observer,)} if observer is not None else None,
         )
+        configure_logging()  # after the handler's module is loaded: its own configuration wins
         try:
             if any(isinstance(source, str) for _, source in functions):
                 closers.append(_serve_api(engine, args.api_port))
+            since = engine.clock.now()
             try:
                 arn = engine.start_execution(target.function_name, payload, args.name)
             except DurableExecutionAlreadyStartedError as exc:
@@ -433,6 +436,7 @@ def _run_engine(
                     args.db,
                     item_counts=observer.item_counts if observer is not None else None,
                     memory=args.memory,
+                    since=since,
                 )
                 follower = live.Follower(
                     engine, arn, progress, observer.changed if observer is not None else None

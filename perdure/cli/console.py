@@ -25,6 +25,7 @@ from perdure.server.sigv4 import ACCESS_KEY_ENV, SECRET_KEY_ENV
 
 from . import commands
 from .commands import CommandError
+from .logs import configure_logging
 from .serve import CONSOLE_TOKEN_ENV, INSTALL_HINT, credentials_of
 
 DEFAULT_CONSOLE_PORT = 9001
@@ -67,7 +68,7 @@ def console_command(args: argparse.Namespace) -> int:
         check_bind(args.host, credentials)
     except CredentialsRequiredError as exc:
         raise CommandError(str(exc)) from None
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
+    configure_logging()
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     engine = commands.open_existing(args.db)
     try:

@@ -27,11 +27,13 @@ readers.
 
 from __future__ import annotations
 
+import math
 import shlex
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from perdure.engine import Engine, EngineStalledError
 from perdure.sdk.plugin import (
@@ -131,6 +133,8 @@ class Progress:
         item_counts: each map's item count by operation id, where known (`RunObserver`).
         memory: the run keeps its executions in memory (`--memory`): no other process can
             answer a callback.
+        since: when this run began, on the engine's clock: a wait that started before (a
+            resumed run) is shown with the time it had left then, or not at all if it was over.
     """
 
     def __init__(
@@ -141,12 +145,14 @@ class Progress:
         now: Callable[[], float] = time.monotonic,
         item_counts: Mapping[str, int] | None = None,
         memory: bool = False,
+        since: datetime | None = None,
     ):
         self._write = write
         self._execution = execution
         self._db = f" --db {shlex.quote(db)}" if db else ""
         self._now = now
         self._memory = memory
+        self._since = since
         self._item_counts: Mapping[str, int] = item_counts if item_counts is not None else {}
         self._maps: dict[str, _MapProgress] = {}
         self._in_map: dict[str, str] = {}  # operation id -> the outermost map it runs under
@@ -191,8 +197,9 @@ class Progress:
             self._maps[event.id] = _MapProgress(short_name(event), shown_at=self._now())
             return
         if event.event_type is EventType.WAIT_STARTED:
-            seconds = event.details.duration
-            self._write(f"{label}  waiting {seconds}s" if seconds is not None else f"{label}  waiting")
+            line = self._wait_line(label, event)
+            if line is not None:
+                self._write(line)
         elif event.event_type is EventType.CHAINED_INVOKE_STARTED and event.details.durable_execution_arn:
             invoked = execution_name(event.details.durable_execution_arn)
             self._write(f"{label}  waiting for execution {invoked} (perdure history {shlex.quote(invoked)})")
@@ -215,6 +222,14 @@ class Progress:
         elif ending in _ENDINGS:
             self._write(f"{label}  {_ENDINGS[ending]}{self._suffix(event)}")
             self._maps.pop(event.id, None)
+
+    def _wait_line(self, label: str, event: Event) -> str | None:
+        seconds = event.details.duration
+        end, since = event.details.scheduled_end_timestamp, self._since
+        if since is not None and end is not None and event.event_timestamp < since:
+            left = math.ceil((end - since).total_seconds())
+            return f"{label}  waiting {left}s more (of {seconds}s)" if left > 0 else None
+        return f"{label}  waiting {seconds}s" if seconds is not None else f"{label}  waiting"
 
     def _suffix(self, event: Event) -> str:
         if event.id in self._maps:

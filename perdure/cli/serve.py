@@ -38,6 +38,7 @@ from perdure.server.sigv4 import ACCESS_KEY_ENV, SECRET_KEY_ENV, credentials_fro
 
 from . import commands
 from .commands import CommandError
+from .logs import configure_logging
 
 INSTALL_HINT = "perdure serve needs the server extra: pip install 'perdure[server]'"
 CONSOLE_TOKEN_ENV = "PERDURE_CONSOLE_TOKEN"
@@ -156,7 +157,6 @@ def serve_command(args: argparse.Namespace) -> int:
         options = ServerOptions(idle_timeout=args.idle_timeout, body_timeout=args.body_timeout)
     except ValueError as exc:
         raise CommandError(f"--{str(exc).replace('_', '-')}") from None
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
     if args.verbose:
         logging.getLogger("perdure.server.access").setLevel(logging.DEBUG)
         logging.getLogger("perdure.server").setLevel(logging.DEBUG)
@@ -166,6 +166,7 @@ def serve_command(args: argparse.Namespace) -> int:
     closers: list[Callable[[], None]] = []
     try:
         closers = commands.register_functions(engine, functions, args.isolation, args.invocation_timeout)
+        configure_logging()  # after the handlers' modules are loaded: their own configuration wins
         try:
             engine.join()  # on a PostgreSQL database: one of its workers (refused with --skip-time beside others)
         except StoreError as exc:

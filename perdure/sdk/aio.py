@@ -585,11 +585,7 @@ class AsyncDurableContext(ContextScope):
             executor = AsyncConcurrentExecutor(runtime, batch.runner, batch.completion, batch.max_concurrency)
             return await executor.execute()
 
-        def checked(result: BatchResult[Any]) -> BatchResult[Any]:
-            batch.check_result(result)
-            return result
-
-        return runtime.spawn(self, batch.operation(body), checked)
+        return runtime.spawn(self, batch.operation(body), batch.checked)
 
     def create_callback(
         self, name: str | None = None, config: CallbackConfig | None = None

@@ -90,12 +90,14 @@ class Branch:
         func: the body, called with the branch's context (of the batch's face).
         name: the branch operation's name (custom or default).
         custom_name: the user's name (`ParallelBranch.name`, `item_namer`), else None.
+        declared: the return type the user's function declares (`result_type`), else None.
     """
 
     index: int
     func: Callable[[Any], Any]
     name: str
     custom_name: str | None = None
+    declared: Any = None
 
 
 def branch_error_object(error: BaseException) -> ErrorObject:

@@ -205,9 +205,7 @@ class DurableContext(ContextScope):
                 return replay_batch(batch.runner, record, batch.completion)
             return ConcurrentExecutor(batch.runner, batch.completion, batch.max_concurrency).execute()
 
-        result: BatchResult[Any] = self._run_operation(batch.operation(body))
-        batch.check_result(result)
-        return result
+        return batch.checked(self._run_operation(batch.operation(body)))
 
     def create_callback(self, name: str | None = None, config: CallbackConfig | None = None) -> Callback[Any]:
         """Create a callback an external system completes (success, failure, heartbeats).
@@ -331,6 +329,7 @@ def durable_with_child_context(
 
         function_with_arguments._original_name = func.__name__  # type: ignore[attr-defined]
         function_with_arguments._is_async = is_async  # type: ignore[attr-defined]
+        function_with_arguments.__wrapped__ = func  # type: ignore[attr-defined]  # its declared result type
         return function_with_arguments
 
     is_async = inspect.iscoroutinefunction(func)

@@ -418,6 +418,21 @@ def as_type(value: Any, declared: Any) -> Any:
         raise SerDesError(f"the stored value does not fit the declared type {declared!r}: {exc}") from exc
 
 
+def declared_result_type(func: Callable[..., Any], serdes: SerDes[Any] | None) -> Any:
+    """The type a result of `func` is decoded to: the return type it declares, under the
+    default serdes only (a custom serdes decodes to what it decodes to); None: as decoded."""
+    return result_type(func) if serdes is None else None
+
+
+def as_declared(value: Any, declared: Any, operation: str) -> Any:
+    """`as_type(value, declared)`, a misfit's `SerDesError` naming `operation`
+    (say "step 'quote' (id 1)")."""
+    try:
+        return as_type(value, declared)
+    except SerDesError as exc:
+        raise SerDesError(f"{operation}: {exc.message or exc}") from exc
+
+
 _CONVERTS: dict[Any, bool] = {}
 _DECODED_AS_IS = frozenset({str, int, float, bool, bytes, list, dict, object, type(None)})
 _CONTAINERS = (list, dict, typing.Union, types.UnionType, typing.Annotated)

@@ -39,7 +39,7 @@ from perdure.link.logs import LogStore
 from perdure.link.remote import HttpInvocable, is_function_url
 from perdure.link.target import Target, as_lambda_handler, is_durable_handler
 from perdure.sdk.errors import SerDesError
-from perdure.sdk.serdes import EXTENDED_TYPES_SERDES, SerDesContext
+from perdure.sdk.serdes import EXTENDED_TYPES_SERDES, SerDesContext, as_declared
 from perdure.wire.codec import to_wire
 from perdure.wire.types import (
     ErrorObject,
@@ -75,8 +75,21 @@ class OperationSummary:
     @property
     def result(self) -> Any:
         """The result decoded by the default serdes (a value a custom serdes wrote that it
-        cannot read is decoded as JSON, else returned as stored)."""
+        cannot read is decoded as JSON, else returned as stored).
+
+        The history holds no types: a dataclass or pydantic result reads as a dict, an enum
+        as its value. `result_as(Quote)` gives it as the handler saw it.
+        """
         return decode_operation_result(self.raw_result)
+
+    def result_as(self, declared: Any) -> Any:
+        """`result` converted to `declared` (say `Quote` or `list[Quote]`) by the rule the SDK
+        applies to a declared return type.
+
+        Raises:
+            SerDesError: the stored value does not fit `declared`.
+        """
+        return as_declared(self.result, declared, f"operation {self.name or self.id!r} (id {self.id})")
 
 
 @dataclass(frozen=True)
@@ -597,7 +610,36 @@ class DurableTestRunner:
             LookupError: no such callback (the message lists the callbacks there are), or
                 `name` is None and not exactly one callback is open.
         """
-        return find_callback_id(self.engine.history(arn, include_execution_data=False), arn, name)
+        history = self.engine.history(arn, include_execution_data=False)
+        try:
+            return find_callback_id(history, arn, name)
+        except LookupError as exc:
+            raise LookupError(f"{exc}; {self._waiting_on(arn, name)}") from None
+
+    def _waiting_on(self, arn: str, name: str | None) -> str:
+        """What execution `arn` waits on now, for a message that found no callback."""
+        state = self.result(arn)
+        if not state.is_running:
+            return f"the execution has ended ({state.status})"
+        what = {
+            ("WAIT", "STARTED"): "wait",
+            ("STEP", "PENDING"): "the retry of step",
+            ("STEP", "READY"): "the retry of step",
+            ("STEP", "STARTED"): "step",
+            ("CHAINED_INVOKE", "STARTED"): "invoke",
+            ("CALLBACK", "STARTED"): "callback",
+        }
+        waits = [
+            f"{what[(op.type, op.status)]} {op.name or op.id!r}"
+            for op in state.operations
+            if (op.type, op.status) in what
+        ]
+        on = ", ".join(waits) if waits else "nothing the history shows"
+        named = f"arn, {name!r}" if name is not None else "arn"
+        return (
+            f"it is waiting on {on}: `runner.wait_for_callback({named})` runs it (skipping waits"
+            " and retry delays) until the callback opens"
+        )
 
     def wait_for_callback(self, arn: str, name: str | None = None) -> str:
         """Run execution `arn` on the virtual clock, skipping its waits and retry delays, until

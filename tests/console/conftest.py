@@ -28,7 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-FUNCTIONS = ["approval", "big_map", "fanout", "gated", "many"]
+FUNCTIONS = ["approval", "big_map", "fanout", "first_wins", "gated", "instant", "many"]
 """The flows every test server registers (sorted)."""
 DOCS_IMAGES = Path(__file__).resolve().parent.parent.parent / "docs" / "img"
 IMAGES = (

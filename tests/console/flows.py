@@ -110,3 +110,21 @@ def big_map(event: Any, context: DurableContext) -> int:
         name="big",
     )
     return results.success_count
+
+
+@durable_execution
+def first_wins(event: Any, context: DurableContext) -> int:
+    """A map of two items that completes on the first success: item 1 is left running."""
+
+    def item(ctx: DurableContext, value: int, index: int, items: Any) -> int:
+        ctx.step(lambda step: time.sleep(0.05 + 0.5 * value), name=f"race-{value}")
+        return value
+
+    first: MapConfig[int] = MapConfig(completion_config=CompletionConfig(min_successful=1))
+    return context.map([0, 1], item, name="race", config=first).success_count
+
+
+@durable_execution
+def instant(event: Any, context: DurableContext) -> str:
+    """No operation: an execution of (about) zero milliseconds."""
+    return "done"

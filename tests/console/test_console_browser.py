@@ -210,3 +210,38 @@ def test_a_3000_operation_execution_renders_only_the_rows_in_view(served: Served
     last.click()
     expect(page.locator("#detail .payloads")).to_contain_text("2998")  # its result, read when opened
     assert page.locator(".tl-row").count() < 100
+
+
+def test_an_item_left_running_when_its_map_completed_is_drawn_abandoned(served: Served, page: Any) -> None:
+    arn = invoke(served, "first_wins", wait=True)
+    assert status_of(served, arn) is ExecutionStatus.SUCCEEDED
+    page.goto(f"{served.url}/#/x/{arn}")
+    left = row(page, "map-item-1")
+    expect(left).to_have_attribute("data-status", "ABANDONED")
+    expect(left.locator(".abandoned")).to_have_text("abandoned")
+    expect(left.locator(".bar.ABANDONED")).to_have_count(1)
+    expect(row(page, "race-1").locator(".bar.ABANDONED")).to_have_count(1)  # its step too
+    assert page.locator(".tl-row .bar.STARTED").count() == 0  # nothing striped as running
+    width = left.locator(".bar").evaluate("el => el.style.width")
+    page.wait_for_timeout(600)  # a later poll of a live page would have grown a running bar
+    assert left.locator(".bar").evaluate("el => el.style.width") == width
+    left.click()
+    expect(page.locator("#detail")).to_contain_text("still STARTED when its parent ended")
+    expect(page.locator("#detail")).not_to_contain_text("so far")
+
+
+def test_the_time_axis_ticks_are_distinct_for_any_span(served: Served, page: Any) -> None:
+    arn = invoke(served, "instant", wait=True)
+    page.goto(f"{served.url}/#/x/{arn}")
+    expect(page.locator(".axis span").first).to_have_text("+0 ms")
+    labels = page.locator(".axis span").all_inner_texts()
+    assert len(labels) >= 3 and len(set(labels)) == len(labels), labels
+    spans = [0, 1, 3, 7, 999, 1001, 59_999, 3_600_001, 400 * 86_400_000]
+    axes = page.evaluate(
+        "spans => spans.map((span) => { const { step, count } = axisTicks(span);"
+        " return Array.from({ length: count + 1 }, (_, k) => fmtDur(k * step)); })",
+        spans,
+    )
+    assert axes[0] == ["0 ms", "1 ms", "2 ms"]
+    for span, ticks in zip(spans, axes, strict=True):
+        assert 3 <= len(ticks) <= 5 and len(set(ticks)) == len(ticks), (span, ticks)

@@ -277,3 +277,36 @@ def test_a_handler_without_the_decorator_gets_a_warning_naming_it(tmp_path: Path
     assert "is not decorated with @durable_execution" in isolated.stderr
     decorated = run_cli("run", f"{LIVE}:quick", "--memory", "--isolation", "process", cwd=tmp_path)
     assert decorated.returncode == 0 and "warning" not in decorated.stderr
+
+
+LOGGING_FLOW = """
+import logging
+import httpx  # a library with INFO lines of its own
+from perdure import durable_execution
+
+@durable_execution
+def handler(event, context):
+    logging.getLogger("httpx").info("HTTP Request: GET http://example 200")
+    logging.getLogger("httpx").warning("httpx warned")
+    logging.getLogger(__name__).info("the user's module said")
+    context.logger.info("the handler said")
+    return "ok"
+"""
+
+
+def test_run_shows_the_handler_s_info_lines_but_only_a_library_s_warnings(tmp_path: Path) -> None:
+    (tmp_path / "logged.py").write_text(LOGGING_FLOW)
+    for isolation in ("inprocess", "process"):
+        done = run_cli("run", "logged.py:handler", "--memory", "--isolation", isolation, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert "HTTP Request" not in done.stderr, isolation
+        assert "httpx warned" in done.stderr and "the user's module said" in done.stderr
+        assert "the handler said" in done.stderr
+    # The user's own configuration, made as the module loads, wins.
+    (tmp_path / "configured.py").write_text(
+        "import logging\nlogging.basicConfig(level=logging.DEBUG, format='MINE %(name)s %(message)s')\n"
+        + LOGGING_FLOW
+    )
+    done = run_cli("run", "configured.py:handler", "--memory", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "MINE httpx HTTP Request" in done.stderr and "MINE root the handler said" in done.stderr

@@ -218,7 +218,7 @@ function executionView(arn) {
       h("div", { className: "tl" }, h("div", { className: "tl-head" }, h("div", {}, "Operation"), axis), bodyEl),
       detail));
   timeline.querySelector(".legend").replaceChildren(
-    ...[["step", ""], ["failed", "FAILED"], ["running", "STARTED"], ["context", "ctx"], ["wait / callback", "span"]].map(([label, cls]) => {
+    ...[["step", ""], ["failed", "FAILED"], ["running", "STARTED"], ["abandoned", "ABANDONED"], ["context", "ctx"], ["wait / callback", "span"]].map(([label, cls]) => {
       const i = h("i", { className: "bar " + cls }); i.style.position = "static"; i.style.display = "inline-block";
       return h("span", {}, i, label);
     }));
@@ -336,10 +336,46 @@ function index(state) {
     id: exec ? exec.id : "(execution)", type: "EXECUTION", name: x.name, status: x.status, start: x.start, end: x.end,
     children: roots, depth: 0,
   };
+  markAbandoned(state.root, x.status === "RUNNING" ? null : x.end ?? state.data.now);
   let t1 = x.end ?? state.data.now;
   for (const o of ops) t1 = Math.max(t1, o.end ?? 0, o.scheduledEnd ?? 0, o.nextAttempt ?? 0);
+  state.axis = axisTicks(t1 - x.start);
   state.t0 = x.start;
-  state.t1 = Math.max(t1, x.start + 1);
+  state.t1 = x.start + state.axis.count * state.axis.step;
+}
+
+// The axis of a span (ms): 2 to 4 intervals of one round step, the axis ending on the last
+// tick, so every tick reads a distinct, round time (+0 ms +1 ms +2 ms for a 0 ms execution).
+function axisTicks(span) {
+  const step = tickStep(Math.max(0, span) / 4);
+  return { step, count: Math.max(2, Math.ceil(span / step)) };
+}
+
+const TERMINAL = new Set(["SUCCEEDED", "FAILED", "TIMED_OUT", "STOPPED", "CANCELLED"]);
+
+// An operation still STARTED (or PENDING, READY) under a parent that ended never ends: it was
+// abandoned (a map's item still running when the map completed on min_successful, anything left
+// when the execution ended). It is drawn ended where its parent ended, as ABANDONED.
+function markAbandoned(node, parentEnd) {
+  for (const c of node.children || []) {
+    if (parentEnd !== null && !TERMINAL.has(c.status)) {
+      c.abandoned = c.status;
+      c.status = "ABANDONED";
+      c.end = parentEnd;
+    }
+    markAbandoned(c, c.end ?? (TERMINAL.has(c.status) ? parentEnd : null));
+  }
+}
+
+// The least round duration (ms) at least `ms` long: 1-2-5 ms to seconds, then clock-like steps.
+const STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 15e3, 3e4, 6e4, 12e4, 3e5, 6e5, 9e5,
+  18e5, 36e5, 72e5, 108e5, 216e5, 432e5, 864e5];
+function tickStep(ms) {
+  const found = STEPS.find((s) => s >= ms);
+  if (found) return found;
+  const days = ms / 864e5;
+  const mag = 10 ** Math.floor(Math.log10(days));
+  return [1, 2, 5, 10].map((m) => m * mag).find((d) => d >= days) * 864e5;
 }
 
 function layout(state) {
@@ -355,9 +391,10 @@ function layout(state) {
 }
 
 function drawAxis(state, axis) {
-  const span = state.t1 - state.t0;
-  axis.replaceChildren(...[0, 0.25, 0.5, 0.75, 1].map((f) => {
-    const s = h("span", {}, "+" + fmtDur(span * f));
+  const { step, count } = state.axis;
+  axis.replaceChildren(...Array.from({ length: count + 1 }, (_, k) => {
+    const f = k / count;
+    const s = h("span", {}, "+" + fmtDur(k * step));
     s.style.left = `calc(${f * 100}% ${f === 0 ? "+ 16px" : f === 1 ? "- 26px" : ""})`;
     return s;
   }));
@@ -386,12 +423,13 @@ const KIND = { STEP: "STEP", WAIT: "WAIT", CALLBACK: "CB", CONTEXT: "CTX", CHAIN
 
 function rowEl(state, item, i) {
   const x = (t) => ((t - state.t0) / (state.t1 - state.t0)) * 100;
-  const now = state.data.now;
+  const now = item.abandoned ? item.end : state.data.now;
   const kind = item.subType ? item.subType.replace(/^Map|^Parallel/, (m) => m) : KIND[item.type] || item.type;
   const twisty = h("span", { className: "tw" }, item.children ? (state.collapsed.has(item.id) ? "▸" : "▾") : "");
   const label = h("div", { className: "tl-label" }, twisty, h("span", { className: "kind" }, kind),
     h("span", { className: "nm" }, item.name || item.id.slice(0, 10)),
-    item.children ? h("span", { className: "muted" }, `(${item.children.length})`) : null);
+    item.children ? h("span", { className: "muted" }, `(${item.children.length})`) : null,
+    item.abandoned ? h("span", { className: "abandoned", title: "its parent ended first" }, "abandoned") : null);
   label.style.paddingLeft = 8 + item.depth * 14 + "px";
   const track = h("div", { className: "tl-track" });
   const bar = (from, to, cls, tip) => {
@@ -406,7 +444,8 @@ function rowEl(state, item, i) {
     attempts.forEach((a, n) => {
       const end = a.end ?? now;
       if (n > 0) bar(attempts[n - 1].end ?? end, a.start, "gap", "waiting to retry");
-      bar(a.start, end, a.status, `attempt ${n + 1}: ${a.status}` + (a.error ? ` (${a.error.type}: ${a.error.message})` : ""));
+      const st = a.end == null && item.abandoned ? "ABANDONED" : a.status;
+      bar(a.start, end, st, `attempt ${n + 1}: ${st}` + (a.error ? ` (${a.error.type}: ${a.error.message})` : ""));
     });
     const lastA = attempts[attempts.length - 1];
     if (item.nextAttempt && lastA.end) bar(lastA.end, item.nextAttempt, "gap", "next attempt");
@@ -434,16 +473,18 @@ function payloadBox(p) {
 }
 
 async function showDetail(state, box, item) {
-  const now = state.data.now;
+  const now = item.abandoned ? item.end : state.data.now;
   const attempts = state.data.attempts[item.id] || [];
   box.replaceChildren(...[
     h("h2", {}, item.name || item.id),
     h("dl", {},
       h("dt", {}, "Type"), h("dd", {}, item.subType ? `${item.type} (${item.subType})` : item.type),
-      h("dt", {}, "Status"), h("dd", {}, status(item.status)),
+      h("dt", {}, "Status"), h("dd", {}, status(item.status),
+        item.abandoned ? h("span", { className: "muted" }, ` still ${item.abandoned} when its parent ended: it never ends`) : null),
       item.type === "EXECUTION" ? null : [h("dt", {}, "Id"), h("dd", { className: "mono" }, item.id)],
       h("dt", {}, "Started"), h("dd", {}, fmtTime(item.start)),
-      h("dt", {}, "Duration"), h("dd", {}, fmtDur((item.end ?? now) - item.start) + (item.end ? "" : " so far")),
+      h("dt", {}, "Duration"), h("dd", {}, item.abandoned ? `${fmtDur(item.end - item.start)} until its parent ended`
+        : fmtDur((item.end ?? now) - item.start) + (item.end ? "" : " so far")),
       item.attempt ? [h("dt", {}, "Attempts"), h("dd", {}, String(item.attempt))] : null,
       item.scheduledEnd ? [h("dt", {}, "Wakes"), h("dd", {}, fmtTime(item.scheduledEnd))] : null,
       item.callbackId ? [h("dt", {}, "Callback id"), h("dd", { className: "mono" }, item.callbackId)] : null,

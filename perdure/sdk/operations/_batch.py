@@ -47,7 +47,7 @@ from ..completion import (
 from ..concurrency import Branch, BranchRunner, branch_error_object
 from ..config import ChildConfig
 from ..errors import ExecutionError, SerDesError, retryable_invocation_error
-from ..serdes import SerDes, SerDesContext, deserialize, serialize
+from ..serdes import SerDes, SerDesContext, as_declared, deserialize, serialize
 from ._base import validate_name
 from .child_context import ChildContextOperation
 
@@ -113,6 +113,11 @@ class BatchRun:
         if batch_serdes is None and config.item_serdes is not None:
             batch_serdes = _ItemSerDesEnvelope(runner, batch_type, serialize_item)
         self._serdes = batch_serdes
+        # The declared result types, by index: only under the default serdes, and only
+        # when some branch declares one (else results are not visited at all).
+        self._declared: list[Any] | None = None
+        if batch_serdes is None and any(branch.declared is not None for branch in branches):
+            self._declared = [branch.declared for branch in branches]
 
     def replay_record(self) -> Operation | None:
         """The batch's SUCCEEDED record when the body replays it (ReplayChildren), else
@@ -143,8 +148,14 @@ class BatchRun:
             round_trip=self._serdes is not None,
         )
 
-    def check_result(self, result: BatchResult[Any]) -> None:
-        """Reject a recorded result whose items the declared branches disagree with."""
+    def checked(self, result: BatchResult[Any]) -> BatchResult[Any]:
+        """`result`, each SUCCEEDED item's result converted to the type its branch declares
+        (first run and replay alike, as a step's result is).
+
+        Raises:
+            NonDeterministicExecutionError: a recorded item the declared branches disagree with.
+            SerDesError: a recorded result does not fit its branch's declared type.
+        """
         recorded = self.recorded
         if (
             recorded is not None
@@ -153,6 +164,16 @@ class BatchRun:
             and isinstance(result, BatchResult)
         ):
             _check_recorded_items(self.runner, result.all)
+        if self._declared is None or not isinstance(result, BatchResult):
+            return result
+        return BatchResult([self._typed(item) for item in result.all], result.completion_reason)
+
+    def _typed(self, item: BatchItem[Any]) -> BatchItem[Any]:
+        declared = self._declared[item.index] if self._declared and item.index < len(self._declared) else None
+        if declared is None or item.status is not BatchItemStatus.SUCCEEDED:
+            return item
+        value = as_declared(item.result, declared, f"branch {item.index} of {self.runner.label}")
+        return item if value is item.result else replace(item, result=value)
 
 
 class _ItemSerDesEnvelope(SerDes[BatchResult[Any]]):

@@ -10,7 +10,8 @@ Owns `ChildContextOperation` and `run_child` (also what map/parallel branches ru
   recorded as `ReplayChildren=true` with the summary (`summary_generator(result)` or "");
 - body raises: suspension, `ExecutionError` and retryable `InvocationError`s propagate;
   anything else is recorded as FAIL and raised as `ChildContextError`.
-The first run returns the serdes round trip of the result, as replay does. SUCCEED and
+The first run returns the serdes round trip of the result, as replay does, converted to
+the body's declared return type (`declared`, the rule steps follow). SUCCEED and
 FAIL wait for the service's acknowledgement, except a map/parallel branch's
 (`terminal_sync=False`: docs/concurrency.md explains why replay stays exact).
 
@@ -42,7 +43,7 @@ from ..errors import (
     retryable_invocation_error,
 )
 from ..payloads import check_payload_size
-from ..serdes import deserialize, round_trip, serialize
+from ..serdes import as_declared, declared_result_type, deserialize, round_trip, serialize
 from ..state import ExecutionState
 from ._base import (
     CheckResult,
@@ -81,6 +82,8 @@ class ChildContextOperation(OperationExecutor[T]):
             Only a batch under the default serdes passes False: its branches each
             returned a round trip already, and the default serdes gives such values back
             unchanged, so the batch's own round trip (1.3 ms for 400 KB) would copy them.
+        declared: the type the result is converted to, first run and replay alike
+            (`perdure.sdk.serdes.as_type`); None: the result as the serdes decoded it.
     """
 
     def __init__(
@@ -92,12 +95,14 @@ class ChildContextOperation(OperationExecutor[T]):
         *,
         terminal_sync: bool = True,
         round_trip: bool = True,
+        declared: Any = None,
     ) -> None:
         super().__init__(state, identity)
         self.func = func
         self.config = config
         self.terminal_sync = terminal_sync
         self.round_trip = round_trip
+        self.declared = declared
 
     def check_result_status(self) -> Flow[CheckResult[T]]:
         op = self.checkpoint()
@@ -118,9 +123,8 @@ class ChildContextOperation(OperationExecutor[T]):
             result = details.result if details is not None else None
             if result is None:
                 return CheckResult.completed(None)
-            return CheckResult.completed(
-                deserialize(self.config.serdes, result, op.id, self.state.durable_execution_arn)
-            )
+            value = deserialize(self.config.serdes, result, op.id, self.state.durable_execution_arn)
+            return CheckResult.completed(self._typed(value) if self.declared is not None else value)
         if op.status is OperationStatus.FAILED:
             raise_operation_error(details.error if details else None, ChildContextError)
         return CheckResult.ready(op)
@@ -137,6 +141,8 @@ class ChildContextOperation(OperationExecutor[T]):
             value: Any = raw
             if self.round_trip:
                 value = round_trip(self.config.serdes, raw, payload, identity.operation_id, arn)
+                if self.declared is not None:
+                    value = self._typed(value)
             if self.config.is_virtual or replaying_children:
                 # No terminal checkpoint follows: the plugins hear of the end here.
                 plugins.context_ended(identity, OperationStatus.SUCCEEDED, is_replayed=replaying_children)
@@ -174,6 +180,15 @@ class ChildContextOperation(OperationExecutor[T]):
                 plugins.context_ended(identity, OperationStatus.FAILED, error=error)
             raise_operation_error(error, ChildContextError)
 
+    def _typed(self, value: Any) -> Any:
+        identity = self.identity
+        kind = _KIND.get(identity.sub_type or "", "child context")
+        return as_declared(
+            value,
+            self.declared,
+            f"{kind} {identity.name or identity.operation_id!r} (id {identity.operation_id})",
+        )
+
 
 def run_child(
     func: Callable[[], T], config: ChildConfig[Any] | None, state: ExecutionState, identity: OperationIdentity
@@ -208,4 +223,5 @@ def child_operation(
     def body() -> T:
         return func(scope.create_child_context(child_id, is_virtual=is_virtual))
 
-    return ChildContextOperation(body, active, scope.state, identity)
+    declared = declared_result_type(func, active.serdes)
+    return ChildContextOperation(body, active, scope.state, identity, declared=declared)

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from ..completion import MapConfig
 from ..concurrency import Branch
 from ..errors import ValidationError
+from ..serdes import result_type
 from ._base import validate_name
 
 T = TypeVar("T")
@@ -53,6 +54,7 @@ def map_branches(
     if isinstance(inputs, str | bytes) or not isinstance(inputs, Sequence):
         raise ValidationError(f"map expects a sequence of inputs, got {type(inputs).__name__}")
     namer = config.item_namer
+    declared = result_type(func)
     branches: list[Branch] = []
     for index, item in enumerate(inputs):
         custom: str | None = None
@@ -69,7 +71,7 @@ def map_branches(
                 )
             validate_name(f"map item {index} name", custom)
         name = custom if custom is not None else f"map-item-{index}"
-        branches.append(Branch(index, _bind(func, item, index, inputs), name, custom))
+        branches.append(Branch(index, _bind(func, item, index, inputs), name, custom, declared))
     return branches
 
 

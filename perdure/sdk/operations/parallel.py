@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from ..completion import ParallelBranch, ParallelConfig
 from ..concurrency import Branch
 from ..errors import ValidationError
+from ..serdes import result_type
 from ._base import validate_name
 
 T = TypeVar("T")
@@ -51,7 +52,7 @@ def parallel_branches(functions: Sequence[Callable[[Any], Any] | ParallelBranch[
             )
         validate_name(f"parallel branch {index} name", custom)
         name = custom if custom is not None else f"parallel-branch-{index}"
-        branches.append(Branch(index, body, name, custom))
+        branches.append(Branch(index, body, name, custom, result_type(body)))
     return branches
 
 

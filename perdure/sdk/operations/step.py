@@ -45,7 +45,7 @@ from ..errors import (
 from ..logger import Logger, LogInfo
 from ..payloads import check_payload_size
 from ..retries import RetryPresets
-from ..serdes import as_type, deserialize, result_type, round_trip, serialize
+from ..serdes import as_declared, declared_result_type, deserialize, round_trip, serialize
 from ..state import ExecutionState
 from ..types import StepContext
 from ._base import (
@@ -147,18 +147,13 @@ class StepOperation(OperationExecutor[T]):
 
     def _typed(self, value: Any) -> Any:
         """`value` as the step function's declared return type (the default serdes only)."""
-        if self.config.serdes is not None:
-            return value
-        declared = result_type(self.func)
+        declared = declared_result_type(self.func, self.config.serdes)
         if declared is None:
             return value
-        try:
-            return as_type(value, declared)
-        except SerDesError as exc:
-            raise SerDesError(
-                f"step {self.identity.name or self.identity.operation_id!r} (id {self.identity.operation_id}):"
-                f" {exc.message or exc}"
-            ) from exc
+        identity = self.identity
+        return as_declared(
+            value, declared, f"step {identity.name or identity.operation_id!r} (id {identity.operation_id})"
+        )
 
     def execute(self, checkpoint: Operation | None) -> Flow[T]:
         identity = self.identity

@@ -12,7 +12,16 @@ from typing import Any, Generic, TypeVar
 import pydantic
 import pytest
 
-from perdure import AsyncDurableContext, DurableContext, StepContext, durable_execution, durable_step
+from perdure import (
+    AsyncDurableContext,
+    DurableContext,
+    ParallelBranch,
+    StepContext,
+    durable_execution,
+    durable_step,
+    durable_with_child_context,
+)
+from perdure.sdk.errors import SerDesError
 from perdure.sdk.serdes import EXTENDED_TYPES_SERDES, SerDesContext, as_type, result_type
 from perdure.testing import DurableTestRunner
 
@@ -202,3 +211,96 @@ def test_the_async_face_returns_the_declared_type_too() -> None:
         result = runner.run(typed_async)
     assert result.succeeded, result.error
     assert result.result == "blue" and result.invocations == 2
+
+
+def quote_in_child(child: DurableContext) -> Order:
+    return child.step(load_order, name="inner order")
+
+
+@durable_with_child_context
+def customer_in_child(child: DurableContext, name: str) -> Customer:
+    return child.step(load_customer(name))
+
+
+def order_branch(child: DurableContext) -> Order:
+    return ORDER
+
+
+def color_item(child: DurableContext, item: str, index: int, items: Any) -> Color:
+    return Color(item)
+
+
+@durable_execution
+def typed_children(event: Any, context: DurableContext) -> str:
+    values = (
+        context.run_in_child_context(quote_in_child, name="child order"),
+        context.run_in_child_context(customer_in_child("bo")),
+        context.parallel([order_branch, ParallelBranch(order_branch, "named")], name="orders").get_results(),
+        context.map(["red", "blue"], color_item, name="colors").get_results(),
+        context.parallel([lambda c: ORDER], name="untyped").get_results(),
+    )
+    seen.append(values)
+    context.wait(timedelta(minutes=5), name="pause")  # replays everything above
+    return "done"
+
+
+async def aquote_in_child(child: AsyncDurableContext) -> Order:
+    return await child.step(load_order_async, name="inner order")
+
+
+async def aorder_branch(child: AsyncDurableContext) -> Order:
+    return ORDER
+
+
+async def acolor_item(child: AsyncDurableContext, item: str, index: int, items: Any) -> Color:
+    return Color(item)
+
+
+async def acustomer(child: AsyncDurableContext) -> Customer:
+    return Customer(name="bo", since=date(2020, 1, 1), favourite=Color.RED)
+
+
+async def auntyped(child: AsyncDurableContext) -> Any:
+    return ORDER
+
+
+@durable_execution
+async def atyped_children(event: Any, context: AsyncDurableContext) -> str:
+    values = (
+        await context.run_in_child_context(aquote_in_child, name="child order"),
+        await context.run_in_child_context(acustomer, name="customer"),
+        (
+            await context.parallel([aorder_branch, ParallelBranch(aorder_branch, "named")], name="orders")
+        ).get_results(),
+        (await context.map(["red", "blue"], acolor_item, name="colors")).get_results(),
+        (await context.parallel([auntyped], name="untyped")).get_results(),
+    )
+    seen.append(values)
+    await context.wait(timedelta(minutes=5), name="pause")
+    return "done"
+
+
+@pytest.mark.parametrize("handler", [typed_children, atyped_children], ids=["sync", "async"])
+def test_child_contexts_and_batch_items_return_their_declared_types(handler: Any) -> None:
+    seen.clear()
+    with DurableTestRunner.start_time_skipping() as runner:
+        result = runner.run(handler)
+    assert result.succeeded, result.error
+    first, replayed = seen
+    assert first == replayed  # a dataclass never equals its dict: both runs are typed
+    order, customer, orders, colors, untyped = replayed
+    assert type(order) is Order and order == ORDER and type(order.lines[0]) is Line
+    assert isinstance(customer, Customer) and customer.favourite is Color.RED
+    assert orders == [ORDER, ORDER] and all(type(o) is Order for o in orders)
+    assert colors == [Color.RED, Color.BLUE]
+    assert untyped == [dataclasses.asdict(ORDER) | {"color": "blue"}]  # no declared type: as decoded
+
+
+def test_the_runner_gives_an_operation_result_as_a_declared_type() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        result = runner.run(typed_flow)
+    stored = result.operation("order")
+    assert isinstance(stored.result, dict)  # the history holds no types
+    assert stored.result_as(Order) == ORDER
+    with pytest.raises(SerDesError, match=r"operation 'order'.*does not fit"):
+        stored.result_as(Line)

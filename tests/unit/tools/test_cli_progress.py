@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from perdure import (
     DurableContext,
+    Duration,
     RetryStrategyConfig,
     StepConfig,
     StepContext,
@@ -216,3 +218,26 @@ def test_a_failed_attempt_line_names_its_error() -> None:
         r"step\s+reserve  failed: ConnectionError: warehouse unreachable, retrying in \d+s", lines[0]
     )
     assert re.fullmatch(r"step\s+reserve  succeeded \(attempt 2\)", lines[1])
+
+
+@durable_execution
+def pauses(event: Any, context: DurableContext) -> str:
+    context.wait(Duration.from_seconds(6), name="pause")
+    return "done"
+
+
+def test_a_resumed_run_shows_the_time_a_wait_has_left_not_its_whole_duration() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        history = runner.run_until_suspended(pauses).history
+    started = next(e for e in history if e.event_type.value == "WaitStarted")
+
+    def lines_since(since: datetime | None) -> list[str]:
+        lines: list[str] = []
+        Progress(lines.append, "p-1", since=since).feed(history)
+        return [line for line in lines if line.startswith("wait ")]
+
+    assert lines_since(None) == ["wait     pause  waiting 6s"]  # this run started the wait
+    assert lines_since(started.event_timestamp + timedelta(seconds=2)) == [
+        "wait     pause  waiting 4s more (of 6s)"
+    ]
+    assert lines_since(started.event_timestamp + timedelta(seconds=7)) == []  # over: its end line follows

@@ -63,6 +63,24 @@ def test_wait_for_callback_says_when_the_execution_ends_without_the_callback() -
             runner.wait_for_callback(arn, "approval")
 
 
+def test_callback_id_before_the_callback_opens_names_what_the_execution_waits_on() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        state = runner.run_until_suspended(waits_for_approval)
+        with pytest.raises(LookupError) as retrying:
+            runner.callback_id(state.execution_arn, "approval")
+        message = str(retrying.value)
+        assert "no callback named 'approval'" in message and "the retry of step 'flaky'" in message
+        assert "runner.wait_for_callback(arn, 'approval')" in message
+        runner.resume(state.execution_arn)  # the retry runs: the execution now waits on the timer
+        with pytest.raises(
+            LookupError, match=r"waiting on wait 'cool-off'.*wait_for_callback\(arn, 'approval'\)"
+        ):
+            runner.callback_id(state.execution_arn, "approval")
+        ended = runner.run(stamped)
+        with pytest.raises(LookupError, match=r"the execution has ended \(SUCCEEDED\)"):
+            runner.callback_id(ended.execution_arn)
+
+
 async def test_await_for_callback_is_the_async_twin(perdure_runner: DurableTestRunner) -> None:
     arn = perdure_runner.start(waits_for_approval)
     perdure_runner.send_callback_success(await perdure_runner.await_for_callback(arn), '"ok"')
