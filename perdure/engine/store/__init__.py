@@ -17,12 +17,14 @@ from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from perdure.engine.errors import StoreError
 from perdure.wire.types import ErrorObject, Event, Operation
 
 from .records import ExecutionQuery, ExecutionRecord, OperationSummary, Timer, TimerKind, WorkerInfo
+
+T = TypeVar("T")
 
 DB_ENV_VAR = "PERDURE_DB"
 DEFAULT_DB_RELATIVE_PATH = Path(".perdure") / "perdure.db"
@@ -194,6 +196,13 @@ class Store(Protocol):
 
     def transaction(self) -> AbstractContextManager[StoreTx]:
         """One atomic unit of work: commits on normal exit, rolls back on an exception."""
+        ...
+
+    def run(self, body: Callable[[StoreTx], T]) -> T:
+        """`body(tx)` as one atomic unit of work; its value. What changes executions goes
+        through here: a store several workers share runs `body` again, in a new transaction,
+        when the first lost a lock conflict with another worker's (`StoreConflictError`, at
+        most a few times), so `body` must change nothing but the store and what it creates."""
         ...
 
     def external_version(self) -> int | None:
