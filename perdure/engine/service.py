@@ -156,8 +156,9 @@ class EngineService:
         on_change: called (with no lock held) after anything that may make work runnable.
         run_to_completion: blocks until an execution ends; used by `invoke(RequestResponse)`.
         state_page_bytes: the most a state page holds, as JSON (see `limits.STATE_PAGE_BYTES`).
-        functions_elsewhere: the functions other live workers of a shared store registered
-            (an execution of one of them may be started here: one of them runs it).
+        functions_elsewhere: the functions workers of a shared store registered, live or
+            not (an execution of one of them may be started here: a worker that has it runs
+            it, when one is live).
     """
 
     def __init__(
@@ -193,10 +194,10 @@ class EngineService:
 
     def _function(self, name_or_arn: str) -> RegisteredFunction:
         """The function an execution is started for: registered here, or (on a store many
-        workers share) by another live worker, which runs it.
+        workers share) by another worker, live or not, which runs it (when one is live).
 
         Raises:
-            UnknownFunctionError: no worker has it.
+            UnknownFunctionError: no worker ever registered it.
         """
         try:
             return self.registry.resolve(name_or_arn)

@@ -34,6 +34,7 @@ from perdure.wire.types import (
     StopDurableExecutionRequest,
 )
 
+
 def eventually(check: Callable[[], bool], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
