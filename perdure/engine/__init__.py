@@ -371,8 +371,9 @@ class Engine:
         return None if self._workers is None else self._workers.live_workers()
 
     def _functions_elsewhere(self) -> set[str]:
-        workers = self.live_workers() or []
-        return {name for worker in workers for name in worker.functions}
+        """The functions a worker of a shared store ever registered: an execution of one is
+        started even while no live worker has it (a rolling restart); it waits for one."""
+        return set() if self._workers is None else self._workers.known_functions()
 
     def _beat(self, offset: timedelta, expired: bool) -> None:
         """After each lease renewal (on the workers' thread): follow the database's clock and,

@@ -3,7 +3,8 @@
     PerdureError (perdure.wire.errors)
     └── EngineError                   the engine cannot do what was asked
         ├── StoreError                the store failed (an I/O or SQLite error, translated)
-        │   └── StoreCorruptedError   the database file is not a perdure database / is damaged
+        │   ├── StoreCorruptedError   the database file is not a perdure database / is damaged
+        │   └── StoreConflictError    a transaction lost a lock conflict (retried by `Store.run`)
         ├── UnknownFunctionError      no function registered under that name
         └── EngineStalledError        an execution waits on nothing the engine can fire
 
@@ -25,6 +26,12 @@ class StoreError(EngineError):
 
 class StoreCorruptedError(StoreError):
     """The database file is damaged or is not a perdure database."""
+
+
+class StoreConflictError(StoreError):
+    """A transaction lost a lock conflict with another worker's (a deadlock, a serialization
+    failure, a lock it must not wait for): rolled back, nothing applied; `Store.run` runs
+    it again."""
 
 
 class UnknownFunctionError(EngineError, LookupError):

@@ -445,8 +445,11 @@ def terminate(
         rec.revoked_token = rec.checkpoint_token
     execution.finish(batch, status, None, error)
     batch.flush()
-    for child in tx.child_executions(rec.arn):
-        if child.is_running:
+    for listed in tx.child_executions(rec.arn):
+        # Locked (after its caller, as every transaction locks them) and read again: it may
+        # have ended since the list was read.
+        child = tx.get_execution(listed.arn) if listed.is_running else None
+        if child is not None and child.is_running:
             terminate(
                 tx,
                 now,

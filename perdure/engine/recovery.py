@@ -62,5 +62,4 @@ def is_alive(invoker: str | None) -> bool:
 
 def recover(store: Store, clock: Clock) -> list[str]:
     """Close invocations whose engine is gone. Returns the ARNs of the executions recovered."""
-    with store.transaction() as tx:
-        return lifecycle.recover_interrupted(tx, clock.now(), is_alive)
+    return store.run(lambda tx: lifecycle.recover_interrupted(tx, clock.now(), is_alive))

@@ -46,7 +46,7 @@ from perdure.engine.invoker import (
     LambdaContext,
     error_of,
 )
-from perdure.engine.registry import FunctionRegistry
+from perdure.engine.registry import FunctionRegistry, RegisteredFunction
 from perdure.engine.store import Store, StoreTx, TimerKind
 from perdure.wire import limits
 from perdure.wire.types import ErrorObject, ExecutionStatus, InvocationOutput, OperationStatus, OperationType
@@ -130,9 +130,8 @@ class Scheduler:
         with self._store.transaction() as tx:
             due = tx.due_timers(now, _BATCH * 10)
         for timer in due:
-            with self._store.transaction() as tx:
-                if lifecycle.fire_timer(tx, now, timer):
-                    fired += 1
+            if self._store.run(functools.partial(lifecycle.fire_timer, now=now, timer=timer)):
+                fired += 1
         return fired
 
     def next_due_time(self) -> datetime | None:
@@ -289,21 +288,25 @@ class Scheduler:
             with self._lock:
                 self._running.discard(arn)
 
+    def _begin(self, tx: StoreTx, arn: str) -> tuple[lifecycle.BegunInvocation, RegisteredFunction] | None:
+        # Skip it if another transaction holds it: another worker is claiming or changing it
+        # (no claim waits for a lock); a later pass sees.
+        rec = tx.get_execution(arn, skip_locked=True)
+        if rec is None:
+            return None
+        function = self._registry.get(rec.function_name)
+        if function is None or not self.claiming:
+            return None  # not registered in this process: leave it for one that has it
+        begun = lifecycle.begin_invocation(
+            tx, self._clock.now(), arn, self.invoker_id, self._state_page_bytes
+        )
+        return None if begun is None else (begun, function)
+
     def _invoke(self, arn: str) -> None:
-        with self._store.transaction() as tx:
-            # Skip it if another transaction holds it: another worker is claiming or changing
-            # it (a wait there could deadlock two workers' group commits); a later pass sees.
-            rec = tx.get_execution(arn, skip_locked=True)
-            if rec is None:
-                return
-            function = self._registry.get(rec.function_name)
-            if function is None or not self.claiming:
-                return  # not registered in this process: leave it for one that has it
-            begun = lifecycle.begin_invocation(
-                tx, self._clock.now(), arn, self.invoker_id, self._state_page_bytes
-            )
-        if begun is None:
+        claimed = self._store.run(lambda tx: self._begin(tx, arn))
+        if claimed is None:
             return
+        begun, function = claimed
         start = self._clock.now()
         context = LambdaContext(
             aws_request_id=begun.request_id,
@@ -327,10 +330,11 @@ class Scheduler:
                 output = None
         except (Exception, SystemExit) as exc:  # a function error: recorded, then retried
             error = error_of(exc)
-        with self._store.transaction() as tx:
-            lifecycle.end_invocation(
+        self._store.run(
+            lambda tx: lifecycle.end_invocation(
                 tx, self._clock.now(), arn, begun.request_id, output, error, self._policy
             )
+        )
 
     # ------------------------------------------------------------------ loops
 
@@ -456,23 +460,25 @@ class Scheduler:
         """Close the open invocations of this engine (or of `arn` only) that no thread runs
         any more, because the store failed while they ended: their executions are invoked
         again. Whether one was closed."""
+        return self._store.run(lambda tx: self._close_lost_in(tx, arn))
+
+    def _close_lost_in(self, tx: StoreTx, arn: str | None) -> bool:
         closed = False
-        with self._store.transaction() as tx:
-            for rec in tx.executions_with_open_invocation():
-                if rec.invoker != self.invoker_id or (arn is not None and rec.arn != arn):
+        for rec in tx.executions_with_open_invocation():
+            if rec.invoker != self.invoker_id or (arn is not None and rec.arn != arn):
+                continue
+            with self._lock:
+                # An invocation is marked running before it opens (`invoke_once`), and stays
+                # in flight until `_done` has recorded how its thread ended. A recorded
+                # failure not yet raised may be this invocation's: the next pass raises it
+                # first (closing now would fail the same way and bury it).
+                if rec.arn in self._running or rec.arn in self._inflight or self._failures:
                     continue
-                with self._lock:
-                    # An invocation is marked running before it opens (`invoke_once`), and stays
-                    # in flight until `_done` has recorded how its thread ended. A recorded
-                    # failure not yet raised may be this invocation's: the next pass raises it
-                    # first (closing now would fail the same way and bury it).
-                    if rec.arn in self._running or rec.arn in self._inflight or self._failures:
-                        continue
-                current = tx.get_execution(rec.arn)  # locked: another worker may have recovered it
-                if current is None or current.request_id != rec.request_id:
-                    continue
-                lifecycle.close_interrupted(tx, self._clock.now(), current)
-                closed = True
+            current = tx.get_execution(rec.arn)  # locked: another worker may have recovered it
+            if current is None or current.request_id != rec.request_id:
+                continue
+            lifecycle.close_interrupted(tx, self._clock.now(), current)
+            closed = True
         return closed
 
     def _check_not_stalled(self, arn: str, execution_key: int, virtual: bool) -> None:

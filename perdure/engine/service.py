@@ -156,8 +156,9 @@ class EngineService:
         on_change: called (with no lock held) after anything that may make work runnable.
         run_to_completion: blocks until an execution ends; used by `invoke(RequestResponse)`.
         state_page_bytes: the most a state page holds, as JSON (see `limits.STATE_PAGE_BYTES`).
-        functions_elsewhere: the functions other live workers of a shared store registered
-            (an execution of one of them may be started here: one of them runs it).
+        functions_elsewhere: the functions workers of a shared store registered, live or
+            not (an execution of one of them may be started here: a worker that has it runs
+            it, when one is live).
     """
 
     def __init__(
@@ -193,10 +194,10 @@ class EngineService:
 
     def _function(self, name_or_arn: str) -> RegisteredFunction:
         """The function an execution is started for: registered here, or (on a store many
-        workers share) by another live worker, which runs it.
+        workers share) by another worker, live or not, which runs it (when one is live).
 
         Raises:
-            UnknownFunctionError: no worker has it.
+            UnknownFunctionError: no worker ever registered it.
         """
         try:
             return self.registry.resolve(name_or_arn)
@@ -244,10 +245,11 @@ class EngineService:
         """
         function = self._function(function_name)
         timeout = self.execution_timeout if execution_timeout is None else execution_timeout
-        with self.store.transaction() as tx:
-            rec, created = lifecycle.start_execution(
+        rec, created = self.store.run(
+            lambda tx: lifecycle.start_execution(
                 tx, self.clock.now(), function, input_payload, execution_name, timeout
             )
+        )
         if created:
             self._changed()
         return rec.arn, created
@@ -316,12 +318,13 @@ class EngineService:
         now = self.clock.now()
         client_token = request.client_token
         digest = None if client_token is None else idempotency.request_digest(request)
-        with self.store.transaction() as tx:
+
+        def apply(tx: StoreTx) -> tuple[CheckpointDurableExecutionResponse, list[str]]:
             rec = self._execution(tx, request.durable_execution_arn)
             if client_token is not None and digest is not None:
                 replayed = idempotency.replay(tx, rec, client_token, digest)
                 if replayed is not None:
-                    return replayed
+                    return replayed, []
             valid = tokens.is_current(request.checkpoint_token, rec.checkpoint_token)
             if valid and rec.request_id is not None and tx.holds_lease(rec.key, rec.request_id) is False:
                 # Fencing: the invocation's lease expired (its worker paused or lost the
@@ -340,7 +343,7 @@ class EngineService:
                 response = CheckpointDurableExecutionResponse(CheckpointUpdatedExecutionState(), None)
                 if client_token is not None and digest is not None:
                     idempotency.record(tx, rec, client_token, digest, response)
-                return response
+                return response, []
             current = rec.checkpoint_token
             if current is None or not tokens.is_current(request.checkpoint_token, current):
                 raise InvalidParameterValueError(_stale_token_message(rec))
@@ -383,6 +386,9 @@ class EngineService:
             )
             if client_token is not None and digest is not None:
                 idempotency.record(tx, rec, client_token, digest, response)
+            return response, started
+
+        response, started = self.store.run(apply)
         if started:
             self._changed()  # a chained invoke started an execution: the scheduler may run it now
         return response
@@ -556,13 +562,16 @@ class EngineService:
         """
         check_error_size(request.error)
         now = self.clock.now()
-        with self.store.transaction() as tx:
+
+        def stop(tx: StoreTx) -> None:
             rec = self._execution(tx, request.durable_execution_arn)
             if not rec.is_running:
                 raise ResourceConflictError(
                     f"durable execution {rec.arn!r} is already {rec.status.value}; only a RUNNING one can stop"
                 )
             lifecycle.stop_execution(tx, now, rec, request.error)
+
+        self.store.run(stop)
         self._changed()
         return StopDurableExecutionResponse(stop_timestamp=now)
 
@@ -629,9 +638,12 @@ class EngineService:
     ) -> None:
         """Resolve `callback_id` and apply `transition` to its CALLBACK in one transaction."""
         now = self.clock.now()
-        with self.store.transaction() as tx:
+
+        def apply(tx: StoreTx) -> None:
             rec, op, ref = callback.resolve(tx, callback_id)
             batch = Batch(tx, rec, now).not_before_latest_event()
             transition(batch, op, ref)
             batch.flush()
+
+        self.store.run(apply)
         self._changed()

@@ -1,7 +1,8 @@
 """Several engines on one PostgreSQL database are one service: an execution is invoked by one
 of them at a time, a worker whose lease expired can commit nothing more for it, a timer
-fires once, an execution runs only where its function is registered, virtual time is refused
-beside another worker, and a schema of the previous version is migrated (one newer than
+fires once, an execution runs only where its function is registered (and is started, and waits, while no
+live worker has it), virtual time is refused beside another worker, and a schema of an
+earlier version is migrated (one newer than
 this perdure is refused: tests/engine/test_postgres_store.py).
 
 The same across `perdure serve` processes (SIGTERM, SIGKILL): tests/e2e/test_serve_workers.py.
@@ -192,15 +193,25 @@ def test_any_worker_starts_an_execution_that_another_worker_runs(pg_url: str) ->
         eventually(lambda: front.get_execution(arn).status is ExecutionStatus.SUCCEEDED)
         with pytest.raises(UnknownFunctionError, match="no durable function registered as 'nowhere'"):
             front.start_execution("nowhere", None)
-        # Once no live worker has it, it cannot be started; executions of it that still run
-        # wait, and `perdure list` says so.
+        # While no live worker has it (its only worker restarts), a start is still accepted:
+        # the execution waits, `perdure list` says so, and the restarted worker runs it.
         back.close()
-        with pytest.raises(UnknownFunctionError):
-            front.start_execution("backend", None, "later")
+        later = front.start_execution("backend", None, "later")
+        time.sleep(0.3)
+        assert front.get_execution(later).status is ExecutionStatus.RUNNING
         rows = [
             {"FunctionArn": "arn:aws:lambda:us-east-1:000000000000:function:backend", "Status": "RUNNING"}
         ]
         assert unserved_functions(rows, front.live_workers() or []) == {"backend": 1}
+        restarted = Engine.open(pg_url, lease_ttl=TTL, worker_id="w1-restarted")
+        try:
+            restarted.register_function("backend", workflow(restarted, [Step("s")]))
+            restarted.start()
+            eventually(lambda: front.get_execution(later).status is ExecutionStatus.SUCCEEDED)
+        finally:
+            restarted.close()
+        with pytest.raises(UnknownFunctionError, match="no durable function registered as 'nowhere'"):
+            front.start_execution("nowhere", None)
 
 
 def test_virtual_time_is_refused_beside_another_worker(pg_url: str) -> None:
@@ -252,18 +263,44 @@ def test_a_closing_worker_releases_its_leases_at_once(pg_url: str) -> None:
         assert len(completed) == 2 and completed[0].details.error is not None
 
 
-def test_a_store_at_the_previous_schema_version_gains_the_workers_tables(pg_url: str) -> None:
+def _store_at_version(pg_url: str, version: int, *statements: str) -> PostgresStore:
     database, schema = split_schema(pg_url)
     with psycopg.connect(database, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         conn.execute(f'CREATE SCHEMA "{schema}"')
         conn.execute(f'SET search_path TO "{schema}"')
-        conn.execute(MIGRATIONS[0])
-        conn.execute("UPDATE schema_version SET version = 1")
+        for migration in MIGRATIONS[:version]:
+            conn.execute(migration)
+        conn.execute(f"UPDATE schema_version SET version = {version}")
+        for statement in statements:
+            conn.execute(statement)
     store = open_store(pg_url)
+    assert isinstance(store, PostgresStore)
+    return store
+
+
+def test_a_store_of_schema_version_1_gains_the_workers_tables(pg_url: str) -> None:
+    store = _store_at_version(pg_url, 1)
     try:
-        assert isinstance(store, PostgresStore)
-        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert store.schema_version() == SCHEMA_VERSION == 3
         assert store.workers.live_workers() == []
+        assert store.workers.known_functions() == set()
     finally:
         store.close()
+
+
+def test_a_store_of_schema_version_2_knows_the_functions_registered_before(pg_url: str) -> None:
+    """The functions of the workers registered and of the executions started before the
+    upgrade count as registered: their starts are accepted while no worker is live."""
+    store = _store_at_version(
+        pg_url,
+        2,
+        "INSERT INTO workers VALUES ('old', '{billing,mail}', false, now(), now())",
+    )
+    try:
+        assert store.workers.known_functions() == {"billing", "mail"}
+    finally:
+        store.close()
+    with _workers(pg_url, 1) as (engine,):
+        arn = engine.start_execution("mail", None, "queued")
+        assert engine.get_execution(arn).status is ExecutionStatus.RUNNING

@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from perdure.engine.errors import StoreError
 from perdure.wire.types import ErrorObject, Event, Operation
@@ -31,6 +31,8 @@ from .records import (
     WorkerInfo,
     start_of,
 )
+
+T = TypeVar("T")
 
 DB_ENV_VAR = "PERDURE_DB"
 DEFAULT_DB_RELATIVE_PATH = Path(".perdure") / "perdure.db"
@@ -204,6 +206,13 @@ class Store(Protocol):
         """One atomic unit of work: commits on normal exit, rolls back on an exception."""
         ...
 
+    def run(self, body: Callable[[StoreTx], T]) -> T:
+        """`body(tx)` as one atomic unit of work; its value. What changes executions goes
+        through here: a store several workers share runs `body` again, in a new transaction,
+        when the first lost a lock conflict with another worker's (`StoreConflictError`, at
+        most a few times), so `body` must change nothing but the store and what it creates."""
+        ...
+
     def external_version(self) -> int | None:
         """A number that changes when another connection (another process) commits to the
         store, cheap to read; None when nothing outside this object can write to it."""
@@ -234,6 +243,10 @@ class SharedWorkers(Protocol):
         ...
 
     def live_workers(self) -> list[WorkerInfo]: ...
+    def known_functions(self) -> set[str]:
+        """Every function a worker of the store ever registered, live or not."""
+        ...
+
     def clock_offset(self) -> timedelta:
         """The database's clock less this machine's, measured now."""
         ...

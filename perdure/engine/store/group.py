@@ -3,22 +3,27 @@ connection while another runs join one database transaction, committed once.
 
 `GroupCommit` owns the protocol; a store supplies the SQL primitives (`_begin`, `_member`,
 `_run`) and what its cache does when a member's writes become visible or a transaction is
-lost. Imports only `perdure.engine.errors` and the standard library.
+lost. `GroupCommit.run` re-runs a transaction that lost a lock conflict (`StoreConflictError`,
+which only a store shared by several workers raises). Imports only `perdure.engine.errors`
+and the standard library.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-from perdure.engine.errors import StoreError
+from perdure.engine.errors import StoreConflictError, StoreError
 
 MAX_GROUP = 256
 """Members at most per group commit (so a steady stream of arrivals still commits)."""
+MAX_ATTEMPTS = 8
+"""Runs at most of one `GroupCommit.run` body that keeps losing lock conflicts."""
 
 Tx = TypeVar("Tx")
+T = TypeVar("T")
 
 
 class _Group:
@@ -43,6 +48,13 @@ class GroupCommit(Generic[Tx]):
     members): one commit, one fsync. Each member returns only after that commit is durable;
     a member that joined an open group runs inside a savepoint, so its failure undoes its
     writes alone; a failed commit raises in every member. A lone transaction commits at once.
+
+    A store whose rows other processes lock (PostgreSQL) must never let a member that joined
+    an open group wait for a lock: the group already holds its earlier members' locks, taken
+    in arrival order, and a wait there could close a cycle with another process's group. Its
+    `_member` transactions refuse such a wait at once (`StoreConflictError`); `run` then
+    commits the open group and runs the member again at the head of a new transaction, where
+    it may wait.
     """
 
     _errors: tuple[type[Exception], ...] = ()
@@ -83,8 +95,28 @@ class GroupCommit(Generic[Tx]):
         """The transaction was rolled back with writes `_joined` reported."""
 
     # ------------------------------------------------------------------- the protocol
-    def _transactions(self) -> Iterator[Tx]:
-        """The body of the store's `transaction()` context manager."""
+    def run(self, body: Callable[[Tx], T]) -> T:
+        """`body` inside one transaction (as `transaction()`); its value.
+
+        A transaction that lost a lock conflict (`StoreConflictError`: a deadlock or
+        serialization failure the database reported, a lock a group member must not wait
+        for) was rolled back whole, so `body` runs again, at the head of a new transaction, at
+        most `MAX_ATTEMPTS` times. `body` must change nothing but the store (and what it
+        creates itself), so that running it again is the same as running it once.
+        """
+        attempt = 1
+        while True:
+            try:
+                with self._transaction(attempt > 1) as tx:
+                    return body(tx)
+            except StoreConflictError:
+                if attempt >= MAX_ATTEMPTS:
+                    raise
+                attempt += 1
+
+    def _transactions(self, head: bool = False) -> Iterator[Tx]:
+        """The body of the store's `transaction()` context manager; with `head`, the first
+        member of a new transaction (an open group is committed first)."""
         if not self._group_commit:
             with self._lock:
                 yield from self._alone()
@@ -94,7 +126,11 @@ class GroupCommit(Generic[Tx]):
         with self._cond:
             with self._counting:
                 self._entering -= 1
+            if head:
+                self._finish_open_group()
             yield from self._grouped()
+
+    _transaction = contextlib.contextmanager(_transactions)
 
     def _alone(self) -> Iterator[Tx]:
         tx = self._begin()

@@ -14,10 +14,13 @@ import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from typing import TypeVar
 
 from perdure.wire.types import ErrorObject, Event, ExecutionStatus, Operation
 
 from .records import ExecutionQuery, ExecutionRecord, OperationSummary, Timer, TimerKind
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(slots=True)
@@ -364,6 +367,11 @@ class MemoryStore:
                 for undo in reversed(tx.undo):
                     undo()
                 raise
+
+    def run(self, body: Callable[[_MemoryTx], T]) -> T:
+        """`body` inside one transaction (nothing here conflicts: it runs once)."""
+        with self.transaction() as tx:
+            return body(tx)
 
     def external_version(self) -> None:
         return None  # only this object writes to it: every change notifies the scheduler itself

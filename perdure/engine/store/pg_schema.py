@@ -161,7 +161,22 @@ per execution, the lease of its open invocation: which invocation (`request_id`)
 owns it, its fencing token (incremented at every claim) and its expiry, on the database's
 clock. A lease is live while it names the execution's open invocation and has not expired."""
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+_V3 = """
+CREATE TABLE functions (
+    name                 TEXT COLLATE "C" PRIMARY KEY,
+    registered_at        TIMESTAMPTZ NOT NULL
+);
+INSERT INTO functions (name, registered_at)
+    SELECT name, clock_timestamp() FROM (
+        SELECT unnest(functions) AS name FROM workers UNION SELECT function_name FROM executions
+    ) known;
+"""
+"""Every function a worker ever registered (`functions`: its name, when it was first seen),
+kept when the worker goes: a start of one is accepted while no live worker has it (a
+rolling restart), and waits for a worker that has it. Filled from the workers registered
+and the executions started before this version."""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 """Ordered migrations; `len(MIGRATIONS)` is the current schema version."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

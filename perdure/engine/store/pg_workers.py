@@ -2,7 +2,8 @@
 
 Several engines (`perdure serve` processes, on one machine or many) on one database form one
 service. Each is a worker: a row of the `workers` table (the functions it registered,
-whether it runs on virtual time, until when its heartbeat holds). Each open invocation holds
+whether it runs on virtual time, until when its heartbeat holds); the functions any worker
+registered stay in `functions` after it goes. Each open invocation holds
 a lease (`leases`: the invocation, its owner, a fencing token incremented at every claim,
 an expiry), claimed in the transaction that opens the invocation (`claim_lease`) and checked
 in every transaction that writes for it (`holds_lease`). Every time is the database's
@@ -57,6 +58,12 @@ _UPSERT_WORKER = (
     " ON CONFLICT (worker_id) DO UPDATE SET functions = excluded.functions,"
     " skip_time = excluded.skip_time, expires_at = excluded.expires_at"
 )
+_REGISTER_FUNCTIONS = (
+    "INSERT INTO functions (name, registered_at) SELECT unnest(%s::text[]), clock_timestamp()"
+    " ON CONFLICT (name) DO NOTHING"
+)
+"""Record, for good, that these functions were registered (`known_functions`)."""
+_KNOWN_FUNCTIONS = "SELECT name FROM functions ORDER BY name"
 _FORGET_WORKERS = (
     f"DELETE FROM workers WHERE expires_at < clock_timestamp() - interval '{_FORGET_WORKERS_AFTER}'"
 )
@@ -123,6 +130,11 @@ class Workers:
         rows = self._store.execute(_LIVE_WORKERS, doing="list the workers")
         return [WorkerInfo(r[0], tuple(r[1]), bool(r[2]), r[3]) for r in rows]
 
+    def known_functions(self) -> set[str]:
+        """Every function a worker of this database ever registered, live or not."""
+        rows = self._store.execute(_KNOWN_FUNCTIONS, doing="list the registered functions")
+        return {r[0] for r in rows}
+
     def clock_offset(self) -> timedelta:
         """The database's clock less this machine's (at the middle of one round trip)."""
         sent = datetime.now(UTC)
@@ -165,7 +177,9 @@ class Workers:
                 ]
                 _check_virtual_time(skip_time, others)
                 conn.execute(_FORGET_WORKERS)
-                conn.execute(_UPSERT_WORKER, (self.worker_id, functions(), skip_time, self.lease_ttl))
+                names = functions()
+                conn.execute(_UPSERT_WORKER, (self.worker_id, names, skip_time, self.lease_ttl))
+                conn.execute(_REGISTER_FUNCTIONS, (names,))
             conn.execute(f'LISTEN "{self.channel}"')
         except psycopg.Error as exc:
             conn.close()
@@ -237,12 +251,14 @@ class Workers:
         """Renew this worker's row and its live leases. Returns the database's clock less this
         machine's, and whether an open invocation has no live lease (to recover)."""
         ttl = self.lease_ttl
+        names = self._functions()
         sent = datetime.now(UTC)
-        row = conn.execute(_BEAT, (ttl, self._functions(), self.worker_id)).fetchone()
+        row = conn.execute(_BEAT, (ttl, names, self.worker_id)).fetchone()
         received = datetime.now(UTC)
         if row is None:  # removed (a leave from another engine of this id): register again
-            conn.execute(_UPSERT_WORKER, (self.worker_id, self._functions(), False, ttl))
+            conn.execute(_UPSERT_WORKER, (self.worker_id, names, False, ttl))
             row = conn.execute("SELECT clock_timestamp()").fetchone()
+        conn.execute(_REGISTER_FUNCTIONS, (names,))  # a function registered since it joined
         conn.execute(_RENEW_LEASES, (ttl, self.worker_id))
         expired = conn.execute(_ANY_EXPIRED).fetchone()
         assert row is not None and expired is not None

@@ -8,7 +8,30 @@ Guarantees, as with SQLite, with writers of different executions running at once
 transaction that changes an execution locks its row first (`get_execution` reads it `FOR
 UPDATE`; a read that changes nothing uses `peek_execution`, which does not lock), so the
 writers of one execution, in this process or any other, run one at a time while those of
-others do not wait; `synchronous_commit` is `on` (Durability.FULL: an acknowledged commit is
+others do not wait.
+
+The lock order, which keeps the workers' transactions from deadlocking:
+1. Executions are locked in the order of their keys, so a caller before the executions its
+   chained invokes start (created later, their keys are greater). Locking an execution
+   locks its caller with it, in one statement sorted by key (`_LOCK_EXECUTION`): the
+   transaction that ends an invoked execution completes the caller's operation (an
+   execution's end and a stop of its caller, which stops it, take the caller first).
+2. An execution's row before anything of it (its lease, timers, operations, events): no
+   transaction locks those first.
+3. Only the first member of a group commit waits for a lock. A member that joins an open
+   group (which already holds its earlier members' locks, in arrival order) refuses to wait
+   (`NOWAIT`, `pg_try_advisory_xact_lock`): it fails at once with `StoreConflictError`, and
+   `GroupCommit.run` commits the group and runs it again at the head of a new transaction.
+So a transaction that waits holds only locks earlier in the order than the one it waits
+for, and no cycle can form. What the order does not cover (an execution started by name
+before a caller adopts it as its chained invoke, so its key is smaller) is defended by the
+retry: a deadlock or serialization failure is a `StoreConflictError` too, and the whole
+transaction runs again (`GroupCommit.run`, at most `group.MAX_ATTEMPTS` times).
+
+The history of an execution never goes back in time, whichever worker's clock stamped its
+events: an event is stored with at least the time of the one before it (`_INSERT_EVENT`).
+
+`synchronous_commit` is `on` (Durability.FULL: an acknowledged commit is
 on the server's disk) or `off` (Durability.NORMAL: a server crash may lose the last commits);
 group commit as on SQLite (`GroupCommit`). One connection per store, shared by threads under
 the group-commit lock; a broken connection is reopened by the next transaction. Every psycopg
@@ -36,7 +59,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from perdure.engine.errors import StoreCorruptedError, StoreError
+from perdure.engine.errors import StoreConflictError, StoreCorruptedError, StoreError
 from perdure.wire.types import Event, Operation
 
 from .group import GroupCommit
@@ -76,14 +99,37 @@ _UPSERT_OPERATION = (
     " result = excluded.result, error = excluded.error,"
     " replay_children = excluded.replay_children, callback_id = excluded.callback_id"
 )
-_INSERT_EVENT = f"INSERT INTO events (execution_key, {EVENT_COLUMNS}) VALUES ({', '.join(['%s'] * 9)})"
+_INSERT_EVENT = (
+    f"INSERT INTO events (execution_key, {EVENT_COLUMNS}) VALUES (%s, %s, %s, GREATEST(%s,"
+    " (SELECT p.timestamp_us FROM events p WHERE p.execution_key = %s AND p.event_id = %s - 1)),"
+    " %s, %s, %s, %s, %s)"
+)
+"""An event, stamped no earlier than the execution's previous event (another worker, whose
+clock may be a little ahead, may have stamped it); event ids follow one another."""
 _LIVE_LEASE = (
     "(SELECT l.request_id FROM leases l WHERE l.execution_key = executions.key"
     " AND l.expires_at > clock_timestamp())"
 )
 """The invocation whose lease on the execution is live now (the database's clock), if any."""
-_LOCK_EXECUTION = f"SELECT {EXEC_COLUMNS}, {_LIVE_LEASE} FROM executions WHERE arn = %s FOR UPDATE"
-_SKIP_LOCKED = f"{_LOCK_EXECUTION} SKIP LOCKED"
+_LOCK_EXECUTION = (
+    f"SELECT {EXEC_COLUMNS}, {_LIVE_LEASE} FROM executions WHERE arn = %s"
+    " OR arn = (SELECT c.parent_arn FROM executions c WHERE c.arn = %s) ORDER BY key FOR UPDATE"
+)
+"""The execution and its caller (the execution whose chained invoke started it), locked in
+the order of their keys (see the lock order in the module docstring)."""
+_LOCK_AGAIN = f"SELECT {EXEC_COLUMNS}, {_LIVE_LEASE} FROM executions WHERE arn = %s FOR UPDATE"
+"""An execution this transaction has locked already (with its caller)."""
+_LOCKS = {
+    (again, wait): sql + {"wait": "", "nowait": " NOWAIT", "skip": " SKIP LOCKED"}[wait]
+    for again, sql in ((False, _LOCK_EXECUTION), (True, _LOCK_AGAIN))
+    for wait in ("wait", "nowait", "skip")
+}
+_CONFLICTS = (
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.LockNotAvailable,
+)
+"""What a transaction that lost a lock conflict raises: rolled back, it may run again."""
 _OPEN_INVOCATIONS = (
     f"SELECT {EXEC_COLUMNS}, {_LIVE_LEASE} FROM executions WHERE request_id IS NOT NULL ORDER BY key"
 )
@@ -95,6 +141,7 @@ _CLAIM_LEASE = (
     " owner = excluded.owner, token = leases.token + 1, expires_at = excluded.expires_at"
 )
 _LOCK_NAME = f"SELECT pg_advisory_xact_lock({_LOCK_CLASS}, hashtext(%s))"
+_TRY_LOCK_NAME = f"SELECT pg_try_advisory_xact_lock({_LOCK_CLASS}, hashtext(%s))"
 _NOTIFY = "SELECT pg_notify(%s, %s)"
 _NEEDS, _REQUEST, _STATUS = (EXEC_SET_COLUMNS.index(c) for c in ("needs_invocation", "request_id", "status"))
 
@@ -146,10 +193,14 @@ class _PostgresTx(SqlTx):
 
     _q = _DIALECT
 
-    def __init__(self, conn: psycopg.Connection[Any], workers: Workers) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], workers: Workers, *, joined: bool = False) -> None:
         self._c = conn
         self._stored = {}
         self._workers = workers
+        self._joined = joined
+        """A member that joined an open group: it never waits for a lock (see the lock order)."""
+        self._locked: set[str] = set()
+        """The executions this member locked (by ARN), callers included."""
         self._leases: dict[int, str | None] = {}
         """The invocation holding a live lease, by execution key, as this transaction read it."""
         self._notified: set[str] = set()
@@ -165,12 +216,19 @@ class _PostgresTx(SqlTx):
         """The execution, its row locked until the transaction ends (a writer of the same
         execution elsewhere waits, and then reads what this one committed); with
         `skip_locked`, None if another transaction holds it."""
-        row = self._c.execute(_SKIP_LOCKED if skip_locked else _LOCK_EXECUTION, (arn,)).fetchone()
-        if row is None:
-            return None
-        self._stored[row[0]] = row[1:-1]
-        self._leases[row[0]] = row[-1]
-        return exec_from_row(row)
+        again = arn in self._locked
+        wait = "skip" if skip_locked else "nowait" if self._joined else "wait"
+        rows = self._c.execute(_LOCKS[again, wait], (arn,) if again else (arn, arn)).fetchall()
+        found = None
+        for row in rows:
+            self._stored[row[0]] = row[1:-1]
+            self._leases[row[0]] = row[-1]
+            self._locked.add(row[1])
+            if row[1] == arn:
+                found = exec_from_row(row)
+        if skip_locked and found is not None and found.parent_arn not in (None, *self._locked):
+            return None  # its caller is held elsewhere (the execution stays locked till the end)
+        return found
 
     def peek_execution(self, arn: str) -> ExecutionRecord | None:
         return super().get_execution(arn)  # no lock
@@ -178,7 +236,13 @@ class _PostgresTx(SqlTx):
     def find_execution(self, function_name: str, name: str) -> ExecutionRecord | None:
         # Two workers starting the same name at once: the second waits for the first's
         # commit and then finds its execution (instead of failing on the unique index).
-        self._c.execute(_LOCK_NAME, (f"{self._workers.schema}/{function_name}/{name}",))
+        key = f"{self._workers.schema}/{function_name}/{name}"
+        if not self._joined:
+            self._c.execute(_LOCK_NAME, (key,))
+        elif not self._c.execute(_TRY_LOCK_NAME, (key,)).fetchone()[0]:
+            raise StoreConflictError(
+                f"the name {name!r} of function {function_name!r} is being started by another transaction"
+            )
         return super().find_execution(function_name, name)
 
     def insert_execution(self, record: ExecutionRecord) -> None:
@@ -244,6 +308,8 @@ class _PostgresTx(SqlTx):
                 e.event_id,
                 e.event_type._value_,
                 to_us(e.event_timestamp),
+                execution_key,
+                e.event_id,
                 e.id,
                 e.name,
                 e.sub_type,
@@ -386,7 +452,8 @@ class PostgresStore(GroupCommit[_PostgresTx]):
             return int(row[0]) if row else 0
 
     def _translate(self, exc: Exception, doing: str) -> StoreError:
-        return StoreError(f"perdure database {self.location}: {doing} failed: {exc}")
+        kind = StoreConflictError if isinstance(exc, _CONFLICTS) else StoreError
+        return kind(f"perdure database {self.location}: {doing} failed: {exc}")
 
     @contextmanager
     def transaction(self) -> Iterator[_PostgresTx]:
@@ -411,7 +478,7 @@ class PostgresStore(GroupCommit[_PostgresTx]):
         raise AssertionError("unreachable")
 
     def _member(self) -> _PostgresTx:
-        return _PostgresTx(self._conn, self.workers)
+        return _PostgresTx(self._conn, self.workers, joined=True)
 
     def _run(self, sql: str) -> None:
         self._conn.execute(sql)
