@@ -27,7 +27,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -134,11 +134,13 @@ class Answerer(threading.Thread):
         self.answered.add(name)
 
 
-def start_all(group: WorkerGroup) -> dict[str, str]:
+def start_all(group: WorkerGroup, abort: threading.Event) -> dict[str, str]:
     """Start every execution (Event invokes, named: a retried start finds the same one),
-    spread over the workers; name -> ARN."""
+    spread over the workers, until `abort` is set; name -> ARN."""
 
     def start(number: int) -> tuple[str, str]:
+        if abort.is_set():
+            raise RuntimeError("the test failed before every execution was started")
         name = f"e{number}"
         response = group.call(
             "invoke",
@@ -177,7 +179,9 @@ def history(group: WorkerGroup, arn: str) -> list[dict[str, Any]]:
         kwargs["Marker"] = page["NextMarker"]
 
 
-def kill_at_random_moments(group: WorkerGroup, answerer: Answerer, rng: random.Random) -> list[str]:
+def kill_at_random_moments(
+    group: WorkerGroup, answerer: Answerer, rng: random.Random, starting: Future[Any]
+) -> list[str]:
     """SIGKILL a random worker `KILLS` times, each once a random share of the executions has
     reached its callback (so every kill lands while executions run), and restart it."""
     thresholds = sorted(rng.uniform(0.02, 0.8) * EXECUTIONS for _ in range(KILLS))
@@ -185,6 +189,8 @@ def kill_at_random_moments(group: WorkerGroup, answerer: Answerer, rng: random.R
     deadline = time.monotonic() + FINISH_SECONDS
     for threshold in thresholds:
         while len(answerer.log.callbacks) < threshold and time.monotonic() < deadline:
+            if starting.done() and starting.exception() is not None:
+                return kills  # the failed start is the error to report
             time.sleep(0.05)
         time.sleep(rng.uniform(0.0, 0.5))
         victim = group.workers[rng.randrange(len(group.workers))]
@@ -244,10 +250,15 @@ def test_three_workers_one_killed_five_times_complete_every_execution(tmp_path: 
         answerer.start()
         began = time.monotonic()
         try:
+            abort = threading.Event()
             with ThreadPoolExecutor(1) as starter:
-                started = starter.submit(start_all, group)
-                kills = kill_at_random_moments(group, answerer, rng)
-                arns = started.result(timeout=FINISH_SECONDS)
+                starting = starter.submit(start_all, group, abort)
+                try:
+                    kills = kill_at_random_moments(group, answerer, rng, starting)
+                except BaseException:
+                    abort.set()
+                    raise
+                arns = starting.result(timeout=FINISH_SECONDS)
             left = running(group)
             while left and time.monotonic() - began < FINISH_SECONDS:
                 time.sleep(0.5)
