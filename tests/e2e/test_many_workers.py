@@ -209,10 +209,9 @@ def stuck_report(group: WorkerGroup, arns: dict[str, str], names: set[str]) -> s
     return "\n".join(lines) + "\n" + group.tails()
 
 
-def check_history(
-    name: str, events: list[dict[str, Any]], acks: set[tuple[str, str]], runs: Counter[int]
-) -> None:
-    """The history of one execution against what its handler saw acknowledged."""
+def check_history(name: str, events: list[dict[str, Any]], acks: set[tuple[str, str]], ran: set[int]) -> None:
+    """The history of one execution against what its handler saw acknowledged (`acks`:
+    event type and operation name) and the attempts its at-most-once step ran (`ran`)."""
     counts = Counter((e["EventType"], e.get("Name")) for e in events)
     for event_type, op_name in acks:
         assert counts[event_type, op_name] == 1, (
@@ -232,59 +231,62 @@ def check_history(
                 f"{name}: an attempt started twice: {types}"
             )
     once_starts = counts["StepStarted", "once"]
-    assert all(attempt <= once_starts for attempt in runs), (
-        f"{name}: the at-most-once step ran attempts {sorted(runs)} with {once_starts} starts recorded"
+    assert all(attempt <= once_starts for attempt in ran), (
+        f"{name}: the at-most-once step ran attempts {sorted(ran)} with {once_starts} starts recorded"
     )
 
 
-def test_three_workers_one_killed_five_times_complete_every_execution(tmp_path: Path) -> None:
+def run_with_kills(group: WorkerGroup, log: Log) -> tuple[dict[str, str], list[str], float]:
+    """Start every execution, answer every callback and kill workers until every execution
+    has ended; the ARNs by name, the kills, the seconds it took."""
     rng = random.Random(int(os.environ.get("PERDURE_KILL_SEED", "7")))
-    log = Log(tmp_path / "flow.log")
-    with (
-        own_database() as db,
-        WorkerGroup(
-            WORKERS, db, [FUNCTION], tmp_path / "workers", env={"MANY_WORKERS_LOG": str(log.path)}
-        ) as group,
-    ):
-        answerer = Answerer(group, log)
-        answerer.start()
-        began = time.monotonic()
-        try:
-            abort = threading.Event()
-            with ThreadPoolExecutor(1) as starter:
-                starting = starter.submit(start_all, group, abort)
-                try:
-                    kills = kill_at_random_moments(group, answerer, rng, starting)
-                except BaseException:
-                    abort.set()
-                    raise
-                arns = starting.result(timeout=FINISH_SECONDS)
+    answerer = Answerer(group, log)
+    answerer.start()
+    began = time.monotonic()
+    try:
+        abort = threading.Event()
+        with ThreadPoolExecutor(1) as starter:
+            starting = starter.submit(start_all, group, abort)
+            try:
+                kills = kill_at_random_moments(group, answerer, rng, starting)
+            except BaseException:
+                abort.set()
+                raise
+            arns = starting.result(timeout=FINISH_SECONDS)
+        left = running(group)
+        while left and time.monotonic() - began < FINISH_SECONDS:
+            time.sleep(0.5)
             left = running(group)
-            while left and time.monotonic() - began < FINISH_SECONDS:
-                time.sleep(0.5)
-                left = running(group)
-            assert not left, stuck_report(group, arns, left)
-            took = time.monotonic() - began
-            assert not answerer.errors, answerer.errors[:5]
-            with ThreadPoolExecutor(6) as pool:
-                executions = dict(
-                    zip(
-                        arns,
-                        pool.map(
-                            lambda arn: group.call("get_durable_execution", DurableExecutionArn=arn),
-                            arns.values(),
-                        ),
-                        strict=True,
-                    )
-                )
-                histories = dict(
-                    zip(arns, pool.map(lambda arn: history(group, arn), arns.values()), strict=True)
-                )
-        finally:
-            answerer.done.set()
-            answerer.join(timeout=10)
-        codes = group.stop()
-        assert codes == [0] * WORKERS, f"exit statuses on SIGTERM: {codes}\n{group.tails()}"
+        assert not left, stuck_report(group, arns, left)
+        assert not answerer.errors, answerer.errors[:5]
+        return arns, kills, time.monotonic() - began
+    finally:
+        answerer.done.set()
+        answerer.join(timeout=10)
+
+
+def fetch(group: WorkerGroup, arns: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """Every execution (GetDurableExecution) and its history, by name."""
+    names = list(arns)
+    with ThreadPoolExecutor(6) as pool:
+        executions = pool.map(
+            lambda n: group.call("get_durable_execution", DurableExecutionArn=arns[n]), names
+        )
+        histories = pool.map(lambda n: history(group, arns[n]), names)
+        return dict(zip(names, executions, strict=True)), dict(zip(names, histories, strict=True))
+
+
+def test_three_workers_one_killed_five_times_complete_every_execution(tmp_path: Path) -> None:
+    log = Log(tmp_path / "flow.log")
+    with own_database() as db:
+        workers = WorkerGroup(
+            WORKERS, db, [FUNCTION], tmp_path / "workers", env={"MANY_WORKERS_LOG": str(log.path)}
+        )
+        with workers as group:
+            arns, kills, took = run_with_kills(group, log)
+            executions, histories = fetch(group, arns)
+            codes = group.stop()
+            assert codes == [0] * WORKERS, f"exit statuses on SIGTERM: {codes}\n{group.tails()}"
     log.read_new()
 
     wrong = {
@@ -292,21 +294,21 @@ def test_three_workers_one_killed_five_times_complete_every_execution(tmp_path: 
         for name, e in executions.items()
         if e["Status"] != "SUCCEEDED" or json.loads(e["Result"]) != expected(name, int(name[1:]))
     }
-    assert not wrong, f"{len(wrong)} executions ended otherwise: {list(wrong.items())[:5]}"
+    assert not wrong, f"{len(wrong)} executions ended otherwise: {list(wrong.items())[:5]}\n{workers.tails()}"
 
     runs = Counter(tuple(line.split()[1:]) for line in log.lines if line.startswith("run "))
     twice = [run for run, count in runs.items() if count > 1]
     assert not twice, f"an at-most-once step body ran twice for one attempt: {twice[:5]}"
+    ran: dict[str, set[int]] = defaultdict(set)
+    for name, _step, attempt in runs:
+        ran[name].add(int(attempt))
     acks: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for line in log.lines:
         if line.startswith("ack "):
             _, name, event_type, op_name = line.split(" ", 3)
             acks[name].add((event_type, op_name))
-    attempts: dict[str, Counter[int]] = defaultdict(Counter)
-    for name, _step, attempt in runs:
-        attempts[name][int(attempt)] += 1
     for name, events in histories.items():
-        check_history(name, events, acks[name], attempts[name])
+        check_history(name, events, acks[name], ran[name])
     interrupted = sum(
         1
         for events in histories.values()
@@ -315,5 +317,6 @@ def test_three_workers_one_killed_five_times_complete_every_execution(tmp_path: 
     )
     assert interrupted, "no kill interrupted an invocation"
     print(
-        f"{EXECUTIONS} executions on {WORKERS} workers in {took:.0f} s; kills: {kills}; {interrupted} invocations interrupted"
+        f"{EXECUTIONS} executions on {WORKERS} workers in {took:.0f} s, {interrupted} invocations interrupted;"
     )
+    print(f"kills: {kills}")
