@@ -127,7 +127,8 @@ class Answerer(threading.Thread):
             )
         except ClientError as exc:
             # A request whose worker was killed after it committed is sent again to another:
-            # that one finds the callback already completed.
+            # that one finds the callback already completed. Any other error, a 5xx included
+            # (a service must not answer one), fails the test.
             if "already closed (SUCCEEDED)" not in str(exc):
                 self.errors.append(f"{name}: {exc}")
                 return
@@ -252,13 +253,18 @@ def run_with_kills(group: WorkerGroup, log: Log) -> tuple[dict[str, str], list[s
             except BaseException:
                 abort.set()
                 raise
-            arns = starting.result(timeout=FINISH_SECONDS)
+            try:
+                arns = starting.result(timeout=FINISH_SECONDS)
+            except ClientError as exc:
+                raise AssertionError(f"starting an execution failed: {exc}\n{group.tails()}") from exc
         left = running(group)
-        while left and time.monotonic() - began < FINISH_SECONDS:
+        while left and not answerer.errors and time.monotonic() - began < FINISH_SECONDS:
             time.sleep(0.5)
             left = running(group)
+        assert not answerer.errors, (
+            f"answering a callback failed: {answerer.errors[:5]}\n{stuck_report(group, arns, left)}"
+        )
         assert not left, stuck_report(group, arns, left)
-        assert not answerer.errors, answerer.errors[:5]
         return arns, kills, time.monotonic() - began
     finally:
         answerer.done.set()
