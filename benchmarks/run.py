@@ -8,9 +8,11 @@ default SQLite store (a temp-dir file) through the engine and the in-process lin
 peer runs in its own venv, `benchmarks/.peer-venv`, which this script creates on first
 use. A workload perdure cannot run yet prints "n/a". The cold-start rows (`coldstart.py`:
 `import perdure`, and import + decorate + first invocation, beside the official SDK's)
-run with everything or with `--only COLD`. perdure's W1 rows are also shown against the
-disk's commit rate, measured in the same run (`disk.py`), with their CPU time per step.
-Results also go to `benchmarks/results/bench-<UTC time>.json`.
+run with everything or with `--only COLD`; the THROUGHPUT row (`throughput.py`) and the
+MANY WORKERS rows (`many_workers.py`: 1, 2 and 3 `perdure serve` workers on one PostgreSQL
+database) with everything or with `--only THROUGHPUT` / `--only WORKERS`. perdure's W1 rows
+are also shown against the disk's commit rate, measured in the same run (`disk.py`), with
+their CPU time per step. Results also go to `benchmarks/results/bench-<UTC time>.json`.
 
 Benchmarks measure; they never assert. The targets are printed beside the figures with
 PASS / MISS.
@@ -33,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import coldstart  # noqa: E402
+import many_workers  # noqa: E402
 import workloads  # noqa: E402
 
 PEER_VENV = HERE / ".peer-venv"
@@ -368,6 +371,27 @@ def throughput(quick: bool, timeout: float) -> list[dict[str, Any]]:
     return rows
 
 
+def workers(quick: bool, timeout: float) -> dict[str, Any]:
+    """The MANY WORKERS rows: 100 executions x 20 steps started together through 1, 2 and 3
+    `perdure serve` workers on one PostgreSQL database (`many_workers.py`, in a fresh
+    process); skipped, saying why, without a PostgreSQL server."""
+    executions, steps = (20 if quick else 100), 20
+    try:
+        proc = subprocess.run(
+            [sys.executable, str(HERE / "many_workers.py"), "--json", "--executions", str(executions)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=HERE.parent,
+        )
+        result: dict[str, Any] = json.loads(proc.stdout.splitlines()[-1])
+    except (subprocess.TimeoutExpired, IndexError, json.JSONDecodeError) as exc:
+        print(f"MANY WORKERS: FAILED ({type(exc).__name__})")
+        return {}
+    print("\n" + many_workers.report(result, executions, steps))
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -458,6 +482,9 @@ def main(argv: list[str] | None = None) -> int:
     concurrent: list[dict[str, Any]] = []
     if "perdure" in sides and (not args.only or "THROUGHPUT" in args.only.split(",")):
         concurrent = throughput(args.quick, args.timeout)
+    served: dict[str, Any] = {}
+    if "perdure" in sides and (not args.only or "WORKERS" in args.only.split(",")):
+        served = workers(args.quick, args.timeout)
 
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
@@ -485,6 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         "faces": face_rows,
         "disk": disk_rows,
         "throughput": concurrent,
+        "many_workers": served,
         "cold_start": cold_start,
     }
     path = RESULTS / f"bench-{stamp}.json"
