@@ -21,6 +21,7 @@ PASS / MISS.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import platform
@@ -51,16 +52,24 @@ RESULTS = HERE / "results"
 
 
 def ensure_peer_venv() -> None:
-    """Create the peer venv with the official SDK and its testing package (idempotent)."""
+    """Create the peer venv with the official SDK and its testing package (idempotent).
+
+    Processes that ask at once (the test suite's workers) take turns on a lock file: the
+    first installs, the others find the venv ready."""
     stamp = PEER_VENV / ".installed"
     wanted = "\n".join(PEER_PACKAGES)
     if stamp.exists() and stamp.read_text() == wanted:
         return
-    print(f"installing the peer (official SDK 3.0 + testing 1.4) into {PEER_VENV} ...", flush=True)
-    if not PEER_PYTHON.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-    subprocess.run([str(PEER_PYTHON), "-m", "pip", "install", "--quiet", *PEER_PACKAGES], check=True)
-    stamp.write_text(wanted)
+    PEER_VENV.parent.mkdir(parents=True, exist_ok=True)
+    with open(PEER_VENV.parent / ".peer-venv.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.exists() and stamp.read_text() == wanted:
+            return
+        print(f"installing the peer (official SDK 3.0 + testing 1.4) into {PEER_VENV} ...", flush=True)
+        if not PEER_PYTHON.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+        subprocess.run([str(PEER_PYTHON), "-m", "pip", "install", "--quiet", *PEER_PACKAGES], check=True)
+        stamp.write_text(wanted)
 
 
 def run_one(side: str, key: str, timeout: float) -> dict[str, Any]:
