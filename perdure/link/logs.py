@@ -99,18 +99,22 @@ def record_to_dict(record: logging.LogRecord) -> dict[str, Any]:
     return out
 
 
-def line_to_dict(line: str) -> dict[str, Any]:
-    """A printed line: a JSON object stays structured, anything else is `{"message": line}`."""
+def line_to_dict(line: str, timestamp: float | None = None) -> dict[str, Any]:
+    """A printed line: a JSON object stays structured, anything else is `{"message": line}`.
+
+    A line without its own `timestamp` gets `timestamp` (when it was printed; else now).
+    """
     text = line.rstrip("\n")
+    when = time.time() if timestamp is None else timestamp
     if text.startswith("{"):
         try:
             value = json.loads(text)
         except ValueError:
             value = None
         if isinstance(value, dict):
-            value.setdefault("timestamp", time.time())
+            value.setdefault("timestamp", when)
             return value
-    return {"message": text, "timestamp": time.time()}
+    return {"message": text, "timestamp": when}
 
 
 class CaptureHandler(logging.Handler):

@@ -173,8 +173,12 @@ class ProcessInvocable:
                 elif op == "log":
                     self._emit(arn, dict(message.get("record") or {}))
                 elif op == "print":
-                    record = line_to_dict(str(message.get("line", "")))
-                    record.setdefault("timestamp", message.get("timestamp"))
+                    # Stamped when the worker printed it, not when it is read here: the logging
+                    # records the worker makes meanwhile carry their own, earlier, times.
+                    stamp = message.get("timestamp")
+                    record = line_to_dict(
+                        str(message.get("line", "")), float(stamp) if isinstance(stamp, int | float) else None
+                    )
                     self._emit(arn, record)
                 elif op == "result":
                     self._release(worker)

@@ -41,11 +41,13 @@ returns PENDING. A failed request fails every waiter and every later call with a
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import threading
 from collections import deque
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from perdure.wire.limits import MAX_CHECKPOINT_REQUEST_BYTES, MAX_CHECKPOINT_UPDATES, ascii_json_length
 from perdure.wire.service import DurableServiceClient
@@ -150,17 +152,105 @@ class _Waiter:
         self._lock.acquire()
 
 
+_PENDING, _DONE, _CANCELLED = 0, 1, 2
+
+
+class Acknowledgement:
+    """An async caller's wait for its update, awaited by a task of the caller's loop.
+
+    It speaks the protocol asyncio's `Task` uses with any future (`_asyncio_future_blocking`,
+    `get_loop`, `add_done_callback`, `result`, `cancel`), but its release wakes the awaiting
+    task within the loop callback that releases it (`_resolve`), where an `asyncio.Future`
+    schedules the wake-up for a later turn of the loop: a turn of the loop fewer per wait.
+    A cancellation schedules the wake-up, as a future's does, and a release after it does
+    nothing: the task is woken once. Released before it is awaited, it is awaited at once.
+    """
+
+    __slots__ = ("_asyncio_future_blocking", "_callbacks", "_error", "_loop", "_state")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._state = _PENDING
+        self._error: BaseException | None = None
+        self._callbacks: list[tuple[Callable[[Any], object], contextvars.Context | None]] = []
+        self._asyncio_future_blocking = False
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    def done(self) -> bool:
+        return self._state != _PENDING
+
+    def cancelled(self) -> bool:
+        return self._state == _CANCELLED
+
+    def result(self) -> None:
+        """Return when the update is merged; raise the writer's error or the cancellation."""
+        if self._state == _PENDING:
+            raise RuntimeError("the acknowledgement is not released yet")
+        if self._error is not None:
+            raise self._error
+
+    def exception(self) -> BaseException | None:
+        if self._state != _DONE:
+            self.result()  # not released yet, or cancelled: raises as a future's does
+        return self._error
+
+    def add_done_callback(
+        self, fn: Callable[[Any], object], *, context: contextvars.Context | None = None
+    ) -> None:
+        if self._state == _PENDING:
+            self._callbacks.append((fn, context))
+        else:
+            self._loop.call_soon(fn, self, context=context)
+
+    def cancel(self, msg: Any | None = None) -> bool:
+        """Cancel the wait (its task was cancelled): the task is woken in a later turn."""
+        if self._state != _PENDING:
+            return False
+        import asyncio  # loaded: the caller's loop runs
+
+        self._state = _CANCELLED
+        self._error = asyncio.CancelledError() if msg is None else asyncio.CancelledError(msg)
+        callbacks, self._callbacks = self._callbacks, []
+        for fn, context in callbacks:
+            self._loop.call_soon(fn, self, context=context)
+        return True
+
+    def release_now(self, error: BaseException | None) -> None:
+        """Release the wait and wake its task now (on the loop's thread, in a loop callback,
+        never inside a task: the task's step runs here)."""
+        if self._state != _PENDING:  # cancelled by its awaiter
+            return
+        self._state = _DONE
+        self._error = error
+        callbacks, self._callbacks = self._callbacks, []
+        for fn, context in callbacks:
+            if context is None:
+                fn(self)
+            else:
+                context.run(fn, self)
+
+    def __await__(self) -> Generator[Any, None, None]:
+        if self._state == _PENDING:
+            self._asyncio_future_blocking = True
+            yield self
+        self.result()
+
+    __iter__ = __await__
+
+
 class _LoopWaiter:
-    """One async caller: a future of its event loop, resolved from the sender thread.
+    """One async caller: an `Acknowledgement` of its event loop, released from the sender thread.
 
     The sender releases the loop waiters of one response together (`_release_on_loops`):
     one thread-safe call, so one wake-up of the loop, per loop and response.
     """
 
-    __slots__ = ("error", "future", "released")
+    __slots__ = ("ack", "error", "released")
 
-    def __init__(self, future: asyncio.Future[None]) -> None:
-        self.future = future
+    def __init__(self, ack: Acknowledgement) -> None:
+        self.ack = ack
         self.released = False
         self.error: BaseException | None = None
 
@@ -169,27 +259,28 @@ class _LoopWaiter:
 
 
 def _release_on_loops(waiters: list[_LoopWaiter], error: BaseException | None) -> None:
-    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+    by_loop: dict[asyncio.AbstractEventLoop, list[Acknowledgement]] = {}
     for waiter in waiters:
         if not waiter.released:
             waiter.released = True
             waiter.error = error
-            future = waiter.future
-            by_loop.setdefault(future.get_loop(), []).append(future)
-    for loop, futures in by_loop.items():
-        # A closed loop raises RuntimeError: nobody awaits the futures any more.
+            ack = waiter.ack
+            by_loop.setdefault(ack._loop, []).append(ack)
+    for loop, acks in by_loop.items():
+        # A closed loop raises RuntimeError: nobody awaits the acknowledgements any more.
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(_resolve, futures, error)
+            loop.call_soon_threadsafe(_resolve, acks, error)
 
 
-def _resolve(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
-    for future in futures:
-        if future.done():  # cancelled by its awaiter
-            continue
-        if error is None:
-            future.set_result(None)
-        else:
-            future.set_exception(error)
+def _resolve(acks: list[Acknowledgement], error: BaseException | None) -> None:
+    for position, ack in enumerate(acks):
+        try:
+            ack.release_now(error)
+        except BaseException:
+            # A task's step let an error through (KeyboardInterrupt): the other waits are
+            # still released, in the next turn of the loop.
+            ack._loop.call_soon(_resolve, acks[position + 1 :], error)
+            raise
 
 
 @dataclass(slots=True)
@@ -356,18 +447,18 @@ class CheckpointBatcher:
         if waiter.error is not None:
             raise waiter.error
 
-    def acheckpoint(self, update: OperationUpdate | None) -> asyncio.Future[None]:
+    def acheckpoint(self, update: OperationUpdate | None) -> Acknowledgement:
         """Queue `update` as a sync update whose acknowledgement is awaited, not blocked on.
 
         Returns:
-            A future of the running loop, done once the update is persisted and merged
-            (or failed with the error `checkpoint` would raise).
+            An acknowledgement for the running loop, done once the update is persisted and
+            merged (or failed with the error `checkpoint` would raise).
         """
         import asyncio  # only the async face calls this: sync handlers never load asyncio
 
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._enqueue(update, _LoopWaiter(future))
-        return future
+        ack = Acknowledgement(asyncio.get_running_loop())
+        self._enqueue(update, _LoopWaiter(ack))
+        return ack
 
     def _enqueue(
         self, update: OperationUpdate | None, waiter: _Waiter | _LoopWaiter | None

@@ -309,10 +309,10 @@ class CompletionPolicy:
         if self.tolerated_failure_count is not None and failed > self.tolerated_failure_count:
             return True
         if self.tolerated_failure_percentage is not None and self.total > 0:
-            # Exact arithmetic: in floats 7 of 25 is 28.000000000000004% (> 28).
-            from fractions import Fraction  # exact, and loaded only for a percentage check
-
-            return Fraction(failed * 100, self.total) > Fraction(self.tolerated_failure_percentage)
+            # Exact arithmetic: in floats 7 of 25 is 28.000000000000004% (> 28). A float's
+            # ratio is its exact value; integers cost no import (this runs for every branch).
+            numerator, denominator = self.tolerated_failure_percentage.as_integer_ratio()
+            return failed * 100 * denominator > numerator * self.total
         return False
 
     def should_continue(self, failed: int) -> bool:

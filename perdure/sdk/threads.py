@@ -47,7 +47,7 @@ class ThreadBudget:
         self._cond = threading.Condition(self._lock)
         self._waiting = 0
         """Threads blocked in `acquire` (a release notifies only when there are some)."""
-        self._local = threading.local()
+        self._local = _Marks()
         self._holding = _Holding(self._local)
 
     @property
@@ -93,7 +93,7 @@ class ThreadBudget:
     @contextmanager
     def lend(self) -> Iterator[None]:
         """While inside, the calling thread's slot (if it holds one) is free for others."""
-        if not getattr(self._local, "holds", False):
+        if not self._local.holds:
             yield
             return
         self.release()
@@ -105,20 +105,29 @@ class ThreadBudget:
             self._local.holds = True
 
 
+class _Marks(threading.local):
+    """What one thread holds of a budget, set up when the thread first reads it: not
+    `getattr(..., default)`, since a `threading.local` miss raises and formats an
+    `AttributeError`, and every branch of a batch may run on a new thread."""
+
+    def __init__(self) -> None:
+        self.holds = False
+        """The thread holds a slot."""
+        self.previous: list[bool] = []
+        """`holds` outside each `holding()` the thread is inside."""
+
+
 class _Holding:
     """`ThreadBudget.holding()`: one object per budget, re-entrant, its state per thread."""
 
     __slots__ = ("_local",)
 
-    def __init__(self, local: threading.local) -> None:
+    def __init__(self, local: _Marks) -> None:
         self._local = local
 
     def __enter__(self) -> None:
         local = self._local
-        stack: list[bool] | None = getattr(local, "previous", None)
-        if stack is None:
-            stack = local.previous = []
-        stack.append(getattr(local, "holds", False))
+        local.previous.append(local.holds)
         local.holds = True
 
     def __exit__(self, *exc_info: object) -> None:

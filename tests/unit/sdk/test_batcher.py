@@ -404,3 +404,88 @@ def test_awaited_acknowledgements_of_one_request_are_all_released() -> None:
     batcher.close()
     assert all(state.get(f"s{i}").status is OperationStatus.SUCCEEDED for i in range(5))  # type: ignore[union-attr]
     assert sum(len(r.updates) for r in service.requests) == 10
+
+
+def _release_from_another_thread(acks: list[Any], error: BaseException | None = None) -> None:
+    from perdure.sdk.batcher import _LoopWaiter, _release_on_loops
+
+    thread = threading.Thread(target=_release_on_loops, args=([_LoopWaiter(a) for a in acks], error))
+    thread.start()
+    thread.join()
+
+
+def test_an_acknowledgement_wakes_its_task_in_the_callback_that_releases_it() -> None:
+    import asyncio
+
+    from perdure.sdk.batcher import Acknowledgement
+
+    async def main() -> list[str]:
+        seen: list[str] = []
+        first, second = (
+            Acknowledgement(asyncio.get_running_loop()),
+            Acknowledgement(asyncio.get_running_loop()),
+        )
+
+        async def waiter(name: str, ack: Acknowledgement) -> None:
+            await ack
+            seen.append(name)
+
+        tasks = [asyncio.create_task(waiter("first", first)), asyncio.create_task(waiter("second", second))]
+        await asyncio.sleep(0)  # both tasks wait
+        _release_from_another_thread([first, second])
+        await asyncio.sleep(0)  # the release's callback has run: both tasks went on inside it
+        seen.append("after one turn")
+        await asyncio.gather(*tasks)
+        return seen
+
+    assert asyncio.run(main()) == ["first", "second", "after one turn"]
+
+
+def test_an_acknowledgement_released_before_it_is_awaited_returns_at_once_and_carries_its_error() -> None:
+    import asyncio
+
+    from perdure.sdk.batcher import Acknowledgement
+
+    async def main() -> None:
+        done, failed = (
+            Acknowledgement(asyncio.get_running_loop()),
+            Acknowledgement(asyncio.get_running_loop()),
+        )
+        _release_from_another_thread([done])
+        _release_from_another_thread([failed], SuspendExecution("revoked"))
+        await asyncio.sleep(0.01)
+        await done
+        with pytest.raises(SuspendExecution):
+            await failed
+
+    asyncio.run(main())
+
+
+def test_a_task_cancelled_while_it_awaits_an_acknowledgement_is_woken_once() -> None:
+    import asyncio
+
+    from perdure.sdk.batcher import Acknowledgement
+
+    async def main() -> None:
+        ack = Acknowledgement(asyncio.get_running_loop())
+        resumed: list[str] = []
+
+        async def waiter() -> None:
+            try:
+                await ack
+            except asyncio.CancelledError:
+                resumed.append("cancelled")
+                raise
+            resumed.append("released")
+
+        task = asyncio.create_task(waiter())
+        await asyncio.sleep(0)
+        task.cancel()
+        _release_from_another_thread([ack])  # the response arrives after the cancellation
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.01)  # the release's callback runs: it wakes nobody
+        assert ack.cancelled()
+        assert resumed == ["cancelled"]
+
+    asyncio.run(main())

@@ -23,6 +23,12 @@ def test_printed_lines():
     assert line_to_dict("{not json")["message"] == "{not json"
 
 
+def test_a_printed_line_keeps_the_time_it_was_printed_at():
+    assert line_to_dict("plain", 12.5)["timestamp"] == 12.5
+    assert line_to_dict('{"plugin": "P"}', 12.5)["timestamp"] == 12.5
+    assert line_to_dict('{"plugin": "P", "timestamp": 3}', 12.5)["timestamp"] == 3
+
+
 def test_capture_attributes_by_field_then_running_invocation():
     store = LogStore()
     log = logging.getLogger("perdure-test-capture")
