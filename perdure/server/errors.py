@@ -25,12 +25,13 @@ is the way back, from an answer's code to the error class, for perdure's client.
 
 from __future__ import annotations
 
-from perdure.engine.errors import UnknownFunctionError
+from perdure.engine.errors import StoreConflictError, UnknownFunctionError
 from perdure.wire.errors import (
     InvalidParameterValueError,
     PerdureError,
     ResourceNotFoundError,
     ServiceError,
+    TooManyRequestsError,
     service_error_for,
 )
 
@@ -97,6 +98,10 @@ def error_for(exc: Exception) -> ServiceError | None:
         return exc
     if isinstance(exc, UnknownFunctionError):
         return ResourceNotFoundError(str(exc))
+    if isinstance(exc, StoreConflictError):
+        # lost its lock conflicts with other workers every time it was re-run: the request
+        # changed nothing and can be sent again (boto3 retries a 429 by itself)
+        return TooManyRequestsError(str(exc))
     if isinstance(exc, ValueError):
         return InvalidParameterValueError(str(exc))
     return None

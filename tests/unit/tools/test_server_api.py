@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from perdure.engine.errors import UnknownFunctionError
+from perdure.engine.errors import StoreConflictError, UnknownFunctionError
 from perdure.sdk.errors import CheckpointError
 from perdure.server.api import HttpRequest, LambdaApi
 from perdure.server.client import _error_of as client_error_of
@@ -299,6 +299,7 @@ def test_invocation_type_is_checked():
         (ResourceNotFoundError("gone"), 404, "ResourceNotFoundException", "User"),
         (UnknownFunctionError("no function f"), 404, "ResourceNotFoundException", "User"),
         (ValueError("bad value"), 400, "InvalidParameterValueException", "User"),
+        (StoreConflictError("lost its lock conflicts 8 times"), 429, "TooManyRequestsException", "User"),
         (RuntimeError("boom"), 500, "ServiceException", "Service"),
     ],
 )
