@@ -19,6 +19,7 @@ PASS / MISS.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import platform
@@ -53,11 +54,17 @@ def ensure_peer_venv() -> None:
     wanted = "\n".join(PEER_PACKAGES)
     if stamp.exists() and stamp.read_text() == wanted:
         return
-    print(f"installing the peer (official SDK 3.0 + testing 1.4) into {PEER_VENV} ...", flush=True)
-    if not PEER_PYTHON.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-    subprocess.run([str(PEER_PYTHON), "-m", "pip", "install", "--quiet", *PEER_PACKAGES], check=True)
-    stamp.write_text(wanted)
+    PEER_VENV.mkdir(parents=True, exist_ok=True)
+    with open(PEER_VENV / ".lock", "w") as lock:
+        # Test workers that start at once install it once: the others wait, then find it done.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.exists() and stamp.read_text() == wanted:
+            return
+        print(f"installing the peer (official SDK 3.0 + testing 1.4) into {PEER_VENV} ...", flush=True)
+        if not PEER_PYTHON.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+        subprocess.run([str(PEER_PYTHON), "-m", "pip", "install", "--quiet", *PEER_PACKAGES], check=True)
+        stamp.write_text(wanted)
 
 
 def run_one(side: str, key: str, timeout: float) -> dict[str, Any]:
