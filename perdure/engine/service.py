@@ -337,6 +337,7 @@ class EngineService:
             # this response reports them, as AWS reports a timer that fired.
             if valid and lifecycle.fire_due_timers_of(tx, now, rec):
                 rec = self._execution(tx, request.durable_execution_arn)
+                valid = tokens.is_current(request.checkpoint_token, rec.checkpoint_token)
             if tokens.is_current(request.checkpoint_token, rec.revoked_token):
                 # The service ended the execution while this invocation ran: answer without a
                 # token (the SDK then suspends and returns PENDING); nothing is applied.
@@ -345,7 +346,7 @@ class EngineService:
                     idempotency.record(tx, rec, client_token, digest, response)
                 return response, []
             current = rec.checkpoint_token
-            if current is None or not tokens.is_current(request.checkpoint_token, current):
+            if current is None or not valid:  # `valid`: the token is `current` (checked above)
                 raise InvalidParameterValueError(_stale_token_message(rec))
             # What the service changed since the previous token (timers fired, retries made
             # READY, callbacks and chained invokes completed, another process's writes): one

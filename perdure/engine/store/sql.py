@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from itertools import compress
+from operator import ne
 from typing import Any, ClassVar
 
 from perdure.wire.types import ErrorObject, Event, Operation
@@ -202,7 +204,7 @@ class SqlTx:
         if stored is None:
             columns = ALL_EXECUTION_COLUMNS
         else:
-            columns = tuple(i for i, (new, old) in enumerate(zip(values, stored, strict=True)) if new != old)
+            columns = tuple(compress(ALL_EXECUTION_COLUMNS, map(ne, values, stored)))
             if not columns:
                 return
         self._c.execute(self._q.update_execution(columns), (*(values[i] for i in columns), record.key))

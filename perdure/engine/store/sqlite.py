@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -88,8 +88,7 @@ def _select_operations(count: int) -> str:
     return f"SELECT {_OP_SELECT} FROM operations o WHERE o.execution_key = ? AND o.operation_id IN ({marks})"
 
 
-_UPSERT_OPERATION = (
-    f"INSERT INTO operations (execution_key, {_OP_COLUMNS}, result_row) VALUES (?, ?, {', '.join('?' * 17)})"
+_OPERATION_UPDATE = (
     " ON CONFLICT (execution_key, operation_id) DO UPDATE SET status = excluded.status,"
     " end_us = excluded.end_us, attempt = excluded.attempt,"
     " next_attempt_us = excluded.next_attempt_us, scheduled_end_us = excluded.scheduled_end_us,"
@@ -97,9 +96,51 @@ _UPSERT_OPERATION = (
     " replay_children = excluded.replay_children, callback_id = excluded.callback_id,"
     " result_row = excluded.result_row"
 )
-_INSERT_EVENT = (
-    f"INSERT INTO events (execution_key, {_EVENT_COLUMNS}, result_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+
+
+_NONE = type(None)
+
+
+def _values(types: tuple[type, ...]) -> str:
+    """`VALUES (...)`: a `NULL` literal for each `None` of a row with these types, else a placeholder."""
+    return f"VALUES ({', '.join('NULL' if t is _NONE else '?' for t in types)})"
+
+
+@functools.lru_cache(maxsize=128)
+def _upsert_operation(types: tuple[type, ...]) -> str:
+    """The upsert of an operation row (execution key, `_OP_COLUMNS`, result row)."""
+    return f"INSERT INTO operations (execution_key, {_OP_COLUMNS}, result_row) {_values(types)}{_OPERATION_UPDATE}"
+
+
+@functools.lru_cache(maxsize=128)
+def _insert_event(types: tuple[type, ...]) -> str:
+    """The insert of an event row (execution key, `_EVENT_COLUMNS`, result reference)."""
+    return f"INSERT INTO events (execution_key, {_EVENT_COLUMNS}, result_ref) {_values(types)}"
+
+
+def _write_rows(
+    conn: sqlite3.Connection, statement: Callable[[tuple[type, ...]], str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Runs `statement` over `rows` in order, each `None` written as a `NULL` literal.
+
+    Python's `sqlite3` looks for an adapter for every parameter that is not an int, float,
+    str or bytearray, `None` included (a failed dictionary and two failed attribute
+    lookups each); a literal binds nothing. Consecutive rows whose columns have the same
+    types share one `executemany`.
+    """
+    shape: tuple[type, ...] = ()
+    batch: list[list[Any]] = []
+    for row in rows:
+        types = tuple(map(type, row))
+        if types != shape:
+            if batch:
+                conn.executemany(statement(shape), batch)
+            shape, batch = types, []
+        batch.append([v for v in row if v is not None])
+    if batch:
+        conn.executemany(statement(shape), batch)
+
+
 _DIALECT = Dialect(
     "?",
     true="1",
@@ -357,7 +398,7 @@ class _SqliteTx(SqlTx):
                     row = (*row[:13], None, *row[14:-1], kept.lastrowid)
             rows.append(row)
             self._written[(execution_key, op.id)] = op
-        self._c.executemany(_UPSERT_OPERATION, rows)
+        _write_rows(self._c, _upsert_operation, rows)
 
     def append_events(self, execution_key: int, events: Sequence[Event]) -> None:
         """An event whose large result is the one its operation or execution recorded earlier
@@ -390,7 +431,7 @@ class _SqliteTx(SqlTx):
                     ref,
                 )
             )
-        self._c.executemany(_INSERT_EVENT, rows)
+        _write_rows(self._c, _insert_event, rows)
 
 
 class SqliteStore(GroupCommit[_SqliteTx]):
@@ -418,7 +459,11 @@ class SqliteStore(GroupCommit[_SqliteTx]):
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
-                str(self._path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+                str(self._path),
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                cached_statements=256,  # room for an upsert and an insert per shape of NULLs
             )
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the perdure database {self._path}: {exc}") from None
