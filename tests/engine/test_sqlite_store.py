@@ -484,3 +484,35 @@ def test_cached_executions_and_timer_bounds_follow_other_connections_and_rollbac
     assert due(a, now + timedelta(seconds=6)) == ["sooner"]
     b.close()
     engine.close()
+
+
+def test_a_record_read_or_written_is_the_callers_own(db_path: Path) -> None:
+    # The store keeps the records it wrote to serve the next read: changing a record after
+    # its update, or one read, without writing it changes nothing stored.
+    store = SqliteStore(db_path)
+    engine = Engine(store, VirtualClock())
+    engine.register_function("fn", workflow(engine, [Step("s0")]))
+    arn = engine.start_execution("fn", '"in"')
+    with store.transaction() as tx:
+        rec = tx.get_execution(arn)
+        assert rec is not None
+        name = rec.name
+        rec.failed_invocations = 1
+        tx.update_execution(rec)
+        rec.failed_invocations = 2  # after its update, in the same transaction
+        again = tx.get_execution(arn)
+        assert again is not None and again.failed_invocations == 1
+        again.name = "changed, never written"
+    assert rec.failed_invocations == 2
+    for _ in range(2):
+        with store.transaction() as tx:
+            read = tx.get_execution(arn)
+            assert read is not None
+            assert (read.failed_invocations, read.name) == (1, name)
+            read.failed_invocations = 7  # read, changed, not written
+    engine.close()
+    reopened = SqliteStore(db_path)
+    with reopened.transaction() as tx:
+        stored = tx.get_execution(arn)
+    reopened.close()
+    assert stored is not None and (stored.failed_invocations, stored.name) == (1, name)

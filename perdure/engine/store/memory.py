@@ -65,14 +65,14 @@ class _MemoryTx:
     # ---------------------------------------------------------------- executions
     def get_execution(self, arn: str, *, skip_locked: bool = False) -> ExecutionRecord | None:
         key = self._s.by_arn.get(arn)
-        return None if key is None else dataclasses.replace(self._s.by_key[key].record)
+        return None if key is None else self._s.by_key[key].record.copy()
 
     def peek_execution(self, arn: str) -> ExecutionRecord | None:
         return self.get_execution(arn)
 
     def find_execution(self, function_name: str, name: str) -> ExecutionRecord | None:
         key = self._s.by_name.get((function_name, name))
-        return None if key is None else dataclasses.replace(self._s.by_key[key].record)
+        return None if key is None else self._s.by_key[key].record.copy()
 
     def insert_execution(self, record: ExecutionRecord) -> None:
         s = self._s
@@ -80,7 +80,7 @@ class _MemoryTx:
             raise ValueError(f"duplicate execution {record.arn}")
         record.key = s.next_key
         s.next_key += 1
-        s.by_key[record.key] = _ExecutionData(dataclasses.replace(record))
+        s.by_key[record.key] = _ExecutionData(record.copy())
         s.by_arn[record.arn] = record.key
         s.by_name[(record.function_name, record.name)] = record.key
 
@@ -94,7 +94,7 @@ class _MemoryTx:
     def update_execution(self, record: ExecutionRecord) -> None:
         data = self._s.by_key[record.key]
         old = data.record
-        data.record = dataclasses.replace(record)
+        data.record = record.copy()
         self.undo.append(lambda: setattr(data, "record", old))
 
     def list_executions(self, query: ExecutionQuery) -> list[ExecutionRecord]:
@@ -118,7 +118,7 @@ class _MemoryTx:
                 continue
             if query.started_before is not None and r.start_timestamp > query.started_before:
                 continue
-            out.append(dataclasses.replace(r))
+            out.append(r.copy())
             if len(out) >= query.limit:
                 break
         return out
@@ -145,19 +145,13 @@ class _MemoryTx:
         return min(times, default=None)
 
     def executions_with_open_invocation(self) -> list[ExecutionRecord]:
-        return [
-            dataclasses.replace(d.record) for d in self._s.by_key.values() if d.record.request_id is not None
-        ]
+        return [d.record.copy() for d in self._s.by_key.values() if d.record.request_id is not None]
 
     def function_names(self) -> list[str]:
         return sorted({d.record.function_name for d in self._s.by_key.values()})
 
     def child_executions(self, parent_arn: str) -> list[ExecutionRecord]:
-        return [
-            dataclasses.replace(d.record)
-            for d in self._s.by_key.values()
-            if d.record.parent_arn == parent_arn
-        ]
+        return [d.record.copy() for d in self._s.by_key.values() if d.record.parent_arn == parent_arn]
 
     # -------------------------------------------------------------------- leases
     def claim_lease(self, execution_key: int, request_id: str) -> None:

@@ -8,9 +8,10 @@ Imports only `perdure.wire` and the standard library.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from operator import attrgetter
 
 from perdure.wire.codec import from_wire, to_wire
 from perdure.wire.types import (
@@ -235,6 +236,14 @@ class ExecutionRecord:
     @property
     def is_running(self) -> bool:
         return self.status is ExecutionStatus.RUNNING
+
+    def copy(self) -> ExecutionRecord:
+        """A copy to mutate apart (`dataclasses.replace` costs five times as much)."""
+        return ExecutionRecord(*_EXECUTION_FIELDS(self))
+
+
+_EXECUTION_FIELDS = attrgetter(*(f.name for f in fields(ExecutionRecord)))
+"""An `ExecutionRecord`'s fields in `__init__` order, as a tuple."""
 
 
 @dataclass(frozen=True, slots=True)

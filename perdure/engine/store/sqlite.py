@@ -214,6 +214,9 @@ class _OperationCache:
         last started over): an id missing from its set names no operation."""
         self.executions: dict[str, tuple[Any, ...]] = {}
         """Execution rows (`EXEC_COLUMNS`, the key first) by ARN."""
+        self.records: dict[str, ExecutionRecord] = {}
+        """Each row of `executions` this connection wrote, as the record it wrote it from
+        (copied out for a read instead of decoding the row again)."""
         self.next_due: dict[int, int] = {}
         """Per execution key, a time (µs) no timer of the execution is due before: its
         earliest timer's due time when it was read, lowered by every timer set since."""
@@ -229,6 +232,7 @@ class _OperationCache:
         self.operations.clear()
         self.ids.clear()
         self.executions.clear()
+        self.records.clear()
         self.next_due.clear()
 
     def reset(self) -> None:
@@ -245,8 +249,9 @@ class _OperationCache:
             if ids is not None:
                 ids.add(operation_id)
             self.keep(execution_key, op)
-        for row in tx._rows.values():
-            self.keep_execution(row)
+        records = tx._records
+        for arn, row in tx._rows.items():
+            self.keep_execution(row, records[arn])
         next_due = self.next_due
         next_due.update(tx._first_due)
         for execution_key, due in tx._timers_set.items():
@@ -254,14 +259,19 @@ class _OperationCache:
             if known is not None and due < known:
                 next_due[execution_key] = due
 
-    def keep_execution(self, row: tuple[Any, ...]) -> None:
+    def keep_execution(self, row: tuple[Any, ...], record: ExecutionRecord | None = None) -> None:
         arn = row[1]
         if any(row[i] is not None and len(row[i]) >= _SPILL_LENGTH for i in _TEXT_COLUMNS):
             self.executions.pop(arn, None)
+            self.records.pop(arn, None)
             return
         if len(self.executions) >= self.MAX_ENTRIES:
             self._clear()
         self.executions[arn] = row
+        if record is None:
+            self.records.pop(arn, None)
+        else:
+            self.records[arn] = record
 
     def keep(self, execution_key: int, op: Operation) -> None:
         key = (execution_key, op.id)
@@ -309,6 +319,8 @@ class _SqliteTx(SqlTx):
         """Large results of the operations this transaction wrote SUCCEEDED (`append_events`)."""
         self._rows: dict[str, tuple[Any, ...]] = {}
         """Execution rows this transaction wrote, by ARN (the cache takes them when it commits)."""
+        self._records: dict[str, ExecutionRecord] = {}
+        """Copies of the records those rows were written from, by ARN."""
         self._first_due: dict[int, int] = {}
         """Earliest due time of an execution's timers, read by this transaction."""
         self._timers_set: dict[int, int] = {}
@@ -322,21 +334,28 @@ class _SqliteTx(SqlTx):
         self._created.append(record.key)
         self._stored[record.key] = values
         self._rows[record.arn] = (record.key, *values)
+        self._records[record.arn] = record.copy()
 
     def get_execution(self, arn: str, *, skip_locked: bool = False) -> ExecutionRecord | None:
         # skip_locked changes nothing here: a SQLite transaction is the only writer
-        row = self._rows.get(arn) or self._cache.executions.get(arn)
-        if row is None:
-            row = self._c.execute(self._q.select_execution, (arn,)).fetchone()
+        row = self._rows.get(arn)
+        if row is not None:
+            record: ExecutionRecord | None = self._records[arn]
+        else:
+            row = self._cache.executions.get(arn)
             if row is None:
-                return None
-            self._cache.keep_execution(row)
+                row = self._c.execute(self._q.select_execution, (arn,)).fetchone()
+                if row is None:
+                    return None
+                self._cache.keep_execution(row)
+            record = self._cache.records.get(arn)
         self._stored[row[0]] = row[1:]
-        return _exec_from_row(row)
+        return _exec_from_row(row) if record is None else record.copy()
 
     def update_execution(self, record: ExecutionRecord) -> None:
         super().update_execution(record)
         self._rows[record.arn] = (record.key, *self._stored[record.key])
+        self._records[record.arn] = record.copy()
 
     def set_timer(self, execution_key: int, operation_id: str, kind: TimerKind, due: datetime) -> None:
         super().set_timer(execution_key, operation_id, kind, due)
