@@ -492,6 +492,19 @@ class Scheduler:
                 " (send_durable_execution_callback_success/failure) between run_until_idle()"
                 " calls, advance the clock past its ExecutionTimeout, or drive on the real clock"
             )
+        # Read again after the operations: a callback another process completed since the
+        # caller's snapshot has, in the same commit, made the execution runnable.
+        with self._store.transaction() as tx:
+            rec = tx.peek_execution(arn)
+            due = self._next_due(tx)
+        if (
+            rec is None
+            or not rec.is_running
+            or rec.needs_invocation
+            or rec.request_id is not None
+            or due is not None
+        ):
+            return  # not stalled: the caller's loop looks again
         raise EngineStalledError(
             f"execution {arn} is RUNNING but nothing is scheduled to resume it"
             " (its last invocation returned PENDING with no wait, retry or callback outstanding)"
