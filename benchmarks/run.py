@@ -263,8 +263,8 @@ def disk_table(rows: list[dict[str, Any]]) -> str:
         )
         lines.append(
             f"  {r['workload']:<12}  {r['steps_per_s']:7,.0f} steps/s    = {r['of_commit_rate']:.0%} of the"
-            f" commit rate;  CPU {r['cpu_us_per_step']:4.0f} us/step (the commit's and"
-            f" {r['cpu_us_around_commit']:.0f} around it) of {r['wall_us_per_step']:.0f} us wall"
+            f" commit rate;  CPU {r['cpu_us_per_step']:4.0f} us/step ({r['cpu_us_per_commit']:.0f} the"
+            f" commit's, {r['cpu_us_around_commit']:.0f} around it) of {r['wall_us_per_step']:.0f} us wall"
             f" (target <= {CPU_PER_STEP_US})"
         )
     return "\n".join(lines)
