@@ -204,6 +204,13 @@ class Acknowledgement:
         else:
             self._loop.call_soon(fn, self, context=context)
 
+    def remove_done_callback(self, fn: Callable[[Any], object]) -> int:
+        """As a future's: drop `fn` from the callbacks; how many were dropped (so
+        `asyncio.wait`, `shield` and `gather` can be handed one too)."""
+        kept = [(f, context) for f, context in self._callbacks if f != fn]
+        dropped, self._callbacks = len(self._callbacks) - len(kept), kept
+        return dropped
+
     def cancel(self, msg: Any | None = None) -> bool:
         """Cancel the wait (its task was cancelled): the task is woken in a later turn."""
         if self._state != _PENDING:

@@ -489,3 +489,21 @@ def test_a_task_cancelled_while_it_awaits_an_acknowledgement_is_woken_once() -> 
         assert resumed == ["cancelled"]
 
     asyncio.run(main())
+
+
+def test_an_acknowledgement_can_be_handed_to_asyncio_wait_like_a_future() -> None:
+    import asyncio
+
+    from perdure.sdk.batcher import Acknowledgement
+
+    async def main() -> None:
+        slow, released = (
+            Acknowledgement(asyncio.get_running_loop()),
+            Acknowledgement(asyncio.get_running_loop()),
+        )
+        _release_from_another_thread([released])
+        done, pending = await asyncio.wait({slow, released}, timeout=5, return_when=asyncio.FIRST_COMPLETED)  # type: ignore[type-var]
+        assert done == {released} and pending == {slow}
+        assert slow._callbacks == []  # asyncio.wait took back the callback it left on the other one
+
+    asyncio.run(main())
