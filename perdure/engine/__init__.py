@@ -390,6 +390,8 @@ class Engine:
         if workers is None:
             return
         with self._join_lock:
+            if not self._joined:
+                return  # never joined, or left already (`close` after `stop`)
             self._joined = False
         self.scheduler.claiming = False
         workers.leave()
