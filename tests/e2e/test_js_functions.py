@@ -159,10 +159,14 @@ def test_a_callback_answered_from_outside(server: Any) -> None:
 
 
 def _callback_id(client: Any, arn: str) -> str:
+    """The callback's id once the invocation that created it has ended, so the history's
+    order does not depend on whether the answer beats the function's suspension."""
     deadline = time.monotonic() + 60
     while True:
-        for event in _events(client, arn):
-            if event["EventType"] == "CallbackStarted":
+        events = _events(client, arn)
+        ended = any(event["EventType"] == "InvocationCompleted" for event in events)
+        for event in events:
+            if event["EventType"] == "CallbackStarted" and ended:
                 return str(event["CallbackStartedDetails"]["CallbackId"])
         assert time.monotonic() < deadline, "no callback was started"
         time.sleep(0.1)
