@@ -62,6 +62,8 @@ from perdure.wire.types import (
 )
 
 DEFAULT_PAGE = 1000
+_EXECUTION = OperationType.EXECUTION
+"""Read once (on Python 3.11 a read from the enum class goes through `EnumType.__getattr__`)."""
 
 
 def _page_size(max_items: int | None, limit: int = limits.MAX_STATE_PAGE) -> int:
@@ -376,9 +378,12 @@ class EngineService:
             if len(service) > DEFAULT_PAGE:
                 service = service[:DEFAULT_PAGE]
                 marker = _changes_marker(service[-1][0], upto)
-            merged = {op.id: op for _, op in service}
-            merged.update(batch.changed)  # the request's own changes: the latest state
-            operations = tuple(op for op in merged.values() if op.type is not OperationType.EXECUTION)
+            changed = batch.changed
+            if service:
+                merged = {op.id: op for _, op in service}
+                merged.update(changed)  # the request's own changes: the latest state
+                changed = merged
+            operations = tuple([op for op in changed.values() if op.type is not _EXECUTION])
             response = CheckpointDurableExecutionResponse(
                 new_execution_state=CheckpointUpdatedExecutionState(
                     operations=operations, next_marker=marker

@@ -38,6 +38,11 @@ from perdure.wire.types import (
 _ID_RE = re.compile(rf"[A-Za-z0-9_-]{{1,{limits.MAX_ID_LENGTH}}}")
 _SUB_TYPE_RE = re.compile(rf"[A-Za-z0-9_-]{{1,{limits.MAX_SUB_TYPE_LENGTH}}}")
 _PRINTABLE_ASCII_RE = re.compile(r"[\x20-\x7e]*")
+# Enum members read on the hot path are globals: on Python 3.11 a read from the enum class
+# goes through `EnumType.__getattr__`, about ten times the cost.
+_STARTED = OperationStatus.STARTED
+_START = OperationAction.START
+_CONTEXT = OperationType.CONTEXT
 _NO_DETAILS = EventDetails()
 """The details of events that have none (shared: the value is frozen)."""
 
@@ -264,9 +269,9 @@ def check_parent(batch: Batch, update: OperationUpdate) -> None:
     parent = batch.get(parent_id)
     if parent is None:
         raise reject(f"ParentId {parent_id!r} names no operation of this execution")
-    if parent.type is not OperationType.CONTEXT:
+    if parent.type is not _CONTEXT:
         raise reject(f"ParentId {parent_id!r} is a {parent.type.value} operation, not a CONTEXT")
-    if parent.status is not OperationStatus.STARTED:
+    if parent.status is not _STARTED:
         raise reject(f"parent CONTEXT {parent_id!r} is {parent.status.value}, not open (STARTED)")
 
 
@@ -274,7 +279,7 @@ def check_identity(update: OperationUpdate, current: Operation) -> None:
     """An existing id keeps its type; a re-START also keeps its name and parent."""
     if current.type is not update.type:
         raise reject(f"Id {update.id!r} already belongs to a {current.type.value} operation")
-    if update.action is OperationAction.START:
+    if update.action is _START:
         if update.name != current.name:
             raise reject(f"re-START changes Name from {current.name!r} to {update.name!r}")
         if update.parent_id != current.parent_id:
@@ -324,7 +329,7 @@ def new_operation(batch: Batch, update: OperationUpdate, **details: object) -> O
     return Operation(
         id=update.id,
         type=update.type,
-        status=OperationStatus.STARTED,
+        status=_STARTED,
         start_timestamp=batch.now,
         parent_id=update.parent_id,
         name=update.name,
