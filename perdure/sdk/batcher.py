@@ -47,6 +47,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from perdure.wire.limits import MAX_CHECKPOINT_REQUEST_BYTES, MAX_CHECKPOINT_UPDATES, ascii_json_length
@@ -130,26 +131,34 @@ def estimate_update_bytes(update: OperationUpdate) -> int:
 class _Waiter:
     """One sync caller: released exactly once, with an error or without.
 
-    A bare lock held from creation until the release (cheaper than an `Event`, which
-    allocates a condition and a lock per wait); only the sender thread releases.
+    A caller whose update goes to the sender thread blocks on a bare lock, held from the
+    moment the update is queued (`arm`) until the release (cheaper than an `Event`, which
+    allocates a condition and a lock per wait). A caller that sends its own request
+    (`_send_here`) is released on its own thread before it waits: it needs no lock.
     """
 
     __slots__ = ("_lock", "error", "released")
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._lock.acquire()
+        self._lock: threading.Lock | None = None
         self.released = False
         self.error: BaseException | None = None
+
+    def arm(self) -> None:
+        """Make `wait` block until another thread releases (before the sender can see it)."""
+        lock = self._lock = threading.Lock()
+        lock.acquire()
 
     def release(self, error: BaseException | None = None) -> None:
         if not self.released:
             self.released = True
             self.error = error
-            self._lock.release()
+            if self._lock is not None:
+                self._lock.release()
 
     def wait(self) -> None:
-        self._lock.acquire()
+        if self._lock is not None:
+            self._lock.acquire()
 
 
 _PENDING, _DONE, _CANCELLED = 0, 1, 2
@@ -297,6 +306,9 @@ class _Item:
     waiter: _Waiter | _LoopWaiter | None
 
 
+_SIZE = attrgetter("size")
+
+
 @dataclass
 class BatcherLimits:
     """Request caps and timing of the checkpoint writer."""
@@ -311,6 +323,13 @@ class BatcherLimits:
     """Holding a sync caller, the batch is sent once no update arrived for this long."""
 
 
+# Enum members read on the hot path are globals: on Python 3.11 a read from the enum class
+# goes through `EnumType.__getattr__`, about ten times the cost.
+_START = OperationAction.START
+_CONTEXT = OperationType.CONTEXT
+_ENDS = (OperationAction.SUCCEED, OperationAction.FAIL)
+
+
 @dataclass
 class _Orphans:
     """Which operations may no longer checkpoint because an enclosing context completed."""
@@ -319,12 +338,9 @@ class _Orphans:
     closed: set[str] = field(default_factory=set)
 
     def note(self, update: OperationUpdate) -> None:
-        if update.parent_id is not None and update.action is OperationAction.START:
+        if update.parent_id is not None and update.action is _START:
             self.children.setdefault(update.parent_id, []).append(update.id)
-        if update.type is OperationType.CONTEXT and update.action in (
-            OperationAction.SUCCEED,
-            OperationAction.FAIL,
-        ):
+        if update.type is _CONTEXT and update.action in _ENDS:
             pending = [update.id]
             while pending:
                 current = pending.pop()
@@ -505,13 +521,15 @@ class CheckpointBatcher:
                 and self._expected_sync == 1
                 and type(waiter) is _Waiter
                 and len(queue) <= self._limits.max_updates
-                and (len(queue) == 1 or sum(i.size for i in queue) <= self._limits.max_bytes)
+                and (len(queue) == 1 or sum(map(_SIZE, queue)) <= self._limits.max_bytes)
             ):
                 batch = list(queue)
                 queue.clear()
                 self._queued_sync = 0
                 self._inflight = True
                 return batch
+            if type(waiter) is _Waiter:
+                waiter.arm()  # the sender releases it: before it can see the item
             if not self._woken and (
                 self._idle
                 or self._stopping
@@ -546,7 +564,7 @@ class CheckpointBatcher:
             raise SuspendExecution("the checkpoint token was revoked; the invocation stops")
         if self.execution_completed:
             raise OrphanedChildException("the execution has already completed", update.id)
-        if self._orphans.is_orphaned(update):
+        if self._orphans.closed and self._orphans.is_orphaned(update):
             raise OrphanedChildException(
                 f"operation {update.id} belongs to a context that has already completed", update.id
             )
@@ -633,9 +651,9 @@ class CheckpointBatcher:
                     return batch
 
     def _send(self, batch: list[_Item]) -> bool:
-        with self._cond:
+        with self._lock:
             self._gathered = 0
-        updates = tuple(item.update for item in batch if item.update is not None)
+        updates = tuple([item.update for item in batch if item.update is not None])
         try:
             response = self._client.checkpoint_durable_execution(
                 CheckpointDurableExecutionRequest(
@@ -665,7 +683,7 @@ class CheckpointBatcher:
 
     def _release(self, batch: list[_Item], error: BaseException | None) -> None:
         waiters = [item.waiter for item in batch if item.waiter is not None]
-        with self._cond:
+        with self._lock:
             # Counted before the release: a released caller may queue again at once.
             self._expected_sync = max(len(waiters) + self._queued_sync, 1)
         on_loops: list[_LoopWaiter] = []

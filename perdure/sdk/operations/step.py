@@ -64,8 +64,13 @@ T = TypeVar("T")
 
 _DEFAULT_RETRY = RetryPresets.default()
 _DEFAULT_CONFIG = StepConfig()
+# Enum members read on the hot path are globals: on Python 3.11 a read from the enum class
+# goes through `EnumType.__getattr__`, about ten times the cost.
 _STEP = OperationType.STEP
 _STEP_SUB_TYPE = OperationSubType.STEP.value
+_START, _SUCCEED = OperationAction.START, OperationAction.SUCCEED
+_SUCCEEDED, _STARTED = OperationStatus.SUCCEEDED, OperationStatus.STARTED
+_AT_MOST_ONCE = StepSemantics.AT_MOST_ONCE_PER_RETRY
 
 
 class StepOperation(OperationExecutor[T]):
@@ -98,10 +103,10 @@ class StepOperation(OperationExecutor[T]):
 
     def check_result_status(self) -> Flow[CheckResult[T]]:
         op = self.checkpoint()
-        at_most_once = self.config.step_semantics is StepSemantics.AT_MOST_ONCE_PER_RETRY
+        at_most_once = self.config.step_semantics is _AT_MOST_ONCE
         if op is not None:
             status = op.status
-            if status is OperationStatus.SUCCEEDED:
+            if status is _SUCCEEDED:
                 return CheckResult.completed(self._result_of(op))
             if status is OperationStatus.FAILED:
                 details = op.step_details
@@ -126,10 +131,10 @@ class StepOperation(OperationExecutor[T]):
                 return CheckResult.ready(op)
             if status is not OperationStatus.READY:
                 raise InvalidStateError(f"step {self.identity.operation_id} has status {status.value}")
-        yield from self.send(OperationAction.START, sync=at_most_once)
+        yield from self.send(_START, sync=at_most_once)
         if at_most_once:
             refreshed = self.state.operations.get(self.identity.operation_id)
-            if refreshed is None or refreshed.status is not OperationStatus.STARTED:
+            if refreshed is None or refreshed.status is not _STARTED:
                 found = refreshed.status.value if refreshed is not None else "no record"
                 raise InvalidStateError(f"unexpected status after step START: {found}")
             return CheckResult.ready(refreshed)
@@ -178,7 +183,7 @@ class StepOperation(OperationExecutor[T]):
             payload = serialize(self.config.serdes, raw, identity.operation_id, arn, identity.name)
             check_payload_size("step", identity.operation_id, identity.name, payload)
             value: Any = self._typed(round_trip(self.config.serdes, raw, payload, identity.operation_id, arn))
-            yield from self.send(OperationAction.SUCCEED, payload=payload)
+            yield from self.send(_SUCCEED, payload=payload)
             return value  # type: ignore[no-any-return]
         except RetryableSerDesError:
             raise
