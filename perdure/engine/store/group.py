@@ -29,11 +29,13 @@ T = TypeVar("T")
 class _Group:
     """The transactions that share one commit."""
 
-    __slots__ = ("done", "error", "members")
+    __slots__ = ("done", "error", "members", "waiting")
 
     def __init__(self) -> None:
         self.members = 0
         """Members that succeeded (their writes are in the transaction)."""
+        self.waiting = False
+        """A member waits for the commit (its end must notify)."""
         self.done = False
         self.error: StoreError | None = None
         """Why the commit failed (every member raises it)."""
@@ -107,8 +109,21 @@ class GroupCommit(Generic[Tx]):
         attempt = 1
         while True:
             try:
-                with self._transaction(attempt > 1) as tx:
-                    return body(tx)
+                # The steps of `_transactions`, without a generator and a context manager
+                # around them (every checkpoint runs here).
+                tx, group, first = self._enter(attempt > 1)
+                try:
+                    try:
+                        value = body(tx)
+                    except BaseException as exc:
+                        error = self._abort(exc, group, first)
+                        if error is None:
+                            raise
+                        raise error from None
+                    self._finish(tx, group, first)
+                    return value
+                finally:
+                    self._lock.release()
             except StoreConflictError:
                 if attempt >= MAX_ATTEMPTS:
                     raise
@@ -117,47 +132,47 @@ class GroupCommit(Generic[Tx]):
     def _transactions(self, head: bool = False) -> Iterator[Tx]:
         """The body of the store's `transaction()` context manager; with `head`, the first
         member of a new transaction (an open group is committed first)."""
+        tx, group, first = self._enter(head)
+        try:
+            try:
+                yield tx
+            except BaseException as exc:
+                error = self._abort(exc, group, first)
+                if error is None:
+                    raise
+                raise error from None
+            self._finish(tx, group, first)
+        finally:
+            self._lock.release()
+
+    def _enter(self, head: bool) -> tuple[Tx, _Group | None, bool]:
+        """Take the connection, then begin a transaction or join the open group.
+
+        Returns:
+            The member's `StoreTx`, its group (None without group commit) and whether it
+            began the group. The lock is held on return: the caller releases it once the
+            member has finished (`_finish` or `_abort`).
+        """
         if not self._group_commit:
-            with self._lock:
-                yield from self._alone()
-            return
+            self._lock.acquire()
+            try:
+                return self._begin(), None, True
+            except BaseException:
+                self._lock.release()
+                raise
         with self._counting:
             self._entering += 1
-        with self._cond:
+        self._lock.acquire()
+        try:
             with self._counting:
                 self._entering -= 1
             if head:
                 self._finish_open_group()
-            yield from self._grouped()
-
-    _transaction = contextlib.contextmanager(_transactions)
-
-    def _alone(self) -> Iterator[Tx]:
-        tx = self._begin()
-        try:
-            yield tx
-        except self._errors as exc:
-            self._rollback()
-            raise self._translate(exc, "transaction") from None
-        except BaseException:
-            self._rollback()
-            raise
-        try:
-            self._run("COMMIT")
-        except self._errors as exc:
-            self._rollback()
-            raise self._translate(exc, "commit") from None
-        self.commits += 1
-        self._joined(tx)
-
-    def _grouped(self) -> Iterator[Tx]:
-        """A member of the open group (or the first of a new one); called with `_cond` held."""
-        group = self._group
-        first = group is None
-        if group is None:
-            tx = self._begin()
-            group = self._group = _Group()
-        else:
+            group = self._group
+            if group is None:
+                tx = self._begin()
+                group = self._group = _Group()
+                return tx, group, True
             tx = self._member()
             try:
                 self._run("SAVEPOINT member")
@@ -165,14 +180,27 @@ class GroupCommit(Generic[Tx]):
                 error = self._translate(exc, "savepoint")
                 self._fail_group(group, error)
                 raise error from None
-        try:
-            yield tx
-        except BaseException as exc:
-            self._undo_member(group, first)
-            self._settle(group)
-            if isinstance(exc, self._errors):
-                raise self._translate(exc, "transaction") from None
+            return tx, group, False
+        except BaseException:
+            self._lock.release()
             raise
+
+    def _finish(self, tx: Tx, group: _Group | None, first: bool) -> None:
+        """The member's body succeeded: return once its writes are committed (alone, or with
+        its group: the last member to finish commits them all).
+
+        Raises:
+            StoreError: the commit failed (every member of the group raises it).
+        """
+        if group is None:
+            try:
+                self._run("COMMIT")
+            except self._errors as exc:
+                self._rollback()
+                raise self._translate(exc, "commit") from None
+            self.commits += 1
+            self._joined(tx)
+            return
         if not first:
             try:
                 self._run("RELEASE member")
@@ -183,10 +211,24 @@ class GroupCommit(Generic[Tx]):
         self._joined(tx)
         group.members += 1
         self._settle(group)
-        while not group.done:
-            self._cond.wait()
+        if not group.done:
+            group.waiting = True
+            while not group.done:
+                self._cond.wait()
         if group.error is not None:
             raise group.error
+
+    def _abort(self, exc: BaseException, group: _Group | None, first: bool) -> StoreError | None:
+        """The member's body raised `exc`: undo its writes (the group's other members keep
+        theirs). The error to raise instead of `exc` (None: `exc` itself)."""
+        if group is None:
+            self._rollback()
+        else:
+            self._undo_member(group, first)
+            self._settle(group)
+        if isinstance(exc, self._errors):
+            return self._translate(exc, "transaction")
+        return None
 
     def _undo_member(self, group: _Group, first: bool) -> None:
         """Undo a failed member's writes; the group's other members keep theirs."""
@@ -217,7 +259,8 @@ class GroupCommit(Generic[Tx]):
             return
         self._group = None
         group.done = True
-        self._cond.notify_all()
+        if group.waiting:
+            self._cond.notify_all()
 
     def _fail_group(self, group: _Group, error: StoreError) -> None:
         """The group's transaction is lost: every member that joined it gets `error`."""
@@ -226,7 +269,8 @@ class GroupCommit(Generic[Tx]):
         self._group = None
         group.error = error
         group.done = True
-        self._cond.notify_all()
+        if group.waiting:
+            self._cond.notify_all()
 
     def _rollback(self) -> None:
         # The database may already have rolled back (e.g. after SQLITE_FULL): nothing to undo.
