@@ -28,12 +28,12 @@ from perdure.wire.types import (
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _COMPACT_ENCODER = json.JSONEncoder(separators=(",", ":"))
 """`json.dumps(..., separators=(",", ":"))`, built once."""
-_US = timedelta(microseconds=1)
 
 
 def to_us(value: datetime) -> int:
     """A UTC datetime as integer microseconds since the epoch (exact, sortable)."""
-    return (value - _EPOCH) // _US
+    delta = value - _EPOCH  # its parts, not `// timedelta(microseconds=1)`: a fifth cheaper
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def start_of(op: Operation) -> datetime:

@@ -207,7 +207,9 @@ class SqlTx:
             columns = tuple(compress(ALL_EXECUTION_COLUMNS, map(ne, values, stored)))
             if not columns:
                 return
-        self._c.execute(self._q.update_execution(columns), (*(values[i] for i in columns), record.key))
+        arguments = [values[i] for i in columns]
+        arguments.append(record.key)
+        self._c.execute(self._q.update_execution(columns), arguments)
         self._stored[record.key] = values
 
     def list_executions(self, query: ExecutionQuery) -> list[ExecutionRecord]:

@@ -261,10 +261,12 @@ class _OperationCache:
 
     def keep_execution(self, row: tuple[Any, ...], record: ExecutionRecord | None = None) -> None:
         arn = row[1]
-        if any(row[i] is not None and len(row[i]) >= _SPILL_LENGTH for i in _TEXT_COLUMNS):
-            self.executions.pop(arn, None)
-            self.records.pop(arn, None)
-            return
+        for i in _TEXT_COLUMNS:
+            text = row[i]
+            if text is not None and len(text) >= _SPILL_LENGTH:
+                self.executions.pop(arn, None)
+                self.records.pop(arn, None)
+                return
         if len(self.executions) >= self.MAX_ENTRIES:
             self._clear()
         self.executions[arn] = row
