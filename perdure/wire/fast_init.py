@@ -55,13 +55,27 @@ def fast_init(cls: type[T]) -> type[T]:
     return cls
 
 
+_SWAP_FIELDS = 4
+"""From this many fields on, a slotted `__init__` builds the value as its builder (below)."""
+_SET_CLASS = object.__dict__["__class__"].__set__
+
+
 def _write_init(cls: type[Any], *, slots: bool) -> Callable[..., None]:
     """The `__init__` of the dataclass `cls`: each slot set through its descriptor (`slots`),
-    or each attribute through `object.__setattr__`; `__post_init__` called last, if any."""
+    or each attribute through `object.__setattr__`; `__post_init__` called last, if any.
+
+    A slot set through its descriptor costs a call (about 950 machine instructions, against
+    about 250 for an assignment a class without `__setattr__` compiles). With `_SWAP_FIELDS`
+    fields or more, the value (of the class itself, not of a subclass) is therefore built as
+    an instance of its builder, a subclass that adds nothing but `object`'s `__setattr__`,
+    with plain assignments, and gets its class back (two `__class__` assignments, about 1,800
+    instructions): an `Event` (8 fields) costs 5,200 instructions instead of 8,300, an
+    `EventDetails` (17) 5,600 instead of 13,900. Nothing else ever sees the builder."""
     namespace: dict[str, Any] = {"_FACTORY": _FACTORY, "_setattr": object.__setattr__}
     positional: list[str] = []
     keywords: list[str] = []  # keyword-only, after a `*`, as dataclasses writes them
     body: list[str] = []
+    assignments: list[str] = []
     fields = _supported_fields(cls)
     for position, f in enumerate(fields):
         parameters = keywords if f.kw_only else positional
@@ -79,8 +93,19 @@ def _write_init(cls: type[Any], *, slots: bool) -> Callable[..., None]:
             setter = f"_set{position}"
             namespace[setter] = _slot(cls, f.name).__set__
             body.append(f"    {setter}(self, {value})\n")
+            assignments.append(f"        self.{f.name} = {value}\n")
         else:
             body.append(f"    _setattr(self, {f.name!r}, {value})\n")
+    if slots and len(fields) >= _SWAP_FIELDS:
+        namespace.update(_type=type, _value_type=cls, _builder=_builder(cls), _set_class=_SET_CLASS)
+        body = [
+            "    if _type(self) is _value_type:\n",
+            "        _set_class(self, _builder)\n",
+            *assignments,
+            "        self.__class__ = _value_type\n",
+            "    else:  # a subclass's value\n",
+            *(f"    {line}" for line in body),
+        ]
     if hasattr(cls, "__post_init__"):
         body.append("    self.__post_init__()\n")
     lines = body or ["    pass\n"]
@@ -93,6 +118,23 @@ def _write_init(cls: type[Any], *, slots: bool) -> Callable[..., None]:
     init.__doc__ = None  # as the dataclass's own, with its annotations
     init.__annotations__ = {f.name: f.type for f in fields} | {"return": None}
     return init
+
+
+def _builder(cls: type[Any]) -> type[Any]:
+    """The builder of the slotted class `cls`: a subclass with its layout (no slot of its
+    own), so a value may take its class and give it back, whose attributes are set as
+    `object` sets them (the frozen `__setattr__` is not called)."""
+    return type(
+        cls.__name__,
+        (cls,),
+        {
+            "__slots__": (),
+            "__setattr__": object.__setattr__,
+            "__delattr__": object.__delattr__,
+            "__module__": cls.__module__,
+            "__qualname__": f"{cls.__qualname__}.<builder>",
+        },
+    )
 
 
 def _supported_fields(cls: type[Any]) -> tuple[dataclasses.Field[Any], ...]:

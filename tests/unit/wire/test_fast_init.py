@@ -172,6 +172,29 @@ def test_value_type_inherits_fields_calls_post_init_and_can_leave_out_slots() ->
         child.b = "y"  # type: ignore[misc]
 
 
+def test_a_value_built_through_its_builder_is_of_its_own_class() -> None:
+    # Four fields or more: the class's own values are built as its builder, a subclass's
+    # values through the slot descriptors; both end as a frozen value of their class.
+    @value_type
+    class Wide:
+        a: int
+        b: int = 2
+        c: int = 3
+        d: tuple[int, ...] = field(default_factory=tuple)
+
+    class Sub(Wide):
+        __slots__ = ()
+
+    wide, sub = Wide(1), Sub(1, d=(4,))
+    assert type(wide) is Wide and type(sub) is Sub and type(Wide(1, 2, 3, ())) is Wide
+    assert dataclasses.astuple(wide) == (1, 2, 3, ()) and dataclasses.astuple(sub) == (1, 2, 3, (4,))
+    for value in (wide, sub):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            value.a = 5  # type: ignore[misc]
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'a'"):
+        Wide()  # type: ignore[call-arg]
+
+
 def test_keyword_only_fields_as_the_dataclass_writes_them() -> None:
     def declare(decorator: Any) -> type[Any]:
         @decorator
