@@ -384,11 +384,10 @@ class EngineService:
                 merged.update(changed)  # the request's own changes: the latest state
                 changed = merged
             operations = tuple([op for op in changed.values() if op.type is not _EXECUTION])
+            # Positional (the new state's operations and marker, the token): on Python 3.11 a
+            # class called with keywords first packs them into a dict.
             response = CheckpointDurableExecutionResponse(
-                new_execution_state=CheckpointUpdatedExecutionState(
-                    operations=operations, next_marker=marker
-                ),
-                checkpoint_token=token,
+                CheckpointUpdatedExecutionState(operations, marker), token
             )
             if client_token is not None and digest is not None:
                 idempotency.record(tx, rec, client_token, digest, response)

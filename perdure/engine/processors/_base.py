@@ -20,6 +20,8 @@ from perdure.wire import limits
 from perdure.wire.codec import error_size
 from perdure.wire.errors import InvalidParameterValueError
 from perdure.wire.types import (
+    CallbackDetails,
+    ChainedInvokeDetails,
     ContextDetails,
     ErrorObject,
     Event,
@@ -33,6 +35,7 @@ from perdure.wire.types import (
     OperationType,
     OperationUpdate,
     StepDetails,
+    WaitDetails,
 )
 
 _ID_RE = re.compile(rf"[A-Za-z0-9_-]{{1,{limits.MAX_ID_LENGTH}}}")
@@ -158,18 +161,22 @@ class Batch:
     def event(self, event_type: EventType, op: Operation | None, details: EventDetails | None = None) -> None:
         event_id = self.execution.next_event_id
         self.execution.next_event_id = event_id + 1
-        self.events.append(
-            Event(
-                event_type=event_type,
-                event_id=event_id,
-                event_timestamp=self.now,
-                id=None if op is None else op.id,
-                name=None if op is None else op.name,
-                sub_type=None if op is None else op.sub_type,
-                parent_id=None if op is None else op.parent_id,
-                details=details or _NO_DETAILS,
+        # Positional (type, id, timestamp, then the operation's id, name, sub-type, parent):
+        # on Python 3.11 a class called with keywords first packs them into a dict.
+        if op is None:
+            event = Event(event_type, event_id, self.now, None, None, None, None, details or _NO_DETAILS)
+        else:
+            event = Event(
+                event_type,
+                event_id,
+                self.now,
+                op.id,
+                op.name,
+                op.sub_type,
+                op.parent_id,
+                details or _NO_DETAILS,
             )
-        )
+        self.events.append(event)
 
     def set_timer(self, operation_id: str, kind: TimerKind, due: datetime) -> None:
         self.timers.append((operation_id, kind, due))
@@ -205,7 +212,7 @@ class Batch:
 
 
 def event_result(payload: str | None) -> EventResult:
-    return EventResult(payload=payload, truncated=False)
+    return EventResult(payload, False)  # payload, truncated
 
 
 def event_error(error: ErrorObject | None) -> EventError:
@@ -325,16 +332,33 @@ def ended(
     )
 
 
-def new_operation(batch: Batch, update: OperationUpdate, **details: object) -> Operation:
+def new_operation(
+    batch: Batch,
+    update: OperationUpdate,
+    *,
+    context_details: ContextDetails | None = None,
+    step_details: StepDetails | None = None,
+    wait_details: WaitDetails | None = None,
+    callback_details: CallbackDetails | None = None,
+    chained_invoke_details: ChainedInvokeDetails | None = None,
+) -> Operation:
+    """The operation `update` starts, STARTED at `batch.now` (one positional constructor
+    call, as `ended`: a class called with keywords first packs them into a dict)."""
     return Operation(
-        id=update.id,
-        type=update.type,
-        status=_STARTED,
-        start_timestamp=batch.now,
-        parent_id=update.parent_id,
-        name=update.name,
-        sub_type=update.sub_type,
-        **details,  # type: ignore[arg-type]
+        update.id,
+        update.type,
+        _STARTED,
+        batch.now,
+        update.parent_id,
+        update.name,
+        update.sub_type,
+        None,  # end_timestamp
+        None,  # execution_details
+        context_details,
+        step_details,
+        wait_details,
+        callback_details,
+        chained_invoke_details,
     )
 
 

@@ -66,7 +66,7 @@ def process(batch: Batch, update: OperationUpdate, current: Operation | None) ->
 
 def _start(batch: Batch, update: OperationUpdate, current: Operation | None) -> None:
     if current is None:
-        op = new_operation(batch, update, step_details=StepDetails(attempt=0))
+        op = new_operation(batch, update, step_details=StepDetails(0))  # attempt 0
         batch.put(op, new=True)
     else:
         if current.status not in _RESTARTABLE:
@@ -118,7 +118,7 @@ def _retry(batch: Batch, update: OperationUpdate, current: Operation) -> None:
 def _finish(batch: Batch, update: OperationUpdate, current: Operation, *, succeeded: bool) -> None:
     check_payload(update)
     attempt = _attempt(current)
-    retry = RetryDetails(current_attempt=attempt + 1)
+    retry = RetryDetails(attempt + 1)  # current_attempt (positional: no keyword dict)
     old = current.step_details or StepDetails(attempt=attempt)
     # A running step's Attempt counts the attempts before it (the SDK runs attempt Attempt+1);
     # an ended step's counts its attempts, this one included: 1 after a first-try success,
@@ -126,7 +126,7 @@ def _finish(batch: Batch, update: OperationUpdate, current: Operation, *, succee
     if succeeded:
         details = StepDetails(attempt + 1, None, update.payload, None)
         status, event_type = _SUCCEEDED, _STEP_SUCCEEDED
-        event = EventDetails(result=event_result(update.payload), retry_details=retry)
+        event = EventDetails(None, event_result(update.payload), None, retry)  # input, result, error, retry
     else:
         details = StepDetails(attempt + 1, None, old.result, update.error)
         status, event_type = OperationStatus.FAILED, EventType.STEP_FAILED
