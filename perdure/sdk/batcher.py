@@ -657,8 +657,8 @@ class CheckpointBatcher:
         try:
             response = self._client.checkpoint_durable_execution(
                 CheckpointDurableExecutionRequest(
-                    durable_execution_arn=self._arn, checkpoint_token=self._token, updates=updates
-                )
+                    self._arn, self._token, updates
+                )  # positional: no keyword dict
             )
             self.requests_sent += 1
             new_state = response.new_execution_state

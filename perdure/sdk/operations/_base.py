@@ -24,7 +24,18 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from perdure.wire.fast_init import value_type
 from perdure.wire.limits import MAX_NAME_LENGTH
-from perdure.wire.types import Operation, OperationAction, OperationType, OperationUpdate
+from perdure.wire.types import (
+    CallbackOptions,
+    ChainedInvokeOptions,
+    ContextOptions,
+    ErrorObject,
+    Operation,
+    OperationAction,
+    OperationType,
+    OperationUpdate,
+    StepOptions,
+    WaitOptions,
+)
 
 from ..errors import DurableUsageError, ValidationError
 from ..logger import Logger
@@ -83,16 +94,35 @@ class OperationIdentity:
     parent_id: str | None = None
     name: str | None = None
 
-    def update(self, action: OperationAction, **fields: Any) -> OperationUpdate:
-        """An update of this operation (`fields` are the other `OperationUpdate` members)."""
+    def update(
+        self,
+        action: OperationAction,
+        *,
+        payload: str | None = None,
+        error: ErrorObject | None = None,
+        context_options: ContextOptions | None = None,
+        step_options: StepOptions | None = None,
+        wait_options: WaitOptions | None = None,
+        callback_options: CallbackOptions | None = None,
+        chained_invoke_options: ChainedInvokeOptions | None = None,
+    ) -> OperationUpdate:
+        """An update of this operation (the keywords are the other `OperationUpdate` members)."""
+        # Positional, in the members' order: on Python 3.11 a class called with keywords
+        # first packs them into a dict (every operation sends one or two updates).
         return OperationUpdate(
-            id=self.operation_id,
-            type=self.operation_type,
-            action=action,
-            parent_id=self.parent_id,
-            name=self.name,
-            sub_type=self.sub_type,
-            **fields,
+            self.operation_id,
+            self.operation_type,
+            action,
+            self.parent_id,
+            self.name,
+            self.sub_type,
+            payload,
+            error,
+            context_options,
+            step_options,
+            wait_options,
+            callback_options,
+            chained_invoke_options,
         )
 
 
@@ -123,7 +153,6 @@ class CheckResult(Generic[T]):
 
     def __init__(
         self,
-        *,
         is_completed: bool = False,
         is_started_sync: bool = False,
         value: T | None = None,
@@ -134,20 +163,23 @@ class CheckResult(Generic[T]):
         self.value = value
         self.checkpoint = checkpoint
 
+    # The constructors below pass their arguments by position: on Python 3.11 a class called
+    # with keywords first packs them into a dict.
+
     @classmethod
     def completed(cls, value: T | None) -> CheckResult[T]:
         """The operation is finished; `process()` returns `value`."""
-        return cls(is_completed=True, value=value)
+        return cls(True, False, value)
 
     @classmethod
     def ready(cls, checkpoint: Operation | None) -> CheckResult[T]:
         """Run `execute(checkpoint)`."""
-        return cls(checkpoint=checkpoint)
+        return cls(False, False, None, checkpoint)
 
     @classmethod
     def started(cls) -> CheckResult[T]:
         """A sync START was just recorded: check again before executing."""
-        return cls(is_started_sync=True)
+        return cls(False, True)
 
 
 class Checkpoint:
@@ -178,7 +210,6 @@ class UserCall:
         self,
         identity: OperationIdentity,
         func: Callable[[], Any],
-        *,
         off_loop: bool = False,
         attempt: int | None = None,
         is_replay_children: bool = False,

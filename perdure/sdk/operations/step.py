@@ -175,11 +175,10 @@ class StepOperation(OperationExecutor[T]):
         )
         arn = self.state.durable_execution_arn
         try:
-            step_context = StepContext(logger=step_logger, attempt=attempt)
+            # Positional (a class called with keywords first packs them into a dict).
+            step_context = StepContext(step_logger, attempt)
             func = self.func
-            raw = yield UserCall(
-                identity, lambda: func(step_context), off_loop=self.off_loop, attempt=attempt
-            )
+            raw = yield UserCall(identity, lambda: func(step_context), self.off_loop, attempt)
             payload = serialize(self.config.serdes, raw, identity.operation_id, arn, identity.name)
             check_payload_size("step", identity.operation_id, identity.name, payload)
             value: Any = self._typed(round_trip(self.config.serdes, raw, payload, identity.operation_id, arn))
