@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from perdure.engine.store import ExecutionRecord, StoreTx, TimerKind
+from perdure.engine.store import NO_DETAILS, ExecutionRecord, StoreTx, TimerKind
 from perdure.wire import limits
 from perdure.wire.codec import error_size
 from perdure.wire.errors import InvalidParameterValueError
@@ -46,8 +46,6 @@ _PRINTABLE_ASCII_RE = re.compile(r"[\x20-\x7e]*")
 _STARTED = OperationStatus.STARTED
 _START = OperationAction.START
 _CONTEXT = OperationType.CONTEXT
-_NO_DETAILS = EventDetails()
-"""The details of events that have none (shared: the value is frozen)."""
 
 
 class UpdateRejected(Exception):
@@ -164,7 +162,7 @@ class Batch:
         # Positional (type, id, timestamp, then the operation's id, name, sub-type, parent):
         # on Python 3.11 a class called with keywords first packs them into a dict.
         if op is None:
-            event = Event(event_type, event_id, self.now, None, None, None, None, details or _NO_DETAILS)
+            event = Event(event_type, event_id, self.now, None, None, None, None, details or NO_DETAILS)
         else:
             event = Event(
                 event_type,
@@ -174,7 +172,7 @@ class Batch:
                 op.name,
                 op.sub_type,
                 op.parent_id,
-                details or _NO_DETAILS,
+                details or NO_DETAILS,
             )
         self.events.append(event)
 

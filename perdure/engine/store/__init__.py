@@ -23,6 +23,7 @@ from perdure.engine.errors import StoreError
 from perdure.wire.types import ErrorObject, Event, Operation
 
 from .records import (
+    NO_DETAILS,
     ExecutionQuery,
     ExecutionRecord,
     OperationSummary,
@@ -296,6 +297,7 @@ def open_store(
 __all__ = [
     "DB_ENV_VAR",
     "DEFAULT_DB_RELATIVE_PATH",
+    "NO_DETAILS",
     "Durability",
     "ExecutionQuery",
     "ExecutionRecord",

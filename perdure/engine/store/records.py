@@ -88,9 +88,16 @@ def _has_other_members(d: EventDetails) -> bool:
     )
 
 
+NO_DETAILS = EventDetails()
+"""The details of the events that have none, shared (the value is frozen):
+`details_to_json` writes it without reading it."""
+
+
 def details_to_json(details: EventDetails) -> str:
     """`to_wire(details)` as compact JSON, hand-written for the members checkpoints write
     (it runs for every event); anything else falls back to the codec."""
+    if details is NO_DETAILS:
+        return "{}"
     d = details
     if d.input is None and d.error is None and not _has_other_members(d):
         # Most events: no details, or a result and retry details (a step's or a context's

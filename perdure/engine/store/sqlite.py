@@ -216,7 +216,8 @@ class _OperationCache:
         """Execution rows (`EXEC_COLUMNS`, the key first) by ARN."""
         self.records: dict[str, ExecutionRecord] = {}
         """Each row of `executions` this connection wrote, as the record it wrote it from
-        (copied out for a read instead of decoding the row again)."""
+        (read instead of decoding the row again: a copy of it, or, for a read before an
+        update, the record itself, which then leaves this map; see `_read_execution`)."""
         self.next_due: dict[int, int] = {}
         """Per execution key, a time (µs) no timer of the execution is due before: its
         earliest timer's due time when it was read, lowered by every timer set since."""
@@ -340,18 +341,32 @@ class _SqliteTx(SqlTx):
 
     def get_execution(self, arn: str, *, skip_locked: bool = False) -> ExecutionRecord | None:
         # skip_locked changes nothing here: a SQLite transaction is the only writer
+        return self._read_execution(arn, for_update=True)
+
+    def peek_execution(self, arn: str) -> ExecutionRecord | None:
+        return self._read_execution(arn, for_update=False)
+
+    def _read_execution(self, arn: str, *, for_update: bool) -> ExecutionRecord | None:
+        """The execution as this transaction sees it. A read for an update (a checkpoint's)
+        is handed the cache's record itself, which leaves the cache (the cache takes a copy
+        back when this transaction writes the execution and commits; a read before that
+        decodes the row): a copy fewer per checkpoint. Any other read gets a copy."""
         row = self._rows.get(arn)
         if row is not None:
-            record: ExecutionRecord | None = self._records[arn]
-        else:
-            row = self._cache.executions.get(arn)
+            self._stored[row[0]] = row[1:]
+            return self._records[arn].copy()  # this transaction's copy stays as it wrote it
+        cache = self._cache
+        row = cache.executions.get(arn)
+        if row is None:
+            row = self._c.execute(self._q.select_execution, (arn,)).fetchone()
             if row is None:
-                row = self._c.execute(self._q.select_execution, (arn,)).fetchone()
-                if row is None:
-                    return None
-                self._cache.keep_execution(row)
-            record = self._cache.records.get(arn)
+                return None
+            cache.keep_execution(row)
         self._stored[row[0]] = row[1:]
+        if for_update:
+            record = cache.records.pop(arn, None)
+            return _exec_from_row(row) if record is None else record
+        record = cache.records.get(arn)
         return _exec_from_row(row) if record is None else record.copy()
 
     def update_execution(self, record: ExecutionRecord) -> None:
