@@ -30,10 +30,24 @@ _COMPACT_ENCODER = json.JSONEncoder(separators=(",", ":"))
 """`json.dumps(..., separators=(",", ":"))`, built once."""
 
 
+_US_OF: dict[datetime, int] = {}
+"""`to_us` of the datetimes it converted lately (at most `_US_KEPT`). A checkpoint converts
+the same few many times (its time, for each event and operation it writes; its execution's
+start and invocation's start): a lookup costs a sixth of a conversion."""
+_US_KEPT = 256
+
+
 def to_us(value: datetime) -> int:
     """A UTC datetime as integer microseconds since the epoch (exact, sortable)."""
-    delta = value - _EPOCH  # its parts, not `// timedelta(microseconds=1)`: a fifth cheaper
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    us = _US_OF.get(value)
+    if us is None:
+        # The delta's parts: `(value - _EPOCH) // timedelta(microseconds=1)` costs twice as much.
+        delta = value - _EPOCH
+        us = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        if len(_US_OF) >= _US_KEPT:
+            _US_OF.clear()
+        _US_OF[value] = us
+    return us
 
 
 def start_of(op: Operation) -> datetime:
