@@ -359,14 +359,9 @@ class EngineService:
                 tx.prune_changes(rec.key, since)  # reported by earlier responses (and their pages)
                 service = tx.operations_changed(rec.key, since, upto, DEFAULT_PAGE + 1)
             started: list[str] = []
-            batch = Batch(
-                tx,
-                rec,
-                now,
-                self.max_operations,
-                start_execution=self._starter(tx, now, started),
-                is_request=True,
-            )
+            # Positional (start_execution, is_request=True after the limit): a class called
+            # with keywords first packs them into a dict.
+            batch = Batch(tx, rec, now, self.max_operations, self._starter(tx, now, started), True)
             apply_updates(batch, request.updates)
             token = None if rec.closing_status is not None else tokens.next_token(current)
             rec.checkpoint_token = token

@@ -41,6 +41,8 @@ from perdure.wire.types import (
 _ID_RE = re.compile(rf"[A-Za-z0-9_-]{{1,{limits.MAX_ID_LENGTH}}}")
 _SUB_TYPE_RE = re.compile(rf"[A-Za-z0-9_-]{{1,{limits.MAX_SUB_TYPE_LENGTH}}}")
 _PRINTABLE_ASCII_RE = re.compile(r"[\x20-\x7e]*")
+_SUB_TYPES_SEEN: set[str] = set()
+"""SubTypes `_SUB_TYPE_RE` accepted (a few: "Step", "Wait", ...), not matched again."""
 # Enum members read on the hot path are globals: on Python 3.11 a read from the enum class
 # goes through `EnumType.__getattr__`, about ten times the cost.
 _STARTED = OperationStatus.STARTED
@@ -92,17 +94,16 @@ class Batch:
     execution: ExecutionRecord
     now: datetime
     max_operations: int = limits.DEFAULT_MAX_OPERATIONS
-    changed: dict[str, Operation] = field(default_factory=dict)
-    new_seq: dict[str, int] = field(default_factory=dict)
-    events: list[Event] = field(default_factory=list)
-    timers: list[tuple[str, TimerKind, datetime | None]] = field(default_factory=list)
-    """(operation id, kind, due) to set, or due None to delete, in order."""
     start_execution: StartExecution | None = None
     """How a CHAINED_INVOKE START starts its target (set by the service for checkpoints)."""
     is_request: bool = False
     """A checkpoint request's own changes (its response carries them), not logged as
     service-side changes (see `StoreTx.log_change`)."""
-
+    changed: dict[str, Operation] = field(default_factory=dict)
+    new_seq: dict[str, int] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    timers: list[tuple[str, TimerKind, datetime | None]] = field(default_factory=list)
+    """(operation id, kind, due) to set, or due None to delete, in order."""
     loaded: dict[str, Operation | None] = field(default_factory=dict)
     """Stored operations already read by this batch (None: no such operation). Nothing of
     this execution's operations is written before `flush`, so they stay current."""
@@ -262,8 +263,11 @@ def check_format(update: OperationUpdate) -> None:
     ):
         raise reject(f"Name must be 1-{limits.MAX_NAME_LENGTH} printable ASCII characters")
     sub_type = update.sub_type
-    if sub_type is not None and _SUB_TYPE_RE.fullmatch(sub_type) is None:
-        raise reject(f"SubType must be 1-{limits.MAX_SUB_TYPE_LENGTH} characters of [A-Za-z0-9_-]")
+    if sub_type is not None and sub_type not in _SUB_TYPES_SEEN:
+        if _SUB_TYPE_RE.fullmatch(sub_type) is None:
+            raise reject(f"SubType must be 1-{limits.MAX_SUB_TYPE_LENGTH} characters of [A-Za-z0-9_-]")
+        if len(_SUB_TYPES_SEEN) < 64:
+            _SUB_TYPES_SEEN.add(sub_type)
 
 
 def check_parent(batch: Batch, update: OperationUpdate) -> None:

@@ -44,6 +44,10 @@ from ._base import (
 _START, _SUCCEED = OperationAction.START, OperationAction.SUCCEED
 _SUCCEEDED = OperationStatus.SUCCEEDED
 _STEP_STARTED, _STEP_SUCCEEDED = EventType.STEP_STARTED, EventType.STEP_SUCCEEDED
+_FIRST_RUN = StepDetails(0)
+"""A started step's details before any retry (shared: the value is frozen)."""
+_CURRENT_ATTEMPT = tuple(RetryDetails(attempt) for attempt in range(1, 9))
+"""`RetryDetails(current_attempt=n)` of the first attempts, built once (frozen values)."""
 _RESTARTABLE = frozenset({OperationStatus.READY, OperationStatus.STARTED})
 _RUNNING = frozenset({OperationStatus.STARTED})
 
@@ -66,7 +70,7 @@ def process(batch: Batch, update: OperationUpdate, current: Operation | None) ->
 
 def _start(batch: Batch, update: OperationUpdate, current: Operation | None) -> None:
     if current is None:
-        op = new_operation(batch, update, step_details=StepDetails(0))  # attempt 0
+        op = new_operation(batch, update, step_details=_FIRST_RUN)
         batch.put(op, new=True)
     else:
         if current.status not in _RESTARTABLE:
@@ -118,7 +122,7 @@ def _retry(batch: Batch, update: OperationUpdate, current: Operation) -> None:
 def _finish(batch: Batch, update: OperationUpdate, current: Operation, *, succeeded: bool) -> None:
     check_payload(update)
     attempt = _attempt(current)
-    retry = RetryDetails(attempt + 1)  # current_attempt (positional: no keyword dict)
+    retry = _CURRENT_ATTEMPT[attempt] if attempt < len(_CURRENT_ATTEMPT) else RetryDetails(attempt + 1)
     old = current.step_details or StepDetails(attempt=attempt)
     # A running step's Attempt counts the attempts before it (the SDK runs attempt Attempt+1);
     # an ended step's counts its attempts, this one included: 1 after a first-try success,

@@ -106,21 +106,34 @@ def _values(types: tuple[type, ...]) -> str:
     return f"VALUES ({', '.join('NULL' if t is _NONE else '?' for t in types)})"
 
 
-@functools.lru_cache(maxsize=128)
-def _upsert_operation(types: tuple[type, ...]) -> str:
-    """The upsert of an operation row (execution key, `_OP_COLUMNS`, result row)."""
-    return f"INSERT INTO operations (execution_key, {_OP_COLUMNS}, result_row) {_values(types)}{_OPERATION_UPDATE}"
+class _Statements(dict[tuple[type, ...], str]):
+    """The SQL text for each shape of row (the types of its columns, `None` among them),
+    written on first use; a subscript, not a call (at most 128 kept, then anew)."""
+
+    def __init__(self, write: Callable[[tuple[type, ...]], str]) -> None:
+        super().__init__()
+        self._write = write
+
+    def __missing__(self, types: tuple[type, ...]) -> str:
+        if len(self) >= 128:
+            self.clear()
+        text = self[types] = self._write(types)
+        return text
 
 
-@functools.lru_cache(maxsize=128)
-def _insert_event(types: tuple[type, ...]) -> str:
-    """The insert of an event row (execution key, `_EVENT_COLUMNS`, result reference)."""
-    return f"INSERT INTO events (execution_key, {_EVENT_COLUMNS}, result_ref) {_values(types)}"
+_UPSERT_OPERATION = _Statements(
+    lambda types: (
+        f"INSERT INTO operations (execution_key, {_OP_COLUMNS}, result_row) {_values(types)}{_OPERATION_UPDATE}"
+    )
+)
+"""The upsert of an operation row (execution key, `_OP_COLUMNS`, result row)."""
+_INSERT_EVENT = _Statements(
+    lambda types: f"INSERT INTO events (execution_key, {_EVENT_COLUMNS}, result_ref) {_values(types)}"
+)
+"""The insert of an event row (execution key, `_EVENT_COLUMNS`, result reference)."""
 
 
-def _write_rows(
-    conn: sqlite3.Connection, statement: Callable[[tuple[type, ...]], str], rows: Sequence[tuple[Any, ...]]
-) -> None:
+def _write_rows(conn: sqlite3.Connection, statement: _Statements, rows: Sequence[tuple[Any, ...]]) -> None:
     """Runs `statement` over `rows` in order, each `None` written as a `NULL` literal.
 
     Python's `sqlite3` looks for an adapter for every parameter that is not an int, float,
@@ -134,11 +147,11 @@ def _write_rows(
         types = tuple(map(type, row))
         if types != shape:
             if batch:
-                conn.executemany(statement(shape), batch)
+                conn.executemany(statement[shape], batch)
             shape, batch = types, []
         batch.append([v for v in row if v is not None])
     if batch:
-        conn.executemany(statement(shape), batch)
+        conn.executemany(statement[shape], batch)
 
 
 _DIALECT = Dialect(
@@ -434,7 +447,7 @@ class _SqliteTx(SqlTx):
                     row = (*row[:13], None, *row[14:-1], kept.lastrowid)
             rows.append(row)
             self._written[(execution_key, op.id)] = op
-        _write_rows(self._c, _upsert_operation, rows)
+        _write_rows(self._c, _UPSERT_OPERATION, rows)
 
     def append_events(self, execution_key: int, events: Sequence[Event]) -> None:
         """An event whose large result is the one its operation or execution recorded earlier
@@ -467,7 +480,7 @@ class _SqliteTx(SqlTx):
                     ref,
                 )
             )
-        _write_rows(self._c, _insert_event, rows)
+        _write_rows(self._c, _INSERT_EVENT, rows)
 
 
 class SqliteStore(GroupCommit[_SqliteTx]):
