@@ -368,7 +368,7 @@ class EngineService:
             # Every change is now reported (the rest of an over-long set through NextMarker,
             # which the SDK pages with the new token).
             rec.reported_seq = upto
-            batch.flush()
+            batch.flush(final=True)  # `rec` is not changed after this
             marker = None
             if len(service) > DEFAULT_PAGE:
                 service = service[:DEFAULT_PAGE]

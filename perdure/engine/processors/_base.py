@@ -183,8 +183,9 @@ class Batch:
     def delete_timer(self, operation_id: str, kind: TimerKind) -> None:
         self.timers.append((operation_id, kind, None))
 
-    def flush(self) -> None:
-        """Write everything staged (inside the caller's transaction)."""
+    def flush(self, *, final: bool = False) -> None:
+        """Write everything staged (inside the caller's transaction); with `final`, the
+        caller changes the execution record no more (see `StoreTx.update_execution`)."""
         key = self.execution.key
         rec = self.execution
         new_seq = self.new_seq
@@ -197,7 +198,7 @@ class Batch:
                 self.tx.log_change(key, op_id, rec.change_seq)
         # The execution before its events: a store may keep an event's result as a reference
         # to the copy its operation or execution wrote earlier in the transaction.
-        self.tx.update_execution(self.execution)
+        self.tx.update_execution(self.execution, final=final)
         if self.events:
             self.tx.append_events(key, self.events)
         for op_id, kind, due in self.timers:

@@ -80,7 +80,12 @@ class StoreTx(Protocol):
         """Insert and set `record.key`."""
         ...
 
-    def update_execution(self, record: ExecutionRecord) -> None: ...
+    def update_execution(self, record: ExecutionRecord, *, final: bool = False) -> None:
+        """Write `record` back. With `final`, the caller changes `record` no more in this
+        transaction: a store that keeps what it writes (SQLite's cache) may keep `record`
+        itself instead of a copy."""
+        ...
+
     def list_executions(self, query: ExecutionQuery) -> list[ExecutionRecord]: ...
     def function_names(self) -> list[str]:
         """Every function that has executions, sorted."""

@@ -91,7 +91,7 @@ class _MemoryTx:
 
         self.undo.append(undo)
 
-    def update_execution(self, record: ExecutionRecord) -> None:
+    def update_execution(self, record: ExecutionRecord, *, final: bool = False) -> None:
         data = self._s.by_key[record.key]
         old = data.record
         data.record = record.copy()

@@ -252,7 +252,7 @@ class _PostgresTx(SqlTx):
         if _runnable(values):
             self._notify(record.function_name)
 
-    def update_execution(self, record: ExecutionRecord) -> None:
+    def update_execution(self, record: ExecutionRecord, *, final: bool = False) -> None:
         before = self._stored.get(record.key)
         super().update_execution(record)
         after = self._stored[record.key]

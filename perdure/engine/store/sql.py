@@ -198,7 +198,7 @@ class SqlTx:
         row = self._c.execute(self._q.find_execution, (function_name, name)).fetchone()
         return None if row is None else exec_from_row(row)
 
-    def update_execution(self, record: ExecutionRecord) -> None:
+    def update_execution(self, record: ExecutionRecord, *, final: bool = False) -> None:
         values = exec_values(record)
         stored = self._stored.get(record.key)
         if stored is None:

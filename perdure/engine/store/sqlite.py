@@ -382,10 +382,11 @@ class _SqliteTx(SqlTx):
         record = cache.records.get(arn)
         return _exec_from_row(row) if record is None else record.copy()
 
-    def update_execution(self, record: ExecutionRecord) -> None:
+    def update_execution(self, record: ExecutionRecord, *, final: bool = False) -> None:
         super().update_execution(record)
         self._rows[record.arn] = (record.key, *self._stored[record.key])
-        self._records[record.arn] = record.copy()
+        # The record as written, for the cache: the caller's own when it changes it no more.
+        self._records[record.arn] = record if final else record.copy()
 
     def set_timer(self, execution_key: int, operation_id: str, kind: TimerKind, due: datetime) -> None:
         super().set_timer(execution_key, operation_id, kind, due)
