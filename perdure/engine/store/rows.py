@@ -106,6 +106,8 @@ def exec_from_row(row: Sequence[Any]) -> ExecutionRecord:
 
 
 def exec_values(r: ExecutionRecord) -> tuple[Any, ...]:
+    # The None tests of `opt_to_us` and `error_to_json` are written inline: this runs for
+    # every checkpoint, and most of these members are None.
     return (
         r.arn,
         r.execution_id,
@@ -115,18 +117,18 @@ def exec_values(r: ExecutionRecord) -> tuple[Any, ...]:
         r.status._value_,  # `.value` is a property: this runs for every checkpoint
         r.input_payload,
         to_us(r.start_timestamp),
-        opt_to_us(r.end_timestamp),
+        None if r.end_timestamp is None else to_us(r.end_timestamp),
         r.execution_timeout,
         r.result,
-        error_to_json(r.error),
+        None if r.error is None else error_to_json(r.error),
         None if r.closing_status is None else r.closing_status.value,
         r.checkpoint_token,
         r.request_id,
-        opt_to_us(r.invocation_started),
+        None if r.invocation_started is None else to_us(r.invocation_started),
         r.next_event_id,
         r.operation_count,
         int(r.needs_invocation),
-        opt_to_us(r.invoke_after),
+        None if r.invoke_after is None else to_us(r.invoke_after),
         r.failed_invocations,
         r.invocation_count,
         ",".join(r.updated_operation_ids),
@@ -143,12 +145,9 @@ def op_values(op: Operation) -> tuple[Any, ...]:
     attempt = next_attempt = scheduled_end = result = error = replay = input_payload = callback_id = None
     if op.step_details is not None:
         d = op.step_details
-        attempt, next_attempt, result, error = (
-            d.attempt,
-            opt_to_us(d.next_attempt_timestamp),
-            d.result,
-            d.error,
-        )
+        attempt, result, error = d.attempt, d.result, d.error
+        if d.next_attempt_timestamp is not None:  # inline None tests: this runs for every write
+            next_attempt = to_us(d.next_attempt_timestamp)
     elif op.wait_details is not None:
         scheduled_end = opt_to_us(op.wait_details.scheduled_end_timestamp)
     elif op.context_details is not None:
@@ -173,12 +172,12 @@ def op_values(op: Operation) -> tuple[Any, ...]:
         op.name,
         op.sub_type,
         to_us(start_of(op)),
-        opt_to_us(op.end_timestamp),
+        None if op.end_timestamp is None else to_us(op.end_timestamp),
         attempt,
         next_attempt,
         scheduled_end,
         result,
-        error_to_json(error),
+        None if error is None else error_to_json(error),
         replay,
         input_payload,
         callback_id,

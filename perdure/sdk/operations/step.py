@@ -234,7 +234,8 @@ def step_operation(
     """
     refuse_factory("step", func)
     name = name or getattr(func, "_original_name", None)
-    validate_name("operation name", name)
+    if name is not None:  # most steps have none: no call
+        validate_name("operation name", name)
     config = config or _DEFAULT_CONFIG
     identity = scope.new_identity(_STEP, config.sub_type or _STEP_SUB_TYPE, name)
     return StepOperation(func, config, scope.state, identity, scope.logger, off_loop=off_loop)
