@@ -78,7 +78,7 @@ def _write_init(cls: type[Any], *, slots: bool) -> Callable[..., None]:
     positional: list[str] = []
     keywords: list[str] = []  # keyword-only, after a `*`, as dataclasses writes them
     body: list[str] = []
-    assignments: list[str] = []
+    values: list[str] = []
     fields = _supported_fields(cls)
     for position, f in enumerate(fields):
         parameters = keywords if f.kw_only else positional
@@ -92,23 +92,28 @@ def _write_init(cls: type[Any], *, slots: bool) -> Callable[..., None]:
             value = f"_factory{position}() if {f.name} is _FACTORY else {f.name}"
         else:
             parameters.append(f.name)
-        if slots:
-            setter = f"_set{position}"
-            namespace[setter] = _slot(cls, f.name).__set__
-            body.append(f"    {setter}(self, {value})\n")
-            assignments.append(f"        self.{f.name} = {value}\n")
-        else:
+        values.append(value)
+        if not slots:
             body.append(f"    _setattr(self, {f.name!r}, {value})\n")
     if slots and len(fields) >= _SWAP_FIELDS:
-        namespace.update(_type=type, _value_type=cls, _builder=_builder(cls), _set_class=_SET_CLASS)
+        # The subclass's path is one line (a loop over the descriptors): the source, which
+        # is compiled when the class first builds a value, stays short.
+        setters = tuple(_slot(cls, f.name).__set__ for f in fields)
+        namespace.update(
+            _type=type, _value_type=cls, _builder=_builder(cls), _set_class=_SET_CLASS, _fill=_filler(setters)
+        )
         body = [
             "    if _type(self) is _value_type:\n",
             "        _set_class(self, _builder)\n",
-            *assignments,
+            *(f"        self.{f.name} = {value}\n" for f, value in zip(fields, values, strict=True)),
             "        self.__class__ = _value_type\n",
-            "    else:  # a subclass's value\n",
-            *(f"    {line}" for line in body),
+            "    else:  # a subclass's value, through the slots' descriptors\n",
+            f"        _fill(self, ({', '.join(values)},))\n",
         ]
+    elif slots:
+        for position, (f, value) in enumerate(zip(fields, values, strict=True)):
+            namespace[f"_set{position}"] = _slot(cls, f.name).__set__
+            body.append(f"    _set{position}(self, {value})\n")
     if hasattr(cls, "__post_init__"):
         body.append("    self.__post_init__()\n")
     lines = body or ["    pass\n"]
@@ -121,6 +126,16 @@ def _write_init(cls: type[Any], *, slots: bool) -> Callable[..., None]:
     init.__doc__ = None  # as the dataclass's own, with its annotations
     init.__annotations__ = {f.name: f.type for f in fields} | {"return": None}
     return init
+
+
+def _filler(setters: tuple[Callable[[Any, Any], None], ...]) -> Callable[[Any, tuple[Any, ...]], None]:
+    """Sets a value's slots through their descriptors' `__set__` (`setters`), in order."""
+
+    def fill(self: Any, values: tuple[Any, ...]) -> None:
+        for set_slot, value in zip(setters, values, strict=True):
+            set_slot(self, value)
+
+    return fill
 
 
 def _builder(cls: type[Any]) -> type[Any]:
