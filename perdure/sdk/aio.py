@@ -194,6 +194,8 @@ class AsyncRuntime:
         """An operation suspended: the invocation ends, cancelling siblings is expected."""
         self.failure: BaseException | None = None
         """A misuse seen on the loop; it becomes the invocation's outcome."""
+        self.turn_due = 0.0
+        """When a task alone on the loop next gives the loop a turn (`drive_from`)."""
         self.threads: set[concurrent.futures.Future[Any]] = set()
         invocation.cleanup.callback(self._join_threads)
         if _loop_thread is not None and _loop_thread.ident is not None:
@@ -327,12 +329,25 @@ class AsyncRuntime:
     async def drive_from(self, flow: Flow[T], request: Request) -> T:
         """Continue `flow` from its pending `request`."""
         state = self.state
+        tasks = _tasks
         while True:
             value: Any = None
             error: BaseException | None = None
             try:
                 if type(request) is Checkpoint:
-                    await state.acheckpoint(request.update)
+                    if tasks.live == 1:
+                        # Alone on the loop (``await ctx.step(...)`` in sequence, no other
+                        # execution on it), the update is sent on the loop's thread when the
+                        # writer is idle: no task could run while the loop waits. Callbacks
+                        # could (another execution arriving, a protocol's I/O): the loop gets
+                        # a turn at least every `LONE_TURN_SECONDS`.
+                        await state.acheckpoint(request.update, alone=True)
+                        now = state.clock.monotonic()
+                        if now >= self.turn_due:
+                            self.turn_due = now + LONE_TURN_SECONDS
+                            await asyncio.sleep(0)
+                    else:
+                        await state.acheckpoint(request.update)
                 else:
                     value = await self.call(request)  # type: ignore[arg-type]
             except BaseException as exc:  # thrown into the flow, which decides
@@ -409,17 +424,46 @@ class AsyncRuntime:
 
 # ---------------------------------------------------------------- the event loop
 
+
+LONE_TURN_SECONDS = 0.001
+"""The longest a task alone on the loop keeps it while its checkpoints commit on the loop's
+thread, before it lets the loop run what else is due."""
+
+
+class _TaskCount:
+    """The tasks of the process's loop not yet done, counted by its task factory (every
+    `create_task`, `gather` of coroutines, `TaskGroup` and `run_coroutine_threadsafe` makes
+    its tasks through it). Touched only on the loop's thread."""
+
+    __slots__ = ("live",)
+
+    def __init__(self) -> None:
+        self.live = 0
+
+    def factory(self, loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, **kwargs)
+        self.live += 1
+        asyncio.Task.add_done_callback(task, self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self.live -= 1
+
+
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_thread: threading.Thread | None = None
 _loop_lock = threading.Lock()
+_tasks = _TaskCount()
 
 
 def process_loop() -> asyncio.AbstractEventLoop:
     """The process's event loop, started on its own daemon thread on first use."""
-    global _loop, _loop_thread
+    global _loop, _loop_thread, _tasks
     with _loop_lock:
         if _loop is None or _loop.is_closed() or _loop_thread is None or not _loop_thread.is_alive():
             loop = asyncio.new_event_loop()
+            _tasks = _TaskCount()
+            loop.set_task_factory(_tasks.factory)
             ready = threading.Event()
 
             def serve() -> None:

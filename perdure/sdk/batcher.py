@@ -29,7 +29,10 @@ Batching rules:
   caller takes the queue and sends it on its own thread (the in-process link then runs the
   engine, and its commit, there). It returns, as any sync caller, only once the response
   has been merged, so only after the commit holding its update is durable; what it saves
-  is the two thread hand-offs (caller to sender and back) of every sequential step.
+  is the two thread hand-offs (caller to sender and back) of every sequential step. An
+  async caller does the same when its task is the only one on its event loop
+  (`acheckpoint(alone=True)`): the send then blocks a loop that has nothing else to run,
+  and saves the hand-offs and the loop's wake-up.
 
 Responses: the checkpoint token is chained from each response. A response without a token
 means the execution completed (when the request carried an EXECUTION update) or the token
@@ -251,14 +254,16 @@ class _LoopWaiter:
     """One async caller: an `Acknowledgement` of its event loop, released from the sender thread.
 
     The sender releases the loop waiters of one response together (`_release_on_loops`):
-    one thread-safe call, so one wake-up of the loop, per loop and response.
+    one thread-safe call, so one wake-up of the loop, per loop and response. A waiter whose
+    request is sent on its loop's own thread (`here`) is released there, directly.
     """
 
-    __slots__ = ("ack", "error", "released")
+    __slots__ = ("ack", "error", "here", "released")
 
     def __init__(self, ack: Acknowledgement) -> None:
         self.ack = ack
         self.released = False
+        self.here = False
         self.error: BaseException | None = None
 
     def release(self, error: BaseException | None = None) -> None:
@@ -447,15 +452,19 @@ class CheckpointBatcher:
             self._enqueue(update, None)
             return
         waiter = _Waiter()
-        batch = self._enqueue(update, waiter)
+        batch = self._enqueue(update, waiter, here=True)
         if batch is not None:
             self._send_here(batch)
         waiter.wait()
         if waiter.error is not None:
             raise waiter.error
 
-    def acheckpoint(self, update: OperationUpdate | None) -> Acknowledgement:
+    def acheckpoint(self, update: OperationUpdate | None, *, alone: bool = False) -> Acknowledgement:
         """Queue `update` as a sync update whose acknowledgement is awaited, not blocked on.
+
+        With `alone` (the calling task is the only task of its loop), a lone caller sends
+        its own request, as a sync one does (module doc), and the acknowledgement is done
+        when this returns.
 
         Returns:
             An acknowledgement for the running loop, done once the update is persisted and
@@ -464,14 +473,18 @@ class CheckpointBatcher:
         import asyncio  # only the async face calls this: sync handlers never load asyncio
 
         ack = Acknowledgement(asyncio.get_running_loop())
-        self._enqueue(update, _LoopWaiter(ack))
+        waiter = _LoopWaiter(ack)
+        batch = self._enqueue(update, waiter, here=alone)
+        if batch is not None:
+            waiter.here = True
+            self._send_here(batch)
         return ack
 
     def _enqueue(
-        self, update: OperationUpdate | None, waiter: _Waiter | _LoopWaiter | None
+        self, update: OperationUpdate | None, waiter: _Waiter | _LoopWaiter | None, *, here: bool = False
     ) -> list[_Item] | None:
-        """Queue one item; the batch to send on the calling thread, if it is a lone
-        `_Waiter`'s turn to send (module doc), else None."""
+        """Queue one item; the batch to send on the calling thread, if the caller may send
+        there (`here`) and it is a lone caller's turn to send (module doc), else None."""
         sync = waiter is not None
         item = _Item(update, estimate_update_bytes(update) if update else 0, waiter)
         with self._lock:
@@ -503,7 +516,7 @@ class CheckpointBatcher:
                 and not self._inflight
                 and self._queued_sync == 1
                 and self._expected_sync == 1
-                and type(waiter) is _Waiter
+                and here
                 and len(queue) <= self._limits.max_updates
                 and (len(queue) == 1 or sum(i.size for i in queue) <= self._limits.max_bytes)
             ):
@@ -670,10 +683,14 @@ class CheckpointBatcher:
             self._expected_sync = max(len(waiters) + self._queued_sync, 1)
         on_loops: list[_LoopWaiter] = []
         for waiter in waiters:
-            if type(waiter) is _LoopWaiter:
-                on_loops.append(waiter)
-            else:
+            if type(waiter) is not _LoopWaiter:
                 waiter.release(error)
+            elif waiter.here:  # on its loop's thread, not yet awaited (`acheckpoint`)
+                waiter.released = True
+                waiter.error = error
+                waiter.ack.release_now(error)
+            else:
+                on_loops.append(waiter)
         if on_loops:
             _release_on_loops(on_loops, error)
 
