@@ -36,6 +36,7 @@ import inspect
 import threading
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from datetime import timedelta
+from types import CoroutineType
 from typing import Any, Generic, TypeVar, overload
 
 from perdure.wire.types import OperationSubType
@@ -91,33 +92,41 @@ class OperationTask(asyncio.Future[T], Generic[T]):
     future cancels the task that continues it. It remembers whether its outcome was consumed (awaited, gathered, its result
     read), so an operation the handler forgot to await is reported by name.
 
-    Attributes:
-        label: the operation, for messages (``step 'charge' (id 1ced...)``).
     """
 
-    def __init__(self, *, loop: asyncio.AbstractEventLoop, label: str) -> None:
-        super().__init__(loop=loop)
-        self.label = label
+    def __init__(self, runtime: AsyncRuntime, operation: OperationExecutor[Any]) -> None:
+        super().__init__(loop=runtime.loop)
+        self.runtime = runtime
+        self.operation = operation
         self.consumed = False
         self.runner: asyncio.Task[Any] | None = None
         """The task continuing the operation (None: it finished when it was called, or it
         has not started yet)."""
-        self.unstarted: _Unstarted | None = None
-        """The rest of the operation, while no task continues it yet (`AsyncRuntime.spawn`)."""
+        self.unstarted: tuple[Any, ...] | None = None
+        """The rest of the operation (`AsyncRuntime._continue`'s arguments), while no task
+        continues it yet: it is continued by a task made by a callback of the loop
+        (`AsyncRuntime._start_pending`), unless it is awaited first."""
 
     def __await__(self) -> Generator[Any, None, T]:
         self.consumed = True
-        unstarted = self.unstarted
-        if unstarted is not None and unstarted.runtime.unstarted == 1:
+        rest = self.unstarted
+        if rest is not None and self.runtime.unstarted == 1:
             # Awaited before its task was made, and no other operation waits to start
             # before it: the awaiting task continues it itself (no task of its own, two
             # turns of the loop fewer); cancelling this future cancels the awaiting task.
-            unstarted.take()
+            runtime = self.runtime
+            self.unstarted = None
+            runtime.unstarted -= 1
             self.runner = asyncio.current_task()
-            yield from unstarted.runtime._continue(*unstarted.rest).__await__()
+            yield from runtime._continue(*rest).__await__()
         return (yield from super().__await__())
 
     __iter__ = __await__
+
+    @property
+    def label(self) -> str:
+        """The operation, for messages (``step 'charge' (id 1ced...)``)."""
+        return _label(self.operation)
 
     def result(self) -> T:
         self.consumed = True
@@ -138,27 +147,6 @@ class OperationTask(asyncio.Future[T], Generic[T]):
         if runner is not None and not runner.done():
             runner.cancel(msg)
         return super().cancel(msg)
-
-
-class _Unstarted:
-    """An operation whose flow waits for its first I/O and for a task to continue it: the
-    task is made by a callback of the loop (`AsyncRuntime._start`), unless the operation
-    is awaited first (`OperationTask.__await__`)."""
-
-    __slots__ = ("handle", "rest", "runtime")
-
-    def __init__(self, runtime: AsyncRuntime, rest: tuple[Any, ...], handle: asyncio.Handle | None) -> None:
-        self.runtime = runtime
-        self.rest = rest
-        self.handle = handle
-
-    def take(self) -> None:
-        """Claim the operation (from its start callback or from its awaiter): once."""
-        task: OperationTask[Any] = self.rest[0]
-        task.unstarted = None
-        self.runtime.unstarted -= 1
-        if self.handle is not None:
-            self.handle.cancel()
 
 
 def _label(operation: OperationExecutor[Any]) -> str:
@@ -196,6 +184,8 @@ class AsyncRuntime:
         """A misuse seen on the loop; it becomes the invocation's outcome."""
         self.turn_due = 0.0
         """When a task alone on the loop next gives the loop a turn (`drive_from`)."""
+        self.to_start: list[OperationTask[Any]] = []
+        """Operations called since the loop last ran `_start_pending`, in call order."""
         self.threads: set[concurrent.futures.Future[Any]] = set()
         invocation.cleanup.callback(self._join_threads)
         if _loop_thread is not None and _loop_thread.ident is not None:
@@ -228,7 +218,7 @@ class AsyncRuntime:
                 "the async code of its own handler"
             )
         flip_after = scope.enter(operation.identity)
-        task: OperationTask[T] = OperationTask(loop=self.loop, label=_label(operation))
+        task: OperationTask[T] = OperationTask(self, operation)
         self.operations.append(task)
         scope._created.append(task)
         flow = operation.flow()
@@ -240,19 +230,28 @@ class AsyncRuntime:
         except BaseException as exc:
             self._settle(task, scope, operation, flip_after, then, None, exc)
             return task
-        unstarted = _Unstarted(self, (task, scope, operation, flip_after, then, flow, request), None)
-        task.unstarted = unstarted
+        task.unstarted = (task, scope, operation, flip_after, then, flow, request)
         self.unstarted += 1
-        unstarted.handle = self.loop.call_soon(self._start, task)
+        to_start = self.to_start
+        if not to_start:  # one callback starts every operation called before it runs
+            self.loop.call_soon(self._start_pending)
+        to_start.append(task)
         return task
+
+    def _start_pending(self) -> None:
+        to_start, self.to_start = self.to_start, []
+        for task in to_start:
+            if task.unstarted is not None:
+                self._start(task)
 
     def _start(self, task: OperationTask[Any]) -> None:
         """Continue `task`'s operation in a task of its own (it was not awaited at once)."""
-        unstarted = task.unstarted
-        if unstarted is None:
+        rest = task.unstarted
+        if rest is None:
             return
-        unstarted.take()
-        runner = self.loop.create_task(self._continue(*unstarted.rest))
+        task.unstarted = None
+        self.unstarted -= 1
+        runner = self.loop.create_task(self._continue(*rest))
         task.runner = runner
         self.track(runner)
 
@@ -330,6 +329,8 @@ class AsyncRuntime:
         """Continue `flow` from its pending `request`."""
         state = self.state
         tasks = _tasks
+        has_plugins = state.plugins.has_plugins
+        checkpointer = state.checkpointer or state  # the state raises when there is none
         while True:
             value: Any = None
             error: BaseException | None = None
@@ -341,15 +342,21 @@ class AsyncRuntime:
                         # writer is idle: no task could run while the loop waits. Callbacks
                         # could (another execution arriving, a protocol's I/O): the loop gets
                         # a turn at least every `LONE_TURN_SECONDS`.
-                        await state.acheckpoint(request.update, alone=True)
+                        ack = checkpointer.acheckpoint_alone(request.update)
+                        if ack is not None:
+                            await ack
                         now = state.clock.monotonic()
                         if now >= self.turn_due:
                             self.turn_due = now + LONE_TURN_SECONDS
                             await asyncio.sleep(0)
                     else:
                         await state.acheckpoint(request.update)
-                else:
+                elif request.off_loop or has_plugins:  # type: ignore[union-attr]
                     value = await self.call(request)  # type: ignore[arg-type]
+                else:  # `_call`'s on-loop case, without its frame
+                    value = request.func()  # type: ignore[union-attr]
+                    if type(value) is CoroutineType or inspect.isawaitable(value):
+                        value = await value
             except BaseException as exc:  # thrown into the flow, which decides
                 error = exc
             try:
@@ -399,7 +406,8 @@ class AsyncRuntime:
         except BaseException as exc:
             raised = exc
         for operation in self.operations:  # each gets its task, cancelled with the others
-            self._start(operation)
+            if operation.unstarted is not None:
+                self._start(operation)
         self.closing = True
         pending = [task for task in self.tasks if not task.done()]
         for task in pending:
@@ -425,7 +433,7 @@ class AsyncRuntime:
 # ---------------------------------------------------------------- the event loop
 
 
-LONE_TURN_SECONDS = 0.001
+LONE_TURN_SECONDS = 0.005
 """The longest a task alone on the loop keeps it while its checkpoints commit on the loop's
 thread, before it lets the loop run what else is due."""
 

@@ -24,14 +24,14 @@ Batching rules:
   changes what it does: by a first sync caller, or when every sync caller it expects has
   arrived (fewer thread switches under the GIL); and once: the callers that queue before
   it runs do not notify it again;
-- a lone sync caller sends its own request: when the sender is idle, no request is in
-  flight, no other sync caller is queued or expected and the queue fits one request, the
+- a lone sync caller sends its own request: when the sender holds no batch (it is idle,
+  or has released the waiters of its last request), no request is in flight, no other sync caller is queued or expected and the queue fits one request, the
   caller takes the queue and sends it on its own thread (the in-process link then runs the
   engine, and its commit, there). It returns, as any sync caller, only once the response
   has been merged, so only after the commit holding its update is durable; what it saves
   is the two thread hand-offs (caller to sender and back) of every sequential step. An
   async caller does the same when its task is the only one on its event loop
-  (`acheckpoint(alone=True)`): the send then blocks a loop that has nothing else to run,
+  (`acheckpoint_alone`): the send then blocks a loop that has nothing else to run,
   and saves the hand-offs and the loop's wake-up.
 
 Responses: the checkpoint token is chained from each response. A response without a token
@@ -254,16 +254,14 @@ class _LoopWaiter:
     """One async caller: an `Acknowledgement` of its event loop, released from the sender thread.
 
     The sender releases the loop waiters of one response together (`_release_on_loops`):
-    one thread-safe call, so one wake-up of the loop, per loop and response. A waiter whose
-    request is sent on its loop's own thread (`here`) is released there, directly.
+    one thread-safe call, so one wake-up of the loop, per loop and response.
     """
 
-    __slots__ = ("ack", "error", "here", "released")
+    __slots__ = ("ack", "error", "released")
 
     def __init__(self, ack: Acknowledgement) -> None:
         self.ack = ack
         self.released = False
-        self.here = False
         self.error: BaseException | None = None
 
     def release(self, error: BaseException | None = None) -> None:
@@ -295,11 +293,32 @@ def _resolve(acks: list[Acknowledgement], error: BaseException | None) -> None:
             raise
 
 
+class _Sent:
+    """The waiter of a lone caller that sends its own request: it reads the outcome from the
+    writer when the send returns (`CheckpointBatcher._raise_if_stopped`)."""
+
+    __slots__ = ()
+
+    def release(self, error: BaseException | None = None) -> None:
+        pass
+
+
+_SENT = _Sent()
+
+_ASYNC, _SYNC, _LOOP, _ALONE = range(4)
+"""What queues an update (`CheckpointBatcher._enqueue`): an async update; a blocking sync
+caller; an awaiting one; an awaiting one alone on its loop (it may send its own request)."""
+
+
+def _revoked() -> SuspendExecution:
+    return SuspendExecution("the checkpoint token was revoked; the invocation stops")
+
+
 @dataclass(slots=True)
 class _Item:
     update: OperationUpdate | None  # None: an empty "refresh" request
     size: int
-    waiter: _Waiter | _LoopWaiter | None
+    waiter: _Waiter | _LoopWaiter | _Sent | None
 
 
 @dataclass
@@ -377,6 +396,8 @@ class CheckpointBatcher:
         """Sync items in `_queue`."""
         self._idle = False
         """The sender waits for a first item."""
+        self._busy = False
+        """The sender holds a batch: from taking its first item until its waiters are released."""
         self._inflight = False
         """A caller is sending a request on its own thread (`_send_here`)."""
         self._woken = False
@@ -449,44 +470,51 @@ class CheckpointBatcher:
             OrphanedChildException: the enclosing context (or the execution) completed.
         """
         if not sync:
-            self._enqueue(update, None)
+            self._enqueue(update, _ASYNC)
             return
-        waiter = _Waiter()
-        batch = self._enqueue(update, waiter, here=True)
-        if batch is not None:
-            self._send_here(batch)
+        waiter = self._enqueue(update, _SYNC)
+        if type(waiter) is list:
+            self._send_here(waiter)
+            self._raise_if_stopped()
+            return
+        assert type(waiter) is _Waiter
         waiter.wait()
         if waiter.error is not None:
             raise waiter.error
 
-    def acheckpoint(self, update: OperationUpdate | None, *, alone: bool = False) -> Acknowledgement:
+    def acheckpoint(self, update: OperationUpdate | None) -> Acknowledgement:
         """Queue `update` as a sync update whose acknowledgement is awaited, not blocked on.
-
-        With `alone` (the calling task is the only task of its loop), a lone caller sends
-        its own request, as a sync one does (module doc), and the acknowledgement is done
-        when this returns.
 
         Returns:
             An acknowledgement for the running loop, done once the update is persisted and
             merged (or failed with the error `checkpoint` would raise).
         """
-        import asyncio  # only the async face calls this: sync handlers never load asyncio
+        waiter = self._enqueue(update, _LOOP)
+        assert type(waiter) is _LoopWaiter
+        return waiter.ack
 
-        ack = Acknowledgement(asyncio.get_running_loop())
-        waiter = _LoopWaiter(ack)
-        batch = self._enqueue(update, waiter, here=alone)
-        if batch is not None:
-            waiter.here = True
-            self._send_here(batch)
-        return ack
+    def acheckpoint_alone(self, update: OperationUpdate | None) -> Acknowledgement | None:
+        """`acheckpoint` for a task alone on its loop: a lone caller sends its own request,
+        as a sync one does (module doc), and then there is nothing to await (None).
+
+        Raises:
+            As `checkpoint`, for an update sent here.
+        """
+        waiter = self._enqueue(update, _ALONE)
+        if type(waiter) is list:
+            self._send_here(waiter)
+            self._raise_if_stopped()
+            return None
+        assert type(waiter) is _LoopWaiter
+        return waiter.ack
 
     def _enqueue(
-        self, update: OperationUpdate | None, waiter: _Waiter | _LoopWaiter | None, *, here: bool = False
-    ) -> list[_Item] | None:
-        """Queue one item; the batch to send on the calling thread, if the caller may send
-        there (`here`) and it is a lone caller's turn to send (module doc), else None."""
-        sync = waiter is not None
-        item = _Item(update, estimate_update_bytes(update) if update else 0, waiter)
+        self, update: OperationUpdate | None, kind: int
+    ) -> list[_Item] | _Waiter | _LoopWaiter | None:
+        """Queue one item of `kind`: for a sync caller, its waiter, or the batch to send on
+        its own thread if it is a lone caller's turn to send (module doc, `_SENT`); None
+        for an async update."""
+        item = _Item(update, estimate_update_bytes(update) if update else 0, None)
         with self._lock:
             if update is not None:
                 self._refuse_if_closed(update)
@@ -497,7 +525,7 @@ class CheckpointBatcher:
                 )
             queue = self._queue
             queue.append(item)
-            if not sync:
+            if kind == _ASYNC:
                 if (
                     self._loop is not None
                     and self._idle
@@ -512,19 +540,28 @@ class CheckpointBatcher:
                 return None
             self._queued_sync += 1
             if (
-                self._idle
+                kind != _LOOP
+                and not self._busy
                 and not self._inflight
                 and self._queued_sync == 1
                 and self._expected_sync == 1
-                and here
                 and len(queue) <= self._limits.max_updates
                 and (len(queue) == 1 or sum(i.size for i in queue) <= self._limits.max_bytes)
             ):
+                item.waiter = _SENT
                 batch = list(queue)
                 queue.clear()
                 self._queued_sync = 0
                 self._inflight = True
                 return batch
+            waiter: _Waiter | _LoopWaiter
+            if kind == _SYNC:
+                waiter = _Waiter()
+            else:
+                import asyncio  # only the async face gets here: sync handlers never load asyncio
+
+                waiter = _LoopWaiter(Acknowledgement(asyncio.get_running_loop()))
+            item.waiter = waiter
             if not self._woken and (
                 self._idle
                 or self._stopping
@@ -534,7 +571,14 @@ class CheckpointBatcher:
                 # Once: the callers that queue before the sender runs find it already woken.
                 self._woken = True
                 self._cond.notify()
-            return None
+            return waiter
+
+    def _raise_if_stopped(self) -> None:
+        """After a lone caller's own request: raise what its waiter would have been given."""
+        if self._failure is not None:
+            raise self._failure
+        if self.revoked:
+            raise _revoked()
 
     def _send_here(self, batch: list[_Item]) -> None:
         """Send `batch` on the calling thread (its waiters are released or failed)."""
@@ -556,7 +600,7 @@ class CheckpointBatcher:
         if self._failure is not None:
             raise self._failure
         if self.revoked:
-            raise SuspendExecution("the checkpoint token was revoked; the invocation stops")
+            raise _revoked()
         if self.execution_completed:
             raise OrphanedChildException("the execution has already completed", update.id)
         if self._orphans.is_orphaned(update):
@@ -607,6 +651,7 @@ class CheckpointBatcher:
                 self._idle = False
             batch: list[_Item] = []
             self._collecting = batch
+            self._busy = True
             size = 0
             syncs = self._gathered = 0
             started = self._clock.monotonic()
@@ -679,18 +724,16 @@ class CheckpointBatcher:
     def _release(self, batch: list[_Item], error: BaseException | None) -> None:
         waiters = [item.waiter for item in batch if item.waiter is not None]
         with self._cond:
-            # Counted before the release: a released caller may queue again at once.
+            # Counted before the release: a released caller may queue again at once (and
+            # send its own request: the sender holds no batch any more).
             self._expected_sync = max(len(waiters) + self._queued_sync, 1)
+            self._busy = False
         on_loops: list[_LoopWaiter] = []
         for waiter in waiters:
-            if type(waiter) is not _LoopWaiter:
-                waiter.release(error)
-            elif waiter.here:  # on its loop's thread, not yet awaited (`acheckpoint`)
-                waiter.released = True
-                waiter.error = error
-                waiter.ack.release_now(error)
-            else:
+            if type(waiter) is _LoopWaiter:
                 on_loops.append(waiter)
+            else:
+                waiter.release(error)
         if on_loops:
             _release_on_loops(on_loops, error)
 
@@ -705,8 +748,7 @@ class CheckpointBatcher:
     def _stop_revoked(self, batch: list[_Item]) -> None:
         with self._cond:
             self.revoked = True
-        signal = SuspendExecution("the checkpoint token was revoked; the invocation stops")
-        self._release(batch + self._drain(), signal)
+        self._release(batch + self._drain(), _revoked())
 
     def _stop_failed(self, batch: list[_Item], exc: Exception) -> None:
         if isinstance(exc, CheckpointError):

@@ -49,9 +49,12 @@ class Checkpointer(Protocol):
         """Record `update` (None: fetch the latest state); with `sync`, return once merged."""
         ...
 
-    def acheckpoint(self, update: OperationUpdate | None, *, alone: bool = False) -> Awaitable[None]:
-        """Record `update`; the awaitable is done once it is merged (the async face).
-        `alone`: the calling task is the only task of its loop."""
+    def acheckpoint(self, update: OperationUpdate | None) -> Awaitable[None]:
+        """Record `update`; the awaitable is done once it is merged (the async face)."""
+        ...
+
+    def acheckpoint_alone(self, update: OperationUpdate | None) -> Awaitable[None] | None:
+        """`acheckpoint` from the only task of its loop: None when merged already."""
         ...
 
 
@@ -173,15 +176,19 @@ class ExecutionState:
             raise RuntimeError("no checkpoint writer is attached to this execution state")
         self.checkpointer.checkpoint(update, sync=is_sync)
 
-    def acheckpoint(self, update: OperationUpdate | None = None, *, alone: bool = False) -> Awaitable[None]:
-        """Hand `update` to the checkpoint writer; await the result to know it is merged.
-
-        `alone`: the calling task is the only task of its event loop, so the writer may
-        send the update on the loop's thread (`CheckpointBatcher.acheckpoint`).
-        """
+    def acheckpoint(self, update: OperationUpdate | None = None) -> Awaitable[None]:
+        """Hand `update` to the checkpoint writer; await the result to know it is merged."""
         if self.checkpointer is None:
             raise RuntimeError("no checkpoint writer is attached to this execution state")
-        return self.checkpointer.acheckpoint(update, alone=alone)
+        return self.checkpointer.acheckpoint(update)
+
+    def acheckpoint_alone(self, update: OperationUpdate | None) -> Awaitable[None] | None:
+        """`acheckpoint` from the only task of its event loop: the writer may send the update
+        on the loop's thread (`CheckpointBatcher.acheckpoint_alone`); then it is merged
+        when this returns, and the result is None."""
+        if self.checkpointer is None:
+            raise RuntimeError("no checkpoint writer is attached to this execution state")
+        return self.checkpointer.acheckpoint_alone(update)
 
     def on_close(self, hook: Callable[[], None]) -> None:
         """Run `hook` when the invocation ends, before the checkpoint writer stops.

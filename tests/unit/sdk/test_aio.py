@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from perdure.sdk.aio import AsyncDurableContext, process_loop
+from perdure.sdk.aio import LONE_TURN_SECONDS, AsyncDurableContext, process_loop
 from perdure.sdk.completion import CompletionConfig, MapConfig, ParallelConfig
 from perdure.sdk.config import Duration, StepConfig
 from perdure.sdk.context import DurableContext, durable_step, durable_with_child_context
@@ -208,7 +208,7 @@ def test_a_lone_task_gives_the_loop_a_turn_between_slow_checkpoints() -> None:
                 events.append(f"checkpoint {names[0]}")
                 if names[0] == "s0":
                     process_loop().call_soon_threadsafe(events.append, "callback")
-                time.sleep(0.002)  # longer than a lone task keeps the loop
+                time.sleep(LONE_TURN_SECONDS * 1.2)  # longer than a lone task keeps the loop
             return super().checkpoint_durable_execution(request)
 
     async def body(_: StepContext) -> None:
