@@ -34,6 +34,7 @@ import concurrent.futures
 import contextvars
 import inspect
 import threading
+import time
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from datetime import timedelta
 from types import CoroutineType
@@ -52,7 +53,7 @@ from .errors import (
     OperationCancelledError,
 )
 from .invocation import Invocation, is_suspension
-from .operations._base import Checkpoint, Flow, OperationExecutor, Request, UserCall
+from .operations._base import Checkpoint, Flow, OperationExecutor, OperationIdentity, Request, UserCall
 from .operations._batch import BatchRun, MissingOutcome, Replayer, replay_batch
 from .operations.callback import Callback, callback_operation
 from .operations.child_context import child_operation
@@ -94,10 +95,10 @@ class OperationTask(asyncio.Future[T], Generic[T]):
 
     """
 
-    def __init__(self, runtime: AsyncRuntime, operation: OperationExecutor[Any]) -> None:
+    def __init__(self, runtime: AsyncRuntime, identity: OperationIdentity) -> None:
         super().__init__(loop=runtime.loop)
         self.runtime = runtime
-        self.operation = operation
+        self.identity = identity
         self.consumed = False
         self.runner: asyncio.Task[Any] | None = None
         """The task continuing the operation (None: it finished when it was called, or it
@@ -126,7 +127,7 @@ class OperationTask(asyncio.Future[T], Generic[T]):
     @property
     def label(self) -> str:
         """The operation, for messages (``step 'charge' (id 1ced...)``)."""
-        return _label(self.operation)
+        return _label(self.identity)
 
     def result(self) -> T:
         self.consumed = True
@@ -149,8 +150,7 @@ class OperationTask(asyncio.Future[T], Generic[T]):
         return super().cancel(msg)
 
 
-def _label(operation: OperationExecutor[Any]) -> str:
-    identity = operation.identity
+def _label(identity: OperationIdentity) -> str:
     kind = (identity.sub_type or identity.operation_type.value).lower()
     named = f" {identity.name!r}" if identity.name else ""
     return f"{kind}{named} (id {identity.operation_id})"
@@ -213,12 +213,12 @@ class AsyncRuntime:
             running = None
         if running is not self.loop:
             raise DurableUsageError(
-                f"{_label(operation)} was called outside the invocation's event loop (from a sync "
+                f"{_label(operation.identity)} was called outside the invocation's event loop (from a sync "
                 "step body, another thread or another loop): an AsyncDurableContext is used only by "
                 "the async code of its own handler"
             )
         flip_after = scope.enter(operation.identity)
-        task: OperationTask[T] = OperationTask(self, operation)
+        task: OperationTask[T] = OperationTask(self, operation.identity)
         self.operations.append(task)
         scope._created.append(task)
         flow = operation.flow()
@@ -303,7 +303,7 @@ class AsyncRuntime:
         if isinstance(error, asyncio.CancelledError):
             if not (self.closing or self.suspending) and self.failure is None:
                 self.failure = OperationCancelledError(
-                    f"{_label(operation)} was cancelled while it ran (asyncio.timeout, wait_for, "
+                    f"{_label(operation.identity)} was cancelled while it ran (asyncio.timeout, wait_for, "
                     "Task.cancel or a TaskGroup whose sibling failed): a replay could not reproduce "
                     "where it stopped, so the execution fails; put the timeout inside the step body "
                     "instead (a timed-out body is a failed attempt, retried by the retry strategy)",
@@ -328,6 +328,7 @@ class AsyncRuntime:
     async def drive_from(self, flow: Flow[T], request: Request) -> T:
         """Continue `flow` from its pending `request`."""
         state = self.state
+        loop = self.loop
         tasks = _tasks
         has_plugins = state.plugins.has_plugins
         checkpointer = state.checkpointer or state  # the state raises when there is none
@@ -336,18 +337,22 @@ class AsyncRuntime:
             error: BaseException | None = None
             try:
                 if type(request) is Checkpoint:
-                    if tasks.live == 1:
+                    if tasks.live == 1 and loop.get_task_factory() is tasks.installed:
                         # Alone on the loop (``await ctx.step(...)`` in sequence, no other
                         # execution on it), the update is sent on the loop's thread when the
-                        # writer is idle: no task could run while the loop waits. Callbacks
-                        # could (another execution arriving, a protocol's I/O): the loop gets
-                        # a turn at least every `LONE_TURN_SECONDS`.
+                        # writer is idle and the service is in this process: no task could
+                        # run while the loop waits. Callbacks could (another execution
+                        # arriving, a protocol's I/O, timers): between checkpoints, the loop
+                        # runs them at least every `LONE_TURN_SECONDS`.
                         ack = checkpointer.acheckpoint_alone(request.update)
                         if ack is not None:
                             await ack
-                        now = state.clock.monotonic()
+                        now = time.monotonic()  # the loop's time, not the SDK's clock
                         if now >= self.turn_due:
                             self.turn_due = now + LONE_TURN_SECONDS
+                            # Twice: the first turn puts this task ahead of the timers and
+                            # I/O callbacks that fell due; they run in the second.
+                            await asyncio.sleep(0)
                             await asyncio.sleep(0)
                     else:
                         await state.acheckpoint(request.update)
@@ -441,12 +446,15 @@ thread, before it lets the loop run what else is due."""
 class _TaskCount:
     """The tasks of the process's loop not yet done, counted by its task factory (every
     `create_task`, `gather` of coroutines, `TaskGroup` and `run_coroutine_threadsafe` makes
-    its tasks through it). Touched only on the loop's thread."""
+    its tasks through it; one built by calling `asyncio.Task` itself is not counted). The
+    count is trusted only while `installed` is the loop's factory. Touched only on the
+    loop's thread."""
 
-    __slots__ = ("live",)
+    __slots__ = ("installed", "live")
 
     def __init__(self) -> None:
         self.live = 0
+        self.installed = self.factory
 
     def factory(self, loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
         task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, **kwargs)
@@ -471,7 +479,7 @@ def process_loop() -> asyncio.AbstractEventLoop:
         if _loop is None or _loop.is_closed() or _loop_thread is None or not _loop_thread.is_alive():
             loop = asyncio.new_event_loop()
             _tasks = _TaskCount()
-            loop.set_task_factory(_tasks.factory)
+            loop.set_task_factory(_tasks.installed)
             ready = threading.Event()
 
             def serve() -> None:

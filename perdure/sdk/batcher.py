@@ -31,8 +31,12 @@ Batching rules:
   has been merged, so only after the commit holding its update is durable; what it saves
   is the two thread hand-offs (caller to sender and back) of every sequential step. An
   async caller does the same when its task is the only one on its event loop
-  (`acheckpoint_alone`): the send then blocks a loop that has nothing else to run,
-  and saves the hand-offs and the loop's wake-up.
+  (`acheckpoint_alone`) and the client answers in this process (it says so with a true
+  `answers_in_process` attribute, as the in-process link's does: the engine commits and
+  answers without waiting on perdure's loop): the send then blocks a loop that has
+  nothing else to run for one local commit, and saves the hand-offs and the loop's
+  wake-up. To any other client (a remote service, whose round trip and retries could
+  hold the loop for long; a client that might wait on the loop itself) it queues.
 
 Responses: the checkpoint token is chained from each response. A response without a token
 means the execution completed (when the request carried an EXECUTION update) or the token
@@ -294,8 +298,8 @@ def _resolve(acks: list[Acknowledgement], error: BaseException | None) -> None:
 
 
 class _Sent:
-    """The waiter of a lone caller that sends its own request: it reads the outcome from the
-    writer when the send returns (`CheckpointBatcher._raise_if_stopped`)."""
+    """The waiter of a lone caller that sends its own request: it learns the outcome when
+    the send returns (`CheckpointBatcher._send_here`)."""
 
     __slots__ = ()
 
@@ -416,6 +420,9 @@ class CheckpointBatcher:
         self.execution_completed = False
         """The service answered without a token to a request with an EXECUTION update."""
         self.requests_sent = 0
+        self._alone = _ALONE if getattr(client, "answers_in_process", False) is True else _LOOP
+        """How `acheckpoint_alone` queues: a lone task sends its own request only to a
+        client that answers in this process (module doc)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = -1
         self._wake_scheduled = False
@@ -474,8 +481,9 @@ class CheckpointBatcher:
             return
         waiter = self._enqueue(update, _SYNC)
         if type(waiter) is list:
-            self._send_here(waiter)
-            self._raise_if_stopped()
+            error = self._send_here(waiter)
+            if error is not None:
+                raise error
             return
         assert type(waiter) is _Waiter
         waiter.wait()
@@ -489,31 +497,37 @@ class CheckpointBatcher:
             An acknowledgement for the running loop, done once the update is persisted and
             merged (or failed with the error `checkpoint` would raise).
         """
-        waiter = self._enqueue(update, _LOOP)
+        import asyncio  # only the async face calls this: sync handlers never load asyncio
+
+        waiter = self._enqueue(update, _LOOP, asyncio.get_running_loop())
         assert type(waiter) is _LoopWaiter
         return waiter.ack
 
     def acheckpoint_alone(self, update: OperationUpdate | None) -> Acknowledgement | None:
         """`acheckpoint` for a task alone on its loop: a lone caller sends its own request,
-        as a sync one does (module doc), and then there is nothing to await (None).
+        as a sync one does (module doc), and then there is nothing to await (None); only
+        to a client that answers in this process (module doc), else as `acheckpoint`.
 
         Raises:
             As `checkpoint`, for an update sent here.
         """
-        waiter = self._enqueue(update, _ALONE)
+        import asyncio
+
+        waiter = self._enqueue(update, self._alone, asyncio.get_running_loop())
         if type(waiter) is list:
-            self._send_here(waiter)
-            self._raise_if_stopped()
+            error = self._send_here(waiter)
+            if error is not None:
+                raise error
             return None
         assert type(waiter) is _LoopWaiter
         return waiter.ack
 
     def _enqueue(
-        self, update: OperationUpdate | None, kind: int
+        self, update: OperationUpdate | None, kind: int, loop: asyncio.AbstractEventLoop | None = None
     ) -> list[_Item] | _Waiter | _LoopWaiter | None:
-        """Queue one item of `kind`: for a sync caller, its waiter, or the batch to send on
-        its own thread if it is a lone caller's turn to send (module doc, `_SENT`); None
-        for an async update."""
+        """Queue one item of `kind`: for a sync caller, its waiter (an acknowledgement on
+        `loop` for an awaiting one), or the batch to send on its own thread if it is a lone
+        caller's turn to send (module doc, `_SENT`); None for an async update."""
         item = _Item(update, estimate_update_bytes(update) if update else 0, None)
         with self._lock:
             if update is not None:
@@ -554,13 +568,7 @@ class CheckpointBatcher:
                 self._queued_sync = 0
                 self._inflight = True
                 return batch
-            waiter: _Waiter | _LoopWaiter
-            if kind == _SYNC:
-                waiter = _Waiter()
-            else:
-                import asyncio  # only the async face gets here: sync handlers never load asyncio
-
-                waiter = _LoopWaiter(Acknowledgement(asyncio.get_running_loop()))
+            waiter = _Waiter() if loop is None else _LoopWaiter(Acknowledgement(loop))
             item.waiter = waiter
             if not self._woken and (
                 self._idle
@@ -573,15 +581,11 @@ class CheckpointBatcher:
                 self._cond.notify()
             return waiter
 
-    def _raise_if_stopped(self) -> None:
-        """After a lone caller's own request: raise what its waiter would have been given."""
-        if self._failure is not None:
-            raise self._failure
-        if self.revoked:
-            raise _revoked()
-
-    def _send_here(self, batch: list[_Item]) -> None:
-        """Send `batch` on the calling thread (its waiters are released or failed)."""
+    def _send_here(self, batch: list[_Item]) -> BaseException | None:
+        """Send `batch`, a lone caller's, on the calling thread; the error its waiter
+        (`_SENT`) would have been given: read before the sender may send again, so it is
+        this request's own."""
+        outcome: BaseException | None = None
         try:
             self._send(batch)
         except BaseException as exc:  # `_send` handles Exception; e.g. KeyboardInterrupt
@@ -590,11 +594,16 @@ class CheckpointBatcher:
             raise
         finally:
             with self._lock:
+                if self._failure is not None:
+                    outcome = self._failure
+                elif self.revoked:
+                    outcome = _revoked()
                 self._inflight = False
                 if (self._queue or self._stopping) and not self._woken:
                     # Items that arrived meanwhile are the sender's.
                     self._woken = True
                     self._cond.notify()
+        return outcome
 
     def _refuse_if_closed(self, update: OperationUpdate) -> None:
         if self._failure is not None:

@@ -149,7 +149,13 @@ def test_async_bodies_run_on_the_loop_and_sync_bodies_off_it() -> None:
     assert where["sync"].startswith("perdure-sync-body")
 
 
-class _ThreadRecordingService(FakeService):
+class _InProcessService(FakeService):
+    """A service that answers in this process, as the engine's does."""
+
+    answers_in_process = True
+
+
+class _ThreadRecordingService(_InProcessService):
     """Records, per checkpoint request, its step ids and the thread that sent it."""
 
     def __init__(self) -> None:
@@ -201,7 +207,7 @@ def test_a_lone_task_gives_the_loop_a_turn_between_slow_checkpoints() -> None:
     # another execution arriving) waiting until a long sequence of steps ends.
     events: list[str] = []
 
-    class SlowService(FakeService):
+    class SlowService(_InProcessService):
         def checkpoint_durable_execution(self, request: Any) -> Any:
             names = [u.name for u in request.updates if u.name]
             if names:
@@ -222,6 +228,60 @@ def test_a_lone_task_gives_the_loop_a_turn_between_slow_checkpoints() -> None:
     output, _ = run_to_end(handler, SlowService())
     assert output["Status"] == "SUCCEEDED"
     assert events.index("checkpoint s0") < events.index("callback") < events.index("checkpoint s1")
+
+
+def test_timers_due_during_lone_checkpoints_run_at_the_next_turn() -> None:
+    order: list[str] = []
+
+    class SlowService(_InProcessService):
+        def checkpoint_durable_execution(self, request: Any) -> Any:
+            names = [u.name for u in request.updates if u.name]
+            if names:
+                order.append(names[0])
+                time.sleep(LONE_TURN_SECONDS * 1.2)
+            return super().checkpoint_durable_execution(request)
+
+    async def body(_: StepContext) -> None:
+        return None
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> None:
+        await ctx.step(body, name="s0")
+        asyncio.get_running_loop().call_later(0.001, order.append, "timer")
+        for i in range(1, 4):
+            await ctx.step(body, name=f"s{i}")
+
+    output, _ = run_to_end(handler, SlowService())
+    assert output["Status"] == "SUCCEEDED"
+    assert order.index("s1") < order.index("timer") < order.index("s2")
+
+
+def test_a_client_that_is_not_in_process_is_never_called_on_the_loop() -> None:
+    # A client that makes its call through perdure's own loop (an async HTTP client kept
+    # there) would wait for itself on the loop's thread; a remote call would hold the loop
+    # for its round trip. Only a client that answers in this process is called there.
+    threads: set[str] = set()
+
+    class Bridged(FakeService):
+        def checkpoint_durable_execution(self, request: Any) -> Any:
+            threads.add(threading.current_thread().name)
+
+            async def call() -> Any:
+                await asyncio.sleep(0)
+                return FakeService.checkpoint_durable_execution(self, request)
+
+            return asyncio.run_coroutine_threadsafe(call(), process_loop()).result(timeout=10)
+
+    async def body(_: StepContext) -> int:
+        return 1
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> int:
+        return await ctx.step(body) + await ctx.step(body)
+
+    output, _ = run_to_end(handler, Bridged())
+    assert output["Status"] == "SUCCEEDED" and json.loads(output["Result"]) == 2
+    assert "perdure-event-loop" not in threads
 
 
 def test_the_event_loop_survives_from_one_invocation_to_the_next() -> None:
