@@ -118,7 +118,7 @@ class OperationTask(asyncio.Future[T], Generic[T]):
             runtime = self.runtime
             self.unstarted = None
             runtime.unstarted -= 1
-            self.runner = asyncio.current_task()
+            self.runner = asyncio.current_task(runtime.loop)
             yield from runtime._continue(*rest).__await__()
         return (yield from super().__await__())
 
@@ -188,8 +188,11 @@ class AsyncRuntime:
         """Operations called since the loop last ran `_start_pending`, in call order."""
         self.threads: set[concurrent.futures.Future[Any]] = set()
         invocation.cleanup.callback(self._join_threads)
-        if _loop_thread is not None and _loop_thread.ident is not None:
-            invocation.serve_loop(loop, _loop_thread.ident)
+        self.thread_id = _loop_thread.ident if _loop_thread is not None else None
+        """The loop's thread: an operation called on another thread is a misuse (no other
+        loop can run on this one's thread)."""
+        if self.thread_id is not None:
+            invocation.serve_loop(loop, self.thread_id)
 
     # --------------------------------------------------------------- tasks
 
@@ -207,11 +210,7 @@ class AsyncRuntime:
     ) -> OperationTask[T]:
         """Start `operation` of `scope` (its id is already taken): run its flow up to its
         first I/O now, and continue it in a task if it has one; `then` maps its value."""
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is not self.loop:
+        if threading.get_ident() != self.thread_id:
             raise DurableUsageError(
                 f"{_label(operation.identity)} was called outside the invocation's event loop (from a sync "
                 "step body, another thread or another loop): an AsyncDurableContext is used only by "
@@ -337,19 +336,20 @@ class AsyncRuntime:
             error: BaseException | None = None
             try:
                 if type(request) is Checkpoint:
-                    if tasks.live == 1 and loop.get_task_factory() is tasks.installed:
+                    if tasks.live == 1 and tasks.trusted:
                         # Alone on the loop (``await ctx.step(...)`` in sequence, no other
                         # execution on it), the update is sent on the loop's thread when the
                         # writer is idle and the service is in this process: no task could
                         # run while the loop waits. Callbacks could (another execution
                         # arriving, a protocol's I/O, timers): between checkpoints, the loop
                         # runs them at least every `LONE_TURN_SECONDS`.
-                        ack = checkpointer.acheckpoint_alone(request.update)
+                        ack = checkpointer.acheckpoint_alone(request.update, loop)
                         if ack is not None:
                             await ack
                         now = time.monotonic()  # the loop's time, not the SDK's clock
                         if now >= self.turn_due:
                             self.turn_due = now + LONE_TURN_SECONDS
+                            tasks.check(loop)
                             # Twice: the first turn puts this task ahead of the timers and
                             # I/O callbacks that fell due; they run in the second.
                             await asyncio.sleep(0)
@@ -406,6 +406,7 @@ class AsyncRuntime:
         """Await the handler; then end every task of the invocation (see the module doc)."""
         raised: BaseException | None = None
         result: Any = None
+        _tasks.check(self.loop)
         try:
             result = await handler(user_input, root)
         except BaseException as exc:
@@ -447,14 +448,21 @@ class _TaskCount:
     """The tasks of the process's loop not yet done, counted by its task factory (every
     `create_task`, `gather` of coroutines, `TaskGroup` and `run_coroutine_threadsafe` makes
     its tasks through it; one built by calling `asyncio.Task` itself is not counted). The
-    count is trusted only while `installed` is the loop's factory. Touched only on the
-    loop's thread."""
+    count is trusted only while `installed` is the loop's factory (`check`ed when an
+    invocation starts and at a lone task's turns). Touched only on the loop's thread."""
 
-    __slots__ = ("installed", "live")
+    __slots__ = ("installed", "live", "trusted")
 
     def __init__(self) -> None:
         self.live = 0
         self.installed = self.factory
+        self.trusted = True
+        """The loop's factory was `installed` when last checked (`check`)."""
+
+    def check(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Distrust the count for good once the loop's factory has been replaced."""
+        if self.trusted and loop.get_task_factory() is not self.installed:
+            self.trusted = False
 
     def factory(self, loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
         task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, **kwargs)

@@ -503,17 +503,17 @@ class CheckpointBatcher:
         assert type(waiter) is _LoopWaiter
         return waiter.ack
 
-    def acheckpoint_alone(self, update: OperationUpdate | None) -> Acknowledgement | None:
-        """`acheckpoint` for a task alone on its loop: a lone caller sends its own request,
+    def acheckpoint_alone(
+        self, update: OperationUpdate | None, loop: asyncio.AbstractEventLoop
+    ) -> Acknowledgement | None:
+        """`acheckpoint` for a task alone on `loop`, the running loop: a lone caller sends its own request,
         as a sync one does (module doc), and then there is nothing to await (None); only
         to a client that answers in this process (module doc), else as `acheckpoint`.
 
         Raises:
             As `checkpoint`, for an update sent here.
         """
-        import asyncio
-
-        waiter = self._enqueue(update, self._alone, asyncio.get_running_loop())
+        waiter = self._enqueue(update, self._alone, loop)
         if type(waiter) is list:
             error = self._send_here(waiter)
             if error is not None:
