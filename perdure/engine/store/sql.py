@@ -53,10 +53,26 @@ class Dialect:
         true: the literal of an always-true filter.
         contains: the test that `name` contains the bound text.
         op_select: the operation columns as read from `operations o`.
-        select_events: the read of events (alias `e`) up to `WHERE e.execution_key = ? AND `.
+        select_events: the read of events (alias `e`) up to its `WHERE `.
+        operations_after: the filter and order of an execution's operations after a seq
+            (alias `o`; bound: the execution key, the seq).
+        events_before: the filter and order of an execution's events before an event id,
+            latest first (alias `e`; bound: the execution key, the event id).
+        events_after: the same after an event id, oldest first.
     """
 
-    def __init__(self, mark: str, *, true: str, contains: str, op_select: str, select_events: str) -> None:
+    def __init__(
+        self,
+        mark: str,
+        *,
+        true: str,
+        contains: str,
+        op_select: str,
+        select_events: str,
+        operations_after: str = "o.execution_key = ? AND o.seq > ? ORDER BY o.seq",
+        events_before: str = "e.execution_key = ? AND e.event_id < ? ORDER BY e.event_id DESC",
+        events_after: str = "e.execution_key = ? AND e.event_id > ? ORDER BY e.event_id ASC",
+    ) -> None:
         self._mark = mark
         p = self.mark
         self.true = true
@@ -102,14 +118,10 @@ class Dialect:
             " WHERE c.execution_key = ? AND c.change_seq > ? AND c.change_seq <= ? ORDER BY c.change_seq LIMIT ?"
         )
         self.prune_changes = p("DELETE FROM operation_changes WHERE execution_key = ? AND change_seq <= ?")
-        self.list_operations = p(
-            f"SELECT {op_select} FROM operations o WHERE o.execution_key = ? AND o.seq > ? ORDER BY o.seq LIMIT ?"
-        )
-        self.summaries = p(
-            f"SELECT {SUMMARY_COLUMNS} FROM operations WHERE execution_key = ? AND seq > ? ORDER BY seq LIMIT ?"
-        )
-        self.events_before = p(f"{select_events}e.event_id < ? ORDER BY e.event_id DESC LIMIT ?")
-        self.events_after = p(f"{select_events}e.event_id > ? ORDER BY e.event_id ASC LIMIT ?")
+        self.list_operations = p(f"SELECT {op_select} FROM operations o WHERE {operations_after} LIMIT ?")
+        self.summaries = p(f"SELECT {SUMMARY_COLUMNS} FROM operations o WHERE {operations_after} LIMIT ?")
+        self.events_before = p(f"{select_events}{events_before} LIMIT ?")
+        self.events_after = p(f"{select_events}{events_after} LIMIT ?")
         self.set_timer = p(
             "INSERT INTO timers (execution_key, operation_id, kind, due_us) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (execution_key, operation_id, kind) DO UPDATE SET due_us = excluded.due_us"
