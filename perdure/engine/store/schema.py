@@ -281,12 +281,13 @@ ALTER TABLE events_v8 RENAME TO events;
 """
 """Operations and events are numbered by their place in their execution: the rowid `pos` is
 the execution key times 2**32 plus the seq (operations) or the event id (events), so one
-execution's rows are one range of the table, in order, and the indexes on (execution_key,
-seq) and (execution_key, event_id) go. A sequential step's commit writes four pages instead
-of six (the execution's row, the operation's row, its id index entry and its events), and
-an execution's appended rows still fill its last page before a new one is taken. A seq or
-event id fits in 32 bits (the CHECK refuses one that does not), and the execution key in
-32 bits (`SqliteStore` refuses a larger one). Copying migration."""
+execution's rows are one range of the table, in order, read as that range, and the indexes
+on (execution_key, seq) and (execution_key, event_id) go. A sequential step's commit writes
+four WAL pages instead of six (the execution's row, the operation's row, its entry in
+`operations_by_id`, its events), plus the pages of a split now and then: 9.7 `pwrite`s a
+W1 step instead of 14.0, and 82 K instead of 105 K instructions in SQLite. A seq or event
+id fits in 32 bits (the CHECK refuses one that does not), and so does an execution key
+(`SqliteStore` refuses a larger one). Copying migration."""
 
 MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
 """Ordered migrations; `len(MIGRATIONS)` is the current schema version."""

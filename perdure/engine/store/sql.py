@@ -4,7 +4,8 @@
 query is written here with `?` placeholders and `Dialect` rewrites it for its backend
 (`%s` for psycopg) once, when the backend module is imported. What differs is a
 `Dialect` field (the empty-filter literal, substring search, membership test, how an
-operation's result and an event's payload are read) or stays in the backend's module
+operation's result and an event's payload are read, how an execution's operations and
+events are found in order: SQLite numbers them by position) or stays in the backend's module
 (inserting an execution, reading and writing operations and events, SQLite's operation
 cache). Imports `perdure.wire`, the store's `records` and `rows`, and the standard library.
 """
