@@ -250,7 +250,7 @@ CREATE TABLE operations_v8 (
     CHECK (seq BETWEEN 0 AND 4294967295 AND pos = (execution_key << 32) + seq)
 );
 INSERT INTO operations_v8 (pos, {_V8_OPERATION_COLUMNS})
-    SELECT (execution_key << 32) + seq, {_V8_OPERATION_COLUMNS} FROM operations;
+    SELECT (execution_key << 32) + seq, {_V8_OPERATION_COLUMNS} FROM operations ORDER BY execution_key, seq;
 DROP TABLE operations;
 ALTER TABLE operations_v8 RENAME TO operations;
 CREATE UNIQUE INDEX operations_by_id ON operations (execution_key, operation_id);
@@ -275,7 +275,7 @@ CREATE TABLE events_v8 (
     CHECK (event_id BETWEEN 0 AND 4294967295 AND pos = (execution_key << 32) + event_id)
 );
 INSERT INTO events_v8 (pos, {_V8_EVENT_COLUMNS})
-    SELECT (execution_key << 32) + event_id, {_V8_EVENT_COLUMNS} FROM events;
+    SELECT (execution_key << 32) + event_id, {_V8_EVENT_COLUMNS} FROM events ORDER BY execution_key, event_id;
 DROP TABLE events;
 ALTER TABLE events_v8 RENAME TO events;
 """
