@@ -36,7 +36,7 @@ def test_migrates_an_empty_file(db_path: Path) -> None:
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"executions", "operations", "events", "invocations", "timers"} <= tables
     indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert {"operations_by_id", "timers_by_due", "executions_by_name"} <= indexes
+    assert {"operations_by_seq", "timers_by_due", "executions_by_name"} <= indexes
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
     SqliteStore(db_path).close()  # reopening is a no-op migration
@@ -193,104 +193,6 @@ def test_a_version_4_file_keeps_its_operations_and_events(db_path: Path) -> None
         assert events[1].details.result.payload == f'"{"b" * 300}"'
     finally:
         store.close()
-
-
-def test_a_version_7_file_keeps_each_executions_operations_and_events_in_order(db_path: Path) -> None:
-    # Version 8 numbers operations and events by their place in their execution (a copying
-    # migration): two executions' rows, written interleaved and out of order, read back per
-    # execution and in order; a large result kept aside and an event referring to it survive.
-    conn = sqlite_file_at_version(db_path, 7)
-    for key in (1, 2):
-        conn.execute(
-            "INSERT INTO executions (key, arn, execution_id, function_name, function_arn, name, status,"
-            " start_us, execution_timeout, next_event_id, operation_count, needs_invocation,"
-            " failed_invocations, invocation_count, updated_operation_ids) VALUES"
-            " (?, ?, ?, 'fn', 'arn:fn', ?, 'RUNNING', 0, 60, 4, 2, 0, 0, 1, '')",
-            (key, f"arn:{key}", f"exec{key}", f"x{key}"),
-        )
-    big = f'"{"r" * 3000}"'
-    conn.execute("INSERT INTO operation_results (rowid, result) VALUES (7, ?)", (big,))
-    for seq, key in ((2, 2), (2, 1), (0, 1), (1, 2), (0, 2), (1, 1)):
-        conn.execute(
-            "INSERT INTO operations (execution_key, operation_id, seq, type, status, start_us, result_row)"
-            " VALUES (?, ?, ?, 'STEP', 'SUCCEEDED', 0, ?)",
-            (key, f"op{key}-{seq}", seq, 7 if (key, seq) == (1, 2) else None),
-        )
-    for event_id, key in ((3, 2), (3, 1), (1, 1), (2, 2), (1, 2), (2, 1)):
-        ref = 1 if (key, event_id) == (1, 3) else None
-        conn.execute(
-            "INSERT INTO events (execution_key, event_id, event_type, timestamp_us, operation_id, details,"
-            " result_ref) VALUES (?, ?, 'StepSucceeded', 0, ?, ?, ?)",
-            (key, event_id, f"op{key}-{event_id - 1}", '{"Result":{"Truncated":false}}', ref),
-        )
-    conn.commit()
-    conn.close()
-
-    store = SqliteStore(db_path)
-    try:
-        assert store.schema_version() == SCHEMA_VERSION
-        with store.transaction() as tx:
-            for key in (1, 2):
-                assert [(seq, op.id) for seq, op in tx.list_operations(key, -1, 10)] == [
-                    (seq, f"op{key}-{seq}") for seq in (0, 1, 2)
-                ]
-                assert [seq for seq, _ in tx.list_operations(key, 0, 1)] == [1]
-                assert [seq for seq, _ in tx.operation_summaries(key, 1, 10)] == [2]
-                assert [e.event_id for e in tx.list_events(key, None, 10, reverse=False)] == [1, 2, 3]
-                assert [e.event_id for e in tx.list_events(key, None, 2, reverse=True)] == [3, 2]
-                assert [e.event_id for e in tx.list_events(key, 2, 10, reverse=True)] == [1]
-                assert [e.event_id for e in tx.list_events(key, 1, 10, reverse=False)] == [2, 3]
-            assert tx.get_operation(1, "op1-2").step_details.result == big  # type: ignore[union-attr]
-            (last,) = tx.list_events(1, 2, 10, reverse=False)
-            assert last.details.result is not None and last.details.result.payload == big
-            step = tx.get_operation(1, "op1-2")
-            assert step is not None and step.step_details is not None
-            tx.put_operations(1, [(0, replace(step, step_details=replace(step.step_details, result='"s"')))])
-            assert tx._c.execute("SELECT count(*) FROM operation_results").fetchone() == (0,)
-    finally:
-        store.close()
-
-
-@pytest.mark.parametrize("number", [-1, 2**32])
-def test_a_seq_or_event_id_beyond_32_bits_is_refused(db_path: Path, number: int) -> None:
-    # A row's position is its execution key times 2**32 plus its number: a larger number
-    # would fall among the next execution's rows.
-    engine = Engine(SqliteStore(db_path), VirtualClock())
-    engine.register_function("fn", workflow(engine, [Step("a")]))
-    arn = engine.drive(engine.start_execution("fn", None)).durable_execution_arn
-    store = engine.store
-    with store.transaction() as tx:
-        rec = tx.get_execution(arn)
-        assert rec is not None
-        (_, step), *_ = tx.list_operations(rec.key, 0, 1)
-        (event,) = tx.list_events(rec.key, None, 1, reverse=True)
-    with pytest.raises(StoreError, match="CHECK constraint failed"), store.transaction() as tx:
-        tx.put_operations(rec.key, [(number, replace(step, id="new"))])
-    with pytest.raises(StoreError, match="CHECK constraint failed"), store.transaction() as tx:
-        tx.append_events(rec.key, [replace(event, event_id=number)])
-    assert engine.history(arn)[-1] == event
-    engine.close()
-
-
-def test_an_execution_key_beyond_32_bits_is_refused(db_path: Path) -> None:
-    SqliteStore(db_path).close()
-    conn = sqlite3.connect(db_path)
-    conn.execute(
-        "INSERT INTO executions (key, arn, execution_id, function_name, function_arn, name, status,"
-        " start_us, execution_timeout, next_event_id, operation_count, needs_invocation,"
-        " failed_invocations, invocation_count, updated_operation_ids) VALUES"
-        " (4294967295, 'arn:last', 'last', 'fn', 'arn:fn', 'last', 'SUCCEEDED', 0, 60, 1, 0, 0, 0, 0, '')"
-    )
-    conn.commit()
-    conn.close()
-    engine = Engine(SqliteStore(db_path), VirtualClock())
-    engine.register_function("fn", workflow(engine, [Step("a")]))
-    with pytest.raises(StoreError, match="execution key 4294967296 is beyond"):
-        engine.start_execution("fn", None)
-    engine.close()
-    conn = sqlite3.connect(db_path)
-    assert conn.execute("SELECT name FROM executions").fetchall() == [("last",)]
-    conn.close()
 
 
 def test_a_large_result_is_stored_once_and_read_back_in_its_event(db_path: Path) -> None:

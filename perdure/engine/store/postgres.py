@@ -159,7 +159,7 @@ _DIALECT = Dialect(
     true="TRUE",
     contains="strpos(name, ?) > 0",
     op_select=_OP_SELECT,
-    select_events=f"SELECT {EVENT_SELECT}, NULL FROM events e WHERE ",
+    select_events=f"SELECT {EVENT_SELECT}, NULL FROM events e WHERE e.execution_key = ? AND ",
 )
 
 

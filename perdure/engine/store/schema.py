@@ -222,74 +222,7 @@ END;
 An operation row then never grows by a payload when its operation ends, which split the
 page holding it (a context's START and its SUCCEED arrive in different checkpoints)."""
 
-_V8_OPERATION_COLUMNS = f"{_OPERATION_COLUMNS}, result_row"
-_V8_EVENT_COLUMNS = f"{_EVENT_COLUMNS}, result_ref"
-
-_V8 = f"""
-CREATE TABLE operations_v8 (
-    pos                  INTEGER PRIMARY KEY,
-    execution_key        INTEGER NOT NULL REFERENCES executions (key),
-    operation_id         TEXT NOT NULL,
-    seq                  INTEGER NOT NULL,
-    type                 TEXT NOT NULL,
-    status               TEXT NOT NULL,
-    parent_id            TEXT,
-    name                 TEXT,
-    sub_type             TEXT,
-    start_us             INTEGER NOT NULL,
-    end_us               INTEGER,
-    attempt              INTEGER,
-    next_attempt_us      INTEGER,
-    scheduled_end_us     INTEGER,
-    result               TEXT,
-    error                TEXT,
-    replay_children      INTEGER,
-    input_payload        TEXT,
-    callback_id          TEXT,
-    result_row           INTEGER,
-    CHECK (seq BETWEEN 0 AND 4294967295 AND pos = (execution_key << 32) + seq)
-);
-INSERT INTO operations_v8 (pos, {_V8_OPERATION_COLUMNS})
-    SELECT (execution_key << 32) + seq, {_V8_OPERATION_COLUMNS} FROM operations ORDER BY execution_key, seq;
-DROP TABLE operations;
-ALTER TABLE operations_v8 RENAME TO operations;
-CREATE UNIQUE INDEX operations_by_id ON operations (execution_key, operation_id);
-CREATE TRIGGER operation_results_freed AFTER UPDATE OF result_row ON operations
-    WHEN old.result_row IS NOT NULL AND old.result_row IS NOT new.result_row
-BEGIN
-    DELETE FROM operation_results WHERE rowid = old.result_row;
-END;
-
-CREATE TABLE events_v8 (
-    pos                  INTEGER PRIMARY KEY,
-    execution_key        INTEGER NOT NULL REFERENCES executions (key),
-    event_id             INTEGER NOT NULL,
-    event_type           TEXT NOT NULL,
-    timestamp_us         INTEGER NOT NULL,
-    operation_id         TEXT,
-    name                 TEXT,
-    sub_type             TEXT,
-    parent_id            TEXT,
-    details              TEXT NOT NULL,
-    result_ref           INTEGER,
-    CHECK (event_id BETWEEN 0 AND 4294967295 AND pos = (execution_key << 32) + event_id)
-);
-INSERT INTO events_v8 (pos, {_V8_EVENT_COLUMNS})
-    SELECT (execution_key << 32) + event_id, {_V8_EVENT_COLUMNS} FROM events ORDER BY execution_key, event_id;
-DROP TABLE events;
-ALTER TABLE events_v8 RENAME TO events;
-"""
-"""Operations and events are numbered by their place in their execution: the rowid `pos` is
-the execution key times 2**32 plus the seq (operations) or the event id (events), so one
-execution's rows are one range of the table, in order, read as that range, and the indexes
-on (execution_key, seq) and (execution_key, event_id) go. A sequential step's commit writes
-four WAL pages instead of six (the execution's row, the operation's row, its entry in
-`operations_by_id`, its events), plus the pages of a split now and then: 9.7 `pwrite`s a
-W1 step instead of 14.0, and 82 K instead of 105 K instructions in SQLite. A seq or event
-id fits in 32 bits (the CHECK refuses one that does not), and so does an execution key
-(`SqliteStore` refuses a larger one). Copying migration."""
-
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 """Ordered migrations; `len(MIGRATIONS)` is the current schema version."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -369,7 +302,6 @@ CREATE TABLE operation_changes (
 CREATE INDEX operation_changes_by_seq ON operation_changes (execution_key, change_seq);
 
 CREATE TABLE operations (
-    pos                  INTEGER PRIMARY KEY,
     execution_key        INTEGER NOT NULL REFERENCES executions (key),
     operation_id         TEXT NOT NULL,
     seq                  INTEGER NOT NULL,
@@ -388,13 +320,12 @@ CREATE TABLE operations (
     replay_children      INTEGER,
     input_payload        TEXT,
     callback_id          TEXT,
-    result_row           INTEGER,
-    CHECK (seq BETWEEN 0 AND 4294967295 AND pos = (execution_key << 32) + seq)
+    result_row           INTEGER
 );
 CREATE UNIQUE INDEX operations_by_id ON operations (execution_key, operation_id);
+CREATE UNIQUE INDEX operations_by_seq ON operations (execution_key, seq);
 
 CREATE TABLE events (
-    pos                  INTEGER PRIMARY KEY,
     execution_key        INTEGER NOT NULL REFERENCES executions (key),
     event_id             INTEGER NOT NULL,
     event_type           TEXT NOT NULL,
@@ -404,9 +335,9 @@ CREATE TABLE events (
     sub_type             TEXT,
     parent_id            TEXT,
     details              TEXT NOT NULL,
-    result_ref           INTEGER,
-    CHECK (event_id BETWEEN 0 AND 4294967295 AND pos = (execution_key << 32) + event_id)
+    result_ref           INTEGER
 );
+CREATE UNIQUE INDEX events_by_id ON events (execution_key, event_id);
 
 CREATE TABLE operation_results (
     result               TEXT NOT NULL

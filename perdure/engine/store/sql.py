@@ -4,8 +4,7 @@
 query is written here with `?` placeholders and `Dialect` rewrites it for its backend
 (`%s` for psycopg) once, when the backend module is imported. What differs is a
 `Dialect` field (the empty-filter literal, substring search, membership test, how an
-operation's result and an event's payload are read, how an execution's operations and
-events are found in order: SQLite numbers them by position) or stays in the backend's module
+operation's result and an event's payload are read) or stays in the backend's module
 (inserting an execution, reading and writing operations and events, SQLite's operation
 cache). Imports `perdure.wire`, the store's `records` and `rows`, and the standard library.
 """
@@ -54,26 +53,10 @@ class Dialect:
         true: the literal of an always-true filter.
         contains: the test that `name` contains the bound text.
         op_select: the operation columns as read from `operations o`.
-        select_events: the read of events (alias `e`) up to its `WHERE `.
-        operations_after: the filter and order of an execution's operations after a seq
-            (alias `o`; bound: the execution key, the seq).
-        events_before: the filter and order of an execution's events before an event id,
-            latest first (alias `e`; bound: the execution key, the event id).
-        events_after: the same after an event id, oldest first.
+        select_events: the read of events (alias `e`) up to `WHERE e.execution_key = ? AND `.
     """
 
-    def __init__(
-        self,
-        mark: str,
-        *,
-        true: str,
-        contains: str,
-        op_select: str,
-        select_events: str,
-        operations_after: str = "o.execution_key = ? AND o.seq > ? ORDER BY o.seq",
-        events_before: str = "e.execution_key = ? AND e.event_id < ? ORDER BY e.event_id DESC",
-        events_after: str = "e.execution_key = ? AND e.event_id > ? ORDER BY e.event_id ASC",
-    ) -> None:
+    def __init__(self, mark: str, *, true: str, contains: str, op_select: str, select_events: str) -> None:
         self._mark = mark
         p = self.mark
         self.true = true
@@ -119,10 +102,14 @@ class Dialect:
             " WHERE c.execution_key = ? AND c.change_seq > ? AND c.change_seq <= ? ORDER BY c.change_seq LIMIT ?"
         )
         self.prune_changes = p("DELETE FROM operation_changes WHERE execution_key = ? AND change_seq <= ?")
-        self.list_operations = p(f"SELECT {op_select} FROM operations o WHERE {operations_after} LIMIT ?")
-        self.summaries = p(f"SELECT {SUMMARY_COLUMNS} FROM operations o WHERE {operations_after} LIMIT ?")
-        self.events_before = p(f"{select_events}{events_before} LIMIT ?")
-        self.events_after = p(f"{select_events}{events_after} LIMIT ?")
+        self.list_operations = p(
+            f"SELECT {op_select} FROM operations o WHERE o.execution_key = ? AND o.seq > ? ORDER BY o.seq LIMIT ?"
+        )
+        self.summaries = p(
+            f"SELECT {SUMMARY_COLUMNS} FROM operations WHERE execution_key = ? AND seq > ? ORDER BY seq LIMIT ?"
+        )
+        self.events_before = p(f"{select_events}e.event_id < ? ORDER BY e.event_id DESC LIMIT ?")
+        self.events_after = p(f"{select_events}e.event_id > ? ORDER BY e.event_id ASC LIMIT ?")
         self.set_timer = p(
             "INSERT INTO timers (execution_key, operation_id, kind, due_us) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (execution_key, operation_id, kind) DO UPDATE SET due_us = excluded.due_us"

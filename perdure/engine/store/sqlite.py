@@ -99,32 +99,23 @@ _OPERATION_UPDATE = (
 
 
 _NONE = type(None)
-_FIRST = "(?1 << 32)"
-"""The position (`pos`) of the first operation and event of execution `?1` (schema 8): its
-rows are those from here to here plus `_LAST_NUMBER`."""
-_LAST_NUMBER = 0xFFFF_FFFF
-_MAX_EXECUTION_KEY = 0xFFFF_FFFF
-"""Beyond this, `?1 << 32` would give two executions the same positions."""
 
 
 def _values(types: tuple[type, ...]) -> str:
-    """`VALUES (...)` of a row that starts with an execution key and a number in it (a seq or
-    an event id): first the row's position, `pos` (schema 8), then a `NULL` literal for each
-    `None` of the row, else a placeholder."""
-    rest = "".join(", NULL" if t is _NONE else ", ?" for t in types[2:])
-    return f"VALUES ({_FIRST} + ?2, ?1, ?2{rest})"
+    """`VALUES (...)`: a `NULL` literal for each `None` of a row with these types, else a placeholder."""
+    return f"VALUES ({', '.join('NULL' if t is _NONE else '?' for t in types)})"
 
 
 @functools.lru_cache(maxsize=128)
 def _upsert_operation(types: tuple[type, ...]) -> str:
     """The upsert of an operation row (execution key, `_OP_COLUMNS`, result row)."""
-    return f"INSERT INTO operations (pos, execution_key, {_OP_COLUMNS}, result_row) {_values(types)}{_OPERATION_UPDATE}"
+    return f"INSERT INTO operations (execution_key, {_OP_COLUMNS}, result_row) {_values(types)}{_OPERATION_UPDATE}"
 
 
 @functools.lru_cache(maxsize=128)
 def _insert_event(types: tuple[type, ...]) -> str:
     """The insert of an event row (execution key, `_EVENT_COLUMNS`, result reference)."""
-    return f"INSERT INTO events (pos, execution_key, {_EVENT_COLUMNS}, result_ref) {_values(types)}"
+    return f"INSERT INTO events (execution_key, {_EVENT_COLUMNS}, result_ref) {_values(types)}"
 
 
 def _write_rows(
@@ -161,13 +152,8 @@ _DIALECT = Dialect(
         " LEFT JOIN operations o ON e.result_ref = 1 AND o.execution_key = e.execution_key"
         " AND o.operation_id = e.operation_id"
         " LEFT JOIN executions x ON e.result_ref = 2 AND x.key = e.execution_key"
-        " WHERE "
+        " WHERE e.execution_key = ? AND "
     ),
-    operations_after=(
-        f"o.pos > {_FIRST} + max(min(?2, {_LAST_NUMBER}), -1) AND o.pos <= {_FIRST} + {_LAST_NUMBER} ORDER BY o.pos"
-    ),
-    events_before=f"e.pos >= {_FIRST} AND e.pos < {_FIRST} + min(?2, {_LAST_NUMBER + 1}) ORDER BY e.pos DESC",
-    events_after=f"e.pos > {_FIRST} + min(?2, {_LAST_NUMBER}) AND e.pos <= {_FIRST} + {_LAST_NUMBER} ORDER BY e.pos",
 )
 _REF_OPERATION, _REF_EXECUTION = 1, 2
 _REF_MIN_LENGTH = 256
@@ -344,11 +330,6 @@ class _SqliteTx(SqlTx):
         values = _exec_values(record)
         cur = self._c.execute(_INSERT_EXECUTION, values)
         assert cur.lastrowid is not None
-        if cur.lastrowid > _MAX_EXECUTION_KEY:
-            raise StoreError(
-                f"execution key {cur.lastrowid} is beyond {_MAX_EXECUTION_KEY}, the last whose operations"
-                " and events this file can number"
-            )
         record.key = cur.lastrowid
         self._created.append(record.key)
         self._stored[record.key] = values
