@@ -163,6 +163,8 @@ class EngineService:
             it, when one is live).
     """
 
+    answers_in_process = True  # see `DurableServiceClient`: a local commit, never on perdure's loop
+
     def __init__(
         self,
         store: Store,

@@ -109,6 +109,8 @@ def exits_as_crashes() -> Iterator[None]:
 class _ExitAwareClient:
     """The engine's client for one invocation, dead once its handler has exited."""
 
+    answers_in_process = True  # a local commit, never waiting on perdure's event loop
+
     def __init__(self, client: DurableServiceClient, exit_record: _Exit) -> None:
         self._client = client
         self._exit = exit_record

@@ -34,8 +34,10 @@ import concurrent.futures
 import contextvars
 import inspect
 import threading
+import time
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from datetime import timedelta
+from types import CoroutineType
 from typing import Any, Generic, TypeVar, overload
 
 from perdure.wire.types import OperationSubType
@@ -51,7 +53,7 @@ from .errors import (
     OperationCancelledError,
 )
 from .invocation import Invocation, is_suspension
-from .operations._base import Checkpoint, Flow, OperationExecutor, Request, UserCall
+from .operations._base import Checkpoint, Flow, OperationExecutor, OperationIdentity, Request, UserCall
 from .operations._batch import BatchRun, MissingOutcome, Replayer, replay_batch
 from .operations.callback import Callback, callback_operation
 from .operations.child_context import child_operation
@@ -91,33 +93,41 @@ class OperationTask(asyncio.Future[T], Generic[T]):
     future cancels the task that continues it. It remembers whether its outcome was consumed (awaited, gathered, its result
     read), so an operation the handler forgot to await is reported by name.
 
-    Attributes:
-        label: the operation, for messages (``step 'charge' (id 1ced...)``).
     """
 
-    def __init__(self, *, loop: asyncio.AbstractEventLoop, label: str) -> None:
-        super().__init__(loop=loop)
-        self.label = label
+    def __init__(self, runtime: AsyncRuntime, identity: OperationIdentity) -> None:
+        super().__init__(loop=runtime.loop)
+        self.runtime = runtime
+        self.identity = identity
         self.consumed = False
         self.runner: asyncio.Task[Any] | None = None
         """The task continuing the operation (None: it finished when it was called, or it
         has not started yet)."""
-        self.unstarted: _Unstarted | None = None
-        """The rest of the operation, while no task continues it yet (`AsyncRuntime.spawn`)."""
+        self.unstarted: tuple[Any, ...] | None = None
+        """The rest of the operation (`AsyncRuntime._continue`'s arguments), while no task
+        continues it yet: it is continued by a task made by a callback of the loop
+        (`AsyncRuntime._start_pending`), unless it is awaited first."""
 
     def __await__(self) -> Generator[Any, None, T]:
         self.consumed = True
-        unstarted = self.unstarted
-        if unstarted is not None and unstarted.runtime.unstarted == 1:
+        rest = self.unstarted
+        if rest is not None and self.runtime.unstarted == 1:
             # Awaited before its task was made, and no other operation waits to start
             # before it: the awaiting task continues it itself (no task of its own, two
             # turns of the loop fewer); cancelling this future cancels the awaiting task.
-            unstarted.take()
-            self.runner = asyncio.current_task()
-            yield from unstarted.runtime._continue(*unstarted.rest).__await__()
+            runtime = self.runtime
+            self.unstarted = None
+            runtime.unstarted -= 1
+            self.runner = asyncio.current_task(runtime.loop)
+            yield from runtime._continue(*rest).__await__()
         return (yield from super().__await__())
 
     __iter__ = __await__
+
+    @property
+    def label(self) -> str:
+        """The operation, for messages (``step 'charge' (id 1ced...)``)."""
+        return _label(self.identity)
 
     def result(self) -> T:
         self.consumed = True
@@ -140,29 +150,7 @@ class OperationTask(asyncio.Future[T], Generic[T]):
         return super().cancel(msg)
 
 
-class _Unstarted:
-    """An operation whose flow waits for its first I/O and for a task to continue it: the
-    task is made by a callback of the loop (`AsyncRuntime._start`), unless the operation
-    is awaited first (`OperationTask.__await__`)."""
-
-    __slots__ = ("handle", "rest", "runtime")
-
-    def __init__(self, runtime: AsyncRuntime, rest: tuple[Any, ...], handle: asyncio.Handle | None) -> None:
-        self.runtime = runtime
-        self.rest = rest
-        self.handle = handle
-
-    def take(self) -> None:
-        """Claim the operation (from its start callback or from its awaiter): once."""
-        task: OperationTask[Any] = self.rest[0]
-        task.unstarted = None
-        self.runtime.unstarted -= 1
-        if self.handle is not None:
-            self.handle.cancel()
-
-
-def _label(operation: OperationExecutor[Any]) -> str:
-    identity = operation.identity
+def _label(identity: OperationIdentity) -> str:
     kind = (identity.sub_type or identity.operation_type.value).lower()
     named = f" {identity.name!r}" if identity.name else ""
     return f"{kind}{named} (id {identity.operation_id})"
@@ -194,10 +182,17 @@ class AsyncRuntime:
         """An operation suspended: the invocation ends, cancelling siblings is expected."""
         self.failure: BaseException | None = None
         """A misuse seen on the loop; it becomes the invocation's outcome."""
+        self.turn_due = 0.0
+        """When a task alone on the loop next gives the loop a turn (`drive_from`)."""
+        self.to_start: list[OperationTask[Any]] = []
+        """Operations called since the loop last ran `_start_pending`, in call order."""
         self.threads: set[concurrent.futures.Future[Any]] = set()
         invocation.cleanup.callback(self._join_threads)
-        if _loop_thread is not None and _loop_thread.ident is not None:
-            invocation.serve_loop(loop, _loop_thread.ident)
+        self.thread_id = _loop_thread.ident if _loop_thread is not None else None
+        """The loop's thread: an operation called on another thread is a misuse (no other
+        loop can run on this one's thread)."""
+        if self.thread_id is not None:
+            invocation.serve_loop(loop, self.thread_id)
 
     # --------------------------------------------------------------- tasks
 
@@ -215,18 +210,14 @@ class AsyncRuntime:
     ) -> OperationTask[T]:
         """Start `operation` of `scope` (its id is already taken): run its flow up to its
         first I/O now, and continue it in a task if it has one; `then` maps its value."""
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is not self.loop:
+        if threading.get_ident() != self.thread_id:
             raise DurableUsageError(
-                f"{_label(operation)} was called outside the invocation's event loop (from a sync "
+                f"{_label(operation.identity)} was called outside the invocation's event loop (from a sync "
                 "step body, another thread or another loop): an AsyncDurableContext is used only by "
                 "the async code of its own handler"
             )
         flip_after = scope.enter(operation.identity)
-        task: OperationTask[T] = OperationTask(loop=self.loop, label=_label(operation))
+        task: OperationTask[T] = OperationTask(self, operation.identity)
         self.operations.append(task)
         scope._created.append(task)
         flow = operation.flow()
@@ -238,19 +229,28 @@ class AsyncRuntime:
         except BaseException as exc:
             self._settle(task, scope, operation, flip_after, then, None, exc)
             return task
-        unstarted = _Unstarted(self, (task, scope, operation, flip_after, then, flow, request), None)
-        task.unstarted = unstarted
+        task.unstarted = (task, scope, operation, flip_after, then, flow, request)
         self.unstarted += 1
-        unstarted.handle = self.loop.call_soon(self._start, task)
+        to_start = self.to_start
+        if not to_start:  # one callback starts every operation called before it runs
+            self.loop.call_soon(self._start_pending)
+        to_start.append(task)
         return task
+
+    def _start_pending(self) -> None:
+        to_start, self.to_start = self.to_start, []
+        for task in to_start:
+            if task.unstarted is not None:
+                self._start(task)
 
     def _start(self, task: OperationTask[Any]) -> None:
         """Continue `task`'s operation in a task of its own (it was not awaited at once)."""
-        unstarted = task.unstarted
-        if unstarted is None:
+        rest = task.unstarted
+        if rest is None:
             return
-        unstarted.take()
-        runner = self.loop.create_task(self._continue(*unstarted.rest))
+        task.unstarted = None
+        self.unstarted -= 1
+        runner = self.loop.create_task(self._continue(*rest))
         task.runner = runner
         self.track(runner)
 
@@ -302,7 +302,7 @@ class AsyncRuntime:
         if isinstance(error, asyncio.CancelledError):
             if not (self.closing or self.suspending) and self.failure is None:
                 self.failure = OperationCancelledError(
-                    f"{_label(operation)} was cancelled while it ran (asyncio.timeout, wait_for, "
+                    f"{_label(operation.identity)} was cancelled while it ran (asyncio.timeout, wait_for, "
                     "Task.cancel or a TaskGroup whose sibling failed): a replay could not reproduce "
                     "where it stopped, so the execution fails; put the timeout inside the step body "
                     "instead (a timed-out body is a failed attempt, retried by the retry strategy)",
@@ -327,14 +327,41 @@ class AsyncRuntime:
     async def drive_from(self, flow: Flow[T], request: Request) -> T:
         """Continue `flow` from its pending `request`."""
         state = self.state
+        loop = self.loop
+        tasks = _tasks
+        has_plugins = state.plugins.has_plugins
+        checkpointer = state.checkpointer or state  # the state raises when there is none
         while True:
             value: Any = None
             error: BaseException | None = None
             try:
                 if type(request) is Checkpoint:
-                    await state.acheckpoint(request.update)
-                else:
+                    if tasks.live == 1 and tasks.trusted:
+                        # Alone on the loop (``await ctx.step(...)`` in sequence, no other
+                        # execution on it), the update is sent on the loop's thread when the
+                        # writer is idle and the service is in this process: no task could
+                        # run while the loop waits. Callbacks could (another execution
+                        # arriving, a protocol's I/O, timers): between checkpoints, the loop
+                        # runs them at least every `LONE_TURN_SECONDS`.
+                        ack = checkpointer.acheckpoint_alone(request.update, loop)
+                        if ack is not None:
+                            await ack
+                        now = time.monotonic()  # the loop's time, not the SDK's clock
+                        if now >= self.turn_due:
+                            self.turn_due = now + LONE_TURN_SECONDS
+                            tasks.check(loop)
+                            # Twice: the first turn puts this task ahead of the timers and
+                            # I/O callbacks that fell due; they run in the second.
+                            await asyncio.sleep(0)
+                            await asyncio.sleep(0)
+                    else:
+                        await state.acheckpoint(request.update)
+                elif request.off_loop or has_plugins:  # type: ignore[union-attr]
                     value = await self.call(request)  # type: ignore[arg-type]
+                else:  # `_call`'s on-loop case, without its frame
+                    value = request.func()  # type: ignore[union-attr]
+                    if type(value) is CoroutineType or inspect.isawaitable(value):
+                        value = await value
             except BaseException as exc:  # thrown into the flow, which decides
                 error = exc
             try:
@@ -379,12 +406,14 @@ class AsyncRuntime:
         """Await the handler; then end every task of the invocation (see the module doc)."""
         raised: BaseException | None = None
         result: Any = None
+        _tasks.check(self.loop)
         try:
             result = await handler(user_input, root)
         except BaseException as exc:
             raised = exc
         for operation in self.operations:  # each gets its task, cancelled with the others
-            self._start(operation)
+            if operation.unstarted is not None:
+                self._start(operation)
         self.closing = True
         pending = [task for task in self.tasks if not task.done()]
         for task in pending:
@@ -409,17 +438,56 @@ class AsyncRuntime:
 
 # ---------------------------------------------------------------- the event loop
 
+
+LONE_TURN_SECONDS = 0.005
+"""The longest a task alone on the loop keeps it while its checkpoints commit on the loop's
+thread, before it lets the loop run what else is due."""
+
+
+class _TaskCount:
+    """The tasks of the process's loop not yet done, counted by its task factory (every
+    `create_task`, `gather` of coroutines, `TaskGroup` and `run_coroutine_threadsafe` makes
+    its tasks through it; one built by calling `asyncio.Task` itself is not counted). The
+    count is trusted only while `installed` is the loop's factory (`check`ed when an
+    invocation starts and at a lone task's turns). Touched only on the loop's thread."""
+
+    __slots__ = ("installed", "live", "trusted")
+
+    def __init__(self) -> None:
+        self.live = 0
+        self.installed = self.factory
+        self.trusted = True
+        """The loop's factory was `installed` when last checked (`check`)."""
+
+    def check(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Distrust the count for good once the loop's factory has been replaced."""
+        if self.trusted and loop.get_task_factory() is not self.installed:
+            self.trusted = False
+
+    def factory(self, loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, **kwargs)
+        self.live += 1
+        asyncio.Task.add_done_callback(task, self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self.live -= 1
+
+
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_thread: threading.Thread | None = None
 _loop_lock = threading.Lock()
+_tasks = _TaskCount()
 
 
 def process_loop() -> asyncio.AbstractEventLoop:
     """The process's event loop, started on its own daemon thread on first use."""
-    global _loop, _loop_thread
+    global _loop, _loop_thread, _tasks
     with _loop_lock:
         if _loop is None or _loop.is_closed() or _loop_thread is None or not _loop_thread.is_alive():
             loop = asyncio.new_event_loop()
+            _tasks = _TaskCount()
+            loop.set_task_factory(_tasks.installed)
             ready = threading.Event()
 
             def serve() -> None:

@@ -24,12 +24,19 @@ Batching rules:
   changes what it does: by a first sync caller, or when every sync caller it expects has
   arrived (fewer thread switches under the GIL); and once: the callers that queue before
   it runs do not notify it again;
-- a lone sync caller sends its own request: when the sender is idle, no request is in
-  flight, no other sync caller is queued or expected and the queue fits one request, the
+- a lone sync caller sends its own request: when the sender holds no batch (it is idle,
+  or has released the waiters of its last request), no request is in flight, no other sync caller is queued or expected and the queue fits one request, the
   caller takes the queue and sends it on its own thread (the in-process link then runs the
   engine, and its commit, there). It returns, as any sync caller, only once the response
   has been merged, so only after the commit holding its update is durable; what it saves
-  is the two thread hand-offs (caller to sender and back) of every sequential step.
+  is the two thread hand-offs (caller to sender and back) of every sequential step. An
+  async caller does the same when its task is the only one on its event loop
+  (`acheckpoint_alone`) and the client answers in this process (it says so with a true
+  `answers_in_process` attribute, as the in-process link's does: the engine commits and
+  answers without waiting on perdure's loop): the send then blocks a loop that has
+  nothing else to run for one local commit, and saves the hand-offs and the loop's
+  wake-up. To any other client (a remote service, whose round trip and retries could
+  hold the loop for long; a client that might wait on the loop itself) it queues.
 
 Responses: the checkpoint token is chained from each response. A response without a token
 means the execution completed (when the request carried an EXECUTION update) or the token
@@ -131,34 +138,26 @@ def estimate_update_bytes(update: OperationUpdate) -> int:
 class _Waiter:
     """One sync caller: released exactly once, with an error or without.
 
-    A caller whose update goes to the sender thread blocks on a bare lock, held from the
-    moment the update is queued (`arm`) until the release (cheaper than an `Event`, which
-    allocates a condition and a lock per wait). A caller that sends its own request
-    (`_send_here`) is released on its own thread before it waits: it needs no lock.
+    A bare lock held from creation until the release (cheaper than an `Event`, which
+    allocates a condition and a lock per wait); only the sender thread releases.
     """
 
     __slots__ = ("_lock", "error", "released")
 
     def __init__(self) -> None:
-        self._lock: threading.Lock | None = None
+        self._lock = threading.Lock()
+        self._lock.acquire()
         self.released = False
         self.error: BaseException | None = None
-
-    def arm(self) -> None:
-        """Make `wait` block until another thread releases (before the sender can see it)."""
-        lock = self._lock = threading.Lock()
-        lock.acquire()
 
     def release(self, error: BaseException | None = None) -> None:
         if not self.released:
             self.released = True
             self.error = error
-            if self._lock is not None:
-                self._lock.release()
+            self._lock.release()
 
     def wait(self) -> None:
-        if self._lock is not None:
-            self._lock.acquire()
+        self._lock.acquire()
 
 
 _PENDING, _DONE, _CANCELLED = 0, 1, 2
@@ -299,11 +298,32 @@ def _resolve(acks: list[Acknowledgement], error: BaseException | None) -> None:
             raise
 
 
+class _Sent:
+    """The waiter of a lone caller that sends its own request: it learns the outcome when
+    the send returns (`CheckpointBatcher._send_here`)."""
+
+    __slots__ = ()
+
+    def release(self, error: BaseException | None = None) -> None:
+        pass
+
+
+_SENT = _Sent()
+
+_ASYNC, _SYNC, _LOOP, _ALONE = range(4)
+"""What queues an update (`CheckpointBatcher._enqueue`): an async update; a blocking sync
+caller; an awaiting one; an awaiting one alone on its loop (it may send its own request)."""
+
+
+def _revoked() -> SuspendExecution:
+    return SuspendExecution("the checkpoint token was revoked; the invocation stops")
+
+
 @dataclass(slots=True)
 class _Item:
     update: OperationUpdate | None  # None: an empty "refresh" request
     size: int
-    waiter: _Waiter | _LoopWaiter | None
+    waiter: _Waiter | _LoopWaiter | _Sent | None
 
 
 _SIZE = attrgetter("size")
@@ -388,6 +408,8 @@ class CheckpointBatcher:
         """Sync items in `_queue`."""
         self._idle = False
         """The sender waits for a first item."""
+        self._busy = False
+        """The sender holds a batch: from taking its first item until its waiters are released."""
         self._inflight = False
         """A caller is sending a request on its own thread (`_send_here`)."""
         self._woken = False
@@ -406,6 +428,9 @@ class CheckpointBatcher:
         self.execution_completed = False
         """The service answered without a token to a request with an EXECUTION update."""
         self.requests_sent = 0
+        self._alone = _ALONE if getattr(client, "answers_in_process", False) is True else _LOOP
+        """How `acheckpoint_alone` queues: a lone task sends its own request only to a
+        client that answers in this process (module doc)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = -1
         self._wake_scheduled = False
@@ -460,12 +485,15 @@ class CheckpointBatcher:
             OrphanedChildException: the enclosing context (or the execution) completed.
         """
         if not sync:
-            self._enqueue(update, None)
+            self._enqueue(update, _ASYNC)
             return
-        waiter = _Waiter()
-        batch = self._enqueue(update, waiter)
-        if batch is not None:
-            self._send_here(batch)
+        waiter = self._enqueue(update, _SYNC)
+        if type(waiter) is list:
+            error = self._send_here(waiter)
+            if error is not None:
+                raise error
+            return
+        assert type(waiter) is _Waiter
         waiter.wait()
         if waiter.error is not None:
             raise waiter.error
@@ -479,17 +507,36 @@ class CheckpointBatcher:
         """
         import asyncio  # only the async face calls this: sync handlers never load asyncio
 
-        ack = Acknowledgement(asyncio.get_running_loop())
-        self._enqueue(update, _LoopWaiter(ack))
-        return ack
+        waiter = self._enqueue(update, _LOOP, asyncio.get_running_loop())
+        assert type(waiter) is _LoopWaiter
+        return waiter.ack
+
+    def acheckpoint_alone(
+        self, update: OperationUpdate | None, loop: asyncio.AbstractEventLoop
+    ) -> Acknowledgement | None:
+        """`acheckpoint` for a task alone on `loop`, the running loop: a lone caller sends its own request,
+        as a sync one does (module doc), and then there is nothing to await (None); only
+        to a client that answers in this process (module doc), else as `acheckpoint`.
+
+        Raises:
+            As `checkpoint`, for an update sent here.
+        """
+        waiter = self._enqueue(update, self._alone, loop)
+        if type(waiter) is list:
+            error = self._send_here(waiter)
+            if error is not None:
+                raise error
+            return None
+        assert type(waiter) is _LoopWaiter
+        return waiter.ack
 
     def _enqueue(
-        self, update: OperationUpdate | None, waiter: _Waiter | _LoopWaiter | None
-    ) -> list[_Item] | None:
-        """Queue one item; the batch to send on the calling thread, if it is a lone
-        `_Waiter`'s turn to send (module doc), else None."""
-        sync = waiter is not None
-        item = _Item(update, estimate_update_bytes(update) if update else 0, waiter)
+        self, update: OperationUpdate | None, kind: int, loop: asyncio.AbstractEventLoop | None = None
+    ) -> list[_Item] | _Waiter | _LoopWaiter | None:
+        """Queue one item of `kind`: for a sync caller, its waiter (an acknowledgement on
+        `loop` for an awaiting one), or the batch to send on its own thread if it is a lone
+        caller's turn to send (module doc, `_SENT`); None for an async update."""
+        item = _Item(update, estimate_update_bytes(update) if update else 0, None)
         with self._lock:
             if update is not None:
                 self._refuse_if_closed(update)
@@ -500,7 +547,7 @@ class CheckpointBatcher:
                 )
             queue = self._queue
             queue.append(item)
-            if not sync:
+            if kind == _ASYNC:
                 if (
                     self._loop is not None
                     and self._idle
@@ -515,21 +562,22 @@ class CheckpointBatcher:
                 return None
             self._queued_sync += 1
             if (
-                self._idle
+                kind != _LOOP
+                and not self._busy
                 and not self._inflight
                 and self._queued_sync == 1
                 and self._expected_sync == 1
-                and type(waiter) is _Waiter
                 and len(queue) <= self._limits.max_updates
                 and (len(queue) == 1 or sum(map(_SIZE, queue)) <= self._limits.max_bytes)
             ):
+                item.waiter = _SENT
                 batch = list(queue)
                 queue.clear()
                 self._queued_sync = 0
                 self._inflight = True
                 return batch
-            if type(waiter) is _Waiter:
-                waiter.arm()  # the sender releases it: before it can see the item
+            waiter = _Waiter() if loop is None else _LoopWaiter(Acknowledgement(loop))
+            item.waiter = waiter
             if not self._woken and (
                 self._idle
                 or self._stopping
@@ -539,10 +587,13 @@ class CheckpointBatcher:
                 # Once: the callers that queue before the sender runs find it already woken.
                 self._woken = True
                 self._cond.notify()
-            return None
+            return waiter
 
-    def _send_here(self, batch: list[_Item]) -> None:
-        """Send `batch` on the calling thread (its waiters are released or failed)."""
+    def _send_here(self, batch: list[_Item]) -> BaseException | None:
+        """Send `batch`, a lone caller's, on the calling thread; the error its waiter
+        (`_SENT`) would have been given: read before the sender may send again, so it is
+        this request's own."""
+        outcome: BaseException | None = None
         try:
             self._send(batch)
         except BaseException as exc:  # `_send` handles Exception; e.g. KeyboardInterrupt
@@ -551,17 +602,22 @@ class CheckpointBatcher:
             raise
         finally:
             with self._lock:
+                if self._failure is not None:
+                    outcome = self._failure
+                elif self.revoked:
+                    outcome = _revoked()
                 self._inflight = False
                 if (self._queue or self._stopping) and not self._woken:
                     # Items that arrived meanwhile are the sender's.
                     self._woken = True
                     self._cond.notify()
+        return outcome
 
     def _refuse_if_closed(self, update: OperationUpdate) -> None:
         if self._failure is not None:
             raise self._failure
         if self.revoked:
-            raise SuspendExecution("the checkpoint token was revoked; the invocation stops")
+            raise _revoked()
         if self.execution_completed:
             raise OrphanedChildException("the execution has already completed", update.id)
         if self._orphans.closed and self._orphans.is_orphaned(update):
@@ -612,6 +668,7 @@ class CheckpointBatcher:
                 self._idle = False
             batch: list[_Item] = []
             self._collecting = batch
+            self._busy = True
             size = 0
             syncs = self._gathered = 0
             started = self._clock.monotonic()
@@ -655,11 +712,10 @@ class CheckpointBatcher:
             self._gathered = 0
         updates = tuple([item.update for item in batch if item.update is not None])
         try:
-            response = self._client.checkpoint_durable_execution(
-                CheckpointDurableExecutionRequest(
-                    self._arn, self._token, updates
-                )  # positional: no keyword dict
-            )
+            # Positional (ARN, token, updates): a class called with keywords first packs them
+            # into a dict on Python 3.11.
+            request = CheckpointDurableExecutionRequest(self._arn, self._token, updates)
+            response = self._client.checkpoint_durable_execution(request)
             self.requests_sent += 1
             new_state = response.new_execution_state
             self._state.merge(new_state.operations)
@@ -684,8 +740,10 @@ class CheckpointBatcher:
     def _release(self, batch: list[_Item], error: BaseException | None) -> None:
         waiters = [item.waiter for item in batch if item.waiter is not None]
         with self._lock:
-            # Counted before the release: a released caller may queue again at once.
+            # Counted before the release: a released caller may queue again at once (and
+            # send its own request: the sender holds no batch any more).
             self._expected_sync = max(len(waiters) + self._queued_sync, 1)
+            self._busy = False
         on_loops: list[_LoopWaiter] = []
         for waiter in waiters:
             if type(waiter) is _LoopWaiter:
@@ -706,8 +764,7 @@ class CheckpointBatcher:
     def _stop_revoked(self, batch: list[_Item]) -> None:
         with self._cond:
             self.revoked = True
-        signal = SuspendExecution("the checkpoint token was revoked; the invocation stops")
-        self._release(batch + self._drain(), signal)
+        self._release(batch + self._drain(), _revoked())
 
     def _stop_failed(self, batch: list[_Item], exc: Exception) -> None:
         if isinstance(exc, CheckpointError):

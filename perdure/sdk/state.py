@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import ExitStack
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from perdure.wire.limits import MAX_STATE_PAGE
 from perdure.wire.service import DurableServiceClient
@@ -32,6 +32,9 @@ from perdure.wire.types import (
 
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import GetExecutionStateError, NonDeterministicExecutionError
+
+if TYPE_CHECKING:
+    import asyncio
 from .plugin import NO_PLUGINS, PluginDispatcher
 
 
@@ -51,6 +54,12 @@ class Checkpointer(Protocol):
 
     def acheckpoint(self, update: OperationUpdate | None) -> Awaitable[None]:
         """Record `update`; the awaitable is done once it is merged (the async face)."""
+        ...
+
+    def acheckpoint_alone(
+        self, update: OperationUpdate | None, loop: asyncio.AbstractEventLoop
+    ) -> Awaitable[None] | None:
+        """`acheckpoint` from the only task of `loop`: None when merged already."""
         ...
 
 
@@ -177,6 +186,16 @@ class ExecutionState:
         if self.checkpointer is None:
             raise RuntimeError("no checkpoint writer is attached to this execution state")
         return self.checkpointer.acheckpoint(update)
+
+    def acheckpoint_alone(
+        self, update: OperationUpdate | None, loop: asyncio.AbstractEventLoop
+    ) -> Awaitable[None] | None:
+        """`acheckpoint` from the only task of `loop`, the running loop: the writer may send the update
+        on the loop's thread (`CheckpointBatcher.acheckpoint_alone`); then it is merged
+        when this returns, and the result is None."""
+        if self.checkpointer is None:
+            raise RuntimeError("no checkpoint writer is attached to this execution state")
+        return self.checkpointer.acheckpoint_alone(update, loop)
 
     def on_close(self, hook: Callable[[], None]) -> None:
         """Run `hook` when the invocation ends, before the checkpoint writer stops.

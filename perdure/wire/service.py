@@ -35,7 +35,13 @@ from .types import (
 
 @runtime_checkable
 class DurableServiceClient(Protocol):
-    """The calls an SDK makes while it runs one invocation."""
+    """The calls an SDK makes while it runs one invocation.
+
+    A client may be called on any thread that checkpoints. One that answers in this process
+    without waiting on perdure's event loop (the engine's service, the in-process link's
+    client) says so with a class attribute ``answers_in_process = True``: an async handler's
+    task alone on that loop then makes its checkpoint calls on the loop's own thread.
+    """
 
     def checkpoint_durable_execution(
         self, request: CheckpointDurableExecutionRequest

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from perdure.sdk.aio import AsyncDurableContext, process_loop
+from perdure.sdk.aio import LONE_TURN_SECONDS, AsyncDurableContext, process_loop
 from perdure.sdk.completion import CompletionConfig, MapConfig, ParallelConfig
 from perdure.sdk.config import Duration, StepConfig
 from perdure.sdk.context import DurableContext, durable_step, durable_with_child_context
@@ -145,6 +147,141 @@ def test_async_bodies_run_on_the_loop_and_sync_bodies_off_it() -> None:
     assert output["Status"] == "SUCCEEDED"
     assert where["async"] == "perdure-event-loop"
     assert where["sync"].startswith("perdure-sync-body")
+
+
+class _InProcessService(FakeService):
+    """A service that answers in this process, as the engine's does."""
+
+    answers_in_process = True
+
+
+class _ThreadRecordingService(_InProcessService):
+    """Records, per checkpoint request, its step ids and the thread that sent it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.senders: list[tuple[tuple[str | None, ...], str]] = []
+
+    def checkpoint_durable_execution(self, request: Any) -> Any:
+        names = tuple(u.name for u in request.updates if u.name)
+        self.senders.append((names, threading.current_thread().name))
+        return super().checkpoint_durable_execution(request)
+
+
+def test_a_lone_task_checkpoints_on_the_loop_and_never_while_another_task_runs() -> None:
+    # Alone on the loop, a step's checkpoint is sent on the loop's thread (nothing else
+    # could run meanwhile); with another task alive it goes to the writer thread, so a
+    # slow checkpoint never holds that task up.
+    service = _ThreadRecordingService()
+    ticks: list[int] = []
+
+    async def tick() -> None:
+        while True:
+            ticks.append(1)
+            await asyncio.sleep(0.001)
+
+    async def body(_: StepContext) -> int:
+        return 1
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> int:
+        total = await ctx.step(body, name="alone")
+        ticker = asyncio.create_task(tick())
+        total += await ctx.step(body, name="beside-a-task")
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
+        total += await ctx.step(body, name="alone-again")
+        return total
+
+    output, _ = run_to_end(handler, service)
+    assert output["Status"] == "SUCCEEDED" and json.loads(output["Result"]) == 3
+    senders = {names: thread for names, thread in service.senders if names}
+    assert senders[("alone", "alone")] == "perdure-event-loop"
+    assert senders[("beside-a-task", "beside-a-task")] == "perdure-checkpoint"
+    assert senders[("alone-again", "alone-again")] == "perdure-event-loop"
+
+
+def test_a_lone_task_gives_the_loop_a_turn_between_slow_checkpoints() -> None:
+    # Checkpoints sent on the loop's thread do not keep what else is due on the loop (say,
+    # another execution arriving) waiting until a long sequence of steps ends.
+    events: list[str] = []
+
+    class SlowService(_InProcessService):
+        def checkpoint_durable_execution(self, request: Any) -> Any:
+            names = [u.name for u in request.updates if u.name]
+            if names:
+                events.append(f"checkpoint {names[0]}")
+                if names[0] == "s0":
+                    process_loop().call_soon_threadsafe(events.append, "callback")
+                time.sleep(LONE_TURN_SECONDS * 1.2)  # longer than a lone task keeps the loop
+            return super().checkpoint_durable_execution(request)
+
+    async def body(_: StepContext) -> None:
+        return None
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> None:
+        for i in range(4):
+            await ctx.step(body, name=f"s{i}")
+
+    output, _ = run_to_end(handler, SlowService())
+    assert output["Status"] == "SUCCEEDED"
+    assert events.index("checkpoint s0") < events.index("callback") < events.index("checkpoint s1")
+
+
+def test_timers_due_during_lone_checkpoints_run_at_the_next_turn() -> None:
+    order: list[str] = []
+
+    class SlowService(_InProcessService):
+        def checkpoint_durable_execution(self, request: Any) -> Any:
+            names = [u.name for u in request.updates if u.name]
+            if names:
+                order.append(names[0])
+                time.sleep(LONE_TURN_SECONDS * 1.2)
+            return super().checkpoint_durable_execution(request)
+
+    async def body(_: StepContext) -> None:
+        return None
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> None:
+        await ctx.step(body, name="s0")
+        asyncio.get_running_loop().call_later(0.001, order.append, "timer")
+        for i in range(1, 4):
+            await ctx.step(body, name=f"s{i}")
+
+    output, _ = run_to_end(handler, SlowService())
+    assert output["Status"] == "SUCCEEDED"
+    assert order.index("s1") < order.index("timer") < order.index("s2")
+
+
+def test_a_client_that_is_not_in_process_is_never_called_on_the_loop() -> None:
+    # A client that makes its call through perdure's own loop (an async HTTP client kept
+    # there) would wait for itself on the loop's thread; a remote call would hold the loop
+    # for its round trip. Only a client that answers in this process is called there.
+    threads: set[str] = set()
+
+    class Bridged(FakeService):
+        def checkpoint_durable_execution(self, request: Any) -> Any:
+            threads.add(threading.current_thread().name)
+
+            async def call() -> Any:
+                await asyncio.sleep(0)
+                return FakeService.checkpoint_durable_execution(self, request)
+
+            return asyncio.run_coroutine_threadsafe(call(), process_loop()).result(timeout=10)
+
+    async def body(_: StepContext) -> int:
+        return 1
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> int:
+        return await ctx.step(body) + await ctx.step(body)
+
+    output, _ = run_to_end(handler, Bridged())
+    assert output["Status"] == "SUCCEEDED" and json.loads(output["Result"]) == 2
+    assert "perdure-event-loop" not in threads
 
 
 def test_the_event_loop_survives_from_one_invocation_to_the_next() -> None:

@@ -316,6 +316,48 @@ def test_a_lone_sync_caller_sends_its_own_request_after_what_was_queued() -> Non
     batcher.close()
 
 
+def test_a_lone_caller_gets_its_own_request_s_outcome_not_the_next_one_s() -> None:
+    # Another caller queues while a lone caller's request is in flight; the writer sends it
+    # next and that request fails. The lone caller's update was durable: it returns, and
+    # only the other caller gets the failure.
+    other_done = threading.Event()
+    errors: list[BaseException] = []
+
+    class FailsNext(FakeService):
+        def checkpoint_durable_execution(self, request: Any) -> Any:
+            response = super().checkpoint_durable_execution(request)
+            if [u.id for u in request.updates] == ["s1"]:
+                threading.Thread(target=other).start()
+                time.sleep(0.05)  # the other caller queues behind this request
+                self.fail_next = ServiceError("down")
+            return response
+
+    class Preempted(CheckpointBatcher):
+        def _send_here(self, batch: Any) -> BaseException | None:
+            outcome = super()._send_here(batch)
+            other_done.wait(10)  # descheduled here while the writer sends the next request
+            return outcome
+
+    service = FailsNext()
+    state = ExecutionState(ARN, service.operations())
+    batcher = Preempted(service, state, service.token, BatcherLimits())
+    state.checkpointer = batcher
+
+    def other() -> None:
+        try:
+            batcher.checkpoint(_succeed(2), sync=True)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            other_done.set()
+
+    batcher.start()
+    batcher.checkpoint(_succeed(1), sync=True)  # no error: its request succeeded
+    assert state.get("s1").status is OperationStatus.SUCCEEDED  # type: ignore[union-attr]
+    assert len(errors) == 1 and isinstance(errors[0], BackgroundThreadError)
+    batcher.close()
+
+
 def test_callers_arriving_while_a_caller_sends_go_to_the_writer_in_order() -> None:
     service = _ThreadRecordingService()
     batcher, _ = _batcher(service)
