@@ -119,7 +119,16 @@ class OperationTask(asyncio.Future[T], Generic[T]):
             self.unstarted = None
             runtime.unstarted -= 1
             self.runner = asyncio.current_task(runtime.loop)
-            yield from runtime._continue(*rest).__await__()
+            # `AsyncRuntime._continue`, without a coroutine of its own.
+            _, scope, operation, flip_after, then, flow, request = rest
+            try:
+                value = yield from runtime.drive_from(flow, request).__await__()
+            except BaseException as exc:
+                runtime._settle(self, scope, operation, flip_after, then, None, exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+            else:
+                runtime._settle(self, scope, operation, flip_after, then, value, None)
         return (yield from super().__await__())
 
     __iter__ = __await__
@@ -599,7 +608,9 @@ class AsyncDurableContext(ContextScope):
         An `async def` body (or a `@durable_step` one) runs on the loop; a sync body runs on
         a worker thread, so it may block.
         """
-        return self._spawn(step_operation(self, func, name, config, off_loop=not is_async_callable(func)))
+        return self._runtime.spawn(
+            self, step_operation(self, func, name, config, off_loop=not is_async_callable(func))
+        )
 
     def wait(self, duration: Duration | timedelta, name: str | None = None) -> OperationTask[None]:
         """Suspend the execution for `duration` (see `DurableContext.wait`)."""
