@@ -119,16 +119,7 @@ class OperationTask(asyncio.Future[T], Generic[T]):
             self.unstarted = None
             runtime.unstarted -= 1
             self.runner = asyncio.current_task(runtime.loop)
-            # `AsyncRuntime._continue`, without a coroutine of its own.
-            _, scope, operation, flip_after, then, flow, request = rest
-            try:
-                value = yield from runtime.drive_from(flow, request).__await__()
-            except BaseException as exc:
-                runtime._settle(self, scope, operation, flip_after, then, None, exc)
-                if isinstance(exc, asyncio.CancelledError):
-                    raise
-            else:
-                runtime._settle(self, scope, operation, flip_after, then, value, None)
+            yield from runtime._continue(*rest).__await__()
         return (yield from super().__await__())
 
     __iter__ = __await__
