@@ -120,6 +120,15 @@ class Scheduler:
         not yet raised by a loop."""
         self._watchers: dict[str, list[Future[ExecutionStatus]]] = {}
         """`when_finished` futures not yet resolved, by execution ARN."""
+        self._rechecks = 0
+        """How many times something ended executions unseen (a settling the store failed, an
+        invocation closed as lost): a loop pass then looks at every watched execution."""
+        self._watched: tuple[int, int | None] | None = None
+        """(`_rechecks`, the store's external version) when a loop pass last looked at every
+        watched execution. An invocation's end settles its own execution, `notify` every
+        watched one, so a pass looks at them all only after a timer fired, a recheck or
+        another process's commit: 100 executions awaited together cost no 100 reads at every
+        end."""
 
     # ----------------------------------------------------------------- timers
 
@@ -192,7 +201,7 @@ class Scheduler:
             # end for the current state (and never reports a stall or jumps time on it).
             for event in self._waiters:
                 event.set()
-        self.notify()
+        self._settle_or_recheck([arn])  # only this invocation's end is news here
 
     def _raise_failure(self) -> None:
         """Raise the oldest engine error an invocation's thread ended with, if any."""
@@ -213,9 +222,13 @@ class Scheduler:
         """Something may have changed (a start, a callback, a stop, an invocation ended): wake
         every sleeping loop and settle the `when_finished` futures of executions that ended."""
         self.wake()
+        self._settle_or_recheck(None)
+
+    def _settle_or_recheck(self, only: list[str] | None) -> None:
         try:
-            self._settle_watchers()
+            self._settle_watchers(only)
         except Exception:  # the store failed: the next loop pass settles them (and raises it)
+            self._recheck()
             logger.exception("perdure engine: could not check the executions awaited with when_finished")
 
     # ------------------------------------------------------------- finishing
@@ -252,6 +265,8 @@ class Scheduler:
             if not self._watchers:
                 return
             arns = list(self._watchers) if only is None else [a for a in only if a in self._watchers]
+        if not arns:
+            return
         ended: dict[str, ExecutionStatus] = {}
         with self._store.transaction() as tx:
             for arn in arns:
@@ -345,8 +360,25 @@ class Scheduler:
         self._raise_failure()
         fired = self.fire_due_timers()
         started = self.dispatch()
-        self._settle_watchers()
+        self._settle_pass(fired > 0)
         return fired, started
+
+    def _recheck(self) -> None:
+        with self._lock:
+            self._rechecks += 1
+
+    def _settle_pass(self, fired: bool) -> None:
+        """A loop pass's settling: every watched execution, when something other than an
+        invocation's end may have ended one (see `_watched`)."""
+        with self._lock:
+            if not self._watchers:
+                return
+            rechecks = self._rechecks
+        seen = (rechecks, self._store.external_version())  # read before looking
+        if fired or seen != self._watched:
+            self._watched = None  # until the look succeeds
+            self._settle_watchers()
+            self._watched = seen
 
     def _is_busy(self) -> bool:
         """Whether an invocation this engine started is still running."""
@@ -460,7 +492,10 @@ class Scheduler:
         """Close the open invocations of this engine (or of `arn` only) that no thread runs
         any more, because the store failed while they ended: their executions are invoked
         again. Whether one was closed."""
-        return self._store.run(lambda tx: self._close_lost_in(tx, arn))
+        closed = self._store.run(lambda tx: self._close_lost_in(tx, arn))
+        if closed:
+            self._recheck()
+        return closed
 
     def _close_lost_in(self, tx: StoreTx, arn: str | None) -> bool:
         closed = False

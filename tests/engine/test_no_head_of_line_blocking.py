@@ -246,3 +246,31 @@ def test_a_callback_another_engine_commits_to_the_file_is_picked_up_while_an_inv
     finally:
         other.close()
         engine.close()
+
+
+def test_watched_executions_settle_each_by_the_way_it_ended(tmp_path: Path) -> None:
+    """Several executions awaited with `when_finished` at once, on the background loop: one
+    ends through its own invocation, one is stopped by another process (a second engine on the
+    file), one reaches its ExecutionTimeout (a timer); each future gets its own status when
+    its execution ends, and one still waiting stays pending."""
+    path = tmp_path / "perdure.db"
+    engine = Engine.open(path, workers=2)
+    other = Engine.open(path, recover_on_open=False)
+    try:
+        engine.register_function("fn", callback_flow(engine))
+        engine.register_function("quick", workflow(engine, [Step("s1")]))
+        stopped, waiting = (engine.start_execution("fn", None, f"e{i}") for i in range(2))
+        engine.run_until_idle()
+        futures = {arn: engine.when_finished(arn) for arn in (stopped, waiting)}
+        engine.start()
+        quick = engine.start_execution("quick", None)
+        assert engine.when_finished(quick).result(30) is ExecutionStatus.SUCCEEDED
+        assert not any(f.done() for f in futures.values())
+        other.service.stop_durable_execution(StopDurableExecutionRequest(stopped))
+        assert futures[stopped].result(30) is ExecutionStatus.STOPPED
+        timed = engine.start_execution("fn", None, "times-out", execution_timeout=1)
+        assert engine.when_finished(timed).result(30) is ExecutionStatus.TIMED_OUT
+        assert not futures[waiting].done()
+    finally:
+        other.close()
+        engine.close()
