@@ -45,8 +45,8 @@ def capture(key: str, db_dir: Path) -> list[CheckpointDurableExecutionRequest]:
 
     EngineService.checkpoint_durable_execution = recording  # type: ignore[method-assign]
     try:
-        handler = workload.build(perdure_side.api(), workload.n)
-        perdure_side.run(handler, {"n": workload.n}, str(db_dir / "capture.db"))
+        prepared = perdure_side.prepare(workload.build(perdure_side.api(), workload.n))
+        perdure_side.run(prepared, {"n": workload.n}, str(db_dir / "capture.db"))
     finally:
         EngineService.checkpoint_durable_execution = original  # type: ignore[method-assign]
     return requests

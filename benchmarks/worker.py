@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
         return 0
     try:
         api = runner.API if side == "peer" else runner.api()  # type: ignore[attr-defined]
-        handler = workload.build(api, workload.n)
+        prepared = runner.prepare(workload.build(api, workload.n))
         with tempfile.TemporaryDirectory(prefix="perdure-bench-") as tmp:
             if side == "perdure" and workload.family == "W1":
                 import disk
@@ -52,7 +52,7 @@ def main(argv: list[str]) -> int:
                 out["commit_rate"] = disk.commit_rate(tmp)
             cpu = time.process_time()
             started = time.perf_counter()
-            status, value, invocations = runner.run(handler, {"n": workload.n}, str(Path(tmp) / "perdure.db"))
+            status, value, invocations = runner.run(prepared, {"n": workload.n}, str(Path(tmp) / "perdure.db"))
             seconds = time.perf_counter() - started
             cpu = time.process_time() - cpu
     except Exception as exc:

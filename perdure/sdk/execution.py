@@ -114,6 +114,12 @@ def durable_execution(
     factories = load_configured_plugins(plugins)
 
     def decorate(handler: Handler) -> LambdaHandler:
+        if is_async_handler(handler):
+            # The asyncio face loads with the handler it serves, as Lambda's init phase runs
+            # the module (ahead of the first request with provisioned concurrency), not in
+            # the first invocation; `import perdure` alone still does not load it.
+            from . import aio  # noqa: F401
+
         @functools.wraps(handler)
         def lambda_handler(event: Any, lambda_context: Any = None) -> dict[str, Any]:
             return run_invocation(

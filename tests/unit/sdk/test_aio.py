@@ -640,3 +640,23 @@ def test_operations_awaited_in_another_order_than_called_all_run() -> None:
     output, _ = run_to_end(handler, service)
     assert json.loads(output["Result"]) == ["a", "b"] and order == ["a", "b"]
     assert [u.name for u in service.updates() if u.action.value == "START"] == ["a", "b"]
+
+
+def test_the_async_face_loads_with_an_async_handler_not_with_import_perdure() -> None:
+    """`import perdure` loads neither asyncio nor the async face (cold start); decorating an
+    async handler loads them (in Lambda's init phase), so its first invocation does not."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, perdure\n"
+        "loaded = lambda: ('asyncio' in sys.modules, 'perdure.sdk.aio' in sys.modules)\n"
+        "print(loaded())\n"
+        "perdure.durable_execution(lambda event, ctx: 1)\n"
+        "print(loaded())\n"
+        "async def handler(event, ctx): return 1\n"
+        "perdure.durable_execution(handler)\n"
+        "print(loaded())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[:3] == ["(False, False)", "(False, False)", "(True, True)"]
