@@ -35,6 +35,7 @@ import contextvars
 import inspect
 import threading
 import time
+import types
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from datetime import timedelta
 from types import CoroutineType
@@ -106,8 +107,8 @@ class OperationTask(asyncio.Future[T], Generic[T]):
     """The task continuing the operation (None: it finished when it was called, or it has
     not started yet)."""
     unstarted: tuple[Any, ...] | None
-    """The rest of the operation (`AsyncRuntime._continue`'s arguments), while no task
-    continues it yet: it is continued by a task made by a callback of the loop
+    """The rest of the operation (`AsyncRuntime.drive_from`'s arguments but the task), while
+    no task continues it yet: it is continued by a task made by a callback of the loop
     (`AsyncRuntime._start_pending`), unless it is awaited first."""
 
     def __await__(self) -> Generator[Any, None, T]:
@@ -121,7 +122,7 @@ class OperationTask(asyncio.Future[T], Generic[T]):
             self.unstarted = None
             runtime.unstarted -= 1
             self.runner = _current_task(runtime.loop)
-            yield from runtime._continue(*rest).__await__()
+            yield from runtime.drive_from(*rest, self)  # type: ignore[call-arg]
         return (yield from super().__await__())
 
     __iter__ = __await__
@@ -265,7 +266,7 @@ class AsyncRuntime:
         except BaseException as exc:
             self._settle(task, scope, operation, flip_after, then, None, exc)
             return task
-        task.unstarted = (task, scope, operation, flip_after, then, flow, request)
+        task.unstarted = (flow, request, scope, operation, flip_after, then)
         self.unstarted += 1
         to_start = self.to_start
         if not to_start:  # one callback starts every operation called before it runs
@@ -286,28 +287,13 @@ class AsyncRuntime:
             return
         task.unstarted = None
         self.unstarted -= 1
-        runner = self.loop.create_task(self._continue(*rest))
+        runner = self.loop.create_task(self._continue(*rest, task))
         task.runner = runner
         self.track(runner)
 
-    async def _continue(
-        self,
-        task: OperationTask[Any],
-        scope: ContextScope,
-        operation: OperationExecutor[Any],
-        flip_after: bool,
-        then: Callable[[Any], Any] | None,
-        flow: Flow[Any],
-        request: Request,
-    ) -> None:
-        try:
-            value = await self.drive_from(flow, request)
-        except BaseException as exc:
-            self._settle(task, scope, operation, flip_after, then, None, exc)
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-            return
-        self._settle(task, scope, operation, flip_after, then, value, None)
+    async def _continue(self, *rest: Any) -> None:
+        # A task's coroutine (asyncio takes no generator for one): `drive_from` does the work.
+        await self.drive_from(*rest)
 
     def _settle(
         self,
@@ -361,8 +347,26 @@ class AsyncRuntime:
             return stop.value  # type: ignore[no-any-return]
         return await self.drive_from(flow, request)
 
-    async def drive_from(self, flow: Flow[T], request: Request) -> T:
-        """Continue `flow` from its pending `request`."""
+    @types.coroutine
+    def drive_from(
+        self,
+        flow: Flow[T],
+        request: Request,
+        scope: ContextScope | None = None,
+        operation: OperationExecutor[Any] | None = None,
+        flip_after: bool = False,
+        then: Callable[[Any], Any] | None = None,
+        task: OperationTask[Any] | None = None,
+    ) -> Generator[Any, None, T]:
+        """Continue `flow` from its pending `request`: its value; or, given the `task` of
+        `operation` (`spawn`'s, with its `scope`, `flip_after` and `then`), settle the task
+        with its outcome (`_settle`) and return None.
+
+        A generator-based coroutine (awaited, and continued with ``yield from`` by the task
+        that awaits an operation at once), one frame for the driver and the settling: an
+        ``async def`` of its own for each, awaited through the operation's ``__await__``,
+        cost W1async two coroutines and their wrapper a step.
+        """
         state = self.state
         loop = self.loop
         tasks = _tasks
@@ -382,29 +386,41 @@ class AsyncRuntime:
                         # runs them at least every `LONE_TURN_SECONDS`.
                         ack = checkpointer.acheckpoint_alone(request.update, loop)
                         if ack is not None:
-                            await ack
+                            yield from ack.__await__()
                         now = time.monotonic()  # the loop's time, not the SDK's clock
                         if now >= self.turn_due:
                             self.turn_due = now + LONE_TURN_SECONDS
                             tasks.check(loop)
                             # Twice: the first turn puts this task ahead of the timers and
                             # I/O callbacks that fell due; they run in the second.
-                            await asyncio.sleep(0)
-                            await asyncio.sleep(0)
+                            yield from asyncio.sleep(0)
+                            yield from asyncio.sleep(0)
                     else:
-                        await state.acheckpoint(request.update)
+                        yield from state.acheckpoint(request.update).__await__()
                 elif request.off_loop or has_plugins:  # type: ignore[union-attr]
-                    value = await self.call(request)  # type: ignore[arg-type]
+                    value = yield from self.call(request)  # type: ignore[arg-type]
                 else:  # `_call`'s on-loop case, without its frame
                     value = request.func()  # type: ignore[union-attr]
-                    if type(value) is CoroutineType or inspect.isawaitable(value):
-                        value = await value
+                    if type(value) is CoroutineType:
+                        value = yield from value  # type: ignore[misc]
+                    elif inspect.isawaitable(value):
+                        value = yield from value.__await__()
             except BaseException as exc:  # thrown into the flow, which decides
                 error = exc
             try:
                 request = flow.send(value) if error is None else flow.throw(error)
             except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+                if task is None:
+                    return stop.value  # type: ignore[no-any-return]
+                self._settle(task, scope, operation, flip_after, then, stop.value, None)  # type: ignore[arg-type]
+                return None  # type: ignore[return-value]
+            except BaseException as exc:
+                if task is None:
+                    raise
+                self._settle(task, scope, operation, flip_after, then, None, exc)  # type: ignore[arg-type]
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                return None  # type: ignore[return-value]
 
     async def call(self, call: UserCall) -> Any:
         """Call user code: on the loop, or on a worker thread when `call.off_loop`."""
