@@ -82,6 +82,9 @@ _WAIT_FOR_CALLBACK = OperationSubType.WAIT_FOR_CALLBACK.value
 # --------------------------------------------------------------------- the task
 
 
+_future_await = asyncio.Future.__await__
+
+
 class OperationTask(asyncio.Future[T], Generic[T]):
     """A durable operation of the invocation's loop: await it for its value.
 
@@ -123,7 +126,7 @@ class OperationTask(asyncio.Future[T], Generic[T]):
             runtime.unstarted -= 1
             self.runner = _current_task(runtime.loop)
             yield from runtime.drive_from(*rest, self)  # type: ignore[call-arg]
-        return (yield from super().__await__())
+        return (yield from _future_await(self))  # `super().__await__()` costs 0.9 K instructions more
 
     __iter__ = __await__
 
