@@ -395,9 +395,10 @@ class AsyncRuntime:
                             self.turn_due = now + LONE_TURN_SECONDS
                             tasks.check(loop)
                             # Twice: the first turn puts this task ahead of the timers and
-                            # I/O callbacks that fell due; they run in the second.
-                            yield from asyncio.sleep(0)
-                            yield from asyncio.sleep(0)
+                            # I/O callbacks that fell due; they run in the second. A bare
+                            # yield is `asyncio.sleep(0)` without its two frames.
+                            yield
+                            yield
                     else:
                         yield from state.acheckpoint(request.update).__await__()
                 elif request.off_loop or has_plugins:  # type: ignore[union-attr]
