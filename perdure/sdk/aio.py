@@ -396,11 +396,16 @@ class AsyncRuntime:
                         if now >= self.turn_due:
                             self.turn_due = now + LONE_TURN_SECONDS
                             tasks.check(loop)
-                            # Twice: the first turn puts this task ahead of the timers and
-                            # I/O callbacks that fell due; they run in the second. A bare
-                            # yield is `asyncio.sleep(0)` without its two frames.
+                            # A bare yield is `asyncio.sleep(0)` without its two frames. The
+                            # first turn runs what was ready and polls; this task runs ahead of
+                            # the I/O callbacks and timers that fell due, so a second turn runs
+                            # them, when there are any: on asyncio's own loops they wait in its
+                            # `_ready` queue (read only here; another loop gets the turn always).
+                            # W1async's turns usually find nothing due, so most take one
+                            # iteration of the loop instead of two.
                             yield
-                            yield
+                            if getattr(loop, "_ready", True):
+                                yield
                     else:
                         yield from state.acheckpoint(request.update).__await__()
                 elif request.off_loop or has_plugins:  # type: ignore[union-attr]
