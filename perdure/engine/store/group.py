@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from _thread import LockType, allocate_lock
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
@@ -24,18 +25,20 @@ MAX_ATTEMPTS = 8
 
 Tx = TypeVar("Tx")
 T = TypeVar("T")
+_Waiter = LockType
+_new_waiter = allocate_lock
 
 
 class _Group:
     """The transactions that share one commit."""
 
-    __slots__ = ("done", "error", "members", "waiting")
+    __slots__ = ("done", "error", "members", "waiters")
 
     def __init__(self) -> None:
         self.members = 0
         """Members that succeeded (their writes are in the transaction)."""
-        self.waiting = False
-        """A member waits for the commit (its end must notify)."""
+        self.waiters: list[_Waiter] = []
+        """One held lock per member that waits for the commit: the commit releases each."""
         self.done = False
         self.error: StoreError | None = None
         """Why the commit failed (every member raises it)."""
@@ -65,7 +68,6 @@ class GroupCommit(Generic[Tx]):
     def __init__(self, group_commit: bool) -> None:
         self._group_commit = group_commit
         self._lock = threading.RLock()
-        self._cond = threading.Condition(self._lock)
         self._counting = threading.Lock()
         self._entering = 0
         """Threads that asked for a transaction and do not hold the lock yet."""
@@ -122,10 +124,12 @@ class GroupCommit(Generic[Tx]):
                         if error is None:
                             raise
                         raise error from None
-                    self._finish(tx, group, first)
-                    return value
+                    waiter = self._finish(tx, group, first)
                 finally:
                     self._lock.release()
+                if waiter is not None:
+                    self._await_commit(waiter, group)
+                return value
             except StoreConflictError:
                 if attempt >= MAX_ATTEMPTS:
                     raise
@@ -143,9 +147,11 @@ class GroupCommit(Generic[Tx]):
                 if error is None:
                     raise
                 raise error from None
-            self._finish(tx, group, first)
+            waiter = self._finish(tx, group, first)
         finally:
             self._lock.release()
+        if waiter is not None:
+            self._await_commit(waiter, group)
 
     def _enter(self, head: bool) -> tuple[Tx, _Group | None, bool]:
         """Take the connection, then begin a transaction or join the open group.
@@ -187,9 +193,10 @@ class GroupCommit(Generic[Tx]):
             self._lock.release()
             raise
 
-    def _finish(self, tx: Tx, group: _Group | None, first: bool) -> None:
-        """The member's body succeeded: return once its writes are committed (alone, or with
-        its group: the last member to finish commits them all).
+    def _finish(self, tx: Tx, group: _Group | None, first: bool) -> _Waiter | None:
+        """The member's body succeeded: commit its writes, alone or with its group (the last
+        member to finish commits them all). Returns a held lock when the group commits later:
+        the caller releases the connection, then waits for the commit (`_await_commit`).
 
         Raises:
             StoreError: the commit failed (every member of the group raises it).
@@ -202,7 +209,7 @@ class GroupCommit(Generic[Tx]):
                 raise self._translate(exc, "commit") from None
             self.commits += 1
             self._joined(tx)
-            return
+            return None
         if not first:
             try:
                 self._run("RELEASE member")
@@ -213,10 +220,27 @@ class GroupCommit(Generic[Tx]):
         self._joined(tx)
         group.members += 1
         self._settle(group)
-        if not group.done:
-            group.waiting = True
-            while not group.done:
-                self._cond.wait()
+        if group.done:
+            if group.error is not None:
+                raise group.error
+            return None
+        # Released by the commit: the member waits without the connection, and wakes without
+        # taking it again (a `Condition` on the connection's lock made each woken member queue
+        # for the lock behind the next group's members only to see its commit done).
+        waiter = _new_waiter()
+        waiter.acquire()
+        group.waiters.append(waiter)
+        return waiter
+
+    @staticmethod
+    def _await_commit(waiter: _Waiter, group: _Group | None) -> None:
+        """Wait (without the connection) for the commit of the group the member joined.
+
+        Raises:
+            StoreError: the commit failed (every member of the group raises it).
+        """
+        waiter.acquire()
+        assert group is not None  # a waiter is handed out only with a group
         if group.error is not None:
             raise group.error
 
@@ -261,8 +285,7 @@ class GroupCommit(Generic[Tx]):
             return
         self._group = None
         group.done = True
-        if group.waiting:
-            self._cond.notify_all()
+        self._wake(group)
 
     def _fail_group(self, group: _Group, error: StoreError) -> None:
         """The group's transaction is lost: every member that joined it gets `error`."""
@@ -271,8 +294,14 @@ class GroupCommit(Generic[Tx]):
         self._group = None
         group.error = error
         group.done = True
-        if group.waiting:
-            self._cond.notify_all()
+        self._wake(group)
+
+    @staticmethod
+    def _wake(group: _Group) -> None:
+        """The group's commit is done (or failed): release every member that waits for it."""
+        for waiter in group.waiters:
+            waiter.release()
+        group.waiters.clear()
 
     def _rollback(self) -> None:
         # The database may already have rolled back (e.g. after SQLITE_FULL): nothing to undo.
