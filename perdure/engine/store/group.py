@@ -13,8 +13,9 @@ from __future__ import annotations
 import contextlib
 import threading
 from _thread import LockType, allocate_lock
+from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from perdure.engine.errors import StoreConflictError, StoreError
 
@@ -44,6 +45,27 @@ class _Group:
         """Why the commit failed (every member raises it)."""
 
 
+class _Call:
+    """One `run` of a body with group commit: the thread that leads the group runs it."""
+
+    __slots__ = ("body", "done", "error", "group", "head", "lead", "value")
+
+    def __init__(self, body: Callable[[Any], Any], head: bool) -> None:
+        self.body = body
+        self.head = head
+        """Run at the head of a new transaction (the open group is committed first)."""
+        self.done = allocate_lock()
+        """Held until the call's outcome is known (its group committed, or it failed), or
+        until it is handed the lead."""
+        self.done.acquire()
+        self.lead = False
+        """Woken to lead: the caller's thread runs the queued calls (its own first)."""
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.group: _Group | None = None
+        """The group its writes joined (its commit's failure is the call's)."""
+
+
 class GroupCommit(Generic[Tx]):
     """A store's transactions, grouped (or, with `group_commit=False`, one commit each).
 
@@ -53,6 +75,9 @@ class GroupCommit(Generic[Tx]):
     members): one commit, one fsync. Each member returns only after that commit is durable;
     a member that joined an open group runs inside a savepoint, so its failure undoes its
     writes alone; a failed commit raises in every member. A lone transaction commits at once.
+    The bodies given to `run` are run by the thread that leads the group, the one that found
+    no group led: the others queue their bodies for it and wait once, for their outcome
+    (`_run_grouped`); a `transaction()` block runs on its own thread, as a member too.
 
     A store whose rows other processes lock (PostgreSQL) must never let a member that joined
     an open group wait for a lock: the group already holds its earlier members' locks, taken
@@ -71,6 +96,10 @@ class GroupCommit(Generic[Tx]):
         self._counting = threading.Lock()
         self._entering = 0
         """Threads that asked for a transaction and do not hold the lock yet."""
+        self._calls: deque[_Call] = deque()
+        """`run` calls queued for the leading thread (guarded by `_counting`)."""
+        self._leading = False
+        """A thread leads: it runs the queued calls (guarded by `_counting`)."""
         self._group: _Group | None = None
         """The open transaction the members that committed since it began share."""
         self.commits = 0
@@ -108,6 +137,8 @@ class GroupCommit(Generic[Tx]):
         most `MAX_ATTEMPTS` times. `body` must change nothing but the store (and what it
         creates itself), so that running it again is the same as running it once.
         """
+        if self._group_commit:
+            return self._run_grouped(body)
         attempt = 1
         while True:
             try:
@@ -134,6 +165,110 @@ class GroupCommit(Generic[Tx]):
                 if attempt >= MAX_ATTEMPTS:
                     raise
                 attempt += 1
+
+    def _run_grouped(self, body: Callable[[Tx], T]) -> T:
+        """`run` with group commit: the call is queued for the thread that leads (it runs the
+        bodies queued behind its own, one after another, each a member of the open group), or
+        this thread leads. A queued caller blocks once, until its outcome is known: it never
+        takes the connection itself (queueing for the connection lock, then waiting for the
+        commit, cost every member two wake-ups, and a woken lock holder that waited for the
+        interpreter held up every member behind it)."""
+        attempt = 1
+        while True:
+            call = _Call(body, attempt > 1)
+            with self._counting:
+                if self._leading:
+                    self._calls.append(call)
+                    lead = False
+                else:
+                    self._leading = lead = True
+            if not lead:
+                call.done.acquire()
+                lead = call.lead
+            if lead:
+                self._lead(call)
+                call.done.acquire()  # released at once, or by the commit of its group
+            error = call.error
+            if error is None:
+                group = call.group
+                error = None if group is None else group.error
+                if error is None:
+                    return call.value  # type: ignore[no-any-return]
+            if isinstance(error, StoreConflictError) and attempt < MAX_ATTEMPTS:
+                attempt += 1
+                continue
+            raise error
+
+    def _lead(self, call: _Call) -> None:
+        """Run `call`, then the calls queued meanwhile, in the open group (up to `MAX_GROUP`
+        members); commit unless another member is about to join; hand the lead to the next
+        queued call."""
+        self._lock.acquire()
+        try:
+            next_call: _Call | None = call
+            while next_call is not None:
+                group = self._serve(next_call)
+                if group is not None and group.members >= MAX_GROUP:
+                    break
+                with self._counting:
+                    next_call = self._calls.popleft() if self._calls else None
+            if self._group is not None:
+                self._settle(self._group)
+        finally:
+            with self._counting:
+                successor = self._calls.popleft() if self._calls else None
+                if successor is None:
+                    self._leading = False
+                else:
+                    successor.lead = True
+            self._lock.release()
+            if successor is not None:
+                successor.done.release()
+
+    def _serve(self, call: _Call) -> _Group | None:
+        """Run one call's body as a member of the open group (or at the head of a new one);
+        record its outcome. Its group, when its writes joined one."""
+        try:
+            if call.head:
+                self._finish_open_group()
+            group = self._group
+            first = group is None
+            if group is None:
+                tx = self._begin()
+                group = self._group = _Group()
+            else:
+                tx = self._member()
+                try:
+                    self._run("SAVEPOINT member")
+                except self._errors as exc:
+                    error = self._translate(exc, "savepoint")
+                    self._fail_group(group, error)
+                    raise error from None
+        except BaseException as exc:
+            call.error = exc
+            call.done.release()
+            return None
+        try:
+            call.value = call.body(tx)
+        except BaseException as exc:
+            translated = self._abort(exc, group, first)
+            call.error = exc if translated is None else translated
+            call.done.release()
+            return None
+        if not first:
+            try:
+                self._run("RELEASE member")
+            except self._errors as exc:
+                error = self._translate(exc, "release")
+                self._fail_group(group, error)
+                call.error = error
+                call.done.release()
+                return None
+        self._joined(tx)
+        group.members += 1
+        call.group = group
+        group.waiters.append(call.done)
+        return group
 
     def _transactions(self, head: bool = False) -> Iterator[Tx]:
         """The body of the store's `transaction()` context manager; with `head`, the first
@@ -272,7 +407,7 @@ class GroupCommit(Generic[Tx]):
 
     def _settle(self, group: _Group, *, now: bool = False) -> None:
         """Commit the group unless another member is about to join it (and it is not full)."""
-        if group.done or (not now and self._entering and group.members < MAX_GROUP):
+        if group.done or (not now and (self._entering or self._calls) and group.members < MAX_GROUP):
             return
         try:
             if group.members:
