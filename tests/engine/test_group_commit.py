@@ -148,6 +148,24 @@ def test_a_failed_run_call_changes_nothing_and_the_others_commit(engine: Engine)
     assert _names(engine) == {"opener", "a", "b", "c"}
 
 
+def test_a_run_inside_a_run_body_joins_its_transaction(engine: Engine) -> None:
+    store = engine.store
+    assert isinstance(store, GroupCommit)
+
+    def inner_fails(tx: StoreTx) -> None:
+        _start(engine, tx, "undone")
+        raise RuntimeError("refused")
+
+    def outer(tx: StoreTx) -> None:
+        _start(engine, tx, "outer")
+        store.run(lambda tx: _start(engine, tx, "inner"))
+        with pytest.raises(RuntimeError):
+            store.run(inner_fails)
+
+    store.run(outer)
+    assert _names(engine) == {"outer", "inner"}
+
+
 def test_transactions_queued_behind_one_share_its_commit(engine: Engine) -> None:
     store = engine.store
     assert isinstance(store, GroupCommit)

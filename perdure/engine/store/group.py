@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from _thread import LockType, allocate_lock
+from _thread import LockType, allocate_lock, get_ident
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
@@ -100,6 +100,9 @@ class GroupCommit(Generic[Tx]):
         """`run` calls queued for the leading thread (guarded by `_counting`)."""
         self._leading = False
         """A thread leads: it runs the queued calls (guarded by `_counting`)."""
+        self._leader: int | None = None
+        """The thread that leads while it holds the connection (a `run` inside a body it
+        runs joins that body's transaction)."""
         self._group: _Group | None = None
         """The open transaction the members that committed since it began share."""
         self.commits = 0
@@ -135,7 +138,8 @@ class GroupCommit(Generic[Tx]):
         serialization failure the database reported, a lock a group member must not wait
         for) was rolled back whole, so `body` runs again, at the head of a new transaction, at
         most `MAX_ATTEMPTS` times. `body` must change nothing but the store (and what it
-        creates itself), so that running it again is the same as running it once.
+        creates itself), so that running it again is the same as running it once. A `run`
+        inside `body` joins its transaction (never one inside a `transaction()` block).
         """
         if self._group_commit:
             return self._run_grouped(body)
@@ -173,6 +177,8 @@ class GroupCommit(Generic[Tx]):
         takes the connection itself (queueing for the connection lock, then waiting for the
         commit, cost every member two wake-ups, and a woken lock holder that waited for the
         interpreter held up every member behind it)."""
+        if self._leader == get_ident():
+            return self._nested(body)
         attempt = 1
         while True:
             call = _Call(body, attempt > 1)
@@ -204,6 +210,7 @@ class GroupCommit(Generic[Tx]):
         members); commit unless another member is about to join; hand the lead to the next
         queued call."""
         self._lock.acquire()
+        self._leader = get_ident()
         try:
             next_call: _Call | None = call
             while next_call is not None:
@@ -215,6 +222,7 @@ class GroupCommit(Generic[Tx]):
             if self._group is not None:
                 self._settle(self._group)
         finally:
+            self._leader = None
             with self._counting:
                 successor = self._calls.popleft() if self._calls else None
                 if successor is None:
@@ -224,6 +232,21 @@ class GroupCommit(Generic[Tx]):
             self._lock.release()
             if successor is not None:
                 successor.done.release()
+
+    def _nested(self, body: Callable[[Tx], T]) -> T:
+        """A `run` inside a body the calling thread runs as leader: a member of the open
+        transaction, in a savepoint, committed with the body that called it."""
+        tx = self._member()
+        self._run("SAVEPOINT member")
+        try:
+            value = body(tx)
+        except BaseException:
+            self._run("ROLLBACK TO member")
+            self._run("RELEASE member")
+            raise
+        self._run("RELEASE member")
+        self._joined(tx)
+        return value
 
     def _serve(self, call: _Call) -> _Group | None:
         """Run one call's body as a member of the open group (or at the head of a new one);
