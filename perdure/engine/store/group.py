@@ -177,50 +177,64 @@ class GroupCommit(Generic[Tx]):
         takes the connection itself (queueing for the connection lock, then waiting for the
         commit, cost every member two wake-ups, and a woken lock holder that waited for the
         interpreter held up every member behind it)."""
-        if self._leader == get_ident():
-            return self._nested(body)
         attempt = 1
         while True:
-            call = _Call(body, attempt > 1)
+            head = attempt > 1
+            call = nested = None
             with self._counting:
-                if self._leading:
+                if not self._leading:
+                    self._leading = True
+                elif self._leader != get_ident():
+                    call = _Call(body, head)
                     self._calls.append(call)
-                    lead = False
-                else:
-                    self._leading = lead = True
-            if not lead:
+                else:  # inside a body this thread runs as leader
+                    nested = True
+            if nested:
+                return self._nested(body)
+            if call is None:
+                value, error = self._lead(body, head)
+            else:
                 call.done.acquire()
-                lead = call.lead
-            if lead:
-                self._lead(call)
-                call.done.acquire()  # released at once, or by the commit of its group
-            error = call.error
+                if call.lead:  # handed the lead: its body runs first
+                    value, error = self._lead(body, head)
+                else:
+                    value, error = call.value, call.error
+                    if error is None and call.group is not None:
+                        error = call.group.error
             if error is None:
-                group = call.group
-                error = None if group is None else group.error
-                if error is None:
-                    return call.value  # type: ignore[no-any-return]
+                return value  # type: ignore[no-any-return]
             if isinstance(error, StoreConflictError) and attempt < MAX_ATTEMPTS:
                 attempt += 1
                 continue
             raise error
 
-    def _lead(self, call: _Call) -> None:
-        """Run `call`, then the calls queued meanwhile, in the open group (up to `MAX_GROUP`
+    def _lead(self, body: Callable[[Tx], Any], head: bool) -> tuple[Any, BaseException | None]:
+        """Run `body`, then the calls queued meanwhile, in the open group (up to `MAX_GROUP`
         members); commit unless another member is about to join; hand the lead to the next
-        queued call."""
+        queued call. The value of `body` and its error, once its group committed."""
+        waiter = None
         self._lock.acquire()
         self._leader = get_ident()
         try:
-            next_call: _Call | None = call
-            while next_call is not None:
-                group = self._serve(next_call)
-                if group is not None and group.members >= MAX_GROUP:
-                    break
+            group, value, error = self._serve(body, head)
+            own = group
+            while group is None or group.members < MAX_GROUP:
                 with self._counting:
-                    next_call = self._calls.popleft() if self._calls else None
+                    if not self._calls:
+                        break
+                    call = self._calls.popleft()
+                group, call.value, call.error = self._serve(call.body, call.head)
+                if group is None:
+                    call.done.release()
+                else:
+                    call.group = group
+                    group.waiters.append(call.done)
             if self._group is not None:
                 self._settle(self._group)
+            if own is not None and not own.done:  # a `transaction()` caller commits it
+                waiter = _new_waiter()
+                waiter.acquire()
+                own.waiters.append(waiter)
         finally:
             self._leader = None
             with self._counting:
@@ -232,6 +246,11 @@ class GroupCommit(Generic[Tx]):
             self._lock.release()
             if successor is not None:
                 successor.done.release()
+        if waiter is not None:
+            waiter.acquire()
+        if error is None and own is not None:
+            error = own.error
+        return value, error
 
     def _nested(self, body: Callable[[Tx], T]) -> T:
         """A `run` inside a body the calling thread runs as leader: a member of the open
@@ -248,11 +267,14 @@ class GroupCommit(Generic[Tx]):
         self._joined(tx)
         return value
 
-    def _serve(self, call: _Call) -> _Group | None:
-        """Run one call's body as a member of the open group (or at the head of a new one);
-        record its outcome. Its group, when its writes joined one."""
+    def _serve(
+        self, body: Callable[[Tx], Any], head: bool
+    ) -> tuple[_Group | None, Any, BaseException | None]:
+        """Run one body as a member of the open group (or, with `head` or when none is open,
+        at the head of a new one). Its group (None when it failed: it left nothing), its value
+        and its error."""
         try:
-            if call.head:
+            if head:
                 self._finish_open_group()
             group = self._group
             first = group is None
@@ -268,30 +290,22 @@ class GroupCommit(Generic[Tx]):
                     self._fail_group(group, error)
                     raise error from None
         except BaseException as exc:
-            call.error = exc
-            call.done.release()
-            return None
+            return None, None, exc
         try:
-            call.value = call.body(tx)
+            value = body(tx)
         except BaseException as exc:
             translated = self._abort(exc, group, first)
-            call.error = exc if translated is None else translated
-            call.done.release()
-            return None
+            return None, None, exc if translated is None else translated
         if not first:
             try:
                 self._run("RELEASE member")
             except self._errors as exc:
                 error = self._translate(exc, "release")
                 self._fail_group(group, error)
-                call.error = error
-                call.done.release()
-                return None
+                return None, None, error
         self._joined(tx)
         group.members += 1
-        call.group = group
-        group.waiters.append(call.done)
-        return group
+        return group, value, None
 
     def _transactions(self, head: bool = False) -> Iterator[Tx]:
         """The body of the store's `transaction()` context manager; with `head`, the first
@@ -443,7 +457,8 @@ class GroupCommit(Generic[Tx]):
             return
         self._group = None
         group.done = True
-        self._wake(group)
+        if group.waiters:
+            self._wake(group)
 
     def _fail_group(self, group: _Group, error: StoreError) -> None:
         """The group's transaction is lost: every member that joined it gets `error`."""
@@ -452,7 +467,8 @@ class GroupCommit(Generic[Tx]):
         self._group = None
         group.error = error
         group.done = True
-        self._wake(group)
+        if group.waiters:
+            self._wake(group)
 
     @staticmethod
     def _wake(group: _Group) -> None:
