@@ -146,10 +146,10 @@ class GroupCommit(Generic[Tx]):
         attempt = 1
         while True:
             try:
-                # The steps of `_transactions`, written out again without a generator and a
-                # context manager around them: every checkpoint runs here, and this is part
-                # of what keeps a sequential step's CPU under its 250 µs target
-                # (benchmarks/README.md, "The Python side of a step").
+                # The steps of `_transactions` without group commit, written out again
+                # without a generator and a context manager around them: every checkpoint
+                # runs here then, and this is part of what keeps a sequential step's CPU
+                # under its 250 µs target (benchmarks/README.md, "The Python side of a step").
                 tx, group, first = self._enter(attempt > 1)
                 try:
                     try:
