@@ -46,7 +46,7 @@ class _Group:
 
 
 class _Call:
-    """One `run` of a body with group commit: the thread that leads the group runs it."""
+    """A `run` call queued for the thread that leads (with group commit): it runs the body."""
 
     __slots__ = ("body", "done", "error", "group", "head", "lead", "value")
 
@@ -59,7 +59,7 @@ class _Call:
         until it is handed the lead."""
         self.done.acquire()
         self.lead = False
-        """Woken to lead: the caller's thread runs the queued calls (its own first)."""
+        """Woken to lead: the caller's thread runs its own body, then the calls queued."""
         self.value: Any = None
         self.error: BaseException | None = None
         self.group: _Group | None = None
