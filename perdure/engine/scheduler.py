@@ -120,6 +120,9 @@ class Scheduler:
         not yet raised by a loop."""
         self._watchers: dict[str, list[Future[ExecutionStatus]]] = {}
         """`when_finished` futures not yet resolved, by execution ARN."""
+        self._ended_here: dict[str, ExecutionStatus] = {}
+        """Executions whose invocation running here ended them, with their statuses, until
+        the invocation's `_done`."""
         self._rechecks = 0
         """How many times something ended executions unseen (a settling the store failed, an
         invocation closed as lost): a loop pass then looks at every watched execution."""
@@ -193,6 +196,7 @@ class Scheduler:
         error = None if future.cancelled() else future.exception()
         with self._lock:
             self._inflight.pop(arn, None)
+            status = self._ended_here.pop(arn, None)
             if error is not None:
                 error.add_note(f"(while the engine ran an invocation of {arn})")
                 self._failures.append(error)
@@ -201,7 +205,10 @@ class Scheduler:
             # end for the current state (and never reports a stall or jumps time on it).
             for event in self._waiters:
                 event.set()
-        self._settle_or_recheck([arn])  # only this invocation's end is news here
+        if status is not None:  # the invocation's end ended the execution: nothing to read
+            self._resolve({arn: status})
+        else:
+            self._settle_or_recheck([arn])  # only this invocation's end is news here
 
     def _raise_failure(self) -> None:
         """Raise the oldest engine error an invocation's thread ended with, if any."""
@@ -267,17 +274,26 @@ class Scheduler:
             arns = list(self._watchers) if only is None else [a for a in only if a in self._watchers]
         if not arns:
             return
-        ended: dict[str, ExecutionStatus] = {}
-        with self._store.transaction() as tx:
-            for arn in arns:
-                rec = tx.peek_execution(arn)
-                if rec is not None and not rec.is_running and not self._is_running_here(arn):
-                    ended[arn] = rec.status
+        # Through `run`, not `transaction()`: with group commit, the thread leading the
+        # group reads it for this one, which does not queue for the connection itself.
+        self._resolve(self._store.run(functools.partial(self._ended, arns)))
+
+    def _resolve(self, ended: dict[str, ExecutionStatus]) -> None:
+        """Resolve the `when_finished` futures of executions that ended (with their statuses)."""
         with self._lock:
             settled = [(future, ended[arn]) for arn in ended for future in self._watchers.pop(arn, [])]
         for future, status in settled:
             if future.set_running_or_notify_cancel():
                 future.set_result(status)
+
+    def _ended(self, arns: list[str], tx: StoreTx) -> dict[str, ExecutionStatus]:
+        """The statuses of those of `arns` that have ended, with no invocation running here."""
+        ended: dict[str, ExecutionStatus] = {}
+        for arn in arns:
+            rec = tx.peek_execution(arn)
+            if rec is not None and not rec.is_running and not self._is_running_here(arn):
+                ended[arn] = rec.status
+        return ended
 
     def _waiter(self) -> threading.Event:
         event = threading.Event()
@@ -345,11 +361,17 @@ class Scheduler:
                 output = None
         except (Exception, SystemExit) as exc:  # a function error: recorded, then retried
             error = error_of(exc)
-        self._store.run(
+        ended = self._store.run(
             lambda tx: lifecycle.end_invocation(
                 tx, self._clock.now(), arn, begun.request_id, output, error, self._policy
             )
         )
+        if ended is not None and not ended.is_running:
+            # Durable now, and an ended status never changes: `_done` resolves the execution's
+            # `when_finished` futures with it instead of reading it again.
+            with self._lock:
+                if arn in self._inflight:  # dispatched: its `_done` follows
+                    self._ended_here[arn] = ended.status
 
     # ------------------------------------------------------------------ loops
 

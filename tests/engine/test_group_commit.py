@@ -79,6 +79,93 @@ def _queue_behind(engine: Engine, bodies: list[Callable[[StoreTx], None]]) -> li
     return outcomes
 
 
+def _run_behind(engine: Engine, bodies: list[Callable[[StoreTx], None]]) -> list[BaseException | None]:
+    """As `_queue_behind`, with `Store.run` calls: they queue behind the main thread's call,
+    whose thread then runs their bodies in its group; the outcome of each."""
+    store = engine.store
+    assert isinstance(store, GroupCommit)
+    outcomes: list[BaseException | None] = [None] * len(bodies)
+
+    def member(i: int) -> None:
+        try:
+            store.run(bodies[i])
+        except BaseException as exc:
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=member, args=(i,)) for i in range(len(bodies))]
+
+    def opener(tx: StoreTx) -> None:
+        _start(engine, tx, "opener")
+        if threads[0].ident is None:  # not when run again (a lost lock conflict)
+            for t in threads:
+                t.start()
+            _wait_until(lambda: len(store._calls) == len(bodies))
+
+    store.run(opener)
+    for t in threads:
+        t.join()
+    return outcomes
+
+
+def test_run_calls_queued_behind_one_share_its_commit(engine: Engine) -> None:
+    """The thread whose call leads the group runs the queued calls' bodies: one commit."""
+    store = engine.store
+    assert isinstance(store, GroupCommit)
+    before = store.commits
+    bodies = [lambda tx, i=i: _start(engine, tx, f"e{i}") for i in range(QUEUED)]
+    assert _run_behind(engine, bodies) == [None] * QUEUED
+    assert store.commits == before + 1
+    assert _names(engine) == {"opener", *(f"e{i}" for i in range(QUEUED))}
+
+
+def test_a_failed_run_call_changes_nothing_and_the_others_commit(engine: Engine) -> None:
+    """Run calls queued behind one: one refused before it writes, one that fails after
+    writing, one the database refuses (a duplicate ARN). Each raises its own error and
+    leaves nothing; the others commit, together."""
+    store = engine.store
+    assert isinstance(store, GroupCommit)
+    before = store.commits
+
+    def refused(tx: StoreTx) -> None:
+        raise RuntimeError("refused")
+
+    def failing(tx: StoreTx) -> None:
+        _start(engine, tx, "failed")
+        raise RuntimeError("failed")
+
+    def duplicate(tx: StoreTx) -> None:
+        function = engine.registry.resolve("fn")
+        rec, _ = lifecycle.start_execution(tx, engine.clock.now(), function, '"in"', "dup")
+        tx.insert_execution(replace(rec, key=0))
+
+    bodies: list[Callable[[StoreTx], None]] = [lambda tx: _start(engine, tx, "a"), refused, failing]
+    bodies += [lambda tx: _start(engine, tx, "b"), duplicate, lambda tx: _start(engine, tx, "c")]
+    outcomes = _run_behind(engine, bodies)
+    assert [outcomes[i] for i in (0, 3, 5)] == [None, None, None]
+    assert [str(outcomes[i]) for i in (1, 2)] == ["refused", "failed"]
+    assert isinstance(outcomes[4], StoreError)  # the database refused it
+    assert store.commits == before + 1
+    assert _names(engine) == {"opener", "a", "b", "c"}
+
+
+def test_a_run_inside_a_run_body_joins_its_transaction(engine: Engine) -> None:
+    store = engine.store
+    assert isinstance(store, GroupCommit)
+
+    def inner_fails(tx: StoreTx) -> None:
+        _start(engine, tx, "undone")
+        raise RuntimeError("refused")
+
+    def outer(tx: StoreTx) -> None:
+        _start(engine, tx, "outer")
+        store.run(lambda tx: _start(engine, tx, "inner"))
+        with pytest.raises(RuntimeError):
+            store.run(inner_fails)
+
+    store.run(outer)
+    assert _names(engine) == {"outer", "inner"}
+
+
 def test_transactions_queued_behind_one_share_its_commit(engine: Engine) -> None:
     store = engine.store
     assert isinstance(store, GroupCommit)

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from _thread import LockType, allocate_lock, get_ident
+from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from perdure.engine.errors import StoreConflictError, StoreError
 
@@ -24,21 +26,44 @@ MAX_ATTEMPTS = 8
 
 Tx = TypeVar("Tx")
 T = TypeVar("T")
+_Waiter = LockType
+_new_waiter = allocate_lock
 
 
 class _Group:
     """The transactions that share one commit."""
 
-    __slots__ = ("done", "error", "members", "waiting")
+    __slots__ = ("done", "error", "members", "waiters")
 
     def __init__(self) -> None:
         self.members = 0
         """Members that succeeded (their writes are in the transaction)."""
-        self.waiting = False
-        """A member waits for the commit (its end must notify)."""
+        self.waiters: list[_Waiter] = []
+        """One held lock per member that waits for the commit: the commit releases each."""
         self.done = False
         self.error: StoreError | None = None
         """Why the commit failed (every member raises it)."""
+
+
+class _Call:
+    """A `run` call queued for the thread that leads (with group commit): it runs the body."""
+
+    __slots__ = ("body", "done", "error", "group", "head", "lead", "value")
+
+    def __init__(self, body: Callable[[Any], Any], head: bool) -> None:
+        self.body = body
+        self.head = head
+        """Run at the head of a new transaction (the open group is committed first)."""
+        self.done = allocate_lock()
+        """Held until the call's outcome is known (its group committed, or it failed), or
+        until it is handed the lead."""
+        self.done.acquire()
+        self.lead = False
+        """Woken to lead: the caller's thread runs its own body, then the calls queued."""
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.group: _Group | None = None
+        """The group its writes joined (its commit's failure is the call's)."""
 
 
 class GroupCommit(Generic[Tx]):
@@ -50,6 +75,9 @@ class GroupCommit(Generic[Tx]):
     members): one commit, one fsync. Each member returns only after that commit is durable;
     a member that joined an open group runs inside a savepoint, so its failure undoes its
     writes alone; a failed commit raises in every member. A lone transaction commits at once.
+    The bodies given to `run` are run by the thread that leads the group, the one that found
+    no group led: the others queue their bodies for it and wait once, for their outcome
+    (`_run_grouped`); a `transaction()` block runs on its own thread, as a member too.
 
     A store whose rows other processes lock (PostgreSQL) must never let a member that joined
     an open group wait for a lock: the group already holds its earlier members' locks, taken
@@ -65,10 +93,16 @@ class GroupCommit(Generic[Tx]):
     def __init__(self, group_commit: bool) -> None:
         self._group_commit = group_commit
         self._lock = threading.RLock()
-        self._cond = threading.Condition(self._lock)
         self._counting = threading.Lock()
         self._entering = 0
         """Threads that asked for a transaction and do not hold the lock yet."""
+        self._calls: deque[_Call] = deque()
+        """`run` calls queued for the leading thread (guarded by `_counting`)."""
+        self._leading = False
+        """A thread leads: it runs the queued calls (guarded by `_counting`)."""
+        self._leader: int | None = None
+        """The thread that leads while it holds the connection (a `run` inside a body it
+        runs joins that body's transaction)."""
         self._group: _Group | None = None
         """The open transaction the members that committed since it began share."""
         self.commits = 0
@@ -104,15 +138,18 @@ class GroupCommit(Generic[Tx]):
         serialization failure the database reported, a lock a group member must not wait
         for) was rolled back whole, so `body` runs again, at the head of a new transaction, at
         most `MAX_ATTEMPTS` times. `body` must change nothing but the store (and what it
-        creates itself), so that running it again is the same as running it once.
+        creates itself), so that running it again is the same as running it once. A `run`
+        inside `body` joins its transaction (never one inside a `transaction()` block).
         """
+        if self._group_commit:
+            return self._run_grouped(body)
         attempt = 1
         while True:
             try:
-                # The steps of `_transactions`, written out again without a generator and a
-                # context manager around them: every checkpoint runs here, and this is part
-                # of what keeps a sequential step's CPU under its 250 µs target
-                # (benchmarks/README.md, "The Python side of a step").
+                # The steps of `_transactions` without group commit, written out again
+                # without a generator and a context manager around them: every checkpoint
+                # runs here then, and this is part of what keeps a sequential step's CPU
+                # under its 250 µs target (benchmarks/README.md, "The Python side of a step").
                 tx, group, first = self._enter(attempt > 1)
                 try:
                     try:
@@ -122,14 +159,153 @@ class GroupCommit(Generic[Tx]):
                         if error is None:
                             raise
                         raise error from None
-                    self._finish(tx, group, first)
-                    return value
+                    waiter = self._finish(tx, group, first)
                 finally:
                     self._lock.release()
+                if waiter is not None:
+                    self._await_commit(waiter, group)
+                return value
             except StoreConflictError:
                 if attempt >= MAX_ATTEMPTS:
                     raise
                 attempt += 1
+
+    def _run_grouped(self, body: Callable[[Tx], T]) -> T:
+        """`run` with group commit: the call is queued for the thread that leads (it runs the
+        bodies queued behind its own, one after another, each a member of the open group), or
+        this thread leads. A queued caller blocks once, until its outcome is known: it never
+        takes the connection itself (queueing for the connection lock, then waiting for the
+        commit, cost every member two wake-ups, and a woken lock holder that waited for the
+        interpreter held up every member behind it)."""
+        attempt = 1
+        while True:
+            head = attempt > 1
+            call = nested = None
+            with self._counting:
+                if not self._leading:
+                    self._leading = True
+                elif self._leader != get_ident():
+                    call = _Call(body, head)
+                    self._calls.append(call)
+                else:  # inside a body this thread runs as leader
+                    nested = True
+            if nested:
+                return self._nested(body)
+            if call is None:
+                value, error = self._lead(body, head)
+            else:
+                call.done.acquire()
+                if call.lead:  # handed the lead: its body runs first
+                    value, error = self._lead(body, head)
+                else:
+                    value, error = call.value, call.error
+                    if error is None and call.group is not None:
+                        error = call.group.error
+            if error is None:
+                return value  # type: ignore[no-any-return]
+            if isinstance(error, StoreConflictError) and attempt < MAX_ATTEMPTS:
+                attempt += 1
+                continue
+            raise error
+
+    def _lead(self, body: Callable[[Tx], Any], head: bool) -> tuple[Any, BaseException | None]:
+        """Run `body`, then the calls queued meanwhile, in the open group (up to `MAX_GROUP`
+        members); commit unless another member is about to join; hand the lead to the next
+        queued call. The value of `body` and its error, once its group committed."""
+        waiter = None
+        self._lock.acquire()
+        self._leader = get_ident()
+        try:
+            group, value, error = self._serve(body, head)
+            own = group
+            while group is None or group.members < MAX_GROUP:
+                with self._counting:
+                    if not self._calls:
+                        break
+                    call = self._calls.popleft()
+                group, call.value, call.error = self._serve(call.body, call.head)
+                if group is None:
+                    call.done.release()
+                else:
+                    call.group = group
+                    group.waiters.append(call.done)
+            if self._group is not None:
+                self._settle(self._group)
+            if own is not None and not own.done:  # a `transaction()` caller commits it
+                waiter = _new_waiter()
+                waiter.acquire()
+                own.waiters.append(waiter)
+        finally:
+            self._leader = None
+            with self._counting:
+                successor = self._calls.popleft() if self._calls else None
+                if successor is None:
+                    self._leading = False
+                else:
+                    successor.lead = True
+            self._lock.release()
+            if successor is not None:
+                successor.done.release()
+        if waiter is not None:
+            waiter.acquire()
+        if error is None and own is not None:
+            error = own.error
+        return value, error
+
+    def _nested(self, body: Callable[[Tx], T]) -> T:
+        """A `run` inside a body the calling thread runs as leader: a member of the open
+        transaction, in a savepoint, committed with the body that called it."""
+        tx = self._member()
+        self._run("SAVEPOINT member")
+        try:
+            value = body(tx)
+        except BaseException:
+            self._run("ROLLBACK TO member")
+            self._run("RELEASE member")
+            raise
+        self._run("RELEASE member")
+        self._joined(tx)
+        return value
+
+    def _serve(
+        self, body: Callable[[Tx], Any], head: bool
+    ) -> tuple[_Group | None, Any, BaseException | None]:
+        """Run one body as a member of the open group (or, with `head` or when none is open,
+        at the head of a new one). Its group (None when it failed: it left nothing), its value
+        and its error."""
+        try:
+            if head:
+                self._finish_open_group()
+            group = self._group
+            first = group is None
+            if group is None:
+                tx = self._begin()
+                group = self._group = _Group()
+            else:
+                tx = self._member()
+                try:
+                    self._run("SAVEPOINT member")
+                except self._errors as exc:
+                    error = self._translate(exc, "savepoint")
+                    self._fail_group(group, error)
+                    raise error from None
+        except BaseException as exc:
+            return None, None, exc
+        try:
+            value = body(tx)
+        except BaseException as exc:
+            translated = self._abort(exc, group, first)
+            return None, None, exc if translated is None else translated
+        if not first:
+            try:
+                self._run("RELEASE member")
+            except self._errors as exc:
+                error = self._translate(exc, "release")
+                self._fail_group(group, error)
+                return None, None, error
+        self._joined(tx)
+        group.members += 1
+        return group, value, None
 
     def _transactions(self, head: bool = False) -> Iterator[Tx]:
         """The body of the store's `transaction()` context manager; with `head`, the first
@@ -143,9 +319,11 @@ class GroupCommit(Generic[Tx]):
                 if error is None:
                     raise
                 raise error from None
-            self._finish(tx, group, first)
+            waiter = self._finish(tx, group, first)
         finally:
             self._lock.release()
+        if waiter is not None:
+            self._await_commit(waiter, group)
 
     def _enter(self, head: bool) -> tuple[Tx, _Group | None, bool]:
         """Take the connection, then begin a transaction or join the open group.
@@ -187,9 +365,10 @@ class GroupCommit(Generic[Tx]):
             self._lock.release()
             raise
 
-    def _finish(self, tx: Tx, group: _Group | None, first: bool) -> None:
-        """The member's body succeeded: return once its writes are committed (alone, or with
-        its group: the last member to finish commits them all).
+    def _finish(self, tx: Tx, group: _Group | None, first: bool) -> _Waiter | None:
+        """The member's body succeeded: commit its writes, alone or with its group (the last
+        member to finish commits them all). Returns a held lock when the group commits later:
+        the caller releases the connection, then waits for the commit (`_await_commit`).
 
         Raises:
             StoreError: the commit failed (every member of the group raises it).
@@ -202,7 +381,7 @@ class GroupCommit(Generic[Tx]):
                 raise self._translate(exc, "commit") from None
             self.commits += 1
             self._joined(tx)
-            return
+            return None
         if not first:
             try:
                 self._run("RELEASE member")
@@ -213,10 +392,27 @@ class GroupCommit(Generic[Tx]):
         self._joined(tx)
         group.members += 1
         self._settle(group)
-        if not group.done:
-            group.waiting = True
-            while not group.done:
-                self._cond.wait()
+        if group.done:
+            if group.error is not None:
+                raise group.error
+            return None
+        # Released by the commit: the member waits without the connection, and wakes without
+        # taking it again (a `Condition` on the connection's lock made each woken member queue
+        # for the lock behind the next group's members only to see its commit done).
+        waiter = _new_waiter()
+        waiter.acquire()
+        group.waiters.append(waiter)
+        return waiter
+
+    @staticmethod
+    def _await_commit(waiter: _Waiter, group: _Group | None) -> None:
+        """Wait (without the connection) for the commit of the group the member joined.
+
+        Raises:
+            StoreError: the commit failed (every member of the group raises it).
+        """
+        waiter.acquire()
+        assert group is not None  # a waiter is handed out only with a group
         if group.error is not None:
             raise group.error
 
@@ -248,7 +444,7 @@ class GroupCommit(Generic[Tx]):
 
     def _settle(self, group: _Group, *, now: bool = False) -> None:
         """Commit the group unless another member is about to join it (and it is not full)."""
-        if group.done or (not now and self._entering and group.members < MAX_GROUP):
+        if group.done or (not now and (self._entering or self._calls) and group.members < MAX_GROUP):
             return
         try:
             if group.members:
@@ -261,8 +457,8 @@ class GroupCommit(Generic[Tx]):
             return
         self._group = None
         group.done = True
-        if group.waiting:
-            self._cond.notify_all()
+        if group.waiters:
+            self._wake(group)
 
     def _fail_group(self, group: _Group, error: StoreError) -> None:
         """The group's transaction is lost: every member that joined it gets `error`."""
@@ -271,8 +467,15 @@ class GroupCommit(Generic[Tx]):
         self._group = None
         group.error = error
         group.done = True
-        if group.waiting:
-            self._cond.notify_all()
+        if group.waiters:
+            self._wake(group)
+
+    @staticmethod
+    def _wake(group: _Group) -> None:
+        """The group's commit is done (or failed): release every member that waits for it."""
+        for waiter in group.waiters:
+            waiter.release()
+        group.waiters.clear()
 
     def _rollback(self) -> None:
         # The database may already have rolled back (e.g. after SQLITE_FULL): nothing to undo.
