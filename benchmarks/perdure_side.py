@@ -61,7 +61,9 @@ def prepare(handler: Any) -> tuple[Any, list[float]]:
     return timed(api().durable_execution(handler))
 
 
-def run(prepared: tuple[Any, list[float]], payload: dict[str, Any], db_path: str) -> tuple[str, Any, list[float]]:
+def run(
+    prepared: tuple[Any, list[float]], payload: dict[str, Any], db_path: str
+) -> tuple[str, Any, list[float]]:
     """Run a `prepare`d handler on perdure's engine.
 
     Returns:

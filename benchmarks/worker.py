@@ -52,7 +52,9 @@ def main(argv: list[str]) -> int:
                 out["commit_rate"] = disk.commit_rate(tmp)
             cpu = time.process_time()
             started = time.perf_counter()
-            status, value, invocations = runner.run(prepared, {"n": workload.n}, str(Path(tmp) / "perdure.db"))
+            status, value, invocations = runner.run(
+                prepared, {"n": workload.n}, str(Path(tmp) / "perdure.db")
+            )
             seconds = time.perf_counter() - started
             cpu = time.process_time() - cpu
     except Exception as exc:

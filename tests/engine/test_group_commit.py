@@ -166,6 +166,24 @@ def test_a_run_inside_a_run_body_joins_its_transaction(engine: Engine) -> None:
     assert _names(engine) == {"outer", "inner"}
 
 
+def test_a_run_inside_a_transaction_block_joins_it_while_another_thread_waits_to_lead(
+    engine: Engine,
+) -> None:
+    """The other thread leads the next group and waits for the connection the block holds:
+    the block's own `run` must not queue behind it."""
+    store = engine.store
+    assert isinstance(store, GroupCommit)
+    other = threading.Thread(target=store.run, args=(lambda tx: _start(engine, tx, "other"),))
+    with store.transaction() as tx:
+        _start(engine, tx, "block")
+        other.start()
+        _wait_until(lambda: store._leading)
+        store.run(lambda tx: _start(engine, tx, "inner"))
+    other.join(30)
+    assert not other.is_alive()
+    assert _names(engine) == {"block", "inner", "other"}
+
+
 def test_transactions_queued_behind_one_share_its_commit(engine: Engine) -> None:
     store = engine.store
     assert isinstance(store, GroupCommit)

@@ -103,6 +103,10 @@ class GroupCommit(Generic[Tx]):
         self._leader: int | None = None
         """The thread that leads while it holds the connection (a `run` inside a body it
         runs joins that body's transaction)."""
+        self._holder: int | None = None
+        """The thread inside a `transaction()` block (it holds the connection): a `run` it
+        calls joins the block's transaction, as one inside a body the leader runs does (queued
+        for a leader that waits for the connection it holds, it would wait forever)."""
         self._group: _Group | None = None
         """The open transaction the members that committed since it began share."""
         self.commits = 0
@@ -138,8 +142,9 @@ class GroupCommit(Generic[Tx]):
         serialization failure the database reported, a lock a group member must not wait
         for) was rolled back whole, so `body` runs again, at the head of a new transaction, at
         most `MAX_ATTEMPTS` times. `body` must change nothing but the store (and what it
-        creates itself), so that running it again is the same as running it once. A `run`
-        inside `body` joins its transaction (never one inside a `transaction()` block).
+        creates itself), so that running it again is the same as running it once. With
+        group commit, a `run` inside `body` or inside a `transaction()` block joins that
+        transaction.
         """
         if self._group_commit:
             return self._run_grouped(body)
@@ -184,10 +189,10 @@ class GroupCommit(Generic[Tx]):
             with self._counting:
                 if not self._leading:
                     self._leading = True
-                elif self._leader != get_ident():
+                elif (me := get_ident()) != self._leader and me != self._holder:
                     call = _Call(body, head)
                     self._calls.append(call)
-                else:  # inside a body this thread runs as leader
+                else:  # inside a body this thread runs as leader, or a `transaction()` block
                     nested = True
             if nested:
                 return self._nested(body)
@@ -311,6 +316,7 @@ class GroupCommit(Generic[Tx]):
         """The body of the store's `transaction()` context manager; with `head`, the first
         member of a new transaction (an open group is committed first)."""
         tx, group, first = self._enter(head)
+        holder, self._holder = self._holder, get_ident()
         try:
             try:
                 yield tx
@@ -321,6 +327,7 @@ class GroupCommit(Generic[Tx]):
                 raise error from None
             waiter = self._finish(tx, group, first)
         finally:
+            self._holder = holder
             self._lock.release()
         if waiter is not None:
             self._await_commit(waiter, group)
