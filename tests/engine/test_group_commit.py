@@ -184,6 +184,57 @@ def test_a_run_inside_a_transaction_block_joins_it_while_another_thread_waits_to
     assert _names(engine) == {"block", "inner", "other"}
 
 
+def test_a_run_inside_a_transaction_block_commits_with_the_block_or_not_at_all(engine: Engine) -> None:
+    """No other thread leads: the inner `run` neither commits the block's transaction
+    halfway nor waits for a commit only the block can make."""
+    store = engine.store
+    assert isinstance(store, GroupCommit)
+    before = store.commits
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        _start(engine, tx, "before")
+        store.run(lambda tx: _start(engine, tx, "inner"))
+        assert store.commits == before
+        raise RuntimeError("the block fails")
+    assert _names(engine) == set()
+
+    def other() -> None:
+        with store.transaction() as tx:
+            _start(engine, tx, "other")
+
+    entering = threading.Thread(target=other)  # queues for the connection the block holds
+    with store.transaction() as tx:
+        _start(engine, tx, "block")
+        entering.start()
+        _wait_until(lambda: store._entering == 1)
+        store.run(lambda tx: _start(engine, tx, "inner"))
+    entering.join(30)
+    assert not entering.is_alive()
+    assert _names(engine) == {"block", "inner", "other"}
+
+
+def test_a_transaction_block_inside_a_run_body_joins_its_transaction(engine: Engine) -> None:
+    """With a call queued behind the leader, the block must not wait for the commit its own
+    thread makes."""
+    store = engine.store
+    assert isinstance(store, GroupCommit)
+    queued = threading.Thread(target=lambda: store.run(lambda tx: _start(engine, tx, "queued")))
+
+    def body(tx: StoreTx) -> None:
+        _start(engine, tx, "outer")
+        queued.start()
+        _wait_until(lambda: len(store._calls) == 1)
+        with store.transaction() as inner:
+            _start(engine, inner, "block")
+        with pytest.raises(RuntimeError), store.transaction() as inner:
+            _start(engine, inner, "undone")
+            raise RuntimeError("the block fails alone")
+
+    store.run(body)
+    queued.join(30)
+    assert not queued.is_alive()
+    assert _names(engine) == {"outer", "block", "queued"}
+
+
 def test_transactions_queued_behind_one_share_its_commit(engine: Engine) -> None:
     store = engine.store
     assert isinstance(store, GroupCommit)

@@ -186,20 +186,25 @@ class GroupCommit(Generic[Tx]):
         while True:
             head = attempt > 1
             call = nested = None
+            me = get_ident()
             with self._counting:
-                if not self._leading:
+                if me == self._leader or me == self._holder:
+                    nested = True  # inside a body this thread runs as leader, or a `transaction()` block
+                elif not self._leading:
                     self._leading = True
-                elif (me := get_ident()) != self._leader and me != self._holder:
+                else:
                     call = _Call(body, head)
                     self._calls.append(call)
-                else:  # inside a body this thread runs as leader, or a `transaction()` block
-                    nested = True
             if nested:
                 return self._nested(body)
             if call is None:
                 value, error = self._lead(body, head)
             else:
-                call.done.acquire()
+                try:
+                    call.done.acquire()
+                except BaseException:
+                    self._abandon(call)
+                    raise
                 if call.lead:  # handed the lead: its body runs first
                     value, error = self._lead(body, head)
                 else:
@@ -218,7 +223,12 @@ class GroupCommit(Generic[Tx]):
         members); commit unless another member is about to join; hand the lead to the next
         queued call. The value of `body` and its error, once its group committed."""
         waiter = None
-        self._lock.acquire()
+        interrupted: KeyboardInterrupt | None = None
+        try:
+            self._lock.acquire()
+        except BaseException:
+            self._pass_lead()
+            raise
         self._leader = get_ident()
         try:
             group, value, error = self._serve(body, head)
@@ -229,11 +239,19 @@ class GroupCommit(Generic[Tx]):
                         break
                     call = self._calls.popleft()
                 group, call.value, call.error = self._serve(call.body, call.head)
+                if isinstance(call.error, KeyboardInterrupt):
+                    # Ctrl-C reached this thread (the main one) while it ran another thread's
+                    # body: the body was undone, its caller gets an error, this thread the
+                    # signal, once the lead is handed on.
+                    interrupted = call.error
+                    call.error = StoreError("interrupted (Ctrl-C) while another thread ran this transaction")
                 if group is None:
                     call.done.release()
                 else:
                     call.group = group
                     group.waiters.append(call.done)
+                if interrupted is not None:
+                    break
             if self._group is not None:
                 self._settle(self._group)
             if own is not None and not own.done:  # a `transaction()` caller commits it
@@ -242,35 +260,72 @@ class GroupCommit(Generic[Tx]):
                 own.waiters.append(waiter)
         finally:
             self._leader = None
-            with self._counting:
-                successor = self._calls.popleft() if self._calls else None
-                if successor is None:
-                    self._leading = False
-                else:
-                    successor.lead = True
             self._lock.release()
-            if successor is not None:
-                successor.done.release()
+            self._pass_lead()
         if waiter is not None:
             waiter.acquire()
+        if interrupted is not None:
+            raise interrupted
         if error is None and own is not None:
             error = own.error
         return value, error
 
+    def _pass_lead(self) -> None:
+        """This thread leads but will not: hand the lead to the next queued call, or drop it."""
+        with self._counting:
+            successor = self._calls.popleft() if self._calls else None
+            if successor is None:
+                self._leading = False
+            else:
+                successor.lead = True
+        if successor is not None:
+            successor.done.release()
+
+    def _abandon(self, call: _Call) -> None:
+        """The caller of a queued `call` stops waiting (an asynchronous exception)."""
+        with self._counting:
+            try:
+                self._calls.remove(call)  # not served yet: it never will be
+                return
+            except ValueError:
+                pass
+            lead = call.lead
+        if lead:  # handed the lead: pass it on
+            self._pass_lead()
+
     def _nested(self, body: Callable[[Tx], T]) -> T:
-        """A `run` inside a body the calling thread runs as leader: a member of the open
-        transaction, in a savepoint, committed with the body that called it."""
+        """A `run` inside a body this thread runs as leader, or inside its `transaction()`
+        block: a member of the open transaction (`_nested_block`)."""
+        with contextlib.contextmanager(self._nested_block)() as tx:
+            return body(tx)
+
+    def _nested_block(self) -> Iterator[Tx]:
+        """A member of the open transaction, in a savepoint, committed with the body or
+        block that encloses it: its failure undoes its writes alone."""
+        group = self._group
+        if group is None:
+            raise StoreError("the transaction this one joins has failed")
         tx = self._member()
-        self._run("SAVEPOINT member")
         try:
-            value = body(tx)
-        except BaseException:
-            self._run("ROLLBACK TO member")
-            self._run("RELEASE member")
+            self._run("SAVEPOINT member")
+        except self._errors as exc:
+            error = self._translate(exc, "savepoint")
+            self._fail_group(group, error)
+            raise error from None
+        try:
+            yield tx
+        except BaseException as exc:
+            self._undo_member(group, False)
+            if isinstance(exc, self._errors):
+                raise self._translate(exc, "transaction") from None
             raise
-        self._run("RELEASE member")
+        try:
+            self._run("RELEASE member")
+        except self._errors as exc:
+            error = self._translate(exc, "release")
+            self._fail_group(group, error)
+            raise error from None
         self._joined(tx)
-        return value
 
     def _serve(
         self, body: Callable[[Tx], Any], head: bool
@@ -314,9 +369,15 @@ class GroupCommit(Generic[Tx]):
 
     def _transactions(self, head: bool = False) -> Iterator[Tx]:
         """The body of the store's `transaction()` context manager; with `head`, the first
-        member of a new transaction (an open group is committed first)."""
+        member of a new transaction (an open group is committed first). Inside a body this
+        thread runs as leader, or inside its own `transaction()` block, a member of that
+        transaction (committed with it)."""
+        me = get_ident()
+        if self._group_commit and (me == self._leader or me == self._holder):
+            yield from self._nested_block()
+            return
         tx, group, first = self._enter(head)
-        holder, self._holder = self._holder, get_ident()
+        holder, self._holder = self._holder, me
         try:
             try:
                 yield tx
@@ -349,10 +410,12 @@ class GroupCommit(Generic[Tx]):
                 raise
         with self._counting:
             self._entering += 1
-        self._lock.acquire()
         try:
+            self._lock.acquire()
+        finally:
             with self._counting:
                 self._entering -= 1
+        try:
             if head:
                 self._finish_open_group()
             group = self._group
