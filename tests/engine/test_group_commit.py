@@ -235,6 +235,56 @@ def test_a_transaction_block_inside_a_run_body_joins_its_transaction(engine: Eng
     assert _names(engine) == {"outer", "block", "queued"}
 
 
+def test_a_caller_interrupted_while_queued_leaves_the_others_served(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while a `run` waits behind the leader: its body never runs, and the callers
+    queued after it are still served (the lead is not left with nobody)."""
+    from _thread import allocate_lock
+
+    from perdure.engine.store import group as group_module
+
+    store = engine.store
+    assert isinstance(store, GroupCommit)
+    go = threading.Event()
+
+    def leader_body(tx: StoreTx) -> None:
+        _start(engine, tx, "leader")
+        go.wait(30)
+
+    class Interrupted:
+        """A call's lock whose wait is interrupted (as by Ctrl-C)."""
+
+        def __init__(self) -> None:
+            self._lock, self._acquired = allocate_lock(), 0
+
+        def acquire(self) -> bool:
+            self._acquired += 1
+            if self._acquired == 2:  # the first holds it, the second is the caller's wait
+                raise KeyboardInterrupt
+            return self._lock.acquire()
+
+        def release(self) -> None:
+            self._lock.release()
+
+    leader = threading.Thread(target=store.run, args=(leader_body,))
+    leader.start()
+    _wait_until(lambda: store._leader is not None)
+    monkeypatch.setattr(group_module, "allocate_lock", Interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        store.run(lambda tx: _start(engine, tx, "interrupted"))
+    monkeypatch.undo()
+    later = threading.Thread(target=store.run, args=(lambda tx: _start(engine, tx, "later"),))
+    later.start()
+    _wait_until(lambda: len(store._calls) == 1)
+    go.set()
+    for thread in (leader, later):
+        thread.join(30)
+        assert not thread.is_alive()
+    assert not store._leading
+    assert _names(engine) == {"leader", "later"}
+
+
 def test_transactions_queued_behind_one_share_its_commit(engine: Engine) -> None:
     store = engine.store
     assert isinstance(store, GroupCommit)
