@@ -306,12 +306,7 @@ class GroupCommit(Generic[Tx]):
         if group is None:
             raise StoreError("the transaction this one joins has failed")
         tx = self._member()
-        try:
-            self._run("SAVEPOINT member")
-        except self._errors as exc:
-            error = self._translate(exc, "savepoint")
-            self._fail_group(group, error)
-            raise error from None
+        self._savepoint(group)
         try:
             yield tx
         except BaseException as exc:
@@ -319,12 +314,7 @@ class GroupCommit(Generic[Tx]):
             if isinstance(exc, self._errors):
                 raise self._translate(exc, "transaction") from None
             raise
-        try:
-            self._run("RELEASE member")
-        except self._errors as exc:
-            error = self._translate(exc, "release")
-            self._fail_group(group, error)
-            raise error from None
+        self._release(group)
         self._joined(tx)
 
     def _serve(
@@ -343,12 +333,7 @@ class GroupCommit(Generic[Tx]):
                 group = self._group = _Group()
             else:
                 tx = self._member()
-                try:
-                    self._run("SAVEPOINT member")
-                except self._errors as exc:
-                    error = self._translate(exc, "savepoint")
-                    self._fail_group(group, error)
-                    raise error from None
+                self._savepoint(group)
         except BaseException as exc:
             return None, None, exc
         try:
@@ -358,10 +343,8 @@ class GroupCommit(Generic[Tx]):
             return None, None, exc if translated is None else translated
         if not first:
             try:
-                self._run("RELEASE member")
-            except self._errors as exc:
-                error = self._translate(exc, "release")
-                self._fail_group(group, error)
+                self._release(group)
+            except StoreError as error:
                 return None, None, error
         self._joined(tx)
         group.members += 1
@@ -424,12 +407,7 @@ class GroupCommit(Generic[Tx]):
                 group = self._group = _Group()
                 return tx, group, True
             tx = self._member()
-            try:
-                self._run("SAVEPOINT member")
-            except self._errors as exc:
-                error = self._translate(exc, "savepoint")
-                self._fail_group(group, error)
-                raise error from None
+            self._savepoint(group)
             return tx, group, False
         except BaseException:
             self._lock.release()
@@ -453,12 +431,7 @@ class GroupCommit(Generic[Tx]):
             self._joined(tx)
             return None
         if not first:
-            try:
-                self._run("RELEASE member")
-            except self._errors as exc:
-                error = self._translate(exc, "release")
-                self._fail_group(group, error)
-                raise error from None
+            self._release(group)
         self._joined(tx)
         group.members += 1
         self._settle(group)
@@ -497,6 +470,32 @@ class GroupCommit(Generic[Tx]):
         if isinstance(exc, self._errors):
             return self._translate(exc, "transaction")
         return None
+
+    def _savepoint(self, group: _Group) -> None:
+        """Begin a member joining `group`'s open transaction (its failure can be undone alone).
+
+        Raises:
+            StoreError: the database refused it; the group's transaction is lost.
+        """
+        try:
+            self._run("SAVEPOINT member")
+        except self._errors as exc:
+            error = self._translate(exc, "savepoint")
+            self._fail_group(group, error)
+            raise error from None
+
+    def _release(self, group: _Group) -> None:
+        """End a member that joined `group` with `_savepoint`: its writes stay in the group.
+
+        Raises:
+            StoreError: the database refused it; the group's transaction is lost.
+        """
+        try:
+            self._run("RELEASE member")
+        except self._errors as exc:
+            error = self._translate(exc, "release")
+            self._fail_group(group, error)
+            raise error from None
 
     def _undo_member(self, group: _Group, first: bool) -> None:
         """Undo a failed member's writes; the group's other members keep theirs."""
