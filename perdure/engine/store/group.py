@@ -472,28 +472,23 @@ class GroupCommit(Generic[Tx]):
         return None
 
     def _savepoint(self, group: _Group) -> None:
-        """Begin a member joining `group`'s open transaction (its failure can be undone alone).
-
-        Raises:
-            StoreError: the database refused it; the group's transaction is lost.
-        """
-        try:
-            self._run("SAVEPOINT member")
-        except self._errors as exc:
-            error = self._translate(exc, "savepoint")
-            self._fail_group(group, error)
-            raise error from None
+        """Begin a member joining `group`'s open transaction (its failure can be undone alone)."""
+        self._member_sql(group, "SAVEPOINT member", "savepoint")
 
     def _release(self, group: _Group) -> None:
-        """End a member that joined `group` with `_savepoint`: its writes stay in the group.
+        """End a member that joined `group` with `_savepoint`: its writes stay in the group."""
+        self._member_sql(group, "RELEASE member", "release")
+
+    def _member_sql(self, group: _Group, sql: str, doing: str) -> None:
+        """Run a member's `sql`.
 
         Raises:
             StoreError: the database refused it; the group's transaction is lost.
         """
         try:
-            self._run("RELEASE member")
+            self._run(sql)
         except self._errors as exc:
-            error = self._translate(exc, "release")
+            error = self._translate(exc, doing)
             self._fail_group(group, error)
             raise error from None
 
