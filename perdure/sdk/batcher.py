@@ -73,6 +73,7 @@ from .errors import (
     SuspendExecution,
 )
 from .state import ExecutionState, fetch_state_pages
+from .threads import Job, spawn
 
 if TYPE_CHECKING:
     import asyncio
@@ -434,7 +435,7 @@ class CheckpointBatcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = -1
         self._wake_scheduled = False
-        self._thread = threading.Thread(target=self._run, name="perdure-checkpoint", daemon=True)
+        self._sender: Job | None = None
 
     # ----------------------------------------------------------------- producer side
 
@@ -449,8 +450,8 @@ class CheckpointBatcher:
         return self._failure
 
     def start(self) -> CheckpointBatcher:
-        """Start the sender thread."""
-        self._thread.start()
+        """Start the sender, on a thread kept from an earlier invocation's sender if one waits."""
+        self._sender = spawn(self._run, "perdure-checkpoint")
         return self
 
     def serve_loop(self, loop: asyncio.AbstractEventLoop, thread_id: int) -> None:
@@ -632,8 +633,8 @@ class CheckpointBatcher:
         with self._cond:
             self._stopping = True
             self._cond.notify()
-        if self._thread.is_alive():
-            self._thread.join()
+        if self._sender is not None:
+            self._sender.wait()
 
     # ----------------------------------------------------------------- sender side
 
