@@ -190,7 +190,7 @@ class Job:
     __slots__ = ("_done", "_func", "_name")
 
     def __init__(self, func: Callable[[], object], name: str) -> None:
-        self._func = func
+        self._func: Callable[[], object] | None = func
         self._name = name
         self._done = threading.Lock()
         self._done.acquire()
@@ -219,13 +219,16 @@ class _Worker:
         job = self.job
         while job is not None:
             self.job = None
+            func, job._func = job._func, None  # a kept thread keeps nothing of its last work
+            assert func is not None
             thread = threading.current_thread()
             if thread.name != job._name:
                 thread.name = job._name
             try:
-                contextvars.Context().run(job._func)
+                contextvars.Context().run(func)
             finally:
                 job._done.release()
+            del func, job
             job = self._wait_for_work()
 
     def _wait_for_work(self) -> Job | None:

@@ -4,9 +4,11 @@ thread starting, the work runs as it would on a new thread, and a kept thread ex
 from __future__ import annotations
 
 import contextvars
+import gc
 import os
 import threading
 import time
+import weakref
 from typing import Any
 
 import pytest
@@ -41,6 +43,20 @@ def test_the_next_work_runs_on_the_thread_whose_work_ended_in_a_context_of_its_o
     assert second == first
     assert (first_name, second_name) == ("first", "second")
     assert first_var == second_var == "unset"  # a new thread's context: nothing the last work set
+
+
+def test_a_kept_thread_keeps_nothing_of_its_last_work() -> None:
+    class State:
+        pass
+
+    def start() -> weakref.ref[State]:
+        state = State()
+        spawn(lambda: state, "holding").wait()  # it holds `state`, as a sender its invocation
+        return weakref.ref(state)
+
+    ref = start()
+    gc.collect()
+    assert ref() is None, "the kept thread (or its job) still holds what its last work held"
 
 
 def test_work_that_raises_ends_its_thread_and_the_next_work_still_runs(
