@@ -451,6 +451,8 @@ class CheckpointBatcher:
 
     def start(self) -> CheckpointBatcher:
         """Start the sender, on a thread kept from an earlier invocation's sender if one waits."""
+        if self._sender is not None:
+            raise RuntimeError("the checkpoint writer is already started")
         self._sender = spawn(self._run, "perdure-checkpoint")
         return self
 
@@ -629,7 +631,7 @@ class CheckpointBatcher:
             raise RuntimeError("the checkpoint writer is closed")
 
     def close(self) -> None:
-        """Send what is queued, then stop and join the sender thread."""
+        """Send what is queued, then stop the sender and wait until it has stopped."""
         with self._cond:
             self._stopping = True
             self._cond.notify()

@@ -8,8 +8,11 @@ bodies of the async face (`run_off_loop`). Imports only the standard library.
 `spawn` runs a function on a thread of its own, as `threading.Thread(...).start()` would,
 on a thread whose earlier work has ended when one is waiting for more: an invocation's
 checkpoint sender then costs a hand-off (~20 us) instead of starting a thread and joining
-it (~150 us of CPU on a small VM). A thread waits `KEEP_SECONDS` for more work, then exits;
-each function runs in a context of its own, as on a new thread.
+it (~150 us of CPU on a small VM). A thread waits `KEEP_SECONDS` for more work, then exits
+(so for a minute after an invocation the process still has its sender's thread). Each
+function runs in a context of its own (context variables start unset, as on a new thread);
+thread-local values and the thread's identity carry over, so work given to `spawn` keeps
+none of either.
 
 A slot is held by a thread while it runs a branch (the sync face) or a sync body called
 from the event loop (the async face). A batch admits a branch only with a free slot; a
@@ -185,24 +188,29 @@ def run_off_loop(func: Callable[[], T]) -> concurrent.futures.Future[T]:
 
 
 class Job:
-    """A function `spawn` runs on a thread of its own; `wait` returns once it has returned."""
+    """A function `spawn` runs on a thread of its own; `wait` returns once it has returned.
 
-    __slots__ = ("_done", "_func", "_name")
+    In a process forked while it ran, it counts as done (as a joined thread does there):
+    the child has no thread that would end it.
+    """
+
+    __slots__ = ("_done", "_func", "_name", "_pid")
 
     def __init__(self, func: Callable[[], object], name: str) -> None:
         self._func: Callable[[], object] | None = func
         self._name = name
-        self._done = threading.Lock()
-        self._done.acquire()
+        self._done = threading.Event()
+        """Set when the function has returned (an Event: an interrupted `wait` leaves no state)."""
+        self._pid = os.getpid()
 
     def wait(self) -> None:
         """Block until the function has returned (or raised)."""
-        self._done.acquire()
-        self._done.release()
+        if self._pid == os.getpid():
+            self._done.wait()
 
     def done(self) -> bool:
         """Whether the function has returned (or raised)."""
-        return not self._done.locked()
+        return self._done.is_set() or self._pid != os.getpid()
 
 
 class _Worker:
@@ -227,7 +235,7 @@ class _Worker:
             try:
                 contextvars.Context().run(func)
             finally:
-                job._done.release()
+                job._done.set()
             del func, job
             job = self._wait_for_work()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextvars
 import gc
 import os
+import signal
 import threading
 import time
 import weakref
@@ -119,6 +120,49 @@ def test_a_forked_child_starts_its_own_thread() -> None:
         os._exit(0 if ran.wait(5) and (job.wait() or True) else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_in_a_child_forked_while_work_ran_the_work_counts_as_done() -> None:
+    release = threading.Event()
+    job = spawn(release.wait, "running-at-fork")
+    pid = os.fork()
+    if pid == 0:  # no thread runs the job here: waiting for it must not hang (a joined thread would not)
+        waiter = threading.Thread(target=job.wait, daemon=True)
+        waiter.start()
+        waiter.join(5)
+        os._exit(0 if not waiter.is_alive() and job.done() else 1)
+    release.set()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    job.wait()
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs signal.setitimer")
+def test_a_wait_interrupted_by_a_signal_leaves_the_job_waitable() -> None:
+    class Interrupted(Exception):
+        pass
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise Interrupted
+
+    release = threading.Event()
+    job = spawn(release.wait, "interrupted-wait")
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        with pytest.raises(Interrupted):
+            job.wait()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert not job.done()
+    release.set()
+    waiter = threading.Thread(target=job.wait, daemon=True)
+    waiter.start()
+    waiter.join(5)
+    assert not waiter.is_alive(), "a wait after the interrupted one hangs"
+    assert job.done()
 
 
 def test_invocations_in_a_row_start_no_new_checkpoint_sender_thread(monkeypatch: pytest.MonkeyPatch) -> None:
