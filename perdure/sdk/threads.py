@@ -11,8 +11,8 @@ checkpoint sender then costs a hand-off (~20 us) instead of starting a thread an
 it (~150 us of CPU on a small VM). A thread waits `KEEP_SECONDS` for more work, then exits
 (so for a minute after an invocation the process still has its sender's thread). Each
 function runs in a context of its own (context variables start unset, as on a new thread);
-thread-local values and the thread's identity carry over, so work given to `spawn` keeps
-none of either.
+thread-local values and the thread's identity carry over to the next function, so work
+given to `spawn` must rely on neither being new.
 
 A slot is held by a thread while it runs a branch (the sync face) or a sync body called
 from the event loop (the async face). A batch admits a branch only with a free slot; a
