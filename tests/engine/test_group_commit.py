@@ -107,21 +107,29 @@ def _run_behind(engine: Engine, bodies: list[Callable[[StoreTx], None]]) -> list
     return outcomes
 
 
-def test_run_calls_queued_behind_one_share_its_commit(engine: Engine) -> None:
-    """The thread whose call leads the group runs the queued calls' bodies: one commit."""
+Queue = Callable[[Engine, list[Callable[[StoreTx], None]]], list[BaseException | None]]
+QUEUES = pytest.mark.parametrize("queue", [_queue_behind, _run_behind], ids=["transaction", "run"])
+"""Members that join a group: `transaction()` blocks, or `run` calls (whose bodies the
+leading thread runs)."""
+
+
+@QUEUES
+def test_calls_queued_behind_one_share_its_commit(engine: Engine, queue: Queue) -> None:
     store = engine.store
     assert isinstance(store, GroupCommit)
     before = store.commits
     bodies = [lambda tx, i=i: _start(engine, tx, f"e{i}") for i in range(QUEUED)]
-    assert _run_behind(engine, bodies) == [None] * QUEUED
+    assert queue(engine, bodies) == [None] * QUEUED
     assert store.commits == before + 1
     assert _names(engine) == {"opener", *(f"e{i}" for i in range(QUEUED))}
 
 
-def test_a_failed_run_call_changes_nothing_and_the_others_commit(engine: Engine) -> None:
-    """Run calls queued behind one: one refused before it writes, one that fails after
-    writing, one the database refuses (a duplicate ARN). Each raises its own error and
-    leaves nothing; the others commit, together."""
+@QUEUES
+def test_a_failed_member_changes_nothing_and_the_others_commit(engine: Engine, queue: Queue) -> None:
+    """Members queued behind one: one refused before it writes, one that fails after
+    writing, one the database refuses (a duplicate ARN; on PostgreSQL the refused statement
+    aborts the transaction until the member's savepoint is rolled back). Each raises its own
+    error and leaves nothing; the others commit, together."""
     store = engine.store
     assert isinstance(store, GroupCommit)
     before = store.commits
@@ -140,7 +148,7 @@ def test_a_failed_run_call_changes_nothing_and_the_others_commit(engine: Engine)
 
     bodies: list[Callable[[StoreTx], None]] = [lambda tx: _start(engine, tx, "a"), refused, failing]
     bodies += [lambda tx: _start(engine, tx, "b"), duplicate, lambda tx: _start(engine, tx, "c")]
-    outcomes = _run_behind(engine, bodies)
+    outcomes = queue(engine, bodies)
     assert [outcomes[i] for i in (0, 3, 5)] == [None, None, None]
     assert [str(outcomes[i]) for i in (1, 2)] == ["refused", "failed"]
     assert isinstance(outcomes[4], StoreError)  # the database refused it
@@ -283,47 +291,6 @@ def test_a_caller_interrupted_while_queued_leaves_the_others_served(
         assert not thread.is_alive()
     assert not store._leading
     assert _names(engine) == {"leader", "later"}
-
-
-def test_transactions_queued_behind_one_share_its_commit(engine: Engine) -> None:
-    store = engine.store
-    assert isinstance(store, GroupCommit)
-    before = store.commits
-    bodies = [lambda tx, i=i: _start(engine, tx, f"e{i}") for i in range(QUEUED)]
-    assert _queue_behind(engine, bodies) == [None] * QUEUED
-    assert store.commits == before + 1
-    assert _names(engine) == {"opener", *(f"e{i}" for i in range(QUEUED))}
-
-
-def test_a_failed_member_changes_nothing_and_the_others_commit(engine: Engine) -> None:
-    def failing(tx: StoreTx) -> None:
-        _start(engine, tx, "failed")
-        raise RuntimeError("refused")
-
-    bodies: list[Callable[[StoreTx], None]] = [lambda tx: _start(engine, tx, "a"), failing]
-    bodies.append(lambda tx: _start(engine, tx, "b"))
-    outcomes = _queue_behind(engine, bodies)
-    assert outcomes[0] is None and outcomes[2] is None
-    assert isinstance(outcomes[1], RuntimeError)
-    assert _names(engine) == {"opener", "a", "b"}
-
-
-def test_a_member_the_database_refuses_is_undone_alone(engine: Engine) -> None:
-    """A statement the database refuses (a duplicate ARN) inside a member that joined a group:
-    that member raises StoreError and leaves nothing; the others commit (on PostgreSQL, the
-    refused statement aborts the transaction until its savepoint is rolled back)."""
-
-    def duplicate(tx: StoreTx) -> None:
-        function = engine.registry.resolve("fn")
-        rec, _ = lifecycle.start_execution(tx, engine.clock.now(), function, '"in"', "dup")
-        tx.insert_execution(replace(rec, key=0))
-
-    bodies: list[Callable[[StoreTx], None]] = [lambda tx: _start(engine, tx, "a"), duplicate]
-    bodies.append(lambda tx: _start(engine, tx, "b"))
-    outcomes = _queue_behind(engine, bodies)
-    assert outcomes[0] is None and outcomes[2] is None
-    assert isinstance(outcomes[1], StoreError)
-    assert _names(engine) == {"opener", "a", "b"}
 
 
 def test_a_member_returns_only_after_the_group_commits(engine: Engine) -> None:
