@@ -4,7 +4,9 @@
 
 A loop of one-row transactions on a fresh SQLite file in DIRECTORY (default: a temp
 directory), opened as `SqliteStore` opens its file (WAL journal, `synchronous=FULL`, the
-same busy timeout; `BEGIN IMMEDIATE` ... `COMMIT`): one commit and one fsync each. A
+same busy timeout; `BEGIN IMMEDIATE` ... `COMMIT`): one commit and one fsync each. Then,
+for half as long, the same loop with `synchronous=NORMAL` (no fsync): the CPU time a bare
+commit's fsync costs the process is the difference. A
 sequential step costs one such commit plus the CPU around it, so W1's steps/s as a
 fraction of this rate says how much of a step is the disk. `worker.py` measures it in the
 directory of the store it is about to run a W1 row on, in the same process. Measures;
@@ -47,22 +49,36 @@ def commit_rate(directory: str | Path, seconds: float = 0.5) -> dict[str, Any]:
         conn.execute("INSERT INTO rows (value) VALUES (?)", ("x" * WARM_BYTES,))
         conn.execute("PRAGMA wal_checkpoint(RESTART)")
         conn.execute("DELETE FROM rows")
-        row = ("x" * 100,)
-        commits = 0
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        deadline = wall0 + seconds
-        while commits < MIN_COMMITS or time.perf_counter() < deadline:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("INSERT INTO rows (value) VALUES (?)", row)
-            conn.execute("COMMIT")
-            commits += 1
-        wall = time.perf_counter() - wall0
-        cpu = time.process_time() - cpu0
+        commits, wall, cpu = _commit_loop(conn, seconds)
+        # The same loop without the fsync (a diagnostic: what the fsync of a bare commit
+        # costs the process; W1's report compares it with what its fsyncs cost a step).
+        conn.execute(f"PRAGMA synchronous = {Durability.NORMAL.value.upper()}")
+        unsynced, _, unsynced_cpu = _commit_loop(conn, seconds / 2)
     finally:
         conn.close()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-    return {"commits": commits, "commits_per_s": commits / wall, "cpu_us_per_commit": cpu / commits * 1e6}
+    return {
+        "commits": commits,
+        "commits_per_s": commits / wall,
+        "cpu_us_per_commit": cpu / commits * 1e6,
+        "cpu_us_per_commit_without_fsync": unsynced_cpu / unsynced * 1e6,
+    }
+
+
+def _commit_loop(conn: sqlite3.Connection, seconds: float) -> tuple[int, float, float]:
+    """One-row transactions for about `seconds` (at least `MIN_COMMITS`): (commits, wall
+    seconds, process CPU seconds)."""
+    row = ("x" * 100,)
+    commits = 0
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    deadline = wall0 + seconds
+    while commits < MIN_COMMITS or time.perf_counter() < deadline:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO rows (value) VALUES (?)", row)
+        conn.execute("COMMIT")
+        commits += 1
+    return commits, time.perf_counter() - wall0, time.process_time() - cpu0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{rate['commits_per_s']:,.0f} commits/s ({rate['commits']} commits),"
         f" CPU {rate['cpu_us_per_commit']:.0f} us/commit"
+        f" ({rate['cpu_us_per_commit_without_fsync']:.0f} without the fsync)"
     )
     return 0
 

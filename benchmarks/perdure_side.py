@@ -62,7 +62,7 @@ def prepare(handler: Any) -> tuple[Any, list[float]]:
 
 
 def run(
-    prepared: tuple[Any, list[float]], payload: dict[str, Any], db_path: str
+    prepared: tuple[Any, list[float]], payload: dict[str, Any], db_path: str, durability: str = "full"
 ) -> tuple[str, Any, list[float]]:
     """Run a `prepare`d handler on perdure's engine.
 
@@ -70,7 +70,8 @@ def run(
         (execution status, decoded result, wall seconds of each invocation).
 
     The engine facade on a SQLite file with the skip clock, the handler registered through
-    the in-process link (the engine's service object is the SDK's client).
+    the in-process link (the engine's service object is the SDK's client). `durability`
+    `"normal"` (no fsync at commit) is for `worker.py`'s diagnostic of W1 only.
     """
     lambda_handler, invocations = prepared
     try:
@@ -80,7 +81,7 @@ def run(
         raise Unsupported(f"perdure's engine or in-process link is not available: {exc}") from None
 
     # The largest workload (MAP-5000) records ~10,000 operations; AWS's 3,000 is the default.
-    with Engine.open(db_path, skip_time=True, max_operations=1_000_000) as engine:
+    with Engine.open(db_path, skip_time=True, max_operations=1_000_000, durability=durability) as engine:
         engine.register_function("bench", InProcessInvocable(lambda_handler, engine.service))
         arn = engine.start_execution("bench", json.dumps(payload), execution_name="bench")
         done = engine.drive(arn)

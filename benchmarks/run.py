@@ -101,7 +101,11 @@ def run_one(side: str, key: str, timeout: float) -> dict[str, Any]:
 
 
 def measure(side: str, key: str, runs: int, timeout: float) -> dict[str, Any]:
-    samples = [run_one(side, key, timeout) for _ in range(runs)]
+    return merge([run_one(side, key, timeout) for _ in range(runs)])
+
+
+def merge(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row from `worker.py`'s runs of a workload: the first failed run, or the median run."""
     good = [s for s in samples if s.get("ok")]
     if len(good) < len(samples):
         return next(s for s in samples if not s.get("ok"))
@@ -111,10 +115,15 @@ def measure(side: str, key: str, runs: int, timeout: float) -> dict[str, Any]:
     merged["runs"] = [round(s["seconds"], 4) for s in good]
     merged["peak_mb"] = max(s["peak_mb"] for s in good)
     merged["cpu_seconds"] = statistics.median(s["cpu_seconds"] for s in good)
+    unsynced = [s["cpu_seconds_without_fsync"] for s in good if "cpu_seconds_without_fsync" in s]
+    if unsynced:
+        merged["cpu_seconds_without_fsync"] = statistics.median(unsynced)
     rates = [s["commit_rate"] for s in good if "commit_rate" in s]
     if rates:
         merged["commit_rate"] = {
-            key: statistics.median(r[key] for r in rates) for key in ("commits_per_s", "cpu_us_per_commit")
+            key: statistics.median(r[key] for r in rates)
+            for key in ("commits_per_s", "cpu_us_per_commit", "cpu_us_per_commit_without_fsync")
+            if all(key in r for r in rates)
         }
     replays = [s["invocations"][-1] for s in good if len(s.get("invocations", [])) >= 2]
     if replays:
@@ -244,11 +253,17 @@ def disk(by_key: dict[str, dict[str, Any]], chosen: list[workloads.Workload]) ->
                 "workload": wl.key,
                 "commits_per_s": rate["commits_per_s"],
                 "cpu_us_per_commit": rate["cpu_us_per_commit"],
+                "cpu_us_per_commit_without_fsync": rate.get("cpu_us_per_commit_without_fsync"),
                 "steps_per_s": steps_per_s,
                 "of_commit_rate": steps_per_s / rate["commits_per_s"],
                 "cpu_us_per_step": r["cpu_seconds"] / wl.steps * 1e6,
                 "cpu_us_around_commit": r["cpu_seconds"] / wl.steps * 1e6 - rate["cpu_us_per_commit"],
                 "wall_us_per_step": r["seconds"] / wl.steps * 1e6,
+                "cpu_us_per_step_without_fsync": (
+                    r["cpu_seconds_without_fsync"] / wl.steps * 1e6
+                    if "cpu_seconds_without_fsync" in r
+                    else None
+                ),
             }
         )
     return out
@@ -257,9 +272,11 @@ def disk(by_key: dict[str, dict[str, Any]], chosen: list[workloads.Workload]) ->
 def disk_table(rows: list[dict[str, Any]]) -> str:
     lines = ["one execution against the disk (SQLite, WAL, synchronous=FULL; a step is one commit):"]
     for r in rows:
+        bare = r["cpu_us_per_commit_without_fsync"]
         lines.append(
             f"  COMMIT-RATE   {r['commits_per_s']:7,.0f} commits/s  CPU {r['cpu_us_per_commit']:4.0f} us/commit"
-            f"  (one-row transactions beside {r['workload']}'s store, just before it)"
+            + ("" if bare is None else f" ({bare:.0f} without the fsync)")
+            + f"  (one-row transactions beside {r['workload']}'s store, just before it)"
         )
         lines.append(
             f"  {r['workload']:<12}  {r['steps_per_s']:7,.0f} steps/s    = {r['of_commit_rate']:.0%} of the"
@@ -267,6 +284,16 @@ def disk_table(rows: list[dict[str, Any]]) -> str:
             f" commit's, {r['cpu_us_around_commit']:.0f} around it) of {r['wall_us_per_step']:.0f} us wall"
             f" (target <= {CPU_PER_STEP_US})"
         )
+        unsynced = r["cpu_us_per_step_without_fsync"]
+        if unsynced is not None:
+            fsync = r["cpu_us_per_step"] - unsynced
+            text = (
+                f"  {'':<12}  without fsync (synchronous=NORMAL, a diagnostic): CPU {unsynced:4.0f} us/step:"
+                f" the fsync costs the process {fsync:.0f} us a step"
+            )
+            if bare is not None:
+                text += f" ({r['cpu_us_per_commit'] - bare:.0f} a bare commit's)"
+            lines.append(text)
     return "\n".join(lines)
 
 

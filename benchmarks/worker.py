@@ -6,7 +6,7 @@
 that workload alone. The peer side runs under `benchmarks/.peer-venv/bin/python`. Besides
 the wall time it reports the process CPU time of the run (all threads), and for perdure's
 W1 rows the disk's commit rate, measured just before in the directory of the run's store
-(`disk.py`).
+(`disk.py`), and the CPU time of the same run again without fsyncs (a diagnostic).
 """
 
 from __future__ import annotations
@@ -28,6 +28,16 @@ def _peak_mb() -> float:
     # Linux reports ru_maxrss in KiB (macOS in bytes).
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+
+
+def _without_fsync(runner: Any, workload: workloads.Workload, tmp: Path) -> float:
+    """A diagnostic of W1's CPU time: the same run again on a new store whose commits do not
+    fsync (`synchronous=NORMAL`, which an acknowledged checkpoint must not use), so the
+    report can show what the fsync's waits cost the process besides the step's own work."""
+    prepared = runner.prepare(workload.build(runner.api(), workload.n))
+    cpu = time.process_time()
+    runner.run(prepared, {"n": workload.n}, str(tmp / "without-fsync.db"), durability="normal")
+    return time.process_time() - cpu
 
 
 def main(argv: list[str]) -> int:
@@ -57,6 +67,8 @@ def main(argv: list[str]) -> int:
             )
             seconds = time.perf_counter() - started
             cpu = time.process_time() - cpu
+            if side == "perdure" and workload.family == "W1":
+                out["cpu_seconds_without_fsync"] = _without_fsync(runner, workload, Path(tmp))
     except Exception as exc:
         unsupported = type(exc).__name__ == "Unsupported"
         out.update(ok=False, unsupported=unsupported, error=f"{type(exc).__name__}: {exc}"[:400])
