@@ -5,8 +5,8 @@
 A loop of one-row transactions on a fresh SQLite file in DIRECTORY (default: a temp
 directory), opened as `SqliteStore` opens its file (WAL journal, `synchronous=FULL`, the
 same busy timeout; `BEGIN IMMEDIATE` ... `COMMIT`): one commit and one fsync each. Then,
-for half as long, the same loop with `synchronous=NORMAL` (no fsync): the CPU time a bare
-commit's fsync costs the process is the difference. A
+for half as long, the same loop with `synchronous=NORMAL` (no fsync at commit): the CPU
+time a bare commit's fsync costs the process is the difference. A
 sequential step costs one such commit plus the CPU around it, so W1's steps/s as a
 fraction of this rate says how much of a step is the disk. `worker.py` measures it in the
 directory of the store it is about to run a W1 row on, in the same process. Measures;
@@ -38,7 +38,8 @@ WARM_BYTES = 4 << 20
 
 def commit_rate(directory: str | Path, seconds: float = 0.5) -> dict[str, Any]:
     """Commit one-row transactions for about `seconds` (at least `MIN_COMMITS`) on a new file
-    in `directory`; the rate and the process CPU time per commit (all threads)."""
+    in `directory`; the rate and the process CPU time per commit (all threads), and the CPU
+    time per commit of the same loop without the fsync (`synchronous=NORMAL`, half as long)."""
     path = Path(directory) / "commit-rate.db"
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     try:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 
 
 class Unsupported(Exception):
@@ -62,7 +62,10 @@ def prepare(handler: Any) -> tuple[Any, list[float]]:
 
 
 def run(
-    prepared: tuple[Any, list[float]], payload: dict[str, Any], db_path: str, durability: str = "full"
+    prepared: tuple[Any, list[float]],
+    payload: dict[str, Any],
+    db_path: str,
+    durability: Literal["full", "normal"] = "full",
 ) -> tuple[str, Any, list[float]]:
     """Run a `prepare`d handler on perdure's engine.
 
@@ -71,7 +74,7 @@ def run(
 
     The engine facade on a SQLite file with the skip clock, the handler registered through
     the in-process link (the engine's service object is the SDK's client). `durability`
-    `"normal"` (no fsync at commit) is for `worker.py`'s diagnostic of W1 only.
+    `"normal"` (no fsync at commit) is for `worker.py --without-fsync` only.
     """
     lambda_handler, invocations = prepared
     try:

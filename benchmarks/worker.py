@@ -1,12 +1,16 @@
 """Run one workload on one side in this (fresh) process and print one JSON line.
 
     python benchmarks/worker.py perdure|peer WORKLOAD_KEY
+    python benchmarks/worker.py perdure W1-N --without-fsync
 
 `run.py` starts one of these per (workload, side), so peak RSS (`ru_maxrss`) belongs to
 that workload alone. The peer side runs under `benchmarks/.peer-venv/bin/python`. Besides
 the wall time it reports the process CPU time of the run (all threads), and for perdure's
 W1 rows the disk's commit rate, measured just before in the directory of the run's store
-(`disk.py`), and the CPU time of the same run again without fsyncs (a diagnostic).
+(`disk.py`). With `--without-fsync` (perdure's W1 rows only, a diagnostic `run.py` runs
+beside each W1 run) the store's commits do not fsync (`synchronous=NORMAL`: not the
+default, since a power loss may then lose the last acknowledged commits), and no commit
+rate is measured.
 """
 
 from __future__ import annotations
@@ -30,20 +34,15 @@ def _peak_mb() -> float:
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
 
-def _without_fsync(runner: Any, workload: workloads.Workload, tmp: Path) -> float:
-    """A diagnostic of W1's CPU time: the same run again on a new store whose commits do not
-    fsync (`synchronous=NORMAL`, which an acknowledged checkpoint must not use), so the
-    report can show what the fsync's waits cost the process besides the step's own work."""
-    prepared = runner.prepare(workload.build(runner.api(), workload.n))
-    cpu = time.process_time()
-    runner.run(prepared, {"n": workload.n}, str(tmp / "without-fsync.db"), durability="normal")
-    return time.process_time() - cpu
-
-
 def main(argv: list[str]) -> int:
     side, key = argv[0], argv[1]
+    without_fsync = argv[2:] == ["--without-fsync"]
     workload = workloads.find(key)
     out: dict[str, Any] = {"side": side, "workload": key}
+    if without_fsync and (side != "perdure" or workload.family != "W1"):
+        out.update(ok=False, unsupported=True, error="--without-fsync is for perdure's W1 rows only")
+        print(json.dumps(out))
+        return 0
     if side == "peer":
         import peer_side as runner
     else:
@@ -56,19 +55,20 @@ def main(argv: list[str]) -> int:
         api = runner.API if side == "peer" else runner.api()  # type: ignore[attr-defined]
         prepared = runner.prepare(workload.build(api, workload.n))
         with tempfile.TemporaryDirectory(prefix="perdure-bench-") as tmp:
-            if side == "perdure" and workload.family == "W1":
+            if side == "perdure" and workload.family == "W1" and not without_fsync:
                 import disk
 
                 out["commit_rate"] = disk.commit_rate(tmp)
             cpu = time.process_time()
             started = time.perf_counter()
             status, value, invocations = runner.run(
-                prepared, {"n": workload.n}, str(Path(tmp) / "perdure.db")
+                prepared,
+                {"n": workload.n},
+                str(Path(tmp) / "perdure.db"),
+                **({"durability": "normal"} if without_fsync else {}),
             )
             seconds = time.perf_counter() - started
             cpu = time.process_time() - cpu
-            if side == "perdure" and workload.family == "W1":
-                out["cpu_seconds_without_fsync"] = _without_fsync(runner, workload, Path(tmp))
     except Exception as exc:
         unsupported = type(exc).__name__ == "Unsupported"
         out.update(ok=False, unsupported=unsupported, error=f"{type(exc).__name__}: {exc}"[:400])
