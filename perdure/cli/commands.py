@@ -92,7 +92,10 @@ def endpoint_client(args: argparse.Namespace) -> DurableExecutionService:
         credentials = credentials_from_environment(args.access_key_id, args.secret_access_key)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    return HttpServiceClient(args.endpoint, credentials=credentials)
+    try:
+        return HttpServiceClient(args.endpoint, credentials=credentials)
+    except ValueError as exc:
+        raise CommandError(f"--endpoint: {exc}") from None
 
 
 def add_engine_arguments(
@@ -199,10 +202,8 @@ def open_engine(
     options["callbacks_in_real_time"] = skip_time
     if memory:
         return Engine.open(memory=True, skip_time=skip_time, **options)
-    location = store_location(db)
-    if isinstance(location, Path):
-        location.parent.mkdir(parents=True, exist_ok=True)
-    return Engine.open(location, skip_time=skip_time, **store_options, **options)
+    # A SQLite store creates its file's folder, and says why when it cannot.
+    return Engine.open(store_location(db), skip_time=skip_time, **store_options, **options)
 
 
 def open_existing(db: str | None) -> Engine:

@@ -202,7 +202,9 @@ class Progress:
                 self._write(line)
         elif event.event_type is EventType.CHAINED_INVOKE_STARTED and event.details.durable_execution_arn:
             invoked = execution_name(event.details.durable_execution_arn)
-            self._write(f"{label}  waiting for execution {invoked} (perdure history {shlex.quote(invoked)})")
+            # Under --memory the invoked execution's history is gone when the run ends.
+            see = "" if self._memory else f" (perdure history {shlex.quote(invoked)}{self._db})"
+            self._write(f"{label}  waiting for execution {invoked}{see}")
         elif event.event_type is EventType.CALLBACK_STARTED:
             # `--callback` takes a wait_for_callback's own name for the callback inside it.
             parent = event.parent_id or ""
@@ -329,7 +331,10 @@ class Follower:
             self._wake.clear()
             if self._stop.is_set():
                 return
-            self._read()
+            try:
+                self._read()
+            except BrokenPipeError:
+                return  # the output's reader went away; the run goes on, `stop` says so
             if self._stop.wait(COALESCE_SECONDS):
                 return
 

@@ -18,13 +18,15 @@ An EXECUTION is addressed by its name or its ARN.
 
 Every expected failure (bad target, bad JSON, an unusable database, a refused start)
 prints one line `perdure: error: ...` on stderr and exits with status 2; `run` exits 1
-when the execution did not succeed, `conformance` when a selected id FAILED.
+when the execution did not succeed, `conformance` when a selected id FAILED. Output cut
+short by its reader (`| head`) ends the command quietly with status 141.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -35,6 +37,8 @@ from . import console as console_cli
 from . import serve as serve_cli
 
 EXIT_ERROR = 2
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: what a command killed by a closed pipe exits with."""
 
 
 def _version() -> str:
@@ -146,6 +150,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("perdure: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of the output went away (`perdure history ... | head`): nothing more
+        # can be shown, and the interpreter's last flush must not fail on the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     return code
 
 

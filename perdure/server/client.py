@@ -130,6 +130,9 @@ class HttpServiceClient:
         credentials: when given, every request is SigV4-signed with them.
         region: the region requests are signed for (default: `$AWS_REGION`,
             `$AWS_DEFAULT_REGION`, else `us-east-1`).
+
+    Raises:
+        ValueError: `endpoint` is not an http:// or https:// URL with a host.
     """
 
     def __init__(
@@ -140,6 +143,11 @@ class HttpServiceClient:
         credentials: Credentials | None = None,
         region: str | None = None,
     ) -> None:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"endpoint {endpoint!r} is not an http:// or https:// URL (e.g. http://127.0.0.1:9000)"
+            )
         self.endpoint = endpoint.rstrip("/")
         self.timeout = timeout
         self.credentials = credentials

@@ -64,7 +64,13 @@ def test_failed_execution_exits_non_zero(tmp_path: Path):
 
 
 def test_errors_are_one_line_without_traceback(tmp_path: Path):
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "a-folder.db").mkdir()
     cases = [
+        (("run", ORDER, "--db", "a-file/x.db"), "a-file is a file, not a folder"),
+        (("run", ORDER, "--db", "a-folder.db"), "a-folder.db: it is a folder, not a file"),
+        (("run", ORDER, "--db", "/proc/perdure/x.db"), "its folder /proc/perdure cannot be created"),
+        (("list", "--endpoint", "127.0.0.1:9", "--function", "f"), "is not an http:// or https:// URL"),
         (("run", "nope.py:handler", "--memory"), "no such file"),
         (("run", "flows_missing_module:handler", "--memory"), "cannot import module"),
         (("run", "no-colon", "--memory"), "must be 'path/file.py:function'"),
@@ -77,6 +83,23 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path):
         assert done.returncode == 2, (args, done.stderr)
         assert message in done.stderr, (args, done.stderr)
         assert "Traceback" not in done.stderr
+
+
+def test_output_cut_short_by_its_reader_ends_quietly(tmp_path: Path):
+    # `perdure run ... | head -1`: the pipe closes while the run still prints.
+    with subprocess.Popen(
+        perdure_command("run", ORDER, "--input", ORDER_INPUT, "--memory", "--skip-time"),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as run:
+        assert run.stdout is not None and run.stderr is not None
+        run.stdout.readline()
+        run.stdout.close()
+        stderr = run.stderr.read()
+        assert run.wait(timeout=60) in (0, 141), stderr
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
 
 
 def test_corrupted_database_is_a_clear_error(tmp_path: Path):

@@ -15,6 +15,7 @@ here. Imports only `perdure.wire`, `perdure.engine.errors` and the standard libr
 from __future__ import annotations
 
 import functools
+import os
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -187,6 +188,23 @@ _TEXT_COLUMNS = tuple(1 + _EXEC_SET_COLUMNS.index(c) for c in ("input_payload", 
 _NO_TIMER = 1 << 62
 """The due time (µs) `_OperationCache.next_due` records for an execution without timers."""
 _FIRST_DUE = "SELECT MIN(due_us) FROM timers WHERE execution_key = ?"
+
+
+def _why_not(path: Path, exc: Exception) -> str:
+    """Why the database file `path` could not be opened, in the file system's terms where
+    they say more than SQLite's "unable to open database file" or an `OSError`'s errno."""
+    folder = path.parent
+    if folder.exists() and not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    if not folder.exists():
+        return f"its folder {folder} cannot be created ({getattr(exc, 'strerror', None) or exc})"
+    if path.is_dir():
+        return "it is a folder, not a file"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"its folder {folder} is not writable (the store writes its -wal and -shm files beside it)"
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        return "the file is not readable and writable by this user"
+    return str(getattr(exc, "strerror", None) or exc)
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -516,12 +534,18 @@ class SqliteStore(GroupCommit[_SqliteTx]):
                 cached_statements=256,  # room for an upsert and an insert per shape of NULLs
             )
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the perdure database {self._path}: {exc}") from None
+            raise StoreError(
+                f"cannot open the perdure database {self._path}: {_why_not(self._path, exc)}"
+            ) from None
         try:
             self._configure()
             self._migrate()
         except sqlite3.DatabaseError as exc:
             self._conn.close()
+            if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):
+                raise StoreError(
+                    f"cannot open the perdure database {self._path}: {_why_not(self._path, exc)}"
+                ) from None
             raise self._translate(exc, "open") from None
         self._cursor = self._conn.cursor()
         """Every transaction's statements run on this one cursor (under the store's lock):
