@@ -14,6 +14,8 @@ lists of only those are plain compact JSON (`2`, `"two"`, `[1,2]`); everything e
     n None   s str   i int   f float   b bool   B bytes (base64)   u UUID   d Decimal
     dt datetime (isoformat)   D date   t tuple   l list   m dict   br BatchResult
 
+A set is stored as a list (there is no set tag).
+
 A dataclass or a pydantic model is stored as the dict of its fields (``m``), an enum as its
 value: stored data never names a class. A step's result comes back as the type its function
 declares (`result_type`, `as_type`): `def load(_) -> Order` returns an `Order` on the first
@@ -198,6 +200,10 @@ def _encode(obj: Any) -> dict[str, Any]:
         return {"t": "l", "v": [_encode(item) for item in obj]}
     if isinstance(obj, dict):
         return {"t": "m", "v": _encode_dict(obj)}
+    if isinstance(obj, set | frozenset):
+        # The format has no set: stored as a list, it comes back a set where the function
+        # declares one (`as_type`), else a list.
+        return {"t": "l", "v": [_encode(item) for item in obj]}
     batch_result = _batch_result_type()
     if batch_result is not None and isinstance(obj, batch_result):
         return {"t": "br", "v": _encode_dict(cast(Any, obj).to_dict())}
@@ -209,8 +215,9 @@ def _encode(obj: Any) -> dict[str, Any]:
         return {"t": "m", "v": _encode_dict(cast(Any, obj).model_dump())}
     raise SerDesError(
         f"type {kind.__module__}.{kind.__qualname__} is not serializable: return JSON-like values"
-        " (dict, list, str, int, float, bool, None), a dataclass, a pydantic model, an enum, datetime,"
-        " date, Decimal, UUID or bytes, or give the operation a serdes (its config's `serdes`)"
+        " (dict, list, str, int, float, bool, None), a set (stored as a list), a dataclass, a pydantic"
+        " model, an enum, datetime, date, Decimal, UUID or bytes, or give the operation a serdes"
+        " (its config's `serdes`)"
     )
 
 

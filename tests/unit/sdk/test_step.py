@@ -168,7 +168,7 @@ def test_serdes_error_is_catchable_as_serdes_error() -> None:
     @durable_execution
     def handler(event: Any, ctx: DurableContext) -> str:
         try:
-            ctx.step(lambda _: {1, 2}, name="set")
+            ctx.step(lambda _: object(), name="opaque")
         except SerDesError:
             return "caught"
         return "not caught"

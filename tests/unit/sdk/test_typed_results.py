@@ -82,6 +82,10 @@ def many(_: StepContext) -> dict[str, list[Line]]:
     return {"x": [Line("b", Decimal("2"))]}
 
 
+def tags(_: StepContext) -> frozenset[Color]:
+    return frozenset({Color.RED, Color.BLUE})
+
+
 seen: list[tuple[Any, ...]] = []
 
 
@@ -93,6 +97,8 @@ def typed_flow(event: Any, context: DurableContext) -> str:
         context.step(pick_color, name="color"),
         context.step(many, name="many"),
         context.step(lambda _: Decimal("0.10"), name="untyped decimal"),
+        context.step(tags, name="tags"),
+        context.step(lambda _: {3, 1, 2}, name="untyped set"),
     )
     seen.append(values)
     context.wait(timedelta(minutes=5), name="pause")  # replays every step above
@@ -106,13 +112,16 @@ def test_dataclass_pydantic_enum_results_round_trip_to_their_declared_types() ->
     assert result.succeeded, result.error
     first, replayed = seen
     assert first == replayed  # the first run returns what replay returns
-    order, customer, color, many_lines, untyped = replayed
+    order, customer, color, many_lines, untyped, tag_set, untyped_set = replayed
     assert order == ORDER and type(order.lines[0]) is Line and order.color is Color.BLUE
     assert isinstance(customer, Customer) and customer.since == date(2020, 1, 1)
     assert customer.favourite is Color.RED
     assert color is Color.RED
     assert many_lines == {"x": [Line("b", Decimal("2"))]}
     assert untyped == Decimal("0.10")
+    # A set is stored as a list: a set again where the function declares one.
+    assert tag_set == frozenset({Color.RED, Color.BLUE}) and type(tag_set) is frozenset
+    assert sorted(untyped_set) == [1, 2, 3] and type(untyped_set) is list
     # Stored data holds fields and values, never a class to import.
     stored = result.operation("order").raw_result or ""
     assert "Order" not in stored and "Line" not in stored and "Color" not in stored
