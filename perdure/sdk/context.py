@@ -65,14 +65,19 @@ class DurableContext(ContextScope):
     """
 
     def _run_operation(self, executor: OperationExecutor[T]) -> T:
-        """Run `executor` inside the replay-status boundary of this context."""
-        if not self._replaying:
-            return executor.process()
-        flip_after = self.enter(executor.identity)
+        """Run `executor` inside the replay-status boundary of this context, as the one
+        operation it is running (see `ContextScope.new_identity`)."""
+        self._running = executor.identity
         try:
-            return executor.process()
+            if not self._replaying:
+                return executor.process()
+            flip_after = self.enter(executor.identity)
+            try:
+                return executor.process()
+            finally:
+                self.leave(flip_after)
         finally:
-            self.leave(flip_after)
+            self._running = None
 
     # -------------------------------------------------------------- operations
 

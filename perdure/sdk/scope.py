@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from perdure.wire.types import OperationType
 
+from .errors import DurableUsageError
 from .ids import operation_id
 from .logger import Logger, LoggerInterface, LogInfo, default_logger
 from .operations._base import OperationIdentity
@@ -64,6 +65,9 @@ class ContextScope:
         self._counter_lock = threading.Lock()
         self._replaying = replay_status is ReplayStatus.REPLAY
         self._is_virtual = is_virtual
+        self._running: OperationIdentity | None = None
+        """The operation this context is running, on the sync face (whose operations run one
+        at a time): a new operation of this context meanwhile is a misuse (`new_identity`)."""
         self._log_info = LogInfo(state.durable_execution_arn, parent_id)
         base = logger if logger is not None else Logger.from_log_info(default_logger(), self._log_info)
         self.logger: Logger = base.with_is_replaying(self.is_replaying)
@@ -131,7 +135,14 @@ class ContextScope:
     def new_identity(
         self, operation_type: OperationType, sub_type: str, name: str | None
     ) -> OperationIdentity:
-        """Allocate the next operation's identity in this context."""
+        """Allocate the next operation's identity in this context.
+
+        Raises:
+            DurableUsageError: the sync face's context is inside another of its operations (a
+                step's function, or a child context, map item or branch, used this context).
+        """
+        if self._running is not None:
+            raise DurableUsageError(_nested(self._running, sub_type, name))
         return OperationIdentity(self._create_step_id(), operation_type, sub_type, self._parent_id, name)
 
     # ------------------------------------------------------- replay boundary
@@ -162,6 +173,24 @@ class ContextScope:
             and operation_id(self._step_id_prefix, self._counter + 1) not in self.state.operations
         ):
             self._replaying = False
+
+
+def _nested(running: OperationIdentity, sub_type: str, name: str | None) -> str:
+    """The message of an operation started on a context while it runs `running`."""
+    called = f"{sub_type} {name!r}" if name else sub_type
+    inside = (
+        f"{running.sub_type} {running.name!r}"
+        if running.name
+        else f"{running.sub_type} (id {running.operation_id})"
+    )
+    if running.operation_type is _STEP:
+        advice = "a step's function cannot run durable operations: make them operations of the handler"
+    else:
+        advice = (
+            "a child context, a map item or a parallel branch must run its operations on the"
+            " context it is given (its function's first argument), not on a context from outside it"
+        )
+    return f"{called} was started on a context that is running its {inside}: {advice}"
 
 
 __all__ = ["ContextScope"]

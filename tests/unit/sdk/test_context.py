@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -144,3 +145,51 @@ def test_a_decorated_step_passed_uncalled_is_refused_on_the_async_face() -> None
     output, _ = run_to_end(handler, FakeService())
     assert output["Error"]["ErrorType"].endswith("DurableUsageError")
     assert "pass reserve(...)" in output["Error"]["ErrorMessage"]
+
+
+def _inner_on_the_step(event: Any, ctx: DurableContext) -> Any:
+    return ctx.step(lambda _: ctx.step(lambda _: 1, name="inner"), name="outer")
+
+
+def _outer_in_a_map_item(event: Any, ctx: DurableContext) -> Any:
+    return ctx.map([1, 2], lambda item_ctx, v, i, items: ctx.step(lambda _: v, name=f"item {v}"), name="m")
+
+
+def _outer_in_a_child(event: Any, ctx: DurableContext) -> Any:
+    return ctx.run_in_child_context(
+        lambda child: ctx.wait(Duration.from_seconds(1), name="pause"), name="kid"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (_inner_on_the_step, "Step 'inner' was started on a context that is running its Step 'outer'"),
+        (_outer_in_a_map_item, "was started on a context that is running its Map 'm'"),
+        (
+            _outer_in_a_child,
+            "Wait 'pause' was started on a context that is running its RunInChildContext 'kid'",
+        ),
+    ],
+)
+def test_an_operation_on_a_context_busy_with_another_fails_at_once(body: Any, message: str) -> None:
+    # Replayed later, such an operation would take another's id (or a thread's turn): the
+    # first run fails instead, naming both operations.
+    service = FakeService()
+    output, _ = run_to_end(durable_execution(body), service)
+    assert output["Status"] == "FAILED"
+    assert output["Error"]["ErrorType"].endswith("DurableUsageError")
+    assert message in output["Error"]["ErrorMessage"]
+    assert "item 1" not in [u.name for u in service.updates()]  # nothing of the misuse was recorded
+
+
+def test_each_context_runs_its_own_operations_inside_another() -> None:
+    @durable_execution
+    def handler(event: Any, ctx: DurableContext) -> Any:
+        mapped = ctx.map([1, 2], lambda item_ctx, v, i, items: item_ctx.step(lambda _: v * 10), name="m")
+        child = ctx.run_in_child_context(lambda c: c.step(lambda _: 5) + c.step(lambda _: 6), name="kid")
+        return [*mapped.get_results(), child, ctx.step(lambda _: 7)]
+
+    output, _ = run_to_end(handler, FakeService())
+    assert output["Status"] == "SUCCEEDED", output
+    assert json.loads(output["Result"]) == [10, 20, 11, 7]
