@@ -178,7 +178,7 @@ class Console:
             statuses=[s for value in query.get("status", []) for s in value.split(",")],
             name=_one(query, "name"),
             after=_integer(query, "after"),
-            limit=_integer(query, "limit") or data.PAGE_SIZE,
+            limit=data.PAGE_SIZE if (limit := _integer(query, "limit")) is None else limit,
         )
         return page
 

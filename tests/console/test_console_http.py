@@ -156,6 +156,9 @@ def test_list_is_newest_first_filtered_and_keyset_paged(open_server: Served) -> 
     assert api(open_server, "functions") == {"registered": FUNCTIONS, "all": FUNCTIONS}
     status, _, body = request(open_server, "GET", "/console/api/executions?status=DONE")
     assert status == 400 and "DONE" in json.loads(body)["message"]
+    for limit in ("0", "501"):  # the page size is 1..500, zero included in the refusal
+        status, _, body = request(open_server, "GET", f"/console/api/executions?limit={limit}")
+        assert status == 400 and f"got {limit}" in json.loads(body)["message"]
     status, _, body = request(open_server, "GET", "/console/api/execution?arn=nope")
     assert status == 404 and "nope" in json.loads(body)["message"]
     status, _, body = request(open_server, "GET", "/console/api/execution")
