@@ -308,6 +308,8 @@ class Follower:
         self._wake = wake if wake is not None else threading.Event()
         self._idle_seconds = OBSERVED_POLL_SECONDS if wake is not None else POLL_SECONDS
         self._thread = threading.Thread(target=self._loop, name="perdure-progress", daemon=True)
+        self._broken = False
+        """The output's reader went away: nothing more is shown."""
 
     def start(self, skip_existing: bool = False) -> Follower:
         if skip_existing:
@@ -334,15 +336,23 @@ class Follower:
             try:
                 self._read()
             except BrokenPipeError:
-                return  # the output's reader went away; the run goes on, `stop` says so
+                self._broken = True  # the output's reader went away; the run goes on
+                return
             if self._stop.wait(COALESCE_SECONDS):
                 return
 
     def stop(self) -> None:
+        """Stop following and show the last events. Never raises `BrokenPipeError`: it runs
+        in a `finally`, where it would replace the error that ended the run."""
         self._stop.set()
         self._wake.set()
         self._thread.join()
-        self._read()
+        if self._broken:
+            return
+        try:
+            self._read()
+        except BrokenPipeError:
+            self._broken = True
 
 
 def has_open_callback(engine: Engine, arn: str) -> bool:

@@ -67,7 +67,7 @@ class DurableContext(ContextScope):
     def _run_operation(self, executor: OperationExecutor[T]) -> T:
         """Run `executor` inside the replay-status boundary of this context, as the one
         operation it is running (see `ContextScope.new_identity`)."""
-        self._running = executor.identity
+        running, self._running = self._running, executor.identity
         try:
             if not self._replaying:
                 return executor.process()
@@ -77,7 +77,7 @@ class DurableContext(ContextScope):
             finally:
                 self.leave(flip_after)
         finally:
-            self._running = None
+            self._running = running  # None, unless a misuse from another thread got this far
 
     # -------------------------------------------------------------- operations
 

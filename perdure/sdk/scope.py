@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 from typing import Any, TypeVar
 
-from perdure.wire.types import OperationType
+from perdure.wire.types import OperationSubType, OperationType
 
 from .errors import DurableUsageError
 from .ids import operation_id
@@ -30,6 +30,8 @@ from .state import ExecutionState, ReplayStatus
 from .types import ExecutionContext
 
 _STEP = OperationType.STEP
+_WAIT_FOR_CALLBACK = OperationSubType.WAIT_FOR_CALLBACK.value
+"""The sub-type of `wait_for_callback`'s context, whose submitter runs as a step."""
 _CALLBACK = OperationType.CALLBACK
 ScopeT = TypeVar("ScopeT", bound="ContextScope")
 
@@ -183,8 +185,11 @@ def _nested(running: OperationIdentity, sub_type: str, name: str | None) -> str:
         if running.name
         else f"{running.sub_type} (id {running.operation_id})"
     )
-    if running.operation_type is _STEP:
-        advice = "a step's function cannot run durable operations: make them operations of the handler"
+    if running.operation_type is _STEP or running.sub_type == _WAIT_FOR_CALLBACK:
+        advice = (
+            "a step's function (a wait_for_condition check, a wait_for_callback submitter) cannot"
+            " run durable operations: make them operations of the handler"
+        )
     else:
         advice = (
             "a child context, a map item or a parallel branch must run its operations on the"

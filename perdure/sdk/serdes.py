@@ -14,7 +14,7 @@ lists of only those are plain compact JSON (`2`, `"two"`, `[1,2]`); everything e
     n None   s str   i int   f float   b bool   B bytes (base64)   u UUID   d Decimal
     dt datetime (isoformat)   D date   t tuple   l list   m dict   br BatchResult
 
-A set is stored as a list (there is no set tag).
+A set is stored as a list (there is no set tag), its items in the order of their encoded text.
 
 A dataclass or a pydantic model is stored as the dict of its fields (``m``), an enum as its
 value: stored data never names a class. A step's result comes back as the type its function
@@ -202,8 +202,10 @@ def _encode(obj: Any) -> dict[str, Any]:
         return {"t": "m", "v": _encode_dict(obj)}
     if isinstance(obj, set | frozenset):
         # The format has no set: stored as a list, it comes back a set where the function
-        # declares one (`as_type`), else a list.
-        return {"t": "l", "v": [_encode(item) for item in obj]}
+        # declares one (`as_type`), else a list. Its items are written in the order of their
+        # encoded text, not the set's (which for strings changes with each process's hash
+        # seed): a result replay rebuilds, not reads, must encode to the same text.
+        return {"t": "l", "v": sorted((_encode(item) for item in obj), key=_ENCODER.encode)}
     batch_result = _batch_result_type()
     if batch_result is not None and isinstance(obj, batch_result):
         return {"t": "br", "v": _encode_dict(cast(Any, obj).to_dict())}

@@ -192,19 +192,25 @@ _FIRST_DUE = "SELECT MIN(due_us) FROM timers WHERE execution_key = ?"
 
 def _why_not(path: Path, exc: Exception) -> str:
     """Why the database file `path` could not be opened, in the file system's terms where
-    they say more than SQLite's "unable to open database file" or an `OSError`'s errno."""
+    they say more than SQLite's "unable to open database file" or an `OSError`'s errno.
+    Probes with `os.path`, which answers False where a check itself is refused."""
+    reason = str(getattr(exc, "strerror", None) or exc)
     folder = path.parent
-    if folder.exists() and not folder.is_dir():
-        return f"{folder} is a file, not a folder"
-    if not folder.exists():
-        return f"its folder {folder} cannot be created ({getattr(exc, 'strerror', None) or exc})"
-    if path.is_dir():
+    if not os.path.isdir(folder):
+        existing = next((p for p in folder.parents if os.path.lexists(p)), None)
+        blocking = folder if os.path.lexists(folder) else existing
+        if blocking is not None and os.path.lexists(blocking) and not os.path.isdir(blocking):
+            return f"{blocking} is a file, not a folder"
+        return f"its folder {folder} cannot be created: {reason}"
+    if os.path.isdir(path):
         return "it is a folder, not a file"
-    if not os.access(folder, os.W_OK | os.X_OK):
+    if not os.access(folder, os.X_OK):
+        return f"its folder {folder} cannot be entered (no search permission): {reason}"
+    if not os.access(folder, os.W_OK):
         return f"its folder {folder} is not writable (the store writes its -wal and -shm files beside it)"
-    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+    if os.path.lexists(path) and not os.access(path, os.R_OK | os.W_OK):
         return "the file is not readable and writable by this user"
-    return str(getattr(exc, "strerror", None) or exc)
+    return reason
 
 
 def _statements(script: str) -> Iterator[str]:

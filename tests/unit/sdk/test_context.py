@@ -19,6 +19,7 @@ from perdure.sdk.errors import ValidationError
 from perdure.sdk.execution import durable_execution
 from perdure.sdk.ids import operation_id
 from perdure.sdk.types import StepContext, WaitForCallbackContext
+from perdure.testing import DurableTestRunner
 
 from .fakes import FakeService, run_to_end
 
@@ -155,6 +156,21 @@ def _outer_in_a_map_item(event: Any, ctx: DurableContext) -> Any:
     return ctx.map([1, 2], lambda item_ctx, v, i, items: ctx.step(lambda _: v, name=f"item {v}"), name="m")
 
 
+def _outer_in_a_branch(event: Any, ctx: DurableContext) -> Any:
+    return ctx.parallel([lambda branch: ctx.step(lambda _: 1, name="branch step")], name="both")
+
+
+def _outer_in_a_submitter(event: Any, ctx: DurableContext) -> Any:
+    return ctx.wait_for_callback(lambda callback_id, _: ctx.step(lambda _: 1, name="send"), name="approval")
+
+
+def _grandparent_in_a_nested_child(event: Any, ctx: DurableContext) -> Any:
+    return ctx.run_in_child_context(
+        lambda child: child.run_in_child_context(lambda grandchild: ctx.step(lambda _: 1, name="deep")),
+        name="kid",
+    )
+
+
 def _outer_in_a_child(event: Any, ctx: DurableContext) -> Any:
     return ctx.run_in_child_context(
         lambda child: ctx.wait(Duration.from_seconds(1), name="pause"), name="kid"
@@ -169,6 +185,14 @@ def _outer_in_a_child(event: Any, ctx: DurableContext) -> Any:
         (
             _outer_in_a_child,
             "Wait 'pause' was started on a context that is running its RunInChildContext 'kid'",
+        ),
+        (
+            _outer_in_a_branch,
+            "Step 'branch step' was started on a context that is running its Parallel 'both'",
+        ),
+        (
+            _grandparent_in_a_nested_child,
+            "Step 'deep' was started on a context that is running its RunInChildContext 'kid'",
         ),
     ],
 )
@@ -193,3 +217,13 @@ def test_each_context_runs_its_own_operations_inside_another() -> None:
     output, _ = run_to_end(handler, FakeService())
     assert output["Status"] == "SUCCEEDED", output
     assert json.loads(output["Result"]) == [10, 20, 11, 7]
+
+
+def test_a_wait_for_callback_submitter_using_the_outer_context_fails_at_once() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        result = runner.run(durable_execution(_outer_in_a_submitter))
+    assert result.status == "FAILED" and result.error is not None
+    assert (result.error.error_type or "").endswith("DurableUsageError")
+    assert "running its WaitForCallback 'approval': a step's function (a wait_for_condition check, a" in (
+        result.error.error_message or ""
+    )

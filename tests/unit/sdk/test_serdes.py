@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -109,3 +112,26 @@ def test_json_and_pass_through() -> None:
     raw: PassThroughSerDes[str] = PassThroughSerDes()
     assert raw.serialize("raw", CTX) == "raw"
     assert raw.deserialize("raw", CTX) == "raw"
+
+
+def test_a_set_is_a_list_in_an_order_no_hash_seed_changes() -> None:
+    # A result replay rebuilds (a virtual child's, ReplayChildren's) must encode to the same
+    # text in every process; a set of strings iterates in an order each hash seed changes.
+    code = (
+        "from perdure.sdk.serdes import EXTENDED_TYPES_SERDES as S, SerDesContext\n"
+        "print(S.serialize({'alpha', 'beta', 'gamma', 'delta', 'eps', ('x', 1), frozenset({'b', 'a'})},"
+        " SerDesContext('op', 'arn')))"
+    )
+    texts = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(texts) == 1
+    decoded = EXTENDED_TYPES_SERDES.deserialize(texts.pop(), CTX)
+    assert type(decoded) is list and ["a", "b"] in decoded and ("x", 1) in decoded and "eps" in decoded

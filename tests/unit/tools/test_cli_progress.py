@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,7 +24,14 @@ from perdure.cli.live import Follower, Progress, RunObserver, drive_skipping
 from perdure.engine import Engine, EngineStalledError
 from perdure.link.inprocess import InProcessInvocable
 from perdure.testing import DurableTestRunner
-from perdure.wire.types import ExecutionStatus, InvocationOutput, InvocationStatus
+from perdure.wire.types import (
+    Event,
+    EventDetails,
+    EventType,
+    ExecutionStatus,
+    InvocationOutput,
+    InvocationStatus,
+)
 
 
 @durable_execution
@@ -241,3 +248,36 @@ def test_a_resumed_run_shows_the_time_a_wait_has_left_not_its_whole_duration() -
         "wait     pause  waiting 4s more (of 6s)"
     ]
     assert lines_since(started.event_timestamp + timedelta(seconds=7)) == []  # over: its end line follows
+
+
+def test_a_follower_whose_reader_went_away_stops_showing_and_never_raises_it() -> None:
+    # `perdure run ... | head -1`: the run goes on; `stop` runs in a `finally`, where a
+    # BrokenPipeError would replace the error that ended the run.
+    def write(line: str) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    with Engine.in_memory() as engine:
+        engine.register_function("fn", InProcessInvocable(flaky_reserve, engine.service, []))
+        arn = engine.start_execution("fn", None)
+        follower = Follower(engine, arn, Progress(write, "r-1")).start()
+        assert drive_skipping(engine, arn, "r-1").status is ExecutionStatus.SUCCEEDED
+        follower.stop()
+        follower.stop()
+
+
+def test_a_chained_invoke_points_at_the_invoked_history_only_where_it_is_kept() -> None:
+    invoked = "arn:aws:lambda:us-east-1:000000000000:function:child:$LATEST/durable-execution/kid-1/abc"
+    started = Event(
+        EventType.CHAINED_INVOKE_STARTED,
+        3,
+        datetime(2026, 1, 1, tzinfo=UTC),
+        id="1ced8f5be2db",
+        name="ask",
+        sub_type="ChainedInvoke",
+        details=EventDetails(durable_execution_arn=invoked),
+    )
+    shown: dict[str, list[str]] = {"db": [], "memory": []}
+    Progress(shown["db"].append, "r-1", db="work.db").feed([started])
+    Progress(shown["memory"].append, "r-1", memory=True).feed([started])
+    assert shown["db"][0].endswith("waiting for execution kid-1 (perdure history kid-1 --db work.db)")
+    assert shown["memory"][0].endswith("waiting for execution kid-1")  # gone when the run ends
