@@ -47,7 +47,7 @@ from ..errors import (
 )
 from ..logger import Logger, LogInfo
 from ..payloads import check_payload_size
-from ..serdes import deserialize, serialize
+from ..serdes import as_declared, declared_result_type, deserialize, serialize
 from ..state import ExecutionState
 from ..types import WaitForConditionCheckContext
 from ..waits import WaitForConditionConfig
@@ -98,12 +98,20 @@ class WaitForConditionOperation(OperationExecutor[T]):
         return payload
 
     def _deserialize(self, payload: str | None) -> T:
+        """The state in `payload`, as the type the check function declares it returns (the
+        default serdes only), as a step's result is."""
         if payload is None:
             return None  # type: ignore[return-value]
         value: T = deserialize(
             self.config.serdes, payload, self.identity.operation_id, self.state.durable_execution_arn
         )
-        return value
+        declared = declared_result_type(self.check, self.config.serdes)
+        if declared is None:
+            return value
+        typed: T = as_declared(
+            value, declared, f"wait_for_condition {self._label()!r} (id {self.identity.operation_id})"
+        )
+        return typed
 
     # ---------------------------------------------------------------- template
 

@@ -15,8 +15,12 @@ import pytest
 from perdure import (
     AsyncDurableContext,
     DurableContext,
+    Duration,
     ParallelBranch,
     StepContext,
+    WaitForConditionCheckContext,
+    WaitForConditionConfig,
+    WaitForConditionDecision,
     durable_execution,
     durable_step,
     durable_with_child_context,
@@ -313,3 +317,42 @@ def test_the_runner_gives_an_operation_result_as_a_declared_type() -> None:
     assert stored.result_as(Order) == ORDER
     with pytest.raises(SerDesError, match=r"operation 'order'.*does not fit"):
         stored.result_as(Line)
+
+
+@dataclasses.dataclass(frozen=True)
+class Poll:
+    seen: frozenset[str]
+    polls: int
+
+
+def poll(state: Poll, check: WaitForConditionCheckContext) -> Poll:
+    polled.append(state)
+    return Poll(state.seen | {f"poll {state.polls}"}, state.polls + 1)
+
+
+def three_polls(state: Poll, attempts_made: int) -> WaitForConditionDecision:
+    if state.polls >= 3:
+        return WaitForConditionDecision.stop_polling()
+    return WaitForConditionDecision.continue_waiting(Duration.from_seconds(5))
+
+
+polled: list[Poll] = []
+
+
+@durable_execution
+def polling(event: Any, context: DurableContext) -> Any:
+    config = WaitForConditionConfig(three_polls, initial_state=Poll(frozenset({"start"}), 0))
+    final = context.wait_for_condition(poll, config, name="poll")
+    polled.append(final)
+    return "done"
+
+
+def test_a_wait_for_condition_state_is_the_type_its_check_declares() -> None:
+    # Every poll runs in its own invocation: each state the check sees was read back from
+    # the record, so a dataclass of a set would come back a dict of a list undeclared.
+    polled.clear()
+    with DurableTestRunner.start_time_skipping() as runner:
+        result = runner.run(polling)
+    assert result.succeeded, result.error
+    assert all(type(state) is Poll and type(state.seen) is frozenset for state in polled), polled
+    assert polled[-1] == Poll(frozenset({"start", "poll 0", "poll 1", "poll 2"}), 3)
