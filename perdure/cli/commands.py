@@ -643,9 +643,13 @@ def history(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"Events": [to_wire(e, timestamps="epoch_seconds") for e in events]}))
             return 0
-        print(render.history_table(events), flush=True)
         if not args.follow:
+            print(render.history_table(events), flush=True)
             return 0
+        # Fixed columns, so that the lines of events still to come align with these.
+        print(render.history_header(), flush=True)
+        for event in events:
+            print(render.history_line(event), flush=True)
         while not any(e.event_type in _EXECUTION_ENDS for e in events):
             version = _await_change(source, version)
             more = read_history(source, arn, events[-1].event_id if events else None)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from perdure.wire.codec import to_wire
-from perdure.wire.types import Event
+from perdure.wire.types import Event, EventType, OperationSubType
 
 
 def _clip(text: str, width: int) -> str:
@@ -105,10 +105,30 @@ def history_table(events: Sequence[Event]) -> str:
     return table(HISTORY_HEADERS, [_history_row(e) for e in events])
 
 
-_LINE_WIDTHS = (4, 23, 19, 12, 24, 13, 13)
+_LINE_WIDTHS = (
+    6,
+    23,
+    max(len(t.value) for t in EventType),
+    max(len(t.value) for t in OperationSubType),
+    24,
+    13,
+    13,
+)
+"""`--follow`'s columns before DETAILS: wide enough for any event type, sub-type and
+clipped name or id, so lines printed as events arrive stay aligned with the first ones."""
+
+
+def _fixed(cells: Sequence[str]) -> str:
+    return (
+        "  ".join(c.ljust(w) for c, w in zip(cells, _LINE_WIDTHS, strict=False)) + "  " + cells[-1]
+    ).rstrip()
+
+
+def history_header() -> str:
+    """The header of `history_line`s: the column names, then a rule."""
+    return _fixed(HISTORY_HEADERS) + "\n" + _fixed(["-" * w for w in _LINE_WIDTHS] + ["-" * 7])
 
 
 def history_line(event: Event) -> str:
     """One event as a line of fixed-width columns (`perdure history --follow`)."""
-    cells = _history_row(event)
-    return "  ".join(c.ljust(w) for c, w in zip(cells, _LINE_WIDTHS, strict=False)) + "  " + cells[-1]
+    return _fixed(_history_row(event))

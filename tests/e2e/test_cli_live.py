@@ -213,6 +213,10 @@ def test_history_follow_prints_new_events_until_the_execution_ends(tmp_path: Pat
     lines = after.splitlines()
     assert any("CallbackSucceeded" in line and "ok" in line for line in lines)
     assert "ExecutionSucceeded" in lines[-1]
+    # The lines printed before the wait and after it share their columns.
+    event_column = before[0].index("EVENT")
+    for line in [line for line in before + lines if line[:1].isdigit()]:
+        assert line[event_column - 2 : event_column] == "  " and line[event_column] != " ", line
 
 
 def test_map_progress_is_not_one_line_per_item(tmp_path: Path) -> None:
