@@ -310,6 +310,8 @@ def durable_step(
     """
 
     def bind(*args: P.args, **kwargs: P.kwargs) -> Callable[[StepContext], T]:
+        check(args, kwargs)
+
         def function_with_arguments(step_context: StepContext) -> T:
             return func(step_context, *args, **kwargs)
 
@@ -319,6 +321,7 @@ def durable_step(
         return function_with_arguments
 
     is_async = inspect.iscoroutinefunction(func)
+    check = _arguments_check(func, "durable_step", 1)
     bind._factory_of = ("durable_step", func.__name__)  # type: ignore[attr-defined]  # see refuse_factory
     return bind
 
@@ -329,6 +332,8 @@ def durable_with_child_context(
     """Turn ``func(child_context, *args, **kwargs)`` into a factory of named child bodies."""
 
     def bind(*args: P.args, **kwargs: P.kwargs) -> Callable[[DurableContext], T]:
+        check(args, kwargs)
+
         def function_with_arguments(child_context: DurableContext) -> T:
             return func(child_context, *args, **kwargs)
 
@@ -338,6 +343,7 @@ def durable_with_child_context(
         return function_with_arguments
 
     is_async = inspect.iscoroutinefunction(func)
+    check = _arguments_check(func, "durable_with_child_context", 1)
     bind._factory_of = ("durable_with_child_context", func.__name__)  # type: ignore[attr-defined]  # see refuse_factory
     return bind
 
@@ -348,6 +354,8 @@ def durable_wait_for_callback(
     """Turn ``func(callback_id, context, *args, **kwargs)`` into a factory of named submitters."""
 
     def bind(*args: P.args, **kwargs: P.kwargs) -> Callable[[str, WaitForCallbackContext], T]:
+        check(args, kwargs)
+
         def submitter(callback_id: str, context: WaitForCallbackContext) -> T:
             return func(callback_id, context, *args, **kwargs)
 
@@ -356,8 +364,36 @@ def durable_wait_for_callback(
         return submitter
 
     is_async = inspect.iscoroutinefunction(func)
+    check = _arguments_check(func, "durable_wait_for_callback", 2)
     bind._factory_of = ("durable_wait_for_callback", func.__name__)  # type: ignore[attr-defined]  # see refuse_factory
     return bind
+
+
+def _arguments_check(
+    func: Callable[..., Any], decorator: str, leading: int
+) -> Callable[[tuple[Any, ...], dict[str, Any]], None]:
+    """What a decorator's factory runs on its arguments: they must fit `func` after its
+    `leading` parameters (the context the operation passes), or the factory's call raises
+    `TypeError` at once, where the mistake is, instead of every attempt of the operation.
+
+    A function whose signature cannot be read is not checked.
+    """
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return lambda args, kwargs: None
+    placeholders = (None,) * leading
+
+    def check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        try:
+            signature.bind(*placeholders, *args, **kwargs)
+        except TypeError as exc:
+            shown = ", ".join(list(signature.parameters)[leading:])
+            raise TypeError(
+                f"@{decorator} {func.__name__}({shown}) cannot take these arguments: {exc}"
+            ) from None
+
+    return check
 
 
 def is_async_callable(func: object) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -136,6 +137,27 @@ def test_a_decorated_function_passed_uncalled_is_refused_naming_the_call_to_writ
     assert error["ErrorMessage"].startswith(f"{operation} was given the @")
     assert f"function {name!r} itself: pass {name}(...)" in error["ErrorMessage"]
     assert service.updates() == []  # refused before anything is checkpointed
+
+
+@pytest.mark.parametrize(
+    ("factory", "shown", "parameter"),
+    [
+        (reserve, "@durable_step reserve(sku)", "sku"),
+        (pack, "@durable_with_child_context pack(sku)", "sku"),
+        (ask_manager, "@durable_wait_for_callback ask_manager(who)", "who"),
+    ],
+)
+def test_a_factory_given_arguments_its_function_cannot_take_raises_at_the_call(
+    factory: Any, shown: str, parameter: str
+) -> None:
+    # At the call, not in every attempt of the operation (a step's retries would repeat it).
+    with pytest.raises(TypeError, match=rf"{re.escape(shown)} cannot take these arguments: too many"):
+        factory("a", "b")
+    with pytest.raises(TypeError, match="missing a required argument"):
+        factory()
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
+        factory("a", colour="red")
+    assert callable(factory("a")) and callable(factory(**{parameter: "a"}))
 
 
 def test_a_decorated_step_passed_uncalled_is_refused_on_the_async_face() -> None:
