@@ -179,8 +179,9 @@ class Invocation:
             error: Exception = exc
             if hasattr(result, "__await__"):
                 error = DurableUsageError(
-                    f"the handler returned {type(result).__name__} {result!r}, an awaitable: declare the "
-                    "handler `async def` so durable_execution runs it on the event loop"
+                    f"the handler returned {type(result).__name__} {result!r}, an awaitable, not its value:"
+                    " an `async def` handler awaits it (`return await callback.result()`); a sync"
+                    " handler cannot wait for one: declare it `async def`"
                 )
                 if hasattr(result, "close"):
                     result.close()

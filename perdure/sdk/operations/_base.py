@@ -49,9 +49,19 @@ def refuse_factory(operation: str, func: object) -> None:
     `@durable_wait_for_callback`) given itself where the body calling it makes belongs:
     called with the context, the factory would return a function instead of running.
 
+    Refuses as well a coroutine object (`helper()` of an `async def helper`) given where a
+    function belongs: the body would be called and fail every attempt.
+
     Raises:
         DurableUsageError: naming the function and the call to write instead.
     """
+    if type(func) is CoroutineType:
+        name = func.__qualname__
+        func.close()  # never awaited, and never to be: no "was never awaited" warning
+        raise DurableUsageError(
+            f"{operation} was given a coroutine, {name}(...) already called: pass the function"
+            f" itself ({name}, called with the context), or a @durable_step factory's call"
+        )
     made_by = getattr(func, "_factory_of", None)
     if made_by is not None:
         decorator, name = made_by

@@ -483,6 +483,39 @@ def test_a_sync_handler_returning_a_coroutine_fails_clearly() -> None:
     assert kind == "DurableUsageError" and "async def" in message
 
 
+def test_an_async_handler_returning_an_unawaited_coroutine_is_told_to_await_it() -> None:
+    async def helper() -> int:
+        return 1
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        return helper()
+
+    output, _ = run_to_end(handler, FakeService())
+    kind, message = error_of(output)
+    assert kind == "DurableUsageError" and "an `async def` handler awaits it" in message
+
+
+@pytest.mark.parametrize("face", ["sync", "async"])
+def test_a_coroutine_given_to_a_step_is_refused_before_anything_runs(face: str) -> None:
+    async def helper(_: StepContext) -> int:
+        return 1
+
+    @durable_execution
+    async def async_handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        return await ctx.step(helper(None), name="c")  # type: ignore[arg-type]
+
+    @durable_execution
+    def sync_handler(event: Any, ctx: DurableContext) -> Any:
+        return ctx.step(helper(None), name="c")  # type: ignore[arg-type]
+
+    service = FakeService()
+    output, _ = run_to_end(async_handler if face == "async" else sync_handler, service)
+    kind, message = error_of(output)
+    assert kind == "DurableUsageError" and "step was given a coroutine, " in message and "helper" in message
+    assert service.updates() == []  # refused, not retried
+
+
 def test_an_async_context_used_from_a_sync_step_body_is_refused() -> None:
     @durable_execution
     async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
