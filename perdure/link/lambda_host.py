@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import contextvars
+import importlib.util
 import json
 import logging
 import os
@@ -273,6 +274,15 @@ def main(argv: list[str] | None = None) -> int:
         "functions", nargs="+", metavar="NAME=TARGET", help="a handler to serve as function NAME"
     )
     args = parser.parse_args(argv)
+    if importlib.util.find_spec("boto3") is None:
+        # Each handler's SDK checkpoints through boto3's Lambda client, as on AWS Lambda,
+        # where the runtime provides it: without it every invocation would fail.
+        print(
+            "lambda host: boto3 is not installed in this environment; the handlers' SDK reaches"
+            " `perdure serve` through boto3's Lambda client (pip install boto3)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         configure_logging()
     except ValueError as exc:

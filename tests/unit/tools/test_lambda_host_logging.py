@@ -9,6 +9,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 HANDLER = """
 import logging
 
@@ -48,3 +50,16 @@ def test_handler_logs_go_to_stderr(tmp_path: Path) -> None:
         ("[WARNING]", "req-1", "careful"),
     ]
     assert lines[0][1].endswith("Z")
+
+
+def test_the_host_refuses_to_start_without_boto3(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from perdure.link import lambda_host
+
+    real = lambda_host.importlib.util.find_spec
+    monkeypatch.setattr(
+        lambda_host.importlib.util, "find_spec", lambda name, *a: None if name == "boto3" else real(name, *a)
+    )
+    assert lambda_host.main(["--port", "0", "orders=shop.py:handler"]) == 2
+    assert "boto3 is not installed in this environment" in capsys.readouterr().err
