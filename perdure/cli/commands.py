@@ -587,7 +587,10 @@ def resolve_execution(source: Source, ref: str) -> str:
     if ref.startswith("arn:"):
         return ref
     if source.function_names is None:
-        raise CommandError(f"{ref!r}: over --endpoint, address the execution by its ARN (perdure list)")
+        raise CommandError(
+            f"{ref!r}: over --endpoint, address the execution by its ARN"
+            " (`perdure list --endpoint URL --function NAME` shows them)"
+        )
     found: list[tuple[str, str]] = []
     for function in source.function_names():
         page = source.service.list_durable_executions_by_function(

@@ -469,8 +469,8 @@ class DurableTestRunner:
             f"execution {arn} waits for callback {name!r} ({len(waiting)} open) and nothing else can"
             " move it on the virtual clock. Start it with `arn = runner.start(handler, input)`, then"
             f" `runner.send_callback_success(runner.wait_for_callback(arn, {name!r}), '\"value\"')` (or"
-            " send_callback_failure), then `runner.wait_for_result(arn)`; or `runner.advance(seconds)`"
-            " past the callback's timeout"
+            " send_callback_failure), then `runner.wait_for_result(arn)` (a callback with a timeout"
+            " would time out on the virtual clock instead)"
         )
 
     # -------------------------------------------------------------- stepping
