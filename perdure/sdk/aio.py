@@ -559,9 +559,9 @@ class AsyncRuntime:
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-        if self.failure is not None and not (
-            raised is not None and is_suspension(raised) and self.suspending
-        ):
+        # A misuse recorded on the loop wins over a suspension: none is recorded once a
+        # suspension is released (`_settle`), so this one happened before it.
+        if self.failure is not None:
             raise self.failure
         if raised is not None:
             raise raised

@@ -718,6 +718,26 @@ def test_cancelling_an_awaited_step_fails_the_execution() -> None:
     assert kind == "OperationCancelledError" and "'slow'" in message
 
 
+def test_cancelling_a_step_fails_the_execution_even_if_a_wait_then_suspends_it() -> None:
+    async def slow(_: StepContext) -> str:
+        await asyncio.sleep(10)
+        return "done"
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> str:
+        step = ctx.step(slow, name="slow")
+        await asyncio.sleep(0.05)
+        step.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await step
+        await ctx.wait(Duration(5), name="after")  # the suspension does not hide the cancel
+        return "cancelled"
+
+    output, _ = run_to_end(handler, FakeService())
+    kind, message = error_of(output)
+    assert kind == "OperationCancelledError" and "'slow'" in message
+
+
 def test_operations_awaited_in_another_order_than_called_all_run() -> None:
     order: list[str] = []
 
