@@ -35,7 +35,13 @@ from perdure.engine.errors import (
     StoreError,
     UnknownFunctionError,
 )
-from perdure.engine.invoker import Invocable, InvocationCrashed, InvocationRetryPolicy, LambdaContext
+from perdure.engine.invoker import (
+    FunctionUnreachable,
+    Invocable,
+    InvocationCrashed,
+    InvocationRetryPolicy,
+    LambdaContext,
+)
 from perdure.engine.lifecycle import DEFAULT_EXECUTION_TIMEOUT_SECONDS
 from perdure.engine.recovery import recover
 from perdure.engine.registry import FunctionRegistry, RegisteredFunction
@@ -440,6 +446,7 @@ __all__ = [
     "EngineService",
     "EngineStalledError",
     "FunctionRegistry",
+    "FunctionUnreachable",
     "Invocable",
     "InvocationCrashed",
     "InvocationRetryPolicy",

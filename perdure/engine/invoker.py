@@ -68,6 +68,14 @@ class InvocationCrashed(PerdureError):
         self.error = error
 
 
+class FunctionUnreachable(InvocationCrashed):
+    """Raised by an `Invocable` that could not reach its function at all (a connection
+    refused, or none made in time): nothing of the invocation ran. The engine then retries
+    on `InvocationRetryPolicy.max_unreachable_attempts`, not on `max_attempts`, so that a
+    function being redeployed or restarted does not fail the executions that fall due
+    meanwhile."""
+
+
 def crash_error(message: str) -> ErrorObject:
     return ErrorObject(error_type=RUNTIME_EXIT_ERROR, error_message=message)
 
@@ -89,21 +97,30 @@ class InvocationRetryPolicy:
 
     After `max_attempts` consecutive failed invocations the execution FAILS with the last
     error. Delays grow from `initial_delay_seconds` by `backoff_rate`, capped at `max_delay_seconds`.
+    A function that could not be reached at all (`FunctionUnreachable`: nothing ran) is
+    tried again up to `max_unreachable_attempts` times in a row (the default, 365, spans
+    about six hours at the default delays, Lambda's longest retry of an event); a crash once
+    it answers again starts a new count of `max_attempts`.
     """
 
     max_attempts: int = 3
     initial_delay_seconds: float = 1.0
     backoff_rate: float = 2.0
     max_delay_seconds: float = 60.0
+    max_unreachable_attempts: int = 365
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("InvocationRetryPolicy.max_attempts must be >= 1")
+        if self.max_unreachable_attempts < self.max_attempts:
+            raise ValueError("InvocationRetryPolicy.max_unreachable_attempts must be >= max_attempts")
 
     def delay(self, failures: int) -> timedelta:
         """The pause before the next invocation after `failures` consecutive failures (>= 1)."""
         seconds = self.initial_delay_seconds * self.backoff_rate ** max(0, failures - 1)
         return timedelta(seconds=min(seconds, self.max_delay_seconds))
 
-    def gives_up(self, failures: int) -> bool:
-        return failures >= self.max_attempts
+    def gives_up(self, failures: int, *, reached: bool = True) -> bool:
+        """Whether `failures` consecutive failed invocations fail the execution (`reached`:
+        the last one reached the function)."""
+        return failures >= (self.max_attempts if reached else self.max_unreachable_attempts)

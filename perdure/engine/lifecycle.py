@@ -285,8 +285,11 @@ def end_invocation(
     output: InvocationOutput | None,
     error: ErrorObject | None,
     policy: InvocationRetryPolicy,
+    *,
+    reached: bool = True,
 ) -> ExecutionRecord | None:
-    """Record the invocation's end (`InvocationCompleted`) and apply its outcome."""
+    """Record the invocation's end (`InvocationCompleted`) and apply its outcome (`reached`:
+    False when the function could not be reached at all, see `FunctionUnreachable`)."""
     rec = tx.get_execution(arn)
     if rec is None or rec.request_id != request_id:
         return None  # recovered meanwhile: someone else already closed this invocation
@@ -298,7 +301,7 @@ def end_invocation(
     _close_invocation(batch, error)
     rec.checkpoint_token = None
     if rec.is_running:
-        _apply_outcome(batch, output, error, policy)
+        _apply_outcome(batch, output, error, policy, reached)
     batch.flush()
     return rec
 
@@ -325,7 +328,11 @@ def _close_invocation(batch: Batch, error: ErrorObject | None) -> None:
 
 
 def _apply_outcome(
-    batch: Batch, output: InvocationOutput | None, error: ErrorObject | None, policy: InvocationRetryPolicy
+    batch: Batch,
+    output: InvocationOutput | None,
+    error: ErrorObject | None,
+    policy: InvocationRetryPolicy,
+    reached: bool = True,
 ) -> None:
     rec = batch.execution
     if rec.closing_status is not None:
@@ -346,8 +353,10 @@ def _apply_outcome(
             rec.failed_invocations = 0  # PENDING: wait for a timer or an external event
         return
     failure = error or ErrorObject(error_message="invocation failed")
+    if reached and rec.failed_invocations >= policy.max_attempts:
+        rec.failed_invocations = 0  # the failures so far did not reach it: a new count
     rec.failed_invocations += 1
-    if policy.gives_up(rec.failed_invocations):
+    if policy.gives_up(rec.failed_invocations, reached=reached):
         execution.finish(batch, ExecutionStatus.FAILED, None, failure)
     else:
         rec.needs_invocation = True

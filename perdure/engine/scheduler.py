@@ -42,6 +42,7 @@ from perdure.engine.clock import Clock, VirtualClock
 from perdure.engine.errors import EngineStalledError, UnknownFunctionError
 from perdure.engine.invoker import (
     DEFAULT_INVOCATION_TIMEOUT_SECONDS,
+    FunctionUnreachable,
     InvocationRetryPolicy,
     LambdaContext,
     error_of,
@@ -351,6 +352,7 @@ class Scheduler:
         )
         output: InvocationOutput | None = None
         error: ErrorObject | None = None
+        reached = True
         try:
             output = function.invocable(begun.input, context)
             if not isinstance(output, InvocationOutput):
@@ -361,9 +363,10 @@ class Scheduler:
                 output = None
         except (Exception, SystemExit) as exc:  # a function error: recorded, then retried
             error = error_of(exc)
+            reached = not isinstance(exc, FunctionUnreachable)
         ended = self._store.run(
             lambda tx: lifecycle.end_invocation(
-                tx, self._clock.now(), arn, begun.request_id, output, error, self._policy
+                tx, self._clock.now(), arn, begun.request_id, output, error, self._policy, reached=reached
             )
         )
         if ended is not None and not ended.is_running:

@@ -16,7 +16,8 @@ read as Lambda reads it:
 - any other answer: `Runtime.InvalidResponse`, naming the function.
 
 Each of them is a failed invocation the engine retries with its `InvocationRetryPolicy`,
-as it retries a crash in process. The function reaches the engine as a Lambda function
+as it retries a crash in process; an unreachable function (`FunctionUnreachable`: nothing
+ran) on the policy's longer `max_unreachable_attempts`. The function reaches the engine as a Lambda function
 reaches AWS: through `AWS_ENDPOINT_URL_LAMBDA` (and credentials and a region) in its own
 environment. Imports `perdure.wire`, `perdure.engine`'s invoker contract and the standard
 library (`http.client`).
@@ -29,7 +30,7 @@ import json
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from perdure.engine.invoker import InvocationCrashed
+from perdure.engine.invoker import FunctionUnreachable, InvocationCrashed
 from perdure.wire import limits
 from perdure.wire.codec import from_wire, to_wire
 from perdure.wire.types import ErrorObject, InvocationInput, InvocationOutput
@@ -128,9 +129,9 @@ class HttpInvocable:
             try:
                 connection.connect()
             except TimeoutError:
-                raise self._failed(UNREACHABLE, f"no connection within {self.timeout:g} s") from None
+                raise self._unreachable(f"no connection within {self.timeout:g} s") from None
             except OSError as exc:
-                raise self._failed(UNREACHABLE, f"cannot connect: {exc.strerror or exc}") from None
+                raise self._unreachable(f"cannot connect: {exc.strerror or exc}") from None
             try:
                 connection.request("POST", self._path, body=event, headers=headers)
                 response = connection.getresponse()
@@ -146,6 +147,13 @@ class HttpInvocable:
     def _failed(self, error_type: str, message: str) -> InvocationCrashed:
         return InvocationCrashed(
             ErrorObject(error_type=error_type, error_message=f"function {self.name} at {self.url}: {message}")
+        )
+
+    def _unreachable(self, message: str) -> FunctionUnreachable:
+        return FunctionUnreachable(
+            ErrorObject(
+                error_type=UNREACHABLE, error_message=f"function {self.name} at {self.url}: {message}"
+            )
         )
 
     def _invalid(self, message: str) -> InvocationCrashed:

@@ -258,12 +258,16 @@ def test_an_answer_that_is_not_an_invocation_output_names_the_function(faulty: R
     assert "function garbage" in outcome.error["ErrorMessage"]
 
 
-def test_an_unreachable_function_fails_after_the_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    link = RemoteLink(monkeypatch, {"doubler": PERDURES["doubler"]})
+def test_an_unreachable_function_is_tried_on_its_own_budget_then_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Nothing ran: it is tried past max_attempts (a restart must not fail what falls due).
+    policy = InvocationRetryPolicy(max_attempts=3, max_unreachable_attempts=5)
+    link = RemoteLink(monkeypatch, {"doubler": PERDURES["doubler"]}, invocation_retry=policy)
     try:
         link.functions.close()  # nothing listens at its URL any more
         outcome = link.run("doubler", {"n": 1})
     finally:
         link.close()
     assert outcome.status == "FAILED"
-    assert invocation_errors(outcome) == ["Runtime.Unreachable"] * 3
+    assert invocation_errors(outcome) == ["Runtime.Unreachable"] * 5

@@ -14,6 +14,7 @@ import pytest
 from perdure.engine import (
     Engine,
     EngineStalledError,
+    FunctionUnreachable,
     InvocationCrashed,
     InvocationRetryPolicy,
     StoreError,
@@ -103,6 +104,53 @@ def test_a_clean_invocation_resets_the_failure_count() -> None:
     arn = engine.start_execution("fn", None)
     assert engine.drive(arn).status is ExecutionStatus.SUCCEEDED
     assert len(calls) == 4
+    engine.close()
+
+
+def _unreachable() -> FunctionUnreachable:
+    return FunctionUnreachable(ErrorObject(error_type="Runtime.Unreachable", error_message="cannot connect"))
+
+
+def test_a_function_that_cannot_be_reached_is_tried_again_past_max_attempts() -> None:
+    # Nothing ran: a function being restarted must not fail the executions that fall due.
+    engine = Engine.in_memory(
+        invocation_retry=InvocationRetryPolicy(max_attempts=3, max_unreachable_attempts=10)
+    )
+    times: list[datetime] = []
+
+    def body(s: Session) -> InvocationOutput:
+        times.append(engine.clock.now())
+        if len(times) <= 6:
+            raise _unreachable()
+        if len(times) <= 8:  # reached again: a crash starts a count of its own
+            raise RuntimeError("warming up")
+        return succeeded()
+
+    engine.register_function("fn", Recorder(engine, body))
+    arn = engine.start_execution("fn", None)
+    assert engine.drive(arn).status is ExecutionStatus.SUCCEEDED
+    assert [round((t - times[0]).total_seconds()) for t in times] == [0, 1, 3, 7, 15, 31, 63, 64, 66]
+    errors = [e["Payload"]["ErrorType"] if e else None for e in invocation_errors(engine, arn)]  # type: ignore[index]
+    assert errors == ["Runtime.Unreachable"] * 6 + ["RuntimeError"] * 2 + [None]
+    engine.close()
+
+
+def test_a_function_never_reached_fails_the_execution_after_its_own_budget() -> None:
+    engine = Engine.in_memory(
+        invocation_retry=InvocationRetryPolicy(max_attempts=2, max_unreachable_attempts=5)
+    )
+    calls: list[int] = []
+
+    def body(s: Session) -> InvocationOutput:
+        calls.append(1)
+        raise _unreachable()
+
+    engine.register_function("fn", Recorder(engine, body))
+    execution = engine.drive(engine.start_execution("fn", None))
+    assert execution.status is ExecutionStatus.FAILED and len(calls) == 5
+    assert execution.error is not None and execution.error.error_type == "Runtime.Unreachable"
+    with pytest.raises(ValueError, match="max_unreachable_attempts must be >= max_attempts"):
+        InvocationRetryPolicy(max_attempts=4, max_unreachable_attempts=3)
     engine.close()
 
 

@@ -133,3 +133,15 @@ def test_an_answer_over_the_response_limit_is_an_invalid_response() -> None:
         served.close()
     assert raised.value.error.error_type == "Runtime.InvalidResponse"
     assert "response limit" in (raised.value.error.error_message or "")
+
+
+def test_a_refused_connection_is_a_function_unreachable_nothing_ran() -> None:
+    from perdure.engine.invoker import FunctionUnreachable
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(FunctionUnreachable) as raised:
+        HttpInvocable("orders", f"http://127.0.0.1:{port}")(INPUT, None)
+    assert raised.value.error.error_type == "Runtime.Unreachable"
+    assert "cannot connect" in (raised.value.error.error_message or "")
