@@ -525,6 +525,11 @@ def _error_object(exception: BaseException) -> ErrorObject:
         )
     try:
         message = str(exception)
+        if isinstance(exception, BaseExceptionGroup):
+            # "unhandled errors in a TaskGroup (1 sub-exception)" says nothing of the errors.
+            inner = [f"{_qualified_name(type(e))}: {e}" for e in exception.exceptions[:5]]
+            more = len(exception.exceptions) - len(inner)
+            message += ": " + "; ".join(inner) + (f"; and {more} more" if more > 0 else "")
     except Exception:  # an error whose __str__ raises is still recorded (map/parallel helper)
         message = f"<unprintable {type(exception).__qualname__}>"
     return ErrorObject(error_message=message, error_type=_qualified_name(type(exception)))

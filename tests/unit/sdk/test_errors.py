@@ -125,3 +125,15 @@ def test_boto_error_from_service_error() -> None:
     assert not e.CheckpointError.from_exception(InvalidParameterValueError("nope")).is_retryable()
     assert e.CheckpointError.from_exception(TooManyRequestsError("slow")).is_retryable()
     assert isinstance(e.CheckpointError.from_exception(OSError("net")), e.CheckpointError)
+
+
+def test_an_exception_group_records_the_errors_it_holds() -> None:
+    group = ExceptionGroup("unhandled errors in a TaskGroup", [ValueError("a"), KeyError("k")])
+    recorded = e.error_object_from_exception(group)
+    assert recorded.error_type == "ExceptionGroup"
+    assert (
+        recorded.error_message
+        == "unhandled errors in a TaskGroup (2 sub-exceptions): ValueError: a; KeyError: 'k'"
+    )
+    many = ExceptionGroup("seven", [ValueError(str(n)) for n in range(7)])
+    assert (e.error_object_from_exception(many).error_message or "").endswith("ValueError: 4; and 2 more")
