@@ -53,6 +53,11 @@ class Target:
         module, sep, function = text.rpartition(":")
         if not sep or not module or not function:
             raise TargetError(f"target {text!r} must be 'path/file.py:function' or 'package.module:function'")
+        if function.isdigit():
+            raise TargetError(
+                f"target {text!r} is a host and a port, not a module and a function: a remote"
+                f" function is given by its URL, http://{text}"
+            )
         if not function.replace("_", "a").replace(".", "a").isalnum():
             raise TargetError(f"target {text!r}: {function!r} is not a function name")
         is_file = module.endswith(".py") or "/" in module or "\\" in module

@@ -59,3 +59,10 @@ def test_a_file_named_like_a_standard_library_module_never_shadows_it(tmp_path):
     assert name.startswith("_perdure_target_queue_")
     assert sys.modules["queue"] is queue
     assert not Target.parse(f"{tmp_path}/queue.py:handler").is_module_name_held_by_another_file()
+
+
+def test_a_host_and_port_given_as_a_target_is_pointed_at_its_url():
+    with pytest.raises(
+        TargetError, match=r"is a host and a port.*given by its URL, http://127\.0\.0\.1:8081"
+    ):
+        Target.parse("127.0.0.1:8081")
