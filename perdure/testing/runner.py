@@ -335,6 +335,15 @@ class DurableTestRunner:
     ) -> None:
         self.close()
 
+    async def __aenter__(self) -> DurableTestRunner:
+        """`async with` in an async test, as `with` (the runner's calls have async twins)."""
+        return self.__enter__()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
     def close(self) -> None:
         if self._log_context is not None:
             self._log_context.__exit__(None, None, None)

@@ -3,6 +3,7 @@ runner's words, the undecorated-handler warning, the pytest fixture, the exports
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -125,3 +126,15 @@ def test_what_tests_need_is_importable_from_perdure_testing() -> None:
     assert ErrorObject(error_type="E").type == "E"
     for name in ("EngineStalledError", "ErrorObject", "EventType", "ExecutionStatus", "find_callback_id"):
         assert name in testing.__all__
+
+
+def test_the_runner_is_an_async_context_manager_too() -> None:
+    @durable_execution
+    async def handler(event: Any, context: Any) -> int:
+        return int(await context.step(lambda _: 7))
+
+    async def test_body() -> str:
+        async with DurableTestRunner.start_time_skipping() as runner:
+            return (await runner.arun(handler)).status
+
+    assert asyncio.run(test_body()) == "SUCCEEDED"
