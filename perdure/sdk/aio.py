@@ -14,10 +14,9 @@ Rules of the face (docs/sdk.md, "The async face"):
   finishes first;
 - `async def` bodies run on the loop; a sync step body (or check, or submitter) runs on a
   worker thread of the process's budget (`perdure.sdk.threads`);
-- suspension stays a `BaseException` on the loop, held back while a step of the invocation
-  runs (`AsyncRuntime.park`); when the handler ends, operations still running are
-  cancelled and awaited, and sync bodies still running on threads are joined, before the
-  checkpoint writer stops;
+- suspension stays a `BaseException` on the loop; when the handler ends, operations still
+  running are cancelled and awaited, and sync bodies still running on threads are joined,
+  before the checkpoint writer stops;
 - misuse fails the execution with `DurableUsageError` naming the operation (an operation
   never awaited, a context used outside its loop); cancelling a running operation
   (`asyncio.timeout`, `wait_for`, `Task.cancel`) fails it with `OperationCancelledError`,
@@ -33,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
-import functools
 import inspect
 import threading
 import time
@@ -43,7 +41,7 @@ from datetime import timedelta
 from types import CoroutineType
 from typing import Any, Generic, TypeVar, overload
 
-from perdure.wire.types import OperationSubType, OperationType
+from perdure.wire.types import OperationSubType
 
 from .batch import BatchResult, BatchType
 from .completion import BatchItemStatus, MapConfig, ParallelBranch, ParallelConfig
@@ -54,7 +52,6 @@ from .errors import (
     ChildContextError,
     DurableUsageError,
     OperationCancelledError,
-    SuspendExecution,
 )
 from .invocation import Invocation, is_suspension
 from .operations._base import Checkpoint, Flow, OperationExecutor, OperationIdentity, Request, UserCall
@@ -80,7 +77,6 @@ PayloadT = TypeVar("PayloadT")
 ResultT = TypeVar("ResultT")
 
 _WAIT_FOR_CALLBACK = OperationSubType.WAIT_FOR_CALLBACK.value
-_STEP = OperationType.STEP
 
 
 # --------------------------------------------------------------------- the task
@@ -184,16 +180,6 @@ def _task_lookup() -> Callable[[asyncio.AbstractEventLoop], asyncio.Task[Any] | 
 _current_task = _task_lookup()
 
 
-def _fail_unless_done(future: asyncio.Future[Any], error: BaseException) -> None:
-    if not future.done():
-        future.set_exception(error)
-
-
-def _succeed_unless_done(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
 def _label(identity: OperationIdentity) -> str:
     kind = (identity.sub_type or identity.operation_type.value).lower()
     named = f" {identity.name!r}" if identity.name else ""
@@ -228,12 +214,6 @@ class AsyncRuntime:
         """The handler has ended: cancellations from here on are the runtime's own."""
         self.suspending = False
         """An operation suspended: the invocation ends, cancelling siblings is expected."""
-        self.running_steps = 0
-        """Steps (and checks, submitters) of this invocation started and not yet settled."""
-        self.parked: list[Callable[[], None]] = []
-        """Suspensions held back while a step runs (`park`), each released by its call."""
-        self.quiet_hops = -1
-        """Loop turns left before the parked suspensions are released (-1: none counted)."""
         self.failure: BaseException | None = None
         """A misuse seen on the loop; it becomes the invocation's outcome."""
         self.turn_due = 0.0
@@ -272,8 +252,6 @@ class AsyncRuntime:
                 "the async code of its own handler"
             )
         identity = operation.identity
-        if identity.operation_type is _STEP:
-            self.running_steps += 1
         # `enter` changes nothing outside a replay (and `_settle` skips `leave` likewise).
         flip_after = scope.enter(identity) if scope._replaying else False
         # The running loop, `self.loop` (checked above): without the `loop` keyword, the
@@ -335,10 +313,6 @@ class AsyncRuntime:
         """End `operation`: leave the replay boundary and give `task` its outcome."""
         if flip_after or scope._replaying:
             scope.leave(flip_after)
-        if operation.identity.operation_type is _STEP:
-            self.running_steps -= 1
-            if not self.running_steps and self.parked:
-                self._count_quiet_turns()
         if error is None and then is not None:
             try:
                 value = then(value)
@@ -365,58 +339,10 @@ class AsyncRuntime:
             if not task.done():
                 super(OperationTask, task).cancel()
             return
-        if is_suspension(error) and not self.closing:
-            self.park(functools.partial(_fail_unless_done, task, error))
-            return
+        if is_suspension(error):
+            self.suspending = True
         if not task.done():
             task.set_exception(error)
-
-    # ---------------------------------------------------------- suspension
-
-    def park(self, release: Callable[[], None]) -> None:
-        """Hold a suspension back until no step of this invocation runs, then `release` it.
-
-        A suspension ends the invocation and cancels what still runs: a step beside a wait
-        in `asyncio.gather` would lose its attempt (an at-most-once step would then count
-        as interrupted) and run again after the wait. So the invocation suspends only when
-        nothing can run, as parallel and map do for their branches: once no step is
-        running and `QUIET_TURNS` turns of the loop started none (the code the last step
-        woke may start the next one).
-        """
-        self.parked.append(release)
-        if not self.running_steps:
-            self._count_quiet_turns()
-
-    def _count_quiet_turns(self) -> None:
-        if self.quiet_hops < 0:
-            self.quiet_hops = QUIET_TURNS
-            self.loop.call_soon(self._quiet_turn)
-
-    def _quiet_turn(self) -> None:
-        if self.running_steps or self.closing:
-            self.quiet_hops = -1  # a step started: its settling counts again
-            if self.closing:
-                self._release()
-            return
-        self.quiet_hops -= 1
-        if self.quiet_hops > 0:
-            self.loop.call_soon(self._quiet_turn)
-            return
-        self.quiet_hops = -1
-        self._release()
-
-    def _release(self) -> None:
-        parked, self.parked = self.parked, []
-        if parked:
-            self.suspending = True
-        for release in parked:
-            release()
-
-    async def quiet(self) -> None:
-        """Return once a suspension may end the invocation (see `park`)."""
-        released: asyncio.Future[None] = self.loop.create_future()
-        self.park(functools.partial(_succeed_unless_done, released))
-        await released
 
     async def drive(self, flow: Flow[T]) -> T:
         """Run `flow`, awaiting its checkpoints and its user code."""
@@ -553,7 +479,6 @@ class AsyncRuntime:
             if operation.unstarted is not None:
                 self._start(operation)
         self.closing = True
-        self._release()  # held suspensions end with the handler's other tasks
         pending = [task for task in self.tasks if not task.done()]
         for task in pending:
             task.cancel()
@@ -577,11 +502,6 @@ class AsyncRuntime:
 
 # ---------------------------------------------------------------- the event loop
 
-
-QUIET_TURNS = 3
-"""Turns of the loop without a running step before a held suspension ends the invocation:
-a step's end reaches the code awaiting it through a future or two (a `gather`'s among
-them), and that code may start the next step."""
 
 LONE_TURN_SECONDS = 0.005
 """The longest a task alone on the loop keeps it while its checkpoints commit on the loop's
@@ -681,20 +601,15 @@ class AsyncCallback(Generic[T]):
         operation_id: the CALLBACK operation's id.
     """
 
-    def __init__(self, callback: Callback[T], runtime: AsyncRuntime) -> None:
+    def __init__(self, callback: Callback[T]) -> None:
         self._callback = callback
-        self._runtime = runtime
         self.callback_id = callback.callback_id
         self.operation_id = callback.operation_id
 
     async def result(self) -> T | None:
         """The callback's result; suspends the execution until it has one (see
-        `Callback.result`), once no step of the invocation is running (`AsyncRuntime.park`)."""
-        try:
-            return self._callback.result()
-        except SuspendExecution:
-            await self._runtime.quiet()
-            raise
+        `Callback.result`)."""
+        return self._callback.result()
 
 
 class AsyncDurableContext(ContextScope):
@@ -807,10 +722,7 @@ class AsyncDurableContext(ContextScope):
     ) -> OperationTask[AsyncCallback[Any]]:
         """Create a callback (see `DurableContext.create_callback`); ``await`` it for an
         `AsyncCallback`, whose ``await cb.result()`` waits for the outcome."""
-        runtime = self._runtime
-        return runtime.spawn(
-            self, callback_operation(self, name, config), lambda callback: AsyncCallback(callback, runtime)
-        )
+        return self._runtime.spawn(self, callback_operation(self, name, config), AsyncCallback)
 
     def wait_for_callback(
         self,

@@ -14,13 +14,12 @@ import pytest
 
 from perdure.sdk.aio import LONE_TURN_SECONDS, AsyncDurableContext, process_loop
 from perdure.sdk.completion import CompletionConfig, MapConfig, ParallelConfig
-from perdure.sdk.config import Duration, StepConfig, StepSemantics
+from perdure.sdk.config import Duration, StepConfig
 from perdure.sdk.context import DurableContext, durable_step, durable_with_child_context
 from perdure.sdk.execution import durable_execution
 from perdure.sdk.ids import operation_id
-from perdure.sdk.retries import RetryPresets, RetryStrategyConfig, create_retry_strategy
+from perdure.sdk.retries import RetryStrategyConfig, create_retry_strategy
 from perdure.sdk.types import StepContext
-from perdure.testing import DurableTestRunner
 from perdure.wire.types import OperationUpdate
 
 from .fakes import FakeService, run_to_end
@@ -347,71 +346,6 @@ def test_a_suspension_ends_the_invocation_with_nothing_left_running() -> None:
     # The sync body was joined before the invocation returned, and no task is left.
     assert body_ended.is_set()
     assert _tasks_on_the_loop() == before
-
-
-charges: list[int] = []
-
-
-async def _charge(step: StepContext) -> str:
-    charges.append(step.attempt)
-    await asyncio.sleep(0.1)
-    return "charged"
-
-
-_ONCE = StepConfig(step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY, retry_strategy=RetryPresets.none())
-
-
-@durable_execution
-async def _charge_beside_a_wait(event: Any, ctx: AsyncDurableContext) -> str:
-    _, charged = await asyncio.gather(
-        ctx.wait(Duration(3600), name="cool-off"), ctx.step(_charge, name="charge", config=_ONCE)
-    )
-    return str(charged)
-
-
-@durable_execution
-async def _charge_beside_a_callback(event: Any, ctx: AsyncDurableContext) -> list[Any]:
-    approval = await ctx.create_callback(name="approval")
-    return list(await asyncio.gather(approval.result(), ctx.step(_charge, name="charge", config=_ONCE)))
-
-
-def test_a_wait_in_a_gather_suspends_once_the_step_beside_it_has_ended() -> None:
-    # The step's attempt is not cut short by the wait: it ends (once) in the first invocation.
-    charges.clear()
-    with DurableTestRunner.start_time_skipping() as runner:
-        result = runner.run(_charge_beside_a_wait)
-    assert result.status == "SUCCEEDED", result.error
-    assert charges == [1]
-    events = [e.event_type.value for e in result.history]
-    assert events.index("StepSucceeded") < events.index("InvocationCompleted") < events.index("WaitSucceeded")
-
-
-def test_a_callback_awaited_in_a_gather_suspends_once_the_step_beside_it_has_ended() -> None:
-    charges.clear()
-    with DurableTestRunner.start_time_skipping() as runner:
-        state = runner.run_until_suspended(_charge_beside_a_callback)
-        assert [e.event_type.value for e in state.history][-2:] == ["StepSucceeded", "InvocationCompleted"]
-        runner.send_callback_success(runner.callback_id(state.execution_arn, "approval"), b'"yes"')
-        result = runner.wait_for_result(state.execution_arn)
-    assert result.status == "SUCCEEDED", result.error
-    assert charges == [1]
-
-
-def test_a_step_failing_beside_a_long_wait_fails_the_execution_at_once() -> None:
-    async def refuse(_: StepContext) -> None:
-        raise ValueError("card declined")
-
-    @durable_execution
-    async def handler(event: Any, ctx: AsyncDurableContext) -> None:
-        await asyncio.gather(
-            ctx.wait(Duration(86400), name="a day"), ctx.step(refuse, name="charge", config=_ONCE)
-        )
-
-    with DurableTestRunner.start_time_skipping() as runner:
-        result = runner.run(handler)
-    assert result.status == "FAILED"
-    events = [e.event_type.value for e in result.history]
-    assert "WaitSucceeded" not in events and events[-1] == "ExecutionFailed"
 
 
 def _tasks_on_the_loop() -> int:
