@@ -383,8 +383,15 @@ def _arguments_check(
     except (TypeError, ValueError):
         return lambda args, kwargs: None
     placeholders = (None,) * leading
+    parameters = list(signature.parameters.values())
+    plain = all(p.kind is p.POSITIONAL_OR_KEYWORD and p.default is p.empty for p in parameters)
+    # With only required positional-or-keyword parameters, exactly that many positional
+    # arguments fit, known without `Signature.bind` (2.8 µs a call; this test, 0.1 µs).
+    fits = len(parameters) - leading if plain else -1
 
     def check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        if not kwargs and len(args) == fits:
+            return
         try:
             signature.bind(*placeholders, *args, **kwargs)
         except TypeError as exc:
