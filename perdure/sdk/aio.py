@@ -484,8 +484,9 @@ class AsyncRuntime:
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-        # A misuse recorded on the loop wins over a suspension: none is recorded once a
-        # suspension is released (`_settle`), so this one happened before it.
+        # A misuse recorded on the loop wins over a suspension: the cancellations a
+        # suspension causes are not recorded (`suspending` is set first), so one that was
+        # happened before it (a step cancelled, then a wait).
         if self.failure is not None:
             raise self.failure
         if raised is not None:
