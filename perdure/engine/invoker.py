@@ -70,7 +70,8 @@ class InvocationCrashed(PerdureError):
 
 class FunctionUnreachable(InvocationCrashed):
     """Raised by an `Invocable` that could not reach its function at all (a connection
-    refused, or none made in time): nothing of the invocation ran. The engine then retries
+    refused, or none made in time: a function restarting or being redeployed, not a
+    misconfigured address): nothing of the invocation ran. The engine then retries
     on `InvocationRetryPolicy.max_unreachable_attempts`, not on `max_attempts`, so that a
     function being redeployed or restarted does not fail the executions that fall due
     meanwhile."""
@@ -98,9 +99,10 @@ class InvocationRetryPolicy:
     After `max_attempts` consecutive failed invocations the execution FAILS with the last
     error. Delays grow from `initial_delay_seconds` by `backoff_rate`, capped at `max_delay_seconds`.
     A function that could not be reached at all (`FunctionUnreachable`: nothing ran) is
-    tried again up to `max_unreachable_attempts` times in a row (the default, 365, spans
-    about six hours at the default delays, Lambda's longest retry of an event); a crash once
-    it answers again starts a new count of `max_attempts`.
+    tried again up to `max_unreachable_attempts` times in a row (at least `max_attempts`;
+    the default, 365, spans about six hours of delays at the default delays, Lambda's
+    longest retry of an event); once one reaches it, `max_attempts` counts again, the
+    attempts that then cannot reach it included.
     """
 
     max_attempts: int = 3
@@ -112,8 +114,6 @@ class InvocationRetryPolicy:
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("InvocationRetryPolicy.max_attempts must be >= 1")
-        if self.max_unreachable_attempts < self.max_attempts:
-            raise ValueError("InvocationRetryPolicy.max_unreachable_attempts must be >= max_attempts")
 
     def delay(self, failures: int) -> timedelta:
         """The pause before the next invocation after `failures` consecutive failures (>= 1)."""
@@ -123,4 +123,6 @@ class InvocationRetryPolicy:
     def gives_up(self, failures: int, *, reached: bool = True) -> bool:
         """Whether `failures` consecutive failed invocations fail the execution (`reached`:
         the last one reached the function)."""
-        return failures >= (self.max_attempts if reached else self.max_unreachable_attempts)
+        return failures >= (
+            self.max_attempts if reached else max(self.max_unreachable_attempts, self.max_attempts)
+        )

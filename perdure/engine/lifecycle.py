@@ -353,14 +353,23 @@ def _apply_outcome(
             rec.failed_invocations = 0  # PENDING: wait for a timer or an external event
         return
     failure = error or ErrorObject(error_message="invocation failed")
-    if reached and rec.failed_invocations >= policy.max_attempts:
-        rec.failed_invocations = 0  # the failures so far did not reach it: a new count
-    rec.failed_invocations += 1
-    if policy.gives_up(rec.failed_invocations, reached=reached):
+    # A streak of invocations that never reached the function counts down (-1, -2, ...)
+    # against `max_unreachable_attempts`; the first that reaches it starts a count of
+    # `max_attempts`, and one that cannot reach it after that is one of those (a function
+    # that crashes, then restarts, then crashes again fails as a crashing one does).
+    failures = rec.failed_invocations
+    if reached or failures > 0:
+        failures = max(failures, 0) + 1
+        gives_up = policy.gives_up(failures)
+    else:
+        failures -= 1
+        gives_up = policy.gives_up(-failures, reached=False)
+    rec.failed_invocations = failures
+    if gives_up:
         execution.finish(batch, ExecutionStatus.FAILED, None, failure)
     else:
         rec.needs_invocation = True
-        rec.invoke_after = batch.now + policy.delay(rec.failed_invocations)
+        rec.invoke_after = batch.now + policy.delay(abs(failures))
 
 
 # ----------------------------------------------------------------------- timers

@@ -43,6 +43,8 @@ UNREACHABLE = "Runtime.Unreachable"
 EXIT_ERROR = "Runtime.ExitError"
 TIMED_OUT = "Sandbox.Timedout"
 INVALID_RESPONSE = "Runtime.InvalidResponse"
+_NOT_LISTENING = (ConnectionRefusedError, ConnectionResetError, ConnectionAbortedError)
+"""Connection errors of a function not listening yet (or any more) at its address."""
 
 
 def is_function_url(text: str) -> bool:
@@ -130,8 +132,10 @@ class HttpInvocable:
                 connection.connect()
             except TimeoutError:
                 raise self._unreachable(f"no connection within {self.timeout:g} s") from None
-            except OSError as exc:
+            except _NOT_LISTENING as exc:  # a function restarting: tried again for longer
                 raise self._unreachable(f"cannot connect: {exc.strerror or exc}") from None
+            except OSError as exc:  # an unknown host, a TLS failure: a crash, as before
+                raise self._failed(UNREACHABLE, f"cannot connect: {exc.strerror or exc}") from None
             try:
                 connection.request("POST", self._path, body=event, headers=headers)
                 response = connection.getresponse()

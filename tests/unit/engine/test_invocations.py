@@ -149,9 +149,28 @@ def test_a_function_never_reached_fails_the_execution_after_its_own_budget() -> 
     execution = engine.drive(engine.start_execution("fn", None))
     assert execution.status is ExecutionStatus.FAILED and len(calls) == 5
     assert execution.error is not None and execution.error.error_type == "Runtime.Unreachable"
-    with pytest.raises(ValueError, match="max_unreachable_attempts must be >= max_attempts"):
-        InvocationRetryPolicy(max_attempts=4, max_unreachable_attempts=3)
     engine.close()
+    # A policy allowing more crashes than unreachable attempts allows as many of those too.
+    assert not InvocationRetryPolicy(max_attempts=4, max_unreachable_attempts=2).gives_up(3, reached=False)
+
+
+def test_a_function_crashing_then_restarting_fails_as_a_crashing_one() -> None:
+    # Crash, refused while it restarts, refused, crash...: once it has been reached, every
+    # failed attempt counts toward max_attempts, so the loop ends (it did not, counted apart).
+    engine = Engine.in_memory(
+        invocation_retry=InvocationRetryPolicy(max_attempts=3, max_unreachable_attempts=50)
+    )
+    calls: list[int] = []
+
+    def body(s: Session) -> InvocationOutput:
+        calls.append(1)
+        if len(calls) % 3 == 1:
+            raise RuntimeError("crashed")
+        raise _unreachable()
+
+    engine.register_function("fn", Recorder(engine, body))
+    execution = engine.drive(engine.start_execution("fn", None))
+    assert execution.status is ExecutionStatus.FAILED and len(calls) == 3
 
 
 def test_a_non_output_return_is_an_invocation_error() -> None:
