@@ -18,7 +18,8 @@ Rules of the face (docs/sdk.md, "The async face"):
   running are cancelled and awaited, and sync bodies still running on threads are joined,
   before the checkpoint writer stops;
 - misuse fails the execution with `DurableUsageError` naming the operation (an operation
-  never awaited, a context used outside its loop); cancelling a running operation
+  never awaited, a context used outside its loop, an operation started inside a step's
+  `async def` function); cancelling a running operation
   (`asyncio.timeout`, `wait_for`, `Task.cancel`) fails it with `OperationCancelledError`,
   since the race would go another way on replay.
 
@@ -39,9 +40,9 @@ import types
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from datetime import timedelta
 from types import CoroutineType
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, NoReturn, TypeVar, overload
 
-from perdure.wire.types import OperationSubType
+from perdure.wire.types import OperationSubType, OperationType
 
 from .batch import BatchResult, BatchType
 from .completion import BatchItemStatus, MapConfig, ParallelBranch, ParallelConfig
@@ -77,6 +78,12 @@ PayloadT = TypeVar("PayloadT")
 ResultT = TypeVar("ResultT")
 
 _WAIT_FOR_CALLBACK = OperationSubType.WAIT_FOR_CALLBACK.value
+_STEP = OperationType.STEP
+_IN_STEP: contextvars.ContextVar[OperationIdentity | None] = contextvars.ContextVar(
+    "perdure_in_step", default=None
+)
+"""The step (or check, or submitter) whose `async def` function the current task is
+running: no durable operation may start there (`refuse_inside_step`)."""
 
 
 # --------------------------------------------------------------------- the task
@@ -252,6 +259,8 @@ class AsyncRuntime:
                 "the async code of its own handler"
             )
         identity = operation.identity
+        if _IN_STEP.get() is not None:
+            self.refuse_inside_step(_label(identity))
         # `enter` changes nothing outside a replay (and `_settle` skips `leave` likewise).
         flip_after = scope.enter(identity) if scope._replaying else False
         # The running loop, `self.loop` (checked above): without the `loop` keyword, the
@@ -278,6 +287,25 @@ class AsyncRuntime:
             self.loop.call_soon(self._start_pending)
         to_start.append(task)
         return task
+
+    def refuse_inside_step(self, called: str) -> NoReturn:
+        """Fail the execution: `called` was started inside a step's `async def` function.
+
+        Recorded as the invocation's outcome too, so a body catching the error (an
+        `except Exception`) cannot hide it.
+
+        Raises:
+            DurableUsageError: naming both operations.
+        """
+        inside = _IN_STEP.get()
+        error = DurableUsageError(
+            f"{called} was started inside {_label(inside) if inside else 'a step'}: a step's function"
+            " (a wait_for_condition check, a wait_for_callback submitter) cannot run durable"
+            " operations: make them operations of the handler"
+        )
+        if self.failure is None:
+            self.failure = error
+        raise error
 
     def _start_pending(self) -> None:
         to_start, self.to_start = self.to_start, []
@@ -411,11 +439,17 @@ class AsyncRuntime:
                 elif request.off_loop or has_plugins:  # type: ignore[union-attr]
                     value = yield from self.call(request)  # type: ignore[arg-type]
                 else:  # `_call`'s on-loop case, without its frame
-                    value = request.func()  # type: ignore[union-attr]
-                    if type(value) is CoroutineType:
-                        value = yield from value  # type: ignore[misc]
-                    elif inspect.isawaitable(value):
-                        value = yield from value.__await__()
+                    step = request.identity if request.identity.operation_type is _STEP else None  # type: ignore[union-attr]
+                    token = _IN_STEP.set(step) if step is not None else None
+                    try:
+                        value = request.func()  # type: ignore[union-attr]
+                        if type(value) is CoroutineType:
+                            value = yield from value  # type: ignore[misc]
+                        elif inspect.isawaitable(value):
+                            value = yield from value.__await__()
+                    finally:
+                        if token is not None:
+                            _IN_STEP.reset(token)
             except BaseException as exc:  # thrown into the flow, which decides
                 error = exc
             try:
@@ -451,10 +485,17 @@ class AsyncRuntime:
             self.threads.add(future)
             future.add_done_callback(self.threads.discard)
             result = await asyncio.wrap_future(future)
-        else:
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+        token = _IN_STEP.set(call.identity) if call.identity.operation_type is _STEP else None
+        try:
             result = call.func()
-        if inspect.isawaitable(result):
-            result = await result
+            if inspect.isawaitable(result):
+                result = await result
+        finally:
+            if token is not None:
+                _IN_STEP.reset(token)
         return result
 
     def _join_threads(self) -> None:
@@ -602,14 +643,17 @@ class AsyncCallback(Generic[T]):
         operation_id: the CALLBACK operation's id.
     """
 
-    def __init__(self, callback: Callback[T]) -> None:
+    def __init__(self, callback: Callback[T], runtime: AsyncRuntime) -> None:
         self._callback = callback
+        self._runtime = runtime
         self.callback_id = callback.callback_id
         self.operation_id = callback.operation_id
 
     async def result(self) -> T | None:
         """The callback's result; suspends the execution until it has one (see
         `Callback.result`)."""
+        if _IN_STEP.get() is not None:
+            self._runtime.refuse_inside_step(f"the result of callback {self.operation_id}")
         return self._callback.result()
 
 
@@ -723,7 +767,10 @@ class AsyncDurableContext(ContextScope):
     ) -> OperationTask[AsyncCallback[Any]]:
         """Create a callback (see `DurableContext.create_callback`); ``await`` it for an
         `AsyncCallback`, whose ``await cb.result()`` waits for the outcome."""
-        return self._runtime.spawn(self, callback_operation(self, name, config), AsyncCallback)
+        runtime = self._runtime
+        return runtime.spawn(
+            self, callback_operation(self, name, config), lambda callback: AsyncCallback(callback, runtime)
+        )
 
     def wait_for_callback(
         self,

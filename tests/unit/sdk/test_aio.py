@@ -20,6 +20,7 @@ from perdure.sdk.execution import durable_execution
 from perdure.sdk.ids import operation_id
 from perdure.sdk.retries import RetryStrategyConfig, create_retry_strategy
 from perdure.sdk.types import StepContext
+from perdure.sdk.waits import WaitForConditionConfig, WaitForConditionDecision
 from perdure.wire.types import OperationUpdate
 
 from .fakes import FakeService, run_to_end
@@ -448,6 +449,64 @@ def test_a_coroutine_given_to_a_step_is_refused_before_anything_runs(face: str) 
     kind, message = error_of(output)
     assert kind == "DurableUsageError" and "step was given a coroutine, " in message and "helper" in message
     assert service.updates() == []  # refused, not retried
+
+
+def _inner_step(ctx: AsyncDurableContext) -> Any:
+    async def body(_: StepContext) -> Any:
+        return await ctx.step(lambda _: 1, name="inner")
+
+    return body
+
+
+def _swallowed_wait(ctx: AsyncDurableContext) -> Any:
+    async def body(_: StepContext) -> str:
+        try:
+            await ctx.wait(Duration(5), name="pause")
+        except Exception:
+            return "swallowed"
+        return "waited"
+
+    return body
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (_inner_step, "step 'inner' (id "),
+        (_swallowed_wait, "wait 'pause' (id "),  # an `except Exception` in the body cannot hide it
+    ],
+    ids=["step", "caught-wait"],
+)
+def test_an_operation_inside_an_async_step_function_fails_the_execution(body: Any, message: str) -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        return await ctx.step(body(ctx), name="outer")
+
+    output, _ = run_to_end(handler, FakeService())
+    kind, text = error_of(output)
+    assert kind == "DurableUsageError" and text.startswith(message)
+    assert "was started inside step 'outer'" in text and "cannot run durable operations" in text
+
+
+def test_an_operation_inside_an_async_check_fails_and_child_functions_may_run_them() -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        async def kid(child: AsyncDurableContext) -> int:
+            return int(await child.step(lambda _: 2, name="in the child"))
+
+        total = await ctx.run_in_child_context(kid, name="kid")  # allowed: the child's own context
+
+        async def check(state: int, _: Any) -> int:
+            return int(await ctx.step(lambda _: state + total, name="in the check"))
+
+        return await ctx.wait_for_condition(
+            check,
+            WaitForConditionConfig(lambda s, n: WaitForConditionDecision.stop_polling(), initial_state=0),
+        )
+
+    output, _ = run_to_end(handler, FakeService())
+    kind, text = error_of(output)
+    assert kind == "DurableUsageError" and "step 'in the check'" in text and "was started inside" in text
 
 
 def test_an_async_context_used_from_a_sync_step_body_is_refused() -> None:
