@@ -69,6 +69,9 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+_LOG = logging.getLogger("perdure.lambda_host")
+
+
 def configure_logging(level_name: str | None = None) -> logging.Handler:
     """Write the root logger's records to stderr as the Lambda runtime does (text format).
 
@@ -146,7 +149,13 @@ class LambdaHost:
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
-                owner.handle(self)
+                try:
+                    owner.handle(self)
+                except (BrokenPipeError, ConnectionResetError):
+                    # The engine stopped waiting (the invocation timed out): one line, not
+                    # the server's traceback. The invocation's own outcome is already moot.
+                    _LOG.warning("the caller of %s went away before its answer (it timed out?)", self.path)
+                    self.close_connection = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
@@ -215,6 +224,8 @@ class LambdaHost:
             result = handler(event, LambdaContext(name, request_id, self.timeout))
             text = json.dumps(result)
         except Exception as exc:
+            # Logged as the Lambda runtime logs an unhandled error, then answered.
+            _LOG.error("%s: %s", type(exc).__name__, exc, exc_info=exc)
             error = {
                 "errorType": type(exc).__name__,
                 "errorMessage": str(exc),

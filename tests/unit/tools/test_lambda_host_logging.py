@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -50,6 +51,50 @@ def test_handler_logs_go_to_stderr(tmp_path: Path) -> None:
         ("[WARNING]", "req-1", "careful"),
     ]
     assert lines[0][1].endswith("Z")
+
+
+FAILING = """
+import time
+
+def handler(event, context):
+    if event["slow"]:
+        time.sleep(1.0)
+        return "late"
+    raise ValueError("no stock for " + event["sku"])
+"""
+
+
+def test_a_handler_error_is_logged_and_a_caller_gone_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "fn.py").write_text(FAILING, encoding="utf-8")
+    host = subprocess.Popen(
+        [sys.executable, "-m", "perdure.link.lambda_host", "--port", "0", f"fn={tmp_path / 'fn.py'}:handler"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert host.stdout is not None
+        url = host.stdout.readline().split()[-1]
+
+        def invoke(event: dict[str, object], timeout: float) -> bytes:
+            request = urllib.request.Request(
+                f"{url}/2015-03-31/functions/fn/invocations",
+                data=json.dumps(event).encode(),
+                headers={"X-Amz-Request-Id": "req-2"},
+                method="POST",
+            )
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return bytes(response.read())
+
+        assert json.loads(invoke({"slow": False, "sku": "lamp"}, 30))["errorType"] == "ValueError"
+        with pytest.raises(TimeoutError):
+            invoke({"slow": True}, 0.2)  # gone before the answer
+        time.sleep(1.5)
+    finally:
+        host.terminate()
+        _, err = host.communicate(timeout=30)
+    assert "[ERROR]" in err and "req-2\tValueError: no stock for lamp" in err and "Traceback" in err
+    assert "went away before its answer" in err and "BrokenPipeError" not in err, err
 
 
 def test_the_host_refuses_to_start_without_boto3(
