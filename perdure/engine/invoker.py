@@ -101,8 +101,9 @@ class InvocationRetryPolicy:
     A function that could not be reached at all (`FunctionUnreachable`: nothing ran) is
     tried again up to `max_unreachable_attempts` times in a row (at least `max_attempts`;
     the default, 365, spans about six hours of delays at the default delays, Lambda's
-    longest retry of an event); once one reaches it, `max_attempts` counts again, the
-    attempts that then cannot reach it included.
+    longest retry of an event). The two are counted apart within a streak of failures: a
+    function that crashes, then is refused while it restarts, spends one crash and some
+    unreachable attempts.
     """
 
     max_attempts: int = 3
@@ -112,12 +113,15 @@ class InvocationRetryPolicy:
     max_unreachable_attempts: int = 365
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("InvocationRetryPolicy.max_attempts must be >= 1")
+        if not 1 <= self.max_attempts < 65_536:
+            raise ValueError("InvocationRetryPolicy.max_attempts must be 1..65,535")
 
     def delay(self, failures: int) -> timedelta:
         """The pause before the next invocation after `failures` consecutive failures (>= 1)."""
-        seconds = self.initial_delay_seconds * self.backoff_rate ** max(0, failures - 1)
+        try:
+            seconds = self.initial_delay_seconds * self.backoff_rate ** max(0, failures - 1)
+        except OverflowError:  # past the cap long before (2.0 ** 1024 overflows a float)
+            seconds = self.max_delay_seconds
         return timedelta(seconds=min(seconds, self.max_delay_seconds))
 
     def gives_up(self, failures: int, *, reached: bool = True) -> bool:

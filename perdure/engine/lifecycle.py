@@ -353,23 +353,33 @@ def _apply_outcome(
             rec.failed_invocations = 0  # PENDING: wait for a timer or an external event
         return
     failure = error or ErrorObject(error_message="invocation failed")
-    # A streak of invocations that never reached the function counts down (-1, -2, ...)
-    # against `max_unreachable_attempts`; the first that reaches it starts a count of
-    # `max_attempts`, and one that cannot reach it after that is one of those (a function
-    # that crashes, then restarts, then crashes again fails as a crashing one does).
-    failures = rec.failed_invocations
-    if reached or failures > 0:
-        failures = max(failures, 0) + 1
-        gives_up = policy.gives_up(failures)
+    # The streak's failures that reached the function (crashes) and those that could not
+    # (nothing ran) are counted apart, packed in one column (`UNREACHABLE_UNIT`): a
+    # function that crashes and takes a while to restart spends the unreachable budget
+    # on its restart, and a crash-and-restart loop still ends after `max_attempts` crashes.
+    crashes, unreachable = _streak(rec.failed_invocations)
+    if reached:
+        crashes += 1
+        gives_up = policy.gives_up(crashes)
     else:
-        failures -= 1
-        gives_up = policy.gives_up(-failures, reached=False)
-    rec.failed_invocations = failures
+        unreachable += 1
+        gives_up = policy.gives_up(unreachable, reached=False)
+    rec.failed_invocations = crashes + unreachable * UNREACHABLE_UNIT
     if gives_up:
         execution.finish(batch, ExecutionStatus.FAILED, None, failure)
     else:
         rec.needs_invocation = True
-        rec.invoke_after = batch.now + policy.delay(abs(failures))
+        rec.invoke_after = batch.now + policy.delay(crashes + unreachable)
+
+
+UNREACHABLE_UNIT = 1 << 16
+"""`failed_invocations` = crashes + unreachable attempts times this, in the streak of failed
+invocations (`InvocationRetryPolicy.max_attempts` is below it)."""
+
+
+def _streak(failed_invocations: int) -> tuple[int, int]:
+    """(crashes, unreachable attempts) of a stored `failed_invocations`."""
+    return failed_invocations % UNREACHABLE_UNIT, failed_invocations // UNREACHABLE_UNIT
 
 
 # ----------------------------------------------------------------------- timers

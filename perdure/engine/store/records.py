@@ -235,8 +235,8 @@ class ExecutionRecord:
     needs_invocation: bool = False
     invoke_after: datetime | None = None
     failed_invocations: int = 0
-    """Consecutive invocations that ended in an error (reset by a clean one); negative, -n:
-    the last n could not reach the function at all, and none in between did."""
+    """Consecutive invocations that ended in an error (reset by a clean one): those that
+    reached the function, plus 65,536 times those that could not (`lifecycle._streak`)."""
     invocation_count: int = 0
     updated_operation_ids: tuple[str, ...] = field(default_factory=tuple)
     """Operations the service changed since the last invocation began (UpdatedOperationIds)."""

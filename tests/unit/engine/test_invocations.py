@@ -129,7 +129,8 @@ def test_a_function_that_cannot_be_reached_is_tried_again_past_max_attempts() ->
     engine.register_function("fn", Recorder(engine, body))
     arn = engine.start_execution("fn", None)
     assert engine.drive(arn).status is ExecutionStatus.SUCCEEDED
-    assert [round((t - times[0]).total_seconds()) for t in times] == [0, 1, 3, 7, 15, 31, 63, 64, 66]
+    # The delays grow with the whole run of failures, to the 60 s cap.
+    assert [round((t - times[0]).total_seconds()) for t in times] == [0, 1, 3, 7, 15, 31, 63, 123, 183]
     errors = [e["Payload"]["ErrorType"] if e else None for e in invocation_errors(engine, arn)]  # type: ignore[index]
     assert errors == ["Runtime.Unreachable"] * 6 + ["RuntimeError"] * 2 + [None]
     engine.close()
@@ -154,23 +155,39 @@ def test_a_function_never_reached_fails_the_execution_after_its_own_budget() -> 
     assert not InvocationRetryPolicy(max_attempts=4, max_unreachable_attempts=2).gives_up(3, reached=False)
 
 
-def test_a_function_crashing_then_restarting_fails_as_a_crashing_one() -> None:
-    # Crash, refused while it restarts, refused, crash...: once it has been reached, every
-    # failed attempt counts toward max_attempts, so the loop ends (it did not, counted apart).
+@pytest.mark.parametrize(
+    ("pattern", "status", "calls"),
+    [
+        # A crash, then refused while it restarts: one crash and some refusals spent.
+        ("CUUUUUS", ExecutionStatus.SUCCEEDED, 7),
+        ("UUCUUS", ExecutionStatus.SUCCEEDED, 6),
+        # A crash-and-restart loop ends at its third crash.
+        ("CUUCUUCUU", ExecutionStatus.FAILED, 7),
+    ],
+)
+def test_crashes_and_refusals_are_counted_apart(pattern: str, status: ExecutionStatus, calls: int) -> None:
     engine = Engine.in_memory(
         invocation_retry=InvocationRetryPolicy(max_attempts=3, max_unreachable_attempts=50)
     )
-    calls: list[int] = []
+    made: list[int] = []
 
     def body(s: Session) -> InvocationOutput:
-        calls.append(1)
-        if len(calls) % 3 == 1:
+        made.append(1)
+        kind = pattern[len(made) - 1]
+        if kind == "C":
             raise RuntimeError("crashed")
-        raise _unreachable()
+        if kind == "U":
+            raise _unreachable()
+        return succeeded()
 
     engine.register_function("fn", Recorder(engine, body))
     execution = engine.drive(engine.start_execution("fn", None))
-    assert execution.status is ExecutionStatus.FAILED and len(calls) == 3
+    assert (execution.status, len(made)) == (status, calls)
+    engine.close()
+
+
+def test_the_delay_stays_at_its_cap_however_long_the_run_of_failures() -> None:
+    assert InvocationRetryPolicy().delay(5000) == timedelta(seconds=60)
 
 
 def test_a_non_output_return_is_an_invocation_error() -> None:
