@@ -253,10 +253,12 @@ class AsyncRuntime:
         """Start `operation` of `scope` (its id is already taken): run its flow up to its
         first I/O now, and continue it in a task if it has one; `then` maps its value."""
         if threading.get_ident() != self.thread_id:
-            raise DurableUsageError(
-                f"{_label(operation.identity)} was called outside the invocation's event loop (from a sync "
-                "step body, another thread or another loop): an AsyncDurableContext is used only by "
-                "the async code of its own handler"
+            raise self._recorded(
+                DurableUsageError(
+                    f"{_label(operation.identity)} was called outside the invocation's event loop (from a"
+                    " sync step body, another thread or another loop): an AsyncDurableContext is used only"
+                    " by the async code of its own handler"
+                )
             )
         identity = operation.identity
         if _IN_STEP.get() is not None:
@@ -298,14 +300,20 @@ class AsyncRuntime:
             DurableUsageError: naming both operations.
         """
         inside = _IN_STEP.get()
-        error = DurableUsageError(
-            f"{called} was started inside {_label(inside) if inside else 'a step'}: a step's function"
-            " (a wait_for_condition check, a wait_for_callback submitter) cannot run durable"
-            " operations: make them operations of the handler"
+        raise self._recorded(
+            DurableUsageError(
+                f"{called} was started inside {_label(inside) if inside else 'a step'} (or a task it"
+                " started): a step's function (a wait_for_condition check, a wait_for_callback"
+                " submitter) cannot run durable operations: make them operations of the handler"
+            )
         )
+
+    def _recorded(self, error: DurableUsageError) -> DurableUsageError:
+        """`error`, recorded as the invocation's outcome unless one is already (a misuse the
+        user's code catches still fails the execution: the operation's id was taken)."""
         if self.failure is None:
             self.failure = error
-        raise error
+        return error
 
     def _start_pending(self) -> None:
         to_start, self.to_start = self.to_start, []
@@ -480,18 +488,16 @@ class AsyncRuntime:
         )
 
     async def _call(self, call: UserCall) -> Any:
-        if call.off_loop:
-            future = run_off_loop(call.func)
-            self.threads.add(future)
-            future.add_done_callback(self.threads.discard)
-            result = await asyncio.wrap_future(future)
-            if inspect.isawaitable(result):
-                result = await result
-            return result
         token = _IN_STEP.set(call.identity) if call.identity.operation_type is _STEP else None
         try:
-            result = call.func()
-            if inspect.isawaitable(result):
+            if call.off_loop:
+                future = run_off_loop(call.func)
+                self.threads.add(future)
+                future.add_done_callback(self.threads.discard)
+                result = await asyncio.wrap_future(future)
+            else:
+                result = call.func()
+            if inspect.isawaitable(result):  # a sync function's awaitable runs here, marked too
                 result = await result
         finally:
             if token is not None:

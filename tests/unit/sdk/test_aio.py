@@ -458,6 +458,13 @@ def _inner_step(ctx: AsyncDurableContext) -> Any:
     return body
 
 
+def _coroutine_of_a_sync_function(ctx: AsyncDurableContext) -> Any:
+    async def inner(_: StepContext) -> Any:
+        return await ctx.step(lambda _: 1, name="inner")
+
+    return lambda step: inner(step)  # a plain function: run off the loop, its coroutine on it
+
+
 def _swallowed_wait(ctx: AsyncDurableContext) -> Any:
     async def body(_: StepContext) -> str:
         try:
@@ -474,8 +481,9 @@ def _swallowed_wait(ctx: AsyncDurableContext) -> Any:
     [
         (_inner_step, "step 'inner' (id "),
         (_swallowed_wait, "wait 'pause' (id "),  # an `except Exception` in the body cannot hide it
+        (_coroutine_of_a_sync_function, "step 'inner' (id "),
     ],
-    ids=["step", "caught-wait"],
+    ids=["step", "caught-wait", "sync-function-returning-a-coroutine"],
 )
 def test_an_operation_inside_an_async_step_function_fails_the_execution(body: Any, message: str) -> None:
     @durable_execution
@@ -514,6 +522,23 @@ def test_an_async_context_used_from_a_sync_step_body_is_refused() -> None:
     async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
         def body(_: StepContext) -> Any:
             return ctx.step(lambda _: 1, name="inner")  # on a worker thread: no loop
+
+        return await ctx.step(body, name="outer")
+
+    output, _ = run_to_end(handler, FakeService())
+    kind, message = error_of(output)
+    assert kind == "DurableUsageError" and "outside the invocation's event loop" in message
+
+
+def test_a_sync_step_body_catching_the_refusal_still_fails_the_execution() -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        def body(_: StepContext) -> str:
+            try:
+                ctx.step(lambda _: 1, name="inner")
+            except Exception:
+                return "swallowed"  # the id "inner" took is gone: replay would shift
+            return "ran"
 
         return await ctx.step(body, name="outer")
 
