@@ -151,10 +151,8 @@ class LambdaHost:
             def do_POST(self) -> None:
                 try:
                     owner.handle(self)
-                except (BrokenPipeError, ConnectionResetError):
-                    # The engine stopped waiting (the invocation timed out): one line, not
-                    # the server's traceback. The invocation's own outcome is already moot.
-                    _LOG.warning("the caller of %s went away before its answer (it timed out?)", self.path)
+                except (BrokenPipeError, ConnectionResetError):  # before an invocation ran
+                    _LOG.warning("the caller of %s went away before its answer", self.path)
                     self.close_connection = True
 
             def log_message(self, format: str, *args: Any) -> None:
@@ -221,20 +219,26 @@ class LambdaHost:
         _last_request_id = request_id
         token = _request_id.set(request_id)
         try:
-            result = handler(event, LambdaContext(name, request_id, self.timeout))
-            text = json.dumps(result)
-        except Exception as exc:
-            # Logged as the Lambda runtime logs an unhandled error, then answered.
-            _LOG.error("%s: %s", type(exc).__name__, exc, exc_info=exc)
-            error = {
-                "errorType": type(exc).__name__,
-                "errorMessage": str(exc),
-                "stackTrace": traceback.format_exception(exc),
-            }
-            return _answer(request, 200, error, function_error="Unhandled")
+            try:
+                result = handler(event, LambdaContext(name, request_id, self.timeout))
+                text = json.dumps(result)
+            except Exception as exc:
+                # Logged as the Lambda runtime logs an unhandled error, then answered.
+                _LOG.error("%s: %s", type(exc).__name__, exc, exc_info=exc)
+                error = {
+                    "errorType": type(exc).__name__,
+                    "errorMessage": str(exc),
+                    "stackTrace": traceback.format_exception(exc),
+                }
+                return _answer(request, 200, error, function_error="Unhandled")
+            _send(request, 200, text.encode())
+        except (BrokenPipeError, ConnectionResetError):
+            # The engine stopped waiting (the invocation timed out): one line, under this
+            # invocation's request id, not the server's traceback.
+            _LOG.warning("the caller of %s went away before its answer (it timed out?)", name)
+            request.close_connection = True
         finally:
             _request_id.reset(token)
-        _send(request, 200, text.encode())
 
 
 def _answer(

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,29 +25,41 @@ def handler(event, context):
 """
 
 
-def test_handler_logs_go_to_stderr(tmp_path: Path) -> None:
-    (tmp_path / "fn.py").write_text(HANDLER, encoding="utf-8")
+@contextmanager
+def _hosted(tmp_path: Path, source: str) -> Iterator[tuple[str, list[str]]]:
+    """`python -m perdure.link.lambda_host` serving `source`'s `handler` as `fn`: its URL,
+    and a list that holds the host's stderr once the block has ended."""
+    (tmp_path / "fn.py").write_text(source, encoding="utf-8")
     host = subprocess.Popen(
         [sys.executable, "-m", "perdure.link.lambda_host", "--port", "0", f"fn={tmp_path / 'fn.py'}:handler"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    stderr: list[str] = []
     try:
         assert host.stdout is not None
-        url = host.stdout.readline().split()[-1]
-        request = urllib.request.Request(
-            f"{url}/2015-03-31/functions/fn/invocations",
-            data=json.dumps({"n": 7}).encode(),
-            headers={"X-Amz-Request-Id": "req-1"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            assert json.loads(response.read()) == 7
+        yield host.stdout.readline().split()[-1], stderr
     finally:
         host.terminate()
-        _, err = host.communicate(timeout=30)
-    lines = [line.split("\t") for line in err.splitlines() if line.startswith("[")]
+        stderr.append(host.communicate(timeout=30)[1])
+
+
+def _invoke(url: str, event: dict[str, object], request_id: str, timeout: float = 30) -> bytes:
+    request = urllib.request.Request(
+        f"{url}/2015-03-31/functions/fn/invocations",
+        data=json.dumps(event).encode(),
+        headers={"X-Amz-Request-Id": request_id},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return bytes(response.read())
+
+
+def test_handler_logs_go_to_stderr(tmp_path: Path) -> None:
+    with _hosted(tmp_path, HANDLER) as (url, stderr):
+        assert json.loads(_invoke(url, {"n": 7}, "req-1")) == 7
+    lines = [line.split("\t") for line in stderr[0].splitlines() if line.startswith("[")]
     assert [(f[0], f[2], f[3]) for f in lines] == [
         ("[INFO]", "req-1", "handling 7"),
         ("[WARNING]", "req-1", "careful"),
@@ -65,36 +79,14 @@ def handler(event, context):
 
 
 def test_a_handler_error_is_logged_and_a_caller_gone_is_one_line(tmp_path: Path) -> None:
-    (tmp_path / "fn.py").write_text(FAILING, encoding="utf-8")
-    host = subprocess.Popen(
-        [sys.executable, "-m", "perdure.link.lambda_host", "--port", "0", f"fn={tmp_path / 'fn.py'}:handler"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert host.stdout is not None
-        url = host.stdout.readline().split()[-1]
-
-        def invoke(event: dict[str, object], timeout: float) -> bytes:
-            request = urllib.request.Request(
-                f"{url}/2015-03-31/functions/fn/invocations",
-                data=json.dumps(event).encode(),
-                headers={"X-Amz-Request-Id": "req-2"},
-                method="POST",
-            )
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                return bytes(response.read())
-
-        assert json.loads(invoke({"slow": False, "sku": "lamp"}, 30))["errorType"] == "ValueError"
+    with _hosted(tmp_path, FAILING) as (url, stderr):
+        assert json.loads(_invoke(url, {"slow": False, "sku": "lamp"}, "req-2"))["errorType"] == "ValueError"
         with pytest.raises(TimeoutError):
-            invoke({"slow": True}, 0.2)  # gone before the answer
+            _invoke(url, {"slow": True}, "req-3", timeout=0.2)  # gone before the answer
         time.sleep(1.5)
-    finally:
-        host.terminate()
-        _, err = host.communicate(timeout=30)
+    err = stderr[0]
     assert "[ERROR]" in err and "req-2\tValueError: no stock for lamp" in err and "Traceback" in err
-    assert "went away before its answer" in err and "BrokenPipeError" not in err, err
+    assert "req-3\tthe caller of fn went away before its answer" in err and "BrokenPipeError" not in err, err
 
 
 def test_the_host_refuses_to_start_without_boto3(
