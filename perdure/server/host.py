@@ -168,7 +168,7 @@ class EngineHost:
         """The web console's address (with `?token=` when it asks for a login); None: not served."""
         from perdure.console import console_url
 
-        return None if self.console is None else console_url(self.url, self.console.auth)
+        return None if self.console is None else console_url(_reachable(self.url), self.console.auth)
 
     def start(self) -> None:
         """Start the engine's background loop (unless `run_engine` is False), then accept requests."""
@@ -236,3 +236,11 @@ class _SyncInvokes:
 
     def answer(self, arn: str) -> HttpResponse:
         return invoke_response(self._engine.service.invoke_response(arn))
+
+
+def _reachable(url: str) -> str:
+    """`url` with a wildcard bind address (0.0.0.0, ::) as the loopback address: one to open."""
+    for wildcard, loopback in (("://0.0.0.0:", "://127.0.0.1:"), ("://[::]:", "://[::1]:")):
+        if wildcard in url:
+            return url.replace(wildcard, loopback, 1)
+    return url

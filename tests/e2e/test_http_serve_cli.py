@@ -193,6 +193,9 @@ def test_the_cli_signs_its_endpoint_requests_for_a_server_beyond_loopback(tmp_pa
     key_options = ("--access-key-id", keys["PERDURE_ACCESS_KEY_ID"], "--secret-access-key")
     options = ("--host", "0.0.0.0", *key_options, keys["PERDURE_SECRET_ACCESS_KEY"])
     with serve("--memory", "--skip-time", "--function", f"order={ORDER}", *options, cwd=tmp_path) as served:
+        announced = [served.lines.get(timeout=10) for _ in range(3)]
+        # Bound to every interface: the console's address to open is the loopback one.
+        assert any(line.strip().startswith("console http://127.0.0.1:") for line in announced), announced
         client = HttpServiceClient(served.url, credentials=Credentials(*keys.values()))
         arn = client.invoke(
             InvokeRequest(function_name="order", payload=json.dumps(ORDER_INPUT).encode())
