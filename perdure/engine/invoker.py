@@ -71,10 +71,9 @@ class InvocationCrashed(PerdureError):
 class FunctionUnreachable(InvocationCrashed):
     """Raised by an `Invocable` that could not reach its function at all (a connection
     refused, or none made in time: a function restarting or being redeployed, not a
-    misconfigured address): nothing of the invocation ran. The engine then retries
-    on `InvocationRetryPolicy.max_unreachable_attempts`, not on `max_attempts`, so that a
-    function being redeployed or restarted does not fail the executions that fall due
-    meanwhile."""
+    misconfigured address): nothing of the invocation ran. The engine retries it on
+    `InvocationRetryPolicy.max_unreachable_attempts`, not on `max_attempts`, so that the
+    executions falling due meanwhile do not fail."""
 
 
 def crash_error(message: str) -> ErrorObject:

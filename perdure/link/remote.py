@@ -148,17 +148,15 @@ class HttpInvocable:
         finally:
             connection.close()
 
-    def _failed(self, error_type: str, message: str) -> InvocationCrashed:
-        return InvocationCrashed(
+    def _failed(
+        self, error_type: str, message: str, kind: type[InvocationCrashed] = InvocationCrashed
+    ) -> InvocationCrashed:
+        return kind(
             ErrorObject(error_type=error_type, error_message=f"function {self.name} at {self.url}: {message}")
         )
 
-    def _unreachable(self, message: str) -> FunctionUnreachable:
-        return FunctionUnreachable(
-            ErrorObject(
-                error_type=UNREACHABLE, error_message=f"function {self.name} at {self.url}: {message}"
-            )
-        )
+    def _unreachable(self, message: str) -> InvocationCrashed:
+        return self._failed(UNREACHABLE, message, FunctionUnreachable)
 
     def _invalid(self, message: str) -> InvocationCrashed:
         return self._failed(INVALID_RESPONSE, message)

@@ -197,10 +197,9 @@ def _why_not(path: Path, exc: Exception) -> str:
     reason = str(getattr(exc, "strerror", None) or exc)
     folder = path.parent
     if not os.path.isdir(folder):
-        existing = next((p for p in folder.parents if os.path.lexists(p)), None)
-        blocking = folder if os.path.lexists(folder) else existing
-        if blocking is not None and os.path.lexists(blocking) and not os.path.isdir(blocking):
-            return f"{blocking} is a file, not a folder"
+        nearest = next((p for p in (folder, *folder.parents) if os.path.lexists(p)), None)
+        if nearest is not None and not os.path.isdir(nearest):
+            return f"{nearest} is a file, not a folder"
         return f"its folder {folder} cannot be created: {reason}"
     if os.path.isdir(path):
         return "it is a folder, not a file"
@@ -540,18 +539,14 @@ class SqliteStore(GroupCommit[_SqliteTx]):
                 cached_statements=256,  # room for an upsert and an insert per shape of NULLs
             )
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(
-                f"cannot open the perdure database {self._path}: {_why_not(self._path, exc)}"
-            ) from None
+            raise self._unopenable(exc) from None
         try:
             self._configure()
             self._migrate()
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):
-                raise StoreError(
-                    f"cannot open the perdure database {self._path}: {_why_not(self._path, exc)}"
-                ) from None
+                raise self._unopenable(exc) from None
             raise self._translate(exc, "open") from None
         self._cursor = self._conn.cursor()
         """Every transaction's statements run on this one cursor (under the store's lock):
@@ -629,6 +624,9 @@ class SqliteStore(GroupCommit[_SqliteTx]):
             return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
     _errors = (sqlite3.Error,)
+
+    def _unopenable(self, exc: Exception) -> StoreError:
+        return StoreError(f"cannot open the perdure database {self._path}: {_why_not(self._path, exc)}")
 
     def _translate(self, exc: Exception, doing: str) -> StoreError:
         text = str(exc)
