@@ -14,9 +14,11 @@ Rules of the face (docs/sdk.md, "The async face"):
   finishes first;
 - `async def` bodies run on the loop; a sync step body (or check, or submitter) runs on a
   worker thread of the process's budget (`perdure.sdk.threads`);
-- suspension stays a `BaseException` on the loop; when the handler ends, operations still
-  running are cancelled and awaited, and sync bodies still running on threads are joined,
-  before the checkpoint writer stops;
+- suspension stays a `BaseException` on the loop, given to the operation only once no
+  other operation is busy (a step's function running, a checkpoint awaited; `AsyncRuntime.held`),
+  so a step beside a wait is never cut short; when the handler ends, operations still
+  running are cancelled and awaited (after the busy ones finish, when it suspended), and
+  sync bodies still running on threads are joined, before the checkpoint writer stops;
 - misuse fails the execution with `DurableUsageError` naming the operation (an operation
   never awaited, a context used outside its loop, an operation started inside a step's
   `async def` function); cancelling a running operation
@@ -53,6 +55,7 @@ from .errors import (
     ChildContextError,
     DurableUsageError,
     OperationCancelledError,
+    SuspendExecution,
 )
 from .invocation import Invocation, is_suspension
 from .operations._base import Checkpoint, Flow, OperationExecutor, OperationIdentity, Request, UserCall
@@ -123,6 +126,8 @@ class OperationTask(asyncio.Future[T], Generic[T]):
 
     def __await__(self) -> Generator[Any, None, T]:
         runtime = self.runtime
+        if _IN_STEP.get() is not None:  # a step's function could wait for what waits for it
+            runtime.refuse_inside_step(self.label, "awaited")
         runtime.unconsumed.pop(self, None)
         rest = self.unstarted
         if rest is not None and runtime.unstarted == 1:
@@ -162,9 +167,13 @@ class OperationTask(asyncio.Future[T], Generic[T]):
         super().add_done_callback(fn, context=context)
 
     def cancel(self, msg: Any | None = None) -> bool:
+        runtime = self.runtime
+        runtime.unconsumed.pop(self, None)  # cancelling it decides what becomes of it
         runner = self.runner
         if runner is not None and not runner.done():
             runner.cancel(msg)
+        elif runtime.held.pop(self, None) is not None:
+            runtime.cancelled_held(self.label, self.identity.operation_id)
         return super().cancel(msg)
 
 
@@ -185,6 +194,15 @@ def _task_lookup() -> Callable[[asyncio.AbstractEventLoop], asyncio.Task[Any] | 
 
 
 _current_task = _task_lookup()
+
+
+def _started(task: asyncio.Task[Any]) -> bool:
+    """Whether `task`'s coroutine has begun to run."""
+    coro = task.get_coro()
+    try:
+        return inspect.getcoroutinestate(coro) != inspect.CORO_CREATED  # type: ignore[arg-type]
+    except AttributeError:  # not a native coroutine
+        return True
 
 
 def _label(identity: OperationIdentity) -> str:
@@ -221,6 +239,21 @@ class AsyncRuntime:
         """The handler has ended: cancellations from here on are the runtime's own."""
         self.suspending = False
         """An operation suspended: the invocation ends, cancelling siblings is expected."""
+        self.busy = 0
+        """Operations waiting for a checkpoint's answer or running a step's function (a check,
+        a submitter): a suspension is held while there are any (`held`), and an invocation
+        that suspends lets them finish (`main`)."""
+        self.held: dict[asyncio.Future[Any], BaseException] = {}
+        """Operations (and callback results) that suspended while others were busy, with
+        their suspensions: given to them once nothing is busy (`_release`), so that a step
+        running beside a wait (``gather(ctx.wait(...), ctx.step(...))``) ends before the
+        invocation does."""
+        self.releasing = False
+        """A `_release` is scheduled."""
+        self.idle: asyncio.Future[None] | None = None
+        """What `main` awaits while busy operations finish."""
+        self.refused: list[OperationTask[Any]] = []
+        """Operations called after the handler ended: never started (`spawn`)."""
         self.failure: BaseException | None = None
         """A misuse seen on the loop; it becomes the invocation's outcome."""
         self.turn_due = 0.0
@@ -272,6 +305,11 @@ class AsyncRuntime:
         task.identity = identity
         task.runner = None
         task.unstarted = None
+        if self.closing:
+            # The handler has ended (`main` lets busy operations finish): an operation a
+            # leftover task calls now never starts, and is cancelled with the others.
+            self.refused.append(task)
+            return task
         self.unconsumed[task] = None
         flow = operation.flow()
         try:
@@ -290,8 +328,9 @@ class AsyncRuntime:
         to_start.append(task)
         return task
 
-    def refuse_inside_step(self, called: str) -> NoReturn:
-        """Fail the execution: `called` was started inside a step's `async def` function.
+    def refuse_inside_step(self, called: str, verb: str = "started") -> NoReturn:
+        """Fail the execution: `called` was `verb` (started, awaited) inside a step's `async
+        def` function.
 
         Recorded as the invocation's outcome too, so a body catching the error (an
         `except Exception`) cannot hide it.
@@ -302,9 +341,10 @@ class AsyncRuntime:
         inside = _IN_STEP.get()
         raise self._recorded(
             DurableUsageError(
-                f"{called} was started inside {_label(inside) if inside else 'a step'} (or a task it"
+                f"{called} was {verb} inside {_label(inside) if inside else 'a step'} (or a task it"
                 " started): a step's function (a wait_for_condition check, a wait_for_callback"
-                " submitter) cannot run durable operations: make them operations of the handler"
+                " submitter) cannot run or await durable operations: make them operations of the"
+                " handler"
             )
         )
 
@@ -328,6 +368,9 @@ class AsyncRuntime:
             return
         task.unstarted = None
         self.unstarted -= 1
+        if task.done():  # cancelled before it started: it never runs
+            rest[0].close()
+            return
         runner = self.loop.create_task(self._continue(*rest))
         task.runner = runner
         self.track(runner)
@@ -339,7 +382,7 @@ class AsyncRuntime:
     def _settle(
         self,
         task: OperationTask[Any],
-        scope: ContextScope,
+        scope: AsyncDurableContext,
         operation: OperationExecutor[Any],
         flip_after: bool,
         then: Callable[[Any], Any] | None,
@@ -376,9 +419,77 @@ class AsyncRuntime:
                 super(OperationTask, task).cancel()
             return
         if is_suspension(error):
+            if self.holds(scope):
+                self.held[task] = error
+                self._release_soon()
+                return
             self.suspending = True
         if not task.done():
             task.set_exception(error)
+
+    def holds(self, scope: AsyncDurableContext) -> bool:
+        """Whether a suspension in `scope` waits (`held`) for the busy operations to end.
+
+        Not in a batch (its branch suspends at once: the batch waits for its running
+        branches), nor once the handler has ended, nor when the checkpoint token was revoked
+        (the invocation stops at once: every held suspension is given now).
+        """
+        if getattr(self.state.checkpointer, "revoked", False):
+            self._release()
+            return False
+        return self._active() and not scope._in_batch and not self.closing
+
+    def _active(self) -> bool:
+        """An operation is busy, or about to start (waiting for its task, or its task not
+        begun yet: it may be busy in a moment)."""
+        if self.busy or self.unstarted:
+            return True
+        return any(not _started(task) for task in self.tasks if not task.done())
+
+    def _idle(self) -> None:
+        """No operation is busy any more (`busy`)."""
+        if self.held:
+            self._release_soon()
+        idle = self.idle
+        if idle is not None and not idle.done():
+            idle.set_result(None)
+
+    def _release_soon(self) -> None:
+        """Check in a few turns of the loop whether the held suspensions can be given."""
+        if not self.releasing:
+            self.releasing = True
+            self.loop.call_soon(self._release_when_idle, RELEASE_TURNS)
+
+    def _release_when_idle(self, turns: int) -> None:
+        if self.busy:
+            self.releasing = False  # the last busy operation to end checks again
+            return
+        if turns or self._active():
+            # The tasks woken by what just ended may start operations (continuing a
+            # `gather`ed coroutine, say): they run first, as the invocation would go on.
+            self.loop.call_soon(self._release_when_idle, max(turns - 1, 0))
+            return
+        self.releasing = False
+        if self.held:
+            self.suspending = True
+            self._release()
+
+    def _release(self) -> None:
+        """Give every held operation its suspension."""
+        held, self.held = self.held, {}
+        for future, suspension in held.items():
+            if not future.done():
+                future.set_exception(suspension)
+
+    def cancelled_held(self, label: str, operation_id: str) -> None:
+        """`label`'s held suspension was cancelled by the handler's code."""
+        if not (self.closing or self.suspending) and self.failure is None:
+            self.failure = OperationCancelledError(
+                f"{label} was cancelled while it waited beside a running operation (asyncio.timeout, "
+                "wait_for, Task.cancel or a TaskGroup whose sibling failed): a replay could not reproduce "
+                "it, so the execution fails",
+                operation_id,
+            )
 
     async def drive(self, flow: Flow[T]) -> T:
         """Run `flow`, awaiting its checkpoints and its user code."""
@@ -393,7 +504,7 @@ class AsyncRuntime:
         self,
         flow: Flow[T],
         request: Request,
-        scope: ContextScope | None = None,
+        scope: AsyncDurableContext | None = None,
         operation: OperationExecutor[Any] | None = None,
         flip_after: bool = False,
         then: Callable[[Any], Any] | None = None,
@@ -416,6 +527,11 @@ class AsyncRuntime:
         while True:
             value: Any = None
             error: BaseException | None = None
+            # Busy: waiting for a checkpoint's answer, or running a step's function (not a
+            # child context's or a batch's: their operations count for themselves).
+            busy = type(request) is Checkpoint or request.identity.operation_type is _STEP  # type: ignore[union-attr]
+            if busy:
+                self.busy += 1
             try:
                 if type(request) is Checkpoint:
                     if tasks.live == 1 and tasks.trusted:
@@ -460,6 +576,10 @@ class AsyncRuntime:
                             _IN_STEP.reset(token)
             except BaseException as exc:  # thrown into the flow, which decides
                 error = exc
+            if busy:
+                self.busy -= 1
+                if not self.busy and (self.held or self.idle is not None):
+                    self._idle()
             try:
                 request = flow.send(value) if error is None else flow.throw(error)
             except StopIteration as stop:
@@ -526,9 +646,27 @@ class AsyncRuntime:
             if operation.unstarted is not None:
                 self._start(operation)
         self.closing = True
-        pending = [task for task in self.tasks if not task.done()]
-        for task in pending:
-            task.cancel()
+        if (
+            raised is not None
+            and is_suspension(raised)
+            and not getattr(self.state.checkpointer, "revoked", False)
+        ):
+            # The operations still busy (a step whose wait beside it suspended, released by
+            # a `gather` that returned at the first exception) finish, their checkpoints
+            # written; what they wake cannot start another (`spawn`). Those that never ran
+            # are cancelled first.
+            for runner in self.tasks:
+                if not runner.done() and not _started(runner):
+                    runner.cancel()
+            while self.busy:
+                self.idle = self.loop.create_future()
+                await self.idle
+            self.idle = None
+        pending: list[asyncio.Future[Any]] = [task for task in self.tasks if not task.done()]
+        pending += [future for future in (*self.held, *self.refused) if not future.done()]
+        self.held.clear()
+        for future in pending:
+            future.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
         # A misuse recorded on the loop wins over a suspension: the cancellations a
@@ -550,6 +688,10 @@ class AsyncRuntime:
 
 # ---------------------------------------------------------------- the event loop
 
+
+RELEASE_TURNS = 2
+"""Turns of the loop a held suspension waits once nothing is busy (`AsyncRuntime._release_soon`):
+what the last busy operation's end wakes may start another, and the invocation goes on."""
 
 LONE_TURN_SECONDS = 0.005
 """The longest a task alone on the loop keeps it while its checkpoints commit on the loop's
@@ -649,18 +791,33 @@ class AsyncCallback(Generic[T]):
         operation_id: the CALLBACK operation's id.
     """
 
-    def __init__(self, callback: Callback[T], runtime: AsyncRuntime) -> None:
+    def __init__(self, callback: Callback[T], runtime: AsyncRuntime, scope: AsyncDurableContext) -> None:
         self._callback = callback
         self._runtime = runtime
+        self._scope = scope
         self.callback_id = callback.callback_id
         self.operation_id = callback.operation_id
 
     async def result(self) -> T | None:
         """The callback's result; suspends the execution until it has one (see
         `Callback.result`)."""
+        runtime = self._runtime
         if _IN_STEP.get() is not None:
-            self._runtime.refuse_inside_step(f"the result of callback {self.operation_id}")
-        return self._callback.result()
+            runtime.refuse_inside_step(f"the result of callback {self.operation_id}", "awaited")
+        try:
+            return self._callback.result()
+        except SuspendExecution as suspension:
+            if not runtime.holds(self._scope):
+                raise
+            held: asyncio.Future[T | None] = runtime.loop.create_future()
+            runtime.held[held] = suspension
+            runtime._release_soon()
+            try:
+                return await held  # raises the suspension once nothing is busy
+            except asyncio.CancelledError:
+                if runtime.held.pop(held, None) is not None:
+                    runtime.cancelled_held(f"the result of callback {self.operation_id}", self.operation_id)
+                raise
 
 
 class AsyncDurableContext(ContextScope):
@@ -678,10 +835,13 @@ class AsyncDurableContext(ContextScope):
     """
 
     _runtime: AsyncRuntime
+    _in_batch = False
+    """The context is a batch's or inside one (a suspension there is its batch's to handle)."""
 
     def create_child_context(self, operation_id: str, *, is_virtual: bool = False) -> AsyncDurableContext:
         child = super().create_child_context(operation_id, is_virtual=is_virtual)
         child._runtime = self._runtime
+        child._in_batch = self._in_batch
         return child
 
     def _spawn(self, operation: OperationExecutor[T]) -> OperationTask[T]:
@@ -758,6 +918,9 @@ class AsyncDurableContext(ContextScope):
 
     def _batch(self, batch: BatchRun) -> OperationTask[BatchResult[Any]]:
         runtime = self._runtime
+        batch_context = batch.runner.batch_context
+        if isinstance(batch_context, AsyncDurableContext):
+            batch_context._in_batch = True
 
         async def body() -> BatchResult[Any]:
             record = batch.replay_record()
@@ -775,7 +938,9 @@ class AsyncDurableContext(ContextScope):
         `AsyncCallback`, whose ``await cb.result()`` waits for the outcome."""
         runtime = self._runtime
         return runtime.spawn(
-            self, callback_operation(self, name, config), lambda callback: AsyncCallback(callback, runtime)
+            self,
+            callback_operation(self, name, config),
+            lambda callback: AsyncCallback(callback, runtime, self),
         )
 
     def wait_for_callback(

@@ -12,13 +12,15 @@ from typing import Any
 from perdure import (
     AsyncDurableContext,
     Duration,
+    StepConfig,
+    StepSemantics,
     WaitForConditionConfig,
     WaitStrategyConfig,
     create_wait_strategy,
     durable_execution,
     durable_wait_for_callback,
 )
-from perdure.sdk.types import WaitForCallbackContext, WaitForConditionCheckContext
+from perdure.sdk.types import StepContext, WaitForCallbackContext, WaitForConditionCheckContext
 from perdure.testing import DurableTestRunner
 
 submitted: list[tuple[str, str]] = []
@@ -118,3 +120,52 @@ def test_an_async_handler_in_a_worker_process(tmp_path: Path) -> None:
         result = runner.run(name, input={})
     assert result.status == "SUCCEEDED", result.error
     assert result.result == 3
+
+
+charges: list[str] = []
+
+
+async def charge(_: StepContext) -> str:
+    charges.append("charge")
+    await asyncio.sleep(0.05)
+    return "charged"
+
+
+@durable_execution
+async def charge_while_approving(event: Any, ctx: AsyncDurableContext) -> Any:
+    callback = await ctx.create_callback(name="approval")
+    at_most_once = StepConfig(step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY)
+    answer, charged = await asyncio.gather(
+        callback.result(), ctx.step(charge, name="charge", config=at_most_once)
+    )
+    return [answer, charged]
+
+
+def test_a_step_beside_a_pending_callback_finishes_before_the_invocation_suspends() -> None:
+    charges.clear()
+    with DurableTestRunner.start_time_skipping() as runner:
+        suspended = runner.run_until_suspended(charge_while_approving, input={})
+        assert suspended.operation("charge").status == "SUCCEEDED"
+        runner.send_callback_success(runner.callback_id(suspended.execution_arn, "approval"), '"ok"')
+        result = runner.wait_for_result(suspended.execution_arn)
+    assert result.status == "SUCCEEDED", result.error
+    assert result.result == ['"ok"', "charged"] and charges == ["charge"]
+
+
+@durable_execution
+async def impatient(event: Any, ctx: AsyncDurableContext) -> Any:
+    callback = await ctx.create_callback(name="approval")
+    slow = ctx.step(charge, name="charge")
+    try:
+        await asyncio.wait_for(callback.result(), 0.01)
+    except TimeoutError:
+        return "timed out"  # would differ on replay: the execution fails instead
+    return await slow
+
+
+def test_a_timeout_around_a_callback_result_held_beside_a_running_step_fails_the_execution() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        result = runner.run(impatient, input={})
+    assert result.status == "FAILED"
+    assert result.error is not None and result.error.error_type.endswith("OperationCancelledError")
+    assert (result.error.error_message or "").startswith("the result of callback ")

@@ -14,7 +14,7 @@ import pytest
 
 from perdure.sdk.aio import LONE_TURN_SECONDS, AsyncDurableContext, process_loop
 from perdure.sdk.completion import CompletionConfig, MapConfig, ParallelConfig
-from perdure.sdk.config import Duration, StepConfig
+from perdure.sdk.config import Duration, StepConfig, StepSemantics
 from perdure.sdk.context import DurableContext, durable_step, durable_with_child_context
 from perdure.sdk.execution import durable_execution
 from perdure.sdk.ids import operation_id
@@ -349,6 +349,182 @@ def test_a_suspension_ends_the_invocation_with_nothing_left_running() -> None:
     assert _tasks_on_the_loop() == before
 
 
+AT_MOST_ONCE = StepConfig(
+    step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY, retry_strategy=NO_RETRY.retry_strategy
+)
+
+
+def _statuses(service: FakeService) -> dict[str, str]:
+    return {op.name: op.status.value for op in service.operations() if op.type.value != "EXECUTION"}
+
+
+@pytest.mark.parametrize("config", [AT_MOST_ONCE, None], ids=["at-most-once", "at-least-once"])
+def test_a_step_running_beside_a_wait_finishes_before_the_invocation_suspends(
+    config: StepConfig | None,
+) -> None:
+    runs: list[str] = []
+
+    async def charge(_: StepContext) -> str:
+        runs.append("charge")
+        await asyncio.sleep(0.05)
+        return "charged"
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        _, charged = await asyncio.gather(
+            ctx.wait(Duration(5), name="cool-off"), ctx.step(charge, name="charge", config=config)
+        )
+        return charged
+
+    service = FakeService()
+    assert handler(service.invocation(), None)["Status"] == "PENDING"
+    # The step ended and its result is recorded before the invocation returned.
+    assert _statuses(service) == {"cool-off": "STARTED", "charge": "SUCCEEDED"}
+    service.advance()
+    output = handler(service.invocation(), None)
+    assert json.loads(output["Result"]) == "charged" and runs == ["charge"]
+
+
+def test_a_step_failing_beside_a_pending_wait_fails_the_execution_at_once() -> None:
+    async def boom(_: StepContext) -> None:
+        await asyncio.sleep(0.02)
+        raise ValueError("declined")
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        await asyncio.gather(
+            ctx.wait(Duration(3600), name="long"), ctx.step(boom, name="boom", config=NO_RETRY)
+        )
+
+    output = handler(FakeService().invocation(), None)
+    assert output["Status"] == "FAILED" and "declined" in output["Error"]["ErrorMessage"]
+
+
+def test_operations_a_finished_step_leads_to_run_before_a_held_wait_suspends() -> None:
+    async def chain(ctx: AsyncDurableContext) -> list[str]:
+        first = await ctx.step(_named("a"), name="a")
+        second = await ctx.step(_named("b"), name="b")
+        return [first, second]
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        _, steps = await asyncio.gather(ctx.wait(Duration(5), name="w"), chain(ctx))
+        return steps
+
+    service = FakeService()
+    assert handler(service.invocation(), None)["Status"] == "PENDING"
+    assert _statuses(service) == {"w": "STARTED", "a": "SUCCEEDED", "b": "SUCCEEDED"}
+    service.advance()
+    assert json.loads(handler(service.invocation(), None)["Result"]) == ["a", "b"]
+
+
+def _named(name: str) -> Callable[[StepContext], Any]:
+    async def body(_: StepContext) -> str:
+        await asyncio.sleep(0.01)
+        return name
+
+    return body
+
+
+def test_a_task_group_with_a_wait_lets_its_running_step_finish() -> None:
+    runs: list[str] = []
+
+    async def charge(_: StepContext) -> str:
+        runs.append("charge")
+        await asyncio.sleep(0.05)
+        return "charged"
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(_awaiting(ctx.wait(Duration(5), name="w")))
+            charged = group.create_task(_awaiting(ctx.step(charge, name="charge", config=AT_MOST_ONCE)))
+        return charged.result()
+
+    output, invocations = run_to_end(handler, FakeService())
+    assert json.loads(output["Result"]) == "charged" and runs == ["charge"] and invocations == 2
+
+
+def test_a_timeout_around_a_wait_held_beside_a_running_step_fails_the_execution() -> None:
+    async def slow(_: StepContext) -> str:
+        await asyncio.sleep(0.3)
+        return "done"
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        step = ctx.step(slow, name="slow")
+        try:
+            await asyncio.wait_for(ctx.wait(Duration(60), name="w"), 0.05)
+        except TimeoutError:
+            return "timed out"
+        return await step
+
+    output, _ = run_to_end(handler, FakeService())
+    kind, message = error_of(output)
+    assert kind == "OperationCancelledError" and "wait 'w'" in message
+
+
+def test_a_wait_beside_a_map_suspends_once_the_map_is_done() -> None:
+    async def item(ctx: AsyncDurableContext, value: int, index: int, items: list[int]) -> int:
+        return await ctx.step(_doubled(value), name=f"double {value}")
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        _, doubled = await asyncio.gather(
+            ctx.wait(Duration(5), name="w"), ctx.map([1, 2, 3], item, name="doubles")
+        )
+        return doubled.get_results()
+
+    service = FakeService()
+    assert handler(service.invocation(), None)["Status"] == "PENDING"
+    assert _statuses(service)["doubles"] == "SUCCEEDED"
+    service.advance()
+    assert json.loads(handler(service.invocation(), None)["Result"]) == [2, 4, 6]
+
+
+def _doubled(value: int) -> Callable[[StepContext], Any]:
+    async def body(_: StepContext) -> int:
+        await asyncio.sleep(0.01)
+        return value * 2
+
+    return body
+
+
+def test_a_revoked_token_ends_the_invocation_without_waiting_for_running_steps() -> None:
+    async def slow(_: StepContext) -> str:
+        await asyncio.sleep(3)
+        return "done"
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        return await asyncio.gather(ctx.wait(Duration(5), name="w"), ctx.step(slow, name="slow"))
+
+    service = FakeService()
+    service.revoke_next = True
+    started = time.monotonic()
+    assert handler(service.invocation(), None)["Status"] == "PENDING"
+    assert time.monotonic() - started < 2
+
+
+def test_a_step_cancelled_before_it_started_never_runs_and_a_later_wait_suspends() -> None:
+    runs: list[str] = []
+
+    async def body(_: StepContext) -> None:
+        runs.append("ran")
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> str:
+        ctx.step(body, name="never").cancel()
+        await ctx.wait(Duration(5), name="w")
+        return "resumed"
+
+    service = FakeService()
+    assert handler(service.invocation(), None)["Status"] == "PENDING"
+    service.advance()
+    assert json.loads(handler(service.invocation(), None)["Result"]) == "resumed"
+    assert runs == []
+
+
 def _tasks_on_the_loop() -> int:
     async def count() -> int:
         return len(asyncio.all_tasks()) - 1
@@ -493,7 +669,23 @@ def test_an_operation_inside_an_async_step_function_fails_the_execution(body: An
     output, _ = run_to_end(handler, FakeService())
     kind, text = error_of(output)
     assert kind == "DurableUsageError" and text.startswith(message)
-    assert "was started inside step 'outer'" in text and "cannot run durable operations" in text
+    assert "was started inside step 'outer'" in text and "cannot run or await durable operations" in text
+
+
+def test_a_step_function_awaiting_an_operation_of_the_handler_fails_instead_of_waiting_forever() -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        pause = ctx.wait(Duration(5), name="pause")
+
+        async def body(_: StepContext) -> Any:
+            return await pause  # the wait would be held until this step ends
+
+        return await ctx.step(body, name="outer")
+
+    output, _ = run_to_end(handler, FakeService())
+    kind, text = error_of(output)
+    assert kind == "DurableUsageError" and text.startswith("wait 'pause' (id ")
+    assert "was awaited inside step 'outer'" in text
 
 
 def test_an_operation_inside_an_async_check_fails_and_child_functions_may_run_them() -> None:
