@@ -36,6 +36,7 @@ import asyncio
 import concurrent.futures
 import contextvars
 import inspect
+import logging
 import threading
 import time
 import types
@@ -74,6 +75,8 @@ from .state import ReplayStatus
 from .threads import run_off_loop
 from .types import StepContext, WaitForCallbackContext, WaitForConditionCheckContext
 from .waits import WaitForConditionConfig
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -126,8 +129,8 @@ class OperationTask(asyncio.Future[T], Generic[T]):
 
     def __await__(self) -> Generator[Any, None, T]:
         runtime = self.runtime
-        if _IN_STEP.get() is not None:  # a step's function could wait for what waits for it
-            runtime.refuse_inside_step(self.label, "awaited")
+        if _IN_STEP.get() is not None and not self.done():
+            runtime.refuse_inside_step(self.label, "awaited")  # it could be waiting for this step
         runtime.unconsumed.pop(self, None)
         rest = self.unstarted
         if rest is not None and runtime.unstarted == 1:
@@ -163,7 +166,10 @@ class OperationTask(asyncio.Future[T], Generic[T]):
     def add_done_callback(
         self, fn: Callable[[Any], object], *, context: contextvars.Context | None = None
     ) -> None:
-        self.runtime.unconsumed.pop(self, None)  # gather, wait and wait_for register a callback
+        runtime = self.runtime
+        if _IN_STEP.get() is not None and not self.done():  # `gather`, `wait`, `shield` inside a step
+            runtime.refuse_inside_step(self.label, "awaited")
+        runtime.unconsumed.pop(self, None)  # gather, wait and wait_for register a callback
         super().add_done_callback(fn, context=context)
 
     def cancel(self, msg: Any | None = None) -> bool:
@@ -203,6 +209,10 @@ def _started(task: asyncio.Task[Any]) -> bool:
         return inspect.getcoroutinestate(coro) != inspect.CORO_CREATED  # type: ignore[arg-type]
     except AttributeError:  # not a native coroutine
         return True
+
+
+def _held_label(future: asyncio.Future[Any]) -> str:
+    return future.label if isinstance(future, OperationTask) else "a callback's result"
 
 
 def _label(identity: OperationIdentity) -> str:
@@ -254,6 +264,13 @@ class AsyncRuntime:
         """What `main` awaits while busy operations finish."""
         self.refused: list[OperationTask[Any]] = []
         """Operations called after the handler ended: never started (`spawn`)."""
+        self.ended = False
+        self.warning: asyncio.TimerHandle | None = None
+        """Logs a suspension held for `HELD_WARNING_SECONDS` (`hold`)."""
+        """`main` has cancelled what was left: an operation called now is cancelled at once."""
+        self.cancelled: OperationCancelledError | None = None
+        """A held suspension the handler's code cancelled (`cancelled_held`): the execution
+        fails with it, unless the handler fails anyway."""
         self.failure: BaseException | None = None
         """A misuse seen on the loop; it becomes the invocation's outcome."""
         self.turn_due = 0.0
@@ -307,8 +324,12 @@ class AsyncRuntime:
         task.unstarted = None
         if self.closing:
             # The handler has ended (`main` lets busy operations finish): an operation a
-            # leftover task calls now never starts, and is cancelled with the others.
-            self.refused.append(task)
+            # leftover task calls now never starts; it is cancelled with the others, or at
+            # once when `main` has cancelled them already.
+            if self.ended:
+                super(OperationTask, task).cancel()
+            else:
+                self.refused.append(task)
             return task
         self.unconsumed[task] = None
         flow = operation.flow()
@@ -420,8 +441,8 @@ class AsyncRuntime:
             return
         if is_suspension(error):
             if self.holds(scope):
-                self.held[task] = error
-                self._release_soon()
+                task.runner = None  # its flow has ended: cancelling it cancels the held suspension
+                self.hold(task, error)
                 return
             self.suspending = True
         if not task.done():
@@ -432,12 +453,37 @@ class AsyncRuntime:
 
         Not in a batch (its branch suspends at once: the batch waits for its running
         branches), nor once the handler has ended, nor when the checkpoint token was revoked
-        (the invocation stops at once: every held suspension is given now).
+        (the invocation stops at once), nor when nothing is busy: then every held suspension
+        is given now too.
         """
         if getattr(self.state.checkpointer, "revoked", False):
             self._release()
             return False
-        return self._active() and not scope._in_batch and not self.closing
+        if scope._in_batch or self.closing:
+            return False
+        if self._active():
+            return True
+        self._release()  # nothing is busy: the held suspensions go with this one
+        return False
+
+    def hold(self, future: asyncio.Future[Any], suspension: BaseException) -> None:
+        """Keep `suspension` from `future` until nothing is busy (`holds` said so)."""
+        self.held[future] = suspension
+        self._release_soon()
+        if self.warning is None:
+            self.warning = self.loop.call_later(HELD_WARNING_SECONDS, self._warn_held)
+
+    def _warn_held(self) -> None:
+        if self.held and not self.closing:
+            labels = ", ".join(_held_label(future) for future in list(self.held)[:3])
+            logger.warning(
+                "%s has waited %d s to suspend while %d operation(s) of the invocation stay busy: a "
+                "step's function that waits for the handler's own progress (a lock the handler holds "
+                "across a wait, an event it sets after one) never ends",
+                labels,
+                HELD_WARNING_SECONDS,
+                self.busy,
+            )
 
     def _active(self) -> bool:
         """An operation is busy, or about to start (waiting for its task, or its task not
@@ -477,17 +523,19 @@ class AsyncRuntime:
     def _release(self) -> None:
         """Give every held operation its suspension."""
         held, self.held = self.held, {}
+        if held:
+            self.suspending = True
         for future, suspension in held.items():
             if not future.done():
                 future.set_exception(suspension)
 
     def cancelled_held(self, label: str, operation_id: str) -> None:
         """`label`'s held suspension was cancelled by the handler's code."""
-        if not (self.closing or self.suspending) and self.failure is None:
-            self.failure = OperationCancelledError(
-                f"{label} was cancelled while it waited beside a running operation (asyncio.timeout, "
-                "wait_for, Task.cancel or a TaskGroup whose sibling failed): a replay could not reproduce "
-                "it, so the execution fails",
+        if not (self.closing or self.suspending) and self.cancelled is None:
+            self.cancelled = OperationCancelledError(
+                f"{label} was cancelled while it waited to suspend beside a running operation "
+                "(asyncio.timeout, wait_for, Task.cancel): on replay it would suspend at once, so the "
+                "code after the cancellation could differ, and the execution fails",
                 operation_id,
             )
 
@@ -662,6 +710,9 @@ class AsyncRuntime:
                 self.idle = self.loop.create_future()
                 await self.idle
             self.idle = None
+        self.ended = True
+        if self.warning is not None:
+            self.warning.cancel()
         pending: list[asyncio.Future[Any]] = [task for task in self.tasks if not task.done()]
         pending += [future for future in (*self.held, *self.refused) if not future.done()]
         self.held.clear()
@@ -674,6 +725,9 @@ class AsyncRuntime:
         # happened before it (a step cancelled, then a wait).
         if self.failure is not None:
             raise self.failure
+        if self.cancelled is not None and (raised is None or is_suspension(raised)):
+            # (A handler failing anyway, a TaskGroup whose step failed say, fails with its error.)
+            raise self.cancelled
         if raised is not None:
             raise raised
         forgotten = [task.label for task in self.unconsumed]
@@ -688,6 +742,9 @@ class AsyncRuntime:
 
 # ---------------------------------------------------------------- the event loop
 
+
+HELD_WARNING_SECONDS = 60
+"""A suspension held this long is logged (`AsyncRuntime.hold`)."""
 
 RELEASE_TURNS = 2
 """Turns of the loop a held suspension waits once nothing is busy (`AsyncRuntime._release_soon`):
@@ -810,8 +867,7 @@ class AsyncCallback(Generic[T]):
             if not runtime.holds(self._scope):
                 raise
             held: asyncio.Future[T | None] = runtime.loop.create_future()
-            runtime.held[held] = suspension
-            runtime._release_soon()
+            runtime.hold(held, suspension)
             try:
                 return await held  # raises the suspension once nothing is busy
             except asyncio.CancelledError:

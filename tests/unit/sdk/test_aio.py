@@ -490,6 +490,82 @@ def _doubled(value: int) -> Callable[[StepContext], Any]:
     return body
 
 
+def test_two_gathered_coroutines_one_waiting_one_stepping_then_waiting() -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        async def waits() -> None:
+            await ctx.wait(Duration(3), name="a-wait")
+
+        async def steps() -> str:
+            worked = await ctx.step(_named("worked"), name="b-step")
+            await ctx.wait(Duration(1), name="b-wait")
+            return str(worked)
+
+        return await asyncio.gather(waits(), steps())
+
+    service = FakeService()
+    assert handler(service.invocation(), None)["Status"] == "PENDING"
+    assert _statuses(service) == {"a-wait": "STARTED", "b-step": "SUCCEEDED", "b-wait": "STARTED"}
+    output, _ = run_to_end(handler, service)
+    assert json.loads(output["Result"]) == [None, "worked"]
+
+
+def test_cancelling_a_task_awaiting_a_held_wait_fails_the_execution() -> None:
+    async def slow(_: StepContext) -> str:
+        await asyncio.sleep(0.2)
+        return "done"
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        step = ctx.step(slow, name="slow")
+
+        async def waiter() -> None:
+            await ctx.wait(Duration(60), name="w")
+
+        waiting = asyncio.create_task(waiter())
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        return await step
+
+    kind, message = error_of(handler(FakeService().invocation(), None))
+    assert kind == "OperationCancelledError" and message.startswith("wait 'w' ")
+
+
+def test_a_task_group_whose_step_fails_beside_a_held_wait_fails_with_the_steps_error() -> None:
+    async def boom(_: StepContext) -> None:
+        await asyncio.sleep(0.05)
+        raise ValueError("declined")
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(_awaiting(ctx.wait(Duration(5), name="w")))
+            group.create_task(_awaiting(ctx.step(boom, name="boom", config=NO_RETRY)))
+
+    kind, message = error_of(handler(FakeService().invocation(), None))
+    assert kind == "ExceptionGroup" and "StepError: declined" in message
+
+
+def test_an_operation_called_after_a_suspended_handler_ended_never_runs_nor_stays_pending() -> None:
+    runs: list[str] = []
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        async def waits() -> None:
+            await ctx.wait(Duration(1), name="w")
+
+        async def late() -> str:
+            await asyncio.sleep(0.02)
+            return await ctx.step(lambda _: runs.append("late") or "late", name="late")
+
+        return await asyncio.gather(waits(), late())
+
+    before = _tasks_on_the_loop()
+    assert handler(FakeService().invocation(), None)["Status"] == "PENDING"
+    time.sleep(0.1)
+    assert runs == [] and _tasks_on_the_loop() == before
+
+
 def test_a_revoked_token_ends_the_invocation_without_waiting_for_running_steps() -> None:
     async def slow(_: StepContext) -> str:
         await asyncio.sleep(3)
@@ -686,6 +762,43 @@ def test_a_step_function_awaiting_an_operation_of_the_handler_fails_instead_of_w
     kind, text = error_of(output)
     assert kind == "DurableUsageError" and text.startswith("wait 'pause' (id ")
     assert "was awaited inside step 'outer'" in text
+
+
+@pytest.mark.parametrize(
+    "through",
+    [
+        lambda op: asyncio.gather(op),
+        lambda op: asyncio.shield(op),
+        lambda op: asyncio.wait([op]),
+    ],
+    ids=["gather", "shield", "wait"],
+)
+def test_a_step_function_waiting_for_an_operation_through_asyncio_fails_too(through: Any) -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        pause = ctx.wait(Duration(5), name="pause")
+
+        async def body(_: StepContext) -> Any:
+            await through(pause)
+
+        return await ctx.step(body, name="outer")
+
+    kind, text = error_of(handler(FakeService().invocation(), None))
+    assert kind == "DurableUsageError" and "was awaited inside step 'outer'" in text
+
+
+def test_a_step_function_may_read_an_operation_that_has_ended() -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        first = ctx.step(lambda _: 20, name="first")
+        await first
+
+        async def body(_: StepContext) -> int:
+            return await first + 1
+
+        return await ctx.step(body, name="second")
+
+    assert json.loads(handler(FakeService().invocation(), None)["Result"]) == 21
 
 
 def test_an_operation_inside_an_async_check_fails_and_child_functions_may_run_them() -> None:
