@@ -140,6 +140,7 @@ class OperationTask(asyncio.Future[T], Generic[T]):
             self.unstarted = None
             runtime.unstarted -= 1
             self.runner = _current_task(runtime.loop)
+            runtime.driving.add(self)
             yield from runtime.drive_from(*rest)
         return (yield from _future_await(self))  # `super().__await__()` costs 0.9 K instructions more
 
@@ -173,6 +174,8 @@ class OperationTask(asyncio.Future[T], Generic[T]):
         super().add_done_callback(fn, context=context)
 
     def cancel(self, msg: Any | None = None) -> bool:
+        if self.done():
+            return False  # (its runner may be the task that awaited it, and goes on)
         runtime = self.runtime
         runtime.unconsumed.pop(self, None)  # cancelling it decides what becomes of it
         runner = self.runner
@@ -209,6 +212,15 @@ def _started(task: asyncio.Task[Any]) -> bool:
         return inspect.getcoroutinestate(coro) != inspect.CORO_CREATED  # type: ignore[arg-type]
     except AttributeError:  # not a native coroutine
         return True
+
+
+_future_exception = asyncio.Future.exception
+
+
+def _silence(future: asyncio.Future[Any]) -> None:
+    """A suspension nobody awaits (its handler ended at another one) is not logged as an
+    exception never retrieved; reading it here consumes nothing (`AsyncRuntime.unconsumed`)."""
+    _future_exception(future)
 
 
 def _held_label(future: asyncio.Future[Any]) -> str:
@@ -264,6 +276,9 @@ class AsyncRuntime:
         """What `main` awaits while busy operations finish."""
         self.refused: list[OperationTask[Any]] = []
         """Operations called after the handler ended: never started (`spawn`)."""
+        self.driving: set[OperationTask[Any]] = set()
+        """Operations continued by the task that awaited them at once (`OperationTask.__await__`),
+        until they end: when the handler has ended, that task is cancelled (`main`)."""
         self.ended = False
         self.warning: asyncio.TimerHandle | None = None
         """Logs a suspension held for `HELD_WARNING_SECONDS` (`hold`)."""
@@ -395,6 +410,13 @@ class AsyncRuntime:
         runner = self.loop.create_task(self._continue(*rest))
         task.runner = runner
         self.track(runner)
+        asyncio.Task.add_done_callback(runner, lambda _: self._orphaned(task))
+
+    def _orphaned(self, task: OperationTask[Any]) -> None:
+        """`task`'s runner ended: an operation it never settled (cancelled before it began)
+        is cancelled too, so what awaits it does not wait for ever."""
+        if not task.done() and task not in self.held:
+            super(OperationTask, task).cancel()
 
     async def _continue(self, *rest: Any) -> None:
         # A task's coroutine (asyncio takes no generator for one): `drive_from` does the work.
@@ -411,6 +433,7 @@ class AsyncRuntime:
         error: BaseException | None,
     ) -> None:
         """End `operation`: leave the replay boundary and give `task` its outcome."""
+        self.driving.discard(task)
         if flip_after or scope._replaying:
             scope.leave(flip_after)
         if error is None and then is not None:
@@ -444,27 +467,28 @@ class AsyncRuntime:
                 task.runner = None  # its flow has ended: cancelling it cancels the held suspension
                 self.hold(task, error)
                 return
-            self.suspending = True
+            if not scope._in_batch or self.closing:  # a branch's suspension is its batch's
+                self.suspending = True
+            if not task.done():
+                task.set_exception(error)
+                _silence(task)
+            return
         if not task.done():
             task.set_exception(error)
 
     def holds(self, scope: AsyncDurableContext) -> bool:
-        """Whether a suspension in `scope` waits (`held`) for the busy operations to end.
+        """Whether a suspension in `scope` waits (`held`) until nothing is busy.
 
-        Not in a batch (its branch suspends at once: the batch waits for its running
-        branches), nor once the handler has ended, nor when the checkpoint token was revoked
-        (the invocation stops at once), nor when nothing is busy: then every held suspension
-        is given now too.
+        Even when nothing is busy now, it waits a few turns of the loop (`_release_soon`):
+        a task scheduled already (a `TaskGroup`'s or a `gather`'s next one) may start a step
+        that a suspension given at once would cut short. Not held in a batch (its branch
+        suspends at once: the batch waits for its running branches), nor once the handler
+        has ended, nor when the checkpoint token was revoked (the invocation stops at once).
         """
         if getattr(self.state.checkpointer, "revoked", False):
             self._release()
             return False
-        if scope._in_batch or self.closing:
-            return False
-        if self._active():
-            return True
-        self._release()  # nothing is busy: the held suspensions go with this one
-        return False
+        return not (scope._in_batch or self.closing)
 
     def hold(self, future: asyncio.Future[Any], suspension: BaseException) -> None:
         """Keep `suspension` from `future` until nothing is busy (`holds` said so)."""
@@ -486,11 +510,9 @@ class AsyncRuntime:
             )
 
     def _active(self) -> bool:
-        """An operation is busy, or about to start (waiting for its task, or its task not
-        begun yet: it may be busy in a moment)."""
-        if self.busy or self.unstarted:
-            return True
-        return any(not _started(task) for task in self.tasks if not task.done())
+        """An operation is busy, or waits for its task to be made (the tasks made since
+        have begun by the time `_release_when_idle` asks: it waits a few turns)."""
+        return bool(self.busy or self.unstarted)
 
     def _idle(self) -> None:
         """No operation is busy any more (`busy`)."""
@@ -528,6 +550,7 @@ class AsyncRuntime:
         for future, suspension in held.items():
             if not future.done():
                 future.set_exception(suspension)
+                _silence(future)
 
     def cancelled_held(self, label: str, operation_id: str) -> None:
         """`label`'s held suspension was cancelled by the handler's code."""
@@ -714,6 +737,10 @@ class AsyncRuntime:
         if self.warning is not None:
             self.warning.cancel()
         pending: list[asyncio.Future[Any]] = [task for task in self.tasks if not task.done()]
+        # An operation a task of the user's code continues (awaited at once in a task the
+        # handler left running): that task is cancelled with the others.
+        me = _current_task(self.loop)
+        pending += [op.runner for op in self.driving if op.runner not in (None, me) and not op.runner.done()]
         pending += [future for future in (*self.held, *self.refused) if not future.done()]
         self.held.clear()
         for future in pending:
@@ -859,11 +886,11 @@ class AsyncCallback(Generic[T]):
         """The callback's result; suspends the execution until it has one (see
         `Callback.result`)."""
         runtime = self._runtime
-        if _IN_STEP.get() is not None:
-            runtime.refuse_inside_step(f"the result of callback {self.operation_id}", "awaited")
         try:
             return self._callback.result()
         except SuspendExecution as suspension:
+            if _IN_STEP.get() is not None:  # it would wait for what waits for this step
+                runtime.refuse_inside_step(f"the result of callback {self.operation_id}", "awaited")
             if not runtime.holds(self._scope):
                 raise
             held: asyncio.Future[T | None] = runtime.loop.create_future()

@@ -20,6 +20,7 @@ from perdure import (
     durable_execution,
     durable_wait_for_callback,
 )
+from perdure.sdk.aio import process_loop
 from perdure.sdk.types import StepContext, WaitForCallbackContext, WaitForConditionCheckContext
 from perdure.testing import DurableTestRunner
 
@@ -169,3 +170,94 @@ def test_a_timeout_around_a_callback_result_held_beside_a_running_step_fails_the
     assert result.status == "FAILED"
     assert result.error is not None and result.error.error_type.endswith("OperationCancelledError")
     assert (result.error.error_message or "").startswith("the result of callback ")
+
+
+def _tasks_on_the_loop() -> int:
+    async def count() -> int:
+        return len(asyncio.all_tasks()) - 1
+
+    return asyncio.run_coroutine_threadsafe(count(), process_loop()).result()
+
+
+@durable_execution
+async def lanes_in_a_task_group(event: Any, ctx: AsyncDurableContext) -> Any:
+    long = ctx.wait(Duration(3600), name="long")
+
+    async def after_a_short_wait() -> str:
+        await ctx.wait(Duration(1), name="short")
+        at_most_once = StepConfig(step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY)
+        return await ctx.step(charge, name="charge", config=at_most_once)
+
+    async with asyncio.TaskGroup() as group:
+        group.create_task(_awaiting(long))
+        charged = group.create_task(after_a_short_wait())
+    return charged.result()
+
+
+def test_a_task_group_lets_a_step_its_other_task_starts_finish() -> None:
+    # On the invocation after the short wait, the long one suspends at once, before the other
+    # task starts its step: the suspension waits a few turns, and then for the step.
+    charges.clear()
+    with DurableTestRunner.start_time_skipping() as runner:
+        result = runner.run(lanes_in_a_task_group, input={})
+    assert result.status == "SUCCEEDED", result.error
+    assert result.result == "charged" and charges == ["charge"]
+
+
+@durable_execution
+async def cancels_what_it_awaited(event: Any, ctx: AsyncDurableContext) -> Any:
+    first = ctx.step(lambda _: "a", name="a")
+    value = await first
+    assert first.cancel() is False  # finished: nothing to cancel (not the task that awaited it)
+    return [value, await ctx.step(lambda _: "b", name="b")]
+
+
+def test_cancelling_a_finished_operation_does_nothing() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        result = runner.run(cancels_what_it_awaited, input={})
+    assert result.status == "SUCCEEDED", result.error
+    assert result.result == ["a", "b"]
+
+
+@durable_execution
+async def lane_after_waits(event: Any, ctx: AsyncDurableContext) -> Any:
+    long = ctx.wait(Duration(3600), name="long")
+    await ctx.wait(Duration(1), name="short")
+
+    async def lane(child: AsyncDurableContext) -> Any:
+        return await asyncio.gather(child.step(lambda _: "a", name="a"), child.step(lambda _: "b", name="b"))
+
+    return await asyncio.gather(long, ctx.run_in_child_context(lane, name="lane"))
+
+
+def test_no_task_of_an_invocation_is_left_on_the_loop() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        before = _tasks_on_the_loop()
+        suspended = runner.run_until_suspended(lane_after_waits, input={})
+        runner.resume(suspended.execution_arn)
+        assert _tasks_on_the_loop() == before
+        runner.advance(3600)
+        result = runner.wait_for_result(suspended.execution_arn)
+    assert result.status == "SUCCEEDED", result.error
+    assert result.result == [None, ["a", "b"]]
+    assert _tasks_on_the_loop() == before
+
+
+@durable_execution
+async def reads_a_callback_in_a_step(event: Any, ctx: AsyncDurableContext) -> Any:
+    callback = await ctx.create_callback(name="approval")
+    answer = await callback.result()
+
+    async def read(_: StepContext) -> Any:
+        return await callback.result()  # it has its result: reading it waits for nothing
+
+    return [answer, await ctx.step(read, name="read")]
+
+
+def test_a_step_function_may_read_a_callback_result_that_has_come() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        arn = runner.start(reads_a_callback_in_a_step, input={})
+        runner.send_callback_success(runner.wait_for_callback(arn, "approval"), '"yes"')
+        result = runner.wait_for_result(arn)
+    assert result.status == "SUCCEEDED", result.error
+    assert result.result == ['"yes"', '"yes"']

@@ -263,6 +263,36 @@ def test_a_closing_worker_releases_its_leases_at_once(pg_url: str) -> None:
         assert len(completed) == 2 and completed[0].details.error is not None
 
 
+def test_a_worker_restarted_under_the_same_id_runs_what_its_dead_process_left(pg_url: str) -> None:
+    inside, release = threading.Event(), threading.Event()
+    dead = Engine.open(pg_url, lease_ttl=60.0, worker_id="w0")  # its leases would stand a minute
+
+    def holding(s: Session) -> InvocationOutput:
+        inside.set()
+        release.wait(20)
+        return PENDING
+
+    dead.register_function("fn", Recorder(dead, holding))  # type: ignore[arg-type]
+    arn = dead.start_execution("fn", None, "left-behind")
+    dead.join()
+    thread = threading.Thread(target=dead.scheduler.invoke_once, args=(arn,))
+    thread.start()
+    try:
+        assert inside.wait(20)
+        dead._workers.stop_listening()  # type: ignore[union-attr]  # the process dies: nothing renews, nothing runs
+        began = time.monotonic()
+        with Engine.open(pg_url, lease_ttl=TTL, worker_id="w0") as restarted:
+            restarted.register_function("fn", workflow(restarted, [Step("s")]))
+            restarted.start()
+            eventually(lambda: restarted.get_execution(arn).status is ExecutionStatus.SUCCEEDED)
+            assert time.monotonic() - began < 10
+    finally:
+        release.set()
+        thread.join(20)
+        dead._joined = False  # type: ignore[attr-defined]  # a dead process leaves nothing
+        dead.close()
+
+
 def _store_at_version(pg_url: str, version: int, *statements: str) -> PostgresStore:
     database, schema = split_schema(pg_url)
     with psycopg.connect(database, autocommit=True) as conn:

@@ -170,12 +170,13 @@ class Workers:
         try:
             with conn.transaction():
                 conn.execute(_JOIN_LOCK, (f"{self.schema}/workers",))
-                others = [
-                    WorkerInfo(r[0], tuple(r[1]), bool(r[2]), r[3])
-                    for r in conn.execute(_LIVE_WORKERS).fetchall()
-                    if r[0] != self.worker_id
-                ]
+                live = [WorkerInfo(r[0], tuple(r[1]), bool(r[2]), r[3]) for r in conn.execute(_LIVE_WORKERS)]
+                others = [w for w in live if w.worker_id != self.worker_id]
                 _check_virtual_time(skip_time, others)
+                # Leases this id still holds are a previous process's (one that died and is
+                # restarted under the same id): this one runs no invocation yet, and would
+                # otherwise renew them for good while nobody runs their invocations.
+                stale = conn.execute(_EXPIRE_OWN, (self.worker_id,)).rowcount
                 conn.execute(_FORGET_WORKERS)
                 names = functions()
                 conn.execute(_UPSERT_WORKER, (self.worker_id, names, skip_time, self.lease_ttl))
@@ -189,6 +190,14 @@ class Workers:
         except BaseException:
             conn.close()
             raise
+        if len(live) > len(others) or stale:
+            logger.warning(
+                "perdure worker %s: a worker of this id was live until now (%d invocation lease(s)"
+                " ended: they are run again); if another running process has this id, give"
+                " each worker its own --worker-id",
+                self.worker_id,
+                stale,
+            )
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._run, args=(conn, on_notify, on_beat), name="perdure-worker", daemon=True
@@ -197,9 +206,14 @@ class Workers:
 
     def leave(self) -> None:
         """Stop the thread, end this worker's leases at once (another worker recovers their
-        invocations without waiting for them to expire) and remove its row."""
-        self.stop_listening()
-        self._store.execute(_EXPIRE_OWN, (self.worker_id,), doing="release this worker's leases")
+        invocations without waiting for them to expire) and remove its row.
+
+        The leases end first: from then on no invocation of this worker can commit (the
+        thread, waiting for a notification, may take half a second to stop)."""
+        try:
+            self._store.execute(_EXPIRE_OWN, (self.worker_id,), doing="release this worker's leases")
+        finally:
+            self.stop_listening()
         self._store.execute(_LEAVE, (self.worker_id,), doing="leave the workers")
 
     def stop_listening(self) -> None:

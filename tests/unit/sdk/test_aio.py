@@ -566,6 +566,59 @@ def test_an_operation_called_after_a_suspended_handler_ended_never_runs_nor_stay
     assert runs == [] and _tasks_on_the_loop() == before
 
 
+def test_a_branch_suspending_in_its_map_does_not_hide_a_step_cut_by_a_timeout_elsewhere() -> None:
+    async def slow(_: StepContext) -> str:
+        await asyncio.sleep(0.2)
+        return "s"
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        async def branch(c: AsyncDurableContext, v: int, i: int, items: list[int]) -> int:
+            if v == 0:
+                await c.wait(Duration(1), name="bw")  # the map handles it: the invocation goes on
+            else:
+                await asyncio.sleep(0.3)
+            return v
+
+        async def timed() -> str:
+            await asyncio.sleep(0.05)
+            try:
+                return await asyncio.wait_for(ctx.step(slow, name="slow"), 0.05)
+            except TimeoutError:
+                return "timeout"
+
+        mapped, timed_out = await asyncio.gather(ctx.map([0, 1], branch, name="m"), timed())
+        return [mapped.get_results(), timed_out]
+
+    kind, message = error_of(handler(FakeService().invocation(), None))
+    assert kind == "OperationCancelledError" and message.startswith("step 'slow' ")
+
+
+def test_a_task_left_running_by_a_handler_that_returned_is_cancelled_with_its_step() -> None:
+    runs: list[str] = []
+
+    async def slow(_: StepContext) -> str:
+        runs.append("start")
+        await asyncio.sleep(0.3)
+        runs.append("end")
+        return "s"
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> str:
+        async def background() -> None:
+            await ctx.step(slow, name="background")
+
+        asyncio.get_running_loop().create_task(background())
+        await asyncio.sleep(0.05)
+        return "done"
+
+    before = _tasks_on_the_loop()
+    assert json.loads(handler(FakeService().invocation(), None)["Result"]) == "done"
+    assert _tasks_on_the_loop() == before
+    time.sleep(0.4)
+    assert runs == ["start"]
+
+
 def test_a_revoked_token_ends_the_invocation_without_waiting_for_running_steps() -> None:
     async def slow(_: StepContext) -> str:
         await asyncio.sleep(3)
