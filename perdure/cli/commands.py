@@ -22,12 +22,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from perdure.engine import Engine
+from perdure.engine import Engine, StoreError
 from perdure.engine.invoker import DEFAULT_INVOCATION_TIMEOUT_SECONDS, Invocable
 from perdure.engine.lifecycle import DEFAULT_EXECUTION_TIMEOUT_SECONDS
 from perdure.engine.registry import check_function_name, function_name_of
 from perdure.engine.scheduler import EXTERNAL_CHECK_SECONDS
-from perdure.engine.store import WorkerInfo, default_db_location, is_postgres_url
+from perdure.engine.store import WorkerInfo, check_location, default_db_location, is_postgres_url
 from perdure.link.inprocess import InProcessInvocable
 from perdure.link.remote import HttpInvocable, check_function_url, is_function_url
 from perdure.link.target import Target, TargetError, as_lambda_handler, is_durable_handler
@@ -170,8 +170,12 @@ def reject_duplicate_names(names: list[str]) -> None:
 def store_location(db: str | None) -> str | Path:
     """`--db` as a store location: a postgresql:// URL or a file path (default: $PERDURE_DB
     or .perdure/perdure.db)."""
-    if db is None:
-        return default_db_location()
+    try:
+        if db is None:
+            return default_db_location()
+        check_location(db, "--db")
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
     return db if is_postgres_url(db) else Path(db)
 
 
@@ -180,10 +184,12 @@ def open_engine(
     memory: bool = False,
     skip_time: bool = False,
     args: argparse.Namespace | None = None,
+    invocations: int | None = None,
     **store_options: Any,
 ) -> Engine:
     """The engine of `run` or `serve`; `args` carries `add_engine_arguments`' limits,
-    `store_options` what `Engine.open` passes to a PostgreSQL store (worker id, lease TTL).
+    `invocations` how many it runs at once (default: the engine's), `store_options` what
+    `Engine.open` passes to a PostgreSQL store (worker id, lease TTL).
 
     Raises:
         CommandError: `--execution-timeout` is over the maximum.
@@ -200,6 +206,8 @@ def open_engine(
         options = {"execution_timeout": args.execution_timeout, "max_operations": args.max_operations}
     # A skipped callback timeout would time out every callback before a client could answer it.
     options["callbacks_in_real_time"] = skip_time
+    if invocations is not None:
+        options["workers"] = invocations
     if memory:
         return Engine.open(memory=True, skip_time=skip_time, **options)
     # A SQLite store creates its file's folder, and says why when it cannot.
@@ -415,6 +423,10 @@ def _run_engine(
         )
         configure_logging()  # after the handler's module is loaded: its own configuration wins
         try:
+            try:
+                engine.join()  # on a PostgreSQL database, before the execution exists (--skip-time is refused there)
+            except StoreError as exc:
+                raise CommandError(str(exc)) from None
             if any(isinstance(source, str) for _, source in functions):
                 closers.append(_serve_api(engine, args.api_port))
             since = engine.clock.now()

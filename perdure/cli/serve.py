@@ -5,7 +5,7 @@
                   [--sync-timeout SECONDS] [--allow-host NAME ...]
                   [--access-key-id ID --secret-access-key SECRET]
                   [--idle-timeout SECONDS] [--body-timeout SECONDS] [--verbose]
-                  [--worker-id ID] [--lease-ttl SECONDS]
+                  [--invocations N] [--worker-id ID] [--lease-ttl SECONDS]
 
 Prints `perdure serve: listening on http://HOST:PORT` once the socket is bound (port 0
 picks a free port, and the line shows it), then one line per registered function. Needs
@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from perdure.engine.errors import StoreError
+from perdure.engine.store import is_postgres_url
 from perdure.engine.store.records import DEFAULT_LEASE_TTL_SECONDS
 from perdure.server import (
     DEFAULT_HOST,
@@ -124,11 +125,18 @@ def add_parser(sub: Any) -> None:
     serve.add_argument(
         "--lease-ttl",
         type=float,
-        default=DEFAULT_LEASE_TTL_SECONDS,
+        default=None,
         metavar="SECONDS",
         help="with a PostgreSQL --db, how long an invocation's lease holds without renewal (renewed"
         " every third of it): a worker that dies has its executions resumed by the others within"
         f" about 1.33 x this (default: {DEFAULT_LEASE_TTL_SECONDS:g})",
+    )
+    serve.add_argument(
+        "--invocations",
+        type=int,
+        default=4,
+        metavar="N",
+        help="how many invocations (of different executions) this server runs at once (default: 4)",
     )
     serve.add_argument("--verbose", action="store_true", help="log every request")
     serve.set_defaults(func=serve_command)
@@ -146,8 +154,15 @@ def serve_command(args: argparse.Namespace) -> int:
     commands.reject_duplicate_names([name for name, _ in functions])
     if args.sync_timeout < 0:
         raise CommandError("--sync-timeout must be >= 0")
-    if not args.lease_ttl > 0:
+    if args.invocations < 1:
+        raise CommandError("--invocations must be >= 1")
+    lease_ttl = DEFAULT_LEASE_TTL_SECONDS if args.lease_ttl is None else args.lease_ttl
+    if not lease_ttl > 0:
         raise CommandError("--lease-ttl must be > 0")
+    shared = not args.memory and is_postgres_url(commands.store_location(args.db))
+    for flag, value in (("--worker-id", args.worker_id), ("--lease-ttl", args.lease_ttl)):
+        if value is not None and not shared:
+            raise CommandError(f"{flag} applies to workers sharing a PostgreSQL --db (postgresql://...) only")
     credentials = credentials_of(args.access_key_id, args.secret_access_key)
     try:
         check_bind(args.host, credentials)
@@ -161,7 +176,13 @@ def serve_command(args: argparse.Namespace) -> int:
         logging.getLogger("perdure.server.access").setLevel(logging.DEBUG)
         logging.getLogger("perdure.server").setLevel(logging.DEBUG)
     engine = commands.open_engine(
-        args.db, args.memory, args.skip_time, args, worker_id=args.worker_id, lease_ttl=args.lease_ttl
+        args.db,
+        args.memory,
+        args.skip_time,
+        args,
+        invocations=args.invocations,
+        worker_id=args.worker_id,
+        lease_ttl=lease_ttl,
     )
     closers: list[Callable[[], None]] = []
     try:
@@ -203,6 +224,8 @@ def serve_command(args: argparse.Namespace) -> int:
                     " another name (a DNS name, a NAT address) needs --allow-host NAME",
                     flush=True,
                 )
+            worker = f" (worker {engine.worker_id})" if engine.worker_id is not None else ""
+            print(f"  database {engine.store.location}{worker}", flush=True)
 
         signum = host.serve_until_signalled(on_started=announce)
         print(f"perdure serve: stopped (signal {signum})", file=sys.stderr, flush=True)

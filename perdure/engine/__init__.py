@@ -371,6 +371,11 @@ class Engine:
                 self._joined = True
                 self.scheduler.claiming = True
 
+    @property
+    def worker_id(self) -> str | None:
+        """This engine's id among the workers of a PostgreSQL store; None on other stores."""
+        return None if self._workers is None else self._workers.worker_id
+
     def live_workers(self) -> list[WorkerInfo] | None:
         """The workers serving the store now, with their functions (a store many workers
         share); None for a store one process serves."""

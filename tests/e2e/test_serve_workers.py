@@ -111,3 +111,35 @@ def test_skip_time_is_refused_beside_a_live_worker(pg_url: str, tmp_path: Path) 
         )
     assert refused.returncode != 0
     assert "--skip-time is refused: 1 other worker(s) serve this database" in refused.stderr
+
+
+def test_run_with_skip_time_beside_a_live_worker_is_refused_before_starting_anything(
+    pg_url: str, tmp_path: Path
+) -> None:
+    with _workers(pg_url, tmp_path, 1, 10.0) as (live,):
+        refused = run_cli(
+            "run", f"{FLOWS}/worker_flows.py:handler", "--db", pg_url, "--skip-time", cwd=tmp_path
+        )
+        listed = live.client.list_durable_executions_by_function(FunctionName="worker_flows-handler")
+    assert refused.returncode != 0 and "--skip-time is refused" in refused.stderr
+    assert "execution " not in refused.stdout and listed["DurableExecutions"] == []
+
+
+def test_a_mistyped_database_url_is_refused_not_made_a_file(tmp_path: Path) -> None:
+    refused = run_cli("serve", "--port", "0", "--db", "postgresq://postgres@127.0.0.1/x", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "--db 'postgresq://postgres@127.0.0.1/x' is a postgresq:// URL" in refused.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_worker_options_need_a_shared_database(tmp_path: Path) -> None:
+    refused = run_cli(
+        "serve", "--port", "0", "--db", str(tmp_path / "one.db"), "--worker-id", "w1", cwd=tmp_path
+    )
+    assert refused.returncode == 2
+    assert "--worker-id applies to workers sharing a PostgreSQL --db" in refused.stderr
+
+
+def test_the_number_of_invocations_at_once_must_be_positive(tmp_path: Path) -> None:
+    refused = run_cli("serve", "--port", "0", "--memory", "--invocations", "0", cwd=tmp_path)
+    assert refused.returncode == 2 and "--invocations must be >= 1" in refused.stderr

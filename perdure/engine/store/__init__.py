@@ -13,6 +13,7 @@ in `postgres`, imported when a URL asks for it).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
@@ -48,10 +49,29 @@ def is_postgres_url(location: object) -> bool:
     return isinstance(location, str) and location.startswith(URL_SCHEMES)
 
 
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def check_location(location: str, what: str = "the store location") -> None:
+    """Refuse a URL of any other scheme (`postgresq://...`, `sqlite://...`): taken as a file
+    path, it would quietly make a SQLite file of that name.
+
+    Raises:
+        StoreError: naming `what` (`--db`, `$PERDURE_DB`) and the scheme.
+    """
+    match = _URL.match(location)
+    if match is not None and not location.startswith(URL_SCHEMES):
+        raise StoreError(
+            f"{what} {location!r} is a {match.group(1)}:// URL: a PostgreSQL database is a"
+            " postgresql:// (or postgres://) URL, anything else a SQLite file path"
+        )
+
+
 def default_db_path(cwd: Path | None = None) -> Path:
     """`$PERDURE_DB` if set, else `.perdure/perdure.db` under `cwd` (default: the working directory)."""
     env = os.environ.get(DB_ENV_VAR)
     if env:
+        check_location(env, f"${DB_ENV_VAR}")
         return Path(env)
     return (cwd or Path.cwd()) / DEFAULT_DB_RELATIVE_PATH
 
@@ -285,6 +305,8 @@ def open_store(
         StoreError: psycopg is not installed for a URL; the database cannot be opened.
         StoreCorruptedError: the file or schema is not a perdure store.
     """
+    if isinstance(location, str):
+        check_location(location)
     if is_postgres_url(location):
         try:
             from .postgres import PostgresStore
@@ -315,6 +337,7 @@ __all__ = [
     "Timer",
     "TimerKind",
     "WorkerInfo",
+    "check_location",
     "default_db_location",
     "default_db_path",
     "is_postgres_url",
