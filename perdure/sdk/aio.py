@@ -181,8 +181,15 @@ class OperationTask(asyncio.Future[T], Generic[T]):
         runner = self.runner
         if runner is not None and not runner.done():
             runner.cancel(msg)
-        elif runtime.held.pop(self, None) is not None:
-            runtime.cancelled_held(self.label, self.identity.operation_id)
+        else:
+            suspension = runtime.held.pop(self, None)
+            if suspension is not None:
+                # Waiting to suspend: it suspends now instead (a timeout around it does not
+                # fire; a replay, where it suspends at once, goes the same way).
+                runtime.suspending = True
+                self.set_exception(suspension)
+                _silence(self)
+                return True
         return super().cancel(msg)
 
 
@@ -283,9 +290,6 @@ class AsyncRuntime:
         self.warning: asyncio.TimerHandle | None = None
         """Logs a suspension held for `HELD_WARNING_SECONDS` (`hold`)."""
         """`main` has cancelled what was left: an operation called now is cancelled at once."""
-        self.cancelled: OperationCancelledError | None = None
-        """A held suspension the handler's code cancelled (`cancelled_held`): the execution
-        fails with it, unless the handler fails anyway."""
         self.failure: BaseException | None = None
         """A misuse seen on the loop; it becomes the invocation's outcome."""
         self.turn_due = 0.0
@@ -498,13 +502,13 @@ class AsyncRuntime:
             self.warning = self.loop.call_later(HELD_WARNING_SECONDS, self._warn_held)
 
     def _warn_held(self) -> None:
-        if self.held and not self.closing:
-            labels = ", ".join(_held_label(future) for future in list(self.held)[:3])
+        if self.busy and (self.held or self.closing):
+            waiting = ", ".join(_held_label(future) for future in list(self.held)[:3]) or "the invocation"
             logger.warning(
                 "%s has waited %d s to suspend while %d operation(s) of the invocation stay busy: a "
                 "step's function that waits for the handler's own progress (a lock the handler holds "
                 "across a wait, an event it sets after one) never ends",
-                labels,
+                waiting,
                 HELD_WARNING_SECONDS,
                 self.busy,
             )
@@ -551,16 +555,6 @@ class AsyncRuntime:
             if not future.done():
                 future.set_exception(suspension)
                 _silence(future)
-
-    def cancelled_held(self, label: str, operation_id: str) -> None:
-        """`label`'s held suspension was cancelled by the handler's code."""
-        if not (self.closing or self.suspending) and self.cancelled is None:
-            self.cancelled = OperationCancelledError(
-                f"{label} was cancelled while it waited to suspend beside a running operation "
-                "(asyncio.timeout, wait_for, Task.cancel): on replay it would suspend at once, so the "
-                "code after the cancellation could differ, and the execution fails",
-                operation_id,
-            )
 
     async def drive(self, flow: Flow[T]) -> T:
         """Run `flow`, awaiting its checkpoints and its user code."""
@@ -729,6 +723,8 @@ class AsyncRuntime:
             for runner in self.tasks:
                 if not runner.done() and not _started(runner):
                     runner.cancel()
+            if self.busy and self.warning is None:
+                self.warning = self.loop.call_later(HELD_WARNING_SECONDS, self._warn_held)
             while self.busy:
                 self.idle = self.loop.create_future()
                 await self.idle
@@ -752,9 +748,6 @@ class AsyncRuntime:
         # happened before it (a step cancelled, then a wait).
         if self.failure is not None:
             raise self.failure
-        if self.cancelled is not None and (raised is None or is_suspension(raised)):
-            # (A handler failing anyway, a TaskGroup whose step failed say, fails with its error.)
-            raise self.cancelled
         if raised is not None:
             raise raised
         forgotten = [task.label for task in self.unconsumed]
@@ -898,9 +891,10 @@ class AsyncCallback(Generic[T]):
             try:
                 return await held  # raises the suspension once nothing is busy
             except asyncio.CancelledError:
-                if runtime.held.pop(held, None) is not None:
-                    runtime.cancelled_held(f"the result of callback {self.operation_id}", self.operation_id)
-                raise
+                if runtime.held.pop(held, None) is None:
+                    raise
+                runtime.suspending = True  # cancelled while waiting to suspend: it suspends now
+                raise suspension from None
 
 
 class AsyncDurableContext(ContextScope):

@@ -293,6 +293,32 @@ def test_a_worker_restarted_under_the_same_id_runs_what_its_dead_process_left(pg
         dead.close()
 
 
+def test_a_process_sharing_a_worker_id_does_not_end_the_others_leases_when_it_leaves(pg_url: str) -> None:
+    inside, release = threading.Event(), threading.Event()
+    first = Engine.open(pg_url, lease_ttl=TTL, worker_id="same")
+    try:
+        first.join()
+        with Engine.open(pg_url, lease_ttl=TTL, worker_id="same") as second:
+
+            def holding(s: Session) -> InvocationOutput:
+                inside.set()
+                release.wait(20)
+                s.cp(start("a"), succeed("a", '"second"'))
+                return succeeded('"second"')
+
+            second.register_function("fn", Recorder(second, holding))  # type: ignore[arg-type]
+            arn = second.start_execution("fn", None, "one-id-two-processes")
+            second.start()
+            assert inside.wait(20)
+            first.close()  # leaves: ends its own leases, not the running invocation's of `second`
+            release.set()
+            eventually(lambda: second.get_execution(arn).status is ExecutionStatus.SUCCEEDED)
+            assert _events(second, arn)[EventType.INVOCATION_COMPLETED] == 1  # never refused, never re-run
+    finally:
+        release.set()
+        first.close()
+
+
 def _store_at_version(pg_url: str, version: int, *statements: str) -> PostgresStore:
     database, schema = split_schema(pg_url)
     with psycopg.connect(database, autocommit=True) as conn:

@@ -83,6 +83,12 @@ _ANY_EXPIRED = (
 )
 """Whether an open invocation has no live lease (someone must recover it)."""
 _EXPIRE_OWN = "UPDATE leases SET expires_at = '-infinity' WHERE owner = %s AND expires_at > clock_timestamp()"
+_EXPIRE_ID = (
+    "UPDATE leases SET expires_at = '-infinity' WHERE (owner = %s OR left(owner, length(%s) + 1) = %s || '#')"
+    " AND expires_at > clock_timestamp()"
+)
+"""End the leases of every process that had this worker id (an owner is `id#incarnation`; a
+worker of an earlier perdure owned them as the bare id)."""
 _LEAVE = "DELETE FROM workers WHERE worker_id = %s"
 
 
@@ -116,6 +122,10 @@ class Workers:
         self.schema = schema
         self.channel = f"perdure_{schema}"
         self.worker_id = worker_id
+        self.owner = f"{worker_id}#{uuid.uuid4().hex[:8]}"
+        """The owner of this process's leases: its id and an incarnation of its own, so that a
+        process that shares the id (a paused one, restarted under it) neither renews nor ends
+        them."""
         self.lease_ttl = float(lease_ttl)
         self._functions: Callable[[], list[str]] = list
         self._thread: threading.Thread | None = None
@@ -176,7 +186,7 @@ class Workers:
                 # Leases this id still holds are a previous process's (one that died and is
                 # restarted under the same id): this one runs no invocation yet, and would
                 # otherwise renew them for good while nobody runs their invocations.
-                stale = conn.execute(_EXPIRE_OWN, (self.worker_id,)).rowcount
+                stale = conn.execute(_EXPIRE_ID, (self.worker_id,) * 3).rowcount
                 conn.execute(_FORGET_WORKERS)
                 names = functions()
                 conn.execute(_UPSERT_WORKER, (self.worker_id, names, skip_time, self.lease_ttl))
@@ -211,7 +221,7 @@ class Workers:
         The leases end first: from then on no invocation of this worker can commit (the
         thread, waiting for a notification, may take half a second to stop)."""
         try:
-            self._store.execute(_EXPIRE_OWN, (self.worker_id,), doing="release this worker's leases")
+            self._store.execute(_EXPIRE_OWN, (self.owner,), doing="release this worker's leases")
         finally:
             self.stop_listening()
         self._store.execute(_LEAVE, (self.worker_id,), doing="leave the workers")
@@ -273,7 +283,7 @@ class Workers:
             conn.execute(_UPSERT_WORKER, (self.worker_id, names, False, ttl))
             row = conn.execute("SELECT clock_timestamp()").fetchone()
         conn.execute(_REGISTER_FUNCTIONS, (names,))  # a function registered since it joined
-        conn.execute(_RENEW_LEASES, (ttl, self.worker_id))
+        conn.execute(_RENEW_LEASES, (ttl, self.owner))
         expired = conn.execute(_ANY_EXPIRED).fetchone()
         assert row is not None and expired is not None
         database_now: datetime = row[0]

@@ -277,7 +277,7 @@ class _PostgresTx(SqlTx):
     # ---------------------------------------------------------------- leases
     def claim_lease(self, execution_key: int, request_id: str) -> None:
         w = self._workers
-        self._c.execute(_CLAIM_LEASE, (execution_key, request_id, w.worker_id, w.lease_ttl))
+        self._c.execute(_CLAIM_LEASE, (execution_key, request_id, w.owner, w.lease_ttl))
         self._leases[execution_key] = request_id
 
     def holds_lease(self, execution_key: int, request_id: str) -> bool | None:
