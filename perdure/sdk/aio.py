@@ -181,15 +181,14 @@ class OperationTask(asyncio.Future[T], Generic[T]):
         runner = self.runner
         if runner is not None and not runner.done():
             runner.cancel(msg)
-        else:
-            suspension = runtime.held.pop(self, None)
-            if suspension is not None:
-                # Waiting to suspend: it suspends now instead (a timeout around it does not
-                # fire; a replay, where it suspends at once, goes the same way).
-                runtime.suspending = True
-                self.set_exception(suspension)
-                _silence(self)
-                return True
+        elif self in runtime.held:
+            # Waiting to suspend: it stays so, and suspends once nothing is busy (a `wait_for`
+            # or `asyncio.timeout` around it does not fire: a replay, where it suspends at
+            # once, goes the same way). A handler that ends otherwise went on past it
+            # (`main`).
+            if not (runtime.closing or runtime.suspending):
+                runtime.cancelled_held.append(self)
+            return True
         return super().cancel(msg)
 
 
@@ -286,10 +285,13 @@ class AsyncRuntime:
         self.driving: set[OperationTask[Any]] = set()
         """Operations continued by the task that awaited them at once (`OperationTask.__await__`),
         until they end: when the handler has ended, that task is cancelled (`main`)."""
+        self.cancelled_held: list[OperationTask[Any]] = []
+        """Operations cancelled while they held their suspension (`OperationTask.cancel`)."""
         self.ended = False
-        self.warning: asyncio.TimerHandle | None = None
-        """Logs a suspension held for `HELD_WARNING_SECONDS` (`hold`)."""
         """`main` has cancelled what was left: an operation called now is cancelled at once."""
+        self.warning: asyncio.TimerHandle | None = None
+        """Logs a suspension held, or a suspended handler waiting for busy operations, for
+        `HELD_WARNING_SECONDS` (`hold`, `main`)."""
         self.failure: BaseException | None = None
         """A misuse seen on the loop; it becomes the invocation's outcome."""
         self.turn_due = 0.0
@@ -542,9 +544,7 @@ class AsyncRuntime:
             self.loop.call_soon(self._release_when_idle, max(turns - 1, 0))
             return
         self.releasing = False
-        if self.held:
-            self.suspending = True
-            self._release()
+        self._release()
 
     def _release(self) -> None:
         """Give every held operation its suspension."""
@@ -723,7 +723,9 @@ class AsyncRuntime:
             for runner in self.tasks:
                 if not runner.done() and not _started(runner):
                     runner.cancel()
-            if self.busy and self.warning is None:
+            if self.busy:
+                if self.warning is not None:
+                    self.warning.cancel()
                 self.warning = self.loop.call_later(HELD_WARNING_SECONDS, self._warn_held)
             while self.busy:
                 self.idle = self.loop.create_future()
@@ -748,6 +750,17 @@ class AsyncRuntime:
         # happened before it (a step cancelled, then a wait).
         if self.failure is not None:
             raise self.failure
+        if self.cancelled_held and raised is None:
+            # The handler returned, past a cancelled operation that would have suspended it (a
+            # task awaiting `wait_for` around a wait, cancelled itself): a replay, where the
+            # wait suspends at once, could not go the same way. (A handler that fails anyway
+            # fails with its error; one that suspends is replayed.)
+            cancelled = self.cancelled_held[0]
+            raise OperationCancelledError(
+                f"{cancelled.label} was cancelled while it waited to suspend, and the handler returned"
+                " without suspending: a replay, where it suspends at once, could not go the same way",
+                cancelled.identity.operation_id,
+            )
         if raised is not None:
             raise raised
         forgotten = [task.label for task in self.unconsumed]
@@ -886,15 +899,15 @@ class AsyncCallback(Generic[T]):
                 runtime.refuse_inside_step(f"the result of callback {self.operation_id}", "awaited")
             if not runtime.holds(self._scope):
                 raise
-            held: asyncio.Future[T | None] = runtime.loop.create_future()
-            runtime.hold(held, suspension)
-            try:
-                return await held  # raises the suspension once nothing is busy
-            except asyncio.CancelledError:
-                if runtime.held.pop(held, None) is None:
-                    raise
-                runtime.suspending = True  # cancelled while waiting to suspend: it suspends now
-                raise suspension from None
+            while True:
+                held: asyncio.Future[T | None] = runtime.loop.create_future()
+                runtime.hold(held, suspension)
+                try:
+                    return await held  # raises the suspension once nothing is busy
+                except asyncio.CancelledError:
+                    if runtime.held.pop(held, None) is None:
+                        raise  # the invocation's end
+                    # Cancelled while it waits to suspend: it goes on waiting (as an operation does).
 
 
 class AsyncDurableContext(ContextScope):

@@ -143,3 +143,11 @@ def test_worker_options_need_a_shared_database(tmp_path: Path) -> None:
 def test_the_number_of_invocations_at_once_must_be_positive(tmp_path: Path) -> None:
     refused = run_cli("serve", "--port", "0", "--memory", "--invocations", "0", cwd=tmp_path)
     assert refused.returncode == 2 and "--invocations must be >= 1" in refused.stderr
+
+
+def test_a_worker_id_with_a_hash_is_refused(pg_url: str, tmp_path: Path) -> None:
+    refused = run_cli("serve", "--port", "0", "--db", pg_url, "--worker-id", "a#b", cwd=tmp_path)
+    assert (
+        refused.returncode == 2
+        and "worker id 'a#b': a worker id is not empty and has no '#'" in refused.stderr
+    )

@@ -118,6 +118,11 @@ class Workers:
     def __init__(self, store: _Connector, url: str, schema: str, worker_id: str, lease_ttl: float) -> None:
         if not lease_ttl > 0:
             raise ValueError("lease_ttl must be > 0")
+        if not worker_id or "#" in worker_id:
+            raise StoreError(
+                f"worker id {worker_id!r}: a worker id is not empty and has no '#' (a lease's owner is"
+                " the id, '#' and the process's own incarnation)"
+            )
         self._store = store
         self.schema = schema
         self.channel = f"perdure_{schema}"

@@ -539,6 +539,58 @@ def test_cancelling_a_task_awaiting_a_held_wait_suspends_it() -> None:
     assert json.loads(output["Result"]) == "done"
 
 
+@pytest.mark.parametrize("config", [AT_MOST_ONCE, None], ids=["at-most-once", "at-least-once"])
+def test_a_timeout_around_a_held_wait_in_a_task_group_does_not_cut_the_step_beside_it(
+    config: StepConfig | None,
+) -> None:
+    runs: list[str] = []
+
+    async def slow(_: StepContext) -> str:
+        runs.append("slow")
+        await asyncio.sleep(0.3)
+        return "done"
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        async def timed() -> None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ctx.wait(Duration(5), name="w"), 0.05)
+
+        async with asyncio.TaskGroup() as group:
+            group.create_task(timed())
+            stepped = group.create_task(_awaiting(ctx.step(slow, name="slow", config=config)))
+        return stepped.result()
+
+    service = FakeService()
+    assert handler(service.invocation(), None)["Status"] == "PENDING"
+    assert _statuses(service) == {"w": "STARTED", "slow": "SUCCEEDED"}
+    output, _ = run_to_end(handler, service)
+    assert json.loads(output["Result"]) == "done" and runs == ["slow"]
+
+
+def test_a_handler_returning_past_a_cancelled_held_wait_fails() -> None:
+    async def slow(_: StepContext) -> str:
+        await asyncio.sleep(0.2)
+        return "done"
+
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
+        step = ctx.step(slow, name="slow")
+
+        async def timed() -> None:
+            await asyncio.wait_for(ctx.wait(Duration(60), name="w"), 10)
+
+        waiting = asyncio.get_running_loop().create_task(timed())
+        await asyncio.sleep(0.05)
+        waiting.cancel()  # the task around wait_for is cancelled: wait_for raises CancelledError
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
+        return await step
+
+    kind, message = error_of(handler(FakeService().invocation(), None))
+    assert kind == "OperationCancelledError" and message.startswith("wait 'w' ")
+
+
 def test_a_task_group_whose_step_fails_beside_a_held_wait_fails_once_the_wait_is_over() -> None:
     async def boom(_: StepContext) -> None:
         await asyncio.sleep(0.05)
