@@ -282,6 +282,11 @@ class AsyncRuntime:
         """What `main` awaits while busy operations finish."""
         self.refused: list[OperationTask[Any]] = []
         """Operations called after the handler ended: never started (`spawn`)."""
+        self.deferred: list[tuple[Any, ...]] = []
+        """Operations called after a suspension that ends the invocation was given, with what
+        `_begin` takes: started only if the handler still runs `DEFER_SECONDS` later."""
+        self.deferral: asyncio.TimerHandle | None = None
+        """Starts the `deferred` operations (`_start_deferred`)."""
         self.driving: set[OperationTask[Any]] = set()
         """Operations continued by the task that awaited them at once (`OperationTask.__await__`),
         until they end: when the handler has ended, that task is cancelled (`main`)."""
@@ -343,16 +348,37 @@ class AsyncRuntime:
         task.identity = identity
         task.runner = None
         task.unstarted = None
-        if self.closing:
-            # The handler has ended (`main` lets busy operations finish): an operation a
-            # leftover task calls now never starts; it is cancelled with the others, or at
-            # once when `main` has cancelled them already.
-            if self.ended:
-                super(OperationTask, task).cancel()
-            else:
-                self.refused.append(task)
+        if self.closing or self.suspending:
+            if self.closing:
+                # The handler has ended (`main` lets busy operations finish): an operation a
+                # leftover task calls now never starts; it is cancelled with the others, or
+                # at once when `main` has cancelled them already.
+                if self.ended:
+                    super(OperationTask, task).cancel()
+                else:
+                    self.refused.append(task)
+                return task
+            # A suspension that ends the invocation was given: the task calling this (a
+            # `TaskGroup`'s other one, say) is about to be cancelled, and would cut the
+            # operation short. It starts only if the handler is still running a while later
+            # (the suspension was not passed on: `_start_deferred`).
+            self.unconsumed[task] = None
+            self.deferred.append((task, scope, operation, flip_after, then))
+            if self.deferral is None:
+                self.deferral = self.loop.call_later(DEFER_SECONDS, self._start_deferred)
             return task
         self.unconsumed[task] = None
+        return self._begin(task, scope, operation, flip_after, then)
+
+    def _begin(
+        self,
+        task: OperationTask[T],
+        scope: AsyncDurableContext,
+        operation: OperationExecutor[Any],
+        flip_after: bool,
+        then: Callable[[Any], T] | None,
+    ) -> OperationTask[T]:
+        """Run `operation`'s flow up to its first I/O; queue it to continue in a task."""
         flow = operation.flow()
         try:
             request = flow.send(None)
@@ -369,6 +395,18 @@ class AsyncRuntime:
             self.loop.call_soon(self._start_pending)
         to_start.append(task)
         return task
+
+    def _start_deferred(self) -> None:
+        """The handler still runs `DEFER_SECONDS` after a suspension was given: it did not end
+        the invocation (nobody passed it on), so the operations called since start now."""
+        self.deferral = None
+        if self.closing:
+            return
+        self.suspending = False
+        deferred, self.deferred = self.deferred, []
+        for task, scope, operation, flip_after, then in deferred:
+            if not task.done():
+                self._begin(task, scope, operation, flip_after, then)
 
     def refuse_inside_step(self, called: str, verb: str = "started") -> NoReturn:
         """Fail the execution: `called` was `verb` (started, awaited) inside a step's `async
@@ -734,12 +772,15 @@ class AsyncRuntime:
         self.ended = True
         if self.warning is not None:
             self.warning.cancel()
+        if self.deferral is not None:
+            self.deferral.cancel()
         pending: list[asyncio.Future[Any]] = [task for task in self.tasks if not task.done()]
         # An operation a task of the user's code continues (awaited at once in a task the
         # handler left running): that task is cancelled with the others.
         me = _current_task(self.loop)
         pending += [op.runner for op in self.driving if op.runner not in (None, me) and not op.runner.done()]
         pending += [future for future in (*self.held, *self.refused) if not future.done()]
+        pending += [entry[0] for entry in self.deferred if not entry[0].done()]
         self.held.clear()
         for future in pending:
             future.cancel()
@@ -775,6 +816,11 @@ class AsyncRuntime:
 
 # ---------------------------------------------------------------- the event loop
 
+
+DEFER_SECONDS = 0.1
+"""How long an operation called after a suspension was given waits before it starts all the
+same (`AsyncRuntime.spawn`): the task that called it is normally cancelled within a turn or
+two, as the suspension ends the handler."""
 
 HELD_WARNING_SECONDS = 60
 """A suspension held this long is logged (`AsyncRuntime.hold`)."""

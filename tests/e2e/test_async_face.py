@@ -9,13 +9,17 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from perdure import (
     AsyncDurableContext,
     Duration,
+    RetryStrategyConfig,
     StepConfig,
     StepSemantics,
     WaitForConditionConfig,
     WaitStrategyConfig,
+    create_retry_strategy,
     create_wait_strategy,
     durable_execution,
     durable_wait_for_callback,
@@ -264,3 +268,65 @@ def test_a_step_function_may_read_a_callback_result_that_has_come() -> None:
         result = runner.wait_for_result(arn)
     assert result.status == "SUCCEEDED", result.error
     assert result.result == ['"yes"', '"yes"']
+
+
+lane_runs: list[str] = []
+
+
+async def _lane_step(step: StepContext) -> str:
+    lane_runs.append("b")
+    await asyncio.sleep(0.05)
+    return "b"
+
+
+@durable_execution
+async def lane_after_a_few_turns(event: Any, ctx: AsyncDurableContext) -> Any:
+    async def first(_: StepContext) -> str:
+        return "a"
+
+    async def lane() -> str:
+        await ctx.step(first, name="a")
+        for _ in range(event["turns"]):
+            await asyncio.sleep(0)  # non-durable awaits between the steps
+        once = StepConfig(
+            step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY,
+            retry_strategy=create_retry_strategy(RetryStrategyConfig(max_attempts=1)),
+        )  # an attempt cut short would fail the execution
+        return await ctx.step(_lane_step, name="b", config=once)
+
+    async with asyncio.TaskGroup() as group:
+        group.create_task(_awaiting(ctx.wait(Duration(10), name="w")))
+        laned = group.create_task(lane())
+    return laned.result()
+
+
+@pytest.mark.parametrize("turns", range(10))
+def test_a_step_a_task_group_lane_starts_as_a_suspension_is_given_is_not_cut_short(turns: int) -> None:
+    # The lane's next step, called after the wait's suspension was given, waits to start:
+    # the group cancels the lane first, and a replay runs the step.
+    lane_runs.clear()
+    with DurableTestRunner.start_time_skipping() as runner:
+        arn = runner.run_until_suspended(lane_after_a_few_turns, input={"turns": turns}).execution_arn
+        for _ in range(3):
+            if runner.result(arn).status == "RUNNING":
+                runner.resume(arn)
+        result = runner.result(arn)
+    assert result.status == "SUCCEEDED", result.error
+    assert result.result == "b" and lane_runs == ["b"]
+
+
+@durable_execution
+async def ignores_a_suspension(event: Any, ctx: AsyncDurableContext) -> Any:
+    async def background() -> None:
+        await ctx.wait(Duration(60), name="ignored")  # its suspension goes nowhere
+
+    asyncio.get_running_loop().create_task(background())
+    await asyncio.sleep(0.05)
+    return await ctx.step(lambda _: "went on", name="after")
+
+
+def test_operations_after_a_suspension_nobody_passes_on_start_a_moment_later() -> None:
+    with DurableTestRunner.start_time_skipping() as runner:
+        result = runner.run(ignores_a_suspension, input={})
+    assert result.status == "SUCCEEDED", result.error
+    assert result.result == "went on"
