@@ -187,8 +187,10 @@ class OperationTask(asyncio.Future[T], Generic[T]):
             # once, goes the same way). A handler that ends otherwise went on past it
             # (`main`).
             if not (runtime.closing or runtime.suspending):
-                runtime.cancelled_held.append(self)
+                runtime.cancelled_while_waiting(self)
             return True
+        elif self in runtime.deferred and not runtime.closing:
+            runtime.cancelled_while_waiting(self)  # likewise: on replay it would have run
         return super().cancel(msg)
 
 
@@ -227,6 +229,12 @@ def _silence(future: asyncio.Future[Any]) -> None:
     """A suspension nobody awaits (its handler ended at another one) is not logged as an
     exception never retrieved; reading it here consumes nothing (`AsyncRuntime.unconsumed`)."""
     _future_exception(future)
+
+
+def _left(scope: AsyncDurableContext, flip_after: bool) -> None:
+    """An operation that will never run leaves the replay boundary it entered when called."""
+    if flip_after or scope._replaying:
+        scope.leave(flip_after)
 
 
 def _held_label(future: asyncio.Future[Any]) -> str:
@@ -282,16 +290,21 @@ class AsyncRuntime:
         """What `main` awaits while busy operations finish."""
         self.refused: list[OperationTask[Any]] = []
         """Operations called after the handler ended: never started (`spawn`)."""
-        self.deferred: list[tuple[Any, ...]] = []
+        self.deferred: dict[OperationTask[Any], tuple[Any, ...]] = {}
         """Operations called after a suspension that ends the invocation was given, with what
-        `_begin` takes: started only if the handler still runs `DEFER_SECONDS` later."""
+        `_begin` takes after the task: started only if the handler still runs
+        `DEFER_SECONDS` later."""
         self.deferral: asyncio.TimerHandle | None = None
         """Starts the `deferred` operations (`_start_deferred`)."""
         self.driving: set[OperationTask[Any]] = set()
         """Operations continued by the task that awaited them at once (`OperationTask.__await__`),
         until they end: when the handler has ended, that task is cancelled (`main`)."""
         self.cancelled_held: list[OperationTask[Any]] = []
-        """Operations cancelled while they held their suspension (`OperationTask.cancel`)."""
+        """Operations cancelled while they held their suspension, or waited to start after one
+        was given (`OperationTask.cancel`)."""
+        self.begun = 0
+        """Operations begun (`_begin`) so far; `begun_then` when the first above was cancelled."""
+        self.begun_then = 0
         self.ended = False
         """`main` has cancelled what was left: an operation called now is cancelled at once."""
         self.warning: asyncio.TimerHandle | None = None
@@ -363,7 +376,7 @@ class AsyncRuntime:
             # operation short. It starts only if the handler is still running a while later
             # (the suspension was not passed on: `_start_deferred`).
             self.unconsumed[task] = None
-            self.deferred.append((task, scope, operation, flip_after, then))
+            self.deferred[task] = (scope, operation, flip_after, then)
             if self.deferral is None:
                 self.deferral = self.loop.call_later(DEFER_SECONDS, self._start_deferred)
             return task
@@ -379,6 +392,7 @@ class AsyncRuntime:
         then: Callable[[Any], T] | None,
     ) -> OperationTask[T]:
         """Run `operation`'s flow up to its first I/O; queue it to continue in a task."""
+        self.begun += 1
         flow = operation.flow()
         try:
             request = flow.send(None)
@@ -396,17 +410,28 @@ class AsyncRuntime:
         to_start.append(task)
         return task
 
+    def cancelled_while_waiting(self, task: OperationTask[Any]) -> None:
+        """`task` was cancelled while it held its suspension or waited to start: a handler that
+        goes on past it (returns, or begins another operation) fails (`main`)."""
+        if not self.cancelled_held:
+            self.begun_then = self.begun
+        self.cancelled_held.append(task)
+
     def _start_deferred(self) -> None:
         """The handler still runs `DEFER_SECONDS` after a suspension was given: it did not end
         the invocation (nobody passed it on), so the operations called since start now."""
         self.deferral = None
         if self.closing:
             return
-        self.suspending = False
-        deferred, self.deferred = self.deferred, []
-        for task, scope, operation, flip_after, then in deferred:
-            if not task.done():
-                self._begin(task, scope, operation, flip_after, then)
+        deferred, self.deferred = self.deferred, {}
+        waiting = [(task, entry) for task, entry in deferred.items() if not task.done()]
+        for task, (scope, _, flip_after, _) in deferred.items():
+            if task.done():
+                _left(scope, flip_after)  # cancelled with its task: it never starts
+        if waiting:  # (none: their tasks were cancelled, as the suspension ends the handler)
+            self.suspending = False
+        for task, (scope, operation, flip_after, then) in waiting:
+            self._begin(task, scope, operation, flip_after, then)
 
     def refuse_inside_step(self, called: str, verb: str = "started") -> NoReturn:
         """Fail the execution: `called` was `verb` (started, awaited) inside a step's `async
@@ -478,8 +503,7 @@ class AsyncRuntime:
     ) -> None:
         """End `operation`: leave the replay boundary and give `task` its outcome."""
         self.driving.discard(task)
-        if flip_after or scope._replaying:
-            scope.leave(flip_after)
+        _left(scope, flip_after)
         if error is None and then is not None:
             try:
                 value = then(value)
@@ -780,7 +804,10 @@ class AsyncRuntime:
         me = _current_task(self.loop)
         pending += [op.runner for op in self.driving if op.runner not in (None, me) and not op.runner.done()]
         pending += [future for future in (*self.held, *self.refused) if not future.done()]
-        pending += [entry[0] for entry in self.deferred if not entry[0].done()]
+        for task, (scope, _, flip_after, _) in self.deferred.items():
+            _left(scope, flip_after)
+            if not task.done():  # (cancelled here, it stays unconsumed: a handler that returned
+                super(OperationTask, task).cancel()  # without awaiting it is told so below)
         self.held.clear()
         for future in pending:
             future.cancel()
@@ -791,15 +818,19 @@ class AsyncRuntime:
         # happened before it (a step cancelled, then a wait).
         if self.failure is not None:
             raise self.failure
-        if self.cancelled_held and raised is None:
-            # The handler returned, past a cancelled operation that would have suspended it (a
-            # task awaiting `wait_for` around a wait, cancelled itself): a replay, where the
-            # wait suspends at once, could not go the same way. (A handler that fails anyway
-            # fails with its error; one that suspends is replayed.)
+        if self.cancelled_held and (
+            raised is None or (is_suspension(raised) and self.begun > self.begun_then)
+        ):
+            # The handler went on past a cancelled operation that would have suspended it, or
+            # run (a task awaiting `wait_for` around it, cancelled itself): it returned, or began
+            # another operation before suspending. A replay, where the operation does not wait,
+            # could not go the same way. (A handler that fails anyway fails with its error; one
+            # whose suspension it was ends as the suspension ends it.)
             cancelled = self.cancelled_held[0]
             raise OperationCancelledError(
-                f"{cancelled.label} was cancelled while it waited to suspend, and the handler returned"
-                " without suspending: a replay, where it suspends at once, could not go the same way",
+                f"{cancelled.label} was cancelled while it waited (to suspend, or to start after a"
+                " suspension was given), and the handler returned without suspending: a replay, where"
+                " it does not wait, could not go the same way",
                 cancelled.identity.operation_id,
             )
         if raised is not None:

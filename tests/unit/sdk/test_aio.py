@@ -684,6 +684,41 @@ def test_a_task_left_running_by_a_handler_that_returned_is_cancelled_with_its_st
     assert runs == ["start"]
 
 
+def _ignoring_a_suspension(ctx: AsyncDurableContext) -> None:
+    async def background() -> None:
+        await ctx.wait(Duration(60), name="ignored")  # its suspension goes nowhere
+
+    asyncio.get_running_loop().create_task(background())
+
+
+def test_an_operation_never_awaited_after_an_ignored_suspension_is_still_reported() -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> str:
+        _ignoring_a_suspension(ctx)
+        await asyncio.sleep(0.02)
+        ctx.step(lambda _: "x", name="forgotten")  # waits to start, and is never awaited
+        return "done"
+
+    kind, message = error_of(handler(FakeService().invocation(), None))
+    assert kind == "DurableUsageError" and "step 'forgotten'" in message and "never awaited" in message
+
+
+def test_a_timeout_around_an_operation_waiting_to_start_fails_instead_of_diverging() -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: AsyncDurableContext) -> str:
+        _ignoring_a_suspension(ctx)
+        await asyncio.sleep(0.02)
+        try:
+            return await asyncio.wait_for(ctx.step(lambda _: "fast", name="fast"), 0.05)
+        except TimeoutError:  # on replay the step would not wait: this path could not repeat
+            await ctx.step(lambda _: "fallback", name="fallback")
+            await ctx.wait(Duration(120), name="later")
+            return "fell back"
+
+    kind, message = error_of(handler(FakeService().invocation(), None))
+    assert kind == "OperationCancelledError" and message.startswith("step 'fast' ")
+
+
 def test_a_revoked_token_ends_the_invocation_without_waiting_for_running_steps() -> None:
     async def slow(_: StepContext) -> str:
         await asyncio.sleep(3)
