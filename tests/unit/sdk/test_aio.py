@@ -354,6 +354,18 @@ AT_MOST_ONCE = StepConfig(
 )
 
 
+def _sleeping(result: str, seconds: float, runs: list[str] | None = None, name: str = "") -> Any:
+    """An async step function that records its run in `runs` (as `name`), sleeps, returns `result`."""
+
+    async def body(_: StepContext) -> str:
+        if runs is not None:
+            runs.append(name)
+        await asyncio.sleep(seconds)
+        return result
+
+    return body
+
+
 def _statuses(service: FakeService) -> dict[str, str]:
     return {op.name: op.status.value for op in service.operations() if op.type.value != "EXECUTION"}
 
@@ -364,10 +376,7 @@ def test_a_step_running_beside_a_wait_finishes_before_the_invocation_suspends(
 ) -> None:
     runs: list[str] = []
 
-    async def charge(_: StepContext) -> str:
-        runs.append("charge")
-        await asyncio.sleep(0.05)
-        return "charged"
+    charge = _sleeping("charged", 0.05, runs, "charge")
 
     @durable_execution
     async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
@@ -429,10 +438,7 @@ def _named(name: str) -> Callable[[StepContext], Any]:
 def test_a_task_group_with_a_wait_lets_its_running_step_finish() -> None:
     runs: list[str] = []
 
-    async def charge(_: StepContext) -> str:
-        runs.append("charge")
-        await asyncio.sleep(0.05)
-        return "charged"
+    charge = _sleeping("charged", 0.05, runs, "charge")
 
     @durable_execution
     async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
@@ -446,9 +452,7 @@ def test_a_task_group_with_a_wait_lets_its_running_step_finish() -> None:
 
 
 def test_a_timeout_around_a_wait_held_beside_a_running_step_suspends_instead_of_firing() -> None:
-    async def slow(_: StepContext) -> str:
-        await asyncio.sleep(0.3)
-        return "done"
+    slow = _sleeping("done", 0.3)
 
     @durable_execution
     async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
@@ -513,9 +517,7 @@ def test_two_gathered_coroutines_one_waiting_one_stepping_then_waiting() -> None
 
 
 def test_cancelling_a_task_awaiting_a_held_wait_suspends_it() -> None:
-    async def slow(_: StepContext) -> str:
-        await asyncio.sleep(0.2)
-        return "done"
+    slow = _sleeping("done", 0.2)
 
     @durable_execution
     async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
@@ -545,10 +547,7 @@ def test_a_timeout_around_a_held_wait_in_a_task_group_does_not_cut_the_step_besi
 ) -> None:
     runs: list[str] = []
 
-    async def slow(_: StepContext) -> str:
-        runs.append("slow")
-        await asyncio.sleep(0.3)
-        return "done"
+    slow = _sleeping("done", 0.3, runs, "slow")
 
     @durable_execution
     async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
@@ -569,9 +568,7 @@ def test_a_timeout_around_a_held_wait_in_a_task_group_does_not_cut_the_step_besi
 
 
 def test_a_handler_returning_past_a_cancelled_held_wait_fails() -> None:
-    async def slow(_: StepContext) -> str:
-        await asyncio.sleep(0.2)
-        return "done"
+    slow = _sleeping("done", 0.2)
 
     @durable_execution
     async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
@@ -632,9 +629,7 @@ def test_an_operation_called_after_a_suspended_handler_ended_never_runs_nor_stay
 
 
 def test_a_branch_suspending_in_its_map_does_not_hide_a_step_cut_by_a_timeout_elsewhere() -> None:
-    async def slow(_: StepContext) -> str:
-        await asyncio.sleep(0.2)
-        return "s"
+    slow = _sleeping("s", 0.2)
 
     @durable_execution
     async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
@@ -720,9 +715,7 @@ def test_a_timeout_around_an_operation_waiting_to_start_fails_instead_of_divergi
 
 
 def test_a_revoked_token_ends_the_invocation_without_waiting_for_running_steps() -> None:
-    async def slow(_: StepContext) -> str:
-        await asyncio.sleep(3)
-        return "done"
+    slow = _sleeping("done", 3)
 
     @durable_execution
     async def handler(event: Any, ctx: AsyncDurableContext) -> Any:
@@ -1195,9 +1188,7 @@ def test_cancelling_an_awaited_step_fails_the_execution() -> None:
 
 
 def test_cancelling_a_step_fails_the_execution_even_if_a_wait_then_suspends_it() -> None:
-    async def slow(_: StepContext) -> str:
-        await asyncio.sleep(10)
-        return "done"
+    slow = _sleeping("done", 10)
 
     @durable_execution
     async def handler(event: Any, ctx: AsyncDurableContext) -> str:
