@@ -299,7 +299,7 @@ class AsyncRuntime:
         self.driving: set[OperationTask[Any]] = set()
         """Operations continued by the task that awaited them at once (`OperationTask.__await__`),
         until they end: when the handler has ended, that task is cancelled (`main`)."""
-        self.cancelled_held: list[OperationTask[Any]] = []
+        self.cancelled_waiting: list[OperationTask[Any]] = []
         """Operations cancelled while they held their suspension, or waited to start after one
         was given (`OperationTask.cancel`)."""
         self.begun = 0
@@ -413,9 +413,9 @@ class AsyncRuntime:
     def cancelled_while_waiting(self, task: OperationTask[Any]) -> None:
         """`task` was cancelled while it held its suspension or waited to start: a handler that
         goes on past it (returns, or begins another operation) fails (`main`)."""
-        if not self.cancelled_held:
+        if not self.cancelled_waiting:
             self.begun_then = self.begun
-        self.cancelled_held.append(task)
+        self.cancelled_waiting.append(task)
 
     def _start_deferred(self) -> None:
         """The handler still runs `DEFER_SECONDS` after a suspension was given: it did not end
@@ -577,11 +577,6 @@ class AsyncRuntime:
                 self.busy,
             )
 
-    def _active(self) -> bool:
-        """An operation is busy, or waits for its task to be made (the tasks made since
-        have begun by the time `_release_when_idle` asks: it waits a few turns)."""
-        return bool(self.busy or self.unstarted)
-
     def _idle(self) -> None:
         """No operation is busy any more (`busy`)."""
         if self.held:
@@ -600,9 +595,11 @@ class AsyncRuntime:
         if self.busy:
             self.releasing = False  # the last busy operation to end checks again
             return
-        if turns or self._active():
+        if turns or self.unstarted:
             # The tasks woken by what just ended may start operations (continuing a
-            # `gather`ed coroutine, say): they run first, as the invocation would go on.
+            # `gather`ed coroutine, say): they run first, as the invocation would go on (an
+            # operation waiting for its task is started within a turn; the tasks made since
+            # have begun by the last turn).
             self.loop.call_soon(self._release_when_idle, max(turns - 1, 0))
             return
         self.releasing = False
@@ -818,7 +815,7 @@ class AsyncRuntime:
         # happened before it (a step cancelled, then a wait).
         if self.failure is not None:
             raise self.failure
-        if self.cancelled_held and (
+        if self.cancelled_waiting and (
             raised is None or (is_suspension(raised) and self.begun > self.begun_then)
         ):
             # The handler went on past a cancelled operation that would have suspended it, or
@@ -826,7 +823,7 @@ class AsyncRuntime:
             # another operation before suspending. A replay, where the operation does not wait,
             # could not go the same way. (A handler that fails anyway fails with its error; one
             # whose suspension it was ends as the suspension ends it.)
-            cancelled = self.cancelled_held[0]
+            cancelled = self.cancelled_waiting[0]
             raise OperationCancelledError(
                 f"{cancelled.label} was cancelled while it waited (to suspend, or to start after a"
                 " suspension was given), and the handler returned without suspending: a replay, where"

@@ -270,15 +270,6 @@ def test_a_step_function_may_read_a_callback_result_that_has_come() -> None:
     assert result.result == ['"yes"', '"yes"']
 
 
-lane_runs: list[str] = []
-
-
-async def _lane_step(step: StepContext) -> str:
-    lane_runs.append("b")
-    await asyncio.sleep(0.05)
-    return "b"
-
-
 @durable_execution
 async def lane_after_a_few_turns(event: Any, ctx: AsyncDurableContext) -> Any:
     async def first(_: StepContext) -> str:
@@ -292,7 +283,7 @@ async def lane_after_a_few_turns(event: Any, ctx: AsyncDurableContext) -> Any:
             step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY,
             retry_strategy=create_retry_strategy(RetryStrategyConfig(max_attempts=1)),
         )  # an attempt cut short would fail the execution
-        return await ctx.step(_lane_step, name="b", config=once)
+        return await ctx.step(charge, name="b", config=once)
 
     async with asyncio.TaskGroup() as group:
         group.create_task(_awaiting(ctx.wait(Duration(10), name="w")))
@@ -304,7 +295,7 @@ async def lane_after_a_few_turns(event: Any, ctx: AsyncDurableContext) -> Any:
 def test_a_step_a_task_group_lane_starts_as_a_suspension_is_given_is_not_cut_short(turns: int) -> None:
     # The lane's next step, called after the wait's suspension was given, waits to start:
     # the group cancels the lane first, and a replay runs the step.
-    lane_runs.clear()
+    charges.clear()
     with DurableTestRunner.start_time_skipping() as runner:
         arn = runner.run_until_suspended(lane_after_a_few_turns, input={"turns": turns}).execution_arn
         for _ in range(3):
@@ -312,7 +303,7 @@ def test_a_step_a_task_group_lane_starts_as_a_suspension_is_given_is_not_cut_sho
                 runner.resume(arn)
         result = runner.result(arn)
     assert result.status == "SUCCEEDED", result.error
-    assert result.result == "b" and lane_runs == ["b"]
+    assert result.result == "charged" and charges == ["charge"]
 
 
 @durable_execution
